@@ -1,0 +1,102 @@
+// Row softmax over the last axis, with an optional scale and causal mask (for attention scores):
+//   y[r, j] = exp(s x[r, j] - max) / sum_k exp(s x[r, k] - max)   for j <= r mod T when causal, else 0
+// backward: dx[r, j] = s y[r, j] (dy[r, j] - sum_k dy[r, k] y[r, k])
+// One workgroup per row; WG is a power of two; reductions use workgroup memory only, so any
+// subgroup size works.
+struct Params {
+  rows: u32,
+  cols: u32,
+  T: u32,
+  causal: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> yb: array<f32>;
+@group(0) @binding(4) var<storage, read> dy: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+
+override WG: u32 = 64;
+var<workgroup> red: array<f32, WG>;
+
+fn reduce_max(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    if (lid < s) {
+      red[lid] = max(red[lid], red[lid + s]);
+    }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn reduce_sum(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    if (lid < s) {
+      red[lid] = red[lid] + red[lid + s];
+    }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn row_limit(row: u32) -> u32 {
+  if (p.causal != 0u) {
+    return min(p.cols, row % p.T + 1u);
+  }
+  return p.cols;
+}
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.y * nwg.x + wid.x;
+  if (row >= p.rows) {
+    return;
+  }
+  let base = row * p.cols;
+  let lim = row_limit(row);
+  var mx = -3.0e38;
+  for (var j = lid; j < lim; j += WG) {
+    mx = max(mx, p.scale * x[base + j]);
+  }
+  mx = reduce_max(lid, mx);
+  var sum = 0.0;
+  for (var j = lid; j < lim; j += WG) {
+    sum += exp(p.scale * x[base + j] - mx);
+  }
+  sum = reduce_sum(lid, sum);
+  let inv = 1.0 / sum;
+  for (var j = lid; j < p.cols; j += WG) {
+    var v = 0.0;
+    if (j < lim) {
+      v = exp(p.scale * x[base + j] - mx) * inv;
+    }
+    y[base + j] = v;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.y * nwg.x + wid.x;
+  if (row >= p.rows) {
+    return;
+  }
+  let base = row * p.cols;
+  var dot = 0.0;
+  for (var j = lid; j < p.cols; j += WG) {
+    dot += dy[base + j] * yb[base + j];
+  }
+  dot = reduce_sum(lid, dot);
+  for (var j = lid; j < p.cols; j += WG) {
+    dx[base + j] = p.scale * yb[base + j] * (dy[base + j] - dot);
+  }
+}

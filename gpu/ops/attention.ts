@@ -1,0 +1,82 @@
+// Causal multi-head self-attention, built from the batched matmul and the masked softmax:
+//   q, k, v = split(qkv);  P = causal_softmax(q k^T / sqrt(hd));  out = merge(P v)
+// qkv is [B, T, 3C] (q, then k, then v along the last axis, head h at columns h*hd), out [B, T, C].
+
+import type { GpuContext } from "../device";
+import { formatShape, type Tensor } from "../tensor";
+import { matmul, type MatmulVariant } from "./matmul";
+import { softmax, softmaxBackward } from "./softmax";
+import { elementWG, expectShape, fail, grid1d } from "./util";
+
+export interface AttentionSaved {
+  B: number;
+  T: number;
+  H: number;
+  hd: number;
+  /** [B, H, T, hd] each. */
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  /** [B, H, T, T] attention probabilities. */
+  probs: Tensor;
+}
+
+export interface AttentionOptions {
+  variant?: MatmulVariant;
+}
+
+function layout(ctx: GpuContext, entry: string, s: { B: number; T: number; H: number; hd: number }, bindings: Array<Tensor | null>): void {
+  const n = s.B * s.H * s.T * s.hd;
+  const WG = elementWG(ctx);
+  ctx.dispatch({ kernel: "attention_layout", entry, constants: { WG }, params: { u: [s.B, s.T, s.H, s.hd] }, bindings, groups: grid1d(ctx, n, WG) });
+}
+
+export function attention(ctx: GpuContext, qkv: Tensor, nHead: number, o: AttentionOptions = {}): { out: Tensor; saved: AttentionSaved } {
+  if (qkv.rank !== 3 || qkv.shape[2] % 3 !== 0) fail("attention", `qkv must be [B, T, 3C], got ${formatShape(qkv.shape)}`);
+  const [B, T, C3] = qkv.shape;
+  const C = C3 / 3;
+  if (!Number.isInteger(nHead) || nHead < 1 || C % nHead !== 0) fail("attention", `${nHead} heads do not divide C = ${C} (qkv ${formatShape(qkv.shape)})`);
+  const H = nHead;
+  const hd = C / H;
+  const s = { B, T, H, hd };
+  const q = ctx.empty([B, H, T, hd], "f32", "attention");
+  const k = ctx.empty([B, H, T, hd], "f32", "attention");
+  const v = ctx.empty([B, H, T, hd], "f32", "attention");
+  layout(ctx, "split_qkv", s, [qkv, q, k, v]);
+  const scores = matmul(ctx, q, k, { transB: true, alpha: 1 / Math.sqrt(hd), variant: o.variant });
+  const probs = softmax(ctx, scores, { causal: true });
+  scores.release();
+  const y = matmul(ctx, probs, v, { variant: o.variant });
+  const out = ctx.empty([B, T, C], "f32", "attention");
+  layout(ctx, "merge", s, [null, null, null, null, y, out]);
+  y.release();
+  return { out, saved: { ...s, q, k, v, probs } };
+}
+
+/** dqkv [B, T, 3C] from the upstream gradient dout [B, T, C]. */
+export function attentionBackward(ctx: GpuContext, saved: AttentionSaved, dout: Tensor, o: AttentionOptions = {}): Tensor {
+  const { B, T, H, hd, q, k, v, probs } = saved;
+  expectShape("attentionBackward", "dout", dout, [B, T, H * hd]);
+  const variant = o.variant;
+  const dy = ctx.empty([B, H, T, hd], "f32", "attentionBackward");
+  layout(ctx, "split", saved, [null, null, null, null, null, null, dout, dy]);
+  const dprobs = matmul(ctx, dy, v, { transB: true, variant });
+  const dv = matmul(ctx, probs, dy, { transA: true, variant });
+  dy.release();
+  const dscores = softmaxBackward(ctx, probs, dprobs);
+  dprobs.release();
+  const alpha = 1 / Math.sqrt(hd);
+  const dq = matmul(ctx, dscores, k, { alpha, variant });
+  const dk = matmul(ctx, dscores, q, { transA: true, alpha, variant });
+  dscores.release();
+  const dqkv = ctx.empty([B, T, 3 * H * hd], "f32", "attentionBackward");
+  layout(ctx, "merge_qkv", saved, [null, null, null, null, null, null, null, null, dq, dk, dv, dqkv]);
+  dq.release();
+  dk.release();
+  dv.release();
+  return dqkv;
+}
+
+export function releaseAttention(saved: AttentionSaved): void {
+  for (const t of [saved.q, saved.k, saved.v, saved.probs]) t.release();
+}

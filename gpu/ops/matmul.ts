@@ -1,0 +1,329 @@
+// Matmul with transposed operands and (broadcast) batches, forward and backward, with several
+// kernel variants chosen per adapter by a short measurement at first use.
+
+import type { GpuContext } from "../device";
+import { formatShape, shapeSize, type Tensor } from "../tensor";
+import { expectRank, fail } from "./util";
+import { sumLeading } from "./reduce";
+
+export type MatmulVariant = "naive" | "blocked" | "texture";
+export const MATMUL_VARIANTS: MatmulVariant[] = ["naive", "blocked", "texture"];
+
+export interface MatmulOptions {
+  /** Use a's last two axes transposed: a is [..., K, M]. */
+  transA?: boolean;
+  /** Use b's last two axes transposed: b is [..., N, K]. */
+  transB?: boolean;
+  /** Scales the product (attention's 1/sqrt(d)). */
+  alpha?: number;
+  /** Write into this tensor instead of a new one. */
+  out?: Tensor;
+  /** Add the product into `out` (gradient accumulation). */
+  accumulate?: boolean;
+  /** Force a kernel variant (tests, benchmarks); default: the adapter's measured choice. */
+  variant?: MatmulVariant;
+}
+
+interface Plan {
+  M: number;
+  N: number;
+  K: number;
+  batch: number;
+  batchA: number;
+  batchB: number;
+  outShape: number[];
+  a: { batch: number; row: number; col: number };
+  b: { batch: number; row: number; col: number };
+}
+
+function describe(t: Tensor, trans: boolean | undefined): string {
+  return `${formatShape(t.shape)}${trans ? " (transposed)" : ""}`;
+}
+
+function plan(a: Tensor, b: Tensor, o: MatmulOptions): Plan {
+  const op = "matmul";
+  expectRank(op, "a", a, 2);
+  expectRank(op, "b", b, 2);
+  const ar = a.shape.length;
+  const br = b.shape.length;
+  const [aRows, aCols] = [a.shape[ar - 2], a.shape[ar - 1]];
+  const [bRows, bCols] = [b.shape[br - 2], b.shape[br - 1]];
+  const M = o.transA ? aCols : aRows;
+  const K = o.transA ? aRows : aCols;
+  const Kb = o.transB ? bCols : bRows;
+  const N = o.transB ? bRows : bCols;
+  if (K !== Kb) fail(op, `inner dimensions differ: a is ${describe(a, o.transA)}, b is ${describe(b, o.transB)}`);
+  const batchShapeA = a.shape.slice(0, -2);
+  const batchShapeB = b.shape.slice(0, -2);
+  const batchA = shapeSize(batchShapeA);
+  const batchB = shapeSize(batchShapeB);
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) {
+    fail(op, `batch dimensions differ: a is ${describe(a, o.transA)}, b is ${describe(b, o.transB)}`);
+  }
+  const batchShape = batchA >= batchB ? batchShapeA : batchShapeB;
+  const p: Plan = {
+    M,
+    N,
+    K,
+    batch: Math.max(batchA, batchB),
+    batchA,
+    batchB,
+    outShape: [...batchShape, M, N],
+    a: { batch: batchA > 1 ? M * K : 0, row: o.transA ? 1 : K, col: o.transA ? M : 1 },
+    b: { batch: batchB > 1 ? K * N : 0, row: o.transB ? 1 : N, col: o.transB ? K : 1 },
+  };
+  // A batch of row-major A against one shared B is a single taller matmul.
+  if (batchA > 1 && batchB === 1 && !o.transA) {
+    p.M = M * batchA;
+    p.batch = 1;
+    p.batchA = 1;
+    p.a.batch = 0;
+  }
+  return p;
+}
+
+const tuned = new Map<string, MatmulVariant>();
+const DEFAULT_VARIANT: MatmulVariant = "blocked";
+
+/** C = alpha * op(A) op(B) over the last two axes, batched over leading axes (one side may be unbatched). */
+export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, o: MatmulOptions = {}): Tensor {
+  const p = plan(a, b, o);
+  ctx.checkSize("matmul", "a", a.shape);
+  ctx.checkSize("matmul", "b", b.shape);
+  let out = o.out;
+  if (out) {
+    if (out.size !== shapeSize(p.outShape)) {
+      fail("matmul", `out is ${formatShape(out.shape)} but a ${describe(a, o.transA)} times b ${describe(b, o.transB)} is ${formatShape(p.outShape)}`);
+    }
+  } else {
+    if (o.accumulate) fail("matmul", "accumulate needs an out tensor");
+    out = ctx.empty(p.outShape, "f32", "matmul");
+  }
+  if (p.M === 0 || p.N === 0) return out;
+  if (p.batch > ctx.limits.maxComputeWorkgroupsPerDimension) {
+    fail("matmul", `batch of ${p.batch} exceeds the device's ${ctx.limits.maxComputeWorkgroupsPerDimension} for a ${formatShape(a.shape)} x ${formatShape(b.shape)} product`);
+  }
+  let variant = o.variant ?? (ctx.choices.get("matmul") as MatmulVariant | undefined) ?? DEFAULT_VARIANT;
+  if (variant === "texture" && !textureFits(ctx, p)) variant = "blocked";
+  const alpha = o.alpha ?? 1;
+  const acc = o.accumulate ? 1 : 0;
+  if (variant === "texture") {
+    recordTexture(ctx, a, b, out, p, alpha, acc);
+    return out;
+  }
+  const u = [p.M, p.N, p.K, p.a.batch, p.a.row, p.a.col, p.b.batch, p.b.row, p.b.col, acc];
+  const [WX, WY] = workgroup2d(ctx, variant === "naive" ? 16 : 8);
+  const per = variant === "naive" ? 1 : 4;
+  ctx.dispatch({
+    kernel: variant === "naive" ? "matmul_naive" : "matmul_blocked",
+    constants: { WX, WY },
+    params: { u, f: [alpha] },
+    bindings: [a, b, out],
+    groups: [Math.ceil(p.N / per / WX), Math.ceil(p.M / per / WY), p.batch],
+  });
+  return out;
+}
+
+function workgroup2d(ctx: GpuContext, side: number): [number, number] {
+  let x = Math.min(side, ctx.limits.maxComputeWorkgroupSizeX);
+  let y = Math.min(side, ctx.limits.maxComputeWorkgroupSizeY);
+  while (x * y > ctx.limits.maxComputeInvocationsPerWorkgroup) y > 1 ? (y /= 2) : (x /= 2);
+  return [x, y];
+}
+
+// ---------- texture variant ----------
+
+const TM = 16;
+
+function textureDims(p: Plan) {
+  const K4 = Math.ceil(p.K / 4);
+  const aRowsPad = Math.ceil(p.M / TM) * TM;
+  const bRowsPad = 4 * K4;
+  const bWidth = Math.ceil(Math.ceil(p.N / 4) / 2) * 2;
+  return { K4, aRowsPad, bRowsPad, bWidth, aHeight: p.batchA * aRowsPad, bHeight: p.batchB * bRowsPad };
+}
+
+function textureFits(ctx: GpuContext, p: Plan): boolean {
+  const d = textureDims(p);
+  const max = ctx.limits.maxTextureDimension2D;
+  return Math.max(d.K4, 1) <= max && d.bWidth <= max && d.aHeight <= max && d.bHeight <= max;
+}
+
+const texturePools = new WeakMap<GpuContext, Map<string, GPUTexture[]>>();
+
+function acquireTexture(ctx: GpuContext, width: number, height: number): GPUTexture {
+  let pools = texturePools.get(ctx);
+  if (!pools) texturePools.set(ctx, (pools = new Map()));
+  const key = `${width}x${height}`;
+  const free = pools.get(key)?.pop();
+  if (free) return free;
+  return ctx.device.createTexture({
+    size: [width, height],
+    format: "rgba32float",
+    usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING,
+    label: `matmul-pack-${key}`,
+  });
+}
+
+// Safe to reuse at once: later dispatches in the queue run after the ones recorded here.
+function releaseTexture(ctx: GpuContext, t: GPUTexture): void {
+  const pools = texturePools.get(ctx)!;
+  const key = `${t.width}x${t.height}`;
+  let list = pools.get(key);
+  if (!list) pools.set(key, (list = []));
+  list.push(t);
+}
+
+function recordTexture(ctx: GpuContext, a: Tensor, b: Tensor, out: Tensor, p: Plan, alpha: number, acc: number): void {
+  const d = textureDims(p);
+  const texA = acquireTexture(ctx, Math.max(1, d.K4), Math.max(1, d.aHeight));
+  const texB = acquireTexture(ctx, Math.max(1, d.bWidth), Math.max(1, d.bHeight));
+  const [PX, PY] = workgroup2d(ctx, 8);
+  const pack = (src: Tensor, tex: GPUTexture, rows: number, cols: number, rowsPad: number, batch: number, s: Plan["a"]) => {
+    ctx.dispatch({
+      kernel: "matmul_pack",
+      constants: { WX: PX, WY: PY },
+      params: { u: [rows, cols, rowsPad, batch, tex.width, tex.height, s.batch, s.row, s.col] },
+      bindings: [src, tex.createView()],
+      groups: [Math.ceil(tex.width / PX), Math.ceil(tex.height / PY)],
+    });
+  };
+  pack(a, texA, p.M, p.K, d.aRowsPad, p.batchA, p.a);
+  pack(b, texB, p.K, p.N, d.bRowsPad, p.batchB, p.b);
+  const [WX, WY] = workgroup2d(ctx, 8);
+  ctx.dispatch({
+    kernel: "matmul_texture",
+    constants: { WX, WY, TM },
+    params: { u: [p.M, p.N, d.K4, p.batchA > 1 ? d.aRowsPad : 0, p.batchB > 1 ? d.bRowsPad : 0, acc], f: [alpha] },
+    bindings: [texA.createView(), texB.createView(), out],
+    groups: [Math.ceil(d.bWidth / 2 / WX), Math.ceil(Math.ceil(p.M / TM) / WY), p.batch],
+  });
+  releaseTexture(ctx, texA);
+  releaseTexture(ctx, texB);
+}
+
+// ---------- backward ----------
+
+export interface MatmulGrads {
+  da: Tensor;
+  db: Tensor;
+}
+
+/**
+ * Gradients of C = alpha op(A) op(B) given dC. With `into`, adds them into existing tensors
+ * (weight gradients accumulated across layers or micro-batches). A broadcast operand's gradient
+ * is summed over the batch.
+ */
+export function matmulBackward(
+  ctx: GpuContext,
+  a: Tensor,
+  b: Tensor,
+  dc: Tensor,
+  o: Omit<MatmulOptions, "out" | "accumulate"> & { into?: { da?: Tensor; db?: Tensor }; needA?: boolean; needB?: boolean } = {},
+): Partial<MatmulGrads> {
+  const p = plan(a, b, o);
+  if (dc.size !== shapeSize(p.outShape)) {
+    fail("matmulBackward", `dc is ${formatShape(dc.shape)} but a ${describe(a, o.transA)} times b ${describe(b, o.transB)} is ${formatShape(p.outShape)}`);
+  }
+  const dcv = dc.reshape(p.outShape);
+  const common = { alpha: o.alpha, variant: o.variant };
+  const grads: Partial<MatmulGrads> = {};
+  const want = (x: boolean | undefined) => x !== false;
+  // dA: (no trans) dC B^T, (transA) B dC^T, (transB) dC B, (both) B^T dC^T
+  if (want(o.needA)) {
+    const args: [Tensor, Tensor, MatmulOptions] = o.transA
+      ? [b, dcv, { transA: o.transB, transB: true }]
+      : [dcv, b, { transB: !o.transB }];
+    grads.da = gradInto(ctx, "da", a, batchOf(a), p.batch === 1 ? 1 : Math.max(batchOf(a), batchOf(b)), args, common, o.into?.da, false);
+  }
+  // dB: (no trans) A^T dC, (transA) A dC, (transB) dC^T A, (both) dC^T A^T
+  if (want(o.needB)) {
+    const args: [Tensor, Tensor, MatmulOptions] = o.transB
+      ? [dcv, a, { transA: true, transB: o.transA }]
+      : [a, dcv, { transA: !o.transA }];
+    grads.db = gradInto(ctx, "db", b, batchOf(b), Math.max(batchOf(a), batchOf(b)), args, common, o.into?.db, !o.transA);
+  }
+  return grads;
+}
+
+function batchOf(t: Tensor): number {
+  return shapeSize(t.shape.slice(0, -2));
+}
+
+function gradInto(
+  ctx: GpuContext,
+  what: string,
+  x: Tensor,
+  batchX: number,
+  batch: number,
+  [l, r, t]: [Tensor, Tensor, MatmulOptions],
+  common: MatmulOptions,
+  into: Tensor | undefined,
+  canFlatten: boolean,
+): Tensor {
+  if (into && into.size !== x.size) fail("matmulBackward", `into.${what} is ${formatShape(into.shape)} but must match ${formatShape(x.shape)}`);
+  const opts = { ...t, ...common };
+  const accumulate = { out: into, accumulate: !!into };
+  if (batchX === batch || batch === 1) {
+    const g = matmul(ctx, l, r, { ...opts, ...accumulate });
+    return into ?? g.reshape(x.shape);
+  }
+  if (canFlatten) {
+    // Shared weight, row-major activations: the sum over the batch is one product over all rows.
+    const flat = (m: Tensor) => m.reshape([m.size / m.shape[m.rank - 1], m.shape[m.rank - 1]]);
+    const g = matmul(ctx, flat(l), flat(r), { ...opts, ...accumulate });
+    return into ?? g.reshape(x.shape);
+  }
+  // Broadcast operand otherwise: batched product, then a sum over the batch.
+  const full = matmul(ctx, l, r, opts);
+  const res = sumLeading(ctx, full.reshape([batch, x.size]), accumulate);
+  full.release();
+  return into ?? res.reshape(x.shape);
+}
+
+// ---------- per-adapter selection ----------
+
+/**
+ * Measures every variant on a short product and records the fastest in ctx.choices, cached per
+ * adapter (in memory, and in options.tuningStore when given). Never guesses from vendor names.
+ */
+export async function selectMatmulVariant(ctx: GpuContext, opts: { size?: number; force?: boolean } = {}): Promise<{ variant: MatmulVariant; timings: Record<string, number> }> {
+  const key = `matmul:${ctx.report.key}`;
+  const known = !opts.force ? (tuned.get(key) ?? (await ctx.options.tuningStore?.get(key))) : undefined;
+  if (known && (MATMUL_VARIANTS as string[]).includes(known)) {
+    tuned.set(key, known as MatmulVariant);
+    ctx.choices.set("matmul", known);
+    return { variant: known as MatmulVariant, timings: {} };
+  }
+  const n = opts.size ?? 256;
+  const data = Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 17) / 17 - 0.5);
+  const a = ctx.tensor(data, [n, n]);
+  const b = ctx.tensor(data, [n, n]);
+  const out = ctx.empty([n, n]);
+  const timings: Record<string, number> = {};
+  for (const variant of MATMUL_VARIANTS) {
+    try {
+      matmul(ctx, a, b, { variant, out });
+      await ctx.sync(); // compiles the pipelines
+      let best = Infinity;
+      for (let rep = 0; rep < 2; rep++) {
+        const t0 = performance.now();
+        matmul(ctx, a, b, { variant, out });
+        await ctx.sync();
+        best = Math.min(best, performance.now() - t0);
+      }
+      timings[variant] = best;
+    } catch {
+      // A variant the device cannot run is simply not chosen.
+    }
+  }
+  a.release();
+  b.release();
+  out.release();
+  const ranked = Object.entries(timings).sort((x, y) => x[1] - y[1]);
+  const variant = (ranked[0]?.[0] as MatmulVariant | undefined) ?? DEFAULT_VARIANT;
+  tuned.set(key, variant);
+  ctx.choices.set("matmul", variant);
+  await ctx.options.tuningStore?.set(key, variant);
+  return { variant, timings };
+}
