@@ -1,0 +1,139 @@
+"use client";
+import { useParams } from "next/navigation";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { useTRPC } from "@/app/_lib/trpc";
+import { ErrorAlert, fieldError, formatDate, Loading } from "@/app/_components/ui";
+
+const SCOPES = [
+  ["projects:read", "Read projects"],
+  ["projects:write", "Create and edit projects"],
+  ["members:read", "List members"],
+  ["audit:read", "Read the audit log"],
+] as const;
+type Scope = (typeof SCOPES)[number][0];
+
+export default function ApiKeysPage() {
+  const { orgId } = useParams<{ orgId: string }>();
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const keys = useQuery(trpc.apiKey.list.queryOptions({ orgId }));
+  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.apiKey.list.queryKey({ orgId }) });
+  const [secret, setSecret] = useState<string | null>(null);
+  const create = useMutation(
+    trpc.apiKey.create.mutationOptions({
+      onSuccess: (result) => {
+        setSecret(result.secret);
+        return refresh();
+      },
+    }),
+  );
+  const revoke = useMutation(trpc.apiKey.revoke.mutationOptions({ onSuccess: refresh }));
+
+  function onCreate(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    create.mutate({ orgId, name: String(form.get("name")), scopes: form.getAll("scopes") as Scope[] });
+  }
+
+  return (
+    <>
+      <div className="page-header">
+        <div>
+          <h1>API keys</h1>
+          <p className="subtitle">
+            For CI jobs and agents: send <code>Authorization: Bearer &lt;key&gt;</code> to <code>/api/trpc</code>.
+          </p>
+        </div>
+      </div>
+      <section className="card">
+        <h2>New key</h2>
+        <ErrorAlert error={create.error && !create.error.data?.fieldErrors?.name ? create.error : null} />
+        <form className="stack" onSubmit={onCreate}>
+          <label className="field">
+            Name
+            <input name="name" required maxLength={80} placeholder="release-gate CI" />
+            <span className="field-error">{fieldError(create.error, "name")}</span>
+          </label>
+          <fieldset className="row" style={{ border: "none", padding: 0, margin: 0 }}>
+            <legend className="hint" style={{ marginBottom: "0.3rem" }}>
+              Scopes
+            </legend>
+            {SCOPES.map(([scope, label]) => (
+              <label key={scope} className="row" style={{ gap: "0.35rem" }}>
+                <input type="checkbox" name="scopes" value={scope} defaultChecked={scope === "projects:read"} />
+                <span>
+                  {label} <code className="muted">{scope}</code>
+                </span>
+              </label>
+            ))}
+          </fieldset>
+          <div>
+            <button className="btn btn-primary" type="submit" disabled={create.isPending}>
+              Create key
+            </button>
+          </div>
+        </form>
+        {secret ? (
+          <div style={{ marginTop: "1rem" }}>
+            <div className="alert alert-ok">Copy this key now. Hearth stores only a hash and cannot show it again.</div>
+            <div className="secret mono" data-testid="api-key-secret">
+              {secret}
+            </div>
+          </div>
+        ) : null}
+      </section>
+      <section className="card">
+        <h2>Keys</h2>
+        <ErrorAlert error={keys.error ?? revoke.error} />
+        {keys.isLoading ? <Loading what="keys" /> : null}
+        {keys.data?.length === 0 ? <p className="muted">No keys yet.</p> : null}
+        {keys.data?.length ? (
+          <table className="table">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Key</th>
+                <th>Scopes</th>
+                <th>Created</th>
+                <th>Last used</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {keys.data.map((key) => (
+                <tr key={key.id}>
+                  <td>{key.name}</td>
+                  <td className="mono">hth_{key.prefix}_…</td>
+                  <td>
+                    {key.scopes.map((s) => (
+                      <span key={s} className="badge" style={{ marginRight: 4 }}>
+                        {s}
+                      </span>
+                    ))}
+                  </td>
+                  <td>{formatDate(key.createdAt)}</td>
+                  <td>{key.lastUsedAt ? formatDate(key.lastUsedAt) : <span className="muted">never</span>}</td>
+                  <td>
+                    {key.revokedAt ? (
+                      <span className="badge badge-danger">revoked</span>
+                    ) : (
+                      <button
+                        className="btn btn-small btn-danger"
+                        onClick={() => {
+                          if (window.confirm(`Revoke "${key.name}"? Anything using it stops working at once.`)) revoke.mutate({ orgId, keyId: key.id });
+                        }}
+                      >
+                        Revoke
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : null}
+      </section>
+    </>
+  );
+}

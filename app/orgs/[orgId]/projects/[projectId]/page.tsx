@@ -1,0 +1,139 @@
+"use client";
+import Link from "next/link";
+import { useParams, useRouter } from "next/navigation";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { useTRPC } from "@/app/_lib/trpc";
+import { ErrorAlert, fieldError, formatDate, Loading, RoleBadge } from "@/app/_components/ui";
+
+export default function ProjectHomePage() {
+  const { orgId, projectId } = useParams<{ orgId: string; projectId: string }>();
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const project = useQuery(trpc.project.get.queryOptions({ projectId }));
+  const [editing, setEditing] = useState(false);
+  const update = useMutation(
+    trpc.project.update.mutationOptions({
+      onSuccess: () => {
+        setEditing(false);
+        return queryClient.invalidateQueries({ queryKey: trpc.project.get.queryKey({ projectId }) });
+      },
+    }),
+  );
+  const remove = useMutation(trpc.project.delete.mutationOptions({ onSuccess: () => router.push(`/orgs/${orgId}`) }));
+  const role = project.data?.role;
+  const canEdit = role === "OWNER" || role === "ADMIN" || role === "EDITOR";
+
+  function onSave(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    update.mutate({ projectId, name: String(form.get("name")), description: String(form.get("description")) });
+  }
+
+  if (project.isLoading) return <Loading what="project" />;
+  if (project.error) return <ErrorAlert error={project.error} />;
+  const p = project.data!;
+
+  return (
+    <>
+      <p className="muted">
+        <Link href={`/orgs/${orgId}`}>← {p.org.name}</Link>
+      </p>
+      <div className="page-header">
+        <div>
+          <h1 data-testid="project-name">{p.name}</h1>
+          <p className="subtitle">{p.description || "No description yet."}</p>
+        </div>
+        <div className="row">
+          <RoleBadge role={role} />
+          {canEdit && !editing ? (
+            <button className="btn" onClick={() => setEditing(true)}>
+              Edit project
+            </button>
+          ) : null}
+        </div>
+      </div>
+      {!canEdit ? (
+        <div className="alert alert-info" data-testid="read-only-notice">
+          You have read-only access to this project.
+        </div>
+      ) : null}
+      {editing ? (
+        <section className="card">
+          <h2>Edit project</h2>
+          <ErrorAlert error={update.error && !update.error.data?.fieldErrors ? update.error : null} />
+          <form className="stack" onSubmit={onSave}>
+            <label className="field">
+              Name
+              <input name="name" defaultValue={p.name} required maxLength={80} />
+              <span className="field-error">{fieldError(update.error, "name")}</span>
+            </label>
+            <label className="field">
+              Description
+              <textarea name="description" defaultValue={p.description} rows={3} maxLength={2000} />
+              <span className="field-error">{fieldError(update.error, "description")}</span>
+            </label>
+            <div className="row">
+              <button className="btn btn-primary" type="submit" disabled={update.isPending}>
+                Save
+              </button>
+              <button className="btn" type="button" onClick={() => setEditing(false)}>
+                Cancel
+              </button>
+            </div>
+          </form>
+        </section>
+      ) : null}
+      <div className="grid">
+        {[
+          ["Eval suites", "Benchmarks, test cases and graders, co-edited live."],
+          ["Policies", "Written policies with clauses that cases cite."],
+          ["Datasets", "Corpora and instruction pairs for training."],
+          ["Models", "Model versions, their lineage and their scores."],
+        ].map(([title, text]) => (
+          <div key={title} className="tile" aria-disabled>
+            <h3>{title}</h3>
+            <p>{text}</p>
+            <p className="hint" style={{ marginTop: "0.5rem" }}>
+              Coming with the next releases of Hearth.
+            </p>
+          </div>
+        ))}
+      </div>
+      <section className="card" style={{ marginTop: "1.5rem" }}>
+        <h2>Details</h2>
+        <table className="table">
+          <tbody>
+            <tr>
+              <th>Project id</th>
+              <td className="mono">{p.id}</td>
+            </tr>
+            <tr>
+              <th>Created</th>
+              <td>{formatDate(p.createdAt)}</td>
+            </tr>
+            <tr>
+              <th>Last changed</th>
+              <td>{formatDate(p.updatedAt)}</td>
+            </tr>
+          </tbody>
+        </table>
+      </section>
+      {role === "OWNER" ? (
+        <section className="card">
+          <h2>Danger zone</h2>
+          <ErrorAlert error={remove.error} />
+          <button
+            className="btn btn-danger"
+            onClick={() => {
+              if (window.confirm(`Delete the project "${p.name}" and everything in it?`)) remove.mutate({ projectId });
+            }}
+          >
+            Delete project
+          </button>
+        </section>
+      ) : null}
+    </>
+  );
+}

@@ -1,0 +1,71 @@
+import { randomBytes } from "node:crypto";
+import type { PrismaClient } from "@/server/db/generated/client";
+import type { Actor } from "@/server/trpc/context";
+import { recordAudit } from "@/server/audit/service";
+import { randomToken, safeEqualHex, sha256Hex } from "@/server/auth/tokens";
+import type { ApiScope } from "@/server/auth/roles";
+import { DomainError } from "@/server/errors";
+
+// Keys look like hth_<12 hex prefix>_<secret>. The prefix is public and indexed; the key's sha256 is
+// stored. A fast hash is right here: the secret has 192 random bits, so guessing is hopeless anyway.
+const KEY_PATTERN = /^hth_([0-9a-f]{12})_([A-Za-z0-9_-]{32})$/;
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export const apiKeySelect = {
+  id: true,
+  name: true,
+  prefix: true,
+  scopes: true,
+  createdAt: true,
+  lastUsedAt: true,
+  expiresAt: true,
+  revokedAt: true,
+} as const;
+
+export async function createApiKey(
+  db: PrismaClient,
+  actor: Actor,
+  input: { orgId: string; name: string; scopes: ApiScope[]; expiresInDays?: number },
+) {
+  const prefix = randomBytes(6).toString("hex");
+  const secret = `hth_${prefix}_${randomToken(24)}`;
+  const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null;
+  const createdById = actor.type === "user" ? actor.userId : actor.keyId;
+  const key = await db.$transaction(async (tx) => {
+    const row = await tx.apiKey.create({
+      data: { orgId: input.orgId, name: input.name, prefix, secretHash: sha256Hex(secret), scopes: input.scopes, createdById, expiresAt },
+      select: apiKeySelect,
+    });
+    await recordAudit(tx, actor, { orgId: input.orgId, action: "apiKey.create", resourceType: "ApiKey", resourceId: row.id, after: row });
+    return row;
+  });
+  return { key, secret };
+}
+
+export async function revokeApiKey(db: PrismaClient, actor: Actor, orgId: string, keyId: string) {
+  return db.$transaction(async (tx) => {
+    const before = await tx.apiKey.findFirst({ where: { id: keyId, orgId }, select: apiKeySelect });
+    if (!before) throw new DomainError("NOT_FOUND", "API key not found.");
+    if (before.revokedAt) return before;
+    const after = await tx.apiKey.update({ where: { id: keyId }, data: { revokedAt: new Date() }, select: apiKeySelect });
+    await recordAudit(tx, actor, { orgId, action: "apiKey.revoke", resourceType: "ApiKey", resourceId: keyId, before, after });
+    return after;
+  });
+}
+
+/** The actor for a presented key, or null for anything malformed, unknown, revoked or expired. */
+export async function authenticateApiKey(db: PrismaClient, presented: string): Promise<Actor | null> {
+  const match = KEY_PATTERN.exec(presented);
+  if (!match) return null;
+  const key = await db.apiKey.findUnique({
+    where: { prefix: match[1] },
+    select: { id: true, orgId: true, name: true, prefix: true, secretHash: true, scopes: true, revokedAt: true, expiresAt: true, lastUsedAt: true },
+  });
+  if (!key || !safeEqualHex(key.secretHash, sha256Hex(presented))) return null;
+  const now = Date.now();
+  if (key.revokedAt || (key.expiresAt && key.expiresAt.getTime() <= now)) return null;
+  if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    await db.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date(now) } });
+  }
+  return { type: "apiKey", keyId: key.id, orgId: key.orgId, scopes: key.scopes, label: `API key "${key.name}" (hth_${key.prefix})` };
+}

@@ -1,0 +1,47 @@
+import type { Prisma } from "@/server/db/generated/client";
+import { actorLabel, type Actor } from "@/server/trpc/context";
+import { publishAuditEvent } from "./events";
+import { requestContext } from "./request-context";
+
+type Tx = Prisma.TransactionClient;
+
+export interface AuditEntry {
+  orgId: string | null;
+  action: string;
+  resourceType: string;
+  resourceId: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+function toJson(value: unknown): Prisma.InputJsonValue | undefined {
+  if (value === undefined || value === null) return undefined;
+  return JSON.parse(JSON.stringify(value)) as Prisma.InputJsonValue;
+}
+
+/** Appends an audit entry inside the caller's transaction, so the change and its record commit together. */
+export async function recordAudit(
+  tx: Tx,
+  actor: Actor | { type: "system" },
+  entry: AuditEntry,
+): Promise<void> {
+  const who =
+    actor.type === "system"
+      ? { actorType: "SYSTEM" as const, actorId: "system", actorLabel: "Hearth" }
+      : actor.type === "user"
+        ? { actorType: "USER" as const, actorId: actor.userId, actorLabel: actorLabel(actor) }
+        : { actorType: "API_KEY" as const, actorId: actor.keyId, actorLabel: actorLabel(actor) };
+  const row = await tx.auditLog.create({
+    data: {
+      ...who,
+      orgId: entry.orgId,
+      action: entry.action,
+      resourceType: entry.resourceType,
+      resourceId: entry.resourceId,
+      before: toJson(entry.before),
+      after: toJson(entry.after),
+      requestId: requestContext.getStore()?.requestId,
+    },
+  });
+  publishAuditEvent(row);
+}

@@ -1,0 +1,92 @@
+import type { NextAuthOptions } from "next-auth";
+import CredentialsProvider from "next-auth/providers/credentials";
+import type { OAuthConfig } from "next-auth/providers/oauth";
+import { getDb } from "@/server/db/client";
+import { dummyPasswordHash, verifyPassword } from "./password";
+import { authSecret } from "./session";
+import { linkOidcUser } from "./sso";
+
+interface OidcProfile {
+  sub: string;
+  email?: string;
+  email_verified?: boolean;
+  name?: string;
+  preferred_username?: string;
+}
+
+/** Company SSO over OpenID Connect, present only when HEARTH_OIDC_ISSUER and its client are configured. */
+export function oidcSettings() {
+  const issuer = process.env.HEARTH_OIDC_ISSUER;
+  const clientId = process.env.HEARTH_OIDC_CLIENT_ID;
+  const clientSecret = process.env.HEARTH_OIDC_CLIENT_SECRET;
+  if (!issuer || !clientId || !clientSecret) return null;
+  return { issuer: issuer.replace(/\/$/, ""), clientId, clientSecret, name: process.env.HEARTH_OIDC_NAME || "Company SSO" };
+}
+
+function oidcProvider(settings: NonNullable<ReturnType<typeof oidcSettings>>): OAuthConfig<OidcProfile> {
+  return {
+    id: "oidc",
+    name: settings.name,
+    type: "oauth",
+    wellKnown: `${settings.issuer}/.well-known/openid-configuration`,
+    clientId: settings.clientId,
+    clientSecret: settings.clientSecret,
+    authorization: { params: { scope: "openid email profile" } },
+    idToken: true,
+    checks: ["pkce", "state", "nonce"],
+    profile(profile) {
+      return { id: profile.sub, email: profile.email ?? null, name: profile.name ?? profile.preferred_username ?? profile.email ?? profile.sub };
+    },
+  };
+}
+
+export function buildAuthOptions(): NextAuthOptions {
+  const oidc = oidcSettings();
+  return {
+    secret: authSecret(),
+    session: { strategy: "jwt", maxAge: 7 * 24 * 3600 },
+    pages: { signIn: "/signin", error: "/signin" },
+    providers: [
+      CredentialsProvider({
+        id: "credentials",
+        name: "Email and password",
+        credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
+        async authorize(credentials) {
+          const email = credentials?.email?.trim().toLowerCase();
+          const password = credentials?.password;
+          if (!email || !password || password.length > 200) return null;
+          const user = await getDb().user.findUnique({ where: { email }, select: { id: true, email: true, name: true, passwordHash: true } });
+          // Verify against a dummy hash for unknown users so response time does not reveal accounts.
+          const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
+          if (!user || !user.passwordHash || !ok) return null;
+          return { id: user.id, email: user.email, name: user.name };
+        },
+      }),
+      ...(oidc ? [oidcProvider(oidc)] : []),
+    ],
+    callbacks: {
+      async signIn({ account, profile }) {
+        if (account?.provider !== "oidc") return true;
+        const p = profile as OidcProfile | undefined;
+        return Boolean(p?.sub && p.email);
+      },
+      async jwt({ token, user, account, profile }) {
+        if (account?.provider === "oidc") {
+          const p = profile as OidcProfile;
+          token.uid = await linkOidcUser(getDb(), {
+            subject: p.sub,
+            email: p.email!,
+            emailVerified: p.email_verified === true,
+            name: p.name ?? p.preferred_username ?? p.email!,
+          });
+        } else if (user) {
+          token.uid = user.id;
+        }
+        return token;
+      },
+      async session({ session, token }) {
+        return { ...session, user: { ...session.user, id: token.uid as string } };
+      },
+    },
+  };
+}

@@ -1,0 +1,15 @@
+export const ROLES = ["OWNER", "ADMIN", "EDITOR", "VIEWER"] as const;
+export type RoleName = (typeof ROLES)[number];
+
+const RANK: Record<RoleName, number> = { VIEWER: 0, EDITOR: 1, ADMIN: 2, OWNER: 3 };
+
+export function roleAtLeast(role: RoleName, minimum: RoleName): boolean {
+  return RANK[role] >= RANK[minimum];
+}
+
+/**
+ * API key scopes. A key never has more than its scopes allow, and no scope grants member,
+ * key or deletion management: those need a person.
+ */
+export const API_SCOPES = ["projects:read", "projects:write", "members:read", "audit:read"] as const;
+export type ApiScope = (typeof API_SCOPES)[number];

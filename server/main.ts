@@ -1,0 +1,116 @@
+// The one Node process that serves Hearth: Next pages, the tRPC API, and WebSocket upgrades.
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import next from "next";
+import { startDatabase } from "@/server/db";
+import { getDb, setDatabaseUrl } from "@/server/db/client";
+import { ensureAuthSecret } from "@/server/settings";
+import { seedDemoOnce } from "@/server/seed";
+
+export interface HearthOptions {
+  port: number;
+  hostname: string;
+  dev: boolean;
+  dataDir: string;
+  seedDemo: boolean;
+}
+
+export interface RunningHearth {
+  url: string;
+  close(): Promise<void>;
+}
+
+const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export async function startHearth(options: HearthOptions): Promise<RunningHearth> {
+  process.env.NEXT_TELEMETRY_DISABLED = "1"; // nothing leaves the machine
+  const database = await startDatabase({ dataDir: options.dataDir });
+  setDatabaseUrl(database.url);
+  const db = getDb();
+  await ensureAuthSecret(db);
+  const demo = options.seedDemo ? await seedDemoOnce(db, options.dataDir) : null;
+
+  const publicUrl = process.env.NEXTAUTH_URL ?? `http://localhost:${options.port}`;
+  process.env.NEXTAUTH_URL = publicUrl;
+
+  const app = next({ dev: options.dev, dir: rootDir, hostname: options.hostname, port: options.port });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  const nextUpgrade = app.getUpgradeHandler();
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      console.error("[hearth] request failed:", err);
+      if (!res.headersSent) res.statusCode = 500;
+      res.end();
+    });
+  });
+  server.on("upgrade", (req, socket, head) => {
+    const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (options.dev && pathname.startsWith("/_next/")) {
+      void nextUpgrade(req, socket, head);
+      return;
+    }
+    // /yjs/<document> is served here once live co-editing lands; unknown upgrades are closed, not left hanging.
+    socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.hostname, () => resolve());
+  });
+
+  console.log(`\nHearth is running at ${publicUrl}`);
+  console.log(`Database: ${database.embedded ? `embedded PostgreSQL (PGlite) in ${path.resolve(options.dataDir)}` : "DATABASE_URL"}`);
+  if (demo) console.log(`Demo sign-in: ${demo.email} / ${demo.password}`);
+  console.log("");
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: publicUrl,
+    close() {
+      closing ??= (async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await app.close?.();
+        await db.$disconnect();
+        await database.stop();
+      })();
+      return closing;
+    },
+  };
+}
+
+export function optionsFromEnvironment(argv: string[]): HearthOptions {
+  const dev = argv.includes("--dev");
+  if (!process.env.NODE_ENV) (process.env as Record<string, string>).NODE_ENV = dev ? "development" : "production";
+  return {
+    dev,
+    port: Number(process.env.PORT ?? 3000),
+    hostname: process.env.HOST ?? "0.0.0.0",
+    dataDir: process.env.HEARTH_DATA_DIR ?? path.join(rootDir, "data"),
+    seedDemo: process.env.HEARTH_SEED_DEMO !== "0",
+  };
+}
+
+/** Starts Hearth from the command line and stops it cleanly on SIGINT/SIGTERM (the embedded database needs it). */
+export async function runFromCommandLine(argv: string[]): Promise<void> {
+  const hearth = await startHearth(optionsFromEnvironment(argv));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      console.log(`\nStopping Hearth (${signal})...`);
+      hearth.close().then(
+        () => process.exit(0),
+        (err) => {
+          console.error(err);
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await runFromCommandLine(process.argv);
+}

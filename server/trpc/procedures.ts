@@ -1,0 +1,97 @@
+import { TRPCError } from "@trpc/server";
+import { z } from "zod";
+import { baseProcedure } from "./init";
+import type { Actor } from "./context";
+import { roleAtLeast, type ApiScope, type RoleName } from "@/server/auth/roles";
+
+/** Marks a refusal by a guard (as opposed to an error from the procedure body). */
+export class AccessDenied extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AccessDenied";
+  }
+}
+
+function deny(code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND", message: string): never {
+  throw new TRPCError({ code, message, cause: new AccessDenied(message) });
+}
+
+export const idSchema = z.string().trim().min(1, "is required").max(64, "is too long");
+
+export const publicProcedure = baseProcedure.meta({ access: { level: "public" } });
+
+/** A signed-in person (not an API key): creating organizations, accepting invites. */
+export const userProcedure = baseProcedure
+  .meta({ access: { level: "signedIn", apiKeys: false } })
+  .use(({ ctx, next }) => {
+    if (!ctx.actor) deny("UNAUTHORIZED", "Sign in to continue.");
+    if (ctx.actor.type !== "user") deny("FORBIDDEN", "API keys cannot do this; sign in as a person.");
+    return next({ ctx: { ...ctx, actor: ctx.actor, user: ctx.actor } });
+  });
+
+/** Anyone authenticated, person or API key. */
+export const authedProcedure = baseProcedure
+  .meta({ access: { level: "signedIn", apiKeys: true } })
+  .use(({ ctx, next }) => {
+    if (!ctx.actor) deny("UNAUTHORIZED", "Sign in or send an API key to continue.");
+    return next({ ctx: { ...ctx, actor: ctx.actor } });
+  });
+
+interface Grant {
+  role: RoleName | null;
+}
+
+/**
+ * Checks that the actor may act in `orgId` with at least `role` (people) or with `scope` (API keys).
+ * `notFound` is the message for actors outside the organization, identical to a missing id, so
+ * an outsider learns nothing about what exists.
+ */
+async function authorizeInOrg(
+  ctx: { db: import("@/server/db/generated/client").PrismaClient; actor: Actor | null },
+  orgId: string,
+  role: RoleName,
+  scope: ApiScope | null,
+  notFound: string,
+): Promise<Grant> {
+  const actor = ctx.actor;
+  if (!actor) deny("UNAUTHORIZED", "Sign in or send an API key to continue.");
+  if (actor.type === "apiKey") {
+    if (actor.orgId !== orgId) deny("NOT_FOUND", notFound);
+    if (!scope) deny("FORBIDDEN", "API keys cannot do this; sign in as a person.");
+    if (!actor.scopes.includes(scope)) deny("FORBIDDEN", `This API key lacks the "${scope}" scope.`);
+    return { role: null };
+  }
+  const membership = await ctx.db.membership.findUnique({
+    where: { orgId_userId: { orgId, userId: actor.userId } },
+    select: { role: true },
+  });
+  if (!membership) deny("NOT_FOUND", notFound);
+  if (!roleAtLeast(membership.role, role)) {
+    deny("FORBIDDEN", `This needs the ${role} role or higher; your role is ${membership.role}.`);
+  }
+  return { role: membership.role };
+}
+
+export function orgProcedure(role: RoleName, scope: ApiScope | null) {
+  return baseProcedure
+    .meta({ access: { level: "org", role, scope } })
+    .input(z.object({ orgId: idSchema }))
+    .use(async ({ ctx, input, next }) => {
+      const grant = await authorizeInOrg(ctx, input.orgId, role, scope, "Organization not found.");
+      return next({ ctx: { ...ctx, actor: ctx.actor!, orgId: input.orgId, role: grant.role } });
+    });
+}
+
+export function projectProcedure(role: RoleName, scope: ApiScope | null) {
+  return baseProcedure
+    .meta({ access: { level: "project", role, scope } })
+    .input(z.object({ projectId: idSchema }))
+    .use(async ({ ctx, input, next }) => {
+      const project = await ctx.db.project.findUnique({ where: { id: input.projectId }, select: { orgId: true } });
+      if (!project) deny("NOT_FOUND", "Project not found.");
+      const grant = await authorizeInOrg(ctx, project.orgId, role, scope, "Project not found.");
+      return next({
+        ctx: { ...ctx, actor: ctx.actor!, orgId: project.orgId, projectId: input.projectId, role: grant.role },
+      });
+    });
+}

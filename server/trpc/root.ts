@@ -1,0 +1,20 @@
+import { router } from "./init";
+import { userRouter } from "@/server/users/router";
+import { orgRouter } from "@/server/orgs/router";
+import { projectRouter } from "@/server/projects/router";
+import { memberRouter } from "@/server/members/router";
+import { inviteRouter } from "@/server/invites/router";
+import { apiKeyRouter } from "@/server/apikeys/router";
+import { auditRouter } from "@/server/audit/router";
+
+export const appRouter = router({
+  user: userRouter,
+  org: orgRouter,
+  project: projectRouter,
+  member: memberRouter,
+  invite: inviteRouter,
+  apiKey: apiKeyRouter,
+  audit: auditRouter,
+});
+
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,141 @@
+// Every tRPC procedure x every role, an outsider, an anonymous caller, and API keys with and without the
+// procedure's scope. The table states each expectation by hand; a procedure missing from it fails the suite.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TRPCError } from "@trpc/server";
+import type { PrismaClient } from "@/server/db/generated/client";
+import { appRouter } from "@/server/trpc/root";
+import { AccessDenied } from "@/server/trpc/procedures";
+import type { Access } from "@/server/trpc/init";
+import { API_SCOPES, type ApiScope } from "@/server/auth/roles";
+import { ACTOR_NAMES, callerFor, createOrgFixture, unique, type ActorName, type OrgFixture } from "../support/fixtures";
+import { openTestDatabase } from "../support/test-database";
+
+type Input = (f: OrgFixture) => Record<string, unknown>;
+interface Row {
+  input: Input;
+  /** Who gets past the guard; everyone else must be refused by it. */
+  allow: ActorName[];
+  /** The scope an API key needs ("keyWithScope" holds only this one; "keyWithoutScope" holds all others). */
+  scope?: ApiScope;
+}
+
+const EVERYONE: ActorName[] = [...ACTOR_NAMES];
+const PEOPLE: ActorName[] = ["OWNER", "ADMIN", "EDITOR", "VIEWER", "outsider"];
+const org = (f: OrgFixture) => ({ orgId: f.orgId });
+const project = (f: OrgFixture) => ({ projectId: f.projectId });
+
+const MATRIX: Record<string, Row> = {
+  "user.signUp": { input: () => ({ email: `${unique("new")}@example.test`, name: "New", password: "correct horse battery" }), allow: EVERYONE },
+  "user.me": { input: () => ({}), allow: [...PEOPLE, "keyWithScope", "keyWithoutScope"] },
+  "org.list": { input: () => ({}), allow: [...PEOPLE, "keyWithScope", "keyWithoutScope"] },
+  "org.create": { input: () => ({ name: "Created Org" }), allow: PEOPLE },
+  "org.get": { input: org, allow: ["OWNER", "ADMIN", "EDITOR", "VIEWER", "keyWithScope"], scope: "projects:read" },
+  "org.rename": { input: (f) => ({ ...org(f), name: "Renamed" }), allow: ["OWNER", "ADMIN"] },
+  "project.list": { input: org, allow: ["OWNER", "ADMIN", "EDITOR", "VIEWER", "keyWithScope"], scope: "projects:read" },
+  "project.get": { input: project, allow: ["OWNER", "ADMIN", "EDITOR", "VIEWER", "keyWithScope"], scope: "projects:read" },
+  "project.create": { input: (f) => ({ ...org(f), name: "New project" }), allow: ["OWNER", "ADMIN", "keyWithScope"], scope: "projects:write" },
+  "project.update": { input: (f) => ({ ...project(f), description: "changed" }), allow: ["OWNER", "ADMIN", "EDITOR", "keyWithScope"], scope: "projects:write" },
+  "project.delete": { input: project, allow: ["OWNER"] },
+  "member.list": { input: org, allow: ["OWNER", "ADMIN", "EDITOR", "VIEWER", "keyWithScope"], scope: "members:read" },
+  "member.updateRole": { input: (f) => ({ ...org(f), membershipId: f.memberships.EDITOR, role: "VIEWER" }), allow: ["OWNER", "ADMIN"] },
+  "member.remove": { input: (f) => ({ ...org(f), membershipId: f.memberships.EDITOR }), allow: ["OWNER", "ADMIN"] },
+  "invite.list": { input: org, allow: ["OWNER", "ADMIN"] },
+  "invite.create": { input: (f) => ({ ...org(f), role: "EDITOR" }), allow: ["OWNER", "ADMIN"] },
+  "invite.revoke": { input: (f) => ({ ...org(f), inviteId: f.inviteId }), allow: ["OWNER", "ADMIN"] },
+  "invite.preview": { input: (f) => ({ token: f.inviteToken }), allow: EVERYONE },
+  "invite.accept": { input: (f) => ({ token: f.inviteToken }), allow: PEOPLE },
+  "apiKey.list": { input: org, allow: ["OWNER", "ADMIN"] },
+  "apiKey.create": { input: (f) => ({ ...org(f), name: "k", scopes: ["projects:read"] }), allow: ["OWNER", "ADMIN"] },
+  "apiKey.revoke": { input: (f) => ({ ...org(f), keyId: f.apiKeyId }), allow: ["OWNER", "ADMIN"] },
+  "audit.list": { input: org, allow: ["OWNER", "ADMIN", "keyWithScope"], scope: "audit:read" },
+  "audit.live": { input: org, allow: ["OWNER", "ADMIN", "keyWithScope"], scope: "audit:read" },
+};
+
+type ProcedureDef = { _def: { type: "query" | "mutation" | "subscription"; meta?: { access: Access } } };
+const procedures = appRouter._def.procedures as unknown as Record<string, ProcedureDef>;
+
+async function actorFor(f: OrgFixture, name: ActorName, scope: ApiScope | undefined) {
+  switch (name) {
+    case "anonymous":
+      return null;
+    case "keyWithScope":
+      return f.key(scope ? [scope] : API_SCOPES);
+    case "keyWithoutScope":
+      return f.key(scope ? API_SCOPES.filter((s) => s !== scope) : []);
+    default:
+      return f.users[name];
+  }
+}
+
+/** Calls the procedure; "denied" only when a guard refused (not when the body raised a domain error). */
+async function attempt(db: PrismaClient, f: OrgFixture, path: string, actor: Awaited<ReturnType<typeof actorFor>>) {
+  const controller = new AbortController();
+  const requestId = unique("req");
+  const caller = callerFor(db, actor, { signal: controller.signal, requestId }) as unknown as Record<string, Record<string, (input: unknown) => Promise<unknown>>>;
+  const [namespace, name] = path.split(".");
+  try {
+    const result = await caller[namespace][name](MATRIX[path].input(f));
+    if (procedures[path]._def.type === "subscription") controller.abort();
+    return { outcome: "allowed" as const, result, error: undefined as unknown, requestId };
+  } catch (error) {
+    if (error instanceof TRPCError && error.cause instanceof AccessDenied) {
+      return { outcome: "denied" as const, code: error.code, message: error.message };
+    }
+    return { outcome: "allowed" as const, error, requestId };
+  }
+}
+
+describe("authorization matrix", () => {
+  let db: PrismaClient;
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ db, close } = await openTestDatabase("postgres"));
+  });
+  afterAll(async () => close?.());
+
+  it("has an entry for every procedure, and every entry names a real procedure", () => {
+    expect(Object.keys(MATRIX).sort()).toEqual(Object.keys(procedures).sort());
+  });
+
+  it("declares its access on every procedure", () => {
+    for (const [path, procedure] of Object.entries(procedures)) {
+      expect(procedure._def.meta?.access, `${path} has no access metadata`).toBeDefined();
+    }
+  });
+
+  for (const path of Object.keys(MATRIX)) {
+    it(`${path}: allows exactly ${MATRIX[path].allow.join(", ")}`, async () => {
+      const row = MATRIX[path];
+      const isQuery = procedures[path]._def.type !== "mutation";
+      let shared: OrgFixture | undefined;
+      for (const name of ACTOR_NAMES) {
+        // Mutations change state, so each caller gets a fresh organization.
+        const f = isQuery ? (shared ??= await createOrgFixture(db)) : await createOrgFixture(db);
+        const actor = await actorFor(f, name, row.scope);
+        const outcome = await attempt(db, f, path, actor);
+        const expected = row.allow.includes(name) ? "allowed" : "denied";
+        expect(outcome.outcome, `${path} as ${name}: ${JSON.stringify(outcome)}`).toBe(expected);
+        if (outcome.outcome === "denied" && name === "outsider") {
+          // An outsider cannot tell a real id from a made-up one.
+          expect(outcome.code).toBe("NOT_FOUND");
+        }
+        if (procedures[path]._def.type === "mutation" && outcome.outcome === "allowed" && !outcome.error) {
+          // Every mutation that succeeds leaves an audit entry tagged with its request.
+          const entries = await db.auditLog.count({ where: { requestId: outcome.requestId } });
+          expect(entries, `${path} as ${name} wrote no audit entry`).toBeGreaterThan(0);
+        }
+      }
+    });
+  }
+
+  it("tells an outsider the same thing for a project that exists and one that does not", async () => {
+    const f = await createOrgFixture(db);
+    const outsider = callerFor(db, f.users.outsider);
+    const real = await outsider.project.get({ projectId: f.projectId }).catch((e: TRPCError) => e);
+    const fake = await outsider.project.get({ projectId: "c0000000000000000000000000" }).catch((e: TRPCError) => e);
+    expect(real).toBeInstanceOf(TRPCError);
+    expect(fake).toBeInstanceOf(TRPCError);
+    expect([(real as TRPCError).code, (real as TRPCError).message]).toEqual([(fake as TRPCError).code, (fake as TRPCError).message]);
+  });
+});

@@ -1,0 +1,84 @@
+// Builds an organization with one member of each role, an outsider in another organization,
+// and API keys, directly through Prisma, for tests that call the API as each of them.
+import { randomBytes } from "node:crypto";
+import type { PrismaClient } from "@/server/db/generated/client";
+import type { Actor, Context } from "@/server/trpc/context";
+import { createApiKey } from "@/server/apikeys/service";
+import { randomToken, sha256Hex } from "@/server/auth/tokens";
+import { API_SCOPES, type ApiScope, type RoleName } from "@/server/auth/roles";
+import { createCallerFactory } from "@/server/trpc/init";
+import { appRouter } from "@/server/trpc/root";
+
+export type ActorName = RoleName | "outsider" | "anonymous" | "keyWithScope" | "keyWithoutScope";
+export const ACTOR_NAMES: ActorName[] = ["OWNER", "ADMIN", "EDITOR", "VIEWER", "outsider", "anonymous", "keyWithScope", "keyWithoutScope"];
+
+export function unique(prefix: string): string {
+  return `${prefix}-${randomBytes(5).toString("hex")}`;
+}
+
+async function makeUser(db: PrismaClient, label: string): Promise<Actor & { type: "user" }> {
+  const email = `${unique(label.toLowerCase())}@example.test`;
+  const user = await db.user.create({ data: { email, name: label }, select: { id: true, email: true, name: true } });
+  return { type: "user", userId: user.id, email: user.email, name: user.name };
+}
+
+export interface OrgFixture {
+  db: PrismaClient;
+  orgId: string;
+  projectId: string;
+  otherOrgId: string;
+  users: Record<RoleName | "outsider", Actor & { type: "user" }>;
+  memberships: Record<RoleName, string>;
+  inviteToken: string;
+  inviteId: string;
+  apiKeyId: string;
+  /** An API key of the organization holding exactly `scopes` (all scopes by default). */
+  key(scopes?: readonly ApiScope[]): Promise<Actor & { type: "apiKey" }>;
+}
+
+export async function createOrgFixture(db: PrismaClient): Promise<OrgFixture> {
+  const [owner, admin, editor, viewer, outsider] = await Promise.all(
+    ["Owner", "Admin", "Editor", "Viewer", "Outsider"].map((label) => makeUser(db, label)),
+  );
+  const org = await db.organization.create({ data: { name: "Fixture Org", slug: unique("org") }, select: { id: true } });
+  const other = await db.organization.create({ data: { name: "Other Org", slug: unique("other") }, select: { id: true } });
+  const roles: [RoleName, Actor & { type: "user" }][] = [["OWNER", owner], ["ADMIN", admin], ["EDITOR", editor], ["VIEWER", viewer]];
+  const memberships = {} as Record<RoleName, string>;
+  for (const [role, user] of roles) {
+    memberships[role] = (await db.membership.create({ data: { orgId: org.id, userId: user.userId, role }, select: { id: true } })).id;
+  }
+  await db.membership.create({ data: { orgId: other.id, userId: outsider.userId, role: "OWNER" } });
+  const project = await db.project.create({ data: { orgId: org.id, name: "Fixture Project", slug: unique("project") }, select: { id: true } });
+  const inviteToken = randomToken(32);
+  const invite = await db.invite.create({
+    data: { orgId: org.id, role: "VIEWER", tokenHash: sha256Hex(inviteToken), expiresAt: new Date(Date.now() + 3_600_000), createdById: owner.userId },
+    select: { id: true },
+  });
+  const existingKey = await createApiKey(db, owner, { orgId: org.id, name: "fixture key", scopes: ["projects:read"] });
+
+  async function key(scopes: readonly ApiScope[] = API_SCOPES): Promise<Actor & { type: "apiKey" }> {
+    const { key: row } = await createApiKey(db, owner, { orgId: org.id, name: unique("key"), scopes: [...scopes] });
+    return { type: "apiKey", keyId: row.id, orgId: org.id, scopes: [...scopes], label: `API key (hth_${row.prefix})` };
+  }
+
+  return {
+    db,
+    orgId: org.id,
+    projectId: project.id,
+    otherOrgId: other.id,
+    users: { OWNER: owner, ADMIN: admin, EDITOR: editor, VIEWER: viewer, outsider },
+    memberships,
+    inviteToken,
+    inviteId: invite.id,
+    apiKeyId: existingKey.key.id,
+    key,
+  };
+}
+
+const createCaller = createCallerFactory(appRouter);
+
+export function callerFor(db: PrismaClient, actor: Actor | null, options: { signal?: AbortSignal; requestId?: string } = {}) {
+  const { signal, requestId = unique("req") } = options;
+  const ctx: Context = { db, actor, requestId };
+  return createCaller(ctx, { signal });
+}
