@@ -1,0 +1,47 @@
+// Stop and start Hearth on the same data directory: everything is still there, and the demo is seeded once.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { startAppProcess, type AppProcess } from "../support/app-server";
+import { freePort } from "../support/oidc-provider";
+import { signInOverHttp, trpcHttp } from "../support/http";
+
+describe("restarting on the same ./data", () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-restart-"));
+  let running: AppProcess | undefined;
+  afterAll(async () => {
+    await running?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function demoSession(app: AppProcess) {
+    const demo = JSON.parse(fs.readFileSync(path.join(dataDir, "demo-sign-in.json"), "utf8")) as { email: string; password: string };
+    expect(app.output()).toContain(`Demo sign-in: ${demo.email} / ${demo.password}`);
+    return { demo, cookie: await signInOverHttp(app.url, demo.email, demo.password) };
+  }
+
+  it("keeps data and does not seed twice", async () => {
+    const port = await freePort();
+    running = await startAppProcess({ port, dataDir });
+    const first = await demoSession(running);
+    const orgs = await trpcHttp(running.url, "query", "org.list", {}, { cookie: first.cookie });
+    expect(orgs.body.result.data.json).toHaveLength(1);
+    const demoOrg = orgs.body.result.data.json[0];
+    expect(demoOrg).toMatchObject({ name: "Demo Organization", role: "OWNER", projectCount: 1 });
+    const created = await trpcHttp(running.url, "mutation", "project.create", { orgId: demoOrg.id, name: "Survives restarts" }, { cookie: first.cookie });
+    expect(created.status).toBe(200);
+    expect(await running.stop()).toBe(0);
+
+    running = await startAppProcess({ port, dataDir });
+    const second = await demoSession(running);
+    expect(second.demo).toEqual(first.demo);
+    const after = await trpcHttp(running.url, "query", "org.list", {}, { cookie: second.cookie });
+    expect(after.body.result.data.json).toEqual([{ ...demoOrg, projectCount: 2 }]);
+    const projects = await trpcHttp(running.url, "query", "project.list", { orgId: demoOrg.id }, { cookie: second.cookie });
+    expect(projects.body.result.data.json.map((p: { name: string }) => p.name).sort()).toEqual(["Support Assistant", "Survives restarts"]);
+
+    const health = await fetch(`${running.url}/api/health`).then((r) => r.json());
+    expect(health).toMatchObject({ status: "ok", database: { reachable: true }, migrations: { pending: [], failed: [] } });
+  });
+});
