@@ -1,0 +1,126 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { requestNodeGpuContext } from "../../gpu/device-node";
+import { GpuDeviceLostError } from "../../gpu/device";
+import { matmul, matmulBackward } from "../../gpu/ops/matmul";
+import { gelu, geluBackward, add } from "../../gpu/ops/elementwise";
+import { layerNorm } from "../../gpu/ops/layernorm";
+import { crossEntropyWithGrad } from "../../gpu/ops/cross-entropy";
+import { softmax } from "../../gpu/ops/softmax";
+import { embedding } from "../../gpu/ops/embedding";
+import { adamw } from "../../gpu/ops/adamw";
+import { generatedPath, renderGenerated } from "../../gpu/kernels/build-wgsl";
+import { gpuContext, randn, rng } from "./helpers";
+
+describe("device", () => {
+  it("reports features, subgroup sizes and limits of the adapter", async () => {
+    const ctx = await gpuContext();
+    const { features, limits, key } = ctx.report;
+    expect(typeof features.shaderF16).toBe("boolean");
+    expect(typeof features.subgroups).toBe("boolean");
+    expect(typeof features.timestampQuery).toBe("boolean");
+    if (features.subgroups) expect(features.subgroupMinSize).toBeGreaterThanOrEqual(1);
+    expect(limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 1024 * 1024);
+    expect(limits.maxComputeInvocationsPerWorkgroup).toBeGreaterThanOrEqual(64);
+    expect(key).toContain("maxStorageBufferBindingSize");
+  });
+
+  it("can run with optional features turned off (the f32 fallback path)", async () => {
+    const ctx = await requestNodeGpuContext({ disableFeatures: ["subgroups", "shader-f16", "timestamp-query"] });
+    expect(ctx.features.subgroups).toBe(false);
+    const a = ctx.tensor([1, 2, 3, 4], [2, 2]);
+    expect(Array.from(await ctx.read(matmul(ctx, a, a, { variant: "texture" })))).toEqual([7, 10, 15, 22]);
+    ctx.destroy();
+  });
+
+  it("turns device loss into a clear error for pending and later work", async () => {
+    const ctx = await requestNodeGpuContext();
+    const t = ctx.tensor(new Float32Array(1024).fill(1), [1024]);
+    const pending = ctx.read(gelu(ctx, t));
+    ctx.device.destroy();
+    await expect(pending).rejects.toThrow(GpuDeviceLostError);
+    await expect(ctx.read(t)).rejects.toThrow(/device was destroyed/);
+    expect(() => gelu(ctx, t)).toThrow(/device was destroyed/);
+  });
+
+  it("rejects a tensor larger than the device can bind, naming the op and shape", async () => {
+    const ctx = await gpuContext();
+    const a = ctx.empty([70000, 8]);
+    const b = ctx.empty([8, 70000]);
+    expect(() => matmul(ctx, a, b)).toThrow(/^matmul: tensor \[70000,70000\] needs 19600000000 bytes, more than this device allows/);
+    expect(() => ctx.empty([1 << 30], "f32", "layerNorm")).toThrow(/layerNorm: tensor \[1073741824\]/);
+  });
+
+  it("names the op and shapes on mismatched inputs", async () => {
+    const ctx = await gpuContext();
+    expect(() => add(ctx, ctx.empty([2, 3]), ctx.empty([3, 2]))).toThrow("add: shapes differ: a is [2,3], b is [3,2]");
+    expect(() => layerNorm(ctx, ctx.empty([4, 8]), ctx.empty([7]), ctx.empty([8]))).toThrow("layerNorm: gamma must be [8], got [7]");
+    expect(() => crossEntropyWithGrad(ctx, ctx.empty([4, 8]), ctx.empty([5], "i32"), 1)).toThrow(
+      "crossEntropyWithGrad: targets [5] do not match logits [4,8] (one target per row)",
+    );
+    expect(() => softmax(ctx, ctx.empty([2, 3, 4]), { causal: true })).toThrow("softmax: causal softmax needs square score matrices, got [2,3,4]");
+    expect(() => embedding(ctx, ctx.empty([2, 10], "i32"), ctx.empty([5, 4]), ctx.empty([8, 4]))).toThrow(
+      "embedding: sequence length 10 (tokens [2,10]) exceeds wpe's 8 positions",
+    );
+    expect(() => embedding(ctx, ctx.empty([2, 3]), ctx.empty([5, 4]), ctx.empty([8, 4]))).toThrow("embedding: tokens must be i32 or u32, got f32 [2,3]");
+  });
+});
+
+describe("tensors, pool and batching", () => {
+  it("a repeated training-like step allocates no new buffers and submits once", async () => {
+    const ctx = await gpuContext();
+    const r = rng(1);
+    const x = ctx.tensor(randn(r, 8 * 16), [8, 16]);
+    const w = ctx.tensor(randn(r, 16 * 10), [16, 10]);
+    const targets = ctx.tensor(Int32Array.from({ length: 8 }, (_, i) => i % 10), [8], "i32");
+    const m = ctx.zeros([16, 10]);
+    const v = ctx.zeros([16, 10]);
+    const step = async (t: number) => {
+      const h = matmul(ctx, x, w);
+      const g = gelu(ctx, h);
+      const { losses, dlogits } = crossEntropyWithGrad(ctx, g, targets, 1 / 8);
+      const dh = geluBackward(ctx, h, dlogits);
+      const { db } = matmulBackward(ctx, x, w, dh, { needA: false });
+      adamw(ctx, { param: w, grad: db!, m, v }, t, { lr: 1e-2 });
+      const [loss] = await ctx.readMany([losses]);
+      for (const tt of [h, g, losses, dlogits, dh, db!]) tt.release();
+      return loss;
+    };
+    await step(1);
+    const before = ctx.pool.getStats();
+    const submitsBefore = ctx.submits;
+    await step(2);
+    const after = ctx.pool.getStats();
+    expect(after.created).toBe(before.created);
+    expect(after.inUse).toBe(before.inUse);
+    expect(ctx.submits - submitsBefore).toBe(1);
+  });
+
+  it("reshape shares storage; use after release is an error", async () => {
+    const ctx = await gpuContext();
+    const t = ctx.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+    const v = t.reshape([3, 2]);
+    expect(Array.from(await ctx.read(v))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(() => t.reshape([4, 2])).toThrow("reshape: cannot view [2,3] as [4,2]: element counts differ");
+    t.release();
+    expect(() => v.buffer).toThrow(/used after release/);
+    expect(() => v.release()).toThrow(/released twice/);
+  });
+
+  it("reads several tensors back with one submit", async () => {
+    const ctx = await gpuContext();
+    const a = ctx.tensor([1, 2], [2]);
+    const b = ctx.tensor([3], [1], "i32");
+    const before = ctx.submits;
+    const [ra, rb] = await ctx.readMany([a, b]);
+    expect(Array.from(ra)).toEqual([1, 2]);
+    expect(rb).toBeInstanceOf(Int32Array);
+    expect(ctx.submits - before).toBe(1);
+  });
+});
+
+describe("WGSL sources", () => {
+  it("gpu/kernels/generated.ts is up to date with the .wgsl files (run npx tsx gpu/kernels/build-wgsl.ts)", () => {
+    expect(readFileSync(generatedPath, "utf8")).toBe(renderGenerated());
+  });
+});

@@ -1,0 +1,174 @@
+import { describe, expect, it } from "vitest";
+import { matmul, matmulBackward, MATMUL_VARIANTS, selectMatmulVariant, type MatmulVariant } from "../../gpu/ops/matmul";
+import { matmulRef } from "../../gpu/reference/matmul";
+import { expectClose, finiteDiff, gpuContext, randInt, randn, rng } from "./helpers";
+
+interface Case {
+  batchA: number[];
+  batchB: number[];
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  alpha?: number;
+}
+
+function shapes(c: Case) {
+  const aShape = [...c.batchA, ...(c.transA ? [c.K, c.M] : [c.M, c.K])];
+  const bShape = [...c.batchB, ...(c.transB ? [c.N, c.K] : [c.K, c.N])];
+  const nA = c.batchA.reduce((x, y) => x * y, 1);
+  const nB = c.batchB.reduce((x, y) => x * y, 1);
+  return { aShape, bShape, nA, nB };
+}
+
+// Sizes off every tile multiple (1, 7, 33, 65) plus transposes, batches and broadcasts.
+const fixed: Case[] = [
+  { batchA: [], batchB: [], M: 1, N: 1, K: 1, transA: false, transB: false },
+  { batchA: [], batchB: [], M: 33, N: 65, K: 7, transA: false, transB: false },
+  { batchA: [], batchB: [], M: 65, N: 33, K: 17, transA: true, transB: false },
+  { batchA: [], batchB: [], M: 7, N: 66, K: 33, transA: false, transB: true },
+  { batchA: [], batchB: [], M: 17, N: 9, K: 5, transA: true, transB: true, alpha: 0.25 },
+  { batchA: [3], batchB: [3], M: 9, N: 13, K: 6, transA: false, transB: true },
+  { batchA: [2, 3], batchB: [], M: 5, N: 11, K: 10, transA: false, transB: false },
+  { batchA: [2], batchB: [], M: 5, N: 11, K: 10, transA: true, transB: false },
+  { batchA: [], batchB: [4], M: 6, N: 7, K: 3, transA: false, transB: false },
+  { batchA: [2], batchB: [2], M: 64, N: 64, K: 64, transA: false, transB: false },
+];
+
+function randomCases(seed: number, n: number): Case[] {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => {
+    const batched = r() < 0.5;
+    const nb = randInt(r, 2, 3);
+    const broadcast = r();
+    return {
+      batchA: batched && broadcast < 0.7 ? [nb] : [],
+      batchB: batched && broadcast > 0.3 ? [nb] : [],
+      M: randInt(r, 1, 70),
+      N: randInt(r, 1, 70),
+      K: randInt(r, 1, 70),
+      transA: r() < 0.5,
+      transB: r() < 0.5,
+      alpha: r() < 0.3 ? 0.5 : undefined,
+    };
+  });
+}
+
+const label = (c: Case) => `${JSON.stringify(c.batchA)}x${JSON.stringify(c.batchB)} M${c.M} N${c.N} K${c.K}${c.transA ? " tA" : ""}${c.transB ? " tB" : ""}`;
+
+describe("matmul forward matches the float64 reference", () => {
+  for (const variant of MATMUL_VARIANTS) {
+    it(`variant ${variant} over fixed and random shapes`, async () => {
+      const ctx = await gpuContext();
+      const r = rng(variant.length * 101);
+      const cases = [...fixed, ...randomCases(7 + variant.length, 10)];
+      const outs = [];
+      const refs = [];
+      for (const c of cases) {
+        const { aShape, bShape, nA, nB } = shapes(c);
+        const a = randn(r, aShape.reduce((x, y) => x * y, 1));
+        const b = randn(r, bShape.reduce((x, y) => x * y, 1));
+        const A = ctx.tensor(a, aShape);
+        const B = ctx.tensor(b, bShape);
+        const C = matmul(ctx, A, B, { transA: c.transA, transB: c.transB, alpha: c.alpha, variant });
+        expect(C.shape.slice(-2)).toEqual([c.M, c.N]);
+        outs.push(C);
+        refs.push(matmulRef(a, b, { batchA: nA, batchB: nB, M: c.M, N: c.N, K: c.K, transA: c.transA, transB: c.transB, alpha: c.alpha }));
+        A.release();
+        B.release();
+      }
+      const got = await ctx.readMany(outs);
+      cases.forEach((c, i) => expectClose(got[i], refs[i], `${variant} ${label(c)}`));
+      outs.forEach((t) => t.release());
+    });
+  }
+
+  it("accumulates into an existing output", async () => {
+    const ctx = await gpuContext();
+    const r = rng(5);
+    const a = randn(r, 7 * 5);
+    const b = randn(r, 5 * 9);
+    const c0 = randn(r, 7 * 9);
+    const out = ctx.tensor(c0, [7, 9]);
+    matmul(ctx, ctx.tensor(a, [7, 5]), ctx.tensor(b, [5, 9]), { out, accumulate: true });
+    const ref = matmulRef(a, b, { batchA: 1, batchB: 1, M: 7, N: 9, K: 5 }).map((v, i) => v + c0[i]);
+    expectClose(await ctx.read(out), ref, "accumulate");
+  });
+});
+
+describe("matmul backward matches finite differences of the reference", () => {
+  const cases: Case[] = [
+    { batchA: [], batchB: [], M: 5, N: 7, K: 3, transA: false, transB: false },
+    { batchA: [], batchB: [], M: 4, N: 3, K: 6, transA: true, transB: false },
+    { batchA: [], batchB: [], M: 3, N: 5, K: 4, transA: false, transB: true, alpha: 0.5 },
+    { batchA: [2], batchB: [2], M: 3, N: 4, K: 5, transA: true, transB: true },
+    { batchA: [2], batchB: [], M: 3, N: 4, K: 5, transA: false, transB: false },
+    { batchA: [2], batchB: [], M: 3, N: 4, K: 5, transA: true, transB: true },
+    { batchA: [], batchB: [3], M: 2, N: 4, K: 3, transA: false, transB: true },
+  ];
+  for (const variant of ["blocked", "texture"] as MatmulVariant[]) {
+    it(`variant ${variant}: dA and dB for transposes and broadcast batches`, async () => {
+      const ctx = await gpuContext();
+      const r = rng(11);
+      for (const c of cases) {
+        const { aShape, bShape, nA, nB } = shapes(c);
+        const a = randn(r, aShape.reduce((x, y) => x * y, 1));
+        const b = randn(r, bShape.reduce((x, y) => x * y, 1));
+        const dims = { batchA: nA, batchB: nB, M: c.M, N: c.N, K: c.K, transA: c.transA, transB: c.transB, alpha: c.alpha };
+        const dc = randn(r, Math.max(nA, nB) * c.M * c.N);
+        const A = ctx.tensor(a, aShape);
+        const B = ctx.tensor(b, bShape);
+        const C = matmul(ctx, A, B, { transA: c.transA, transB: c.transB });
+        const dC = ctx.tensor(dc, C.shape);
+        const { da, db } = matmulBackward(ctx, A, B, dC, { transA: c.transA, transB: c.transB, alpha: c.alpha, variant });
+        expect(da!.shape).toEqual(aShape);
+        expect(db!.shape).toEqual(bShape);
+        const [gA, gB] = await ctx.readMany([da!, db!]);
+        expectClose(gA, finiteDiff((x) => matmulRef(x, b, dims), a, dc), `dA ${label(c)}`, 1e-3, 1e-3);
+        expectClose(gB, finiteDiff((x) => matmulRef(a, x, dims), b, dc), `dB ${label(c)}`, 1e-3, 1e-3);
+        for (const t of [A, B, C, dC, da!, db!]) t.release();
+      }
+    });
+  }
+
+  it("adds weight gradients into existing tensors with `into`", async () => {
+    const ctx = await gpuContext();
+    const r = rng(3);
+    const a = randn(r, 2 * 3 * 4);
+    const w = randn(r, 4 * 5);
+    const dc = randn(r, 2 * 3 * 5);
+    const prev = randn(r, 4 * 5);
+    const into = ctx.tensor(prev, [4, 5]);
+    const A = ctx.tensor(a, [2, 3, 4]);
+    const { db } = matmulBackward(ctx, A, ctx.tensor(w, [4, 5]), ctx.tensor(dc, [2, 3, 5]), { into: { db: into }, needA: false });
+    expect(db).toBe(into);
+    const fd = finiteDiff((x) => matmulRef(a, x, { batchA: 2, batchB: 1, M: 3, N: 5, K: 4 }), w, dc);
+    expectClose(await ctx.read(into), fd.map((v, i) => v + prev[i]), "db accumulated", 1e-3, 1e-3);
+  });
+});
+
+describe("matmul variant selection", () => {
+  it("measures the variants once per adapter and reuses the choice", async () => {
+    const ctx = await gpuContext();
+    const stored = new Map<string, string>();
+    const store = { get: (k: string) => stored.get(k), set: (k: string, v: string) => void stored.set(k, v) };
+    Object.assign(ctx.options, { tuningStore: store });
+    const first = await selectMatmulVariant(ctx, { size: 64, force: true });
+    expect(MATMUL_VARIANTS).toContain(first.variant);
+    expect(Object.keys(first.timings).length).toBe(MATMUL_VARIANTS.length);
+    expect(ctx.choices.get("matmul")).toBe(first.variant);
+    expect([...stored.values()]).toEqual([first.variant]);
+    const again = await selectMatmulVariant(ctx);
+    expect(again.variant).toBe(first.variant);
+    expect(again.timings).toEqual({});
+  });
+
+  it("names the op and the shapes when inner dimensions differ", async () => {
+    const ctx = await gpuContext();
+    const a = ctx.empty([4, 5]);
+    const b = ctx.empty([6, 3]);
+    expect(() => matmul(ctx, a, b)).toThrow("matmul: inner dimensions differ: a is [4,5], b is [6,3]");
+    expect(() => matmul(ctx, ctx.empty([2, 4, 5]), ctx.empty([3, 5, 2]))).toThrow("matmul: batch dimensions differ: a is [2,4,5], b is [3,5,2]");
+  });
+});
