@@ -1,0 +1,95 @@
+// Bundled into the page by test/gpu/browser.test.ts: a representative subset of kernel-vs-reference
+// checks, run through the browser path (navigator.gpu, openBrowserGpu). One readback per check.
+
+import { openBrowserGpu, matmul, MATMUL_VARIANTS, softmax, attention, attentionBackward, layerNorm, layerNormBackward, crossEntropyWithGrad, adamw, type GpuContext } from "../../../gpu/index";
+import { matmulRef } from "../../../gpu/reference/matmul";
+import { softmaxRef } from "../../../gpu/reference/softmax";
+import { attentionRef } from "../../../gpu/reference/attention";
+import { layerNormBackwardRef } from "../../../gpu/reference/layernorm";
+import { crossEntropyRef, crossEntropyBackwardRef } from "../../../gpu/reference/cross-entropy";
+import { adamwRef } from "../../../gpu/reference/optim";
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+let seed = 12345;
+const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296) * 2 - 1;
+const randn = (n: number, s = 1) => Float32Array.from({ length: n }, () => rand() * s);
+
+function compare(name: string, got: ArrayLike<number>, want: ArrayLike<number>, atol = 1e-4, rtol = 1e-3): CheckResult {
+  if (got.length !== want.length) return { name, ok: false, detail: `length ${got.length} vs ${want.length}` };
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(got[i] - want[i]) <= atol + rtol * Math.abs(want[i]))) {
+      return { name, ok: false, detail: `element ${i}: ${got[i]} vs ${want[i]}` };
+    }
+  }
+  return { name, ok: true, detail: `${want.length} values` };
+}
+
+async function run(): Promise<{ adapter: unknown; variant: string | undefined; results: CheckResult[] }> {
+  const ctx: GpuContext = await openBrowserGpu();
+  const results: CheckResult[] = [];
+  for (const variant of MATMUL_VARIANTS) {
+    for (const [M, N, K, transA, transB] of [[33, 65, 7, false, false], [17, 9, 40, true, true], [64, 66, 65, false, true]] as const) {
+      const a = randn(M * K);
+      const b = randn(K * N);
+      const C = matmul(ctx, ctx.tensor(a, transA ? [K, M] : [M, K]), ctx.tensor(b, transB ? [N, K] : [K, N]), { transA, transB, variant });
+      results.push(compare(`matmul ${variant} ${M}x${N}x${K}${transA ? " tA" : ""}${transB ? " tB" : ""}`, await ctx.read(C), matmulRef(a, b, { batchA: 1, batchB: 1, M, N, K, transA, transB })));
+    }
+  }
+  {
+    const x = randn(3 * 65, 3);
+    results.push(compare("softmax 3x65", await ctx.read(softmax(ctx, ctx.tensor(x, [3, 65]))), softmaxRef(x, 65)));
+  }
+  {
+    const [B, T, C, H] = [2, 9, 16, 4];
+    const qkv = randn(B * T * 3 * C);
+    const { out, saved } = attention(ctx, ctx.tensor(qkv, [B, T, 3 * C]), H);
+    const dq = attentionBackward(ctx, saved, ctx.tensor(new Float32Array(B * T * C).fill(0), [B, T, C]));
+    const [y, g] = await ctx.readMany([out, dq]);
+    results.push(compare("attention forward 2x9x16 h4", y, attentionRef(qkv, B, T, C, H)));
+    results.push(compare("attention backward of zero upstream is zero", g, new Float64Array(B * T * 3 * C)));
+  }
+  {
+    const [rows, C] = [5, 33];
+    const x = randn(rows * C, 2);
+    const gamma = randn(C);
+    const dy = randn(rows * C);
+    const X = ctx.tensor(x, [rows, C]);
+    const G = ctx.tensor(gamma, [C]);
+    const fwd = layerNorm(ctx, X, G, ctx.tensor(randn(C), [C]));
+    const bwd = layerNormBackward(ctx, X, G, fwd, ctx.tensor(dy, [rows, C]));
+    const [dx, dg, db] = await ctx.readMany([bwd.dx, bwd.dgamma, bwd.dbeta]);
+    const ref = layerNormBackwardRef(x, gamma, dy);
+    results.push(compare("layerNorm backward dx", dx, ref.dx, 1e-3));
+    results.push(compare("layerNorm backward dgamma", dg, ref.dgamma, 1e-3));
+    results.push(compare("layerNorm backward dbeta", db, ref.dbeta, 1e-3));
+  }
+  {
+    const [N, V] = [7, 65];
+    const logits = randn(N * V, 4);
+    const targets = Int32Array.from({ length: N }, (_, i) => (i * 13) % V);
+    const { losses, dlogits } = crossEntropyWithGrad(ctx, ctx.tensor(logits, [N, V]), ctx.tensor(targets, [N], "i32"), 1 / N);
+    const [l, d] = await ctx.readMany([losses, dlogits]);
+    results.push(compare("crossEntropy losses", l, crossEntropyRef(logits, targets, V)));
+    results.push(compare("crossEntropy dlogits", d, crossEntropyBackwardRef(logits, targets, V, new Float64Array(N).fill(1 / N))));
+  }
+  {
+    const n = 333;
+    const p = randn(n);
+    const g = randn(n);
+    const cfg = { lr: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1 };
+    const P = ctx.tensor(p, [n]);
+    adamw(ctx, { param: P, grad: ctx.tensor(g, [n]), m: ctx.zeros([n]), v: ctx.zeros([n]) }, 1, cfg);
+    results.push(compare("adamw step", await ctx.read(P), adamwRef(p, g, new Float64Array(n), new Float64Array(n), 1, cfg).param, 1e-5));
+  }
+  const variant = ctx.choices.get("matmul");
+  const adapter = ctx.report.adapter;
+  ctx.destroy();
+  return { adapter, variant, results };
+}
+
+Object.assign(globalThis, { __hearthRunChecks: run, __hearthReady: true });
