@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { matmul, matmulBackward, MATMUL_VARIANTS, selectMatmulVariant, type MatmulVariant } from "../../gpu/ops/matmul";
 import { matmulRef } from "../../gpu/reference/matmul";
+import type { Tensor } from "../../gpu/tensor";
 import { expectClose, finiteDiff, gpuContext, randInt, randn, rng } from "./helpers";
 
 interface Case {
@@ -63,8 +64,8 @@ describe("matmul forward matches the float64 reference", () => {
       const ctx = await gpuContext();
       const r = rng(variant.length * 101);
       const cases = [...fixed, ...randomCases(7 + variant.length, 10)];
-      const outs = [];
-      const refs = [];
+      const outs: Tensor[] = [];
+      const refs: Float64Array[] = [];
       for (const c of cases) {
         const { aShape, bShape, nA, nB } = shapes(c);
         const a = randn(r, aShape.reduce((x, y) => x * y, 1));

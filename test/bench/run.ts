@@ -1,0 +1,15 @@
+// `npm run bench`: runs each benchmark module in turn. Add a module by appending it below.
+// Environment: BENCH_ONLY=<name> runs one; BENCH_BUDGET_MS sets the time per measurement.
+
+import { runGpuMatmulBench } from "./gpu-matmul.bench";
+
+const benches: Array<{ name: string; run: () => Promise<void> }> = [{ name: "gpu-matmul", run: runGpuMatmulBench }];
+
+for (const b of benches) {
+  if (process.env.BENCH_ONLY && process.env.BENCH_ONLY !== b.name) continue;
+  console.log(`# ${b.name}`);
+  const t0 = performance.now();
+  await b.run();
+  console.log(`(${b.name}: ${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+}
+process.exit(0);
