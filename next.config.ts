@@ -9,6 +9,8 @@ const securityHeaders = [
 
 const nextConfig: NextConfig = {
   poweredByHeader: false,
+  // `npm test` type-checks the whole project (tsc --noEmit); skipping it here keeps first start fast.
+  typescript: { ignoreBuildErrors: true },
   // Native and WASM-backed server packages are loaded by Node, not bundled.
   serverExternalPackages: ["pg", "@prisma/adapter-pg", "@electric-sql/pglite", "@electric-sql/pglite-socket", "webgpu"],
   async headers() {

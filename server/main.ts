@@ -4,7 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
 import { startDatabase } from "@/server/db";
-import { getDb, setDatabaseUrl } from "@/server/db/client";
+import { getDb } from "@/server/db/client";
 import { ensureAuthSecret } from "@/server/settings";
 import { seedDemoOnce } from "@/server/seed";
 
@@ -25,8 +25,7 @@ const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
 export async function startHearth(options: HearthOptions): Promise<RunningHearth> {
   process.env.NEXT_TELEMETRY_DISABLED = "1"; // nothing leaves the machine
-  const database = await startDatabase({ dataDir: options.dataDir });
-  setDatabaseUrl(database.url);
+  const database = await startDatabase({ dataDir: path.join(options.dataDir, "pglite") });
   const db = getDb();
   await ensureAuthSecret(db);
   const demo = options.seedDemo ? await seedDemoOnce(db, options.dataDir) : null;
@@ -74,7 +73,6 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await app.close?.();
-        await db.$disconnect();
         await database.stop();
       })();
       return closing;
