@@ -6,8 +6,13 @@ import { formatShape, shapeSize, type Tensor } from "../tensor";
 import { expectRank, fail } from "./util";
 import { sumLeading } from "./reduce";
 
-export type MatmulVariant = "naive" | "blocked" | "texture";
-export const MATMUL_VARIANTS: MatmulVariant[] = ["naive", "blocked", "texture"];
+export type MatmulVariant = "naive" | "blocked" | "texture" | "texture_sg4";
+export const MATMUL_VARIANTS: MatmulVariant[] = ["naive", "blocked", "texture", "texture_sg4"];
+
+/** Variants this device can run: texture_sg4 needs subgroups (it checks the width itself). */
+export function matmulVariants(ctx: GpuContext): MatmulVariant[] {
+  return MATMUL_VARIANTS.filter((v) => v !== "texture_sg4" || ctx.features.subgroups);
+}
 
 export interface MatmulOptions {
   /** Use a's last two axes transposed: a is [..., K, M]. */
@@ -22,6 +27,8 @@ export interface MatmulOptions {
   accumulate?: boolean;
   /** Force a kernel variant (tests, benchmarks); default: the adapter's measured choice. */
   variant?: MatmulVariant;
+  /** Tests only: make texture_sg4 take its per-lane fallback path. */
+  sgFallback?: boolean;
 }
 
 interface Plan {
@@ -104,11 +111,12 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, o: MatmulOptions =
     fail("matmul", `batch of ${p.batch} exceeds the device's ${ctx.limits.maxComputeWorkgroupsPerDimension} for a ${formatShape(a.shape)} x ${formatShape(b.shape)} product`);
   }
   let variant = o.variant ?? (ctx.choices.get("matmul") as MatmulVariant | undefined) ?? DEFAULT_VARIANT;
-  if (variant === "texture" && !textureFits(ctx, p)) variant = "blocked";
+  if (variant === "texture_sg4" && !ctx.features.subgroups) variant = "texture";
+  if ((variant === "texture" || variant === "texture_sg4") && !textureFits(ctx, p)) variant = "blocked";
   const alpha = o.alpha ?? 1;
   const acc = o.accumulate ? 1 : 0;
-  if (variant === "texture") {
-    recordTexture(ctx, a, b, out, p, alpha, acc);
+  if (variant === "texture" || variant === "texture_sg4") {
+    recordTexture(ctx, a, b, out, p, alpha, acc, variant === "texture_sg4" ? (o.sgFallback ? 2 : 1) : 0);
     return out;
   }
   const u = [p.M, p.N, p.K, p.a.batch, p.a.row, p.a.col, p.b.batch, p.b.row, p.b.col, acc];
@@ -135,8 +143,9 @@ function workgroup2d(ctx: GpuContext, side: number): [number, number] {
 
 const TM = 16;
 
-function textureDims(p: Plan) {
-  const K4 = Math.ceil(p.K / 4);
+/** kBlock: K4 is padded to a multiple of this many texels (the sg4 kernel unrolls 4). */
+function textureDims(p: Plan, kBlock = 1) {
+  const K4 = Math.ceil(Math.ceil(p.K / 4) / kBlock) * kBlock;
   const aRowsPad = Math.ceil(p.M / TM) * TM;
   const bRowsPad = 4 * K4;
   const bWidth = Math.ceil(Math.ceil(p.N / 4) / 2) * 2;
@@ -144,7 +153,7 @@ function textureDims(p: Plan) {
 }
 
 function textureFits(ctx: GpuContext, p: Plan): boolean {
-  const d = textureDims(p);
+  const d = textureDims(p, 4);
   const max = ctx.limits.maxTextureDimension2D;
   return Math.max(d.K4, 1) <= max && d.bWidth <= max && d.aHeight <= max && d.bHeight <= max;
 }
@@ -174,8 +183,9 @@ function releaseTexture(ctx: GpuContext, t: GPUTexture): void {
   list.push(t);
 }
 
-function recordTexture(ctx: GpuContext, a: Tensor, b: Tensor, out: Tensor, p: Plan, alpha: number, acc: number): void {
-  const d = textureDims(p);
+/** sg: 0 plain texture kernel, 1 subgroup-sharing kernel, 2 its fallback path. */
+function recordTexture(ctx: GpuContext, a: Tensor, b: Tensor, out: Tensor, p: Plan, alpha: number, acc: number, sg: 0 | 1 | 2): void {
+  const d = textureDims(p, sg ? 4 : 1);
   const texA = acquireTexture(ctx, Math.max(1, d.K4), Math.max(1, d.aHeight));
   const texB = acquireTexture(ctx, Math.max(1, d.bWidth), Math.max(1, d.bHeight));
   const [PX, PY] = workgroup2d(ctx, 8);
@@ -191,10 +201,11 @@ function recordTexture(ctx: GpuContext, a: Tensor, b: Tensor, out: Tensor, p: Pl
   pack(a, texA, p.M, p.K, d.aRowsPad, p.batchA, p.a);
   pack(b, texB, p.K, p.N, d.bRowsPad, p.batchB, p.b);
   const [WX, WY] = workgroup2d(ctx, 8);
+  const u = [p.M, p.N, d.K4, p.batchA > 1 ? d.aRowsPad : 0, p.batchB > 1 ? d.bRowsPad : 0, acc];
   ctx.dispatch({
-    kernel: "matmul_texture",
-    constants: { WX, WY, TM },
-    params: { u: [p.M, p.N, d.K4, p.batchA > 1 ? d.aRowsPad : 0, p.batchB > 1 ? d.bRowsPad : 0, acc], f: [alpha] },
+    kernel: sg ? "matmul_texture_sg4" : "matmul_texture",
+    constants: sg ? { WX, WY } : { WX, WY, TM },
+    params: { u: sg ? [...u, d.aRowsPad - TM, d.bWidth, sg === 2 ? 1 : 0] : u, f: [alpha] },
     bindings: [texA.createView(), texB.createView(), out],
     groups: [Math.ceil(d.bWidth / 2 / WX), Math.ceil(Math.ceil(p.M / TM) / WY), p.batch],
   });
@@ -301,7 +312,7 @@ export async function selectMatmulVariant(ctx: GpuContext, opts: { size?: number
   const b = ctx.tensor(data, [n, n]);
   const out = ctx.empty([n, n]);
   const timings: Record<string, number> = {};
-  for (const variant of MATMUL_VARIANTS) {
+  for (const variant of matmulVariants(ctx)) {
     try {
       matmul(ctx, a, b, { variant, out });
       await ctx.sync(); // compiles the pipelines

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { matmul, matmulBackward, MATMUL_VARIANTS, selectMatmulVariant, type MatmulVariant } from "../../gpu/ops/matmul";
+import { matmul, matmulBackward, matmulVariants, MATMUL_VARIANTS, selectMatmulVariant, type MatmulVariant } from "../../gpu/ops/matmul";
 import { matmulRef } from "../../gpu/reference/matmul";
 import type { Tensor } from "../../gpu/tensor";
 import { expectClose, finiteDiff, gpuContext, randInt, randn, rng } from "./helpers";
@@ -59,8 +59,12 @@ function randomCases(seed: number, n: number): Case[] {
 const label = (c: Case) => `${JSON.stringify(c.batchA)}x${JSON.stringify(c.batchB)} M${c.M} N${c.N} K${c.K}${c.transA ? " tA" : ""}${c.transB ? " tB" : ""}`;
 
 describe("matmul forward matches the float64 reference", () => {
-  for (const variant of MATMUL_VARIANTS) {
-    it(`variant ${variant} over fixed and random shapes`, async () => {
+  const runs: Array<{ variant: MatmulVariant; sgFallback?: boolean }> = [
+    ...MATMUL_VARIANTS.map((variant) => ({ variant })),
+    { variant: "texture_sg4", sgFallback: true },
+  ];
+  for (const { variant, sgFallback } of runs) {
+    it(`variant ${variant}${sgFallback ? " (per-lane fallback path)" : ""} over fixed and random shapes`, async () => {
       const ctx = await gpuContext();
       const r = rng(variant.length * 101);
       const cases = [...fixed, ...randomCases(7 + variant.length, 10)];
@@ -72,7 +76,7 @@ describe("matmul forward matches the float64 reference", () => {
         const b = randn(r, bShape.reduce((x, y) => x * y, 1));
         const A = ctx.tensor(a, aShape);
         const B = ctx.tensor(b, bShape);
-        const C = matmul(ctx, A, B, { transA: c.transA, transB: c.transB, alpha: c.alpha, variant });
+        const C = matmul(ctx, A, B, { transA: c.transA, transB: c.transB, alpha: c.alpha, variant, sgFallback });
         expect(C.shape.slice(-2)).toEqual([c.M, c.N]);
         outs.push(C);
         refs.push(matmulRef(a, b, { batchA: nA, batchB: nB, M: c.M, N: c.N, K: c.K, transA: c.transA, transB: c.transB, alpha: c.alpha }));
@@ -108,7 +112,7 @@ describe("matmul backward matches finite differences of the reference", () => {
     { batchA: [2], batchB: [], M: 3, N: 4, K: 5, transA: true, transB: true },
     { batchA: [], batchB: [3], M: 2, N: 4, K: 3, transA: false, transB: true },
   ];
-  for (const variant of ["blocked", "texture"] as MatmulVariant[]) {
+  for (const variant of ["blocked", "texture", "texture_sg4"] as MatmulVariant[]) {
     it(`variant ${variant}: dA and dB for transposes and broadcast batches`, async () => {
       const ctx = await gpuContext();
       const r = rng(11);
@@ -157,7 +161,7 @@ describe("matmul variant selection", () => {
     Object.assign(ctx.options, { tuningStore: store });
     const first = await selectMatmulVariant(ctx, { size: 64, force: true });
     expect(MATMUL_VARIANTS).toContain(first.variant);
-    expect(Object.keys(first.timings).length).toBe(MATMUL_VARIANTS.length);
+    expect(Object.keys(first.timings).sort()).toEqual(matmulVariants(ctx).sort());
     expect(ctx.choices.get("matmul")).toBe(first.variant);
     expect([...stored.values()]).toEqual([first.variant]);
     const again = await selectMatmulVariant(ctx);
