@@ -22,7 +22,7 @@ export async function createMigration(options: {
   /** Only compute the difference; write nothing. */
   dryRun?: boolean;
 }): Promise<CreateMigrationResult> {
-  const schemaPath = path.resolve(options.schemaPath ?? "prisma/schema.prisma");
+  const schemaPath = path.resolve(options.schemaPath ?? path.join(import.meta.dirname, "../prisma/schema.prisma"));
   const migrationsDir = path.resolve(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
   return withSchemaEngine({ schemaPath, migrationsDir }, async ({ engine, migrationsList, schema }) => {
     // `diff` from the migrations (replayed into a throwaway shadow database) to the schema renders the
@@ -65,12 +65,21 @@ export function migrationNameFrom(name: string): string {
 
 async function main(argv: string[]) {
   const check = argv.includes("--check");
+  const option = (flag: string) => {
+    const index = argv.indexOf(flag);
+    return index >= 0 ? argv.splice(index, 2)[1] : undefined;
+  };
+  const schemaPath = option("--schema");
+  const migrationsDir = option("--migrations");
   const name = argv.find((arg) => !arg.startsWith("--"));
   if (!check && !name) {
-    console.error("Usage: npm run db:migration:create -- <name>   |   npm run db:migration:create -- --check");
+    console.error(
+      "Usage: npm run db:migration:create -- <name>   |   npm run db:migration:create -- --check\n" +
+        "       [--schema prisma/schema.prisma] [--migrations prisma/migrations]",
+    );
     return 2;
   }
-  const result = await createMigration({ name: name ?? "check", dryRun: check });
+  const result = await createMigration({ name: name ?? "check", dryRun: check, schemaPath, migrationsDir });
   if (check) {
     if (!result.sql.trim()) {
       console.log("no changes: prisma/schema.prisma agrees with prisma/migrations");

@@ -59,6 +59,24 @@ interface MigrationRow {
  * migration). Returns the names it applied.
  */
 export async function applyMigrations(databaseUrl: string, options: MigrationOptions = {}): Promise<{ applied: string[] }> {
+  // The advisory lock cannot order two callers in one process on PGlite (one shared session), so
+  // callers in this process also queue here.
+  const previous = inProcessQueue.get(databaseUrl) ?? Promise.resolve();
+  const run = previous.catch(() => {}).then(() => applyMigrationsLocked(databaseUrl, options));
+  const settled = run.then(
+    () => {},
+    () => {},
+  );
+  inProcessQueue.set(databaseUrl, settled);
+  void settled.then(() => {
+    if (inProcessQueue.get(databaseUrl) === settled) inProcessQueue.delete(databaseUrl);
+  });
+  return run;
+}
+
+const inProcessQueue = new Map<string, Promise<void>>();
+
+async function applyMigrationsLocked(databaseUrl: string, options: MigrationOptions): Promise<{ applied: string[] }> {
   const { migrations } = readMigrationsDir(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
   return withClient(databaseUrl, async (client) => {
     await client.query("SELECT pg_advisory_lock($1)", [PRISMA_MIGRATE_ADVISORY_LOCK]);
