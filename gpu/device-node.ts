@@ -67,8 +67,8 @@ export async function requestNodeGpuContext(options: NodeGpuOptions = {}): Promi
 export async function openNodeGpu(options: NodeGpuOptions & { autotune?: boolean } = {}): Promise<GpuContext> {
   const ctx = await requestNodeGpuContext(options);
   if (options.autotune !== false) {
-    const { selectMatmulVariant } = await import("./ops/matmul");
-    await selectMatmulVariant(ctx);
+    const { tuneEngine } = await import("./index");
+    await tuneEngine(ctx);
   }
   return ctx;
 }

@@ -1,4 +1,5 @@
-// Cross-entropy from logits, fused with the softmax (one workgroup per row of V logits):
+// Cross-entropy from logits, fused with the softmax. forward/fused/backward give each row of V
+// logits a workgroup; *_serial give each row one invocation (no barriers), picked by measurement:
 //   loss[r]      = logsumexp(logits[r]) - logits[r, target[r]]          (0 when target < 0: ignored)
 //   dlogits[r,j] = (softmax(logits[r])_j - [j == target[r]]) * g[r]
 // where g[r] is the constant `scale` (fused, training) or dloss[r] (backward from any upstream).
@@ -106,4 +107,68 @@ fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   let base = row * p.V;
   let st = row_stats(lid, base);
   write_grad(lid, base, targets[row], st, dloss[row]);
+}
+
+// Online max and sum of exp over one row, by a single invocation.
+fn row_stats_serial(base: u32) -> vec2f {
+  var mx = -3.0e38;
+  var s = 0.0;
+  for (var j = 0u; j < p.V; j++) {
+    let v = logits[base + j];
+    if (v > mx) {
+      s = s * exp(mx - v) + 1.0;
+      mx = v;
+    } else {
+      s += exp(v - mx);
+    }
+  }
+  return vec2f(mx, s);
+}
+
+fn serial_row(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
+  return (wid.y * nwg.x + wid.x) * WG + lid;
+}
+
+@compute @workgroup_size(WG)
+fn forward_serial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = serial_row(wid, nwg, lid);
+  if (row >= p.rows) {
+    return;
+  }
+  let base = row * p.V;
+  losses[row] = row_loss(base, targets[row], row_stats_serial(base));
+}
+
+@compute @workgroup_size(WG)
+fn fused_serial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = serial_row(wid, nwg, lid);
+  if (row >= p.rows) {
+    return;
+  }
+  let base = row * p.V;
+  let st = row_stats_serial(base);
+  let t = targets[row];
+  losses[row] = row_loss(base, t, st);
+  write_grad_serial(base, t, st, p.scale);
+}
+
+@compute @workgroup_size(WG)
+fn backward_serial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = serial_row(wid, nwg, lid);
+  if (row >= p.rows) {
+    return;
+  }
+  let base = row * p.V;
+  write_grad_serial(base, targets[row], row_stats_serial(base), dloss[row]);
+}
+
+fn write_grad_serial(base: u32, t: i32, st: vec2f, g: f32) {
+  let inv = 1.0 / st.y;
+  for (var j = 0u; j < p.V; j++) {
+    var d = exp(logits[base + j] - st.x) * inv;
+    if (i32(j) == t) {
+      d -= 1.0;
+    }
+    dlogits[base + j] = select(d * g, 0.0, t < 0);
+  }
 }

@@ -1,4 +1,5 @@
-// LayerNorm over the last axis (C channels), one workgroup per row.
+// LayerNorm over the last axis (C channels): forward/backward give each row a workgroup,
+// *_serial give each row one invocation (no barriers); the engine measures which is faster.
 //   forward:  mean, rstd = 1/sqrt(var + eps); y = (x - mean) rstd gamma + beta; saves mean and rstd
 //   backward: xhat = (x - mean) rstd, g = dy gamma
 //             dx = rstd (g - mean(g) - xhat mean(g xhat))
@@ -113,4 +114,53 @@ fn params_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
   }
   dgamma[c] = dg;
   dbeta[c] = db;
+}
+
+@compute @workgroup_size(WG)
+fn forward_serial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = (wid.y * nwg.x + wid.x) * WG + lid;
+  if (row >= p.rows) {
+    return;
+  }
+  let base = row * p.C;
+  let n = f32(p.C);
+  var s = 0.0;
+  for (var j = 0u; j < p.C; j++) {
+    s += x[base + j];
+  }
+  let mean = s / n;
+  var q = 0.0;
+  for (var j = 0u; j < p.C; j++) {
+    let d = x[base + j] - mean;
+    q += d * d;
+  }
+  let rstd = 1.0 / sqrt(q / n + p.eps);
+  for (var j = 0u; j < p.C; j++) {
+    y[base + j] = (x[base + j] - mean) * rstd * gamma[j] + beta[j];
+  }
+  mean_out[row] = mean;
+  rstd_out[row] = rstd;
+}
+
+@compute @workgroup_size(WG)
+fn backward_serial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = (wid.y * nwg.x + wid.x) * WG + lid;
+  if (row >= p.rows) {
+    return;
+  }
+  let base = row * p.C;
+  let mean = mean_in[row];
+  let rstd = rstd_in[row];
+  var sums = vec2f(0.0);
+  for (var j = 0u; j < p.C; j++) {
+    let xhat = (x[base + j] - mean) * rstd;
+    let g = dy[base + j] * gamma[j];
+    sums += vec2f(g, g * xhat);
+  }
+  sums = sums / f32(p.C);
+  for (var j = 0u; j < p.C; j++) {
+    let xhat = (x[base + j] - mean) * rstd;
+    let g = dy[base + j] * gamma[j];
+    dx[base + j] = rstd * (g - sums.x - xhat * sums.y);
+  }
 }

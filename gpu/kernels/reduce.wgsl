@@ -1,5 +1,6 @@
 // Reductions.
-//   sum_rows: out[r] (+)= sum_j x[r, j]              one workgroup per row
+//   sum_rows: out[r] (+)= sum_j x[r, j]              one workgroup per row (sum_rows_serial: one
+//             invocation per row, picked by measurement like the other row kernels)
 //   sum_cols: out[c] (+)= sum_r x[r, c]              one invocation per column (bias gradients)
 //   partial:  partials[offset + w] = sum over workgroup w's strided share of x (or of x^2)
 //   finalize: out[0] = scale * sum(partials) (mode 0), or the global norm
@@ -107,4 +108,20 @@ fn finalize(@builtin(local_invocation_index) lid: u32) {
       out[1] = min(1.0, p.max_norm / (norm + 1e-6));
     }
   }
+}
+
+@compute @workgroup_size(WG)
+fn sum_rows_serial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = (wid.y * nwg.x + wid.x) * WG + lid;
+  if (row >= p.rows) {
+    return;
+  }
+  var s = 0.0;
+  for (var j = 0u; j < p.cols; j++) {
+    s += x[row * p.cols + j];
+  }
+  if (p.accumulate != 0u) {
+    s += out[row];
+  }
+  out[row] = s;
 }

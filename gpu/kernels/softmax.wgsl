@@ -1,8 +1,10 @@
 // Row softmax over the last axis, with an optional scale and causal mask (for attention scores):
 //   y[r, j] = exp(s x[r, j] - max) / sum_k exp(s x[r, k] - max)   for j <= r mod T when causal, else 0
 // backward: dx[r, j] = s y[r, j] (dy[r, j] - sum_k dy[r, k] y[r, k])
-// One workgroup per row; WG is a power of two; reductions use workgroup memory only, so any
-// subgroup size works.
+// Two layouts, picked per adapter by measurement: forward/backward give each row a workgroup
+// (WG a power of two, tree reductions in workgroup memory, any subgroup size works);
+// *_serial give each row one invocation and no barriers (better where barriers are costly, e.g.
+// CPU drivers, and rows are many).
 struct Params {
   rows: u32,
   cols: u32,
@@ -97,6 +99,52 @@ fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   }
   dot = reduce_sum(lid, dot);
   for (var j = lid; j < p.cols; j += WG) {
+    dx[base + j] = p.scale * yb[base + j] * (dy[base + j] - dot);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn forward_serial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = (wid.y * nwg.x + wid.x) * WG + lid;
+  if (row >= p.rows) {
+    return;
+  }
+  let base = row * p.cols;
+  let lim = row_limit(row);
+  // Online max and sum: one pass over the row.
+  var mx = -3.0e38;
+  var sum = 0.0;
+  for (var j = 0u; j < lim; j++) {
+    let v = p.scale * x[base + j];
+    if (v > mx) {
+      sum = sum * exp(mx - v) + 1.0;
+      mx = v;
+    } else {
+      sum += exp(v - mx);
+    }
+  }
+  let inv = 1.0 / sum;
+  for (var j = 0u; j < p.cols; j++) {
+    var v = 0.0;
+    if (j < lim) {
+      v = exp(p.scale * x[base + j] - mx) * inv;
+    }
+    y[base + j] = v;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn backward_serial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = (wid.y * nwg.x + wid.x) * WG + lid;
+  if (row >= p.rows) {
+    return;
+  }
+  let base = row * p.cols;
+  var dot = 0.0;
+  for (var j = 0u; j < p.cols; j++) {
+    dot += dy[base + j] * yb[base + j];
+  }
+  for (var j = 0u; j < p.cols; j++) {
     dx[base + j] = p.scale * yb[base + j] * (dy[base + j] - dot);
   }
 }

@@ -2,7 +2,7 @@
 
 import type { GpuContext } from "../device";
 import { formatShape, type Tensor } from "../tensor";
-import { expectDtype, expectShape, fail, foldGroups, lastDim, rowWG } from "./util";
+import { expectDtype, expectShape, fail, lastDim, rowDispatch } from "./util";
 
 function dims(op: string, logits: Tensor, targets: Tensor) {
   if (logits.rank < 1) fail(op, `logits must have a class axis, got ${formatShape(logits.shape)}`);
@@ -19,7 +19,7 @@ function dims(op: string, logits: Tensor, targets: Tensor) {
 export function crossEntropy(ctx: GpuContext, logits: Tensor, targets: Tensor): Tensor {
   const { V, rows, lead } = dims("crossEntropy", logits, targets);
   const losses = ctx.empty(lead, "f32", "crossEntropy");
-  ctx.dispatch({ kernel: "cross_entropy", entry: "forward", constants: { WG: rowWG(ctx, V) }, params: { u: [rows, V], f: [0] }, bindings: [logits, targets, losses], groups: foldGroups(ctx, rows) });
+  ctx.dispatch({ kernel: "cross_entropy", ...rowDispatch(ctx, "forward", rows, V), params: { u: [rows, V], f: [0] }, bindings: [logits, targets, losses] });
   return losses;
 }
 
@@ -33,11 +33,9 @@ export function crossEntropyWithGrad(ctx: GpuContext, logits: Tensor, targets: T
   const dlogits = ctx.empty(logits.shape, "f32", "crossEntropyWithGrad");
   ctx.dispatch({
     kernel: "cross_entropy",
-    entry: "fused",
-    constants: { WG: rowWG(ctx, V) },
+    ...rowDispatch(ctx, "fused", rows, V),
     params: { u: [rows, V], f: [gradScale] },
     bindings: [logits, targets, losses, dlogits],
-    groups: foldGroups(ctx, rows),
   });
   return { losses, dlogits };
 }
@@ -49,11 +47,9 @@ export function crossEntropyBackward(ctx: GpuContext, logits: Tensor, targets: T
   const dlogits = ctx.empty(logits.shape, "f32", "crossEntropyBackward");
   ctx.dispatch({
     kernel: "cross_entropy",
-    entry: "backward",
-    constants: { WG: rowWG(ctx, V) },
+    ...rowDispatch(ctx, "backward", rows, V),
     params: { u: [rows, V], f: [0] },
     bindings: [logits, targets, null, dlogits, dlosses],
-    groups: foldGroups(ctx, rows),
   });
   return dlogits;
 }

@@ -2,7 +2,7 @@
 
 import type { GpuContext } from "../device";
 import type { Tensor } from "../tensor";
-import { elementWG, expectRank, expectSameShape, expectShape, foldGroups, grid1d, lastDim, rowWG } from "./util";
+import { elementWG, expectRank, expectSameShape, expectShape, grid1d, lastDim, rowDispatch } from "./util";
 
 export interface LayerNormResult {
   y: Tensor;
@@ -22,11 +22,9 @@ export function layerNorm(ctx: GpuContext, x: Tensor, gamma: Tensor, beta: Tenso
   const rstd = ctx.empty(x.shape.slice(0, -1), "f32", "layerNorm");
   ctx.dispatch({
     kernel: "layernorm",
-    entry: "forward",
-    constants: { WG: rowWG(ctx, C) },
+    ...rowDispatch(ctx, "forward", rows, C),
     params: { u: [rows, C, 0], f: [eps] },
     bindings: [x, gamma, beta, y, mean, rstd],
-    groups: foldGroups(ctx, rows),
   });
   return { y, mean, rstd };
 }
@@ -53,11 +51,9 @@ export function layerNormBackward(
   const dx = ctx.empty(x.shape, "f32", "layerNormBackward");
   ctx.dispatch({
     kernel: "layernorm",
-    entry: "backward",
-    constants: { WG: rowWG(ctx, C) },
+    ...rowDispatch(ctx, "backward", rows, C),
     params: { u: [rows, C, 0], f: [0] },
     bindings: [x, gamma, null, null, null, null, dy, dx, saved.mean, saved.rstd],
-    groups: foldGroups(ctx, rows),
   });
   const dgamma = o.into?.dgamma ?? ctx.empty([C], "f32", "layerNormBackward");
   const dbeta = o.into?.dbeta ?? ctx.empty([C], "f32", "layerNormBackward");

@@ -5,6 +5,7 @@ import type { GpuContext } from "../device";
 import { formatShape, shapeSize, type Tensor } from "../tensor";
 import { expectRank, fail } from "./util";
 import { sumLeading } from "./reduce";
+import { bestTime, tuneChoice, type TuneResult } from "../tuning";
 
 export type MatmulVariant = "naive" | "blocked" | "texture" | "texture_sg4";
 export const MATMUL_VARIANTS: MatmulVariant[] = ["naive", "blocked", "texture", "texture_sg4"];
@@ -89,7 +90,6 @@ function plan(a: Tensor, b: Tensor, o: MatmulOptions): Plan {
   return p;
 }
 
-const tuned = new Map<string, MatmulVariant>();
 const DEFAULT_VARIANT: MatmulVariant = "blocked";
 
 /** C = alpha * op(A) op(B) over the last two axes, batched over leading axes (one side may be unbatched). */
@@ -298,43 +298,23 @@ function gradInto(
  * Measures every variant on a short product and records the fastest in ctx.choices, cached per
  * adapter (in memory, and in options.tuningStore when given). Never guesses from vendor names.
  */
-export async function selectMatmulVariant(ctx: GpuContext, opts: { size?: number; force?: boolean } = {}): Promise<{ variant: MatmulVariant; timings: Record<string, number> }> {
-  const key = `matmul:${ctx.report.key}`;
-  const known = !opts.force ? (tuned.get(key) ?? (await ctx.options.tuningStore?.get(key))) : undefined;
-  if (known && (MATMUL_VARIANTS as string[]).includes(known)) {
-    tuned.set(key, known as MatmulVariant);
-    ctx.choices.set("matmul", known);
-    return { variant: known as MatmulVariant, timings: {} };
-  }
+export async function selectMatmulVariant(ctx: GpuContext, opts: { size?: number; force?: boolean } = {}): Promise<TuneResult<MatmulVariant>> {
   const n = opts.size ?? 256;
-  const data = Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 17) / 17 - 0.5);
-  const a = ctx.tensor(data, [n, n]);
-  const b = ctx.tensor(data, [n, n]);
-  const out = ctx.empty([n, n]);
-  const timings: Record<string, number> = {};
-  for (const variant of matmulVariants(ctx)) {
-    try {
-      matmul(ctx, a, b, { variant, out });
-      await ctx.sync(); // compiles the pipelines
-      let best = Infinity;
-      for (let rep = 0; rep < 2; rep++) {
-        const t0 = performance.now();
-        matmul(ctx, a, b, { variant, out });
-        await ctx.sync();
-        best = Math.min(best, performance.now() - t0);
+  let inputs: { a: Tensor; b: Tensor; out: Tensor } | null = null;
+  const result = await tuneChoice(
+    ctx,
+    "matmul",
+    matmulVariants(ctx),
+    (variant) => {
+      if (!inputs) {
+        const data = Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 17) / 17 - 0.5);
+        inputs = { a: ctx.tensor(data, [n, n]), b: ctx.tensor(data, [n, n]), out: ctx.empty([n, n]) };
       }
-      timings[variant] = best;
-    } catch {
-      // A variant the device cannot run is simply not chosen.
-    }
-  }
-  a.release();
-  b.release();
-  out.release();
-  const ranked = Object.entries(timings).sort((x, y) => x[1] - y[1]);
-  const variant = (ranked[0]?.[0] as MatmulVariant | undefined) ?? DEFAULT_VARIANT;
-  tuned.set(key, variant);
-  ctx.choices.set("matmul", variant);
-  await ctx.options.tuningStore?.set(key, variant);
-  return { variant, timings };
+      const { a, b, out } = inputs;
+      return bestTime(ctx, () => void matmul(ctx, a, b, { variant, out }));
+    },
+    { force: opts.force, fallback: DEFAULT_VARIANT },
+  );
+  if (inputs) for (const t of Object.values(inputs as Record<string, Tensor>)) t.release();
+  return result;
 }

@@ -3,7 +3,7 @@
 
 import type { GpuContext } from "../device";
 import { formatShape, type Tensor } from "../tensor";
-import { elementWG, fail, foldGroups, grid1d, lastDim, rowWG } from "./util";
+import { elementWG, fail, grid1d, lastDim, rowDispatch, rowWG } from "./util";
 
 interface AccumulateOptions {
   out?: Tensor;
@@ -43,14 +43,11 @@ export function sumLastAxis(ctx: GpuContext, x: Tensor, o: AccumulateOptions = {
   const cols = lastDim(x);
   const rows = cols === 0 ? 0 : x.size / cols;
   const out = target(ctx, "sumLastAxis", x.shape.slice(0, -1), o);
-  const WG = rowWG(ctx, cols);
   ctx.dispatch({
     kernel: "reduce",
-    entry: "sum_rows",
-    constants: { WG },
+    ...rowDispatch(ctx, "sum_rows", rows, cols),
     params: { u: [rows, cols, o.accumulate ? 1 : 0, 0, 0, 0], f: [1, 0] },
     bindings: [x, out],
-    groups: foldGroups(ctx, rows),
   });
   return out;
 }

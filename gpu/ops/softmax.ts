@@ -2,7 +2,7 @@
 
 import type { GpuContext } from "../device";
 import type { Tensor } from "../tensor";
-import { expectRank, expectSameShape, fail, foldGroups, lastDim, rowWG } from "./util";
+import { expectRank, expectSameShape, fail, lastDim, rowDispatch } from "./util";
 import { formatShape } from "../tensor";
 
 export interface SoftmaxOptions {
@@ -25,11 +25,9 @@ export function softmax(ctx: GpuContext, x: Tensor, o: SoftmaxOptions = {}): Ten
   const y = ctx.empty(x.shape, "f32", "softmax");
   ctx.dispatch({
     kernel: "softmax",
-    entry: "forward",
-    constants: { WG: rowWG(ctx, cols) },
+    ...rowDispatch(ctx, "forward", rows, cols),
     params: { u: [rows, cols, T, o.causal ? 1 : 0], f: [o.scale ?? 1] },
     bindings: [x, y],
-    groups: foldGroups(ctx, rows),
   });
   return y;
 }
@@ -41,11 +39,9 @@ export function softmaxBackward(ctx: GpuContext, y: Tensor, dy: Tensor, o: { sca
   const dx = ctx.empty(y.shape, "f32", "softmaxBackward");
   ctx.dispatch({
     kernel: "softmax",
-    entry: "backward",
-    constants: { WG: rowWG(ctx, cols) },
+    ...rowDispatch(ctx, "backward", rows, cols),
     params: { u: [rows, cols, 1, 0], f: [o.scale ?? 1] },
     bindings: [null, null, y, dy, dx],
-    groups: foldGroups(ctx, rows),
   });
   return dx;
 }

@@ -55,3 +55,20 @@ export function expectDtype(op: string, name: string, t: Tensor, dtypes: string[
 export function lastDim(t: Tensor): number {
   return t.shape[t.shape.length - 1];
 }
+
+/** How row kernels (softmax, LayerNorm, cross-entropy, row sums) map rows to invocations. */
+export type RowLayout = "workgroup" | "serial";
+export const ROW_LAYOUTS: RowLayout[] = ["workgroup", "serial"];
+
+export function rowLayout(ctx: GpuContext): RowLayout {
+  return (ctx.choices.get("rows") as RowLayout | undefined) ?? "workgroup";
+}
+
+/** Entry point, work-group size and grid for a row kernel with `rows` rows of `cols` values. */
+export function rowDispatch(ctx: GpuContext, entry: string, rows: number, cols: number): { entry: string; constants: { WG: number }; groups: [number, number] } {
+  if (rowLayout(ctx) === "serial") {
+    const WG = Math.min(64, elementWG(ctx));
+    return { entry: `${entry}_serial`, constants: { WG }, groups: grid1d(ctx, rows, WG) };
+  }
+  return { entry, constants: { WG: rowWG(ctx, cols) }, groups: foldGroups(ctx, rows) };
+}

@@ -20,7 +20,7 @@ function table(head: string[], rows: string[][]): string {
 async function nodeMatmul(): Promise<void> {
   const ctx = await openNodeGpu({ autotune: false });
   const sel = await selectMatmulVariant(ctx);
-  console.log(`\n## Hearth matmul on Dawn/Node (${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}); measured choice: ${sel.variant}`);
+  console.log(`\n## Hearth matmul on Dawn/Node (${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}); measured choice: ${sel.choice}`);
   const rows: string[][] = [];
   for (const s of MATMUL_SHAPES) {
     const a = ctx.tensor(fill(s.M * s.K), s.transA ? [s.K, s.M] : [s.M, s.K]);

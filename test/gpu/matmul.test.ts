@@ -160,12 +160,12 @@ describe("matmul variant selection", () => {
     const store = { get: (k: string) => stored.get(k), set: (k: string, v: string) => void stored.set(k, v) };
     Object.assign(ctx.options, { tuningStore: store });
     const first = await selectMatmulVariant(ctx, { size: 64, force: true });
-    expect(MATMUL_VARIANTS).toContain(first.variant);
+    expect(MATMUL_VARIANTS).toContain(first.choice);
     expect(Object.keys(first.timings).sort()).toEqual(matmulVariants(ctx).sort());
-    expect(ctx.choices.get("matmul")).toBe(first.variant);
-    expect([...stored.values()]).toEqual([first.variant]);
+    expect(ctx.choices.get("matmul")).toBe(first.choice);
+    expect([...stored.values()]).toEqual([first.choice]);
     const again = await selectMatmulVariant(ctx);
-    expect(again.variant).toBe(first.variant);
+    expect(again.choice).toBe(first.choice);
     expect(again.timings).toEqual({});
   });
 

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { ROW_LAYOUTS } from "../../gpu/ops/util";
 import { add, accumulate, biasAdd, biasAddBackward, gelu, geluBackward } from "../../gpu/ops/elementwise";
 import { layerNorm, layerNormBackward } from "../../gpu/ops/layernorm";
 import { softmax, softmaxBackward } from "../../gpu/ops/softmax";
@@ -56,103 +57,140 @@ describe("elementwise ops", () => {
   });
 });
 
-describe("reductions", () => {
-  it("sum over leading axes, last axis and everything", async () => {
-    const ctx = await gpuContext();
-    const r = rng(3);
-    for (const [rows, cols] of [[1, 1], [7, 33], [65, 3], [300, 65]]) {
-      const x = randn(r, rows * cols);
-      const X = ctx.tensor(x, [rows, cols]);
-      const [lead, last, all] = await ctx.readMany([sumLeading(ctx, X), sumLastAxis(ctx, X), sumAll(ctx, X, { scale: 0.5 })]);
-      expectClose(lead, sumLeadingRef(x, cols), `sumLeading ${rows}x${cols}`);
-      expectClose(last, sumLastAxisRef(x, cols), `sumLastAxis ${rows}x${cols}`);
-      expectClose(all, [0.5 * x.reduce((s, v) => s + v, 0)], `sumAll ${rows}x${cols}`, 1e-3);
-    }
+describe.each(ROW_LAYOUTS)("row kernels laid out per %s", (layout) => {
+  beforeEach(async () => {
+    (await gpuContext()).choices.set("rows", layout);
   });
 
-  it("global gradient norm and clip coefficient over several tensors", async () => {
-    const ctx = await gpuContext();
-    const r = rng(4);
-    const gs = [randn(r, 1), randn(r, 33), randn(r, 5000)];
-    const { norm, scale } = globalGradNorm(ctx, gs.map((g) => ctx.tensor(g, [g.length])), 1.0);
-    const [n, s] = await ctx.readMany([norm, scale]);
-    const ref = globalNormRef(gs, 1.0);
-    expectClose(n, [ref.norm], "norm");
-    expectClose(s, [ref.scale], "clip scale");
-  });
-});
-
-describe("LayerNorm", () => {
-  it("forward matches the reference and backward matches finite differences", async () => {
-    const ctx = await gpuContext();
-    const r = rng(5);
-    for (const [rows, C] of [[1, 1], [3, 7], [5, 33], [2, 65], [4, 300]]) {
-      const x = randn(r, rows * C, 2);
-      const gamma = randn(r, C);
-      const beta = randn(r, C);
-      const dy = randn(r, rows * C);
-      const X = ctx.tensor(x, [rows, C]);
-      const G = ctx.tensor(gamma, [C]);
-      const fwd = layerNorm(ctx, X, G, ctx.tensor(beta, [C]));
-      const bwd = layerNormBackward(ctx, X, G, fwd, ctx.tensor(dy, [rows, C]));
-      const [y, mean, rstd, dx, dg, dbeta] = await ctx.readMany([fwd.y, fwd.mean, fwd.rstd, bwd.dx, bwd.dgamma, bwd.dbeta]);
-      const ref = layerNormRef(x, gamma, beta);
-      expectClose(y, ref.y, `y ${rows}x${C}`, 1e-3);
-      expectClose(mean, ref.mean, `mean ${rows}x${C}`);
-      expectClose(rstd, ref.rstd, `rstd ${rows}x${C}`, 1e-3, 1e-3);
-      if (C > 1) {
-        // C = 1 normalises to exactly 0: the gradient through rstd is singular there.
-        expectClose(dx, finiteDiff((v) => layerNormRef(v, gamma, beta).y, x, dy), `dx ${rows}x${C}`, 2e-3, 2e-3);
-      }
-      expectClose(dg, finiteDiff((v) => layerNormRef(x, v, beta).y, gamma, dy), `dgamma ${rows}x${C}`, 1e-3, 1e-3);
-      expectClose(dbeta, finiteDiff((v) => layerNormRef(x, gamma, v).y, beta, dy), `dbeta ${rows}x${C}`, 1e-3, 1e-3);
-      expectClose(dx, layerNormBackwardRef(x, gamma, dy).dx, `dx analytic ${rows}x${C}`, 1e-3, 1e-3);
-    }
-  });
-});
-
-describe("softmax", () => {
-  it("plain, scaled and causal forward; backward against finite differences", async () => {
-    const ctx = await gpuContext();
-    const r = rng(6);
-    for (const [rows, cols, causal] of [[1, 1, false], [3, 7, false], [2 * 33, 33, true], [65, 65, true], [2, 300, false]] as const) {
-      const x = randn(r, rows * cols, 3);
-      const dy = randn(r, rows * cols);
-      const shape = causal ? [rows / cols, cols, cols] : [rows, cols];
-      const o = { scale: 0.7, causal };
-      const Y = softmax(ctx, ctx.tensor(x, shape), o);
-      const dX = softmaxBackward(ctx, Y, ctx.tensor(dy, shape), { scale: 0.7 });
-      const [y, dx] = await ctx.readMany([Y, dX]);
-      expectClose(y, softmaxRef(x, cols, o), `softmax ${rows}x${cols}${causal ? " causal" : ""}`);
-      if (rows * cols <= 2000) {
-        expectClose(dx, finiteDiff((v) => softmaxRef(v, cols, o), x, dy), `softmax dx ${rows}x${cols}`, 1e-3, 1e-3);
-      }
-      expectClose(dx, softmaxBackwardRef(softmaxRef(x, cols, o), dy, cols, 0.7), `softmax dx analytic ${rows}x${cols}`);
-    }
-  });
-});
-
-describe("causal multi-head self-attention", () => {
-  for (const variant of ["naive", "texture"] as const) {
-    it(`forward and backward (matmul ${variant})`, async () => {
+  describe("reductions", () => {
+    it("sum over leading axes, last axis and everything", async () => {
       const ctx = await gpuContext();
-      const r = rng(7);
-      for (const [B, T, C, H] of [[1, 1, 4, 1], [2, 7, 12, 3], [1, 9, 8, 2]]) {
-        const qkv = randn(r, B * T * 3 * C);
-        const dout = randn(r, B * T * C);
-        const { out, saved } = attention(ctx, ctx.tensor(qkv, [B, T, 3 * C]), H, { variant });
-        const dqkv = attentionBackward(ctx, saved, ctx.tensor(dout, [B, T, C]), { variant });
-        const [y, g] = await ctx.readMany([out, dqkv]);
-        expectClose(y, attentionRef(qkv, B, T, C, H), `attention B${B} T${T} C${C} H${H}`);
-        expectClose(g, finiteDiff((v) => attentionRef(v, B, T, C, H), qkv, dout), `attention dqkv B${B} T${T} C${C} H${H}`, 1e-3, 2e-3);
-        releaseAttention(saved);
+      const r = rng(3);
+      for (const [rows, cols] of [[1, 1], [7, 33], [65, 3], [300, 65]]) {
+        const x = randn(r, rows * cols);
+        const X = ctx.tensor(x, [rows, cols]);
+        const [lead, last, all] = await ctx.readMany([sumLeading(ctx, X), sumLastAxis(ctx, X), sumAll(ctx, X, { scale: 0.5 })]);
+        expectClose(lead, sumLeadingRef(x, cols), `sumLeading ${rows}x${cols}`);
+        expectClose(last, sumLastAxisRef(x, cols), `sumLastAxis ${rows}x${cols}`);
+        expectClose(all, [0.5 * x.reduce((s, v) => s + v, 0)], `sumAll ${rows}x${cols}`, 1e-3);
       }
     });
-  }
 
-  it("names the op and shape when heads do not divide the width", async () => {
-    const ctx = await gpuContext();
-    expect(() => attention(ctx, ctx.empty([2, 4, 30]), 3)).toThrow("attention: 3 heads do not divide C = 10 (qkv [2,4,30])");
+    it("global gradient norm and clip coefficient over several tensors", async () => {
+      const ctx = await gpuContext();
+      const r = rng(4);
+      const gs = [randn(r, 1), randn(r, 33), randn(r, 5000)];
+      const { norm, scale } = globalGradNorm(ctx, gs.map((g) => ctx.tensor(g, [g.length])), 1.0);
+      const [n, s] = await ctx.readMany([norm, scale]);
+      const ref = globalNormRef(gs, 1.0);
+      expectClose(n, [ref.norm], "norm");
+      expectClose(s, [ref.scale], "clip scale");
+    });
+  });
+
+  describe("LayerNorm", () => {
+    it("forward matches the reference and backward matches finite differences", async () => {
+      const ctx = await gpuContext();
+      const r = rng(5);
+      for (const [rows, C] of [[1, 1], [3, 7], [5, 33], [2, 65], [4, 300]]) {
+        const x = randn(r, rows * C, 2);
+        const gamma = randn(r, C);
+        const beta = randn(r, C);
+        const dy = randn(r, rows * C);
+        const X = ctx.tensor(x, [rows, C]);
+        const G = ctx.tensor(gamma, [C]);
+        const fwd = layerNorm(ctx, X, G, ctx.tensor(beta, [C]));
+        const bwd = layerNormBackward(ctx, X, G, fwd, ctx.tensor(dy, [rows, C]));
+        const [y, mean, rstd, dx, dg, dbeta] = await ctx.readMany([fwd.y, fwd.mean, fwd.rstd, bwd.dx, bwd.dgamma, bwd.dbeta]);
+        const ref = layerNormRef(x, gamma, beta);
+        expectClose(y, ref.y, `y ${rows}x${C}`, 1e-3);
+        expectClose(mean, ref.mean, `mean ${rows}x${C}`);
+        expectClose(rstd, ref.rstd, `rstd ${rows}x${C}`, 1e-3, 1e-3);
+        if (C > 1) {
+          // C = 1 normalises to exactly 0: the gradient through rstd is singular there.
+          expectClose(dx, finiteDiff((v) => layerNormRef(v, gamma, beta).y, x, dy), `dx ${rows}x${C}`, 2e-3, 2e-3);
+        }
+        expectClose(dg, finiteDiff((v) => layerNormRef(x, v, beta).y, gamma, dy), `dgamma ${rows}x${C}`, 1e-3, 1e-3);
+        expectClose(dbeta, finiteDiff((v) => layerNormRef(x, gamma, v).y, beta, dy), `dbeta ${rows}x${C}`, 1e-3, 1e-3);
+        expectClose(dx, layerNormBackwardRef(x, gamma, dy).dx, `dx analytic ${rows}x${C}`, 1e-3, 1e-3);
+      }
+    });
+  });
+
+  describe("softmax", () => {
+    it("plain, scaled and causal forward; backward against finite differences", async () => {
+      const ctx = await gpuContext();
+      const r = rng(6);
+      for (const [rows, cols, causal] of [[1, 1, false], [3, 7, false], [2 * 33, 33, true], [65, 65, true], [2, 300, false]] as const) {
+        const x = randn(r, rows * cols, 3);
+        const dy = randn(r, rows * cols);
+        const shape = causal ? [rows / cols, cols, cols] : [rows, cols];
+        const o = { scale: 0.7, causal };
+        const Y = softmax(ctx, ctx.tensor(x, shape), o);
+        const dX = softmaxBackward(ctx, Y, ctx.tensor(dy, shape), { scale: 0.7 });
+        const [y, dx] = await ctx.readMany([Y, dX]);
+        expectClose(y, softmaxRef(x, cols, o), `softmax ${rows}x${cols}${causal ? " causal" : ""}`);
+        if (rows * cols <= 2000) {
+          expectClose(dx, finiteDiff((v) => softmaxRef(v, cols, o), x, dy), `softmax dx ${rows}x${cols}`, 1e-3, 1e-3);
+        }
+        expectClose(dx, softmaxBackwardRef(softmaxRef(x, cols, o), dy, cols, 0.7), `softmax dx analytic ${rows}x${cols}`);
+      }
+    });
+  });
+
+  describe("causal multi-head self-attention", () => {
+    for (const variant of ["naive", "texture"] as const) {
+      it(`forward and backward (matmul ${variant})`, async () => {
+        const ctx = await gpuContext();
+        const r = rng(7);
+        for (const [B, T, C, H] of [[1, 1, 4, 1], [2, 7, 12, 3], [1, 9, 8, 2]]) {
+          const qkv = randn(r, B * T * 3 * C);
+          const dout = randn(r, B * T * C);
+          const { out, saved } = attention(ctx, ctx.tensor(qkv, [B, T, 3 * C]), H, { variant });
+          const dqkv = attentionBackward(ctx, saved, ctx.tensor(dout, [B, T, C]), { variant });
+          const [y, g] = await ctx.readMany([out, dqkv]);
+          expectClose(y, attentionRef(qkv, B, T, C, H), `attention B${B} T${T} C${C} H${H}`);
+          expectClose(g, finiteDiff((v) => attentionRef(v, B, T, C, H), qkv, dout), `attention dqkv B${B} T${T} C${C} H${H}`, 1e-3, 2e-3);
+          releaseAttention(saved);
+        }
+      });
+    }
+
+    it("names the op and shape when heads do not divide the width", async () => {
+      const ctx = await gpuContext();
+      expect(() => attention(ctx, ctx.empty([2, 4, 30]), 3)).toThrow("attention: 3 heads do not divide C = 10 (qkv [2,4,30])");
+    });
+  });
+
+  describe("cross-entropy with logits", () => {
+    it("losses, fused gradient and upstream backward; ignored targets", async () => {
+      const ctx = await gpuContext();
+      const r = rng(9);
+      for (const [N, V] of [[1, 1], [7, 5], [33, 65], [3, 300]]) {
+        const logits = randn(r, N * V, 4);
+        const targets = Int32Array.from({ length: N }, (_, i) => (i === 1 ? -1 : randInt(r, 0, V - 1)));
+        const dl = randn(r, N);
+        const L = ctx.tensor(logits, [N, V]);
+        const Tg = ctx.tensor(targets, [N], "i32");
+        const losses = crossEntropy(ctx, L, Tg);
+        const fused = crossEntropyWithGrad(ctx, L, Tg, 1 / N);
+        const back = crossEntropyBackward(ctx, L, Tg, ctx.tensor(dl, [N]));
+        const [l, fl, fd, bd] = await ctx.readMany([losses, fused.losses, fused.dlogits, back]);
+        const ref = crossEntropyRef(logits, targets, V);
+        expectClose(l, ref, `loss ${N}x${V}`, 1e-4);
+        expectClose(fl, ref, `fused loss ${N}x${V}`, 1e-4);
+        const mean = (v: Float64Array) => [crossEntropyRef(v, targets, V).reduce((s, x) => s + x, 0) / N];
+        expectClose(fd, finiteDiff(mean, logits, [1]), `fused dlogits ${N}x${V}`, 1e-4, 1e-3);
+        expectClose(bd, finiteDiff((v) => crossEntropyRef(v, targets, V), logits, dl), `dlogits ${N}x${V}`, 1e-3, 1e-3);
+        expectClose(bd, crossEntropyBackwardRef(logits, targets, V, dl), `dlogits analytic ${N}x${V}`);
+      }
+    });
+
+    it("a target id past the vocabulary gives a NaN loss instead of a silent read", async () => {
+      const ctx = await gpuContext();
+      const [l] = await ctx.readMany([crossEntropy(ctx, ctx.tensor([1, 2, 3], [1, 3]), ctx.tensor([3], [1], "i32"))]);
+      expect(Number.isNaN(l[0])).toBe(true);
+    });
   });
 });
 
@@ -178,37 +216,6 @@ describe("token + position embedding", () => {
     expectClose(gte, fdWte.map((v, i) => v + prevWte[i]), "dwte (accumulated)", 1e-3, 1e-3);
     expectClose(gpe, finiteDiff((v) => embeddingRef(tokens, wte, v, T, C), wpe, dout), "dwpe", 1e-3, 1e-3);
     expectClose(gte, embeddingBackwardRef(tokens, dout, V, maxT, T, C).dwte.map((v, i) => v + prevWte[i]), "dwte analytic");
-  });
-});
-
-describe("cross-entropy with logits", () => {
-  it("losses, fused gradient and upstream backward; ignored targets", async () => {
-    const ctx = await gpuContext();
-    const r = rng(9);
-    for (const [N, V] of [[1, 1], [7, 5], [33, 65], [3, 300]]) {
-      const logits = randn(r, N * V, 4);
-      const targets = Int32Array.from({ length: N }, (_, i) => (i === 1 ? -1 : randInt(r, 0, V - 1)));
-      const dl = randn(r, N);
-      const L = ctx.tensor(logits, [N, V]);
-      const Tg = ctx.tensor(targets, [N], "i32");
-      const losses = crossEntropy(ctx, L, Tg);
-      const fused = crossEntropyWithGrad(ctx, L, Tg, 1 / N);
-      const back = crossEntropyBackward(ctx, L, Tg, ctx.tensor(dl, [N]));
-      const [l, fl, fd, bd] = await ctx.readMany([losses, fused.losses, fused.dlogits, back]);
-      const ref = crossEntropyRef(logits, targets, V);
-      expectClose(l, ref, `loss ${N}x${V}`, 1e-4);
-      expectClose(fl, ref, `fused loss ${N}x${V}`, 1e-4);
-      const mean = (v: Float64Array) => [crossEntropyRef(v, targets, V).reduce((s, x) => s + x, 0) / N];
-      expectClose(fd, finiteDiff(mean, logits, [1]), `fused dlogits ${N}x${V}`, 1e-4, 1e-3);
-      expectClose(bd, finiteDiff((v) => crossEntropyRef(v, targets, V), logits, dl), `dlogits ${N}x${V}`, 1e-3, 1e-3);
-      expectClose(bd, crossEntropyBackwardRef(logits, targets, V, dl), `dlogits analytic ${N}x${V}`);
-    }
-  });
-
-  it("a target id past the vocabulary gives a NaN loss instead of a silent read", async () => {
-    const ctx = await gpuContext();
-    const [l] = await ctx.readMany([crossEntropy(ctx, ctx.tensor([1, 2, 3], [1, 3]), ctx.tensor([3], [1], "i32"))]);
-    expect(Number.isNaN(l[0])).toBe(true);
   });
 });
 
