@@ -127,11 +127,7 @@ export interface SchemaEngineSession {
   schema: { files: { path: string; content: string }[] };
 }
 
-/**
- * Runs `fn` with a schema engine whose main database is `databaseUrl` (a throwaway in-memory
- * PGlite when omitted) and whose shadow database is always a throwaway in-memory PGlite: adapter-pg's
- * own shadow database would reuse the main database when given a connection string.
- */
+/** Runs `fn` with a schema engine connected to `databaseUrl`, or to a throwaway database when omitted. */
 export async function withSchemaEngine<T>(
   options: { schemaPath: string; migrationsDir: string; databaseUrl?: string; log?: (line: string) => void },
   fn: (session: SchemaEngineSession) => Promise<T>,
@@ -139,18 +135,22 @@ export async function withSchemaEngine<T>(
   const { SchemaEngine } = await loadSchemaEngineModule();
   const schemaContent = fs.readFileSync(options.schemaPath, "utf8");
   const schema = { files: [{ path: options.schemaPath, content: schemaContent }] };
-  const main = options.databaseUrl ? undefined : await startEmbeddedDatabase({ dataDir: null });
-  const mainUrl = options.databaseUrl ?? main!.url;
-  const shadows: { stop(): Promise<void> }[] = [];
+  // Without a database URL, one throwaway in-memory PGlite serves as both the main database (which
+  // the engine connects to but `diff` does not touch) and the shadow database: each PGlite takes
+  // seconds to start. With a URL, the shadow database is a throwaway PGlite of its own, since
+  // adapter-pg's would reuse the main database when given a connection string.
+  const throwaways: Promise<{ url: string; stop(): Promise<void> }>[] = [];
+  const throwaway = () => {
+    const started = startEmbeddedDatabase({ dataDir: null });
+    throwaways.push(started);
+    return started;
+  };
+  let sharedThrowaway: ReturnType<typeof throwaway> | undefined;
   const factory = {
     provider: "postgres" as const,
     adapterName: "@prisma/adapter-pg",
-    connect: () => connectAdapter(mainUrl),
-    connectToShadowDb: async () => {
-      const shadow = await startEmbeddedDatabase({ dataDir: null });
-      shadows.push(shadow);
-      return connectAdapter(shadow.url, () => shadow.stop());
-    },
+    connect: async () => connectAdapter(options.databaseUrl ?? (await (sharedThrowaway ??= throwaway())).url),
+    connectToShadowDb: async () => connectAdapter((await (options.databaseUrl ? throwaway() : (sharedThrowaway ??= throwaway()))).url),
   };
   let engine: SchemaEngineInstance | undefined;
   try {
@@ -162,8 +162,7 @@ export async function withSchemaEngine<T>(
     return await fn({ engine, migrationsList: toMigrationList(options.migrationsDir), schema });
   } finally {
     engine?.free();
-    await Promise.allSettled(shadows.map((s) => s.stop()));
-    await main?.stop();
+    await Promise.allSettled(throwaways.map(async (started) => (await started).stop()));
   }
 }
 
