@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { startAppProcess, type AppProcess } from "../support/app-server";
-import { freePort } from "../support/oidc-provider";
+import { freePort } from "../support/postgres";
 import { signInOverHttp, trpcHttp } from "../support/http";
 
 describe("restarting on the same ./data", () => {

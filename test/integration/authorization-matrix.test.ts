@@ -8,7 +8,7 @@ import { AccessDenied } from "@/server/trpc/procedures";
 import type { Access } from "@/server/trpc/init";
 import { API_SCOPES, type ApiScope } from "@/server/auth/roles";
 import { ACTOR_NAMES, callerFor, createOrgFixture, unique, type ActorName, type OrgFixture } from "../support/fixtures";
-import { openTestDatabase } from "../support/test-database";
+import { openTestDatabase } from "../support/databases";
 
 type Input = (f: OrgFixture) => Record<string, unknown>;
 interface Row {

@@ -5,7 +5,7 @@ import type { PrismaClient } from "@/server/db/generated/client";
 import { authenticateApiKey } from "@/server/apikeys/service";
 import { sha256Hex } from "@/server/auth/tokens";
 import { callerFor, createOrgFixture, unique } from "../support/fixtures";
-import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/test-database";
+import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
 
 async function rejection(promise: Promise<unknown>): Promise<TRPCError> {
   const error = await promise.then(

@@ -1,7 +1,6 @@
 // A real OpenID Connect provider (the `oidc-provider` package) on loopback, for the SSO end-to-end test.
 // Its development login form accepts any login name; the account's email is `<login>@sso.example.test`.
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import Provider from "oidc-provider";
 
 export interface TestOidcProvider {
@@ -39,12 +38,4 @@ export async function startOidcProvider(port: number, redirectUri: string): Prom
     clientSecret,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-export async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }

@@ -6,7 +6,8 @@ import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { buildIfStale } from "../../scripts/build";
 import { startAppProcess } from "./app-server";
-import { freePort, startOidcProvider } from "./oidc-provider";
+import { startOidcProvider } from "./oidc-provider";
+import { freePort } from "./postgres";
 
 export interface ProvidedApp {
   url: string;
