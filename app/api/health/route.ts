@@ -1,4 +1,4 @@
-import { getDb } from "@/server/db/client";
+import { currentDatabaseUrl, getDb } from "@/server/db/client";
 import { migrationStatus } from "@/server/db/migrate";
 
 export const dynamic = "force-dynamic";
@@ -8,7 +8,7 @@ export async function GET() {
   const started = performance.now();
   try {
     await getDb().$queryRawUnsafe("SELECT 1");
-    const migrations = await migrationStatus(process.env.DATABASE_URL ?? "");
+    const migrations = await migrationStatus(currentDatabaseUrl());
     const healthy = migrations.pending.length === 0 && migrations.failed.length === 0;
     return Response.json(
       {
