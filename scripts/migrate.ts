@@ -5,7 +5,7 @@ import { DEFAULT_EMBEDDED_DATA_DIR, startEmbeddedDatabase } from "../server/db/e
 
 async function main() {
   const embedded = process.env.DATABASE_URL ? undefined : await startEmbeddedDatabase({ dataDir: DEFAULT_EMBEDDED_DATA_DIR });
-  const url = process.env.DATABASE_URL ?? embedded!.url;
+  const url = process.env.DATABASE_URL || embedded!.url;
   try {
     console.log(embedded ? `Embedded database in ${embedded.dataDir}` : `Database from DATABASE_URL`);
     const { applied } = await applyMigrations(url);

@@ -62,10 +62,3 @@ export async function closeDb(): Promise<void> {
   state.client = undefined;
   await client?.$disconnect();
 }
-
-/** The URL of the database getDb() talks to (for status checks that open their own connection). */
-export function currentDatabaseUrl(): string {
-  const url = dbGlobal().url ?? process.env.DATABASE_URL;
-  if (!url) throw new Error("The database is not configured.");
-  return url;
-}

@@ -21,7 +21,7 @@ export interface StartedDatabase {
  * pending migrations; makes the database the one getDb() returns.
  */
 export async function startDatabase(options: { dataDir?: string; migrationsDir?: string } = {}): Promise<StartedDatabase> {
-  const externalUrl = process.env.DATABASE_URL;
+  const externalUrl = process.env.DATABASE_URL || undefined;
   const embedded = externalUrl ? undefined : await startEmbeddedDatabase({ dataDir: options.dataDir ?? DEFAULT_EMBEDDED_DATA_DIR });
   const url = externalUrl ?? embedded!.url;
   try {

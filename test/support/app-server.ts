@@ -11,16 +11,17 @@ export interface AppProcess {
 
 export async function startAppProcess(options: { port: number; dataDir: string; env?: Record<string, string>; timeoutMs?: number }): Promise<AppProcess> {
   const url = `http://localhost:${options.port}`;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.DATABASE_URL; // the embedded database in dataDir
   const child: ChildProcess = spawn(process.execPath, [path.join(rootDir, "node_modules", "tsx", "dist", "cli.mjs"), "server/main.ts"], {
     cwd: rootDir,
     env: {
-      ...process.env,
+      ...env,
       NODE_ENV: "production",
       PORT: String(options.port),
       HOST: "127.0.0.1",
       HEARTH_DATA_DIR: options.dataDir,
       NEXTAUTH_URL: url,
-      DATABASE_URL: "",
       ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],

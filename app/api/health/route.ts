@@ -1,4 +1,4 @@
-import { currentDatabaseUrl, getDb } from "@/server/db/client";
+import { getDatabaseUrl, getDb } from "@/server/db/client";
 import { migrationStatus } from "@/server/db/migrate";
 
 export const dynamic = "force-dynamic";
@@ -8,7 +8,7 @@ export async function GET() {
   const started = performance.now();
   try {
     await getDb().$queryRawUnsafe("SELECT 1");
-    const migrations = await migrationStatus(currentDatabaseUrl());
+    const migrations = await migrationStatus(getDatabaseUrl()!);
     const healthy = migrations.pending.length === 0 && migrations.failed.length === 0;
     return Response.json(
       {
