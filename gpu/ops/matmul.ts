@@ -299,7 +299,7 @@ function gradInto(
  * adapter (in memory, and in options.tuningStore when given). Never guesses from vendor names.
  */
 export async function selectMatmulVariant(ctx: GpuContext, opts: { size?: number; force?: boolean } = {}): Promise<TuneResult<MatmulVariant>> {
-  const n = opts.size ?? 256;
+  const n = opts.size ?? 384;
   let inputs: { a: Tensor; b: Tensor; out: Tensor } | null = null;
   const result = await tuneChoice(
     ctx,
