@@ -28,7 +28,11 @@ export interface EmbeddedDatabaseOptions {
   dataDir?: string | null;
   /** TCP port on 127.0.0.1; a free one when omitted. */
   port?: number;
-  /** Concurrent socket connections; the server's default of 1 resets extra pool connections. */
+  /**
+   * Concurrent socket connections (default 20). The server's own default of 1 resets extra pool
+   * connections; the app's Prisma pool alone opens up to 10 (pg's default), plus migration,
+   * health and job-queue connections.
+   */
   maxConnections?: number;
 }
 
@@ -59,7 +63,7 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions = {
       db,
       host: "127.0.0.1",
       port: options.port ?? 0,
-      maxConnections: options.maxConnections ?? 10,
+      maxConnections: options.maxConnections ?? 20,
     });
     await server.start();
     const port = Number(server.getServerConn().split(":").pop());

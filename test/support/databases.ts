@@ -144,8 +144,7 @@ export interface BlankDatabase {
 export async function createBlankDatabase(kind: TestDatabaseKind): Promise<BlankDatabase> {
   const provided = inject("databases");
   if (kind === "embedded") {
-    const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hearth-blankdb-")), "pglite");
-    fs.cpSync(provided.embedded.blankTemplateDir, dataDir, { recursive: true });
+    const dataDir = blankEmbeddedDataDir();
     const embedded = await startEmbeddedDatabase({ dataDir });
     return {
       kind,
@@ -165,6 +164,16 @@ export async function createBlankDatabase(kind: TestDatabaseKind): Promise<Blank
     url,
     drop: () => withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
   };
+}
+
+/**
+ * A new temp directory holding an initialized, empty PGlite data directory (copied from the run's
+ * template): pass it to startEmbeddedDatabase. Delete `path.dirname()` of it when done.
+ */
+export function blankEmbeddedDataDir(): string {
+  const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hearth-blankdb-")), "pglite");
+  fs.cpSync(inject("databases").embedded.blankTemplateDir, dataDir, { recursive: true });
+  return dataDir;
 }
 
 async function createDatabase(adminUrl: string, name: string): Promise<string> {
