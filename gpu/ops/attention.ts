@@ -4,7 +4,7 @@
 
 import type { GpuContext } from "../device";
 import { formatShape, type Tensor } from "../tensor";
-import { matmul, type MatmulVariant } from "./matmul";
+import { matmul, type MatmulShapeSpec, type MatmulVariant } from "./matmul";
 import { softmax, softmaxBackward } from "./softmax";
 import { elementWG, expectShape, fail, grid1d } from "./util";
 
@@ -75,6 +75,17 @@ export function attentionBackward(ctx: GpuContext, saved: AttentionSaved, dout: 
   dk.release();
   dv.release();
   return dqkv;
+}
+
+/** The batched matmul shapes attention runs (forward and backward), for selectMatmulVariantsFor. */
+export function attentionMatmulShapes(B: number, T: number, C: number, nHead: number): MatmulShapeSpec[] {
+  const hd = C / nHead;
+  const batch = B * nHead;
+  return [
+    { M: T, N: T, K: hd, batch, transB: true },
+    { M: T, N: hd, K: T, batch },
+    { M: T, N: hd, K: T, batch, transA: true },
+  ];
 }
 
 export function releaseAttention(saved: AttentionSaved): void {

@@ -110,7 +110,11 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, o: MatmulOptions =
   if (p.batch > ctx.limits.maxComputeWorkgroupsPerDimension) {
     fail("matmul", `batch of ${p.batch} exceeds the device's ${ctx.limits.maxComputeWorkgroupsPerDimension} for a ${formatShape(a.shape)} x ${formatShape(b.shape)} product`);
   }
-  let variant = o.variant ?? (ctx.choices.get("matmul") as MatmulVariant | undefined) ?? DEFAULT_VARIANT;
+  let variant =
+    o.variant ??
+    (ctx.choices.get(`matmul:${matmulShapeClass(p.M, p.N, p.K, p.batch)}`) as MatmulVariant | undefined) ??
+    (ctx.choices.get("matmul") as MatmulVariant | undefined) ??
+    DEFAULT_VARIANT;
   if (variant === "texture_sg4" && !ctx.features.subgroups) variant = "texture";
   if ((variant === "texture" || variant === "texture_sg4") && !textureFits(ctx, p)) variant = "blocked";
   const alpha = o.alpha ?? 1;
@@ -317,4 +321,47 @@ export async function selectMatmulVariant(ctx: GpuContext, opts: { size?: number
   );
   if (inputs) for (const t of Object.values(inputs as Record<string, Tensor>)) t.release();
   return result;
+}
+
+export interface MatmulShapeSpec {
+  M: number;
+  N: number;
+  K: number;
+  /** Batch count (product of leading axes); 1 when unbatched. */
+  batch?: number;
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/** Shapes whose sizes round to the same powers of two share a measured variant. */
+export function matmulShapeClass(M: number, N: number, K: number, batch = 1): string {
+  const l = (x: number) => Math.ceil(Math.log2(Math.max(1, x)));
+  return `${l(M)}.${l(N)}.${l(K)}${batch > 1 ? "b" : ""}`;
+}
+
+/**
+ * Measures the variants on a model's own matmul shapes (e.g. at model creation) so each shape
+ * class gets its fastest kernel; other shapes use the adapter-wide choice. Cached per adapter.
+ */
+export async function selectMatmulVariantsFor(ctx: GpuContext, shapes: MatmulShapeSpec[], opts: { force?: boolean } = {}): Promise<Record<string, MatmulVariant>> {
+  const out: Record<string, MatmulVariant> = {};
+  for (const s of shapes) {
+    const batch = s.batch ?? 1;
+    const cls = matmulShapeClass(s.M, s.N, s.K, batch);
+    if (out[cls]) continue;
+    const lead = batch > 1 ? [batch] : [];
+    const a = ctx.tensor(new Float32Array(batch * s.M * s.K).fill(0.5), [...lead, ...(s.transA ? [s.K, s.M] : [s.M, s.K])]);
+    const b = ctx.tensor(new Float32Array(batch * s.K * s.N).fill(0.25), [...lead, ...(s.transB ? [s.N, s.K] : [s.K, s.N])]);
+    const c = ctx.empty([...lead, s.M, s.N]);
+    const r = await tuneChoice(
+      ctx,
+      `matmul:${cls}`,
+      matmulVariants(ctx),
+      (variant) => bestTime(ctx, () => void matmul(ctx, a, b, { transA: s.transA, transB: s.transB, out: c, variant })),
+      { force: opts.force, fallback: DEFAULT_VARIANT },
+    );
+    out[cls] = r.choice;
+    for (const t of [a, b, c]) t.release();
+  }
+  return out;
 }

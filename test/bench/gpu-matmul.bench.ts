@@ -3,7 +3,7 @@
 
 import path from "node:path";
 import { openNodeGpu } from "../../gpu/device-node";
-import { attention, attentionBackward, releaseAttention, matmul, MATMUL_VARIANTS, selectMatmulVariant, type MatmulVariant } from "../../gpu/index";
+import { attention, attentionBackward, attentionMatmulShapes, releaseAttention, matmul, MATMUL_VARIANTS, selectMatmulVariantsFor, tuneEngine, type MatmulVariant } from "../../gpu/index";
 import { openBundleInChromium } from "../gpu/browser/harness";
 import { ATTENTION_SHAPES, MATMUL_SHAPES, attentionFlops, flops, timeIt, type MatmulShape } from "./shapes";
 
@@ -19,8 +19,8 @@ function table(head: string[], rows: string[][]): string {
 
 async function nodeMatmul(): Promise<void> {
   const ctx = await openNodeGpu({ autotune: false });
-  const sel = await selectMatmulVariant(ctx);
-  console.log(`\n## Hearth matmul on Dawn/Node (${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}); measured choice: ${sel.choice}`);
+  await tuneEngine(ctx);
+  console.log(`\n## Hearth matmul on Dawn/Node (${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}); measured choices: ${JSON.stringify(Object.fromEntries(ctx.choices))}`);
   const rows: string[][] = [];
   for (const s of MATMUL_SHAPES) {
     const a = ctx.tensor(fill(s.M * s.K), s.transA ? [s.K, s.M] : [s.M, s.K]);
@@ -45,6 +45,8 @@ async function nodeMatmul(): Promise<void> {
   console.log("\n## Hearth causal self-attention on Dawn/Node (matmul FLOPs counted in full)");
   const arows: string[][] = [];
   for (const s of ATTENTION_SHAPES) {
+    // What a model does at creation: measure the variants on its own attention shapes.
+    await selectMatmulVariantsFor(ctx, attentionMatmulShapes(s.B, s.T, s.C, s.H));
     const qkv = ctx.tensor(fill(s.B * s.T * 3 * s.C), [s.B, s.T, 3 * s.C]);
     const dout = ctx.tensor(fill(s.B * s.T * s.C), [s.B, s.T, s.C]);
     let saved: ReturnType<typeof attention> | null = null;

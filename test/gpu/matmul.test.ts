@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { matmul, matmulBackward, matmulVariants, MATMUL_VARIANTS, selectMatmulVariant, type MatmulVariant } from "../../gpu/ops/matmul";
+import { matmul, matmulBackward, matmulShapeClass, matmulVariants, selectMatmulVariantsFor, MATMUL_VARIANTS, selectMatmulVariant, type MatmulVariant } from "../../gpu/ops/matmul";
 import { matmulRef } from "../../gpu/reference/matmul";
 import type { Tensor } from "../../gpu/tensor";
 import { expectClose, finiteDiff, gpuContext, randInt, randn, rng } from "./helpers";
@@ -167,6 +167,19 @@ describe("matmul variant selection", () => {
     const again = await selectMatmulVariant(ctx);
     expect(again.choice).toBe(first.choice);
     expect(again.timings).toEqual({});
+  });
+
+  it("measures per shape class for a model's own shapes, falling back to the adapter-wide choice", async () => {
+    const ctx = await gpuContext();
+    const picked = await selectMatmulVariantsFor(ctx, [{ M: 9, N: 9, K: 4, batch: 8, transB: true }, { M: 9, N: 4, K: 9, batch: 8 }]);
+    const cls = matmulShapeClass(9, 9, 4, 8);
+    expect(Object.keys(picked)).toContain(cls);
+    expect(ctx.choices.get(`matmul:${cls}`)).toBe(picked[cls]);
+    expect(matmulVariants(ctx)).toContain(picked[cls]);
+    const r = rng(4);
+    const a = randn(r, 8 * 9 * 4);
+    const C = matmul(ctx, ctx.tensor(a, [8, 9, 4]), ctx.tensor(a, [8, 9, 4]), { transB: true });
+    expectClose(await ctx.read(C), matmulRef(a, a, { batchA: 8, batchB: 8, M: 9, N: 9, K: 4, transB: true }), "tuned class");
   });
 
   it("names the op and the shapes when inner dimensions differ", async () => {

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { ROW_LAYOUTS } from "../../gpu/ops/util";
+import { selectRowLayout } from "../../gpu/ops/row-layout";
 import { add, accumulate, biasAdd, biasAddBackward, gelu, geluBackward } from "../../gpu/ops/elementwise";
 import { layerNorm, layerNormBackward } from "../../gpu/ops/layernorm";
 import { softmax, softmaxBackward } from "../../gpu/ops/softmax";
@@ -54,6 +55,16 @@ describe("elementwise ops", () => {
     expectClose(dx, finiteDiff((v) => geluRef(v), x, dy), "gelu dx", 1e-3, 1e-3);
     expectClose(dx, geluBackwardRef(x, dy), "gelu dx (analytic)", 1e-4, 1e-3);
     expectClose(db, finiteDiff((v) => biasAddRef(x, v), bias, dy), "bias db", 1e-3, 1e-3);
+  });
+});
+
+describe("row-kernel layout selection", () => {
+  it("measures both layouts and records the faster one for this adapter", async () => {
+    const ctx = await gpuContext();
+    const { choice, timings } = await selectRowLayout(ctx, { force: true });
+    expect(ROW_LAYOUTS).toContain(choice);
+    expect(Object.keys(timings).sort()).toEqual([...ROW_LAYOUTS].sort());
+    expect(ctx.choices.get("rows")).toBe(choice);
   });
 });
 
