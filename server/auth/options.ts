@@ -23,6 +23,26 @@ export function oidcSettings() {
   return { issuer: issuer.replace(/\/$/, ""), clientId, clientSecret, name: process.env.HEARTH_OIDC_NAME || "Company SSO" };
 }
 
+interface OidcUser {
+  id: string;
+  email: string | null;
+  name: string;
+  emailVerified: boolean;
+}
+
+/**
+ * Claims from the userinfo endpoint, for providers that keep email and profile claims out of the ID
+ * token (as OpenID Connect allows). Only accepted when they describe the same subject.
+ */
+async function userinfoClaims(issuer: string, accessToken: string, subject: string): Promise<Partial<OidcProfile>> {
+  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { userinfo_endpoint?: string };
+  if (!discovery.userinfo_endpoint) return {};
+  const response = await fetch(discovery.userinfo_endpoint, { headers: { authorization: `Bearer ${accessToken}` } });
+  if (!response.ok) return {};
+  const claims = (await response.json()) as OidcProfile;
+  return claims.sub === subject ? claims : {};
+}
+
 function oidcProvider(settings: NonNullable<ReturnType<typeof oidcSettings>>): OAuthConfig<OidcProfile> {
   return {
     id: "oidc",
@@ -34,8 +54,14 @@ function oidcProvider(settings: NonNullable<ReturnType<typeof oidcSettings>>): O
     authorization: { params: { scope: "openid email profile" } },
     idToken: true,
     checks: ["pkce", "state", "nonce"],
-    profile(profile) {
-      return { id: profile.sub, email: profile.email ?? null, name: profile.name ?? profile.preferred_username ?? profile.email ?? profile.sub };
+    async profile(idClaims, tokens): Promise<OidcUser> {
+      const claims = !idClaims.email && tokens.access_token ? { ...(await userinfoClaims(settings.issuer, tokens.access_token, idClaims.sub)), ...idClaims } : idClaims;
+      return {
+        id: claims.sub,
+        email: claims.email ?? null,
+        name: claims.name ?? claims.preferred_username ?? claims.email ?? claims.sub,
+        emailVerified: claims.email_verified === true,
+      };
     },
   };
 }
@@ -65,20 +91,14 @@ export function buildAuthOptions(): NextAuthOptions {
       ...(oidc ? [oidcProvider(oidc)] : []),
     ],
     callbacks: {
-      async signIn({ account, profile }) {
-        if (account?.provider !== "oidc") return true;
-        const p = profile as OidcProfile | undefined;
-        return Boolean(p?.sub && p.email);
+      async signIn({ account, user }) {
+        // Hearth identifies people by email: an SSO identity without one is refused.
+        return account?.provider !== "oidc" || Boolean(user.email);
       },
-      async jwt({ token, user, account, profile }) {
-        if (account?.provider === "oidc") {
-          const p = profile as OidcProfile;
-          token.uid = await linkOidcUser(getDb(), {
-            subject: p.sub,
-            email: p.email!,
-            emailVerified: p.email_verified === true,
-            name: p.name ?? p.preferred_username ?? p.email!,
-          });
+      async jwt({ token, user, account }) {
+        if (account?.provider === "oidc" && user) {
+          const sso = user as unknown as OidcUser;
+          token.uid = await linkOidcUser(getDb(), { subject: sso.id, email: sso.email!, emailVerified: sso.emailVerified, name: sso.name });
         } else if (user) {
           token.uid = user.id;
         }

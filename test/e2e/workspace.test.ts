@@ -59,7 +59,7 @@ describe("the workspace in a browser", () => {
     // The browser's own minLength check stops the form first; bypass it to see the server's message.
     await page.evaluate(() => document.querySelectorAll("input").forEach((i) => i.removeAttribute("minlength")));
     await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page.getByRole("alert").textContent()).resolves.toContain("password: must be at least 10 characters");
+    await expect(page.locator(".alert-error").textContent()).resolves.toContain("password: must be at least 10 characters");
     await page.close();
   });
 
