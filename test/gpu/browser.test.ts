@@ -6,7 +6,10 @@ import type { CheckResult } from "./browser/checks.entry";
 describe("the engine inside headless Chromium (navigator.gpu)", () => {
   let run: BrowserRun;
   beforeAll(async () => {
-    run = await openBundleInChromium({ entry: path.join(import.meta.dirname, "browser/checks.entry.ts") });
+    run = await openBundleInChromium({
+      entry: path.join(import.meta.dirname, "browser/checks.entry.ts"),
+      extraEntries: { worker: path.join(import.meta.dirname, "browser/worker.entry.ts") },
+    });
   });
   afterAll(async () => {
     await run?.close();
@@ -21,5 +24,11 @@ describe("the engine inside headless Chromium (navigator.gpu)", () => {
     expect(out.results.length).toBeGreaterThanOrEqual(15);
     const failed = out.results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.detail}`);
     expect(failed).toEqual([]);
+  });
+
+  it("runs unchanged inside a Web Worker", async () => {
+    const r = await run.page.evaluate(() => (globalThis as unknown as { __hearthRunWorker: () => Promise<CheckResult> }).__hearthRunWorker());
+    expect(r.detail).toBe("231 values");
+    expect(r.ok).toBe(true);
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { requestNodeGpuContext } from "../../gpu/device-node";
 import { GpuDeviceLostError } from "../../gpu/device";
 import { matmul, matmulBackward } from "../../gpu/ops/matmul";
-import { gelu, geluBackward, add } from "../../gpu/ops/elementwise";
+import { accumulate, gelu, geluBackward, add } from "../../gpu/ops/elementwise";
 import { layerNorm } from "../../gpu/ops/layernorm";
 import { crossEntropyWithGrad } from "../../gpu/ops/cross-entropy";
 import { softmax } from "../../gpu/ops/softmax";
@@ -105,6 +105,16 @@ describe("tensors, pool and batching", () => {
     t.release();
     expect(() => v.buffer).toThrow(/used after release/);
     expect(() => v.release()).toThrow(/released twice/);
+  });
+
+  it("keeps every dispatch's parameters when a batch outgrows the parameter buffer", async () => {
+    const ctx = await gpuContext();
+    const acc = ctx.zeros([5]);
+    const one = ctx.tensor([1, 1, 1, 1, 1], [5]);
+    const before = ctx.submits;
+    for (let i = 0; i < 700; i++) accumulate(ctx, acc, one, i);
+    expect(Array.from(await ctx.read(acc))).toEqual(new Array(5).fill((699 * 700) / 2));
+    expect(ctx.submits - before).toBeGreaterThan(1);
   });
 
   it("reads several tensors back with one submit", async () => {

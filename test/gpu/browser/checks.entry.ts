@@ -92,4 +92,15 @@ async function run(): Promise<{ adapter: unknown; variant: string | undefined; r
   return { adapter, variant, results };
 }
 
-Object.assign(globalThis, { __hearthRunChecks: run, __hearthReady: true });
+function runInWorker(): Promise<CheckResult> {
+  return new Promise((resolve) => {
+    const w = new Worker("/worker.js", { type: "module" });
+    w.onmessage = (e: MessageEvent<{ ok: boolean; detail: string }>) => {
+      resolve({ name: "Web Worker: matmul + softmax", ...e.data });
+      w.terminate();
+    };
+    w.onerror = (e) => resolve({ name: "Web Worker: matmul + softmax", ok: false, detail: e.message });
+  });
+}
+
+Object.assign(globalThis, { __hearthRunChecks: run, __hearthRunWorker: runInWorker, __hearthReady: true });

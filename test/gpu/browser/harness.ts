@@ -25,6 +25,8 @@ const TYPES: Record<string, string> = {
 
 export async function openBundleInChromium(opts: {
   entry: string;
+  /** More bundles served at /<name>.js (e.g. a Web Worker's script). */
+  extraEntries?: Record<string, string>;
   /** URL prefix -> directory served as is (e.g. onnxruntime-web's wasm files). */
   statics?: Record<string, string>;
   extraArgs?: string[];
@@ -40,12 +42,18 @@ export async function openBundleInChromium(opts: {
     logLevel: "silent",
   });
   const js = bundle.outputFiles[0].text;
+  const extra: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(opts.extraEntries ?? {})) {
+    const b = await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "browser", target: "es2022", write: false, logLevel: "silent" });
+    extra[`/${name}.js`] = b.outputFiles[0].text;
+  }
   const html = `<!doctype html><html><body><script type="module" src="/bundle.js"></script></body></html>`;
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     try {
       if (url.pathname === "/") return void res.writeHead(200, { "content-type": "text/html" }).end(html);
       if (url.pathname === "/bundle.js") return void res.writeHead(200, { "content-type": "text/javascript" }).end(js);
+      if (extra[url.pathname]) return void res.writeHead(200, { "content-type": "text/javascript" }).end(extra[url.pathname]);
       for (const [prefix, dir] of Object.entries(opts.statics ?? {})) {
         if (url.pathname.startsWith(prefix)) {
           const file = path.join(dir, path.normalize(url.pathname.slice(prefix.length)).replace(/^(\.\.[/\\])+/, ""));
