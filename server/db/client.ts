@@ -1,6 +1,7 @@
 // The Prisma client over @prisma/adapter-pg, and the one process-wide instance the app uses.
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/client";
+import { dbState } from "./state";
 
 export { PrismaClient };
 export { Prisma } from "./generated/client";
@@ -9,24 +10,12 @@ export function createPrismaClient(databaseUrl: string): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
 }
 
-// Kept on globalThis, not in module scope: Next bundles route handlers separately from the custom
-// server, so a module-level variable would give each bundle its own (unconfigured) copy.
-interface DbGlobal {
-  url?: string;
-  client?: PrismaClient;
-}
-const HEARTH_DB = Symbol.for("hearth.db");
-function dbGlobal(): DbGlobal {
-  const g = globalThis as unknown as Record<symbol, DbGlobal | undefined>;
-  return (g[HEARTH_DB] ??= {});
-}
-
 /**
  * Sets the database the app talks to. Called once by server/main.ts at start, before Next
  * handles requests. Setting a different URL closes the previous client.
  */
 export function setDatabaseUrl(databaseUrl: string): void {
-  const state = dbGlobal();
+  const state = dbState();
   if (state.url === databaseUrl) return;
   const previous = state.client;
   state.url = databaseUrl;
@@ -36,12 +25,12 @@ export function setDatabaseUrl(databaseUrl: string): void {
 
 /** The URL of the app's database (given to setDatabaseUrl, else DATABASE_URL), or undefined. */
 export function getDatabaseUrl(): string | undefined {
-  return dbGlobal().url ?? (process.env.DATABASE_URL || undefined);
+  return dbState().url ?? (process.env.DATABASE_URL || undefined);
 }
 
 /** The process-wide Prisma client; created on first use from the URL given to setDatabaseUrl. */
 export function getDb(): PrismaClient {
-  const state = dbGlobal();
+  const state = dbState();
   if (state.client) return state.client;
   const url = state.url ?? process.env.DATABASE_URL;
   if (!url) {
@@ -57,7 +46,7 @@ export function getDb(): PrismaClient {
 
 /** Disconnects the process-wide client (for shutdown and tests). */
 export async function closeDb(): Promise<void> {
-  const state = dbGlobal();
+  const state = dbState();
   const client = state.client;
   state.client = undefined;
   await client?.$disconnect();

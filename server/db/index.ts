@@ -3,6 +3,9 @@
 import { closeDb, setDatabaseUrl } from "./client";
 import { DEFAULT_EMBEDDED_DATA_DIR, startEmbeddedDatabase } from "./embedded";
 import { applyMigrations } from "./migrate";
+import { defaultMigrationsDir } from "./migrations-dir";
+import { dbState } from "./state";
+import path from "node:path";
 
 export { createPrismaClient, getDb, getDatabaseUrl, setDatabaseUrl, closeDb, PrismaClient, Prisma } from "./client";
 export { applyMigrations, migrationStatus, MigrationError, type MigrationStatus } from "./migrate";
@@ -24,13 +27,15 @@ export async function startDatabase(options: { dataDir?: string; migrationsDir?:
   const externalUrl = process.env.DATABASE_URL || undefined;
   const embedded = externalUrl ? undefined : await startEmbeddedDatabase({ dataDir: options.dataDir ?? DEFAULT_EMBEDDED_DATA_DIR });
   const url = externalUrl ?? embedded!.url;
+  const migrationsDir = path.resolve(options.migrationsDir ?? defaultMigrationsDir());
   try {
-    await applyMigrations(url, { migrationsDir: options.migrationsDir });
+    await applyMigrations(url, { migrationsDir });
   } catch (error) {
     await embedded?.stop();
     throw error;
   }
   setDatabaseUrl(url);
+  dbState().migrationsDir = migrationsDir;
   return {
     url,
     embedded: Boolean(embedded),

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { getDatabaseUrl } from "./client";
-import { checksumMatches, DEFAULT_MIGRATIONS_DIR, readMigrationsDir, type MigrationFile } from "./migrations-dir";
+import { checksumMatches, defaultMigrationsDir, readMigrationsDir, type MigrationFile } from "./migrations-dir";
 
 // The key `prisma migrate deploy` itself locks, so the app and the CLI never migrate at once.
 // On PGlite every connection shares one session, so the lock cannot exclude anything there; it
@@ -77,7 +77,7 @@ export async function applyMigrations(databaseUrl: string, options: MigrationOpt
 const inProcessQueue = new Map<string, Promise<void>>();
 
 async function applyMigrationsLocked(databaseUrl: string, options: MigrationOptions): Promise<{ applied: string[] }> {
-  const { migrations } = readMigrationsDir(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
+  const { migrations } = readMigrationsDir(options.migrationsDir ?? defaultMigrationsDir());
   return withClient(databaseUrl, async (client) => {
     await client.query("SELECT pg_advisory_lock($1)", [PRISMA_MIGRATE_ADVISORY_LOCK]);
     try {
@@ -104,7 +104,7 @@ async function applyMigrationsLocked(databaseUrl: string, options: MigrationOpti
 export async function migrationStatus(databaseUrl?: string, options: MigrationOptions = {}): Promise<MigrationStatus> {
   databaseUrl ||= getDatabaseUrl();
   if (!databaseUrl) throw new Error("migrationStatus: no database URL given and none configured (setDatabaseUrl).");
-  const { migrations } = readMigrationsDir(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
+  const { migrations } = readMigrationsDir(options.migrationsDir ?? defaultMigrationsDir());
   return withClient(databaseUrl, async (client) => {
     const exists = await client.query<{ exists: boolean }>(
       "SELECT to_regclass('\"_prisma_migrations\"') IS NOT NULL AS exists",
