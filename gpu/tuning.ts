@@ -12,15 +12,17 @@ export interface TuneResult<C extends string> {
 }
 
 /**
- * Sets ctx.choices[name] to the fastest candidate. `measure` records and times one candidate
- * (it should warm up first); candidates that throw are skipped.
+ * Sets ctx.choices[name] to the fastest candidate. `recorder(c)` returns a function that records
+ * one run of candidate c. Each candidate is warmed up (compiling its pipelines), then timed in
+ * interleaved rounds, best of each, so a load change on a shared machine biases no candidate.
+ * Candidates that throw are skipped.
  */
 export async function tuneChoice<C extends string>(
   ctx: GpuContext,
   name: string,
   candidates: C[],
-  measure: (candidate: C) => Promise<number>,
-  opts: { force?: boolean; fallback: C },
+  recorder: (candidate: C) => () => void,
+  opts: { force?: boolean; fallback: C; rounds?: number },
 ): Promise<TuneResult<C>> {
   const key = `${name}:${ctx.report.key}`;
   if (!opts.force) {
@@ -31,12 +33,24 @@ export async function tuneChoice<C extends string>(
       return { choice: known as C, timings: {} };
     }
   }
-  const timings: Partial<Record<C, number>> = {};
+  const runs = new Map<C, () => void>();
   for (const c of candidates) {
     try {
-      timings[c] = await measure(c);
+      const record = recorder(c);
+      record();
+      await ctx.sync();
+      runs.set(c, record);
     } catch {
       // A candidate this device cannot run is simply not chosen.
+    }
+  }
+  const timings: Partial<Record<C, number>> = {};
+  for (let round = 0; round < (opts.rounds ?? 3); round++) {
+    for (const [c, record] of runs) {
+      const t0 = performance.now();
+      record();
+      await ctx.sync();
+      timings[c] = Math.min(timings[c] ?? Infinity, performance.now() - t0);
     }
   }
   const ranked = (Object.entries(timings) as Array<[C, number]>).sort((x, y) => x[1] - y[1]);
@@ -45,18 +59,4 @@ export async function tuneChoice<C extends string>(
   ctx.choices.set(name, choice);
   await ctx.options.tuningStore?.set(key, choice);
   return { choice, timings };
-}
-
-/** Best of `reps` timed runs of `record` after one warm-up run (which compiles pipelines). */
-export async function bestTime(ctx: GpuContext, record: () => void, reps = 2): Promise<number> {
-  record();
-  await ctx.sync();
-  let best = Infinity;
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    record();
-    await ctx.sync();
-    best = Math.min(best, performance.now() - t0);
-  }
-  return best;
 }

@@ -157,7 +157,7 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(subgroup_invocation_id
   for (var r = 0u; r < 32u; r++) {
     acc[r] = vec4f(0.0);
   }
-  let share_a = p.own_loads == 0u && sg_size == 4u && subgroupAll(arow == subgroupBroadcast(arow, 0u));
+  let share_a = p.own_loads == 0u && sg_size == 4u && subgroupAdd(1u) == 4u && subgroupAll(arow == subgroupBroadcast(arow, 0u));
   // K4 is padded to a multiple of 4 texels (16 k values): the block below is fully unrolled.
   if (share_a) {
     for (var k4 = 0u; k4 < p.K4; k4 += 4u) {

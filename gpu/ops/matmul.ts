@@ -5,7 +5,7 @@ import type { GpuContext } from "../device";
 import { formatShape, shapeSize, type Tensor } from "../tensor";
 import { expectRank, fail } from "./util";
 import { sumLeading } from "./reduce";
-import { bestTime, tuneChoice, type TuneResult } from "../tuning";
+import { tuneChoice, type TuneResult } from "../tuning";
 
 export type MatmulVariant = "naive" | "blocked" | "texture" | "texture_sg4";
 export const MATMUL_VARIANTS: MatmulVariant[] = ["naive", "blocked", "texture", "texture_sg4"];
@@ -315,7 +315,7 @@ export async function selectMatmulVariant(ctx: GpuContext, opts: { size?: number
         inputs = { a: ctx.tensor(data, [n, n]), b: ctx.tensor(data, [n, n]), out: ctx.empty([n, n]) };
       }
       const { a, b, out } = inputs;
-      return bestTime(ctx, () => void matmul(ctx, a, b, { variant, out }));
+      return () => void matmul(ctx, a, b, { variant, out });
     },
     { force: opts.force, fallback: DEFAULT_VARIANT },
   );
@@ -357,7 +357,7 @@ export async function selectMatmulVariantsFor(ctx: GpuContext, shapes: MatmulSha
       ctx,
       `matmul:${cls}`,
       matmulVariants(ctx),
-      (variant) => bestTime(ctx, () => void matmul(ctx, a, b, { transA: s.transA, transB: s.transB, out: c, variant })),
+      (variant) => () => void matmul(ctx, a, b, { transA: s.transA, transB: s.transB, out: c, variant }),
       { force: opts.force, fallback: DEFAULT_VARIANT },
     );
     out[cls] = r.choice;

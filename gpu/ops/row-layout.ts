@@ -1,7 +1,7 @@
 // Measured choice of how row kernels (softmax, LayerNorm, cross-entropy) map rows to invocations.
 
 import type { GpuContext } from "../device";
-import { bestTime, tuneChoice, type TuneResult } from "../tuning";
+import { tuneChoice, type TuneResult } from "../tuning";
 import { crossEntropyWithGrad } from "./cross-entropy";
 import { softmax } from "./softmax";
 import { ROW_LAYOUTS, type RowLayout } from "./util";
@@ -14,14 +14,12 @@ export async function selectRowLayout(ctx: GpuContext, opts: { force?: boolean }
     ctx,
     "rows",
     ROW_LAYOUTS,
-    (layout) => {
+    (layout) => () => {
       ctx.choices.set("rows", layout);
-      return bestTime(ctx, () => {
-        softmax(ctx, x).release();
-        const { losses, dlogits } = crossEntropyWithGrad(ctx, x, targets, 1);
-        losses.release();
-        dlogits.release();
-      });
+      softmax(ctx, x).release();
+      const { losses, dlogits } = crossEntropyWithGrad(ctx, x, targets, 1);
+      losses.release();
+      dlogits.release();
     },
     { force: opts.force, fallback: "workgroup" },
   );
