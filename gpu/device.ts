@@ -235,13 +235,12 @@ export class GpuContext {
 
   zeros<D extends DType = "f32">(shape: readonly number[], dtype: D = "f32" as D, op = "zeros"): Tensor<D> {
     const t = this.empty(shape, dtype, op);
-    this.fill(t, 0);
+    this.clear(t);
     return t;
   }
 
-  /** Sets every element of `t` to zero (recorded in the batch). */
-  fill(t: Tensor, value: 0): void {
-    void value;
+  /** Sets every element of `t` to zero (recorded in the batch, e.g. gradients before a step). */
+  clear(t: Tensor): void {
     this.endPass();
     this.getEncoder().clearBuffer(t.buffer, 0, align4(t.byteLength));
   }
