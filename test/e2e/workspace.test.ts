@@ -114,6 +114,14 @@ describe("the workspace in a browser", () => {
     const text = (await table.textContent())!;
     for (const action of ["org.create", "project.create", "invite.create", "invite.accept"]) expect(text).toContain(action);
     expect(text).toContain(bob.email);
+
+    // New entries arrive over the live (server-sent events) feed without a reload.
+    await page.getByText("● live").waitFor();
+    const orgId = orgUrl.split("/").pop();
+    const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+    const renamed = await trpcHttp(app.url, "mutation", "org.rename", { orgId, name: `${orgName} Ltd` }, { cookie });
+    expect(renamed.status).toBe(200);
+    await table.getByText("org.rename").waitFor();
     await page.screenshot({ path: screenshotPath("audit-log"), fullPage: true });
 
     await page.getByLabel("Action starts with").fill("invite.");
