@@ -1,0 +1,137 @@
+// The eval case model: zod schemas validate cases at the edge (uploads, publish, API);
+// everything past the edge trusts these types.
+import { z } from "zod";
+
+export const CASE_ID_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
+
+export const ChatMessageSchema = z.object({
+  role: z.enum(["system", "user", "assistant"]),
+  content: z.string(),
+});
+export type ChatMessage = z.infer<typeof ChatMessageSchema>;
+
+// No zod defaults anywhere in this file: a parsed case is exactly what its author wrote, so
+// export -> import -> export is byte-exact. Defaults are applied when grading (see DEFAULTS below).
+const common = {
+  /** Relative weight in the case score; 0 makes a grader informational. Default 1. */
+  weight: z.number().finite().min(0).optional(),
+  /** The score this grader must reach to pass. Default: see DEFAULT_GRADER_THRESHOLD. */
+  threshold: z.number().min(0).max(1).optional(),
+};
+
+export const EqualsSpec = z.object({
+  type: z.literal("equals"),
+  /** Defaults to the case's `expected`. */
+  value: z.string().optional(),
+  /** Trim both sides before comparing. Default true. */
+  trim: z.boolean().optional(),
+  caseInsensitive: z.boolean().optional(),
+  ...common,
+});
+export const ContainsSpec = z.object({
+  type: z.literal("contains"),
+  values: z.array(z.string().min(1)).min(1),
+  /** "all" (default): every value must appear; "any": at least one. */
+  mode: z.enum(["any", "all"]).optional(),
+  caseInsensitive: z.boolean().optional(),
+  ...common,
+});
+export const RegexSpec = z.object({
+  type: z.literal("regex"),
+  pattern: z.string(),
+  /** Only i, m, s, u. g and y are refused because they make matching stateful. */
+  flags: z.string().optional(),
+  /** Pass when the pattern does NOT match. */
+  negate: z.boolean().optional(),
+  ...common,
+});
+export const IsJsonSpec = z.object({ type: z.literal("is-json"), ...common });
+export const JsonSchemaSpec = z.object({ type: z.literal("json-schema"), schema: z.unknown(), ...common });
+export const NumericSpec = z.object({
+  type: z.literal("numeric"),
+  /** Defaults to the number in the case's `expected`. */
+  expected: z.number().finite().optional(),
+  absTolerance: z.number().finite().min(0).optional(),
+  relTolerance: z.number().finite().min(0).optional(),
+  /** "first" (default): the first number in the output; "whole": the whole trimmed output. */
+  extract: z.enum(["first", "whole"]).optional(),
+  ...common,
+});
+export const SimilaritySpec = z.object({
+  type: z.literal("similarity"),
+  /** Defaults to the case's `expected`. */
+  expected: z.string().optional(),
+  caseInsensitive: z.boolean().optional(),
+  /** Pass when the edit distance is at most this, instead of comparing the score to `threshold`. */
+  maxDistance: z.number().int().min(0).optional(),
+  ...common,
+});
+export const MultipleChoiceSpec = z.object({
+  type: z.literal("multiple-choice"),
+  /** Which accuracy becomes the score: "acc" (default) or length-normalised "acc_norm". */
+  metric: z.enum(["acc", "acc_norm"]).optional(),
+  ...common,
+});
+export const ForbiddenSpec = z.object({
+  type: z.literal("forbidden"),
+  phrases: z.array(z.string().min(1)).min(1),
+  ...common,
+});
+export const RubricSpec = z.object({
+  type: z.literal("rubric"),
+  rubric: z.string().min(1),
+  /** The judge's score scale: "0-1" (default) or "1-5"; normalised to [0,1]. */
+  scale: z.enum(["0-1", "1-5"]).optional(),
+  ...common,
+});
+
+export const GraderSpecSchema = z.discriminatedUnion("type", [
+  EqualsSpec,
+  ContainsSpec,
+  RegexSpec,
+  IsJsonSpec,
+  JsonSchemaSpec,
+  NumericSpec,
+  SimilaritySpec,
+  MultipleChoiceSpec,
+  ForbiddenSpec,
+  RubricSpec,
+]);
+export type GraderSpec = z.infer<typeof GraderSpecSchema>;
+export type GraderType = GraderSpec["type"];
+export type GraderSpecOf<T extends GraderType> = Extract<GraderSpec, { type: T }>;
+
+export const EvalCaseSchema = z.object({
+  id: z.string().regex(CASE_ID_PATTERN, "must be 1-100 characters of A-Z a-z 0-9 . _ : -"),
+  input: z.union([z.string(), z.array(ChatMessageSchema).min(1)]),
+  expected: z.string().optional(),
+  choices: z.array(z.string()).min(2).optional(),
+  answerIndex: z.number().int().min(0).optional(),
+  graders: z.array(GraderSpecSchema),
+  tags: z.array(z.string()),
+  /** Policy clause references: "refunds#4.2" or a clause id. */
+  clauses: z.array(z.string()),
+  /**
+   * The weighted share of graders that must pass for the case to pass. Default 1: every grader
+   * with a non-zero weight must pass.
+   */
+  threshold: z.number().min(0).max(1).optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+export type EvalCase = z.infer<typeof EvalCaseSchema>;
+
+export const DEFAULT_CASE_THRESHOLD = 1;
+export const DEFAULT_GRADER_WEIGHT = 1;
+/** Deterministic graders score 0 or 1 and must score 1; graded ones have a softer default. */
+export const DEFAULT_GRADER_THRESHOLD: Record<GraderType, number> = {
+  equals: 1,
+  contains: 1,
+  regex: 1,
+  "is-json": 1,
+  "json-schema": 1,
+  numeric: 1,
+  similarity: 0.8,
+  "multiple-choice": 1,
+  forbidden: 1,
+  rubric: 0.5,
+};
