@@ -4,7 +4,7 @@ import { z } from "zod";
 
 export const CASE_ID_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
 
-export const ChatMessageSchema = z.object({
+export const ChatMessageSchema = z.strictObject({
   role: z.enum(["system", "user", "assistant"]),
   content: z.string(),
 });
@@ -19,7 +19,7 @@ const common = {
   threshold: z.number().min(0).max(1).optional(),
 };
 
-export const EqualsSpec = z.object({
+export const EqualsSpec = z.strictObject({
   type: z.literal("equals"),
   /** Defaults to the case's `expected`. */
   value: z.string().optional(),
@@ -28,7 +28,7 @@ export const EqualsSpec = z.object({
   caseInsensitive: z.boolean().optional(),
   ...common,
 });
-export const ContainsSpec = z.object({
+export const ContainsSpec = z.strictObject({
   type: z.literal("contains"),
   values: z.array(z.string().min(1)).min(1),
   /** "all" (default): every value must appear; "any": at least one. */
@@ -36,7 +36,7 @@ export const ContainsSpec = z.object({
   caseInsensitive: z.boolean().optional(),
   ...common,
 });
-export const RegexSpec = z.object({
+export const RegexSpec = z.strictObject({
   type: z.literal("regex"),
   pattern: z.string(),
   /** Only i, m, s, u. g and y are refused because they make matching stateful. */
@@ -45,9 +45,9 @@ export const RegexSpec = z.object({
   negate: z.boolean().optional(),
   ...common,
 });
-export const IsJsonSpec = z.object({ type: z.literal("is-json"), ...common });
-export const JsonSchemaSpec = z.object({ type: z.literal("json-schema"), schema: z.unknown(), ...common });
-export const NumericSpec = z.object({
+export const IsJsonSpec = z.strictObject({ type: z.literal("is-json"), ...common });
+export const JsonSchemaSpec = z.strictObject({ type: z.literal("json-schema"), schema: z.unknown(), ...common });
+export const NumericSpec = z.strictObject({
   type: z.literal("numeric"),
   /** Defaults to the number in the case's `expected`. */
   expected: z.number().finite().optional(),
@@ -57,7 +57,7 @@ export const NumericSpec = z.object({
   extract: z.enum(["first", "whole"]).optional(),
   ...common,
 });
-export const SimilaritySpec = z.object({
+export const SimilaritySpec = z.strictObject({
   type: z.literal("similarity"),
   /** Defaults to the case's `expected`. */
   expected: z.string().optional(),
@@ -66,18 +66,18 @@ export const SimilaritySpec = z.object({
   maxDistance: z.number().int().min(0).optional(),
   ...common,
 });
-export const MultipleChoiceSpec = z.object({
+export const MultipleChoiceSpec = z.strictObject({
   type: z.literal("multiple-choice"),
   /** Which accuracy becomes the score: "acc" (default) or length-normalised "acc_norm". */
   metric: z.enum(["acc", "acc_norm"]).optional(),
   ...common,
 });
-export const ForbiddenSpec = z.object({
+export const ForbiddenSpec = z.strictObject({
   type: z.literal("forbidden"),
   phrases: z.array(z.string().min(1)).min(1),
   ...common,
 });
-export const RubricSpec = z.object({
+export const RubricSpec = z.strictObject({
   type: z.literal("rubric"),
   rubric: z.string().min(1),
   /** The judge's score scale: "0-1" (default) or "1-5"; normalised to [0,1]. */
@@ -101,7 +101,7 @@ export type GraderSpec = z.infer<typeof GraderSpecSchema>;
 export type GraderType = GraderSpec["type"];
 export type GraderSpecOf<T extends GraderType> = Extract<GraderSpec, { type: T }>;
 
-export const EvalCaseSchema = z.object({
+export const EvalCaseSchema = z.strictObject({
   id: z.string().regex(CASE_ID_PATTERN, "must be 1-100 characters of A-Z a-z 0-9 . _ : -"),
   input: z.union([z.string(), z.array(ChatMessageSchema).min(1)]),
   expected: z.string().optional(),

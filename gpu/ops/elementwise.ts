@@ -1,8 +1,8 @@
 // Elementwise ops: residual add (and gradient accumulation), bias add, GELU; forward and backward.
 
 import type { GpuContext } from "../device";
-import type { Tensor } from "../tensor";
-import { elementWG, expectRank, expectShape, expectSameShape, grid1d, lastDim } from "./util";
+import { formatShape, type Tensor } from "../tensor";
+import { elementWG, expectRank, expectShape, expectSameShape, fail, grid1d, lastDim } from "./util";
 import { sumLeading } from "./reduce";
 
 /** Residual add: a + b (same shapes). Its backward passes dy unchanged to both inputs. */
@@ -17,6 +17,7 @@ export function add(ctx: GpuContext, a: Tensor, b: Tensor): Tensor {
 /** dst += alpha * src, in place (sums gradients from a residual branch and its skip path). */
 export function accumulate(ctx: GpuContext, dst: Tensor, src: Tensor, alpha = 1): Tensor {
   expectSameShape("accumulate", ["dst", "src"], dst, src);
+  if (dst.storage === src.storage) fail("accumulate", `dst and src ${formatShape(dst.shape)} are the same buffer; use a scale instead`);
   const WG = elementWG(ctx);
   ctx.dispatch({
     kernel: "add",

@@ -99,6 +99,7 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, o: MatmulOptions =
   ctx.checkSize("matmul", "b", b.shape);
   let out = o.out;
   if (out) {
+    if (out.storage === a.storage || out.storage === b.storage) fail("matmul", `out ${formatShape(out.shape)} must not share a buffer with a or b`);
     if (out.size !== shapeSize(p.outShape)) {
       fail("matmul", `out is ${formatShape(out.shape)} but a ${describe(a, o.transA)} times b ${describe(b, o.transB)} is ${formatShape(p.outShape)}`);
     }

@@ -63,6 +63,8 @@ describe("device", () => {
       "embedding: sequence length 10 (tokens [2,10]) exceeds wpe's 8 positions",
     );
     expect(() => embedding(ctx, ctx.empty([2, 3]), ctx.empty([5, 4]), ctx.empty([8, 4]))).toThrow("embedding: tokens must be i32 or u32, got f32 [2,3]");
+    const sq = ctx.empty([3, 3]);
+    expect(() => matmul(ctx, sq, ctx.empty([3, 3]), { out: sq })).toThrow("matmul: out [3,3] must not share a buffer with a or b");
   });
 });
 

@@ -1,0 +1,13 @@
+// Hearth's eval library: case model, graders, importers and hashing. Pure TypeScript with web
+// APIs only (TextEncoder, crypto), so a page, a Web Worker, the server and GPU nodes share it.
+export * from "./case";
+export { gradeCase, type CaseResult } from "./grade";
+export * from "./graders";
+export { validateSuiteCases, type CaseProblem } from "./validate";
+export { checkRegexSafety, compileSafeRegex, MAX_PATTERN_LENGTH, MAX_REGEX_INPUT } from "./regex-safety";
+export { checkJsonSchema, validateJsonSchema, MAX_SCHEMA_DEPTH, MAX_SCHEMA_NODES, MAX_VALIDATION_STEPS, type SchemaValidation } from "./json-schema";
+export { canonicalJson, sha256Hex } from "./hash";
+export { parseHearthJsonl, toHearthJsonl, type ParsedCases } from "./formats/hearth-jsonl";
+export { parsePromptfooYaml, type PromptfooImport, type PromptfooWarning } from "./formats/promptfoo-yaml";
+export { parseLmEvalJsonl, type LmEvalImportOptions } from "./formats/lm-eval-jsonl";
+export { MAX_IMPORT_BYTES, MAX_LINE_BYTES, type LineError } from "./formats/limits";
