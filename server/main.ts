@@ -7,6 +7,7 @@ import { startDatabase } from "@/server/db";
 import { getDb } from "@/server/db/client";
 import { ensureAuthSecret } from "@/server/settings";
 import { seedDemoOnce } from "@/server/seed";
+import { CollabServer } from "@/server/collab";
 
 export interface HearthOptions {
   port: number;
@@ -38,6 +39,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   await app.prepare();
   const handle = app.getRequestHandler();
   const nextUpgrade = app.getUpgradeHandler();
+  const collab = new CollabServer(); // live co-editing: /yjs/<document> (server/collab/README.md)
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err) => {
@@ -52,7 +54,11 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
       void nextUpgrade(req, socket, head);
       return;
     }
-    // /yjs/<document> is served here once live co-editing lands; unknown upgrades are closed, not left hanging.
+    if (pathname.startsWith("/yjs/")) {
+      collab.handleUpgrade(req, socket, head);
+      return;
+    }
+    // Unknown upgrades are closed, not left hanging.
     socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
   });
 
@@ -71,6 +77,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
     url: publicUrl,
     close() {
       closing ??= (async () => {
+        await collab.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await app.close?.();

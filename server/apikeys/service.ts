@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { PrismaClient } from "@/server/db/generated/client";
 import type { Actor } from "@/server/trpc/context";
 import { recordAudit } from "@/server/audit/service";
+import { actorId } from "@/server/lib/actor";
 import { randomToken, safeEqualHex, sha256Hex } from "@/server/auth/tokens";
 import type { ApiScope } from "@/server/auth/roles";
 import { DomainError } from "@/server/errors";
@@ -30,7 +31,7 @@ export async function createApiKey(
   const prefix = randomBytes(6).toString("hex");
   const secret = `hth_${prefix}_${randomToken(24)}`;
   const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null;
-  const createdById = actor.type === "user" ? actor.userId : actor.keyId;
+  const createdById = actorId(actor);
   const key = await db.$transaction(async (tx) => {
     const row = await tx.apiKey.create({
       data: { orgId: input.orgId, name: input.name, prefix, secretHash: sha256Hex(secret), scopes: input.scopes, createdById, expiresAt },

@@ -11,5 +11,20 @@ export function roleAtLeast(role: RoleName, minimum: RoleName): boolean {
  * API key scopes. A key never has more than its scopes allow, and no scope grants member,
  * key or deletion management: those need a person.
  */
-export const API_SCOPES = ["projects:read", "projects:write", "members:read", "audit:read"] as const;
+export const API_SCOPES = [
+  "projects:read",
+  "projects:write",
+  "members:read",
+  "audit:read",
+  "policies:read",
+  "policies:write",
+  "suites:read",
+  "suites:write",
+  "datasets:read",
+  "datasets:write",
+  "models:read",
+  "models:write",
+  "runs:read",
+  "runs:write",
+] as const;
 export type ApiScope = (typeof API_SCOPES)[number];

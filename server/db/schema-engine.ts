@@ -104,6 +104,16 @@ function poolConfig(url: string): pg.PoolConfig {
 
 async function connectAdapter(url: string, onDispose?: () => Promise<void>): Promise<SqlDriverAdapter> {
   const adapter = withCharColumns(await new PrismaPg(poolConfig(url)).connect());
+  // adapter-pg splits scripts on every ";", which breaks function bodies in migrations. One simple-protocol
+  // query runs a multi-statement script with Postgres's own parsing of quotes and dollar quotes.
+  const internals = adapter as unknown as { client: pg.Pool; onError(error: unknown): never };
+  adapter.executeScript = async (script: string) => {
+    try {
+      await internals.client.query(script);
+    } catch (error) {
+      internals.onError(error);
+    }
+  };
   const startTransaction = adapter.startTransaction.bind(adapter);
   adapter.startTransaction = async (isolationLevel) => withCharColumns(await startTransaction(isolationLevel));
   if (onDispose) {

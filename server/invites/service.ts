@@ -2,6 +2,7 @@ import type { PrismaClient, Role } from "@/server/db/generated/client";
 import type { Actor } from "@/server/trpc/context";
 import type { RoleName } from "@/server/auth/roles";
 import { recordAudit } from "@/server/audit/service";
+import { actorId } from "@/server/lib/actor";
 import { randomToken, sha256Hex } from "@/server/auth/tokens";
 import { DomainError } from "@/server/errors";
 
@@ -28,7 +29,7 @@ export async function createInvite(
 ) {
   if (input.role === "OWNER" && callerRole !== "OWNER") throw new DomainError("FORBIDDEN", "Only an OWNER can invite another OWNER.");
   const token = randomToken(32);
-  const createdById = actor.type === "user" ? actor.userId : actor.keyId;
+  const createdById = actorId(actor);
   const invite = await db.$transaction(async (tx) => {
     const row = await tx.invite.create({
       data: {

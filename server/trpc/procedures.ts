@@ -95,3 +95,53 @@ export function projectProcedure(role: RoleName, scope: ApiScope | null) {
       });
     });
 }
+
+/** Resources that live in a project, and how to find the project of one from its id. */
+const RESOURCE_PROJECT = {
+  policy: (db: Db, id: string) => db.policy.findUnique({ where: { id }, select: { projectId: true } }),
+  suite: (db: Db, id: string) => db.evalSuite.findUnique({ where: { id }, select: { projectId: true } }),
+  suiteVersion: (db: Db, id: string) =>
+    db.suiteVersion.findUnique({ where: { id }, select: { suite: { select: { projectId: true } } } }).then((v) => v && { projectId: v.suite.projectId }),
+  dataset: (db: Db, id: string) => db.dataset.findUnique({ where: { id }, select: { projectId: true } }),
+  model: (db: Db, id: string) => db.model.findUnique({ where: { id }, select: { projectId: true } }),
+  modelVersion: (db: Db, id: string) =>
+    db.modelVersion.findUnique({ where: { id }, select: { model: { select: { projectId: true } } } }).then((v) => v && { projectId: v.model.projectId }),
+  run: (db: Db, id: string) => db.run.findUnique({ where: { id }, select: { projectId: true } }),
+  promotion: (db: Db, id: string) =>
+    db.promotionRequest.findUnique({ where: { id }, select: { model: { select: { projectId: true } } } }).then((v) => v && { projectId: v.model.projectId }),
+} as const;
+type Db = import("@/server/db/generated/client").PrismaClient;
+export type ResourceKind = keyof typeof RESOURCE_PROJECT;
+
+const RESOURCE_LABEL: Record<ResourceKind, string> = {
+  policy: "Policy",
+  suite: "Eval suite",
+  suiteVersion: "Suite version",
+  dataset: "Dataset",
+  model: "Model",
+  modelVersion: "Model version",
+  run: "Run",
+  promotion: "Promotion request",
+};
+
+/**
+ * A procedure on one resource inside a project, named by `<kind>Id` in the input. The resource's
+ * project decides access exactly as projectProcedure does; unknown ids and other organizations'
+ * ids get the same "not found".
+ */
+export function resourceProcedure<K extends ResourceKind>(kind: K, role: RoleName, scope: ApiScope | null) {
+  const field = `${kind}Id` as const;
+  const notFound = `${RESOURCE_LABEL[kind]} not found.`;
+  return baseProcedure
+    .meta({ access: { level: "project", role, scope } })
+    .input(z.object({ [field]: idSchema } as Record<`${K}Id`, typeof idSchema>))
+    .use(async ({ ctx, input, next }) => {
+      const id = (input as Record<string, string>)[field];
+      const owner = await RESOURCE_PROJECT[kind](ctx.db, id);
+      if (!owner) deny("NOT_FOUND", notFound);
+      const project = await ctx.db.project.findUnique({ where: { id: owner.projectId }, select: { orgId: true } });
+      if (!project) deny("NOT_FOUND", notFound);
+      const grant = await authorizeInOrg(ctx, project.orgId, role, scope, notFound);
+      return next({ ctx: { ...ctx, actor: ctx.actor!, orgId: project.orgId, projectId: owner.projectId, role: grant.role } });
+    });
+}

@@ -6,6 +6,10 @@ import { memberRouter } from "@/server/members/router";
 import { inviteRouter } from "@/server/invites/router";
 import { apiKeyRouter } from "@/server/apikeys/router";
 import { auditRouter } from "@/server/audit/router";
+import { policyRouter } from "@/server/policies/router";
+import { suiteRouter } from "@/server/suites/router";
+import { runRouter } from "@/server/runs/router";
+import { modelRouter } from "@/server/models/router";
 
 export const appRouter = router({
   user: userRouter,
@@ -15,6 +19,10 @@ export const appRouter = router({
   invite: inviteRouter,
   apiKey: apiKeyRouter,
   audit: auditRouter,
+  policy: policyRouter,
+  suite: suiteRouter,
+  run: runRouter,
+  model: modelRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -7,7 +7,7 @@ import { appRouter } from "@/server/trpc/root";
 import { AccessDenied } from "@/server/trpc/procedures";
 import type { Access } from "@/server/trpc/init";
 import { API_SCOPES, type ApiScope } from "@/server/auth/roles";
-import { ACTOR_NAMES, callerFor, createOrgFixture, unique, type ActorName, type OrgFixture } from "../support/fixtures";
+import { ACTOR_NAMES, callerFor, createOrgFixture, FIXTURE_CASE, unique, type ActorName, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase } from "../support/databases";
 
 type Input = (f: OrgFixture) => Record<string, unknown>;
@@ -21,6 +21,8 @@ interface Row {
 
 const EVERYONE: ActorName[] = [...ACTOR_NAMES];
 const PEOPLE: ActorName[] = ["OWNER", "ADMIN", "EDITOR", "VIEWER", "outsider"];
+const READERS: ActorName[] = ["OWNER", "ADMIN", "EDITOR", "VIEWER", "keyWithScope"];
+const WRITERS: ActorName[] = ["OWNER", "ADMIN", "EDITOR", "keyWithScope"];
 const org = (f: OrgFixture) => ({ orgId: f.orgId });
 const project = (f: OrgFixture) => ({ projectId: f.projectId });
 
@@ -49,6 +51,51 @@ const MATRIX: Record<string, Row> = {
   "apiKey.revoke": { input: (f) => ({ ...org(f), keyId: f.apiKeyId }), allow: ["OWNER", "ADMIN"] },
   "audit.list": { input: org, allow: ["OWNER", "ADMIN", "keyWithScope"], scope: "audit:read" },
   "audit.live": { input: org, allow: ["OWNER", "ADMIN", "keyWithScope"], scope: "audit:read" },
+
+  "policy.list": { input: project, allow: READERS, scope: "policies:read" },
+  "policy.get": { input: (f) => ({ policyId: f.policyId }), allow: READERS, scope: "policies:read" },
+  "policy.create": { input: (f) => ({ ...project(f), key: unique("p"), title: "Privacy" }), allow: WRITERS, scope: "policies:write" },
+  "policy.update": { input: (f) => ({ policyId: f.policyId, draft: "# Changed {#c-x}" }), allow: WRITERS, scope: "policies:write" },
+  "policy.publish": { input: (f) => ({ policyId: f.policyId, message: "v2" }), allow: WRITERS, scope: "policies:write" },
+  "policy.version": { input: (f) => ({ policyId: f.policyId, version: 1 }), allow: READERS, scope: "policies:read" },
+  "policy.diff": { input: (f) => ({ policyId: f.policyId, from: 1, to: "draft" }), allow: READERS, scope: "policies:read" },
+
+  "suite.list": { input: project, allow: READERS, scope: "suites:read" },
+  "suite.get": { input: (f) => ({ suiteId: f.suiteId }), allow: READERS, scope: "suites:read" },
+  "suite.create": { input: (f) => ({ ...project(f), name: unique("suite") }), allow: WRITERS, scope: "suites:write" },
+  "suite.update": { input: (f) => ({ suiteId: f.suiteId, description: "changed" }), allow: WRITERS, scope: "suites:write" },
+  "suite.setCases": { input: (f) => ({ suiteId: f.suiteId, cases: [{ ...FIXTURE_CASE, id: "other" }] }), allow: WRITERS, scope: "suites:write" },
+  "suite.importCases": { input: (f) => ({ suiteId: f.suiteId, format: "hearth-jsonl", content: JSON.stringify({ ...FIXTURE_CASE, id: unique("imported") }) }), allow: WRITERS, scope: "suites:write" },
+  "suite.publish": { input: (f) => ({ suiteId: f.suiteId, message: "v2" }), allow: WRITERS, scope: "suites:write" },
+  "suite.version": { input: (f) => ({ suiteId: f.suiteId, version: 1 }), allow: READERS, scope: "suites:read" },
+  "suite.diff": { input: (f) => ({ suiteId: f.suiteId, from: 1, to: "draft" }), allow: READERS, scope: "suites:read" },
+  "suite.exportVersion": { input: (f) => ({ suiteVersionId: f.suiteVersionId }), allow: READERS, scope: "suites:read" },
+
+  "run.list": { input: project, allow: READERS, scope: "runs:read" },
+  "run.get": { input: (f) => ({ runId: f.runId }), allow: READERS, scope: "runs:read" },
+  "run.create": { input: (f) => ({ ...project(f), kind: "EVAL", target: "BROWSER", suiteVersionId: f.suiteVersionId }), allow: WRITERS, scope: "runs:write" },
+  "run.transition": { input: (f) => ({ runId: f.runId, status: "CANCELLED" }), allow: WRITERS, scope: "runs:write" },
+  "run.logMetrics": { input: (f) => ({ runId: f.runId, points: [{ name: "loss", step: 1, value: 2.5 }] }), allow: WRITERS, scope: "runs:write" },
+  "run.metrics": { input: (f) => ({ runId: f.runId }), allow: READERS, scope: "runs:read" },
+  "run.liveMetrics": { input: (f) => ({ runId: f.runId }), allow: READERS, scope: "runs:read" },
+  "run.recordResults": {
+    input: (f) => ({ runId: f.runId, results: [{ caseId: FIXTURE_CASE.id, output: "No", grades: [{ grader: "contains", score: 1, pass: true, reason: "ok" }], score: 1, pass: true }] }),
+    allow: WRITERS,
+    scope: "runs:write",
+  },
+  "run.results": { input: (f) => ({ runId: f.baseRunId }), allow: READERS, scope: "runs:read" },
+  "run.compare": { input: (f) => ({ runId: f.runId, baseRunId: f.baseRunId }), allow: READERS, scope: "runs:read" },
+
+  "model.list": { input: project, allow: READERS, scope: "models:read" },
+  "model.get": { input: (f) => ({ modelId: f.modelId }), allow: READERS, scope: "models:read" },
+  "model.create": { input: (f) => ({ ...project(f), name: unique("model") }), allow: WRITERS, scope: "models:write" },
+  "model.createVersion": { input: (f) => ({ modelId: f.modelId, config: { preset: "tiny" }, parentVersionId: f.modelVersionId }), allow: WRITERS, scope: "models:write" },
+  "model.setAlias": { input: (f) => ({ modelId: f.modelId, alias: "candidate", modelVersionId: f.modelVersionId }), allow: WRITERS, scope: "models:write" },
+  "model.gate": { input: (f) => ({ modelId: f.modelId, candidateVersionId: f.modelVersionId, suiteVersionId: f.suiteVersionId }), allow: READERS, scope: "runs:read" },
+  "model.promotions": { input: (f) => ({ modelId: f.modelId }), allow: READERS, scope: "models:read" },
+  "model.requestPromotion": { input: (f) => ({ modelId: f.modelId, alias: "staging", modelVersionId: f.modelVersionId, suiteVersionId: f.suiteVersionId }), allow: WRITERS, scope: "models:write" },
+  "model.approvePromotion": { input: (f) => ({ promotionId: f.promotionId }), allow: ["OWNER", "ADMIN"] },
+  "model.rejectPromotion": { input: (f) => ({ promotionId: f.promotionId }), allow: ["OWNER", "ADMIN"] },
 };
 
 type ProcedureDef = { _def: { type: "query" | "mutation" | "subscription"; meta?: { access: Access } } };

@@ -32,6 +32,17 @@ export interface OrgFixture {
   inviteToken: string;
   inviteId: string;
   apiKeyId: string;
+  policyId: string;
+  suiteId: string;
+  suiteVersionId: string;
+  /** A RUNNING eval run on suite version 1 (case "refund-window"). */
+  runId: string;
+  /** A finished eval run on the same suite version, to compare against. */
+  baseRunId: string;
+  modelId: string;
+  modelVersionId: string;
+  /** A PENDING promotion requested by the EDITOR. */
+  promotionId: string;
   /** An API key of the organization holding exactly `scopes` (all scopes by default). */
   key(scopes?: readonly ApiScope[]): Promise<Actor & { type: "apiKey" }>;
 }
@@ -55,6 +66,7 @@ export async function createOrgFixture(db: PrismaClient): Promise<OrgFixture> {
     select: { id: true },
   });
   const existingKey = await createApiKey(db, owner, { orgId: org.id, name: "fixture key", scopes: ["projects:read"] });
+  const records = await createProjectRecords(db, project.id, owner.userId, editor.userId);
 
   async function key(scopes: readonly ApiScope[] = API_SCOPES): Promise<Actor & { type: "apiKey" }> {
     const { key: row } = await createApiKey(db, owner, { orgId: org.id, name: unique("key"), scopes: [...scopes] });
@@ -71,6 +83,7 @@ export async function createOrgFixture(db: PrismaClient): Promise<OrgFixture> {
     inviteToken,
     inviteId: invite.id,
     apiKeyId: existingKey.key.id,
+    ...records,
     key,
   };
 }
@@ -81,4 +94,54 @@ export function callerFor(db: PrismaClient, actor: Actor | null, options: { sign
   const { signal, requestId = unique("req") } = options;
   const ctx: Context = { db, actor, requestId };
   return createCaller(ctx, { signal });
+}
+
+export const FIXTURE_CASE = {
+  id: "refund-window",
+  input: "Can I get a refund after 40 days?",
+  expected: "No",
+  graders: [{ type: "contains", values: ["no"], mode: "any", caseInsensitive: true }],
+  tags: ["refunds"],
+  clauses: ["c-refund-window"],
+};
+
+/** A policy, a suite with a published version, eval runs, a model version and a pending promotion. */
+async function createProjectRecords(db: PrismaClient, projectId: string, ownerId: string, editorId: string) {
+  const policy = await db.policy.create({
+    data: { projectId, key: unique("refunds"), title: "Refunds", draft: "# Refunds {#c-refunds}\n\n## 4.2 Refund window {#c-refund-window}\nThirty days.", createdById: ownerId },
+    select: { id: true, draft: true },
+  });
+  await db.policyVersion.create({
+    data: { policyId: policy.id, version: 1, content: policy.draft, clauses: [], sha256: "0".repeat(64), message: "first", authorId: ownerId },
+  });
+  const suite = await db.evalSuite.create({ data: { projectId, name: unique("suite"), draft: [FIXTURE_CASE], thresholds: { overall: 0.5 }, createdById: ownerId }, select: { id: true } });
+  const suiteVersion = await db.suiteVersion.create({
+    data: { suiteId: suite.id, version: 1, cases: [FIXTURE_CASE], caseCount: 1, sha256: "1".repeat(64), message: "first", authorId: ownerId },
+    select: { id: true },
+  });
+  const model = await db.model.create({ data: { projectId, name: unique("model"), createdById: ownerId }, select: { id: true } });
+  const modelVersion = await db.modelVersion.create({ data: { modelId: model.id, version: 1, config: {}, createdById: ownerId }, select: { id: true } });
+  const run = await db.run.create({
+    data: { projectId, kind: "EVAL", target: "BROWSER", status: "RUNNING", suiteVersionId: suiteVersion.id, modelVersionId: modelVersion.id, createdById: ownerId },
+    select: { id: true },
+  });
+  const baseRun = await db.run.create({
+    data: { projectId, kind: "EVAL", target: "BROWSER", status: "SUCCEEDED", suiteVersionId: suiteVersion.id, createdById: ownerId },
+    select: { id: true },
+  });
+  await db.evalResult.create({ data: { runId: baseRun.id, caseId: FIXTURE_CASE.id, output: "No.", grades: [], score: 1, pass: true } });
+  const promotion = await db.promotionRequest.create({
+    data: { modelId: model.id, alias: "production", modelVersionId: modelVersion.id, suiteVersionId: suiteVersion.id, gateReport: { pass: true }, requestedById: editorId },
+    select: { id: true },
+  });
+  return {
+    policyId: policy.id,
+    suiteId: suite.id,
+    suiteVersionId: suiteVersion.id,
+    runId: run.id,
+    baseRunId: baseRun.id,
+    modelId: model.id,
+    modelVersionId: modelVersion.id,
+    promotionId: promotion.id,
+  };
 }

@@ -1,0 +1,483 @@
+// The Yjs WebSocket endpoint /yjs/<document>, speaking the y-websocket protocol (sync + awareness).
+//
+// Order of things for an update from a client: INSERT it (batched per document while a previous
+// insert is in flight), then apply it to the server's copy, then relay it to the other clients.
+// An update that could not be stored is never applied or relayed; its sender is disconnected and
+// resends it on reconnect (the sync handshake). Other instances pick stored updates up by polling
+// the log (see README.md).
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import * as Y from "yjs";
+import * as awarenessProtocol from "y-protocols/awareness";
+import * as authProtocol from "y-protocols/auth";
+import * as syncProtocol from "y-protocols/sync";
+import * as decoding from "lib0/decoding";
+import * as encoding from "lib0/encoding";
+import { WebSocket, WebSocketServer, type RawData } from "ws";
+import type { PrismaClient } from "@/server/db/client";
+import { getDb } from "@/server/db/client";
+import { userIdFromCookieHeader } from "@/server/auth/session";
+import { recordAudit } from "@/server/audit/service";
+import { allowedOriginsFromEnvironment, resolveDocAccess, type DocAccess } from "./access";
+import { docNameFromPath, parseDocName, type CollabDocRef } from "./names";
+import { appendUpdates, compactDocument, docFromState, loadStoredState, readUpdatesSince, seedIfEmpty } from "./store";
+
+const MESSAGE_SYNC = 0;
+const MESSAGE_AWARENESS = 1;
+const MESSAGE_AUTH = 2;
+const MESSAGE_QUERY_AWARENESS = 3;
+
+/** Sent (as an auth "permission denied" message) to a client whose role may only read. */
+export const READ_ONLY_REASON = "read-only";
+/** Close code when access was revoked: y-websocket clients stop reconnecting on 4400-4499. */
+export const CLOSE_ACCESS_REVOKED = 4403;
+/** Close code when the role changed: the client reconnects and gets the new mode. */
+export const CLOSE_ROLE_CHANGED = 4000;
+
+export interface CollabServerOptions {
+  db?: () => PrismaClient;
+  /** Origins allowed to open sockets; defaults to NEXTAUTH_URL's and HEARTH_ALLOWED_ORIGINS. */
+  allowedOrigins?: Iterable<string>;
+  /** How often loaded documents read updates stored by other instances. */
+  pollIntervalMs?: number;
+  /** How often each connection's membership is checked again. */
+  accessRecheckMs?: number;
+  /** Compact once this many updates were stored by this instance since the last compaction. */
+  compactAfterUpdates?: number;
+  /** Compact documents with new updates at least this often. */
+  compactIntervalMs?: number;
+  /** How long a document with no connections stays in memory. */
+  idleUnloadMs?: number;
+}
+
+interface User {
+  id: string;
+  email: string;
+  name: string;
+}
+
+interface Connection {
+  ws: WebSocket;
+  user: User;
+  access: DocAccess;
+  awarenessIds: Set<number>;
+  connectedAt: Date;
+  updates: number;
+  ignored: number;
+}
+
+interface PendingUpdate {
+  update: Uint8Array;
+  from: Connection;
+}
+
+class SharedDoc {
+  readonly doc = new Y.Doc();
+  readonly awareness = new awarenessProtocol.Awareness(this.doc);
+  readonly conns = new Set<Connection>();
+  pending: PendingUpdate[] = [];
+  flushing: Promise<void> | null = null;
+  /** Highest stored update id applied here, and ids applied recently (for the late-commit window). */
+  lastSeenId = 0n;
+  recentIds = new Map<bigint, number>();
+  storedSinceCompaction = 0;
+  lastCompaction = Date.now();
+  compacting: Promise<void> | null = null;
+  idleSince: number | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly ref: CollabDocRef,
+  ) {
+    this.awareness.setLocalState(null); // the server has no presence of its own
+  }
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+}
+
+/** An update with no structs and an empty delete set (what an up-to-date client answers to sync step 1). */
+function isEmptyUpdate(update: Uint8Array): boolean {
+  return update.length === 2 && update[0] === 0 && update[1] === 0;
+}
+
+function syncUpdateMessage(update: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MESSAGE_SYNC);
+  syncProtocol.writeUpdate(encoder, update);
+  return encoding.toUint8Array(encoder);
+}
+
+function awarenessMessage(awareness: awarenessProtocol.Awareness, clients: number[]): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
+  encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(awareness, clients));
+  return encoding.toUint8Array(encoder);
+}
+
+export class CollabServer {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  private readonly docs = new Map<string, SharedDoc>();
+  private readonly loading = new Map<string, Promise<SharedDoc>>();
+  private readonly allowedOrigins: Set<string>;
+  private readonly db: () => PrismaClient;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly options: Required<Omit<CollabServerOptions, "db" | "allowedOrigins">>;
+  private closed = false;
+  private polling = false;
+  private lane: Promise<void> = Promise.resolve();
+
+  constructor(options: CollabServerOptions = {}) {
+    this.db = options.db ?? getDb;
+    this.allowedOrigins = new Set(options.allowedOrigins ?? allowedOriginsFromEnvironment());
+    this.options = {
+      pollIntervalMs: options.pollIntervalMs ?? 200,
+      accessRecheckMs: options.accessRecheckMs ?? 5_000,
+      compactAfterUpdates: options.compactAfterUpdates ?? 500,
+      compactIntervalMs: options.compactIntervalMs ?? 30_000,
+      idleUnloadMs: options.idleUnloadMs ?? 30_000,
+    };
+    this.timers.push(
+      setInterval(() => this.pollAll(), this.options.pollIntervalMs),
+      setInterval(() => void this.recheckAccess(), this.options.accessRecheckMs),
+      setInterval(() => this.maintain(), Math.min(this.options.compactIntervalMs, this.options.idleUnloadMs, 5_000)),
+    );
+    for (const timer of this.timers) timer.unref();
+  }
+
+  /** Handles an HTTP upgrade for `/yjs/<document>`: refuses with an HTTP status before any document data. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", () => socket.destroy());
+    this.authorizeUpgrade(req).then(
+      (result) => {
+        if ("status" in result) return refuse(socket, result.status, result.text);
+        if (this.closed) return refuse(socket, 503, "Service Unavailable");
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, result.ref, result.user, result.access));
+      },
+      (error) => {
+        console.error("[collab] upgrade failed:", error);
+        refuse(socket, 500, "Internal Server Error");
+      },
+    );
+  }
+
+  private async authorizeUpgrade(
+    req: IncomingMessage,
+  ): Promise<{ status: number; text: string } | { ref: CollabDocRef; user: User; access: DocAccess }> {
+    const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+    const docName = docNameFromPath(pathname);
+    const ref = docName ? parseDocName(docName) : null;
+    if (!ref) return { status: 404, text: "Not Found" };
+    // Cross-site WebSocket hijacking: browsers send cookies with any page's socket, but always send Origin.
+    const origin = req.headers.origin;
+    if (!origin || !this.allowedOrigins.has(origin)) return { status: 403, text: "Forbidden" };
+    const userId = await userIdFromCookieHeader(req.headers.cookie);
+    if (!userId) return { status: 401, text: "Unauthorized" };
+    const user = await this.withDb((db) => db.user.findUnique({ where: { id: userId }, select: { id: true, email: true, name: true } }));
+    if (!user) return { status: 401, text: "Unauthorized" };
+    const access = await this.withDb((db) => resolveDocAccess(db, userId, ref));
+    // Unknown document and outsider look the same.
+    if (!access) return { status: 404, text: "Not Found" };
+    return { ref, user, access };
+  }
+
+  private accept(ws: WebSocket, ref: CollabDocRef, user: User, access: DocAccess): void {
+    const conn: Connection = { ws, user, access, awarenessIds: new Set(), connectedAt: new Date(), updates: 0, ignored: 0 };
+    const early: RawData[] = [];
+    let shared: SharedDoc | null = null;
+    ws.binaryType = "nodebuffer";
+    ws.on("message", (data: RawData) => {
+      if (shared) this.onMessage(shared, conn, data);
+      else early.push(data);
+    });
+    ws.on("close", () => {
+      if (shared) this.disconnect(shared, conn);
+    });
+    ws.on("error", () => ws.terminate());
+    this.getDoc(ref).then(
+      (doc) => {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        shared = doc;
+        doc.conns.add(conn);
+        doc.idleSince = null;
+        this.greet(doc, conn);
+        for (const data of early.splice(0)) this.onMessage(doc, conn, data);
+      },
+      (error) => {
+        // Never serve a document that failed to load: the client retries and nothing is overwritten.
+        console.error(`[collab] could not load ${ref.name}:`, error);
+        ws.close(1011, "document unavailable");
+      },
+    );
+  }
+
+  private greet(doc: SharedDoc, conn: Connection): void {
+    if (!conn.access.canWrite) {
+      const encoder = encoding.createEncoder();
+      encoding.writeVarUint(encoder, MESSAGE_AUTH);
+      authProtocol.writePermissionDenied(encoder, READ_ONLY_REASON);
+      this.send(conn, encoding.toUint8Array(encoder));
+    }
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, MESSAGE_SYNC);
+    syncProtocol.writeSyncStep1(encoder, doc.doc);
+    this.send(conn, encoding.toUint8Array(encoder));
+    const states = doc.awareness.getStates();
+    if (states.size > 0) this.send(conn, awarenessMessage(doc.awareness, [...states.keys()]));
+  }
+
+  private send(conn: Connection, message: Uint8Array): void {
+    if (conn.ws.readyState !== WebSocket.OPEN) return;
+    conn.ws.send(message, (error) => {
+      if (error) conn.ws.terminate();
+    });
+  }
+
+  private onMessage(doc: SharedDoc, conn: Connection, data: RawData): void {
+    try {
+      const bytes = data instanceof Buffer ? new Uint8Array(data) : new Uint8Array(Buffer.concat(data as Buffer[]));
+      const decoder = decoding.createDecoder(bytes);
+      const type = decoding.readVarUint(decoder);
+      if (type === MESSAGE_SYNC) {
+        const syncType = decoding.readVarUint(decoder);
+        if (syncType === syncProtocol.messageYjsSyncStep1) {
+          const encoder = encoding.createEncoder();
+          encoding.writeVarUint(encoder, MESSAGE_SYNC);
+          syncProtocol.writeSyncStep2(encoder, doc.doc, decoding.readVarUint8Array(decoder));
+          this.send(conn, encoding.toUint8Array(encoder));
+        } else if (syncType === syncProtocol.messageYjsSyncStep2 || syncType === syncProtocol.messageYjsUpdate) {
+          const update = decoding.readVarUint8Array(decoder);
+          if (!conn.access.canWrite) {
+            conn.ignored++;
+            return;
+          }
+          if (isEmptyUpdate(update)) return; // a sync step 2 with nothing new
+          doc.pending.push({ update, from: conn });
+          this.flush(doc);
+        }
+      } else if (type === MESSAGE_AWARENESS) {
+        const update = decoding.readVarUint8Array(decoder);
+        this.trackAwareness(conn, update);
+        awarenessProtocol.applyAwarenessUpdate(doc.awareness, update, conn);
+      } else if (type === MESSAGE_QUERY_AWARENESS) {
+        this.send(conn, awarenessMessage(doc.awareness, [...doc.awareness.getStates().keys()]));
+      }
+    } catch (error) {
+      console.error("[collab] bad message:", error);
+      conn.ws.close(1007, "bad message");
+    }
+  }
+
+  private trackAwareness(conn: Connection, update: Uint8Array): void {
+    const decoder = decoding.createDecoder(update);
+    const count = decoding.readVarUint(decoder);
+    for (let i = 0; i < count; i++) {
+      const clientId = decoding.readVarUint(decoder);
+      decoding.readVarUint(decoder); // clock
+      const state = JSON.parse(decoding.readVarString(decoder));
+      if (state === null) conn.awarenessIds.delete(clientId);
+      else conn.awarenessIds.add(clientId);
+    }
+  }
+
+  /** Stores pending updates (one INSERT per batch), then applies and relays them. */
+  private flush(doc: SharedDoc): void {
+    if (doc.flushing || doc.pending.length === 0) return;
+    const batch = doc.pending;
+    doc.pending = [];
+    doc.flushing = (async () => {
+      let ids: bigint[];
+      try {
+        ids = await this.withDb((db) => appendUpdates(db, doc.name, batch.map((p) => ({ update: p.update, userId: p.from.user.id }))));
+      } catch (error) {
+        console.error(`[collab] could not store updates of ${doc.name}:`, error);
+        for (const sender of new Set(batch.map((p) => p.from))) sender.ws.close(1011, "update not stored");
+        return;
+      }
+      const now = Date.now();
+      batch.forEach((p, i) => {
+        this.noteApplied(doc, ids[i], now);
+        p.from.updates++;
+        Y.applyUpdate(doc.doc, p.update, p.from);
+      });
+      doc.storedSinceCompaction += batch.length;
+    })().finally(() => {
+      doc.flushing = null;
+      if (doc.storedSinceCompaction >= this.options.compactAfterUpdates) void this.compact(doc);
+      this.flush(doc);
+    });
+  }
+
+  private noteApplied(doc: SharedDoc, id: bigint, now: number): void {
+    doc.recentIds.set(id, now);
+    if (id > doc.lastSeenId) doc.lastSeenId = id;
+  }
+
+  private getDoc(ref: CollabDocRef): Promise<SharedDoc> {
+    const loaded = this.docs.get(ref.name);
+    if (loaded) return Promise.resolve(loaded);
+    let loading = this.loading.get(ref.name);
+    if (!loading) {
+      loading = this.loadDoc(ref).finally(() => this.loading.delete(ref.name));
+      this.loading.set(ref.name, loading);
+    }
+    return loading;
+  }
+
+  private async loadDoc(ref: CollabDocRef): Promise<SharedDoc> {
+    await this.withDb((db) => seedIfEmpty(db, ref.name));
+    const state = await this.withDb((db) => loadStoredState(db, ref.name));
+    const shared = new SharedDoc(ref.name, ref);
+    const stored = docFromState(state);
+    Y.applyUpdate(shared.doc, Y.encodeStateAsUpdate(stored), "load");
+    stored.destroy();
+    shared.lastSeenId = state.maxId;
+    shared.doc.on("update", (update: Uint8Array, origin: unknown) => {
+      const message = syncUpdateMessage(update);
+      for (const conn of shared.conns) if (conn !== origin) this.send(conn, message);
+    });
+    shared.awareness.on("update", ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
+      const message = awarenessMessage(shared.awareness, [...added, ...updated, ...removed]);
+      for (const conn of shared.conns) this.send(conn, message);
+    });
+    this.docs.set(ref.name, shared);
+    return shared;
+  }
+
+  /** Applies updates other instances stored, for every document with clients, in one query. */
+  private pollAll(): void {
+    if (this.polling) return;
+    const docs = [...this.docs.values()].filter((doc) => doc.conns.size > 0);
+    if (docs.length === 0) return;
+    this.polling = true;
+    const afterId = docs.reduce((min, doc) => (doc.lastSeenId < min ? doc.lastSeenId : min), docs[0].lastSeenId);
+    this.withDb((db) => readUpdatesSince(db, docs.map((doc) => doc.name), afterId))
+      .then((rows) => {
+        const now = Date.now();
+        for (const row of rows) {
+          const doc = this.docs.get(row.docName);
+          if (!doc || doc.recentIds.has(row.id)) continue;
+          this.noteApplied(doc, row.id, now);
+          Y.applyUpdate(doc.doc, row.update, "remote");
+        }
+        for (const doc of docs) for (const [id, at] of doc.recentIds) if (now - at > 30_000) doc.recentIds.delete(id);
+      })
+      .catch((error) => console.error("[collab] polling failed:", error))
+      .finally(() => (this.polling = false));
+  }
+
+  /**
+   * Runs this server's database work one statement at a time. The embedded PGlite serves all
+   * socket connections from one backend and can interleave concurrent extended-protocol messages
+   * (seen as "bind message supplies N parameters"); one lane keeps ours from colliding.
+   */
+  private withDb<T>(work: (db: PrismaClient) => Promise<T>): Promise<T> {
+    const run = this.lane.then(() => work(this.db()));
+    this.lane = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Closes connections whose membership is gone; reconnects those whose role changed. */
+  private async recheckAccess(): Promise<void> {
+    for (const doc of this.docs.values()) {
+      for (const conn of [...doc.conns]) {
+        try {
+          const access = await this.withDb((db) => resolveDocAccess(db, conn.user.id, doc.ref));
+          if (!access) conn.ws.close(CLOSE_ACCESS_REVOKED, "access revoked");
+          else if (access.canWrite !== conn.access.canWrite) conn.ws.close(CLOSE_ROLE_CHANGED, "role changed");
+        } catch (error) {
+          console.error("[collab] access re-check failed:", error);
+        }
+      }
+    }
+  }
+
+  private disconnect(doc: SharedDoc, conn: Connection): void {
+    if (!doc.conns.delete(conn)) return;
+    awarenessProtocol.removeAwarenessStates(doc.awareness, [...conn.awarenessIds], null);
+    if (doc.conns.size === 0) doc.idleSince = Date.now();
+    void this.recordSession(doc, conn);
+  }
+
+  private async recordSession(doc: SharedDoc, conn: Connection): Promise<void> {
+    try {
+      await this.withDb((db) => db.$transaction((tx) =>
+        recordAudit(
+          tx,
+          { type: "user", userId: conn.user.id, email: conn.user.email, name: conn.user.name },
+          {
+            orgId: conn.access.orgId,
+            action: "collab.session",
+            resourceType: doc.ref.kind,
+            resourceId: doc.ref.id,
+            after: {
+              docName: doc.name,
+              role: conn.access.role,
+              connectedAt: conn.connectedAt.toISOString(),
+              disconnectedAt: new Date().toISOString(),
+              updates: conn.updates,
+              ignoredUpdates: conn.ignored,
+            },
+          },
+        ),
+      ));
+    } catch (error) {
+      console.error("[collab] could not record the session:", error);
+    }
+  }
+
+  private compact(doc: SharedDoc): Promise<void> {
+    doc.compacting ??= (async () => {
+      const stored = doc.storedSinceCompaction;
+      try {
+        await this.withDb((db) => compactDocument(db, doc.name));
+        doc.storedSinceCompaction = Math.max(0, doc.storedSinceCompaction - stored);
+        doc.lastCompaction = Date.now();
+      } catch (error) {
+        console.error(`[collab] compaction of ${doc.name} failed:`, error);
+      }
+    })().finally(() => (doc.compacting = null));
+    return doc.compacting;
+  }
+
+  /** Periodic compaction, and unloading of documents nobody has open. */
+  private maintain(): void {
+    const now = Date.now();
+    for (const doc of this.docs.values()) {
+      if (doc.storedSinceCompaction > 0 && now - doc.lastCompaction >= this.options.compactIntervalMs) void this.compact(doc);
+      if (doc.conns.size === 0 && doc.idleSince !== null && now - doc.idleSince >= this.options.idleUnloadMs && !doc.flushing) {
+        this.docs.delete(doc.name);
+        void this.compact(doc).finally(() => {
+          doc.awareness.destroy();
+          doc.doc.destroy();
+        });
+      }
+    }
+  }
+
+  /** Number of open connections (all documents). */
+  connectionCount(): number {
+    let count = 0;
+    for (const doc of this.docs.values()) count += doc.conns.size;
+    return count;
+  }
+
+  /** Stops accepting, stores what is pending, closes connections, compacts. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    const docs = [...this.docs.values()];
+    await Promise.allSettled(docs.map((doc) => doc.flushing));
+    for (const doc of docs) for (const conn of doc.conns) conn.ws.close(1001, "server shutting down");
+    const sessions = docs.flatMap((doc) => [...doc.conns].map((conn) => this.recordSession(doc, conn)));
+    for (const doc of docs) doc.conns.clear();
+    await Promise.allSettled([...sessions, ...docs.filter((d) => d.storedSinceCompaction > 0).map((d) => this.compact(d))]);
+    this.docs.clear();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}

@@ -1,0 +1,191 @@
+import type { Prisma, PrismaClient } from "@/server/db/generated/client";
+import type { Actor } from "@/server/trpc/context";
+import { recordAudit } from "@/server/audit/service";
+import { DomainError } from "@/server/errors";
+import { actorId } from "@/server/lib/actor";
+import { caseOutcomes } from "@/server/runs/service";
+import { gate, type GateReport, type Thresholds } from "@/server/runs/gate";
+
+/** Aliases that can only move through a gated, two-person promotion. */
+export const PROTECTED_ALIASES = new Set(["production"]);
+
+export const modelVersionSelect = {
+  id: true,
+  modelId: true,
+  version: true,
+  config: true,
+  artifactSha256: true,
+  sizeBytes: true,
+  parentId: true,
+  runId: true,
+  datasetVersionId: true,
+  policyVersionIds: true,
+  suiteVersionIds: true,
+  createdById: true,
+  createdAt: true,
+} as const;
+
+export async function createModel(db: PrismaClient, actor: Actor, orgId: string, projectId: string, name: string) {
+  return db.$transaction(async (tx) => {
+    if (await tx.model.findUnique({ where: { projectId_name: { projectId, name } }, select: { id: true } })) {
+      throw new DomainError("CONFLICT", `A model named "${name}" already exists in this project.`);
+    }
+    const model = await tx.model.create({ data: { projectId, name, createdById: actorId(actor) }, select: { id: true, name: true, projectId: true, createdAt: true } });
+    await recordAudit(tx, actor, { orgId, action: "model.create", resourceType: "Model", resourceId: model.id, after: model });
+    return model;
+  });
+}
+
+export async function createModelVersion(
+  db: PrismaClient,
+  actor: Actor,
+  orgId: string,
+  modelId: string,
+  input: { config: Prisma.InputJsonValue; parentVersionId?: string; runId?: string; datasetVersionId?: string; policyVersionIds: string[]; suiteVersionIds: string[]; artifactSha256?: string; sizeBytes?: number },
+) {
+  return db.$transaction(async (tx) => {
+    const model = await tx.model.findUniqueOrThrow({ where: { id: modelId }, select: { projectId: true } });
+    if (input.parentVersionId && !(await tx.modelVersion.findFirst({ where: { id: input.parentVersionId, model: { projectId: model.projectId } }, select: { id: true } }))) {
+      throw new DomainError("NOT_FOUND", "Parent model version not found.");
+    }
+    if (input.runId && !(await tx.run.findFirst({ where: { id: input.runId, projectId: model.projectId }, select: { id: true } }))) {
+      throw new DomainError("NOT_FOUND", "Run not found.");
+    }
+    const latest = await tx.modelVersion.findFirst({ where: { modelId }, orderBy: { version: "desc" }, select: { version: true } });
+    const version = await tx.modelVersion.create({
+      data: {
+        modelId,
+        version: (latest?.version ?? 0) + 1,
+        config: input.config,
+        parentId: input.parentVersionId,
+        runId: input.runId,
+        datasetVersionId: input.datasetVersionId,
+        policyVersionIds: input.policyVersionIds,
+        suiteVersionIds: input.suiteVersionIds,
+        artifactSha256: input.artifactSha256,
+        sizeBytes: input.sizeBytes === undefined ? undefined : BigInt(input.sizeBytes),
+        createdById: actorId(actor),
+      },
+      select: modelVersionSelect,
+    });
+    await recordAudit(tx, actor, { orgId, action: "model.createVersion", resourceType: "ModelVersion", resourceId: version.id, after: { ...version, sizeBytes: version.sizeBytes?.toString() } });
+    return version;
+  });
+}
+
+export async function setAlias(db: PrismaClient, actor: Actor, orgId: string, modelId: string, alias: string, modelVersionId: string) {
+  if (PROTECTED_ALIASES.has(alias)) {
+    throw new DomainError("FORBIDDEN", `"${alias}" is protected: request a promotion, which needs a passing gate and a second admin's approval.`);
+  }
+  return db.$transaction(async (tx) => {
+    await ensureVersionOfModel(tx, modelId, modelVersionId);
+    const before = await tx.modelAlias.findUnique({ where: { modelId_name: { modelId, name: alias } } });
+    const after = await tx.modelAlias.upsert({
+      where: { modelId_name: { modelId, name: alias } },
+      create: { modelId, name: alias, modelVersionId },
+      update: { modelVersionId },
+    });
+    await recordAudit(tx, actor, { orgId, action: "model.setAlias", resourceType: "ModelAlias", resourceId: after.id, before, after });
+    return after;
+  });
+}
+
+async function ensureVersionOfModel(tx: Pick<PrismaClient, "modelVersion">, modelId: string, modelVersionId: string) {
+  const found = await tx.modelVersion.findFirst({ where: { id: modelVersionId, modelId }, select: { id: true } });
+  if (!found) throw new DomainError("NOT_FOUND", "Model version not found in this model.");
+}
+
+/** The latest successful eval run of a model version on a suite version, or null. */
+async function latestEvalRun(db: Pick<PrismaClient, "run">, modelVersionId: string, suiteVersionId: string) {
+  return db.run.findFirst({
+    where: { modelVersionId, suiteVersionId, kind: "EVAL", status: "SUCCEEDED" },
+    orderBy: { finishedAt: "desc" },
+    select: { id: true },
+  });
+}
+
+/**
+ * The release gate for a candidate version against a baseline (an alias's current version, or a
+ * version id), on one suite version, using the suite's thresholds.
+ */
+export async function gateModelVersion(
+  db: PrismaClient,
+  modelId: string,
+  input: { candidateVersionId: string; baseline?: string; suiteVersionId: string },
+): Promise<GateReport & { candidateRunId: string; baselineRunId: string | null; baselineVersionId: string | null }> {
+  await ensureVersionOfModel(db, modelId, input.candidateVersionId);
+  const model = await db.model.findUniqueOrThrow({ where: { id: modelId }, select: { projectId: true } });
+  const suiteVersion = await db.suiteVersion.findFirst({
+    where: { id: input.suiteVersionId, suite: { projectId: model.projectId } },
+    select: { id: true, suite: { select: { thresholds: true } } },
+  });
+  if (!suiteVersion) throw new DomainError("NOT_FOUND", "Suite version not found.");
+  const candidateRun = await latestEvalRun(db, input.candidateVersionId, input.suiteVersionId);
+  if (!candidateRun) throw new DomainError("PRECONDITION_FAILED", "The candidate has no successful eval run on this suite version; run the eval first.");
+
+  let baselineVersionId: string | null = null;
+  if (input.baseline) {
+    const alias = await db.modelAlias.findUnique({ where: { modelId_name: { modelId, name: input.baseline } }, select: { modelVersionId: true } });
+    baselineVersionId = alias?.modelVersionId ?? null;
+    if (!alias) {
+      const version = await db.modelVersion.findFirst({ where: { id: input.baseline, modelId }, select: { id: true } });
+      baselineVersionId = version?.id ?? null;
+    }
+  }
+  const baselineRun = baselineVersionId ? await latestEvalRun(db, baselineVersionId, input.suiteVersionId) : null;
+  const report = gate(
+    await caseOutcomes(db, candidateRun.id, input.suiteVersionId),
+    baselineRun ? await caseOutcomes(db, baselineRun.id, input.suiteVersionId) : null,
+    suiteVersion.suite.thresholds as Thresholds,
+  );
+  return { ...report, candidateRunId: candidateRun.id, baselineRunId: baselineRun?.id ?? null, baselineVersionId };
+}
+
+export async function requestPromotion(
+  db: PrismaClient,
+  actor: Actor,
+  orgId: string,
+  modelId: string,
+  input: { alias: string; modelVersionId: string; suiteVersionId: string },
+) {
+  const report = await gateModelVersion(db, modelId, { candidateVersionId: input.modelVersionId, baseline: input.alias, suiteVersionId: input.suiteVersionId });
+  if (!report.pass) {
+    const failed = report.checks.filter((c) => !c.pass).map((c) => `${c.name} ${c.actual === null ? "has no cases" : `${(c.actual * 100).toFixed(1)}%`} < ${(c.required * 100).toFixed(1)}%`);
+    throw new DomainError("PRECONDITION_FAILED", `The gate failed: ${failed.join("; ")}.`);
+  }
+  return db.$transaction(async (tx) => {
+    const pending = await tx.promotionRequest.findFirst({ where: { modelId, alias: input.alias, status: "PENDING" }, select: { id: true } });
+    if (pending) throw new DomainError("CONFLICT", `A promotion to "${input.alias}" is already waiting for approval.`);
+    const request = await tx.promotionRequest.create({
+      data: { modelId, alias: input.alias, modelVersionId: input.modelVersionId, suiteVersionId: input.suiteVersionId, gateReport: report as unknown as Prisma.InputJsonValue, requestedById: actorId(actor) },
+    });
+    await recordAudit(tx, actor, { orgId, action: "promotion.request", resourceType: "PromotionRequest", resourceId: request.id, after: { alias: input.alias, modelVersionId: input.modelVersionId, gatePass: report.pass } });
+    return request;
+  });
+}
+
+/** A second admin approves: never the requester, never an API key (the procedure admits people only). */
+export async function decidePromotion(db: PrismaClient, actor: Actor, orgId: string, promotionId: string, decision: "APPROVED" | "REJECTED") {
+  if (actor.type !== "user") throw new DomainError("FORBIDDEN", "Only a person can approve or reject a promotion.");
+  return db.$transaction(async (tx) => {
+    const request = await tx.promotionRequest.findUniqueOrThrow({ where: { id: promotionId } });
+    if (request.status !== "PENDING") throw new DomainError("PRECONDITION_FAILED", `This request is already ${request.status.toLowerCase()}.`);
+    if (decision === "APPROVED" && request.requestedById === actor.userId) {
+      throw new DomainError("FORBIDDEN", "You requested this promotion; a second admin must approve it.");
+    }
+    const claimed = await tx.promotionRequest.updateMany({ where: { id: promotionId, status: "PENDING" }, data: { status: decision, decidedById: actor.userId, decidedAt: new Date() } });
+    if (claimed.count !== 1) throw new DomainError("CONFLICT", "Someone else decided this request meanwhile.");
+    let alias = null;
+    if (decision === "APPROVED") {
+      const before = await tx.modelAlias.findUnique({ where: { modelId_name: { modelId: request.modelId, name: request.alias } } });
+      alias = await tx.modelAlias.upsert({
+        where: { modelId_name: { modelId: request.modelId, name: request.alias } },
+        create: { modelId: request.modelId, name: request.alias, modelVersionId: request.modelVersionId, protected: PROTECTED_ALIASES.has(request.alias) },
+        update: { modelVersionId: request.modelVersionId },
+      });
+      await recordAudit(tx, actor, { orgId, action: "model.setAlias", resourceType: "ModelAlias", resourceId: alias.id, before, after: alias });
+    }
+    await recordAudit(tx, actor, { orgId, action: `promotion.${decision === "APPROVED" ? "approve" : "reject"}`, resourceType: "PromotionRequest", resourceId: promotionId, before: { status: "PENDING" }, after: { status: decision } });
+    return { id: promotionId, status: decision, alias };
+  });
+}

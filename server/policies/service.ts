@@ -1,0 +1,95 @@
+import { createHash } from "node:crypto";
+import type { PrismaClient } from "@/server/db/generated/client";
+import type { Actor } from "@/server/trpc/context";
+import { recordAudit } from "@/server/audit/service";
+import { DomainError } from "@/server/errors";
+import { actorId } from "@/server/lib/actor";
+import { orgIdOfProject } from "@/server/lib/project";
+import { diffLines } from "@/server/lib/line-diff";
+import { assignClauseIds, clauseProblems, parseClauses } from "./clauses";
+
+export const policySelect = { id: true, projectId: true, key: true, title: true, createdAt: true, updatedAt: true } as const;
+const versionSummary = { id: true, version: true, sha256: true, message: true, authorId: true, createdAt: true } as const;
+
+export async function listPolicies(db: PrismaClient, projectId: string) {
+  const policies = await db.policy.findMany({
+    where: { projectId },
+    select: { ...policySelect, versions: { select: versionSummary, orderBy: { version: "desc" }, take: 1 } },
+    orderBy: { title: "asc" },
+  });
+  return policies.map(({ versions, ...p }) => ({ ...p, latest: versions[0] ?? null }));
+}
+
+export async function getPolicy(db: PrismaClient, policyId: string) {
+  const policy = await db.policy.findUniqueOrThrow({
+    where: { id: policyId },
+    select: { ...policySelect, draft: true, versions: { select: versionSummary, orderBy: { version: "desc" } } },
+  });
+  return { ...policy, clauses: parseClauses(policy.draft) };
+}
+
+export async function createPolicy(db: PrismaClient, actor: Actor, input: { projectId: string; key: string; title: string; draft: string }) {
+  return db.$transaction(async (tx) => {
+    if (await tx.policy.findUnique({ where: { projectId_key: { projectId: input.projectId, key: input.key } }, select: { id: true } })) {
+      throw new DomainError("CONFLICT", `A policy with the key "${input.key}" already exists in this project.`);
+    }
+    const policy = await tx.policy.create({
+      data: { ...input, draft: assignClauseIds(input.draft), createdById: actorId(actor) },
+      select: policySelect,
+    });
+    const orgId = await orgIdOfProject(tx, input.projectId);
+    await recordAudit(tx, actor, { orgId, action: "policy.create", resourceType: "Policy", resourceId: policy.id, after: policy });
+    return policy;
+  });
+}
+
+export async function updatePolicyDraft(db: PrismaClient, actor: Actor, policyId: string, changes: { title?: string; draft?: string }) {
+  return db.$transaction(async (tx) => {
+    const before = await tx.policy.findUniqueOrThrow({ where: { id: policyId }, select: { ...policySelect, draft: true } });
+    const after = await tx.policy.update({
+      where: { id: policyId },
+      data: { title: changes.title, draft: changes.draft === undefined ? undefined : assignClauseIds(changes.draft) },
+      select: { ...policySelect, draft: true },
+    });
+    await recordAudit(tx, actor, { orgId: await orgIdOfProject(tx, before.projectId), action: "policy.update", resourceType: "Policy", resourceId: policyId, before, after });
+    return after;
+  });
+}
+
+/**
+ * Publishes the current content as the next immutable version. Headings without a clause id get one,
+ * and the working copy keeps those ids so the next version cites the same clauses.
+ */
+export async function publishPolicyVersion(db: PrismaClient, actor: Actor, policyId: string, message: string, content?: string) {
+  return db.$transaction(async (tx) => {
+    const policy = await tx.policy.findUniqueOrThrow({ where: { id: policyId }, select: { projectId: true, draft: true } });
+    const source = assignClauseIds(content ?? policy.draft);
+    const clauses = parseClauses(source);
+    const problems = clauseProblems(clauses);
+    if (!source.trim()) problems.unshift("The policy is empty.");
+    if (problems.length) throw new DomainError("BAD_REQUEST", `This policy cannot be published: ${problems.join(" ")}`);
+    const sha256 = createHash("sha256").update(source).digest("hex");
+    const latest = await tx.policyVersion.findFirst({ where: { policyId }, orderBy: { version: "desc" }, select: { version: true, sha256: true } });
+    if (latest?.sha256 === sha256) throw new DomainError("CONFLICT", `Nothing changed since version ${latest.version}.`);
+    if (source !== policy.draft) await tx.policy.update({ where: { id: policyId }, data: { draft: source } });
+    const version = await tx.policyVersion.create({
+      data: { policyId, version: (latest?.version ?? 0) + 1, content: source, clauses: clauses.map(({ id, number, title, level }) => ({ id, number, title, level })), sha256, message, authorId: actorId(actor) },
+      select: { ...versionSummary, clauses: true },
+    });
+    await recordAudit(tx, actor, { orgId: await orgIdOfProject(tx, policy.projectId), action: "policy.publish", resourceType: "PolicyVersion", resourceId: version.id, after: { policyId, version: version.version, sha256, message } });
+    return version;
+  });
+}
+
+export async function getPolicyVersion(db: PrismaClient, policyId: string, version: number) {
+  const found = await db.policyVersion.findUnique({ where: { policyId_version: { policyId, version } } });
+  if (!found) throw new DomainError("NOT_FOUND", `Version ${version} of this policy does not exist.`);
+  return found;
+}
+
+/** What changed between two versions (or a version and the working copy, `to: "draft"`). */
+export async function diffPolicyVersions(db: PrismaClient, policyId: string, from: number | "empty", to: number | "draft") {
+  const before = from === "empty" ? "" : (await getPolicyVersion(db, policyId, from)).content;
+  const after = to === "draft" ? (await db.policy.findUniqueOrThrow({ where: { id: policyId }, select: { draft: true } })).draft : (await getPolicyVersion(db, policyId, to)).content;
+  return diffLines(before, after);
+}

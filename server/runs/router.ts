@@ -1,0 +1,75 @@
+import { z } from "zod";
+import { on } from "node:events";
+import { router } from "@/server/trpc/init";
+import { idSchema, projectProcedure, resourceProcedure } from "@/server/trpc/procedures";
+import type { Prisma } from "@/server/db/generated/client";
+import { DomainError } from "@/server/errors";
+import { compareRuns, createRun, listResults, logMetrics, readMetrics, recordResults, runSelect, transitionRun } from "./service";
+import { metricEvents, type MetricPoint } from "./events";
+
+const MAX_POINTS_PER_BATCH = 10_000;
+const MAX_RESULTS_PER_BATCH = 1_000;
+const jsonObject = z.record(z.string(), z.unknown());
+const metricName = z.string().trim().min(1).max(100).regex(/^[\w./:-]+$/, "may use letters, digits and . / : _ -");
+const grade = z.object({ grader: z.string().max(100), score: z.number().min(0).max(1), pass: z.boolean(), reason: z.string().max(4_000) });
+
+export const runRouter = router({
+  list: projectProcedure("VIEWER", "runs:read")
+    .input(z.object({ kind: z.enum(["PRETRAIN", "SFT", "LORA", "EVAL"]).optional(), suiteVersionId: idSchema.optional(), limit: z.number().int().min(1).max(200).default(50) }))
+    .query(({ ctx, input }) =>
+      ctx.db.run.findMany({
+        where: { projectId: ctx.projectId, kind: input.kind, suiteVersionId: input.suiteVersionId },
+        select: runSelect,
+        orderBy: { createdAt: "desc" },
+        take: input.limit,
+      }),
+    ),
+  get: resourceProcedure("run", "VIEWER", "runs:read").query(async ({ ctx, input }) => {
+    const run = await ctx.db.run.findUniqueOrThrow({ where: { id: input.runId }, select: { ...runSelect, suiteVersion: { select: { id: true, version: true, suiteId: true, caseCount: true, suite: { select: { name: true } } } } } });
+    return { ...run, role: ctx.role };
+  }),
+  create: projectProcedure("EDITOR", "runs:write")
+    .input(
+      z.object({
+        kind: z.enum(["PRETRAIN", "SFT", "LORA", "EVAL"]),
+        target: z.enum(["BROWSER", "NODE", "ENDPOINT"]),
+        config: jsonObject.default({}),
+        suiteVersionId: idSchema.optional(),
+        modelVersionId: idSchema.optional(),
+        datasetVersionId: idSchema.optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => createRun(ctx.db, ctx.actor, ctx.orgId, { ...input, config: input.config as Prisma.InputJsonValue, projectId: ctx.projectId })),
+  transition: resourceProcedure("run", "EDITOR", "runs:write")
+    .input(z.object({ status: z.enum(["RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]), error: z.string().max(4_000).optional(), summary: jsonObject.optional() }))
+    .mutation(({ ctx, input }) => transitionRun(ctx.db, ctx.actor, ctx.orgId, input.runId, input.status, { error: input.error, summary: input.summary as Prisma.InputJsonValue | undefined })),
+  logMetrics: resourceProcedure("run", "EDITOR", "runs:write")
+    .input(z.object({ points: z.array(z.object({ name: metricName, step: z.number().int().min(0), value: z.number().finite() })).min(1).max(MAX_POINTS_PER_BATCH) }))
+    .mutation(({ ctx, input }) => logMetrics(ctx.db, ctx.actor, ctx.orgId, input.runId, input.points)),
+  metrics: resourceProcedure("run", "VIEWER", "runs:read")
+    .input(z.object({ names: z.array(metricName).max(50).optional() }))
+    .query(({ ctx, input }) => readMetrics(ctx.db, input.runId, input.names)),
+  /** Server-sent events: metric points as they are logged. */
+  liveMetrics: resourceProcedure("run", "VIEWER", "runs:read").subscription(async function* ({ input, signal }) {
+    for await (const [points] of on(metricEvents, input.runId, { signal }) as AsyncIterable<[MetricPoint[]]>) yield points;
+  }),
+  recordResults: resourceProcedure("run", "EDITOR", "runs:write")
+    .input(
+      z.object({
+        results: z
+          .array(z.object({ caseId: z.string().min(1).max(100), output: z.string().max(200_000), grades: z.array(grade).max(50), score: z.number().min(0).max(1), pass: z.boolean() }))
+          .min(1)
+          .max(MAX_RESULTS_PER_BATCH),
+      }),
+    )
+    .mutation(({ ctx, input }) => recordResults(ctx.db, ctx.actor, ctx.orgId, input.runId, input.results)),
+  results: resourceProcedure("run", "VIEWER", "runs:read")
+    .input(z.object({ onlyFailures: z.boolean().default(false), cursor: z.string().max(100).optional(), limit: z.number().int().min(1).max(500).default(100) }))
+    .query(({ ctx, input }) => listResults(ctx.db, input.runId, input)),
+  compare: resourceProcedure("run", "VIEWER", "runs:read")
+    .input(z.object({ baseRunId: idSchema }))
+    .query(async ({ ctx, input }) => {
+      if (input.baseRunId === input.runId) throw new DomainError("BAD_REQUEST", "Choose two different runs to compare.");
+      return compareRuns(ctx.db, ctx.projectId, input.baseRunId, input.runId);
+    }),
+});

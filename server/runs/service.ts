@@ -1,0 +1,244 @@
+import { Prisma as PrismaNamespace, type Prisma, type PrismaClient, type RunKind, type RunStatus, type RunTarget } from "@/server/db/generated/client";
+import type { Actor } from "@/server/trpc/context";
+import { recordAudit } from "@/server/audit/service";
+import { DomainError } from "@/server/errors";
+import { actorId } from "@/server/lib/actor";
+import { canTransition } from "./transitions";
+import { publishMetricPoints } from "./events";
+import type { CaseOutcome } from "./gate";
+
+export const runSelect = {
+  id: true,
+  projectId: true,
+  kind: true,
+  target: true,
+  status: true,
+  config: true,
+  suiteVersionId: true,
+  modelVersionId: true,
+  datasetVersionId: true,
+  summary: true,
+  error: true,
+  createdById: true,
+  createdAt: true,
+  startedAt: true,
+  finishedAt: true,
+} as const;
+
+interface StoredCase {
+  id: string;
+  input: unknown;
+  expected?: string;
+  choices?: string[];
+  tags?: string[];
+  clauses?: string[];
+}
+
+export async function createRun(
+  db: PrismaClient,
+  actor: Actor,
+  orgId: string,
+  input: { projectId: string; kind: RunKind; target: RunTarget; config: Prisma.InputJsonValue; suiteVersionId?: string; modelVersionId?: string; datasetVersionId?: string },
+) {
+  // Referenced records must be in the same project; anything else reads as not found.
+  if (input.suiteVersionId) {
+    const found = await db.suiteVersion.findFirst({ where: { id: input.suiteVersionId, suite: { projectId: input.projectId } }, select: { id: true } });
+    if (!found) throw new DomainError("NOT_FOUND", "Suite version not found.");
+  }
+  if (input.modelVersionId) {
+    const found = await db.modelVersion.findFirst({ where: { id: input.modelVersionId, model: { projectId: input.projectId } }, select: { id: true } });
+    if (!found) throw new DomainError("NOT_FOUND", "Model version not found.");
+  }
+  if (input.datasetVersionId) {
+    const found = await db.datasetVersion.findFirst({ where: { id: input.datasetVersionId, dataset: { projectId: input.projectId } }, select: { id: true } });
+    if (!found) throw new DomainError("NOT_FOUND", "Dataset version not found.");
+  }
+  if (input.kind === "EVAL" && !input.suiteVersionId) throw new DomainError("BAD_REQUEST", "An eval run needs a published suite version (suiteVersionId).");
+  return db.$transaction(async (tx) => {
+    const run = await tx.run.create({ data: { ...input, createdById: actorId(actor) }, select: runSelect });
+    await recordAudit(tx, actor, { orgId, action: "run.create", resourceType: "Run", resourceId: run.id, after: run });
+    return run;
+  });
+}
+
+export async function transitionRun(
+  db: PrismaClient,
+  actor: Actor,
+  orgId: string,
+  runId: string,
+  to: RunStatus,
+  extra: { error?: string; summary?: Prisma.InputJsonValue },
+) {
+  return db.$transaction(async (tx) => {
+    const before = await tx.run.findUniqueOrThrow({ where: { id: runId }, select: runSelect });
+    if (!canTransition(before.status, to)) {
+      throw new DomainError("PRECONDITION_FAILED", `A ${before.status} run cannot become ${to}.`);
+    }
+    const now = new Date();
+    const summary = to === "SUCCEEDED" && before.kind === "EVAL" ? await evalSummary(tx, runId, before.suiteVersionId!) : extra.summary;
+    // Conditional on the status read above, so two concurrent transitions cannot both apply.
+    const changed = await tx.run.updateMany({
+      where: { id: runId, status: before.status },
+      data: {
+        status: to,
+        error: to === "FAILED" ? (extra.error ?? "failed") : undefined,
+        summary: summary ?? undefined,
+        startedAt: to === "RUNNING" ? now : undefined,
+        finishedAt: ["SUCCEEDED", "FAILED", "CANCELLED"].includes(to) ? now : undefined,
+      },
+    });
+    if (changed.count !== 1) throw new DomainError("CONFLICT", "The run changed meanwhile; reload and try again.");
+    const after = await tx.run.findUniqueOrThrow({ where: { id: runId }, select: runSelect });
+    await recordAudit(tx, actor, { orgId, action: `run.${to.toLowerCase()}`, resourceType: "Run", resourceId: runId, before: { status: before.status }, after: { status: to, error: after.error, summary: after.summary } });
+    return after;
+  });
+}
+
+function assertAcceptsData(status: RunStatus) {
+  if (status !== "RUNNING") throw new DomainError("PRECONDITION_FAILED", `The run is ${status}; only a RUNNING run accepts metrics and results.`);
+}
+
+/** Appends metric points; a point already stored (same run, name and step) is skipped, so retries are safe. */
+export async function logMetrics(db: PrismaClient, actor: Actor, orgId: string, runId: string, points: { name: string; step: number; value: number }[]) {
+  const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true } });
+  assertAcceptsData(run.status);
+  const result = await db.$transaction(async (tx) => {
+    const created = await tx.runMetric.createMany({ data: points.map((p) => ({ runId, ...p })), skipDuplicates: true });
+    await recordAudit(tx, actor, { orgId, action: "run.metrics", resourceType: "Run", resourceId: runId, after: { received: points.length, stored: created.count } });
+    return { received: points.length, stored: created.count };
+  });
+  publishMetricPoints(runId, points);
+  return result;
+}
+
+export async function readMetrics(db: PrismaClient, runId: string, names?: string[]) {
+  // Columnar rows straight from SQL keep 100k-point runs cheap to send and to chart.
+  const rows = await db.$queryRaw<{ name: string; steps: number[]; values: number[] }[]>`
+    SELECT name, array_agg(step ORDER BY step) AS steps, array_agg(value ORDER BY step) AS values
+    FROM "RunMetric" WHERE "runId" = ${runId} ${names?.length ? PrismaSql.names(names) : PrismaSql.empty}
+    GROUP BY name ORDER BY name`;
+  return rows;
+}
+
+const PrismaSql = {
+  empty: PrismaNamespace.empty,
+  names: (names: string[]) => PrismaNamespace.sql`AND name IN (${PrismaNamespace.join(names)})`,
+};
+
+export interface GradeRecord {
+  grader: string;
+  score: number;
+  pass: boolean;
+  reason: string;
+}
+
+export async function recordResults(
+  db: PrismaClient,
+  actor: Actor,
+  orgId: string,
+  runId: string,
+  results: { caseId: string; output: string; grades: GradeRecord[]; score: number; pass: boolean }[],
+) {
+  const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, kind: true, suiteVersionId: true } });
+  assertAcceptsData(run.status);
+  if (run.kind !== "EVAL") throw new DomainError("BAD_REQUEST", "Only eval runs have per-case results.");
+  const version = await db.suiteVersion.findUniqueOrThrow({ where: { id: run.suiteVersionId! }, select: { cases: true } });
+  const known = new Set((version.cases as unknown as StoredCase[]).map((c) => c.id));
+  const unknown = results.filter((r) => !known.has(r.caseId)).map((r) => r.caseId);
+  if (unknown.length) throw new DomainError("BAD_REQUEST", `These case ids are not in the run's suite version: ${unknown.slice(0, 10).join(", ")}${unknown.length > 10 ? ", ..." : ""}.`);
+  return db.$transaction(async (tx) => {
+    const created = await tx.evalResult.createMany({
+      data: results.map((r) => ({ runId, caseId: r.caseId, output: r.output, grades: r.grades as unknown as Prisma.InputJsonValue, score: r.score, pass: r.pass })),
+      skipDuplicates: true,
+    });
+    await recordAudit(tx, actor, { orgId, action: "run.results", resourceType: "Run", resourceId: runId, after: { received: results.length, stored: created.count } });
+    return { received: results.length, stored: created.count };
+  });
+}
+
+async function evalSummary(tx: Pick<PrismaClient, "evalResult" | "suiteVersion">, runId: string, suiteVersionId: string) {
+  const outcomes = await caseOutcomes(tx, runId, suiteVersionId);
+  const version = await tx.suiteVersion.findUniqueOrThrow({ where: { id: suiteVersionId }, select: { caseCount: true } });
+  const byTag: Record<string, { cases: number; passed: number }> = {};
+  for (const o of outcomes) {
+    for (const tag of o.tags) {
+      byTag[tag] ??= { cases: 0, passed: 0 };
+      byTag[tag].cases++;
+      if (o.pass) byTag[tag].passed++;
+    }
+  }
+  const passed = outcomes.filter((o) => o.pass).length;
+  return {
+    cases: version.caseCount,
+    graded: outcomes.length,
+    passed,
+    passRate: outcomes.length ? passed / outcomes.length : 0,
+    meanScore: outcomes.length ? outcomes.reduce((s, o) => s + o.score, 0) / outcomes.length : 0,
+    byTag,
+  };
+}
+
+/** Each graded case of a run with its tags from the suite version. */
+export async function caseOutcomes(db: Pick<PrismaClient, "evalResult" | "suiteVersion">, runId: string, suiteVersionId: string): Promise<CaseOutcome[]> {
+  const [results, version] = await Promise.all([
+    db.evalResult.findMany({ where: { runId }, select: { caseId: true, pass: true, score: true } }),
+    db.suiteVersion.findUniqueOrThrow({ where: { id: suiteVersionId }, select: { cases: true } }),
+  ]);
+  const tags = new Map((version.cases as unknown as StoredCase[]).map((c) => [c.id, c.tags ?? []]));
+  return results.map((r) => ({ ...r, tags: tags.get(r.caseId) ?? [] }));
+}
+
+export async function listResults(db: PrismaClient, runId: string, options: { onlyFailures: boolean; cursor?: string; limit: number }) {
+  const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { suiteVersionId: true } });
+  const rows = await db.evalResult.findMany({
+    where: { runId, ...(options.onlyFailures ? { pass: false } : {}) },
+    orderBy: { caseId: "asc" },
+    take: options.limit + 1,
+    ...(options.cursor ? { cursor: { runId_caseId: { runId, caseId: options.cursor } }, skip: 1 } : {}),
+  });
+  const cases = run.suiteVersionId
+    ? new Map(((await db.suiteVersion.findUniqueOrThrow({ where: { id: run.suiteVersionId }, select: { cases: true } })).cases as unknown as StoredCase[]).map((c) => [c.id, c]))
+    : new Map<string, StoredCase>();
+  const page = rows.slice(0, options.limit);
+  return {
+    items: page.map((r) => {
+      const c = cases.get(r.caseId);
+      return { ...r, grades: r.grades as unknown as GradeRecord[], input: c?.input ?? null, expected: c?.expected ?? null, choices: c?.choices ?? null, tags: c?.tags ?? [] };
+    }),
+    nextCursor: rows.length > options.limit ? page[page.length - 1].caseId : null,
+  };
+}
+
+/** Case by case: what regressed, improved, or stayed, between two eval runs. */
+export async function compareRuns(db: PrismaClient, projectId: string, baseRunId: string, runId: string) {
+  const [base, run] = await Promise.all([
+    db.run.findFirst({ where: { id: baseRunId, projectId, kind: "EVAL" }, select: { id: true, suiteVersionId: true, modelVersionId: true, createdAt: true } }),
+    db.run.findFirst({ where: { id: runId, projectId, kind: "EVAL" }, select: { id: true, suiteVersionId: true, modelVersionId: true, createdAt: true } }),
+  ]);
+  if (!base || !run) throw new DomainError("NOT_FOUND", "Eval run not found.");
+  const [before, after] = await Promise.all([
+    db.evalResult.findMany({ where: { runId: baseRunId }, select: { caseId: true, pass: true, score: true, output: true } }),
+    db.evalResult.findMany({ where: { runId }, select: { caseId: true, pass: true, score: true, output: true } }),
+  ]);
+  const beforeById = new Map(before.map((r) => [r.caseId, r]));
+  const rows = after
+    .filter((r) => beforeById.has(r.caseId))
+    .map((r) => {
+      const b = beforeById.get(r.caseId)!;
+      const change = b.pass && !r.pass ? "regressed" : !b.pass && r.pass ? "improved" : "unchanged";
+      return { caseId: r.caseId, change, before: { pass: b.pass, score: b.score, output: b.output }, after: { pass: r.pass, score: r.score, output: r.output } };
+    })
+    .sort((x, y) => (x.change === y.change ? x.caseId.localeCompare(y.caseId) : x.change === "regressed" ? -1 : y.change === "regressed" ? 1 : x.change === "improved" ? -1 : 1));
+  return {
+    base,
+    run,
+    counts: {
+      regressed: rows.filter((r) => r.change === "regressed").length,
+      improved: rows.filter((r) => r.change === "improved").length,
+      unchanged: rows.filter((r) => r.change === "unchanged").length,
+      onlyInBase: before.length - rows.length,
+      onlyInRun: after.length - rows.length,
+    },
+    rows,
+  };
+}

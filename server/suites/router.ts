@@ -1,0 +1,60 @@
+import { z } from "zod";
+import { router } from "@/server/trpc/init";
+import { projectProcedure, resourceProcedure } from "@/server/trpc/procedures";
+import type { Prisma } from "@/server/db/generated/client";
+import { addCases, createSuite, diffCases, getSuite, getSuiteVersion, listSuites, publishSuiteVersion, suiteSelect, updateSuite } from "./service";
+import { importSuiteFile, SUITE_IMPORT_FORMATS } from "./import";
+
+const MAX_CASES = 20_000;
+const name = z.string().trim().min(1, "is required").max(120, "must be at most 120 characters");
+const description = z.string().trim().max(4_000);
+const rate = z.number().min(0, "must be between 0 and 1").max(1, "must be between 0 and 1");
+const thresholds = z.object({ overall: rate.optional(), tags: z.record(z.string().max(100), rate).optional() });
+const versionNumber = z.number().int().min(1);
+
+export const suiteRouter = router({
+  list: projectProcedure("VIEWER", "suites:read").query(({ ctx }) => listSuites(ctx.db, ctx.projectId)),
+  get: resourceProcedure("suite", "VIEWER", "suites:read").query(async ({ ctx, input }) => ({ ...(await getSuite(ctx.db, input.suiteId)), role: ctx.role })),
+  create: projectProcedure("EDITOR", "suites:write")
+    .input(z.object({ name, description: description.default("") }))
+    .mutation(({ ctx, input }) => createSuite(ctx.db, ctx.actor, { projectId: ctx.projectId, name: input.name, description: input.description })),
+  update: resourceProcedure("suite", "EDITOR", "suites:write")
+    .input(z.object({ name: name.optional(), description: description.optional(), thresholds: thresholds.optional() }))
+    .mutation(async ({ ctx, input }) => {
+      const { draft: _draft, ...suite } = await updateSuite(ctx.db, ctx.actor, input.suiteId, { ...input, thresholds: input.thresholds as Prisma.InputJsonValue | undefined });
+      return suite;
+    }),
+  /** Replaces the working copy's cases (API clients; people edit them live). Validated at publish. */
+  setCases: resourceProcedure("suite", "EDITOR", "suites:write")
+    .input(z.object({ cases: z.array(z.record(z.string(), z.unknown())).max(MAX_CASES) }))
+    .mutation(async ({ ctx, input }) => {
+      const suite = await updateSuite(ctx.db, ctx.actor, input.suiteId, { cases: input.cases });
+      return { caseCount: suite.draft.length };
+    }),
+  importCases: resourceProcedure("suite", "EDITOR", "suites:write")
+    .input(z.object({ format: z.enum(SUITE_IMPORT_FORMATS), content: z.string().min(1, "the file is empty").max(50_000_000, "must be at most 50 MB"), mode: z.enum(["append", "replace"]).default("append") }))
+    .mutation(async ({ ctx, input }) => {
+      const parsed = importSuiteFile(input.format, input.content);
+      const suite = await addCases(ctx.db, ctx.actor, input.suiteId, parsed.cases, input.mode);
+      return { imported: parsed.cases.length, caseCount: suite.draft.length, warnings: parsed.warnings };
+    }),
+  publish: resourceProcedure("suite", "EDITOR", "suites:write")
+    .input(z.object({ message: z.string().trim().min(1, "describe what changed").max(500) }))
+    .mutation(({ ctx, input }) => publishSuiteVersion(ctx.db, ctx.actor, input.suiteId, input.message)),
+  version: resourceProcedure("suite", "VIEWER", "suites:read")
+    .input(z.object({ version: versionNumber }))
+    .query(({ ctx, input }) => getSuiteVersion(ctx.db, input.suiteId, input.version)),
+  diff: resourceProcedure("suite", "VIEWER", "suites:read")
+    .input(z.object({ from: z.union([versionNumber, z.literal("empty")]), to: z.union([versionNumber, z.literal("draft")]) }))
+    .query(async ({ ctx, input }) => {
+      const before = input.from === "empty" ? [] : (await getSuiteVersion(ctx.db, input.suiteId, input.from)).cases;
+      const after = input.to === "draft" ? (await getSuite(ctx.db, input.suiteId)).draft : (await getSuiteVersion(ctx.db, input.suiteId, input.to)).cases;
+      return diffCases(before as { id?: unknown }[], after as { id?: unknown }[]);
+    }),
+  exportVersion: resourceProcedure("suiteVersion", "VIEWER", "suites:read").query(async ({ ctx, input }) => {
+    const version = await ctx.db.suiteVersion.findUniqueOrThrow({ where: { id: input.suiteVersionId }, select: { version: true, suite: { select: suiteSelect } } });
+    const { cases } = await getSuiteVersion(ctx.db, version.suite.id, version.version);
+    const { toHearthJsonl } = await import("@/gpu/eval/formats/hearth-jsonl");
+    return { filename: `${version.suite.name.replace(/[^\w.-]+/g, "_")}-v${version.version}.jsonl`, content: toHearthJsonl(cases) };
+  }),
+});

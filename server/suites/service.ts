@@ -1,0 +1,120 @@
+import type { Prisma, PrismaClient } from "@/server/db/generated/client";
+import type { Actor } from "@/server/trpc/context";
+import { recordAudit } from "@/server/audit/service";
+import { DomainError } from "@/server/errors";
+import { actorId } from "@/server/lib/actor";
+import { orgIdOfProject } from "@/server/lib/project";
+import { canonicalJson, sha256Hex } from "@/gpu/eval/hash";
+import { EvalCaseSchema, type EvalCase } from "@/gpu/eval/case";
+import { validateSuiteCases } from "@/gpu/eval/validate";
+
+export const suiteSelect = { id: true, projectId: true, name: true, description: true, thresholds: true, createdAt: true, updatedAt: true } as const;
+const versionSummary = { id: true, version: true, caseCount: true, sha256: true, message: true, authorId: true, createdAt: true } as const;
+
+export async function listSuites(db: PrismaClient, projectId: string) {
+  const suites = await db.evalSuite.findMany({
+    where: { projectId },
+    select: { ...suiteSelect, versions: { select: versionSummary, orderBy: { version: "desc" }, take: 1 } },
+    orderBy: { name: "asc" },
+  });
+  return suites.map(({ versions, ...s }) => ({ ...s, latest: versions[0] ?? null }));
+}
+
+export async function getSuite(db: PrismaClient, suiteId: string) {
+  const suite = await db.evalSuite.findUniqueOrThrow({
+    where: { id: suiteId },
+    select: { ...suiteSelect, draft: true, versions: { select: versionSummary, orderBy: { version: "desc" } } },
+  });
+  const cases = suite.draft as unknown[];
+  return { ...suite, draft: cases, problems: validateSuiteCases(cases) };
+}
+
+export async function createSuite(db: PrismaClient, actor: Actor, input: { projectId: string; name: string; description: string }) {
+  return db.$transaction(async (tx) => {
+    if (await tx.evalSuite.findUnique({ where: { projectId_name: { projectId: input.projectId, name: input.name } }, select: { id: true } })) {
+      throw new DomainError("CONFLICT", `A suite named "${input.name}" already exists in this project.`);
+    }
+    const suite = await tx.evalSuite.create({ data: { ...input, createdById: actorId(actor) }, select: suiteSelect });
+    await recordAudit(tx, actor, { orgId: await orgIdOfProject(tx, input.projectId), action: "suite.create", resourceType: "EvalSuite", resourceId: suite.id, after: suite });
+    return suite;
+  });
+}
+
+export async function updateSuite(
+  db: PrismaClient,
+  actor: Actor,
+  suiteId: string,
+  changes: { name?: string; description?: string; thresholds?: Prisma.InputJsonValue; cases?: unknown[] },
+) {
+  return db.$transaction(async (tx) => {
+    const before = await tx.evalSuite.findUniqueOrThrow({ where: { id: suiteId }, select: { ...suiteSelect, draft: true } });
+    const after = await tx.evalSuite.update({
+      where: { id: suiteId },
+      data: { name: changes.name, description: changes.description, thresholds: changes.thresholds, draft: changes.cases as Prisma.InputJsonValue | undefined },
+      select: { ...suiteSelect, draft: true },
+    });
+    const summarize = (s: typeof before) => ({ ...s, draft: undefined, caseCount: (s.draft as unknown[]).length });
+    await recordAudit(tx, actor, { orgId: await orgIdOfProject(tx, before.projectId), action: "suite.update", resourceType: "EvalSuite", resourceId: suiteId, before: summarize(before), after: summarize(after) });
+    return { ...after, draft: after.draft as unknown[] };
+  });
+}
+
+/** Adds imported cases to the working copy (or replaces it); ids already present are refused, not overwritten. */
+export async function addCases(db: PrismaClient, actor: Actor, suiteId: string, cases: EvalCase[], mode: "append" | "replace") {
+  const suite = await db.evalSuite.findUniqueOrThrow({ where: { id: suiteId }, select: { draft: true } });
+  const existing = mode === "replace" ? [] : (suite.draft as { id?: string }[]);
+  const taken = new Set(existing.map((c) => c.id));
+  const clashes = cases.filter((c) => taken.has(c.id)).map((c) => c.id);
+  if (clashes.length) throw new DomainError("CONFLICT", `These case ids already exist in the suite: ${clashes.slice(0, 10).join(", ")}${clashes.length > 10 ? ", ..." : ""}.`);
+  return updateSuite(db, actor, suiteId, { cases: [...existing, ...cases] });
+}
+
+/** Publishes the working copy as the next immutable version, after validating every case. */
+export async function publishSuiteVersion(db: PrismaClient, actor: Actor, suiteId: string, message: string, liveCases?: unknown[]) {
+  const suite = await db.evalSuite.findUniqueOrThrow({ where: { id: suiteId }, select: { projectId: true, draft: true } });
+  const raw = liveCases ?? (suite.draft as unknown[]);
+  const problems = validateSuiteCases(raw);
+  if (raw.length === 0) throw new DomainError("BAD_REQUEST", "This suite has no cases to publish.");
+  if (problems.length) {
+    const listed = problems.slice(0, 5).map((p) => `case ${p.caseId ?? `#${p.index + 1}`} ${p.field}: ${p.message}`);
+    throw new DomainError("BAD_REQUEST", `This suite cannot be published (${problems.length} problem${problems.length === 1 ? "" : "s"}): ${listed.join("; ")}${problems.length > 5 ? "; ..." : ""}.`);
+  }
+  const cases = raw.map((c) => EvalCaseSchema.parse(c));
+  const sha256 = await sha256Hex(canonicalJson(cases));
+  return db.$transaction(async (tx) => {
+    const latest = await tx.suiteVersion.findFirst({ where: { suiteId }, orderBy: { version: "desc" }, select: { version: true, sha256: true } });
+    if (latest?.sha256 === sha256) throw new DomainError("CONFLICT", `Nothing changed since version ${latest.version}.`);
+    const version = await tx.suiteVersion.create({
+      data: { suiteId, version: (latest?.version ?? 0) + 1, cases: cases as unknown as Prisma.InputJsonValue, caseCount: cases.length, sha256, message, authorId: actorId(actor) },
+      select: versionSummary,
+    });
+    await recordAudit(tx, actor, { orgId: await orgIdOfProject(tx, suite.projectId), action: "suite.publish", resourceType: "SuiteVersion", resourceId: version.id, after: { suiteId, ...version } });
+    return version;
+  });
+}
+
+export async function getSuiteVersion(db: PrismaClient, suiteId: string, version: number) {
+  const found = await db.suiteVersion.findUnique({ where: { suiteId_version: { suiteId, version } } });
+  if (!found) throw new DomainError("NOT_FOUND", `Version ${version} of this suite does not exist.`);
+  return { ...found, cases: found.cases as unknown as EvalCase[] };
+}
+
+export type CaseChange = { caseId: string; change: "added" | "removed" | "changed"; fields: string[] };
+
+/** Case-by-case differences between two case lists, matched by id. */
+export function diffCases(before: readonly { id?: unknown }[], after: readonly { id?: unknown }[]): CaseChange[] {
+  const key = (c: { id?: unknown }, i: number) => (typeof c.id === "string" ? c.id : `#${i + 1}`);
+  const old = new Map(before.map((c, i) => [key(c, i), c as Record<string, unknown>]));
+  const changes: CaseChange[] = [];
+  after.forEach((c, i) => {
+    const id = key(c, i);
+    const prev = old.get(id);
+    old.delete(id);
+    if (!prev) return changes.push({ caseId: id, change: "added", fields: [] });
+    const now = c as Record<string, unknown>;
+    const fields = [...new Set([...Object.keys(prev), ...Object.keys(now)])].filter((f) => canonicalJson(prev[f] ?? null) !== canonicalJson(now[f] ?? null)).sort();
+    if (fields.length) changes.push({ caseId: id, change: "changed", fields });
+  });
+  for (const id of old.keys()) changes.push({ caseId: id, change: "removed", fields: [] });
+  return changes;
+}
