@@ -289,7 +289,8 @@ export class GpuContext {
       if (!module) {
         const code = wgsl[kernel];
         if (code === undefined) throw new GpuError(`no WGSL kernel named ${kernel}`);
-        const prelude = this.features.subgroups && code.includes("subgroup") ? "enable subgroups;\n" : "";
+        const usesSubgroups = /\bsubgroup[A-Z]\w*\s*\(|@builtin\(\s*subgroup_/.test(code);
+        const prelude = usesSubgroups && this.features.subgroups ? "enable subgroups;\n" : "";
         module = this.device.createShaderModule({ code: prelude + code, label: kernel });
         this.modules.set(kernel, module);
       }
