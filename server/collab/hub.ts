@@ -385,6 +385,7 @@ export class CollabServer {
   private async recheckAccess(): Promise<void> {
     for (const doc of this.docs.values()) {
       for (const conn of [...doc.conns]) {
+        if (this.closed) return;
         try {
           const access = await this.withDb((db) => resolveDocAccess(db, conn.user.id, doc.ref));
           if (!access) conn.ws.close(CLOSE_ACCESS_REVOKED, "access revoked");

@@ -1,0 +1,212 @@
+// The /yjs socket endpoint with the real y-websocket client over real sockets, on both databases:
+// who may connect, what VIEWERs can do, convergence, durability, compaction and seeding.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as Y from "yjs";
+import { openTestDatabase, TEST_DATABASE_KINDS, type TestDatabase } from "../support/databases";
+import { createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
+import { connectClient, eventually, sessionCookie, startCollabServer, TEST_ORIGIN, tryUpgrade, type RunningCollabServer, type TestClient } from "../support/collab";
+import { compactDocument, readLiveDocument, seedDocumentIfEmpty, listDocumentSessions, caseToMap, readCases } from "@/server/collab";
+import { loadStoredState } from "@/server/collab/store";
+
+describe.each(TEST_DATABASE_KINDS)("co-editing over /yjs on %s", (kind) => {
+  let t: TestDatabase;
+  let f: OrgFixture;
+  let server: RunningCollabServer;
+  const clients: TestClient[] = [];
+  const cookies: Record<string, string> = {};
+
+  async function createPolicy(draft = ""): Promise<string> {
+    const policy = await t.db.policy.create({
+      data: { projectId: f.projectId, key: unique("p"), title: "Refunds", draft, createdById: f.users.OWNER.userId },
+      select: { id: true },
+    });
+    return `policy:${policy.id}`;
+  }
+
+  async function createSuite(draft: unknown[] = []): Promise<string> {
+    const suite = await t.db.evalSuite.create({
+      data: { projectId: f.projectId, name: unique("suite"), draft: draft as object[], createdById: f.users.OWNER.userId },
+      select: { id: true },
+    });
+    return `suite:${suite.id}`;
+  }
+
+  function client(docName: string, who: keyof OrgFixture["users"], target = server): TestClient {
+    const c = connectClient(target.wsUrl, docName, { cookie: cookies[who] });
+    clients.push(c);
+    return c;
+  }
+
+  async function storedText(docName: string): Promise<string> {
+    const doc = new Y.Doc();
+    for (const update of (await loadStoredState(t.db, docName)).updates) Y.applyUpdate(doc, update);
+    return doc.getText("content").toString();
+  }
+
+  beforeAll(async () => {
+    t = await openTestDatabase(kind);
+    f = await createOrgFixture(t.db);
+    for (const [name, user] of Object.entries(f.users)) cookies[name] = await sessionCookie(user.userId);
+    server = await startCollabServer({ db: () => t.db, accessRecheckMs: 300, pollIntervalMs: 100 });
+  });
+  afterAll(async () => {
+    for (const c of clients) c.destroy();
+    await server?.close();
+    await t?.close();
+  });
+
+  it("lets many clients edit one policy concurrently and converge", async () => {
+    const docName = await createPolicy();
+    const editors = Array.from({ length: 8 }, (_, i) => client(docName, i % 2 ? "EDITOR" : "ADMIN"));
+    await Promise.all(editors.map((c) => c.synced()));
+    for (let round = 0; round < 5; round++) {
+      editors.forEach((c, i) => c.doc.getText("content").insert(0, `[${i}.${round}]`));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const expectedLength = editors.reduce((n, _c, i) => n + 5 * `[${i}.0]`.length, 0);
+    await eventually(() => editors.every((c) => c.doc.getText("content").length === expectedLength), "all clients converge");
+    const texts = new Set(editors.map((c) => c.doc.getText("content").toString()));
+    expect(texts.size).toBe(1);
+    await eventually(async () => (await storedText(docName)) === [...texts][0], "the database holds the converged text");
+    expect((await readLiveDocument(docName, t.db))?.text).toBe([...texts][0]);
+  });
+
+  it("keeps concurrent edits to different cells of one case, and concurrent adds", async () => {
+    const docName = await createSuite([{ id: "c1", input: "What is 2+2?", expected: "4", tags: ["math"] }]);
+    const [a, b] = [client(docName, "EDITOR"), client(docName, "ADMIN")];
+    await Promise.all([a.synced(), b.synced()]);
+    expect(readCases(a.doc)).toEqual([{ id: "c1", input: "What is 2+2?", expected: "4", tags: ["math"] }]);
+    a.doc.getArray<Y.Map<unknown>>("cases").get(0).set("input", "What is 2 + 2?");
+    b.doc.getArray<Y.Map<unknown>>("cases").get(0).set("expected", "four");
+    a.doc.getArray<Y.Map<unknown>>("cases").push([caseToMap({ id: "c2", input: "a" })]);
+    b.doc.getArray<Y.Map<unknown>>("cases").push([caseToMap({ id: "c3", input: "b" })]);
+    await eventually(() => a.doc.getArray("cases").length === 3 && b.doc.getArray("cases").length === 3, "both see three cases");
+    await eventually(() => JSON.stringify(readCases(a.doc)) === JSON.stringify(readCases(b.doc)), "both converge");
+    expect(readCases(a.doc)[0]).toMatchObject({ input: "What is 2 + 2?", expected: "four" });
+    await eventually(async () => (await readLiveDocument(docName, t.db))?.cases?.length === 3, "the server's copy has three cases");
+  });
+
+  it("refuses a client with no session, an outsider, an unknown document and a foreign Origin before any data", async () => {
+    const docName = await createPolicy("secret clause");
+    const url = `${server.wsUrl}/${docName}`;
+    expect(await tryUpgrade(url, { origin: TEST_ORIGIN })).toEqual({ status: 401 });
+    expect(await tryUpgrade(url, { origin: TEST_ORIGIN, cookie: "next-auth.session-token=forged" })).toEqual({ status: 401 });
+    expect(await tryUpgrade(url, { origin: TEST_ORIGIN, cookie: cookies.outsider })).toEqual({ status: 404 });
+    expect(await tryUpgrade(`${server.wsUrl}/policy:${unique("missing")}`, { origin: TEST_ORIGIN, cookie: cookies.EDITOR })).toEqual({ status: 404 });
+    expect(await tryUpgrade(url, { origin: "https://evil.example", cookie: cookies.EDITOR })).toEqual({ status: 403 });
+    expect(await tryUpgrade(url, { cookie: cookies.EDITOR })).toEqual({ status: 403 });
+    expect(await tryUpgrade(url, { origin: TEST_ORIGIN, cookie: cookies.EDITOR })).toEqual({ status: "open" });
+  });
+
+  it("refuses the real client of another organization: it never receives the document", async () => {
+    const docName = await createPolicy("internal refund rules");
+    const outsider = client(docName, "outsider");
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(outsider.provider.wsconnected).toBe(false);
+    expect(outsider.doc.getText("content").toString()).toBe("");
+  });
+
+  it("shows a VIEWER the document, tells it it is read-only, and neither applies nor stores its updates", async () => {
+    const docName = await createPolicy("Refunds within 30 days.");
+    const editor = client(docName, "EDITOR");
+    const viewer = client(docName, "VIEWER");
+    await Promise.all([editor.synced(), viewer.synced()]);
+    expect(viewer.doc.getText("content").toString()).toBe("Refunds within 30 days.");
+    await eventually(() => viewer.authMessages.includes("read-only"), "the viewer is told it is read-only");
+    const before = (await loadStoredState(t.db, docName)).maxId;
+    viewer.doc.getText("content").insert(0, "VIEWER WAS HERE ");
+    editor.doc.getText("content").insert(0, "Note: ");
+    await eventually(() => viewer.doc.getText("content").toString().includes("Note: "), "the viewer sees the editor's edit");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(editor.doc.getText("content").toString()).toBe("Note: Refunds within 30 days.");
+    const stored = await t.db.collabUpdate.findMany({ where: { docName, id: { gt: before } }, select: { userId: true } });
+    expect(stored.map((s) => s.userId)).toEqual([f.users.EDITOR.userId]);
+    expect(await storedText(docName)).toBe("Note: Refunds within 30 days.");
+  });
+
+  it("closes the connection of a member removed while connected", async () => {
+    const docName = await createPolicy("x");
+    const user = await t.db.user.create({ data: { email: `${unique("leaver")}@example.test`, name: "Leaver" }, select: { id: true } });
+    const membership = await t.db.membership.create({ data: { orgId: f.orgId, userId: user.id, role: "EDITOR" }, select: { id: true } });
+    cookies.leaver = await sessionCookie(user.id);
+    const leaver = client(docName, "leaver" as "EDITOR");
+    await leaver.synced();
+    await t.db.membership.delete({ where: { id: membership.id } });
+    await eventually(() => leaver.closeEvents.some((e) => e.code === 4403), "the server closes the socket with 4403", 5_000);
+    leaver.doc.getText("content").insert(0, "too late");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await storedText(docName)).toBe("x");
+  });
+
+  it("seeds a document from its draft exactly once, across instances racing and restarts", async () => {
+    const docName = await createPolicy("# Policy\n\nClause 1.");
+    const other = await startCollabServer({ db: () => t.db });
+    try {
+      const [a, b] = [client(docName, "EDITOR"), client(docName, "EDITOR", other)];
+      await Promise.all([a.synced(), b.synced()]);
+      await eventually(() => a.doc.getText("content").toString() === b.doc.getText("content").toString(), "converge");
+      expect(a.doc.getText("content").toString()).toBe("# Policy\n\nClause 1.");
+    } finally {
+      await other.close();
+    }
+    expect(await seedDocumentIfEmpty(docName, { text: "again" }, t.db)).toBe(false);
+    const racing = await createPolicy("once");
+    const results = await Promise.all([1, 2, 3].map(() => seedDocumentIfEmpty(racing, undefined, t.db)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect((await readLiveDocument(racing, t.db))?.text).toBe("once");
+  });
+
+  it("compacts the log into a snapshot, mirrors the draft, and loads the same content after", async () => {
+    const docName = await createPolicy("start");
+    const a = client(docName, "EDITOR");
+    await a.synced();
+    for (let i = 0; i < 20; i++) a.doc.getText("content").insert(a.doc.getText("content").length, ` ${i}`);
+    const expected = a.doc.getText("content").toString();
+    await eventually(async () => (await storedText(docName)) === expected, "all stored");
+    const result = await compactDocument(t.db, docName);
+    expect(result.compacted).toBe(true);
+    expect(await t.db.collabUpdate.count({ where: { docName } })).toBe(0);
+    expect((await t.db.policy.findUniqueOrThrow({ where: { id: docName.slice(7) }, select: { draft: true } })).draft).toBe(expected);
+    a.doc.getText("content").insert(0, "after ");
+    await eventually(async () => (await storedText(docName)) === `after ${expected}`, "later updates follow the snapshot");
+    const fresh = client(docName, "ADMIN");
+    await fresh.synced();
+    expect(fresh.doc.getText("content").toString()).toBe(`after ${expected}`);
+    expect((await compactDocument(t.db, docName)).compacted).toBe(true);
+    expect((await readLiveDocument(docName, t.db))?.text).toBe(`after ${expected}`);
+  });
+
+  it("never serves or stores an empty document when loading fails", async () => {
+    const docName = await createPolicy("precious");
+    const broken = await startCollabServer({
+      db: () =>
+        new Proxy(t.db, {
+          get(target, prop, receiver) {
+            if (prop === "$queryRaw") return () => Promise.reject(new Error("database unavailable"));
+            return Reflect.get(target, prop, receiver);
+          },
+        }),
+    });
+    try {
+      const c = client(docName, "EDITOR", broken);
+      await eventually(() => c.closeEvents.some((e) => e.code === 1011), "the server closes the socket", 5_000);
+      expect(c.provider.synced).toBe(false);
+      c.destroy();
+    } finally {
+      await broken.close();
+    }
+    expect((await readLiveDocument(docName, t.db))?.text).toBe("precious");
+  });
+
+  it("records each editing session in the document's history", async () => {
+    const docName = await createPolicy("h");
+    const c = connectClient(server.wsUrl, docName, { cookie: cookies.EDITOR });
+    await c.synced();
+    c.doc.getText("content").insert(0, "edited ");
+    await eventually(async () => (await storedText(docName)) === "edited h", "stored");
+    c.destroy();
+    await eventually(async () => (await listDocumentSessions(docName, t.db)).length === 1, "the session is recorded");
+    const [session] = await listDocumentSessions(docName, t.db);
+    expect(session).toMatchObject({ userId: f.users.EDITOR.userId, updates: 1, role: "EDITOR" });
+  });
+});
