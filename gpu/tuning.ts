@@ -52,6 +52,9 @@ export async function tuneChoice<C extends string>(
       await ctx.sync();
       timings[c] = Math.min(timings[c] ?? Infinity, performance.now() - t0);
     }
+    // Keep the selection short: candidates 3x slower than the best are out after one round.
+    const best = Math.min(...(Object.values(timings) as number[]));
+    for (const c of [...runs.keys()]) if ((timings[c] ?? Infinity) > 3 * best) runs.delete(c);
   }
   const ranked = (Object.entries(timings) as Array<[C, number]>).sort((x, y) => x[1] - y[1]);
   const choice = ranked[0]?.[0] ?? opts.fallback;

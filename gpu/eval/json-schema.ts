@@ -1,7 +1,7 @@
 // A small JSON Schema validator for the practical subset eval authors use. Schemas come from users,
 // so a schema is checked before use: no $ref, bounded depth and size, safe patterns; and every
 // validation has a step budget so anyOf/oneOf over large data cannot run away.
-import { checkRegexSafety, MAX_REGEX_INPUT } from "./regex-safety";
+import { checkRegexSafety, compileSafeRegex, MAX_REGEX_INPUT, type SafeRegex } from "./regex-safety";
 
 export const MAX_SCHEMA_DEPTH = 32;
 export const MAX_SCHEMA_NODES = 10_000;
@@ -99,7 +99,7 @@ export function validateJsonSchema(schema: unknown, data: unknown): SchemaValida
   const problems = checkJsonSchema(schema);
   if (problems.length > 0) return { valid: false, errors: problems.map((p) => `schema refused: ${p}`) };
   let steps = 0;
-  const patterns = new Map<string, RegExp>();
+  const patterns = new Map<string, SafeRegex>();
   const errors = validate(schema as Schema, data, "$", () => {
     if (++steps > MAX_VALIDATION_STEPS) throw new BudgetExceeded();
   }, patterns);
@@ -108,7 +108,7 @@ export function validateJsonSchema(schema: unknown, data: unknown): SchemaValida
 
 class BudgetExceeded extends Error {}
 
-function validate(schema: Schema, data: unknown, path: string, step: () => void, patterns: Map<string, RegExp>): string[] {
+function validate(schema: Schema, data: unknown, path: string, step: () => void, patterns: Map<string, SafeRegex>): string[] {
   try {
     return validateNode(schema, data, path, step, patterns);
   } catch (e) {
@@ -117,7 +117,7 @@ function validate(schema: Schema, data: unknown, path: string, step: () => void,
   }
 }
 
-function validateNode(schema: Schema, data: unknown, path: string, step: () => void, patterns: Map<string, RegExp>): string[] {
+function validateNode(schema: Schema, data: unknown, path: string, step: () => void, patterns: Map<string, SafeRegex>): string[] {
   step();
   if (schema === true) return [];
   if (schema === false) return [`${path}: no value is allowed here`];
@@ -146,7 +146,7 @@ function validateNode(schema: Schema, data: unknown, path: string, step: () => v
       if (data.length > MAX_REGEX_INPUT) errors.push(`${path}: string too long to match against pattern`);
       else {
         let re = patterns.get(s.pattern);
-        if (!re) patterns.set(s.pattern, (re = new RegExp(s.pattern, "u")));
+        if (!re) patterns.set(s.pattern, (re = compileSafeRegex(s.pattern, "u")));
         if (!re.test(data)) errors.push(`${path}: must match ${s.pattern}`);
       }
     }

@@ -7,12 +7,24 @@ import { expectRank, fail } from "./util";
 import { sumLeading } from "./reduce";
 import { tuneChoice, type TuneResult } from "../tuning";
 
-export type MatmulVariant = "naive" | "blocked" | "texture" | "texture_sg4";
-export const MATMUL_VARIANTS: MatmulVariant[] = ["naive", "blocked", "texture", "texture_sg4"];
+export type MatmulVariant = "naive" | "blocked" | "tiled" | "texture" | "texture_sg4";
+export const MATMUL_VARIANTS: MatmulVariant[] = ["naive", "blocked", "tiled", "texture", "texture_sg4"];
 
-/** Variants this device can run: texture_sg4 needs subgroups (it checks the width itself). */
+/**
+ * Variants this device can run: texture_sg4 needs subgroups (it checks the width itself), tiled
+ * needs 256-invocation work groups and 8 KiB of workgroup memory.
+ */
 export function matmulVariants(ctx: GpuContext): MatmulVariant[] {
-  return MATMUL_VARIANTS.filter((v) => v !== "texture_sg4" || ctx.features.subgroups);
+  return MATMUL_VARIANTS.filter((v) => {
+    if (v === "texture_sg4") return ctx.features.subgroups;
+    if (v === "tiled") return tiledFits(ctx);
+    return true;
+  });
+}
+
+function tiledFits(ctx: GpuContext): boolean {
+  const l = ctx.limits;
+  return l.maxComputeInvocationsPerWorkgroup >= 256 && l.maxComputeWorkgroupSizeX >= 16 && l.maxComputeWorkgroupSizeY >= 16 && l.maxComputeWorkgroupStorageSize >= 8192;
 }
 
 export interface MatmulOptions {
@@ -118,6 +130,7 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, o: MatmulOptions =
     DEFAULT_VARIANT;
   if (variant === "texture_sg4" && !ctx.features.subgroups) variant = "texture";
   if ((variant === "texture" || variant === "texture_sg4") && !textureFits(ctx, p)) variant = "blocked";
+  if (variant === "tiled" && !tiledFits(ctx)) variant = "blocked";
   const alpha = o.alpha ?? 1;
   const acc = o.accumulate ? 1 : 0;
   if (variant === "texture" || variant === "texture_sg4") {
@@ -125,6 +138,10 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, o: MatmulOptions =
     return out;
   }
   const u = [p.M, p.N, p.K, p.a.batch, p.a.row, p.a.col, p.b.batch, p.b.row, p.b.col, acc];
+  if (variant === "tiled") {
+    ctx.dispatch({ kernel: "matmul_tiled", params: { u, f: [alpha] }, bindings: [a, b, out], groups: [Math.ceil(p.N / 64), Math.ceil(p.M / 64), p.batch] });
+    return out;
+  }
   const [WX, WY] = workgroup2d(ctx, variant === "naive" ? 16 : 8);
   const per = variant === "naive" ? 1 : 4;
   ctx.dispatch({

@@ -112,7 +112,7 @@ describe("matmul backward matches finite differences of the reference", () => {
     { batchA: [2], batchB: [], M: 3, N: 4, K: 5, transA: true, transB: true },
     { batchA: [], batchB: [3], M: 2, N: 4, K: 3, transA: false, transB: true },
   ];
-  for (const variant of ["blocked", "texture", "texture_sg4"] as MatmulVariant[]) {
+  for (const variant of ["blocked", "tiled", "texture", "texture_sg4"] as MatmulVariant[]) {
     it(`variant ${variant}: dA and dB for transposes and broadcast batches`, async () => {
       const ctx = await gpuContext();
       const r = rng(11);

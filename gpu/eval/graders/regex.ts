@@ -1,4 +1,4 @@
-import { checkRegexSafety, MAX_REGEX_INPUT } from "../regex-safety";
+import { checkRegexSafety, compileSafeRegex, MAX_REGEX_INPUT } from "../regex-safety";
 import type { Grader } from "./types";
 import { failed, scored } from "./util";
 
@@ -8,7 +8,7 @@ export const gradeRegex: Grader<"regex"> = (spec, { output }) => {
   if (output.length > MAX_REGEX_INPUT) {
     return failed(spec, `output is ${output.length} characters; regex graders match at most ${MAX_REGEX_INPUT}`);
   }
-  const matched = new RegExp(spec.pattern, spec.flags ?? "").test(output);
+  const matched = compileSafeRegex(spec.pattern, spec.flags ?? "").test(output);
   const pass = spec.negate ? !matched : matched;
   return scored(spec, pass ? 1 : 0, `${matched ? "matches" : "does not match"} /${spec.pattern}/${spec.flags ?? ""}`);
 };
