@@ -3,7 +3,7 @@
 -- cascades to its versions.)
 CREATE OR REPLACE FUNCTION hearth_refuse_version_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  RAISE EXCEPTION 'published % rows are immutable', TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
+  RAISE EXCEPTION 'published % rows are immutable', TG_TABLE_NAME;
 END;
 $$;
 

@@ -1,0 +1,192 @@
+// Policies, suites, runs, the release gate and promotions, through the API as their users call it, on both databases.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TRPCError } from "@trpc/server";
+import type { PrismaClient } from "@/server/db/generated/client";
+import { callerFor, createOrgFixture, FIXTURE_CASE, unique, type OrgFixture } from "../support/fixtures";
+import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
+
+async function refused(promise: Promise<unknown>): Promise<TRPCError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error, "expected the call to be refused").toBeInstanceOf(TRPCError);
+  return error as TRPCError;
+}
+
+const PROMPTFOO = `
+prompts:
+  - "Customer asks: {{question}}"
+tests:
+  - description: Refund after 40 days
+    vars: { question: "Can I get a refund after 40 days?" }
+    assert:
+      - type: icontains
+        value: "no"
+      - type: javascript
+        value: "output.length < 500"
+  - description: Polite greeting
+    vars: { question: "Hello" }
+    assert:
+      - type: contains-any
+        value: ["Hello", "Hi"]
+`;
+
+const LM_EVAL = [
+  { query: "Which refund window applies?", choices: ["30 days", "90 days"], gold: 0 },
+  { question: "Is a receipt required?", choices: ["yes", "no"], answer: "A" },
+]
+  .map((line) => JSON.stringify(line))
+  .join("\n");
+
+describe.each(TEST_DATABASE_KINDS)("records on %s", (kind) => {
+  let db: PrismaClient;
+  let close: () => Promise<void>;
+  let f: OrgFixture;
+  beforeAll(async () => {
+    ({ db, close } = await openTestDatabase(kind));
+    f = await createOrgFixture(db);
+  });
+  afterAll(async () => close?.());
+
+  it("keeps clause ids stable across edits and publishes immutable policy versions with diffs", async () => {
+    const editor = callerFor(db, f.users.EDITOR);
+    const policy = await editor.policy.create({ projectId: f.projectId, key: unique("refunds"), title: "Refunds", draft: "# Refunds\n\n## 4.1 Window\nThirty days.\n\n## 4.2 Receipts\nRequired." });
+    const v1 = await editor.policy.publish({ policyId: policy.id, message: "first" });
+    const clauses = v1.clauses as { id: string; number: string; title: string }[];
+    expect(clauses.map((c) => [c.number, c.title])).toEqual([[null, "Refunds"], ["4.1", "Window"], ["4.2", "Receipts"]]);
+    const receiptsId = clauses[2].id;
+    expect(receiptsId).toMatch(/^c-[0-9a-f]{8}$/);
+
+    // Renumber and reword: the clause keeps its id.
+    const draft = (await editor.policy.get({ policyId: policy.id })).draft.replace("## 4.2 Receipts", "## 5.1 Proof of purchase");
+    await editor.policy.update({ policyId: policy.id, draft });
+    const v2 = await editor.policy.publish({ policyId: policy.id, message: "renumber" });
+    expect((v2.clauses as { id: string; number: string }[]).find((c) => c.id === receiptsId)).toMatchObject({ number: "5.1", title: "Proof of purchase" });
+
+    const diff = await editor.policy.diff({ policyId: policy.id, from: 1, to: 2 });
+    expect(diff.filter((l) => l.kind === "removed").map((l) => l.text)).toEqual([`## 4.2 Receipts {#${receiptsId}}`]);
+    expect(diff.filter((l) => l.kind === "added").map((l) => l.text)).toEqual([`## 5.1 Proof of purchase {#${receiptsId}}`]);
+    expect((await refused(editor.policy.publish({ policyId: policy.id, message: "again" }))).message).toContain("Nothing changed since version 2");
+
+    // No code path can change a published version: the database refuses it.
+    await expect(db.policyVersion.update({ where: { id: v1.id }, data: { message: "rewritten" } })).rejects.toThrow(/immutable/);
+    expect((await editor.policy.version({ policyId: policy.id, version: 1 })).message).toBe("first");
+  });
+
+  it("imports promptfoo and lm-eval files, publishes versions, and exports JSONL that round-trips exactly", async () => {
+    const editor = callerFor(db, f.users.EDITOR);
+    const suite = await editor.suite.create({ projectId: f.projectId, name: unique("support") });
+    const fromPromptfoo = await editor.suite.importCases({ suiteId: suite.id, format: "promptfoo-yaml", content: PROMPTFOO });
+    expect(fromPromptfoo.imported).toBe(2);
+    expect(fromPromptfoo.warnings.join("\n")).toContain("javascript");
+    const v1 = await editor.suite.publish({ suiteId: suite.id, message: "from promptfoo" });
+    expect(v1).toMatchObject({ version: 1, caseCount: 2 });
+
+    const fromLmEval = await editor.suite.importCases({ suiteId: suite.id, format: "lm-eval-jsonl", content: LM_EVAL });
+    expect(fromLmEval.caseCount).toBe(4);
+    const v2 = await editor.suite.publish({ suiteId: suite.id, message: "add multiple choice" });
+    expect(v2).toMatchObject({ version: 2, caseCount: 4 });
+    const changes = await editor.suite.diff({ suiteId: suite.id, from: 1, to: 2 });
+    expect(changes.map((c) => c.change)).toEqual(["added", "added"]);
+
+    const exported = await editor.suite.exportVersion({ suiteVersionId: v2.id });
+    const copy = await editor.suite.create({ projectId: f.projectId, name: unique("copy") });
+    await editor.suite.importCases({ suiteId: copy.id, format: "hearth-jsonl", content: exported.content });
+    const copied = await editor.suite.publish({ suiteId: copy.id, message: "copy" });
+    expect(copied.sha256).toBe(v2.sha256);
+    const reexported = await editor.suite.exportVersion({ suiteVersionId: copied.id });
+    expect(reexported.content).toBe(exported.content);
+  });
+
+  it("refuses a broken import whole, naming the lines, and refuses to publish invalid cases", async () => {
+    const editor = callerFor(db, f.users.EDITOR);
+    const suite = await editor.suite.create({ projectId: f.projectId, name: unique("broken") });
+    const bad = [JSON.stringify(FIXTURE_CASE), "{not json", JSON.stringify({ ...FIXTURE_CASE, id: "x", graders: "nope" })].join("\n");
+    const error = await refused(editor.suite.importCases({ suiteId: suite.id, format: "hearth-jsonl", content: bad }));
+    expect(error.message).toMatch(/line 2/);
+    expect(error.message).toMatch(/line 3/);
+    expect((await editor.suite.get({ suiteId: suite.id })).draft).toHaveLength(0);
+
+    await editor.suite.setCases({ suiteId: suite.id, cases: [{ ...FIXTURE_CASE, graders: [{ type: "regex", pattern: "(a+)+$" }] }] });
+    const shown = await editor.suite.get({ suiteId: suite.id });
+    expect(shown.problems.length).toBeGreaterThan(0);
+    expect((await refused(editor.suite.publish({ suiteId: suite.id, message: "v1" }))).message).toContain("cannot be published");
+  });
+
+  it("runs an eval: legal transitions only, idempotent metrics, results, summary by tag, and a compare view", async () => {
+    const editor = callerFor(db, f.users.EDITOR);
+    const run = await editor.run.create({ projectId: f.projectId, kind: "EVAL", target: "BROWSER", suiteVersionId: f.suiteVersionId, modelVersionId: f.modelVersionId });
+    expect(run.status).toBe("QUEUED");
+    expect((await refused(editor.run.transition({ runId: run.id, status: "SUCCEEDED" }))).message).toContain("A QUEUED run cannot become SUCCEEDED");
+    expect((await refused(editor.run.logMetrics({ runId: run.id, points: [{ name: "loss", step: 0, value: 1 }] }))).message).toContain("only a RUNNING run");
+    await editor.run.transition({ runId: run.id, status: "RUNNING" });
+
+    const points = Array.from({ length: 50 }, (_, step) => ({ name: "loss", step, value: 3 - step / 50 }));
+    expect(await editor.run.logMetrics({ runId: run.id, points })).toEqual({ received: 50, stored: 50 });
+    expect(await editor.run.logMetrics({ runId: run.id, points })).toEqual({ received: 50, stored: 0 });
+    const [loss] = await editor.run.metrics({ runId: run.id });
+    expect(loss.name).toBe("loss");
+    expect(loss.steps).toEqual(points.map((p) => p.step));
+    expect(loss.values[49]).toBeCloseTo(3 - 49 / 50);
+
+    expect((await refused(editor.run.recordResults({ runId: run.id, results: [{ caseId: "not-in-suite", output: "", grades: [], score: 0, pass: false }] }))).message).toContain("not-in-suite");
+    await editor.run.recordResults({ runId: run.id, results: [{ caseId: FIXTURE_CASE.id, output: "Yes, always.", grades: [{ grader: "contains", score: 0, pass: false, reason: 'none of "no" found' }], score: 0, pass: false }] });
+    const done = await editor.run.transition({ runId: run.id, status: "SUCCEEDED" });
+    expect(done.summary).toMatchObject({ cases: 1, graded: 1, passed: 0, passRate: 0, byTag: { refunds: { cases: 1, passed: 0 } } });
+    expect((await refused(editor.run.transition({ runId: run.id, status: "RUNNING" }))).message).toContain("SUCCEEDED run cannot become RUNNING");
+
+    const failures = await editor.run.results({ runId: run.id, onlyFailures: true });
+    expect(failures.items).toHaveLength(1);
+    expect(failures.items[0]).toMatchObject({ caseId: FIXTURE_CASE.id, expected: "No", input: FIXTURE_CASE.input });
+    const comparison = await editor.run.compare({ runId: run.id, baseRunId: f.baseRunId });
+    expect(comparison.counts).toMatchObject({ regressed: 1, improved: 0, unchanged: 0 });
+    expect(comparison.rows[0]).toMatchObject({ caseId: FIXTURE_CASE.id, change: "regressed" });
+  });
+
+  it("gates a promotion and needs a second admin to approve it", async () => {
+    const owner = callerFor(db, f.users.OWNER);
+    const editor = callerFor(db, f.users.EDITOR);
+    const admin = callerFor(db, f.users.ADMIN);
+    const model = await editor.model.create({ projectId: f.projectId, name: unique("assistant") });
+    const candidate = await editor.model.createVersion({ modelId: model.id, config: { preset: "tiny" } });
+
+    async function evalRun(modelVersionId: string, pass: boolean) {
+      const run = await editor.run.create({ projectId: f.projectId, kind: "EVAL", target: "NODE", suiteVersionId: f.suiteVersionId, modelVersionId });
+      await editor.run.transition({ runId: run.id, status: "RUNNING" });
+      await editor.run.recordResults({ runId: run.id, results: [{ caseId: FIXTURE_CASE.id, output: pass ? "No." : "Sure!", grades: [], score: pass ? 1 : 0, pass }] });
+      await editor.run.transition({ runId: run.id, status: "SUCCEEDED" });
+    }
+
+    await expect(editor.model.setAlias({ modelId: model.id, alias: "production", modelVersionId: candidate.id })).rejects.toThrow(/protected/);
+    await evalRun(candidate.id, false);
+    // The fixture suite requires an overall pass rate of 50%.
+    expect((await refused(editor.model.requestPromotion({ modelId: model.id, alias: "production", modelVersionId: candidate.id, suiteVersionId: f.suiteVersionId }))).message).toContain("The gate failed: overall 0.0% < 50.0%");
+
+    const better = await editor.model.createVersion({ modelId: model.id, config: { preset: "tiny" }, parentVersionId: candidate.id });
+    await evalRun(better.id, true);
+    const report = await editor.model.gate({ modelId: model.id, candidateVersionId: better.id, suiteVersionId: f.suiteVersionId });
+    expect(report.pass).toBe(true);
+    const request = await editor.model.requestPromotion({ modelId: model.id, alias: "production", modelVersionId: better.id, suiteVersionId: f.suiteVersionId });
+
+    // The requester cannot approve their own request, even as an admin.
+    const ownRequest = await admin.model.requestPromotion({ modelId: model.id, alias: "staging", modelVersionId: better.id, suiteVersionId: f.suiteVersionId });
+    expect((await refused(admin.model.approvePromotion({ promotionId: ownRequest.id }))).message).toContain("a second admin must approve");
+    // An API key cannot approve at all, whatever its scopes.
+    expect((await refused(callerFor(db, await f.key()).model.approvePromotion({ promotionId: request.id }))).code).toBe("FORBIDDEN");
+
+    const approved = await owner.model.approvePromotion({ promotionId: request.id });
+    expect(approved.alias).toMatchObject({ name: "production", modelVersionId: better.id, protected: true });
+    const shown = await editor.model.get({ modelId: model.id });
+    expect(shown.aliases.find((a) => a.name === "production")?.modelVersionId).toBe(better.id);
+    expect(shown.versions.find((v) => v.id === better.id)?.parentId).toBe(candidate.id);
+    expect((await refused(admin.model.approvePromotion({ promotionId: request.id }))).message).toContain("already approved");
+
+    // A later candidate that regresses on a case the production version passes is reported.
+    const worse = await editor.model.createVersion({ modelId: model.id, config: {}, parentVersionId: better.id });
+    await evalRun(worse.id, false);
+    const regression = await editor.model.gate({ modelId: model.id, candidateVersionId: worse.id, baseline: "production", suiteVersionId: f.suiteVersionId });
+    expect(regression.pass).toBe(false);
+    expect(regression.regressions).toEqual([{ caseId: FIXTURE_CASE.id, baselineScore: 1, candidateScore: 0 }]);
+  });
+});
