@@ -32,7 +32,7 @@ class Refused extends Error {}
 /** Returns null when the pattern is accepted, otherwise what is wrong with it. */
 export function checkRegexSafety(pattern: string, flags = ""): string | null {
   try {
-    analyze(pattern, flags);
+    compile(analyze(pattern, flags), flags);
     return null;
   } catch (e) {
     if (e instanceof Refused) return e.message;
@@ -47,14 +47,13 @@ export interface SafeRegex {
 
 /** Compiles a pattern that passes checkRegexSafety into a linear-time matcher, or throws why not. */
 export function compileSafeRegex(pattern: string, flags = ""): SafeRegex {
-  let tree: Item[][];
+  let program: Instruction[];
   try {
-    tree = analyze(pattern, flags);
+    program = compile(analyze(pattern, flags), flags);
   } catch (e) {
     if (e instanceof Refused) throw new Error(`regex refused: ${e.message}`);
     throw e;
   }
-  const program = compile(tree, flags);
   return { test: (text) => run(program, text, flags) };
 }
 
@@ -202,7 +201,7 @@ function compile(tree: Item[][], flags: string): Instruction[] {
   const program: Instruction[] = [];
   const matchers = new Map<string, (ch: string) => boolean>();
   const emit = (ins: Instruction): number => {
-    if (program.length >= MAX_PROGRAM_SIZE) throw new Error(`regex refused: pattern expands to more than ${MAX_PROGRAM_SIZE} steps`);
+    if (program.length >= MAX_PROGRAM_SIZE) throw new Refused(`pattern expands to more than ${MAX_PROGRAM_SIZE} steps`);
     program.push(ins);
     return program.length - 1;
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkRegexSafety, MAX_PATTERN_LENGTH, MAX_REGEX_INPUT } from "@/gpu/eval/regex-safety";
+import { checkRegexSafety, compileSafeRegex, MAX_PATTERN_LENGTH, MAX_REGEX_INPUT } from "@/gpu/eval/regex-safety";
 import { gradeRegex } from "@/gpu/eval/graders/regex";
 import { makeCase } from "./helpers";
 
@@ -17,8 +17,8 @@ describe("regex safety check", () => {
     ["(a|aa)+$", /repeated alternation/],
     ["(\\d|1)+x", /repeated alternation/],
     ["(?:a|a)*b", /repeated alternation/],
-    ["\\d+\\d+x", /two unbounded quantifiers/],
-    [".*.*=.*", /two unbounded quantifiers/],
+    ["(?=a)b", /lookahead and lookbehind/],
+    ["(?<!a)b", /lookahead and lookbehind/],
     ["(a)\\1", /backreferences/],
     ["(?<q>['\"]).*\\k<q>", /backreferences/],
     ["a".repeat(MAX_PATTERN_LENGTH + 1), /longer than/],
@@ -45,9 +45,54 @@ describe("regex safety check", () => {
     "(?:Mr|Ms|Dr)\\. [A-Z][a-z]+",
     "\\{\"score\": ?\\d\\}",
     "[(+*]+",
-    "^\\p{Lu}", 
+    "^\\p{Lu}",
+    "\\d+\\d+x",
+    ".*a.*b",
   ])("accepts %s", (pattern) => {
     expect(checkRegexSafety(pattern, pattern.includes("\\p") ? "u" : "")).toBeNull();
+  });
+});
+
+describe("linear-time matcher", () => {
+  // Each row is checked against the native engine on short texts, where backtracking is harmless.
+  const rows: [pattern: string, flags: string, texts: string[]][] = [
+    ["abc", "", ["abc", "xabcx", "ab", ""]],
+    ["^abc$", "", ["abc", "abcd", "\nabc"]],
+    ["^b$", "m", ["a\nb\nc", "ab", "b"]],
+    ["a.c", "", ["abc", "a\nc", "ac"]],
+    ["a.c", "s", ["a\nc"]],
+    ["colou?r", "", ["color", "colour", "colouur"]],
+    ["\\d{3}-\\d{2,4}", "", ["123-45", "12-345", "123-4", "x123-45678"]],
+    ["a{2,}", "", ["a", "aa", "baaab"]],
+    ["(foo|bar)+baz", "", ["foobarbaz", "bazfoo", "fobaz"]],
+    ["(?:Mr|Ms)\\. [A-Z]", "", ["Ms. X", "Mr X", "mr. x"]],
+    ["refund", "i", ["REFUND", "Refu nd"]],
+    ["\\bcat\\b", "", ["a cat.", "concat", "cat"]],
+    ["\\Bcat", "", ["concat", "a cat"]],
+    ["[^a-c]+$", "", ["abc", "abcd"]],
+    ["[\\]x]", "", ["]", "x", "y"]],
+    ["\\p{Lu}\\p{Ll}+", "u", ["Élan", "élan"]],
+    ["😀+", "u", ["😀😀", "x"]],
+    ["a|b|", "", ["", "c"]],
+    [".*a.*b", "", ["xaxb", "ba", "ab"]],
+    ["^\\s*\\{.*\\}\\s*$", "", [" {\"a\": 1} ", "{", "x{}"]],
+    ["\\u0041\\x42", "", ["AB", "ab"]],
+    ["\\.", "", [".", "a"]],
+    ["a{", "", ["a{", "a"]],
+  ];
+  it.each(rows)("/%s/%s agrees with RegExp", (pattern, flags, texts) => {
+    const safe = compileSafeRegex(pattern, flags);
+    for (const text of texts) expect(safe.test(text), JSON.stringify(text)).toBe(new RegExp(pattern, flags).test(text));
+  });
+
+  it("answers patterns that backtrack polynomially on long text (.*a.*b takes seconds natively on 2,000 characters)", () => {
+    expect(compileSafeRegex(".*a.*b").test("a".repeat(MAX_REGEX_INPUT))).toBe(false);
+    expect(compileSafeRegex("(.*),(.*)$").test(",".repeat(MAX_REGEX_INPUT))).toBe(true);
+  });
+
+  it("refuses a counted repetition that expands too far", () => {
+    expect(() => compileSafeRegex("(abcdefghij){300}")).toThrow(/regex refused: pattern expands to more than 2000 steps/);
+    expect(checkRegexSafety("(abcdefghij){300}")).toMatch(/expands/);
   });
 });
 
