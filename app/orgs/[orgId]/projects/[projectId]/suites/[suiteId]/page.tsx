@@ -1,0 +1,539 @@
+"use client";
+import Link from "next/link";
+import { useParams, usePathname, useRouter, useSearchParams } from "next/navigation";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useSession } from "next-auth/react";
+import { Suspense, useMemo, useState, type FormEvent } from "react";
+import { useTRPC, useTRPCClient } from "@/app/_lib/trpc";
+import { ErrorAlert, fieldError, formatDate, Loading } from "@/app/_components/ui";
+import { downloadText, duration, percent, ProjectCrumbs, Section, TabBar, useProjectAccess } from "@/app/_components/records";
+import { PlainSuiteEditor } from "@/app/_components/PlainSuiteEditor";
+import { RunStatusBadge } from "@/app/_components/RunStatusBadge";
+
+// The cases editor; the live co-editing SuiteEditor (app/_components/collab) has the same props.
+const CasesEditor = PlainSuiteEditor;
+
+const TABS = [
+  { id: "cases", label: "Cases" },
+  { id: "versions", label: "Versions" },
+  { id: "runs", label: "Runs" },
+  { id: "settings", label: "Settings" },
+] as const;
+type Tab = (typeof TABS)[number]["id"];
+
+type DraftCase = { id?: unknown; input?: unknown; expected?: unknown; choices?: unknown; tags?: unknown; clauses?: unknown; graders?: unknown };
+type Problem = { index: number; caseId?: string; field: string; message: string };
+type Thresholds = { overall?: number; tags?: Record<string, number> } | null;
+
+function inputText(input: unknown): string {
+  if (typeof input === "string") return input;
+  if (Array.isArray(input)) return input.map((m) => `${(m as { role?: string }).role ?? "?"}: ${(m as { content?: string }).content ?? ""}`).join("\n");
+  return input === undefined ? "" : JSON.stringify(input);
+}
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : []);
+
+function SuitePage() {
+  const { orgId, projectId, suiteId } = useParams<{ orgId: string; projectId: string; suiteId: string }>();
+  const params = useSearchParams();
+  const pathname = usePathname();
+  const trpc = useTRPC();
+  const access = useProjectAccess(projectId);
+  const suite = useQuery(trpc.suite.get.queryOptions({ suiteId }));
+  const tab = (TABS.find((t) => t.id === params.get("tab"))?.id ?? "cases") as Tab;
+
+  if (suite.isLoading) return <Loading what="suite" />;
+  if (suite.error) return <ErrorAlert error={suite.error} />;
+  const s = suite.data!;
+  const canEdit = s.role === "OWNER" || s.role === "ADMIN" || s.role === "EDITOR";
+  const latest = s.versions[0] ?? null;
+
+  return (
+    <>
+      <ProjectCrumbs orgId={orgId} projectId={projectId} section="Eval suites" sectionHref={`/orgs/${orgId}/projects/${projectId}/suites`} />
+      <div className="page-header">
+        <div>
+          <h1 data-testid="suite-name">{s.name}</h1>
+          <p className="subtitle">
+            {s.draft.length} case{s.draft.length === 1 ? "" : "s"} in the working copy · {latest ? `latest version ${latest.version}` : "not published yet"}
+          </p>
+        </div>
+      </div>
+      {!access.canEdit && access.role ? <div className="alert alert-info">You have read-only access to this suite.</div> : null}
+      <TabBar label="Suite" tabs={TABS} current={tab} hrefFor={(id) => `${pathname}?tab=${id}`} />
+      {tab === "cases" ? (
+        <>
+          <CasesTable cases={s.draft as DraftCase[]} problems={s.problems as Problem[]} />
+          {canEdit ? <ImportCases suiteId={suiteId} /> : null}
+          {canEdit ? <PublishSuite suiteId={suiteId} latest={latest?.version ?? null} problemCount={s.problems.length} /> : null}
+          <EditCases suiteId={suiteId} canEdit={canEdit} />
+        </>
+      ) : null}
+      {tab === "versions" ? <SuiteVersions versions={s.versions} suiteName={s.name} /> : null}
+      {tab === "runs" ? <SuiteRuns projectId={projectId} orgId={orgId} versions={s.versions} /> : null}
+      {tab === "settings" ? <SuiteSettings suiteId={suiteId} canEdit={canEdit} thresholds={s.thresholds as Thresholds} cases={s.draft as DraftCase[]} /> : null}
+    </>
+  );
+}
+
+function CasesTable({ cases, problems }: { cases: DraftCase[]; problems: Problem[] }) {
+  const params = useSearchParams();
+  const router = useRouter();
+  const pathname = usePathname();
+  const q = params.get("q") ?? "";
+  const tag = params.get("tag") ?? "";
+  const clause = params.get("clause") ?? "";
+  const allTags = useMemo(() => [...new Set(cases.flatMap((c) => strings(c.tags)))].sort(), [cases]);
+  const allClauses = useMemo(() => [...new Set(cases.flatMap((c) => strings(c.clauses)))].sort(), [cases]);
+  const problemsByIndex = useMemo(() => {
+    const map = new Map<number, Problem[]>();
+    for (const p of problems) map.set(p.index, [...(map.get(p.index) ?? []), p]);
+    return map;
+  }, [problems]);
+  const needle = q.trim().toLowerCase();
+  const rows = cases
+    .map((c, index) => ({ c, index }))
+    .filter(({ c }) => !tag || strings(c.tags).includes(tag))
+    .filter(({ c }) => !clause || strings(c.clauses).includes(clause))
+    .filter(({ c }) => !needle || [String(c.id ?? ""), inputText(c.input), String(c.expected ?? "")].some((t) => t.toLowerCase().includes(needle)));
+
+  function setParam(key: string, value: string) {
+    const next = new URLSearchParams(params.toString());
+    if (value) next.set(key, value);
+    else next.delete(key);
+    router.replace(`${pathname}?${next.toString()}`, { scroll: false });
+  }
+
+  return (
+    <Section title="Cases">
+      {problems.length ? (
+        <div className="alert alert-error" role="alert" data-testid="case-problems">
+          {problems.length} problem{problems.length === 1 ? "" : "s"} to fix before publishing; they are shown on each case below.
+        </div>
+      ) : null}
+      <div className="inline">
+        <label className="field grow">
+          Search
+          <input type="search" defaultValue={q} placeholder="id, input or expected" onChange={(e) => setParam("q", e.target.value)} aria-label="Search cases" />
+        </label>
+        <label className="field">
+          Tag
+          <select value={tag} onChange={(e) => setParam("tag", e.target.value)}>
+            <option value="">any</option>
+            {allTags.map((t) => (
+              <option key={t}>{t}</option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          Clause
+          <select value={clause} onChange={(e) => setParam("clause", e.target.value)}>
+            <option value="">any</option>
+            {allClauses.map((t) => (
+              <option key={t}>{t}</option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <p className="hint" data-testid="case-count">
+        Showing {rows.length} of {cases.length} cases.
+      </p>
+      {cases.length === 0 ? (
+        <p className="empty">No cases yet: import a file or add them in the editor below.</p>
+      ) : (
+        <div className="scroll-x">
+          <table className="table" data-testid="cases">
+            <thead>
+              <tr>
+                <th>Id</th>
+                <th>Input</th>
+                <th>Expected</th>
+                <th>Graders</th>
+                <th>Tags</th>
+                <th>Clauses</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.slice(0, 500).map(({ c, index }) => (
+                <tr key={index}>
+                  <td className="mono">
+                    {String(c.id ?? `#${index + 1}`)}
+                    {problemsByIndex.get(index)?.map((p, i) => (
+                      <div key={i} className="problem">
+                        {p.field}: {p.message}
+                      </div>
+                    ))}
+                  </td>
+                  <td>
+                    <pre className="cell-text">{inputText(c.input)}</pre>
+                  </td>
+                  <td>
+                    <pre className="cell-text">{typeof c.expected === "string" ? c.expected : strings(c.choices).join(" | ")}</pre>
+                  </td>
+                  <td className="hint">{Array.isArray(c.graders) ? c.graders.map((g) => (g as { type?: string }).type).join(", ") : ""}</td>
+                  <td>
+                    {strings(c.tags).map((t) => (
+                      <span key={t} className="badge">
+                        {t}
+                      </span>
+                    ))}
+                  </td>
+                  <td className="mono hint">{strings(c.clauses).join(", ")}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {rows.length > 500 ? <p className="hint">First 500 shown; narrow the search to see others.</p> : null}
+        </div>
+      )}
+    </Section>
+  );
+}
+
+function ImportCases({ suiteId }: { suiteId: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [fileError, setFileError] = useState<string | null>(null);
+  const importCases = useMutation(trpc.suite.importCases.mutationOptions({ onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.suite.pathKey() }) }));
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const file = form.get("file");
+    if (!(file instanceof File) || file.size === 0) return setFileError("Choose a file to import.");
+    if (file.size > 50_000_000) return setFileError("The file is larger than 50 MB.");
+    setFileError(null);
+    const content = await file.text();
+    importCases.mutate({
+      suiteId,
+      content,
+      format: String(form.get("format")) as "hearth-jsonl" | "promptfoo-yaml" | "lm-eval-jsonl",
+      mode: String(form.get("mode")) as "append" | "replace",
+    });
+  }
+  return (
+    <Section title="Import cases">
+      {fileError ? (
+        <div className="alert alert-error" role="alert">
+          {fileError}
+        </div>
+      ) : null}
+      <ErrorAlert error={importCases.error} />
+      {importCases.data ? (
+        <div className="alert alert-ok" data-testid="import-result">
+          Imported {importCases.data.imported} case{importCases.data.imported === 1 ? "" : "s"}; the working copy now has {importCases.data.caseCount}.
+          {importCases.data.warnings.length ? (
+            <ul>
+              {importCases.data.warnings.map((w, i) => (
+                <li key={i}>{w}</li>
+              ))}
+            </ul>
+          ) : null}
+        </div>
+      ) : null}
+      <form className="inline" onSubmit={onSubmit}>
+        <label className="field">
+          File
+          <input type="file" name="file" accept=".jsonl,.json,.yaml,.yml,.txt" />
+        </label>
+        <label className="field">
+          Format
+          <select name="format" defaultValue="hearth-jsonl">
+            <option value="hearth-jsonl">Hearth JSONL</option>
+            <option value="promptfoo-yaml">promptfoo YAML</option>
+            <option value="lm-eval-jsonl">lm-eval JSONL (multiple choice)</option>
+          </select>
+        </label>
+        <label className="field">
+          Mode
+          <select name="mode" defaultValue="append">
+            <option value="append">add to the cases</option>
+            <option value="replace">replace all cases</option>
+          </select>
+        </label>
+        <button className="btn btn-primary" type="submit" disabled={importCases.isPending}>
+          {importCases.isPending ? "Importing…" : "Import"}
+        </button>
+      </form>
+    </Section>
+  );
+}
+
+function PublishSuite({ suiteId, latest, problemCount }: { suiteId: string; latest: number | null; problemCount: number }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [preview, setPreview] = useState(false);
+  const diff = useQuery({ ...trpc.suite.diff.queryOptions({ suiteId, from: latest ?? "empty", to: "draft" }), enabled: preview });
+  const publish = useMutation(
+    trpc.suite.publish.mutationOptions({
+      onSuccess: () => {
+        setPreview(false);
+        return queryClient.invalidateQueries({ queryKey: trpc.suite.pathKey() });
+      },
+    }),
+  );
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    publish.mutate({ suiteId, message: String(new FormData(event.currentTarget).get("message")) });
+  }
+  const changes = diff.data ?? [];
+  return (
+    <Section title="Publish">
+      {publish.isSuccess ? <div className="alert alert-ok" data-testid="publish-result">Published version {publish.data.version} with {publish.data.caseCount} cases.</div> : null}
+      {!preview ? (
+        <button
+          className="btn"
+          onClick={() => {
+            publish.reset();
+            setPreview(true);
+          }}
+        >
+          Review changes and publish
+        </button>
+      ) : (
+        <div className="stack">
+          <p className="hint">Changes since {latest ? `version ${latest}` : "nothing (first version)"}:</p>
+          <ErrorAlert error={diff.error} />
+          {diff.isLoading ? (
+            <Loading what="changes" />
+          ) : changes.length === 0 ? (
+            <p className="muted">No changes since the latest version.</p>
+          ) : (
+            <table className="table" data-testid="suite-diff">
+              <thead>
+                <tr>
+                  <th>Case</th>
+                  <th>Change</th>
+                  <th>Fields</th>
+                </tr>
+              </thead>
+              <tbody>
+                {changes.slice(0, 200).map((c) => (
+                  <tr key={c.caseId} className={`change-${c.change}`}>
+                    <td className="mono">{c.caseId}</td>
+                    <td>
+                      <span className={`badge ${c.change === "added" ? "badge-ok" : c.change === "removed" ? "badge-danger" : "badge-warn"}`}>{c.change}</span>
+                    </td>
+                    <td className="hint">{c.fields.join(", ")}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          {changes.length > 200 ? <p className="hint">…and {changes.length - 200} more.</p> : null}
+          {problemCount ? <div className="alert alert-error">Fix the {problemCount} problem(s) shown in the cases table first.</div> : null}
+          <ErrorAlert error={publish.error && !fieldError(publish.error, "message") ? publish.error : null} />
+          <form className="inline" onSubmit={onSubmit}>
+            <label className="field grow">
+              Message
+              <input name="message" required maxLength={500} placeholder="What changed and why" />
+              <span className="field-error">{fieldError(publish.error, "message")}</span>
+            </label>
+            <button className="btn btn-primary" type="submit" disabled={publish.isPending}>
+              Publish version {(latest ?? 0) + 1}
+            </button>
+            <button className="btn" type="button" onClick={() => setPreview(false)}>
+              Cancel
+            </button>
+          </form>
+        </div>
+      )}
+    </Section>
+  );
+}
+
+function EditCases({ suiteId, canEdit }: { suiteId: string; canEdit: boolean }) {
+  const session = useSession();
+  const [open, setOpen] = useState(false);
+  const user = { name: session.data?.user?.name ?? "", email: session.data?.user?.email ?? "" };
+  return (
+    <Section
+      title={canEdit ? "Edit cases" : "Cases source"}
+      actions={
+        <button className="btn btn-small" onClick={() => setOpen(!open)} aria-expanded={open}>
+          {open ? "Hide" : "Show editor"}
+        </button>
+      }
+    >
+      {open ? <CasesEditor suiteId={suiteId} canEdit={canEdit} user={user} /> : <p className="hint">The working copy, case by case.</p>}
+    </Section>
+  );
+}
+
+type VersionRow = { id: string; version: number; caseCount: number; sha256: string; message: string; createdAt: Date | string };
+
+function SuiteVersions({ versions, suiteName }: { versions: VersionRow[]; suiteName: string }) {
+  const client = useTRPCClient();
+  const [error, setError] = useState<unknown>(null);
+  async function exportVersion(v: VersionRow) {
+    setError(null);
+    try {
+      const file = await client.suite.exportVersion.query({ suiteVersionId: v.id });
+      downloadText(file.filename, file.content);
+    } catch (e) {
+      setError(e);
+    }
+  }
+  return (
+    <Section title="Versions">
+      <ErrorAlert error={error} />
+      {versions.length === 0 ? (
+        <p className="empty">Nothing published yet.</p>
+      ) : (
+        <table className="table" data-testid="suite-versions">
+          <thead>
+            <tr>
+              <th>Version</th>
+              <th>Message</th>
+              <th>Cases</th>
+              <th>Published</th>
+              <th>sha256</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {versions.map((v) => (
+              <tr key={v.id}>
+                <td>v{v.version}</td>
+                <td>{v.message}</td>
+                <td>{v.caseCount}</td>
+                <td>{formatDate(v.createdAt)}</td>
+                <td className="mono" title={v.sha256}>
+                  {v.sha256.slice(0, 12)}
+                </td>
+                <td>
+                  <button className="btn btn-small" onClick={() => exportVersion(v)} title={`Download ${suiteName} v${v.version} as Hearth JSONL`}>
+                    Export .jsonl
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Section>
+  );
+}
+
+type RunSummary = { passRate?: number; passed?: number; graded?: number } | null;
+
+function SuiteRuns({ orgId, projectId, versions }: { orgId: string; projectId: string; versions: VersionRow[] }) {
+  const trpc = useTRPC();
+  const runs = useQuery(trpc.run.list.queryOptions({ projectId, kind: "EVAL", limit: 200 }));
+  const byId = new Map(versions.map((v) => [v.id, v.version]));
+  const rows = (runs.data ?? []).filter((r) => r.suiteVersionId && byId.has(r.suiteVersionId));
+  return (
+    <Section title="Runs of this suite">
+      <ErrorAlert error={runs.error} />
+      {runs.isLoading ? (
+        <Loading what="runs" />
+      ) : rows.length === 0 ? (
+        <p className="empty">No eval runs of this suite yet.</p>
+      ) : (
+        <table className="table" data-testid="suite-runs">
+          <thead>
+            <tr>
+              <th>Run</th>
+              <th>Version</th>
+              <th>Status</th>
+              <th>Pass rate</th>
+              <th>Created</th>
+              <th>Duration</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => {
+              const summary = r.summary as RunSummary;
+              return (
+                <tr key={r.id}>
+                  <td>
+                    <Link href={`/orgs/${orgId}/projects/${projectId}/runs/${r.id}`} className="mono">
+                      {r.id.slice(0, 10)}
+                    </Link>
+                  </td>
+                  <td>v{byId.get(r.suiteVersionId!)}</td>
+                  <td>
+                    <RunStatusBadge status={r.status} />
+                  </td>
+                  <td>
+                    {percent(summary?.passRate)}
+                    {summary?.graded !== undefined ? <span className="hint"> ({summary.passed}/{summary.graded})</span> : null}
+                  </td>
+                  <td>{formatDate(r.createdAt)}</td>
+                  <td>{duration(r.startedAt, r.finishedAt)}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </Section>
+  );
+}
+
+function SuiteSettings({ suiteId, canEdit, thresholds, cases }: { suiteId: string; canEdit: boolean; thresholds: Thresholds; cases: DraftCase[] }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const tags = [...new Set([...cases.flatMap((c) => strings(c.tags)), ...Object.keys(thresholds?.tags ?? {})])].sort();
+  const update = useMutation(trpc.suite.update.mutationOptions({ onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.suite.pathKey() }) }));
+  const [localError, setLocalError] = useState<string | null>(null);
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const read = (key: string): number | undefined | null => {
+      const raw = String(form.get(key) ?? "").trim();
+      if (!raw) return undefined;
+      const value = Number(raw) / 100;
+      return Number.isFinite(value) && value >= 0 && value <= 1 ? value : null;
+    };
+    const overall = read("overall");
+    const perTag: Record<string, number> = {};
+    for (const tag of tags) {
+      const value = read(`tag:${tag}`);
+      if (value === null) return setLocalError(`The threshold for "${tag}" must be a percentage between 0 and 100.`);
+      if (value !== undefined) perTag[tag] = value;
+    }
+    if (overall === null) return setLocalError("The overall threshold must be a percentage between 0 and 100.");
+    setLocalError(null);
+    update.mutate({ suiteId, thresholds: { ...(overall !== undefined ? { overall } : {}), tags: perTag } });
+  }
+  const asPercent = (v: number | undefined) => (v === undefined ? "" : String(Math.round(v * 1000) / 10));
+  return (
+    <Section title="Release thresholds">
+      <p className="hint">A model version passes the gate when its pass rate reaches these thresholds (leave empty for none).</p>
+      {localError ? (
+        <div className="alert alert-error" role="alert">
+          {localError}
+        </div>
+      ) : null}
+      <ErrorAlert error={update.error} />
+      {update.isSuccess ? <div className="alert alert-ok">Thresholds saved.</div> : null}
+      <form className="stack" onSubmit={onSubmit}>
+        <label className="field">
+          Overall pass rate (%)
+          <input name="overall" type="number" min={0} max={100} step={0.1} defaultValue={asPercent(thresholds?.overall)} disabled={!canEdit} />
+        </label>
+        {tags.length ? <h3>Per tag</h3> : null}
+        {tags.map((tag) => (
+          <label key={tag} className="field">
+            {tag} (%)
+            <input name={`tag:${tag}`} type="number" min={0} max={100} step={0.1} defaultValue={asPercent(thresholds?.tags?.[tag])} disabled={!canEdit} />
+          </label>
+        ))}
+        {canEdit ? (
+          <div>
+            <button className="btn btn-primary" type="submit" disabled={update.isPending}>
+              Save thresholds
+            </button>
+          </div>
+        ) : null}
+      </form>
+    </Section>
+  );
+}
+
+export default function Page() {
+  return (
+    <Suspense fallback={<Loading what="suite" />}>
+      <SuitePage />
+    </Suspense>
+  );
+}
