@@ -1,5 +1,5 @@
 // Runs Hearth as a person would (`tsx server/main.ts`, production build) in a child process.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { rootDir } from "../../scripts/build";
 
@@ -7,6 +7,8 @@ export interface AppProcess {
   url: string;
   output(): string;
   stop(): Promise<number | null>;
+  /** Sends `signal` (e.g. SIGKILL for a crash) and resolves with the exit code once it exited. */
+  kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
 export async function startAppProcess(options: { port: number; dataDir: string; env?: Record<string, string>; timeoutMs?: number }): Promise<AppProcess> {
@@ -50,5 +52,29 @@ export async function startAppProcess(options: { port: number; dataDir: string; 
       clearTimeout(timer);
       return code;
     },
+    async kill(signal) {
+      // tsx runs the server in a child of its own: signal that process tree, not just the wrapper.
+      if (child.exitCode === null && child.signalCode === null && child.pid) {
+        for (const pid of [...descendantsOf(child.pid), child.pid]) {
+          try {
+            process.kill(pid, signal);
+          } catch {
+            // already gone
+          }
+        }
+      }
+      return exited;
+    },
   };
+}
+
+/** Process ids below `pid` (children first listed before their parents' siblings), via pgrep. */
+function descendantsOf(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return children.flatMap((child) => [...descendantsOf(child), child]);
 }

@@ -136,3 +136,42 @@ export async function eventually(check: () => boolean | Promise<boolean>, messag
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+export interface CollabFixture {
+  orgId: string;
+  projectId: string;
+  users: Record<"EDITOR" | "VIEWER" | "ADMIN" | "outsider", { id: string; email: string; name: string }>;
+  createPolicy(draft?: string, title?: string): Promise<string>;
+}
+
+/** An organization with an EDITOR, a VIEWER and an ADMIN, a project, and an outsider elsewhere (no tRPC involved). */
+export async function createCollabFixture(db: import("@/server/db/client").PrismaClient, password?: string): Promise<CollabFixture> {
+  const { hashPassword } = await import("@/server/auth/password");
+  const passwordHash = password ? await hashPassword(password) : null;
+  const tag = Math.random().toString(36).slice(2, 10);
+  const users = {} as CollabFixture["users"];
+  for (const [role, name] of [["EDITOR", "Eve Editor"], ["VIEWER", "Vic Viewer"], ["ADMIN", "Ada Admin"], ["outsider", "Otto Outsider"]] as const) {
+    const email = `${role.toLowerCase()}-${tag}@example.test`;
+    users[role] = await db.user.create({ data: { email, name, passwordHash }, select: { id: true, email: true, name: true } });
+  }
+  const org = await db.organization.create({ data: { name: `Collab ${tag}`, slug: `collab-${tag}` }, select: { id: true } });
+  const other = await db.organization.create({ data: { name: `Other ${tag}`, slug: `other-${tag}` }, select: { id: true } });
+  for (const role of ["EDITOR", "VIEWER", "ADMIN"] as const) {
+    await db.membership.create({ data: { orgId: org.id, userId: users[role].id, role } });
+  }
+  await db.membership.create({ data: { orgId: other.id, userId: users.outsider.id, role: "OWNER" } });
+  const project = await db.project.create({ data: { orgId: org.id, name: "Refund bot", slug: `refund-${tag}` }, select: { id: true } });
+  let n = 0;
+  return {
+    orgId: org.id,
+    projectId: project.id,
+    users,
+    async createPolicy(draft = "", title = "Refund policy") {
+      const policy = await db.policy.create({
+        data: { projectId: project.id, key: `P-${tag}-${++n}`, title, draft, createdById: users.ADMIN.id },
+        select: { id: true },
+      });
+      return `policy:${policy.id}`;
+    },
+  };
+}
