@@ -66,6 +66,11 @@ export function parsePromptfooYaml(text: string): PromptfooImport {
     for (const [name, value] of Object.entries(vars)) {
       if (Array.isArray(value)) warnings.push({ test: index, message: `vars.${name} is a list; promptfoo would expand it into several tests, Hearth keeps one case` });
     }
+    for (const key of Object.keys(test)) {
+      if (!["description", "vars", "assert", "threshold", "metadata"].includes(key)) {
+        warnings.push({ test: index, message: `test field "${key}" is not imported` });
+      }
+    }
     const description = typeof test.description === "string" ? test.description : undefined;
     const graders: GraderSpec[] = [];
     const asserts = [...defaultAsserts, ...(Array.isArray(test.assert) ? test.assert : [])];
@@ -87,7 +92,12 @@ export function parsePromptfooYaml(text: string): PromptfooImport {
       graders,
       tags,
       clauses: [],
-      metadata: { source: "promptfoo", vars, ...(description !== undefined ? { description } : {}) },
+      metadata: {
+        source: "promptfoo",
+        vars,
+        ...(description !== undefined ? { description } : {}),
+        ...(isRecord(test.metadata) ? { testMetadata: test.metadata } : {}),
+      },
     };
     if (typeof test.threshold === "number" && test.threshold >= 0 && test.threshold <= 1) evalCase.threshold = test.threshold;
     cases.push(evalCase);

@@ -31,14 +31,16 @@ export const gradeSimilarity: Grader<"similarity"> = (spec, { output, case: c })
   const expected = spec.expected ?? c.expected;
   if (expected === undefined) return failed(spec, "no text to compare with: set the grader's expected or the case's expected");
   const fold = (s: string) => (spec.caseInsensitive ? s.trim().toLowerCase() : s.trim());
+  // Cheap bound before splitting into code points: more than 2n UTF-16 units means more than n code points.
   const a = fold(output);
   const b = fold(expected);
-  const longest = Math.max(a.length, b.length);
-  if (longest > MAX_SIMILARITY_LENGTH * 2 || Math.max(Array.from(a).length, Array.from(b).length) > MAX_SIMILARITY_LENGTH) {
-    return failed(spec, `text longer than ${MAX_SIMILARITY_LENGTH} characters; similarity is not computed`);
-  }
-  const length = Math.max(Array.from(a).length, Array.from(b).length);
-  const distance = levenshtein(a, b);
+  const tooLong = () => failed(spec, `text longer than ${MAX_SIMILARITY_LENGTH} characters; similarity is not computed`);
+  if (Math.max(a.length, b.length) > MAX_SIMILARITY_LENGTH * 2) return tooLong();
+  const s = Array.from(a);
+  const t = Array.from(b);
+  const length = Math.max(s.length, t.length);
+  if (length > MAX_SIMILARITY_LENGTH) return tooLong();
+  const distance = s.length >= t.length ? levenshteinArrays(s, t) : levenshteinArrays(t, s);
   const score = length === 0 ? 1 : 1 - distance / length;
   const result = scored(spec, score, `similarity ${score.toFixed(3)} (edit distance ${distance})`);
   if (spec.maxDistance !== undefined) {

@@ -131,6 +131,12 @@ describe("promptfoo YAML import", () => {
     ]);
   });
 
+  it("reports test fields it does not import and keeps test metadata", () => {
+    const r = parsePromptfooYaml("tests:\n  - vars: { input: a }\n    options: { transform: output.trim() }\n    metadata: { team: ops }\n    assert: [{ type: is-json }]\n");
+    expect(r.warnings).toEqual([{ test: 0, message: 'test field "options" is not imported' }]);
+    expect(r.cases[0].metadata).toMatchObject({ testMetadata: { team: "ops" } });
+  });
+
   it("applies defaultTest assertions and vars to every test", () => {
     const r = parsePromptfooYaml("defaultTest:\n  vars: { tier: 1 }\n  assert: [{ type: is-json }]\ntests:\n  - vars: { input: a }\n");
     expect(r.cases[0].graders).toEqual([{ type: "is-json" }]);
