@@ -58,7 +58,7 @@ function caseProblems(c: EvalCase): { field: string; message: string }[] {
         break;
       case "regex": {
         const problem = checkRegexSafety(g.pattern, g.flags ?? "");
-        if (problem) add(`${at}.pattern`, problem);
+        if (problem) add(/^(a )?flag/.test(problem) ? `${at}.flags` : `${at}.pattern`, problem);
         break;
       }
       case "json-schema":

@@ -19,6 +19,7 @@ describe("validateSuiteCases", () => {
     ["multiple choice without an answer", [{ ...ok, choices: ["a", "b"], graders: [{ type: "multiple-choice" }] }], { field: "answerIndex" }, /needs answerIndex/],
     ["an answer out of range", [{ ...ok, choices: ["a", "b"], answerIndex: 5 }], { field: "answerIndex" }, /out of range/],
     ["an unsafe regex", [{ ...ok, graders: [{ type: "regex", pattern: "(a+)+$" }] }], { field: "graders.0.pattern" }, /nested quantifier/],
+    ["a stateful regex flag", [{ ...ok, graders: [{ type: "regex", pattern: "a", flags: "g" }] }], { field: "graders.0.flags" }, /flag "g"/],
     ["an invalid regex", [{ ...ok, graders: [{ type: "regex", pattern: "(" }] }], { field: "graders.0.pattern" }, /invalid regular expression/],
     ["a schema with $ref", [{ ...ok, graders: [{ type: "json-schema", schema: { $ref: "#" } }] }], { field: "graders.0.schema" }, /\$ref/],
     ["equals with nothing to compare", [{ ...ok, graders: [{ type: "equals" }] }], { field: "graders.0.value" }, /expected output/],
