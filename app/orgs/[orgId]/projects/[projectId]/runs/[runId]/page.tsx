@@ -1,0 +1,407 @@
+"use client";
+import Link from "next/link";
+import { useParams, usePathname, useRouter, useSearchParams } from "next/navigation";
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { useSubscription } from "@trpc/tanstack-react-query";
+import { Suspense, useEffect, useRef, useState } from "react";
+import { useTRPC } from "@/app/_lib/trpc";
+import { ErrorAlert, formatDate, Loading } from "@/app/_components/ui";
+import { duration, percent, ProjectCrumbs, Section, TabBar } from "@/app/_components/records";
+import { RunStatusBadge } from "@/app/_components/RunStatusBadge";
+import { appendPoints, MetricsChart, type MetricSeries } from "@/app/_components/MetricsChart";
+
+const TABS = [
+  { id: "overview", label: "Overview" },
+  { id: "results", label: "Results" },
+  { id: "compare", label: "Compare" },
+] as const;
+type Tab = (typeof TABS)[number]["id"];
+type EvalSummary = { cases?: number; graded?: number; passed?: number; passRate?: number; meanScore?: number; byTag?: Record<string, { cases: number; passed: number }> };
+
+function inputText(input: unknown): string {
+  if (input === null || input === undefined) return "";
+  if (typeof input === "string") return input;
+  if (Array.isArray(input)) return input.map((m) => `${(m as { role?: string }).role ?? "?"}: ${(m as { content?: string }).content ?? ""}`).join("\n");
+  return JSON.stringify(input);
+}
+
+function RunPage() {
+  const { orgId, projectId, runId } = useParams<{ orgId: string; projectId: string; runId: string }>();
+  const params = useSearchParams();
+  const pathname = usePathname();
+  const trpc = useTRPC();
+  const run = useQuery({
+    ...trpc.run.get.queryOptions({ runId }),
+    refetchInterval: (query) => (query.state.data && ["QUEUED", "RUNNING"].includes(query.state.data.status) ? 3000 : false),
+  });
+  const tab = (TABS.find((t) => t.id === params.get("tab"))?.id ?? "overview") as Tab;
+
+  if (run.isLoading) return <Loading what="run" />;
+  if (run.error) return <ErrorAlert error={run.error} />;
+  const r = run.data!;
+  const isEval = r.kind === "EVAL";
+  const summary = (r.summary ?? null) as EvalSummary | null;
+  const tabs = isEval ? TABS : TABS.filter((t) => t.id === "overview");
+
+  return (
+    <>
+      <ProjectCrumbs orgId={orgId} projectId={projectId} section="Runs" sectionHref={`/orgs/${orgId}/projects/${projectId}/runs`} />
+      <div className="page-header">
+        <div>
+          <h1>
+            {r.kind} run <span className="mono">{r.id.slice(0, 10)}</span>
+          </h1>
+          <p className="subtitle">
+            {r.target} · created {formatDate(r.createdAt)} · {duration(r.startedAt, r.finishedAt)}
+            {r.suiteVersion ? (
+              <>
+                {" · "}
+                <Link href={`/orgs/${orgId}/projects/${projectId}/suites/${r.suiteVersion.suiteId}`}>
+                  {r.suiteVersion.suite.name} v{r.suiteVersion.version}
+                </Link>
+              </>
+            ) : null}
+          </p>
+        </div>
+        <RunStatusBadge status={r.status} />
+      </div>
+      {r.error ? (
+        <div className="alert alert-error" role="alert">
+          {r.error}
+        </div>
+      ) : null}
+      <TabBar label="Run" tabs={tabs} current={tab} hrefFor={(id) => `${pathname}?tab=${id}`} />
+      {tab === "overview" ? (
+        <>
+          {isEval ? <SummaryCard summary={summary} status={r.status} /> : null}
+          <Section title="Metrics">
+            <LiveMetrics runId={runId} />
+          </Section>
+          {!isEval && r.summary ? (
+            <Section title="Summary">
+              <pre className="json">{JSON.stringify(r.summary, null, 2)}</pre>
+            </Section>
+          ) : null}
+        </>
+      ) : null}
+      {tab === "results" && isEval ? <Results runId={runId} /> : null}
+      {tab === "compare" && isEval && r.suiteVersion ? <Compare runId={runId} projectId={projectId} suiteId={r.suiteVersion.suiteId} /> : null}
+    </>
+  );
+}
+
+function SummaryCard({ summary, status }: { summary: EvalSummary | null; status: string }) {
+  if (!summary || summary.passRate === undefined) {
+    return (
+      <Section title="Summary">
+        <p className="muted">{status === "SUCCEEDED" ? "No summary was recorded." : "The summary appears when the run succeeds."}</p>
+      </Section>
+    );
+  }
+  const tags = Object.entries(summary.byTag ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return (
+    <Section title="Summary">
+      <div className="stats" data-testid="run-summary">
+        <div className="stat">
+          <b>{percent(summary.passRate)}</b>
+          <span>pass rate</span>
+        </div>
+        <div className="stat">
+          <b>
+            {summary.passed}/{summary.graded}
+          </b>
+          <span>cases passed</span>
+        </div>
+        <div className="stat">
+          <b>{summary.meanScore?.toFixed(3) ?? "—"}</b>
+          <span>mean score</span>
+        </div>
+        <div className="stat">
+          <b>{summary.cases ?? "—"}</b>
+          <span>cases in suite</span>
+        </div>
+      </div>
+      {tags.length ? (
+        <table className="table">
+          <thead>
+            <tr>
+              <th>Tag</th>
+              <th>Passed</th>
+              <th>Pass rate</th>
+            </tr>
+          </thead>
+          <tbody>
+            {tags.map(([tag, t]) => (
+              <tr key={tag}>
+                <td>
+                  <span className="badge">{tag}</span>
+                </td>
+                <td>
+                  {t.passed}/{t.cases}
+                </td>
+                <td>{percent(t.cases ? t.passed / t.cases : null)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </Section>
+  );
+}
+
+function LiveMetrics({ runId }: { runId: string }) {
+  const trpc = useTRPC();
+  const initial = useQuery({ ...trpc.run.metrics.queryOptions({ runId }), refetchOnWindowFocus: false, staleTime: Infinity });
+  const series = useRef(new Map<string, MetricSeries>());
+  const pending = useRef<{ name: string; step: number; value: number }[]>([]);
+  const [version, setVersion] = useState(0);
+  const loaded = useRef(false);
+
+  useEffect(() => {
+    if (!initial.data || loaded.current) return;
+    loaded.current = true;
+    const map = new Map<string, MetricSeries>();
+    for (const row of initial.data) map.set(row.name, { name: row.name, steps: [...row.steps].map(Number), values: [...row.values].map(Number) });
+    // Points that arrived live before the initial load are merged in, not lost.
+    appendPoints(map, pending.current);
+    pending.current = [];
+    series.current = map;
+    setVersion((v) => v + 1);
+  }, [initial.data]);
+
+  const live = useSubscription(
+    trpc.run.liveMetrics.subscriptionOptions(
+      { runId },
+      {
+        onData: (points) => {
+          if (!loaded.current) {
+            pending.current.push(...points);
+            return;
+          }
+          appendPoints(series.current, points);
+          setVersion((v) => v + 1);
+        },
+      },
+    ),
+  );
+
+  if (initial.isLoading) return <Loading what="metrics" />;
+  if (initial.error) return <ErrorAlert error={initial.error} />;
+  return (
+    <>
+      <p className="hint">
+        <span className="badge" title="New points appear as they are logged">
+          {live.status === "pending" ? "● live" : live.status === "error" ? "live updates paused" : "connecting…"}
+        </span>
+      </p>
+      <MetricsChart series={series.current} version={version} />
+    </>
+  );
+}
+
+function Results({ runId }: { runId: string }) {
+  const trpc = useTRPC();
+  const params = useSearchParams();
+  const router = useRouter();
+  const pathname = usePathname();
+  const onlyFailures = params.get("failures") === "1";
+  const results = useInfiniteQuery(
+    trpc.run.results.infiniteQueryOptions({ runId, onlyFailures, limit: 50 }, { getNextPageParam: (page) => page.nextCursor ?? undefined }),
+  );
+  const rows = results.data?.pages.flatMap((p) => p.items) ?? [];
+  const graders = [...new Set(rows.flatMap((r) => r.grades.map((g) => g.grader)))];
+  function toggle(checked: boolean) {
+    const next = new URLSearchParams(params.toString());
+    if (checked) next.set("failures", "1");
+    else next.delete("failures");
+    router.replace(`${pathname}?${next.toString()}`, { scroll: false });
+  }
+  return (
+    <Section
+      title="Per-case results"
+      actions={
+        <label className="row">
+          <input type="checkbox" checked={onlyFailures} onChange={(e) => toggle(e.target.checked)} /> Failures only
+        </label>
+      }
+    >
+      <ErrorAlert error={results.error} />
+      {results.isLoading ? (
+        <Loading what="results" />
+      ) : rows.length === 0 ? (
+        <p className="empty">{onlyFailures ? "No failures." : "No results recorded."}</p>
+      ) : (
+        <div className="scroll-x">
+          <table className="table" data-testid="results">
+            <thead>
+              <tr>
+                <th>Case</th>
+                <th>Input</th>
+                <th>Expected</th>
+                <th>Output</th>
+                {graders.map((g) => (
+                  <th key={g}>{g}</th>
+                ))}
+                <th>Result</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.caseId} className={r.pass ? undefined : "row-fail"}>
+                  <td className="mono">
+                    {r.caseId}
+                    <div>
+                      {r.tags.map((t) => (
+                        <span key={t} className="badge">
+                          {t}
+                        </span>
+                      ))}
+                    </div>
+                  </td>
+                  <td>
+                    <pre className="cell-text">{inputText(r.input)}</pre>
+                  </td>
+                  <td>
+                    <pre className="cell-text">{r.expected ?? (r.choices ? r.choices.join(" | ") : "")}</pre>
+                  </td>
+                  <td>
+                    <pre className="cell-text">{r.output}</pre>
+                  </td>
+                  {graders.map((name) => {
+                    const g = r.grades.find((x) => x.grader === name);
+                    return (
+                      <td key={name}>
+                        {g ? (
+                          <>
+                            <span className={`badge ${g.pass ? "badge-ok" : "badge-danger"}`}>{g.score.toFixed(2)}</span>
+                            <div className="hint cell-reason">{g.reason}</div>
+                          </>
+                        ) : (
+                          "—"
+                        )}
+                      </td>
+                    );
+                  })}
+                  <td>
+                    <span className={`badge ${r.pass ? "badge-ok" : "badge-danger"}`}>{r.pass ? "pass" : "fail"}</span>
+                    <div className="hint">{r.score.toFixed(2)}</div>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {results.hasNextPage ? (
+        <button className="btn" onClick={() => results.fetchNextPage()} disabled={results.isFetchingNextPage}>
+          {results.isFetchingNextPage ? "Loading…" : "Load more"}
+        </button>
+      ) : null}
+    </Section>
+  );
+}
+
+function Compare({ runId, projectId, suiteId }: { runId: string; projectId: string; suiteId: string }) {
+  const trpc = useTRPC();
+  const params = useSearchParams();
+  const router = useRouter();
+  const pathname = usePathname();
+  const suite = useQuery(trpc.suite.get.queryOptions({ suiteId }));
+  const runs = useQuery(trpc.run.list.queryOptions({ projectId, kind: "EVAL", limit: 200 }));
+  const versionOf = new Map((suite.data?.versions ?? []).map((v) => [v.id, v.version]));
+  const candidates = (runs.data ?? []).filter((r) => r.id !== runId && r.suiteVersionId && versionOf.has(r.suiteVersionId));
+  const base = params.get("base") ?? "";
+  const compare = useQuery({ ...trpc.run.compare.queryOptions({ runId, baseRunId: base }), enabled: !!base });
+  function choose(id: string) {
+    const next = new URLSearchParams(params.toString());
+    if (id) next.set("base", id);
+    else next.delete("base");
+    router.replace(`${pathname}?${next.toString()}`, { scroll: false });
+  }
+  const c = compare.data;
+  return (
+    <Section title="Compare with another run">
+      <ErrorAlert error={runs.error ?? suite.error} />
+      <label className="field" style={{ maxWidth: "32rem", marginBottom: "1rem" }}>
+        Baseline run (same suite)
+        <select value={base} onChange={(e) => choose(e.target.value)} data-testid="compare-base">
+          <option value="">choose a run…</option>
+          {candidates.map((r) => (
+            <option key={r.id} value={r.id}>
+              {r.id.slice(0, 10)} · v{versionOf.get(r.suiteVersionId!)} · {r.status} · {formatDate(r.createdAt)} · {percent((r.summary as { passRate?: number } | null)?.passRate)}
+            </option>
+          ))}
+        </select>
+      </label>
+      {candidates.length === 0 && runs.data ? <p className="muted">No other eval run of this suite to compare with.</p> : null}
+      <ErrorAlert error={compare.error} />
+      {compare.isLoading && base ? <Loading what="comparison" /> : null}
+      {c ? (
+        <>
+          <div className="stats" data-testid="compare-counts">
+            <div className="stat">
+              <b className="text-danger">{c.counts.regressed}</b>
+              <span>regressed</span>
+            </div>
+            <div className="stat">
+              <b className="text-ok">{c.counts.improved}</b>
+              <span>improved</span>
+            </div>
+            <div className="stat">
+              <b>{c.counts.unchanged}</b>
+              <span>unchanged</span>
+            </div>
+            {c.counts.onlyInBase || c.counts.onlyInRun ? (
+              <div className="stat">
+                <b>
+                  {c.counts.onlyInBase}/{c.counts.onlyInRun}
+                </b>
+                <span>only in baseline / this run</span>
+              </div>
+            ) : null}
+          </div>
+          <div className="scroll-x">
+            <table className="table" data-testid="compare-rows">
+              <thead>
+                <tr>
+                  <th>Case</th>
+                  <th>Change</th>
+                  <th>Baseline output</th>
+                  <th>This run's output</th>
+                </tr>
+              </thead>
+              <tbody>
+                {c.rows.slice(0, 500).map((row) => (
+                  <tr key={row.caseId} className={row.change === "regressed" ? "row-fail" : undefined}>
+                    <td className="mono">{row.caseId}</td>
+                    <td>
+                      <span className={`badge ${row.change === "regressed" ? "badge-danger" : row.change === "improved" ? "badge-ok" : ""}`}>{row.change}</span>
+                      <div className="hint">
+                        {row.before.score.toFixed(2)} → {row.after.score.toFixed(2)}
+                      </div>
+                    </td>
+                    <td>
+                      <pre className="cell-text">{row.before.output}</pre>
+                    </td>
+                    <td>
+                      <pre className="cell-text">{row.after.output}</pre>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {c.rows.length > 500 ? <p className="hint">First 500 of {c.rows.length} cases shown.</p> : null}
+          </div>
+        </>
+      ) : null}
+    </Section>
+  );
+}
+
+export default function Page() {
+  return (
+    <Suspense fallback={<Loading what="run" />}>
+      <RunPage />
+    </Suspense>
+  );
+}
