@@ -164,7 +164,7 @@ export class GpuContext {
   private lostError: GpuError | null = null;
   private readonly lostPromise: Promise<never>;
   private readonly pendingErrors: Error[] = [];
-  private readonly pendingChecks: Promise<void>[] = [];
+  private readonly pendingChecks: Promise<GpuError | null>[] = [];
   private allocatingFor = "";
   /** Per-op kernel choices (e.g. matmul variant), filled by measured selection. */
   readonly choices = new Map<string, string>();
@@ -270,10 +270,12 @@ export class GpuContext {
     const buffer = this.device.createBuffer({ size: bytes, usage, label: this.allocatingFor });
     if (big) {
       const what = this.allocatingFor;
+      // Resolved (not rejected) with the error, so nothing goes unhandled before the next read.
       this.pendingChecks.push(
-        this.device.popErrorScope().then((err) => {
-          if (err) throw new GpuOutOfMemoryError(`${what}: out of GPU memory allocating ${bytes} bytes (${err.message})`);
-        }),
+        this.device.popErrorScope().then(
+          (err) => (err ? new GpuOutOfMemoryError(`${what}: out of GPU memory allocating ${bytes} bytes (${err.message})`) : null),
+          (e: Error) => new GpuError(`${what}: allocation check failed: ${e.message}`),
+        ),
       );
     }
     return buffer;
@@ -385,6 +387,7 @@ export class GpuContext {
   async readMany<D extends DType>(ts: Tensor<D>[]): Promise<TypedArrayFor<D>[]> {
     this.assertAlive();
     const stagings: Storage[] = [];
+    this.allocatingFor = "readback";
     this.endPass();
     const enc = this.getEncoder();
     for (const t of ts) {
@@ -420,8 +423,8 @@ export class GpuContext {
 
   private async throwPendingErrors(): Promise<void> {
     if (this.pendingChecks.length) {
-      const checks = this.pendingChecks.splice(0);
-      await this.guard(Promise.all(checks));
+      const failed = (await this.guard(Promise.all(this.pendingChecks.splice(0)))).filter((e) => e !== null);
+      if (failed.length) throw failed[0];
     }
     if (this.pendingErrors.length) {
       const errs = this.pendingErrors.splice(0);

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { requestNodeGpuContext } from "../../gpu/device-node";
-import { GpuDeviceLostError } from "../../gpu/device";
+import { GpuContext, GpuDeviceLostError, GpuOutOfMemoryError } from "../../gpu/device";
 import { matmul, matmulBackward } from "../../gpu/ops/matmul";
 import { accumulate, gelu, geluBackward, add } from "../../gpu/ops/elementwise";
 import { layerNorm } from "../../gpu/ops/layernorm";
@@ -41,6 +41,25 @@ describe("device", () => {
     await expect(pending).rejects.toThrow(GpuDeviceLostError);
     await expect(ctx.read(t)).rejects.toThrow(/device was destroyed/);
     expect(() => gelu(ctx, t)).toThrow(/device was destroyed/);
+  });
+
+  it("reports an out-of-memory allocation as a clear error naming the op and shape", async () => {
+    const base = await requestNodeGpuContext();
+    // Simulate a driver refusing the allocation: every error scope reports out-of-memory.
+    const device = new Proxy(base.device, {
+      get(target, prop) {
+        if (prop === "popErrorScope") return async () => ({ message: "simulated: not enough memory" });
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+      set: (target, prop, value) => Reflect.set(target, prop, value, target),
+    });
+    const ctx = new GpuContext(device, base.report, base.options);
+    const big = ctx.empty([3000, 4000], "f32", "layerNorm");
+    const err = await ctx.read(big).then(() => null, (e: Error) => e);
+    expect(err).toBeInstanceOf(GpuOutOfMemoryError);
+    expect(err?.message).toBe("layerNorm [3000,4000]: out of GPU memory allocating 50331648 bytes (simulated: not enough memory)");
+    base.destroy();
   });
 
   it("rejects a tensor larger than the device can bind, naming the op and shape", async () => {
