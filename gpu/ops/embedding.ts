@@ -39,8 +39,9 @@ export function embeddingBackward(ctx: GpuContext, tokens: Tensor, dout: Tensor,
   const { B, T, V, C } = dims("embeddingBackward", tokens, grads.dwte, grads.dwpe);
   expectShape("embeddingBackward", "dout", dout, [B, T, C]);
   const WG = elementWG(ctx);
-  // Enough vocabulary slices to occupy the GPU; each invocation owns (channel, slice).
-  const vchunks = Math.max(1, Math.min(V, Math.ceil(4096 / Math.max(1, C))));
+  // Each invocation owns (channel, vocabulary slice) and scans every token, so slices multiply the
+  // scanning work: use just enough of them for a few hundred invocations.
+  const vchunks = Math.max(1, Math.min(V, Math.ceil(256 / Math.max(1, C))));
   ctx.dispatch({
     kernel: "embedding",
     entry: "backward_wte",
