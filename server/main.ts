@@ -27,6 +27,7 @@ const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 export async function startHearth(options: HearthOptions): Promise<RunningHearth> {
   process.env.NEXT_TELEMETRY_DISABLED = "1"; // nothing leaves the machine
   process.env.HEARTH_MIGRATIONS_DIR ??= path.join(rootDir, "prisma", "migrations");
+  process.env.HEARTH_DATA_DIR = path.resolve(options.dataDir); // artifacts live beside the embedded database
   const database = await startDatabase({ dataDir: path.join(options.dataDir, "pglite") });
   const db = getDb();
   await ensureAuthSecret(db);

@@ -103,6 +103,8 @@ const RESOURCE_PROJECT = {
   suiteVersion: (db: Db, id: string) =>
     db.suiteVersion.findUnique({ where: { id }, select: { suite: { select: { projectId: true } } } }).then((v) => v && { projectId: v.suite.projectId }),
   dataset: (db: Db, id: string) => db.dataset.findUnique({ where: { id }, select: { projectId: true } }),
+  datasetVersion: (db: Db, id: string) =>
+    db.datasetVersion.findUnique({ where: { id }, select: { dataset: { select: { projectId: true } } } }).then((v) => v && { projectId: v.dataset.projectId }),
   model: (db: Db, id: string) => db.model.findUnique({ where: { id }, select: { projectId: true } }),
   modelVersion: (db: Db, id: string) =>
     db.modelVersion.findUnique({ where: { id }, select: { model: { select: { projectId: true } } } }).then((v) => v && { projectId: v.model.projectId }),
@@ -118,6 +120,7 @@ const RESOURCE_LABEL: Record<ResourceKind, string> = {
   suite: "Eval suite",
   suiteVersion: "Suite version",
   dataset: "Dataset",
+  datasetVersion: "Dataset version",
   model: "Model",
   modelVersion: "Model version",
   run: "Run",
@@ -129,19 +132,34 @@ const RESOURCE_LABEL: Record<ResourceKind, string> = {
  * project decides access exactly as projectProcedure does; unknown ids and other organizations'
  * ids get the same "not found".
  */
+/**
+ * Checks access to one resource inside a project exactly as projectProcedure does; unknown ids and
+ * other organizations' ids get the same "not found". Also used by non-tRPC routes (uploads, downloads).
+ */
+export async function authorizeResource(
+  ctx: { db: Db; actor: Actor | null },
+  kind: ResourceKind,
+  id: string,
+  role: RoleName,
+  scope: ApiScope | null,
+): Promise<{ orgId: string; projectId: string; role: RoleName | null }> {
+  const notFound = `${RESOURCE_LABEL[kind]} not found.`;
+  const owner = await RESOURCE_PROJECT[kind](ctx.db, id);
+  if (!owner) deny("NOT_FOUND", notFound);
+  const project = await ctx.db.project.findUnique({ where: { id: owner.projectId }, select: { orgId: true } });
+  if (!project) deny("NOT_FOUND", notFound);
+  const grant = await authorizeInOrg(ctx, project.orgId, role, scope, notFound);
+  return { orgId: project.orgId, projectId: owner.projectId, role: grant.role };
+}
+
+/** A procedure on one resource inside a project, named by `<kind>Id` in the input. */
 export function resourceProcedure<K extends ResourceKind>(kind: K, role: RoleName, scope: ApiScope | null) {
   const field = `${kind}Id` as const;
-  const notFound = `${RESOURCE_LABEL[kind]} not found.`;
   return baseProcedure
     .meta({ access: { level: "project", role, scope } })
     .input(z.object({ [field]: idSchema } as Record<`${K}Id`, typeof idSchema>))
     .use(async ({ ctx, input, next }) => {
-      const id = (input as Record<string, string>)[field];
-      const owner = await RESOURCE_PROJECT[kind](ctx.db, id);
-      if (!owner) deny("NOT_FOUND", notFound);
-      const project = await ctx.db.project.findUnique({ where: { id: owner.projectId }, select: { orgId: true } });
-      if (!project) deny("NOT_FOUND", notFound);
-      const grant = await authorizeInOrg(ctx, project.orgId, role, scope, notFound);
-      return next({ ctx: { ...ctx, actor: ctx.actor!, orgId: project.orgId, projectId: owner.projectId, role: grant.role } });
+      const access = await authorizeResource(ctx, kind, (input as Record<string, string>)[field], role, scope);
+      return next({ ctx: { ...ctx, actor: ctx.actor!, ...access } });
     });
 }

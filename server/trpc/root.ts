@@ -10,6 +10,7 @@ import { policyRouter } from "@/server/policies/router";
 import { suiteRouter } from "@/server/suites/router";
 import { runRouter } from "@/server/runs/router";
 import { modelRouter } from "@/server/models/router";
+import { datasetRouter } from "@/server/datasets/router";
 
 export const appRouter = router({
   user: userRouter,
@@ -23,6 +24,7 @@ export const appRouter = router({
   suite: suiteRouter,
   run: runRouter,
   model: modelRouter,
+  dataset: datasetRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -86,6 +86,10 @@ const MATRIX: Record<string, Row> = {
   "run.results": { input: (f) => ({ runId: f.baseRunId }), allow: READERS, scope: "runs:read" },
   "run.compare": { input: (f) => ({ runId: f.runId, baseRunId: f.baseRunId }), allow: READERS, scope: "runs:read" },
 
+  "dataset.list": { input: project, allow: READERS, scope: "datasets:read" },
+  "dataset.get": { input: (f) => ({ datasetId: f.datasetId }), allow: READERS, scope: "datasets:read" },
+  "dataset.create": { input: (f) => ({ ...project(f), name: unique("corpus"), kind: "CORPUS" }), allow: WRITERS, scope: "datasets:write" },
+
   "model.list": { input: project, allow: READERS, scope: "models:read" },
   "model.get": { input: (f) => ({ modelId: f.modelId }), allow: READERS, scope: "models:read" },
   "model.create": { input: (f) => ({ ...project(f), name: unique("model") }), allow: WRITERS, scope: "models:write" },

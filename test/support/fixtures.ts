@@ -33,6 +33,7 @@ export interface OrgFixture {
   inviteId: string;
   apiKeyId: string;
   policyId: string;
+  datasetId: string;
   suiteId: string;
   suiteVersionId: string;
   /** A RUNNING eval run on suite version 1 (case "refund-window"). */
@@ -114,6 +115,7 @@ async function createProjectRecords(db: PrismaClient, projectId: string, ownerId
   await db.policyVersion.create({
     data: { policyId: policy.id, version: 1, content: policy.draft, clauses: [], sha256: "0".repeat(64), message: "first", authorId: ownerId },
   });
+  const dataset = await db.dataset.create({ data: { projectId, name: unique("pairs"), kind: "PAIRS", createdById: ownerId }, select: { id: true } });
   const suite = await db.evalSuite.create({ data: { projectId, name: unique("suite"), draft: [FIXTURE_CASE], thresholds: { overall: 0.5 }, createdById: ownerId }, select: { id: true } });
   const suiteVersion = await db.suiteVersion.create({
     data: { suiteId: suite.id, version: 1, cases: [FIXTURE_CASE], caseCount: 1, sha256: "1".repeat(64), message: "first", authorId: ownerId },
@@ -136,6 +138,7 @@ async function createProjectRecords(db: PrismaClient, projectId: string, ownerId
   });
   return {
     policyId: policy.id,
+    datasetId: dataset.id,
     suiteId: suite.id,
     suiteVersionId: suiteVersion.id,
     runId: run.id,

@@ -1,0 +1,76 @@
+// Streaming validation of uploaded datasets: text must be UTF-8; prompt/response files must be JSON
+// Lines with string "prompt" and "response". Errors carry line numbers; a few are enough to act on.
+import { StringDecoder } from "node:string_decoder";
+
+export const MAX_LINE_BYTES = 1024 * 1024;
+const MAX_ERRORS = 20;
+
+export interface DatasetStats {
+  lines: number;
+  pairs?: number;
+  characters: number;
+}
+
+export class DatasetValidator {
+  private decoder = new StringDecoder("utf8");
+  private pending = "";
+  private line = 0;
+  readonly errors: { line: number; message: string }[] = [];
+  private stats: DatasetStats = { lines: 0, characters: 0 };
+
+  constructor(private readonly kind: "CORPUS" | "PAIRS") {
+    if (kind === "PAIRS") this.stats.pairs = 0;
+  }
+
+  push(chunk: Buffer): void {
+    this.consume(this.decoder.write(chunk), false);
+  }
+
+  finish(): DatasetStats {
+    this.consume(this.decoder.end(), true);
+    return this.stats;
+  }
+
+  private error(line: number, message: string) {
+    if (this.errors.length < MAX_ERRORS) this.errors.push({ line, message });
+  }
+
+  private consume(text: string, final: boolean) {
+    // StringDecoder substitutes U+FFFD for invalid bytes: treat that as "not UTF-8" on the line.
+    this.pending += text;
+    let newline: number;
+    while ((newline = this.pending.indexOf("\n")) >= 0) {
+      this.handleLine(this.pending.slice(0, newline));
+      this.pending = this.pending.slice(newline + 1);
+    }
+    if (Buffer.byteLength(this.pending) > MAX_LINE_BYTES) {
+      this.error(this.line + 1, `the line is longer than ${MAX_LINE_BYTES} bytes`);
+      this.pending = "";
+      this.line++;
+    }
+    if (final && this.pending.length) {
+      this.handleLine(this.pending);
+      this.pending = "";
+    }
+  }
+
+  private handleLine(raw: string) {
+    this.line++;
+    const text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    this.stats.lines++;
+    this.stats.characters += text.length;
+    if (text.includes("\uFFFD")) this.error(this.line, "not valid UTF-8 text");
+    if (this.kind !== "PAIRS" || !text.trim()) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return this.error(this.line, "not valid JSON");
+    }
+    const pair = value as { prompt?: unknown; response?: unknown };
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return this.error(this.line, 'expected an object like {"prompt": "...", "response": "..."}');
+    if (typeof pair.prompt !== "string") return this.error(this.line, '"prompt" must be a string');
+    if (typeof pair.response !== "string") return this.error(this.line, '"response" must be a string');
+    this.stats.pairs!++;
+  }
+}

@@ -1,0 +1,23 @@
+import { randomBytes } from "node:crypto";
+import { TRPCError } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
+import { DomainError } from "@/server/errors";
+import { getDb } from "@/server/db/client";
+import { resolveActor, type Actor } from "@/server/trpc/context";
+import type { PrismaClient } from "@/server/db/generated/client";
+
+/** For plain route handlers (uploads, downloads): the same errors as the tRPC API, never a stack trace. */
+export function errorResponse(error: unknown): Response {
+  if (error instanceof DomainError) error = new TRPCError({ code: error.code, message: error.message });
+  if (error instanceof TRPCError && error.code !== "INTERNAL_SERVER_ERROR") {
+    return Response.json({ error: { code: error.code, message: error.message } }, { status: getHTTPStatusCodeFromError(error) });
+  }
+  const id = randomBytes(6).toString("hex");
+  console.error(`[hearth] internal error ${id}:`, error);
+  return Response.json({ error: { code: "INTERNAL_SERVER_ERROR", message: `Something went wrong on the server (error id ${id}).` } }, { status: 500 });
+}
+
+export async function requestContext(req: Request): Promise<{ db: PrismaClient; actor: Actor | null }> {
+  const db = getDb();
+  return { db, actor: await resolveActor(db, req.headers) };
+}

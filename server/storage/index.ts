@@ -1,0 +1,106 @@
+// Where artifacts (dataset files, checkpoints) live: content-addressed by sha256, behind one interface
+// with a filesystem store (default, under the data directory) and an S3-compatible one.
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { S3ArtifactStore, s3SettingsFromEnvironment } from "./s3";
+
+export interface StoredArtifact {
+  sha256: string;
+  bytes: number;
+}
+
+export interface ArtifactStore {
+  /** Stores a file already written to local disk under its sha256 (a no-op when it is already stored). */
+  putFile(localPath: string, sha256: string): Promise<void>;
+  open(sha256: string): Promise<Readable>;
+  has(sha256: string): Promise<boolean>;
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export function assertSha256(sha256: string): void {
+  if (!SHA256.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
+}
+
+export class FileArtifactStore implements ArtifactStore {
+  constructor(readonly root: string) {}
+
+  private pathOf(sha256: string): string {
+    assertSha256(sha256);
+    return path.join(this.root, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+  }
+
+  async putFile(localPath: string, sha256: string): Promise<void> {
+    const target = this.pathOf(sha256);
+    if (await this.has(sha256)) return;
+    await fsp.mkdir(path.dirname(target), { recursive: true });
+    // Copy then rename: a reader never sees a half-written artifact.
+    const partial = `${target}.${randomBytes(4).toString("hex")}.partial`;
+    await fsp.copyFile(localPath, partial);
+    await fsp.rename(partial, target);
+  }
+
+  async open(sha256: string): Promise<Readable> {
+    const file = this.pathOf(sha256);
+    await fsp.access(file);
+    return fs.createReadStream(file);
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return fsp.access(this.pathOf(sha256)).then(
+      () => true,
+      () => false,
+    );
+  }
+}
+
+const key = Symbol.for("hearth.artifactStore");
+const store = globalThis as unknown as Record<symbol, ArtifactStore | undefined>;
+
+/** The configured store: S3-compatible when HEARTH_S3_BUCKET is set, else files under the data directory. */
+export function getArtifactStore(): ArtifactStore {
+  const s3 = s3SettingsFromEnvironment();
+  store[key] ??= s3 ? new S3ArtifactStore(s3) : new FileArtifactStore(path.join(process.env.HEARTH_DATA_DIR ?? path.resolve("data"), "artifacts"));
+  return store[key];
+}
+
+/** Streams a body to a temp file while hashing and measuring it; `inspect` sees each chunk (for validation). */
+export async function receiveToTempFile(
+  body: ReadableStream<Uint8Array> | Readable,
+  options: { maxBytes: number; tempDir: string; inspect?: (chunk: Buffer) => void },
+): Promise<StoredArtifact & { tempPath: string }> {
+  await fsp.mkdir(options.tempDir, { recursive: true });
+  const tempPath = path.join(options.tempDir, `upload-${randomBytes(8).toString("hex")}`);
+  const hash = createHash("sha256");
+  let bytes = 0;
+  const source = body instanceof Readable ? body : Readable.fromWeb(body as import("node:stream/web").ReadableStream<Uint8Array>);
+  try {
+    await pipeline(
+      source,
+      async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          bytes += chunk.length;
+          if (bytes > options.maxBytes) throw new UploadTooLarge(options.maxBytes);
+          hash.update(chunk);
+          options.inspect?.(chunk);
+          yield chunk;
+        }
+      },
+      fs.createWriteStream(tempPath),
+    );
+  } catch (error) {
+    await fsp.rm(tempPath, { force: true });
+    throw error;
+  }
+  return { tempPath, sha256: hash.digest("hex"), bytes };
+}
+
+export class UploadTooLarge extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`The upload is larger than the limit of ${maxBytes} bytes.`);
+  }
+}
