@@ -22,6 +22,16 @@ export default function ProjectHomePage() {
     }),
   );
   const remove = useMutation(trpc.project.delete.mutationOptions({ onSuccess: () => router.push(`/orgs/${orgId}`) }));
+  const policies = useQuery(trpc.policy.list.queryOptions({ projectId }));
+  const suites = useQuery(trpc.suite.list.queryOptions({ projectId }));
+  const runs = useQuery(trpc.run.list.queryOptions({ projectId, limit: 200 }));
+  const models = useQuery(trpc.model.list.queryOptions({ projectId }));
+  const sections = [
+    { title: "Policies", path: "policies", count: policies.data?.length, text: "Written policies with clauses that cases cite." },
+    { title: "Eval suites", path: "suites", count: suites.data?.length, text: "Test cases and graders, published as versions." },
+    { title: "Runs", path: "runs", count: runs.data ? (runs.data.length >= 200 ? "200+" : runs.data.length) : undefined, text: "Training and eval runs, metrics and results." },
+    { title: "Models", path: "models", count: models.data?.length, text: "Model versions, their lineage and promotions." },
+  ];
   const role = project.data?.role;
   const canEdit = role === "OWNER" || role === "ADMIN" || role === "EDITOR";
 
@@ -85,21 +95,23 @@ export default function ProjectHomePage() {
           </form>
         </section>
       ) : null}
-      <div className="grid">
-        {[
-          ["Eval suites", "Benchmarks, test cases and graders, co-edited live."],
-          ["Policies", "Written policies with clauses that cases cite."],
-          ["Datasets", "Corpora and instruction pairs for training."],
-          ["Models", "Model versions, their lineage and their scores."],
-        ].map(([title, text]) => (
-          <div key={title} className="tile" aria-disabled>
-            <h3>{title}</h3>
-            <p>{text}</p>
-            <p className="hint" style={{ marginTop: "0.5rem" }}>
-              Coming with the next releases of Hearth.
+      <div className="grid" data-testid="project-sections">
+        {sections.map((section) => (
+          <Link key={section.title} href={`/orgs/${orgId}/projects/${projectId}/${section.path}`} className="tile">
+            <h3>{section.title}</h3>
+            <p className="tile-count" data-testid={`count-${section.path}`}>
+              {section.count === undefined ? "…" : section.count}
             </p>
-          </div>
+            <p>{section.text}</p>
+          </Link>
         ))}
+        <div className="tile" aria-disabled>
+          <h3>Datasets</h3>
+          <p>Corpora and instruction pairs for training.</p>
+          <p className="hint" style={{ marginTop: "0.5rem" }}>
+            Coming with the next releases of Hearth.
+          </p>
+        </div>
       </div>
       <section className="card" style={{ marginTop: "1.5rem" }}>
         <h2>Details</h2>
