@@ -2,11 +2,11 @@
 //   sum_rows: out[r] (+)= sum_j x[r, j]              one workgroup per row (sum_rows_serial: one
 //             invocation per row, picked by measurement like the other row kernels)
 //   sum_cols: out[c] (+)= sum_r x[r, c]              one invocation per column (bias gradients)
-//   partial:  partials[offset + w] = sum over workgroup w's strided share of x (or of x^2)
+//   partial:  partials[offset + i] = sum over invocation i's strided share of x (or of x^2)
 //   finalize: out[0] = scale * sum(partials) (mode 0), or the global norm
 //             out[0] = sqrt(sum), out[1] = min(1, max_norm / (norm + 1e-6)) (mode 1)
-// Every reduction is a fixed tree in workgroup memory: deterministic and independent of the
-// subgroup size.
+// Every reduction has a fixed order (serial loops, trees in workgroup memory): deterministic and
+// independent of the subgroup size.
 struct Params {
   rows: u32,
   cols: u32,
@@ -76,19 +76,20 @@ fn sum_cols(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   out[c] = s;
 }
 
-// x has p.cols elements here; launched with a 1-D grid of nwg.x workgroups.
+// x has p.cols elements; p.rows = invocations launched for it. Invocation i sums elements
+// i, i + rows, ... (or their squares) into partials[offset + i]: no barriers, fixed order.
 @compute @workgroup_size(WG)
 fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * WG + lid;
+  if (i >= p.rows) {
+    return;
+  }
   var s = 0.0;
-  let stride = nwg.x * WG;
-  for (var i = wid.x * WG + lid; i < p.cols; i += stride) {
-    let v = x[i];
+  for (var j = i; j < p.cols; j += p.rows) {
+    let v = x[j];
     s += select(v, v * v, p.square != 0u);
   }
-  s = reduce_sum(lid, s);
-  if (lid == 0u) {
-    partials[p.offset + wid.x] = s;
-  }
+  partials[p.offset + i] = s;
 }
 
 // p.cols = number of partials; one workgroup.

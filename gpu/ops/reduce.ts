@@ -52,26 +52,25 @@ export function sumLastAxis(ctx: GpuContext, x: Tensor, o: AccumulateOptions = {
   return out;
 }
 
-const MAX_PARTIALS = 64;
-
-function partialCount(ctx: GpuContext, n: number): number {
-  return Math.max(1, Math.min(MAX_PARTIALS, Math.ceil(n / elementWG(ctx))));
+/** Invocations (and partial sums) per tensor: about 256 elements each, at most 4096. */
+function partialCount(n: number): number {
+  return Math.max(1, Math.min(4096, Math.ceil(n / 256)));
 }
 
 function recordPartials(ctx: GpuContext, xs: Tensor[], square: boolean): { partials: Tensor; count: number } {
-  const count = xs.reduce((s, x) => s + partialCount(ctx, x.size), 0);
+  const count = xs.reduce((s, x) => s + partialCount(x.size), 0);
   const partials = ctx.empty([count], "f32", "reduce");
-  const WG = elementWG(ctx);
+  const WG = Math.min(64, elementWG(ctx));
   let offset = 0;
   for (const x of xs) {
-    const g = partialCount(ctx, x.size);
+    const g = partialCount(x.size);
     ctx.dispatch({
       kernel: "reduce",
       entry: "partial",
       constants: { WG },
-      params: { u: [0, x.size, 0, offset, square ? 1 : 0, 0], f: [1, 0] },
+      params: { u: [g, x.size, 0, offset, square ? 1 : 0, 0], f: [1, 0] },
       bindings: [x, null, partials],
-      groups: [g],
+      groups: grid1d(ctx, g, WG),
     });
     offset += g;
   }
