@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// Hearth's command-line client for CI: `hearth gate` fails the build when a candidate model version
+// does not pass a suite's release gate. Plain Node (18+), no dependencies: it only calls Hearth's API.
+import { parseArgs } from "node:util";
+
+const USAGE = `Usage: hearth gate --model <model id> --suite-version <suite version id> --candidate <model version id>
+                  [--baseline <alias or model version id>] [--url <Hearth URL>]
+
+Environment: HEARTH_API_KEY (an API key with the runs:read scope), HEARTH_URL (default http://localhost:3000).
+Exit status: 0 the gate passed, 1 it failed, 2 the gate could not be evaluated.`;
+
+function fail(message) {
+  console.error(message);
+  process.exit(2);
+}
+
+async function callQuery(url, key, path, input) {
+  const response = await fetch(`${url}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`, {
+    headers: { authorization: `Bearer ${key}` },
+  }).catch((error) => fail(`Cannot reach Hearth at ${url}: ${error.cause?.message ?? error.message}`));
+  const body = await response.json().catch(() => null);
+  if (!response.ok) fail(`Hearth refused the request (HTTP ${response.status}): ${body?.error?.json?.message ?? "no details"}`);
+  return body.result.data.json;
+}
+
+const percent = (value) => (value === null || value === undefined ? "n/a" : `${(value * 100).toFixed(1)}%`);
+
+async function gate(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string" },
+      "suite-version": { type: "string" },
+      suite: { type: "string" },
+      candidate: { type: "string" },
+      baseline: { type: "string" },
+      url: { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  const suiteVersionId = values["suite-version"] ?? values.suite;
+  if (!values.model || !suiteVersionId || !values.candidate) fail(USAGE);
+  const key = process.env.HEARTH_API_KEY;
+  if (!key) fail("Set HEARTH_API_KEY to an API key with the runs:read scope.");
+  const url = (values.url ?? process.env.HEARTH_URL ?? "http://localhost:3000").replace(/\/$/, "");
+  const report = await callQuery(url, key, "model.gate", {
+    modelId: values.model,
+    candidateVersionId: values.candidate,
+    suiteVersionId,
+    ...(values.baseline ? { baseline: values.baseline } : {}),
+  });
+  if (values.json) {
+    console.log(JSON.stringify(report, null, 2));
+  } else {
+    console.log(`Gate ${report.pass ? "PASSED" : "FAILED"}: candidate pass rate ${percent(report.candidate.passRate)} over ${report.candidate.cases} cases` + (report.baseline ? `, baseline ${percent(report.baseline.passRate)}` : ""));
+    for (const check of report.checks) {
+      console.log(`  ${check.pass ? "ok  " : "FAIL"} ${check.name}: ${percent(check.actual)} (needs ${percent(check.required)}, ${check.cases} cases)`);
+    }
+    if (report.regressions.length) {
+      console.log(`  ${report.regressions.length} case(s) regressed against the baseline:`);
+      for (const r of report.regressions.slice(0, 50)) console.log(`    ${r.caseId}: ${r.baselineScore.toFixed(2)} -> ${r.candidateScore.toFixed(2)}`);
+    }
+  }
+  process.exit(report.pass ? 0 : 1);
+}
+
+const [command, ...rest] = process.argv.slice(2);
+if (command === "gate") await gate(rest).catch((error) => fail(error.message));
+else fail(USAGE);
