@@ -204,13 +204,15 @@ function Results({ runId }: { runId: string }) {
   const params = useSearchParams();
   const router = useRouter();
   const pathname = usePathname();
-  const onlyFailures = params.get("failures") === "1";
+  // Local state answers the click at once; the URL keeps the choice shareable.
+  const [onlyFailures, setOnlyFailures] = useState(params.get("failures") === "1");
   const results = useInfiniteQuery(
     trpc.run.results.infiniteQueryOptions({ runId, onlyFailures, limit: 50 }, { getNextPageParam: (page) => page.nextCursor ?? undefined }),
   );
   const rows = results.data?.pages.flatMap((p) => p.items) ?? [];
   const graders = [...new Set(rows.flatMap((r) => r.grades.map((g) => g.grader)))];
   function toggle(checked: boolean) {
+    setOnlyFailures(checked);
     const next = new URLSearchParams(params.toString());
     if (checked) next.set("failures", "1");
     else next.delete("failures");

@@ -1,0 +1,298 @@
+// The records a team keeps, driven in a browser: a suite with cases published twice, an eval run recorded
+// through the API as a runner would, its live chart, per-case results and the comparison with an earlier
+// run, a promotion that a second admin approves, and a policy published with its diff.
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchBrowser, screenshotPath } from "../support/browser";
+import { signInOverHttp, trpcHttp } from "../support/http";
+import { unique } from "../support/fixtures";
+
+const app = inject("app");
+
+function caseLine(id: string, input: string, expected: string, tag: string, clause: string) {
+  return JSON.stringify({ id, input, expected, graders: [{ type: "contains", values: [expected], caseInsensitive: true }], tags: [tag], clauses: [clause] });
+}
+const FIRST_CASES = [
+  caseLine("refund-1", "Can I get a refund after 10 days?", "yes", "refunds", "refunds#1"),
+  caseLine("refund-2", "Refund after 45 days?", "no", "refunds", "refunds#1"),
+  caseLine("tone-1", "Reply to <b>an angry</b> customer", "sorry", "tone", "tone#2"),
+].join("\n");
+const MORE_CASES = [caseLine("tone-2", "Say thanks", "thank", "tone", "tone#2"), caseLine("shipping-1", "Where is my parcel?", "tracking", "shipping", "shipping#3")].join("\n");
+const CASE_IDS = ["refund-1", "refund-2", "shipping-1", "tone-1", "tone-2"];
+
+/** Calls the API as the given user and returns the procedure's data, failing loudly otherwise. */
+async function call(cookie: string, kind: "query" | "mutation", path: string, input: unknown) {
+  const response = await trpcHttp(app.url, kind, path, input, { cookie });
+  if (response.status !== 200) throw new Error(`${path} failed (${response.status}): ${JSON.stringify(response.body.error?.json?.message)}`);
+  return response.body.result.data.json;
+}
+
+async function contextFor(browser: Browser, cookie: string): Promise<BrowserContext> {
+  const context = await browser.newContext({ baseURL: app.url, viewport: { width: 1366, height: 900 } });
+  const [name, ...rest] = cookie.split("=");
+  await context.addCookies([{ name, value: rest.join("="), url: app.url }]);
+  return context;
+}
+
+/** Records an eval run exactly as a runner does: create, RUNNING, results, metrics, SUCCEEDED. */
+async function recordEvalRun(cookie: string, projectId: string, suiteVersionId: string, modelVersionId: string, passing: Set<string>, finish = true) {
+  const run = await call(cookie, "mutation", "run.create", { projectId, kind: "EVAL", target: "NODE", suiteVersionId, modelVersionId });
+  await call(cookie, "mutation", "run.transition", { runId: run.id, status: "RUNNING" });
+  await call(cookie, "mutation", "run.recordResults", {
+    runId: run.id,
+    results: CASE_IDS.map((caseId) => {
+      const pass = passing.has(caseId);
+      return { caseId, output: pass ? `Output of ${caseId}: yes no sorry thank tracking` : `<i>unhelpful</i> output of ${caseId}`, grades: [{ grader: "contains", score: pass ? 1 : 0, pass, reason: pass ? "found the expected text" : "the expected text is missing" }], score: pass ? 1 : 0, pass };
+    }),
+  });
+  const points = [];
+  for (let step = 0; step < 2000; step++) {
+    points.push({ name: "loss", step, value: 3 * Math.exp(-step / 500) + 0.1 * Math.sin(step / 20) });
+    if (step % 10 === 0) points.push({ name: "accuracy", step, value: Math.min(1, step / 1800) });
+  }
+  await call(cookie, "mutation", "run.logMetrics", { runId: run.id, points });
+  if (finish) await call(cookie, "mutation", "run.transition", { runId: run.id, status: "SUCCEEDED" });
+  return run.id as string;
+}
+
+describe("suites, runs and models in a browser", () => {
+  let browser: Browser;
+  const alice = { name: "Alice Admin", email: `${unique("alice")}@example.test`, password: "alice-password-123" };
+  const bob = { name: "Bob Second", email: `${unique("bob")}@example.test`, password: "bob-password-1234" };
+  let aliceCookie = "";
+  let bobCookie = "";
+  let orgId = "";
+  let projectId = "";
+  let projectUrl = "";
+  let suiteUrl = "";
+  let suiteId = "";
+  let modelId = "";
+  let baseRunId = "";
+  let runId = "";
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    for (const person of [alice, bob]) await call("", "mutation", "user.signUp", person);
+    aliceCookie = await signInOverHttp(app.url, alice.email, alice.password);
+    bobCookie = await signInOverHttp(app.url, bob.email, bob.password);
+    orgId = (await call(aliceCookie, "mutation", "org.create", { name: `Initech ${unique("o")}` })).id;
+    projectId = (await call(aliceCookie, "mutation", "project.create", { orgId, name: "Support bot" })).id;
+    const { token } = await call(aliceCookie, "mutation", "invite.create", { orgId, role: "ADMIN", email: bob.email });
+    await call(bobCookie, "mutation", "invite.accept", { token });
+    projectUrl = `/orgs/${orgId}/projects/${projectId}`;
+  });
+  afterAll(async () => browser?.close());
+
+  it("creates a suite, publishes version 1, imports more cases and publishes version 2", async () => {
+    const context = await contextFor(browser, aliceCookie);
+    const page = await context.newPage();
+    await page.goto(projectUrl);
+    await expect(page.getByTestId("count-suites").textContent()).resolves.toBe("0");
+    await page.getByRole("link", { name: /Eval suites/ }).click();
+    await page.getByLabel("Name").fill("Support answers");
+    await page.getByLabel("Description").fill("What the support bot must say");
+    await page.getByRole("button", { name: "Create suite" }).click();
+    await page.waitForURL(/\/suites\/[^/?]+$/);
+    suiteUrl = new URL(page.url()).pathname;
+    suiteId = suiteUrl.split("/").pop()!;
+
+    await importFile(page, "first.jsonl", FIRST_CASES);
+    await expect(page.getByTestId("import-result").textContent()).resolves.toContain("Imported 3 cases");
+    await expect(page.getByTestId("case-count").textContent()).resolves.toBe("Showing 3 of 3 cases.");
+    // Case text is shown as text, never as markup.
+    await expect(page.getByTestId("cases").textContent()).resolves.toContain("Reply to <b>an angry</b> customer");
+    await publish(page, "First three cases", 1, 3);
+
+    await importFile(page, "more.jsonl", MORE_CASES);
+    await expect(page.getByTestId("case-count").textContent()).resolves.toBe("Showing 5 of 5 cases.");
+    await page.getByRole("button", { name: "Review changes and publish" }).click();
+    const diff = page.getByTestId("suite-diff");
+    await diff.waitFor();
+    expect(await diff.locator("tbody tr").count()).toBe(2);
+    expect(await diff.textContent()).toContain("shipping-1");
+    await page.getByLabel("Message").fill("Tone and shipping cases");
+    await page.getByRole("button", { name: "Publish version 2" }).click();
+    await expect(page.getByTestId("publish-result").textContent()).resolves.toContain("version 2 with 5 cases");
+
+    // Search and filters live in the URL, so a filtered view can be shared.
+    await page.getByLabel("Tag").selectOption("tone");
+    await page.waitForURL(/tag=tone/);
+    await expect(page.getByTestId("case-count").textContent()).resolves.toBe("Showing 2 of 5 cases.");
+    await page.goto(`${suiteUrl}?tab=cases&tag=refunds&q=45`);
+    await expect(page.getByTestId("case-count").textContent()).resolves.toBe("Showing 1 of 5 cases.");
+
+    await page.getByRole("link", { name: "Versions" }).click();
+    const versions = page.getByTestId("suite-versions");
+    await versions.waitFor();
+    const text = (await versions.textContent())!;
+    expect(text).toContain("First three cases");
+    expect(text).toContain("Tone and shipping cases");
+    expect(await versions.locator("tbody tr").count()).toBe(2);
+    const download = page.waitForEvent("download");
+    await versions.getByRole("button", { name: "Export .jsonl" }).first().click();
+    expect((await download).suggestedFilename()).toBe("Support_answers-v2.jsonl");
+
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByLabel("Overall pass rate (%)").fill("60");
+    await page.getByRole("button", { name: "Save thresholds" }).click();
+    await page.getByText("Thresholds saved.").waitFor();
+    await context.close();
+  });
+
+  it("shows an eval run recorded through the API: live chart, per-case results and the comparison", async () => {
+    const suite = await call(aliceCookie, "query", "suite.get", { suiteId });
+    const v2 = suite.versions.find((v: { version: number }) => v.version === 2).id;
+    const model = await call(aliceCookie, "mutation", "model.create", { projectId, name: "support-small" });
+    modelId = model.id;
+    const m1 = await call(aliceCookie, "mutation", "model.createVersion", { modelId, config: { n_layer: 2 } });
+    const m2 = await call(aliceCookie, "mutation", "model.createVersion", { modelId, config: { n_layer: 2 }, parentVersionId: m1.id });
+    await call(aliceCookie, "mutation", "model.createVersion", { modelId, config: { n_layer: 4 }, parentVersionId: m1.id });
+    await call(aliceCookie, "mutation", "model.createVersion", { modelId, config: { n_layer: 2 }, parentVersionId: m2.id });
+    baseRunId = await recordEvalRun(aliceCookie, projectId, v2, m1.id, new Set(["refund-1", "refund-2", "tone-1"]));
+    runId = await recordEvalRun(aliceCookie, projectId, v2, m2.id, new Set(["refund-1", "refund-2", "tone-2", "shipping-1"]), false);
+
+    const context = await contextFor(browser, aliceCookie);
+    const page = await context.newPage();
+    await page.goto(`${projectUrl}/runs/${runId}`);
+    await page.getByTestId("metrics-chart").locator("canvas").waitFor();
+    await expect(page.getByTestId("metric-count").textContent()).resolves.toContain("2 metrics, 2,200 points");
+    // Points logged while the page is open arrive over the live feed.
+    await page.getByText("● live").waitFor();
+    await call(aliceCookie, "mutation", "run.logMetrics", { runId, points: Array.from({ length: 100 }, (_, i) => ({ name: "loss", step: 2000 + i, value: 0.05 })) });
+    await page.getByText("2 metrics, 2,300 points").waitFor();
+    await call(aliceCookie, "mutation", "run.transition", { runId, status: "SUCCEEDED" });
+    await page.getByTestId("run-summary").waitFor();
+    await expect(page.getByTestId("run-summary").textContent()).resolves.toContain("80.0%");
+    await page.screenshot({ path: screenshotPath("records-run-chart"), fullPage: true });
+    await page.getByRole("button", { name: "Show as table" }).click();
+    await expect(page.getByTestId("metrics-table").textContent()).resolves.toContain("The last 200 of 2100 steps");
+    await page.getByRole("button", { name: "Show chart" }).click();
+
+    await page.getByRole("link", { name: "Results" }).click();
+    const results = page.getByTestId("results");
+    await results.waitFor();
+    expect(await results.locator("tbody tr").count()).toBe(5);
+    const resultsText = (await results.textContent())!;
+    expect(resultsText).toContain("Where is my parcel?");
+    expect(resultsText).toContain("the expected text is missing");
+    await page.getByLabel("Failures only").check();
+    await page.waitForURL(/failures=1/);
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=results] tbody tr").length === 1);
+    expect(await results.textContent()).toContain("<i>unhelpful</i> output of tone-1");
+
+    await page.getByRole("link", { name: "Compare" }).click();
+    await page.getByTestId("compare-base").selectOption(baseRunId);
+    const counts = page.getByTestId("compare-counts");
+    await counts.waitFor();
+    expect((await counts.textContent())!.replace(/\s+/g, " ")).toMatch(/1\s*regressed\s*2\s*improved\s*2\s*unchanged/);
+    const firstRow = page.getByTestId("compare-rows").locator("tbody tr").first();
+    await expect(firstRow.textContent()).resolves.toContain("tone-1");
+    await expect(firstRow.textContent()).resolves.toContain("regressed");
+    await page.screenshot({ path: screenshotPath("records-run-compare"), fullPage: true });
+
+    await page.goto(`${projectUrl}/runs`);
+    expect(await page.getByTestId("runs").locator("tbody tr").count()).toBe(2);
+    await expect(page.getByTestId("runs").textContent()).resolves.toContain("80.0%");
+    await context.close();
+  });
+
+  it("requests a promotion that the requester cannot approve and a second admin approves", async () => {
+    const aliceContext = await contextFor(browser, aliceCookie);
+    const page = await aliceContext.newPage();
+    await page.goto(projectUrl);
+    await page.getByRole("link", { name: /Models/ }).click();
+    await page.getByRole("link", { name: "support-small" }).click();
+    await page.getByTestId("lineage").waitFor();
+    expect(await page.getByTestId("lineage").locator("g.node").count()).toBe(4);
+
+    const request = page.locator("section", { has: page.getByRole("heading", { name: "Request promotion" }) });
+    await request.getByLabel("Candidate").selectOption({ label: "v2" });
+    await request.getByLabel("Suite", { exact: true }).selectOption({ label: "Support answers" });
+    await request.getByLabel("Suite version").selectOption({ label: "v2 · 5 cases" });
+    await request.getByRole("button", { name: "Request promotion" }).click();
+    await page.getByTestId("promotion-requested").waitFor();
+    const promotions = page.getByTestId("promotions");
+    await expect(promotions.getByTestId("promotion-status").textContent()).resolves.toBe("PENDING");
+
+    // The requester is an admin too, but the server refuses their approval and the page says why.
+    await promotions.getByRole("button", { name: "Approve" }).click();
+    await page.getByText("You requested this promotion; a second admin must approve it.").waitFor();
+
+    const gate = page.locator("section", { has: page.getByRole("heading", { name: "Gate check" }) });
+    await gate.getByLabel("Candidate").selectOption({ label: "v2" });
+    await gate.getByLabel("Suite", { exact: true }).selectOption({ label: "Support answers" });
+    await gate.getByLabel("Suite version").selectOption({ label: "v2 · 5 cases" });
+    await gate.getByRole("button", { name: "Check" }).click();
+    await expect(page.getByTestId("gate-report").textContent()).resolves.toContain("gate passes");
+    await aliceContext.close();
+
+    const bobContext = await contextFor(browser, bobCookie);
+    const bobPage = await bobContext.newPage();
+    await bobPage.goto(`${projectUrl}/models/${modelId}`);
+    await bobPage.getByTestId("promotions").getByRole("button", { name: "Approve" }).click();
+    await bobPage.getByText("Approved: the alias now points at the candidate.").waitFor();
+    await expect(bobPage.getByTestId("promotion-status").textContent()).resolves.toBe("APPROVED");
+    await bobPage.getByText("production → v2").waitFor();
+    await expect(bobPage.getByTestId("lineage").textContent()).resolves.toContain("production");
+    await bobPage.getByTestId("lineage").scrollIntoViewIfNeeded();
+    await bobPage.screenshot({ path: screenshotPath("records-model-lineage"), fullPage: true });
+    await bobContext.close();
+  });
+
+  it("publishes a policy twice and shows what changed between versions", async () => {
+    const context = await contextFor(browser, aliceCookie);
+    const page = await context.newPage();
+    await page.goto(`${projectUrl}/policies`);
+    await page.getByLabel("Key").fill("refunds");
+    await page.getByLabel("Title").fill("Refund policy");
+    await page.getByRole("button", { name: "Create policy" }).click();
+    await page.waitForURL(/\/policies\/[^/?]+$/);
+    const draft = page.getByLabel("Policy draft (markdown)");
+    await draft.fill("# 1. Refunds\nWithin 30 days.\n\n## 1.1 Exceptions\nSale items are final.");
+    await page.getByRole("button", { name: "Save draft" }).click();
+    await page.getByText("Saved.", { exact: false }).waitFor();
+    await expect(page.getByTestId("clauses").textContent()).resolves.toContain("Exceptions");
+    await page.getByRole("button", { name: "Review changes and publish" }).click();
+    await page.getByTestId("diff").waitFor();
+    await page.getByLabel("Message").fill("First version");
+    await page.getByRole("button", { name: "Publish version 1" }).click();
+    await page.getByText("Published version 1.").waitFor();
+
+    const current = await draft.inputValue();
+    await draft.fill(current.replace("Within 30 days.", "Within 45 days."));
+    await page.getByText("Unsaved changes.").waitFor();
+    await page.getByRole("button", { name: "Save draft" }).click();
+    await page.getByText("Saved.", { exact: false }).waitFor();
+    await page.getByRole("button", { name: "Review changes and publish" }).click();
+    await page.locator(".diff-removed", { hasText: "Within 30 days." }).waitFor();
+    await page.locator(".diff-added", { hasText: "Within 45 days." }).waitFor();
+    await page.getByLabel("Message").fill("Longer window");
+    await page.getByRole("button", { name: "Publish version 2" }).click();
+    await page.getByText("Published version 2.").waitFor();
+
+    await page.getByRole("link", { name: "Compare" }).click();
+    await page.getByLabel("From").selectOption("1");
+    await page.getByLabel("To").selectOption("2");
+    await page.locator(".diff-added", { hasText: "Within 45 days." }).waitFor();
+    expect(await page.locator(".diff-removed").count()).toBe(1);
+    await page.getByRole("link", { name: "Versions" }).click();
+    await page.getByTestId("policy-versions").getByRole("link", { name: "v1" }).click();
+    await page.locator(".markdown-text .md-heading", { hasText: "1.1 Exceptions" }).waitFor();
+    await context.close();
+  });
+});
+
+async function importFile(page: Page, name: string, content: string) {
+  await page.getByLabel("File").setInputFiles({ name, mimeType: "application/jsonl", buffer: Buffer.from(content) });
+  await page.getByLabel("Format").selectOption("hearth-jsonl");
+  await page.getByRole("button", { name: "Import", exact: true }).click();
+  await page.getByTestId("import-result").waitFor();
+}
+
+async function publish(page: Page, message: string, version: number, cases: number) {
+  await page.getByRole("button", { name: "Review changes and publish" }).click();
+  await page.getByTestId(version === 1 ? "suite-diff" : "publish-result").waitFor();
+  await page.getByLabel("Message").fill(message);
+  await page.getByRole("button", { name: `Publish version ${version}` }).click();
+  await expect(page.getByTestId("publish-result").textContent()).resolves.toContain(`version ${version} with ${cases} cases`);
+}
