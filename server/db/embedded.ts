@@ -9,6 +9,7 @@
 // - only one process may open a data directory: a lock file next to it enforces that.
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { makeQueueSyncAware } from "./socket-queue";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -65,6 +66,7 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions = {
       port: options.port ?? 0,
       maxConnections: options.maxConnections ?? 20,
     });
+    makeQueueSyncAware(server);
     await server.start();
     const port = Number(server.getServerConn().split(":").pop());
     const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres?sslmode=disable`;

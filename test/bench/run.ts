@@ -2,8 +2,14 @@
 // Environment: BENCH_ONLY=<name> runs one; BENCH_BUDGET_MS sets the time per measurement.
 
 import { runGpuMatmulBench } from "./gpu-matmul.bench";
+import { runWebFirstPageBench } from "./web-first-page.bench";
+import { runMetricsIngestionBench } from "./metrics-ingestion.bench";
 
-const benches: Array<{ name: string; run: () => Promise<void> }> = [{ name: "gpu-matmul", run: runGpuMatmulBench }];
+const benches: Array<{ name: string; run: () => Promise<void> }> = [
+  { name: "gpu-matmul", run: runGpuMatmulBench },
+  { name: "web-first-page", run: runWebFirstPageBench },
+  { name: "metrics-ingestion", run: runMetricsIngestionBench },
+];
 
 for (const b of benches) {
   if (process.env.BENCH_ONLY && process.env.BENCH_ONLY !== b.name) continue;
