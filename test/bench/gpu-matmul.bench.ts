@@ -12,6 +12,16 @@ const fmt = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ?
 const pad = (s: string, n: number) => s.padEnd(n);
 const fill = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 23) / 23 - 0.5);
 
+/**
+ * Variants more than 4x slower than the best variant on the first (smallest) shape are not run on
+ * the larger ones: on a CPU adapter they would take minutes (each variant still runs once).
+ */
+function tooSlow(firstRates: Record<string, number>, name: string, isFirst: boolean): boolean {
+  if (isFirst) return false;
+  const best = Math.max(...Object.values(firstRates));
+  return (firstRates[name] ?? 0) < best / 4;
+}
+
 function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)) + 2);
   return [head, ...rows].map((r) => r.map((c, i) => pad(c, widths[i])).join("")).join("\n");
@@ -22,18 +32,20 @@ async function nodeMatmul(): Promise<void> {
   await tuneEngine(ctx);
   console.log(`\n## Hearth matmul on Dawn/Node (${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}); measured choices: ${JSON.stringify(Object.fromEntries(ctx.choices))}`);
   const rows: string[][] = [];
+  const first: Record<string, number> = {};
   for (const s of MATMUL_SHAPES) {
     const a = ctx.tensor(fill(s.M * s.K), s.transA ? [s.K, s.M] : [s.M, s.K]);
     const b = ctx.tensor(fill(s.K * s.N), s.transB ? [s.N, s.K] : [s.K, s.N]);
     const c = ctx.empty([s.M, s.N]);
     const row = [s.name];
     for (const v of [undefined, ...MATMUL_VARIANTS] as Array<MatmulVariant | undefined>) {
-      if (v === "naive" && s.M * s.N * s.K > 300 ** 3) {
+      if (v && tooSlow(first, v, s === MATMUL_SHAPES[0])) {
         row.push("-");
         continue;
       }
       const ms = await timeIt(() => void matmul(ctx, a, b, { transA: s.transA, transB: s.transB, out: c, variant: v }), () => ctx.sync(), BUDGET_MS);
       row.push(fmt(flops(s) / ms / 1e6));
+      if (v && s === MATMUL_SHAPES[0]) first[v] = flops(s) / ms / 1e6;
     }
     rows.push(row);
     a.release();
@@ -83,10 +95,11 @@ async function browserPeers(): Promise<void> {
     const libs = ["hearth", "tfjs", "ort", ...MATMUL_VARIANTS.map((v) => `hearth:${v}`)];
     const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
     const best: Record<string, Record<string, number>> = {};
+    const firstRates: Record<string, number> = {};
     for (const s of MATMUL_SHAPES) {
       const ids: Record<string, number> = {};
       for (const lib of libs) {
-        if (lib === "hearth:naive" && s.M * s.N * s.K > 300 ** 3) continue;
+        if (lib.startsWith("hearth:") && tooSlow(firstRates, lib, s === MATMUL_SHAPES[0])) continue;
         ids[lib] = await call<number>("__prepare", lib, s).catch((e) => (console.log(`${lib} failed on ${s.name}: ${e}`), -1));
       }
       // Interleaved rounds, best of each: the machine is shared, so load shifts between measurements.
@@ -98,6 +111,7 @@ async function browserPeers(): Promise<void> {
         }
       }
       for (const id of Object.values(ids)) if (id >= 0) await call("__dispose", id);
+      if (s === MATMUL_SHAPES[0]) for (const lib of libs) if (lib.startsWith("hearth:")) firstRates[lib] = best[lib]?.[s.name] ?? 0;
     }
     console.log(`\n## Same adapter, headless Chromium (Hearth's measured choices there: ${JSON.stringify(info.choices)}); best of ${rounds} interleaved rounds`);
     const rows = MATMUL_SHAPES.map((s) => {
