@@ -103,21 +103,26 @@ export async function logMetrics(db: PrismaClient, actor: Actor, orgId: string, 
   const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true } });
   assertAcceptsData(run.status);
   const result = await db.$transaction(async (tx) => {
-    const created = await tx.runMetric.createMany({ data: points.map((p) => ({ runId, ...p })), skipDuplicates: true });
-    await recordAudit(tx, actor, { orgId, action: "run.metrics", resourceType: "Run", resourceId: runId, after: { received: points.length, stored: created.count } });
-    return { received: points.length, stored: created.count };
+    // Three array parameters instead of one per value: a 10,000-point batch is one short statement.
+    const stored = await tx.$executeRaw`
+      INSERT INTO "RunMetric" ("runId", name, step, value)
+      SELECT ${runId}, * FROM unnest(${points.map((p) => p.name)}::text[], ${points.map((p) => p.step)}::int[], ${points.map((p) => p.value)}::float8[])
+      ON CONFLICT DO NOTHING`;
+    await recordAudit(tx, actor, { orgId, action: "run.metrics", resourceType: "Run", resourceId: runId, after: { received: points.length, stored } });
+    return { received: points.length, stored };
   });
   publishMetricPoints(runId, points);
   return result;
 }
 
 export async function readMetrics(db: PrismaClient, runId: string, names?: string[]) {
-  // Columnar rows straight from SQL keep 100k-point runs cheap to send and to chart.
-  const rows = await db.$queryRaw<{ name: string; steps: number[]; values: number[] }[]>`
-    SELECT name, array_agg(step ORDER BY step) AS steps, array_agg(value ORDER BY step) AS values
+  // Columnar series aggregated in SQL and sent as JSON text: at 100k points this is several times
+  // faster than letting the driver decode Postgres arrays element by element.
+  const rows = await db.$queryRaw<{ name: string; steps: string; values: string }[]>`
+    SELECT name, json_agg(step ORDER BY step)::text AS steps, json_agg(value ORDER BY step)::text AS values
     FROM "RunMetric" WHERE "runId" = ${runId} ${names?.length ? PrismaSql.names(names) : PrismaSql.empty}
     GROUP BY name ORDER BY name`;
-  return rows;
+  return rows.map((row) => ({ name: row.name, steps: JSON.parse(row.steps) as number[], values: JSON.parse(row.values) as number[] }));
 }
 
 const PrismaSql = {
