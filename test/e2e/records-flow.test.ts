@@ -96,15 +96,14 @@ describe("suites, runs and models in a browser", () => {
     suiteUrl = new URL(page.url()).pathname;
     suiteId = suiteUrl.split("/").pop()!;
 
-    await importFile(page, "first.jsonl", FIRST_CASES);
-    await expect(page.getByTestId("import-result").textContent()).resolves.toContain("Imported 3 cases");
-    await expect(page.getByTestId("case-count").textContent()).resolves.toBe("Showing 3 of 3 cases.");
+    await importFile(page, "first.jsonl", FIRST_CASES, "Imported 3 cases; the working copy now has 3.");
+    await page.getByTestId("case-count").filter({ hasText: "Showing 3 of 3 cases." }).waitFor();
     // Case text is shown as text, never as markup.
     await expect(page.getByTestId("cases").textContent()).resolves.toContain("Reply to <b>an angry</b> customer");
     await publish(page, "First three cases", 1, 3);
 
-    await importFile(page, "more.jsonl", MORE_CASES);
-    await expect(page.getByTestId("case-count").textContent()).resolves.toBe("Showing 5 of 5 cases.");
+    await importFile(page, "more.jsonl", MORE_CASES, "Imported 2 cases; the working copy now has 5.");
+    await page.getByTestId("case-count").filter({ hasText: "Showing 5 of 5 cases." }).waitFor();
     await page.getByRole("button", { name: "Review changes and publish" }).click();
     const diff = page.getByTestId("suite-diff");
     await diff.waitFor();
@@ -117,9 +116,9 @@ describe("suites, runs and models in a browser", () => {
     // Search and filters live in the URL, so a filtered view can be shared.
     await page.getByLabel("Tag").selectOption("tone");
     await page.waitForURL(/tag=tone/);
-    await expect(page.getByTestId("case-count").textContent()).resolves.toBe("Showing 2 of 5 cases.");
+    await page.getByTestId("case-count").filter({ hasText: "Showing 2 of 5 cases." }).waitFor();
     await page.goto(`${suiteUrl}?tab=cases&tag=refunds&q=45`);
-    await expect(page.getByTestId("case-count").textContent()).resolves.toBe("Showing 1 of 5 cases.");
+    await page.getByTestId("case-count").filter({ hasText: "Showing 1 of 5 cases." }).waitFor();
 
     await page.getByRole("link", { name: "Versions" }).click();
     const versions = page.getByTestId("suite-versions");
@@ -191,6 +190,7 @@ describe("suites, runs and models in a browser", () => {
     await page.screenshot({ path: screenshotPath("records-run-compare"), fullPage: true });
 
     await page.goto(`${projectUrl}/runs`);
+    await page.getByTestId("runs").waitFor();
     expect(await page.getByTestId("runs").locator("tbody tr").count()).toBe(2);
     await expect(page.getByTestId("runs").textContent()).resolves.toContain("80.0%");
     await context.close();
@@ -239,42 +239,33 @@ describe("suites, runs and models in a browser", () => {
     await bobContext.close();
   });
 
-  it("publishes a policy twice and shows what changed between versions", async () => {
+  it("publishes a policy twice, the second time after editing it live, and shows what changed", async () => {
+    const created = await call(aliceCookie, "mutation", "policy.create", {
+      projectId,
+      key: "refunds",
+      title: "Refund policy",
+      draft: "# 1. Refunds\nWithin 30 days.\n\n## 1.1 Exceptions\nSale items are final.",
+    });
     const context = await contextFor(browser, aliceCookie);
     const page = await context.newPage();
     await page.goto(`${projectUrl}/policies`);
-    await page.getByLabel("Key").fill("refunds");
-    await page.getByLabel("Title").fill("Refund policy");
-    await page.getByRole("button", { name: "Create policy" }).click();
-    await page.waitForURL(/\/policies\/[^/?]+$/);
-    const draft = page.getByLabel("Policy draft (markdown)");
-    await draft.fill("# 1. Refunds\nWithin 30 days.\n\n## 1.1 Exceptions\nSale items are final.");
-    await page.getByRole("button", { name: "Save draft" }).click();
-    await page.getByText("Saved.", { exact: false }).waitFor();
-    await expect(page.getByTestId("clauses").textContent()).resolves.toContain("Exceptions");
-    await page.getByRole("button", { name: "Review changes and publish" }).click();
-    await page.getByTestId("diff").waitFor();
-    await page.getByLabel("Message").fill("First version");
-    await page.getByRole("button", { name: "Publish version 1" }).click();
-    await page.getByText("Published version 1.").waitFor();
+    await page.getByRole("link", { name: "Refund policy" }).click();
+    await page.waitForURL(new RegExp(`/policies/${created.id}$`));
+    await expect(page.getByTestId("clauses").textContent()).resolves.toContain("1.1 Exceptions");
+    await publishPolicyWhenDraftShows(page, "Sale items are final.", "First version", 1);
 
-    const current = await draft.inputValue();
-    await draft.fill(current.replace("Within 30 days.", "Within 45 days."));
-    await page.getByText("Unsaved changes.").waitFor();
-    await page.getByRole("button", { name: "Save draft" }).click();
-    await page.getByText("Saved.", { exact: false }).waitFor();
-    await page.getByRole("button", { name: "Review changes and publish" }).click();
-    await page.locator(".diff-removed", { hasText: "Within 30 days." }).waitFor();
-    await page.locator(".diff-added", { hasText: "Within 45 days." }).waitFor();
-    await page.getByLabel("Message").fill("Longer window");
-    await page.getByRole("button", { name: "Publish version 2" }).click();
-    await page.getByText("Published version 2.").waitFor();
+    // Edits go through the live editor; the published draft catches up with it.
+    const editor = page.getByTestId("policy-editor-content");
+    await editor.click();
+    await page.keyboard.press("Control+End");
+    await page.keyboard.type("\nRefunds go back to the original card.");
+    await publishPolicyWhenDraftShows(page, "Refunds go back to the original card.", "Say where refunds go", 2);
 
     await page.getByRole("link", { name: "Compare" }).click();
     await page.getByLabel("From").selectOption("1");
     await page.getByLabel("To").selectOption("2");
-    await page.locator(".diff-added", { hasText: "Within 45 days." }).waitFor();
-    expect(await page.locator(".diff-removed").count()).toBe(1);
+    await page.locator(".diff-added", { hasText: "Refunds go back to the original card." }).waitFor();
+    await page.screenshot({ path: screenshotPath("records-policy-compare"), fullPage: true });
     await page.getByRole("link", { name: "Versions" }).click();
     await page.getByTestId("policy-versions").getByRole("link", { name: "v1" }).click();
     await page.locator(".markdown-text .md-heading", { hasText: "1.1 Exceptions" }).waitFor();
@@ -282,11 +273,28 @@ describe("suites, runs and models in a browser", () => {
   });
 });
 
-async function importFile(page: Page, name: string, content: string) {
+/** Opens the publish preview until the draft's diff shows `line` (live edits reach the draft within seconds), then publishes. */
+async function publishPolicyWhenDraftShows(page: Page, line: string, message: string, version: number) {
+  const deadline = Date.now() + 75_000;
+  for (;;) {
+    await page.getByRole("button", { name: "Review changes and publish" }).click();
+    const added = page.locator(".diff-added", { hasText: line });
+    const shown = await added.waitFor({ timeout: 3_000 }).then(() => true, () => false);
+    if (shown) break;
+    if (Date.now() > deadline) throw new Error(`The publish preview never showed "${line}"`);
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.waitForTimeout(2_000);
+  }
+  await page.getByLabel("Message").fill(message);
+  await page.getByRole("button", { name: `Publish version ${version}` }).click();
+  await page.getByText(`Published version ${version}.`).waitFor();
+}
+
+async function importFile(page: Page, name: string, content: string, result: string) {
   await page.getByLabel("File").setInputFiles({ name, mimeType: "application/jsonl", buffer: Buffer.from(content) });
   await page.getByLabel("Format").selectOption("hearth-jsonl");
   await page.getByRole("button", { name: "Import", exact: true }).click();
-  await page.getByTestId("import-result").waitFor();
+  await page.getByTestId("import-result").filter({ hasText: result }).waitFor();
 }
 
 async function publish(page: Page, message: string, version: number, cases: number) {

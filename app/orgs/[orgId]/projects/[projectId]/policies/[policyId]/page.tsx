@@ -6,10 +6,10 @@ import { Suspense, useState, type FormEvent } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
 import { ErrorAlert, fieldError, formatDate, Loading } from "@/app/_components/ui";
 import { DiffView, MarkdownText, ProjectCrumbs, Section, TabBar, useProjectAccess } from "@/app/_components/records";
-import { PlainPolicyEditor } from "@/app/_components/PlainPolicyEditor";
+import { PolicyEditor } from "@/app/_components/collab/PolicyEditor";
 
-// The draft editor; the live co-editing PolicyEditor (app/_components/collab) has the same props.
-const DraftEditor = PlainPolicyEditor;
+// The draft editor: live co-editing. PlainPolicyEditor (a textarea saved with policy.update) has the same props.
+const DraftEditor = PolicyEditor;
 
 const TABS = [
   { id: "edit", label: "Edit" },

@@ -7,11 +7,12 @@ import { Suspense, useMemo, useState, type FormEvent } from "react";
 import { useTRPC, useTRPCClient } from "@/app/_lib/trpc";
 import { ErrorAlert, fieldError, formatDate, Loading } from "@/app/_components/ui";
 import { downloadText, duration, percent, ProjectCrumbs, Section, TabBar, useProjectAccess } from "@/app/_components/records";
-import { PlainSuiteEditor } from "@/app/_components/PlainSuiteEditor";
+import { SuiteEditor } from "@/app/_components/collab/SuiteEditor";
+import { validateSuiteCases } from "@/gpu/eval/validate";
 import { RunStatusBadge } from "@/app/_components/RunStatusBadge";
 
-// The cases editor; the live co-editing SuiteEditor (app/_components/collab) has the same props.
-const CasesEditor = PlainSuiteEditor;
+// The cases editor: live co-editing. PlainSuiteEditor (JSON lines saved with suite.setCases) has the same props.
+const CasesEditor = SuiteEditor;
 
 const TABS = [
   { id: "cases", label: "Cases" },
@@ -201,6 +202,7 @@ function ImportCases({ suiteId }: { suiteId: string }) {
     if (!(file instanceof File) || file.size === 0) return setFileError("Choose a file to import.");
     if (file.size > 50_000_000) return setFileError("The file is larger than 50 MB.");
     setFileError(null);
+    importCases.reset();
     const content = await file.text();
     importCases.mutate({
       suiteId,
@@ -340,6 +342,9 @@ function PublishSuite({ suiteId, latest, problemCount }: { suiteId: string; late
   );
 }
 
+/** The live editor's problems, from the same validation publishing applies. */
+const validateLiveCases = (cases: readonly unknown[]) => validateSuiteCases(cases).map((p) => ({ ...p, caseId: p.caseId ?? `#${p.index + 1}` }));
+
 function EditCases({ suiteId, canEdit }: { suiteId: string; canEdit: boolean }) {
   const session = useSession();
   const [open, setOpen] = useState(false);
@@ -353,7 +358,7 @@ function EditCases({ suiteId, canEdit }: { suiteId: string; canEdit: boolean }) 
         </button>
       }
     >
-      {open ? <CasesEditor suiteId={suiteId} canEdit={canEdit} user={user} /> : <p className="hint">The working copy, case by case.</p>}
+      {open ? <CasesEditor suiteId={suiteId} canEdit={canEdit} user={user} validate={validateLiveCases} /> : <p className="hint">The working copy, case by case.</p>}
     </Section>
   );
 }
