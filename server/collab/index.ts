@@ -4,3 +4,4 @@ export { readLiveDocument, seedDocumentIfEmpty, listDocumentSessions, type Docum
 export { compactDocument } from "./store";
 export { parseDocName, policyDocName, suiteDocName, type CollabDocRef, type CollabDocKind } from "./names";
 export { caseFromMap, caseToMap, readCases, JSON_CASE_FIELDS, type LiveDocumentContent, type SuiteCase } from "./content";
+export { editLiveDocument, replaceText, replaceCases, appendCases } from "./server-edit";

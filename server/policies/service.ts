@@ -7,6 +7,43 @@ import { actorId } from "@/server/lib/actor";
 import { orgIdOfProject } from "@/server/lib/project";
 import { diffLines } from "@/server/lib/line-diff";
 import { assignClauseIds, clauseProblems, parseClauses } from "./clauses";
+import { editLiveDocument, policyDocName, readLiveDocument, replaceText } from "@/server/collab";
+import { policyText } from "@/server/collab/content";
+
+/** The policy's current text: the live co-edited document (seeded from the draft on first use). */
+export async function currentPolicyText(db: PrismaClient, policyId: string): Promise<string> {
+  const live = await readLiveDocument(policyDocName(policyId), db);
+  if (live?.text === undefined) throw new DomainError("NOT_FOUND", "Policy not found.");
+  return live.text;
+}
+
+/**
+ * Gives every heading of the live document a clause id, written into the document itself (so editors
+ * see it and the next version cites the same clauses), and returns the text as it now stands.
+ */
+async function liveTextWithClauseIds(db: PrismaClient, policyId: string, userId: string | null): Promise<string> {
+  let source = "";
+  await editLiveDocument(db, policyDocName(policyId), userId, (doc) => {
+    const text = policyText(doc);
+    const current = text.toString();
+    source = assignClauseIds(current);
+    if (source === current) return;
+    const before = current.split("\n");
+    const after = source.split("\n");
+    const inserts: [number, string][] = [];
+    let offset = 0;
+    before.forEach((line, i) => {
+      if (line !== after[i]) {
+        const kept = line.replace(/\s+$/, "");
+        inserts.push([offset + kept.length, after[i].slice(kept.length)]);
+      }
+      offset += line.length + 1;
+    });
+    // From the end, so earlier offsets stay valid.
+    for (const [at, anchor] of inserts.reverse()) text.insert(at, anchor);
+  });
+  return source;
+}
 
 export const policySelect = { id: true, projectId: true, key: true, title: true, createdAt: true, updatedAt: true } as const;
 const versionSummary = { id: true, version: true, sha256: true, message: true, authorId: true, createdAt: true } as const;
@@ -23,9 +60,10 @@ export async function listPolicies(db: PrismaClient, projectId: string) {
 export async function getPolicy(db: PrismaClient, policyId: string) {
   const policy = await db.policy.findUniqueOrThrow({
     where: { id: policyId },
-    select: { ...policySelect, draft: true, versions: { select: versionSummary, orderBy: { version: "desc" } } },
+    select: { ...policySelect, versions: { select: versionSummary, orderBy: { version: "desc" } } },
   });
-  return { ...policy, clauses: parseClauses(policy.draft) };
+  const draft = await currentPolicyText(db, policyId);
+  return { ...policy, draft, clauses: parseClauses(draft) };
 }
 
 export async function createPolicy(db: PrismaClient, actor: Actor, input: { projectId: string; key: string; title: string; draft: string }) {
@@ -44,13 +82,12 @@ export async function createPolicy(db: PrismaClient, actor: Actor, input: { proj
 }
 
 export async function updatePolicyDraft(db: PrismaClient, actor: Actor, policyId: string, changes: { title?: string; draft?: string }) {
+  const draft = changes.draft === undefined ? undefined : assignClauseIds(changes.draft);
+  // The working copy is the live document: an API edit goes in as an edit everyone connected sees.
+  if (draft !== undefined) await editLiveDocument(db, policyDocName(policyId), actorId(actor), (doc) => replaceText(doc, draft));
   return db.$transaction(async (tx) => {
     const before = await tx.policy.findUniqueOrThrow({ where: { id: policyId }, select: { ...policySelect, draft: true } });
-    const after = await tx.policy.update({
-      where: { id: policyId },
-      data: { title: changes.title, draft: changes.draft === undefined ? undefined : assignClauseIds(changes.draft) },
-      select: { ...policySelect, draft: true },
-    });
+    const after = await tx.policy.update({ where: { id: policyId }, data: { title: changes.title, draft }, select: { ...policySelect, draft: true } });
     await recordAudit(tx, actor, { orgId: await orgIdOfProject(tx, before.projectId), action: "policy.update", resourceType: "Policy", resourceId: policyId, before, after });
     return after;
   });
@@ -60,18 +97,18 @@ export async function updatePolicyDraft(db: PrismaClient, actor: Actor, policyId
  * Publishes the current content as the next immutable version. Headings without a clause id get one,
  * and the working copy keeps those ids so the next version cites the same clauses.
  */
-export async function publishPolicyVersion(db: PrismaClient, actor: Actor, policyId: string, message: string, content?: string) {
+export async function publishPolicyVersion(db: PrismaClient, actor: Actor, policyId: string, message: string) {
+  const source = await liveTextWithClauseIds(db, policyId, actorId(actor));
+  const clauses = parseClauses(source);
+  const problems = clauseProblems(clauses);
+  if (!source.trim()) problems.unshift("The policy is empty.");
+  if (problems.length) throw new DomainError("BAD_REQUEST", `This policy cannot be published: ${problems.join(" ")}`);
+  const sha256 = createHash("sha256").update(source).digest("hex");
   return db.$transaction(async (tx) => {
-    const policy = await tx.policy.findUniqueOrThrow({ where: { id: policyId }, select: { projectId: true, draft: true } });
-    const source = assignClauseIds(content ?? policy.draft);
-    const clauses = parseClauses(source);
-    const problems = clauseProblems(clauses);
-    if (!source.trim()) problems.unshift("The policy is empty.");
-    if (problems.length) throw new DomainError("BAD_REQUEST", `This policy cannot be published: ${problems.join(" ")}`);
-    const sha256 = createHash("sha256").update(source).digest("hex");
+    const policy = await tx.policy.findUniqueOrThrow({ where: { id: policyId }, select: { projectId: true } });
     const latest = await tx.policyVersion.findFirst({ where: { policyId }, orderBy: { version: "desc" }, select: { version: true, sha256: true } });
     if (latest?.sha256 === sha256) throw new DomainError("CONFLICT", `Nothing changed since version ${latest.version}.`);
-    if (source !== policy.draft) await tx.policy.update({ where: { id: policyId }, data: { draft: source } });
+    await tx.policy.update({ where: { id: policyId }, data: { draft: source } });
     const version = await tx.policyVersion.create({
       data: { policyId, version: (latest?.version ?? 0) + 1, content: source, clauses: clauses.map(({ id, number, title, level }) => ({ id, number, title, level })), sha256, message, authorId: actorId(actor) },
       select: { ...versionSummary, clauses: true },
@@ -90,6 +127,6 @@ export async function getPolicyVersion(db: PrismaClient, policyId: string, versi
 /** What changed between two versions (or a version and the working copy, `to: "draft"`). */
 export async function diffPolicyVersions(db: PrismaClient, policyId: string, from: number | "empty", to: number | "draft") {
   const before = from === "empty" ? "" : (await getPolicyVersion(db, policyId, from)).content;
-  const after = to === "draft" ? (await db.policy.findUniqueOrThrow({ where: { id: policyId }, select: { draft: true } })).draft : (await getPolicyVersion(db, policyId, to)).content;
+  const after = to === "draft" ? await currentPolicyText(db, policyId) : (await getPolicyVersion(db, policyId, to)).content;
   return diffLines(before, after);
 }

@@ -7,6 +7,14 @@ import { orgIdOfProject } from "@/server/lib/project";
 import { canonicalJson, sha256Hex } from "@/gpu/eval/hash";
 import { EvalCaseSchema, type EvalCase } from "@/gpu/eval/case";
 import { validateSuiteCases } from "@/gpu/eval/validate";
+import { appendCases, editLiveDocument, readLiveDocument, replaceCases, suiteDocName } from "@/server/collab";
+
+/** The suite's current cases: the live co-edited document (seeded from the draft on first use). */
+export async function currentSuiteCases(db: PrismaClient, suiteId: string): Promise<Record<string, unknown>[]> {
+  const live = await readLiveDocument(suiteDocName(suiteId), db);
+  if (!live?.cases) throw new DomainError("NOT_FOUND", "Eval suite not found.");
+  return live.cases;
+}
 
 export const suiteSelect = { id: true, projectId: true, name: true, description: true, thresholds: true, createdAt: true, updatedAt: true } as const;
 const versionSummary = { id: true, version: true, caseCount: true, sha256: true, message: true, authorId: true, createdAt: true } as const;
@@ -23,9 +31,9 @@ export async function listSuites(db: PrismaClient, projectId: string) {
 export async function getSuite(db: PrismaClient, suiteId: string) {
   const suite = await db.evalSuite.findUniqueOrThrow({
     where: { id: suiteId },
-    select: { ...suiteSelect, draft: true, versions: { select: versionSummary, orderBy: { version: "desc" } } },
+    select: { ...suiteSelect, versions: { select: versionSummary, orderBy: { version: "desc" } } },
   });
-  const cases = suite.draft as unknown[];
+  const cases = await currentSuiteCases(db, suiteId);
   return { ...suite, draft: cases, problems: validateSuiteCases(cases) };
 }
 
@@ -44,13 +52,19 @@ export async function updateSuite(
   db: PrismaClient,
   actor: Actor,
   suiteId: string,
-  changes: { name?: string; description?: string; thresholds?: Prisma.InputJsonValue; cases?: unknown[] },
+  changes: { name?: string; description?: string; thresholds?: Prisma.InputJsonValue; cases?: unknown[]; append?: boolean },
 ) {
+  // The working copy is the live document: API edits go in as edits everyone connected sees.
+  if (changes.cases) {
+    const cases = changes.cases as Record<string, unknown>[];
+    await editLiveDocument(db, suiteDocName(suiteId), actorId(actor), (doc) => (changes.append ? appendCases(doc, cases) : replaceCases(doc, cases)));
+  }
+  const cases = changes.cases ? await currentSuiteCases(db, suiteId) : undefined;
   return db.$transaction(async (tx) => {
     const before = await tx.evalSuite.findUniqueOrThrow({ where: { id: suiteId }, select: { ...suiteSelect, draft: true } });
     const after = await tx.evalSuite.update({
       where: { id: suiteId },
-      data: { name: changes.name, description: changes.description, thresholds: changes.thresholds, draft: changes.cases as Prisma.InputJsonValue | undefined },
+      data: { name: changes.name, description: changes.description, thresholds: changes.thresholds, draft: cases as Prisma.InputJsonValue | undefined },
       select: { ...suiteSelect, draft: true },
     });
     const summarize = (s: typeof before) => ({ ...s, draft: undefined, caseCount: (s.draft as unknown[]).length });
@@ -61,18 +75,18 @@ export async function updateSuite(
 
 /** Adds imported cases to the working copy (or replaces it); ids already present are refused, not overwritten. */
 export async function addCases(db: PrismaClient, actor: Actor, suiteId: string, cases: EvalCase[], mode: "append" | "replace") {
-  const suite = await db.evalSuite.findUniqueOrThrow({ where: { id: suiteId }, select: { draft: true } });
-  const existing = mode === "replace" ? [] : (suite.draft as { id?: string }[]);
+  const existing = mode === "replace" ? [] : ((await currentSuiteCases(db, suiteId)) as { id?: string }[]);
   const taken = new Set(existing.map((c) => c.id));
   const clashes = cases.filter((c) => taken.has(c.id)).map((c) => c.id);
   if (clashes.length) throw new DomainError("CONFLICT", `These case ids already exist in the suite: ${clashes.slice(0, 10).join(", ")}${clashes.length > 10 ? ", ..." : ""}.`);
-  return updateSuite(db, actor, suiteId, { cases: [...existing, ...cases] });
+  return updateSuite(db, actor, suiteId, { cases, append: mode === "append" });
 }
 
 /** Publishes the working copy as the next immutable version, after validating every case. */
-export async function publishSuiteVersion(db: PrismaClient, actor: Actor, suiteId: string, message: string, liveCases?: unknown[]) {
-  const suite = await db.evalSuite.findUniqueOrThrow({ where: { id: suiteId }, select: { projectId: true, draft: true } });
-  const raw = liveCases ?? (suite.draft as unknown[]);
+export async function publishSuiteVersion(db: PrismaClient, actor: Actor, suiteId: string, message: string) {
+  // Built from the server's own copy of the live document, never from what a client sends.
+  const suite = await db.evalSuite.findUniqueOrThrow({ where: { id: suiteId }, select: { projectId: true } });
+  const raw = await currentSuiteCases(db, suiteId);
   const problems = validateSuiteCases(raw);
   if (raw.length === 0) throw new DomainError("BAD_REQUEST", "This suite has no cases to publish.");
   if (problems.length) {
