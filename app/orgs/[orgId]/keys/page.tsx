@@ -3,15 +3,27 @@ import { useParams } from "next/navigation";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
+import { API_SCOPES, type ApiScope } from "@/server/auth/roles";
 import { ErrorAlert, fieldError, formatDate, Loading } from "@/app/_components/ui";
 
-const SCOPES = [
-  ["projects:read", "Read projects"],
-  ["projects:write", "Create and edit projects"],
-  ["members:read", "List members"],
-  ["audit:read", "Read the audit log"],
-] as const;
-type Scope = (typeof SCOPES)[number][0];
+const SCOPE_LABELS: Record<ApiScope, string> = {
+  "projects:read": "Read projects",
+  "projects:write": "Create and edit projects",
+  "members:read": "List members",
+  "audit:read": "Read the audit log",
+  "policies:read": "Read policies",
+  "policies:write": "Edit and publish policies",
+  "suites:read": "Read eval suites",
+  "suites:write": "Edit, import and publish suites",
+  "datasets:read": "Read datasets",
+  "datasets:write": "Upload datasets",
+  "models:read": "Read models",
+  "models:write": "Register model versions, request promotions",
+  "runs:read": "Read runs and check release gates",
+  "runs:write": "Record runs, metrics and results",
+};
+const SCOPES = API_SCOPES.map((scope) => [scope, SCOPE_LABELS[scope]] as const);
+type Scope = ApiScope;
 
 export default function ApiKeysPage() {
   const { orgId } = useParams<{ orgId: string }>();
@@ -55,7 +67,7 @@ export default function ApiKeysPage() {
             <input name="name" required maxLength={80} placeholder="release-gate CI" />
             <span className="field-error">{fieldError(create.error, "name")}</span>
           </label>
-          <fieldset className="row" style={{ border: "none", padding: 0, margin: 0 }}>
+          <fieldset style={{ display: "grid", gridTemplateColumns: "repeat(auto-fill, minmax(300px, 1fr))", gap: "0.4rem", border: "none", padding: 0, margin: 0 }}>
             <legend className="hint" style={{ marginBottom: "0.3rem" }}>
               Scopes
             </legend>
