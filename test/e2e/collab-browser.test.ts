@@ -44,7 +44,13 @@ describe.skipIf(!pageUsesLiveEditor)("co-editing a policy in the browser", () =>
   }
 
   const content = (page: Page) => page.locator(".cm-content");
-  const text = (page: Page) => content(page).innerText();
+  // The document's text, without the remote-cursor widgets (name labels) that CodeMirror shows inline.
+  const text = (page: Page) =>
+    content(page).evaluate((element) => {
+      const clone = element.cloneNode(true) as HTMLElement;
+      clone.querySelectorAll(".cm-ySelectionCaret").forEach((caret) => caret.remove());
+      return Array.from(clone.querySelectorAll(".cm-line"), (line) => line.textContent ?? "").join("\n");
+    });
 
   beforeAll(async () => {
     const embedded = await startEmbeddedDatabase({ dataDir: path.join(dataDir, "pglite") });
@@ -107,7 +113,7 @@ describe.skipIf(!pageUsesLiveEditor)("co-editing a policy in the browser", () =>
       await expect.poll(() => text(page), { timeout: 10_000 }).toContain("Offline edit.");
       await expect.poll(() => text(page), { timeout: 10_000 }).toContain("Online edit. ");
     }
-    expect(await text(eve)).toBe(await text(ada));
+    await expect.poll(async () => (await text(eve)) === (await text(ada)), { timeout: 10_000 }).toBe(true);
 
     const vic = await openAs("VIEWER");
     await expect.poll(() => text(vic), { timeout: 10_000 }).toBe(await text(eve));
