@@ -5,3 +5,4 @@ export { compactDocument } from "./store";
 export { parseDocName, policyDocName, suiteDocName, type CollabDocRef, type CollabDocKind } from "./names";
 export { caseFromMap, caseToMap, readCases, JSON_CASE_FIELDS, type LiveDocumentContent, type SuiteCase } from "./content";
 export { editLiveDocument, replaceText, replaceCases, appendCases } from "./server-edit";
+export { listDocumentHistory, type HistoryEntry, type HistoryPerson } from "./history";

@@ -11,6 +11,7 @@ import { suiteRouter } from "@/server/suites/router";
 import { runRouter } from "@/server/runs/router";
 import { modelRouter } from "@/server/models/router";
 import { datasetRouter } from "@/server/datasets/router";
+import { collabRouter } from "@/server/collab/router";
 
 export const appRouter = router({
   user: userRouter,
@@ -25,6 +26,7 @@ export const appRouter = router({
   run: runRouter,
   model: modelRouter,
   dataset: datasetRouter,
+  collab: collabRouter,
 });
 
 export type AppRouter = typeof appRouter;

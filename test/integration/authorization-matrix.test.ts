@@ -71,6 +71,9 @@ const MATRIX: Record<string, Row> = {
   "suite.diff": { input: (f) => ({ suiteId: f.suiteId, from: 1, to: "draft" }), allow: READERS, scope: "suites:read" },
   "suite.exportVersion": { input: (f) => ({ suiteVersionId: f.suiteVersionId }), allow: READERS, scope: "suites:read" },
 
+  "collab.history": { input: (f) => ({ policyId: f.policyId }), allow: READERS, scope: "policies:read" },
+  "collab.suiteHistory": { input: (f) => ({ suiteId: f.suiteId }), allow: READERS, scope: "suites:read" },
+
   "run.list": { input: project, allow: READERS, scope: "runs:read" },
   "run.get": { input: (f) => ({ runId: f.runId }), allow: READERS, scope: "runs:read" },
   "run.create": { input: (f) => ({ ...project(f), kind: "EVAL", target: "BROWSER", suiteVersionId: f.suiteVersionId }), allow: WRITERS, scope: "runs:write" },
