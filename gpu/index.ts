@@ -9,6 +9,7 @@ export * from "./device";
 export * from "./tensor";
 export * from "./ops/matmul";
 export * from "./ops/elementwise";
+export * from "./ops/linear";
 export * from "./ops/layernorm";
 export * from "./ops/softmax";
 export * from "./ops/attention";

@@ -11,6 +11,7 @@ import { suiteRouter } from "@/server/suites/router";
 import { runRouter } from "@/server/runs/router";
 import { modelRouter } from "@/server/models/router";
 import { datasetRouter } from "@/server/datasets/router";
+import { dashboardRouter } from "@/server/dashboards/router";
 import { collabRouter } from "@/server/collab/router";
 
 export const appRouter = router({
@@ -26,6 +27,7 @@ export const appRouter = router({
   run: runRouter,
   model: modelRouter,
   dataset: datasetRouter,
+  dashboard: dashboardRouter,
   collab: collabRouter,
 });
 

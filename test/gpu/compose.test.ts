@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import type { GpuContext } from "../../gpu/device";
 import type { Tensor } from "../../gpu/tensor";
-import { accumulate, add, biasAdd, biasAddBackward, gelu, geluBackward } from "../../gpu/ops/elementwise";
+import { accumulate, add, gelu, geluBackward } from "../../gpu/ops/elementwise";
+import { linear, linearBackward } from "../../gpu/ops/linear";
 import { attention, attentionBackward, releaseAttention } from "../../gpu/ops/attention";
 import { embedding, embeddingBackward } from "../../gpu/ops/embedding";
 import { layerNorm, layerNormBackward } from "../../gpu/ops/layernorm";
@@ -46,8 +47,7 @@ function trainStep(ctx: GpuContext, s: ReturnType<typeof makeParams>, tokens: Te
   // forward
   const x0 = embedding(ctx, tokens, p.wte, p.wpe);
   const ln1 = layerNorm(ctx, x0, p.ln1g, p.ln1b);
-  const qkvNoBias = matmul(ctx, ln1.y, p.wqkv);
-  const qkv = biasAdd(ctx, qkvNoBias, p.bqkv);
+  const qkv = linear(ctx, ln1.y, p.wqkv, p.bqkv);
   const att = attention(ctx, qkv, H);
   const proj = matmul(ctx, att.out, p.wproj);
   const x1 = add(ctx, x0, proj);
@@ -72,8 +72,7 @@ function trainStep(ctx: GpuContext, s: ReturnType<typeof makeParams>, tokens: Te
   const dx1 = accumulate(ctx, l2.dx, dx2);
   const { da: datt } = matmulBackward(ctx, att.out, p.wproj, dx1, { into: { db: g.wproj } });
   const dqkv = attentionBackward(ctx, att.saved, datt!);
-  biasAddBackward(ctx, dqkv, { into: g.bqkv });
-  const { da: dln1 } = matmulBackward(ctx, ln1.y, p.wqkv, dqkv, { into: { db: g.wqkv } });
+  const dln1 = linearBackward(ctx, ln1.y, p.wqkv, dqkv, { dw: g.wqkv, db: g.bqkv });
   const l1 = layerNormBackward(ctx, x0, p.ln1g, ln1, dln1!, { into: { dgamma: g.ln1g, dbeta: g.ln1b } });
   const dx0 = accumulate(ctx, l1.dx, dx1);
   embeddingBackward(ctx, tokens, dx0, { dwte: g.wte, dwpe: g.wpe });
@@ -82,7 +81,7 @@ function trainStep(ctx: GpuContext, s: ReturnType<typeof makeParams>, tokens: Te
   for (const k of Object.keys(p) as Array<keyof typeof p>) {
     adamw(ctx, { param: p[k], grad: g[k], m: s.m[k], v: s.v[k] }, step, { lr: 1e-2, weightDecay: 0.01 }, norm.scale);
   }
-  for (const t of [x0, ln1.y, ln1.mean, ln1.rstd, qkvNoBias, qkv, att.out, proj, x1, ln2.y, ln2.mean, ln2.rstd, h, hg, mlp, x2, lnf.y, lnf.mean, lnf.rstd, logits, losses, dlogits, dlnf!, f.dx, dhg!, dh, dln2!, l2.dx, datt!, dqkv, dln1!, l1.dx, norm.norm, norm.scale]) {
+  for (const t of [x0, ln1.y, ln1.mean, ln1.rstd, qkv, att.out, proj, x1, ln2.y, ln2.mean, ln2.rstd, h, hg, mlp, x2, lnf.y, lnf.mean, lnf.rstd, logits, losses, dlogits, dlnf!, f.dx, dhg!, dh, dln2!, l2.dx, datt!, dqkv, dln1!, l1.dx, norm.norm, norm.scale]) {
     t.release();
   }
   releaseAttention(att.saved);

@@ -8,6 +8,8 @@ import { attention, attentionBackward, releaseAttention } from "../../gpu/ops/at
 import { embedding, embeddingBackward } from "../../gpu/ops/embedding";
 import { crossEntropy, crossEntropyBackward, crossEntropyWithGrad } from "../../gpu/ops/cross-entropy";
 import { adamw } from "../../gpu/ops/adamw";
+import { linear, linearBackward } from "../../gpu/ops/linear";
+import { matmulRef } from "../../gpu/reference/matmul";
 import { globalGradNorm, sumAll, sumLastAxis, sumLeading } from "../../gpu/ops/reduce";
 import { addRef, biasAddRef, geluBackwardRef, geluRef, sumLastAxisRef, sumLeadingRef } from "../../gpu/reference/elementwise";
 import { layerNormBackwardRef, layerNormRef } from "../../gpu/reference/layernorm";
@@ -55,6 +57,31 @@ describe("elementwise ops", () => {
     expectClose(dx, finiteDiff((v) => geluRef(v), x, dy), "gelu dx", 1e-3, 1e-3);
     expectClose(dx, geluBackwardRef(x, dy), "gelu dx (analytic)", 1e-4, 1e-3);
     expectClose(db, finiteDiff((v) => biasAddRef(x, v), bias, dy), "bias db", 1e-3, 1e-3);
+  });
+});
+
+describe("linear layer", () => {
+  it("forward matches the reference; backward adds dW and db and returns dx", async () => {
+    const ctx = await gpuContext();
+    const r = rng(12);
+    const [B, T, I, O] = [2, 3, 5, 7];
+    const x = randn(r, B * T * I);
+    const w = randn(r, I * O);
+    const bias = randn(r, O);
+    const dy = randn(r, B * T * O);
+    const X = ctx.tensor(x, [B, T, I]);
+    const W = ctx.tensor(w, [I, O]);
+    const Y = linear(ctx, X, W, ctx.tensor(bias, [O]));
+    const dw = ctx.zeros([I, O]);
+    const db = ctx.zeros([O]);
+    const dx = linearBackward(ctx, X, W, ctx.tensor(dy, [B, T, O]), { dw, db })!;
+    const [y, gx, gw, gb] = await ctx.readMany([Y, dx, dw, db]);
+    const ref = (xv: ArrayLike<number>, wv: ArrayLike<number>, bv: ArrayLike<number>) =>
+      biasAddRef(matmulRef(xv, wv, { batchA: 1, batchB: 1, M: B * T, N: O, K: I }), bv);
+    expectClose(y, ref(x, w, bias), "linear y");
+    expectClose(gx, finiteDiff((v) => ref(v, w, bias), x, dy), "linear dx", 1e-3, 1e-3);
+    expectClose(gw, finiteDiff((v) => ref(x, v, bias), w, dy), "linear dw", 1e-3, 1e-3);
+    expectClose(gb, finiteDiff((v) => ref(x, w, v), bias, dy), "linear db", 1e-3, 1e-3);
   });
 });
 

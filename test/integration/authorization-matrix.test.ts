@@ -103,6 +103,10 @@ const MATRIX: Record<string, Row> = {
   "model.requestPromotion": { input: (f) => ({ modelId: f.modelId, alias: "staging", modelVersionId: f.modelVersionId, suiteVersionId: f.suiteVersionId }), allow: WRITERS, scope: "models:write" },
   "model.approvePromotion": { input: (f) => ({ promotionId: f.promotionId }), allow: ["OWNER", "ADMIN"] },
   "model.rejectPromotion": { input: (f) => ({ promotionId: f.promotionId }), allow: ["OWNER", "ADMIN"] },
+
+  "dashboard.org": { input: org, allow: READERS, scope: "runs:read" },
+  "dashboard.project": { input: project, allow: READERS, scope: "runs:read" },
+  "dashboard.regressions": { input: (f) => ({ ...project(f), baseVersionId: f.modelVersionId, candidateVersionId: f.modelVersionId }), allow: READERS, scope: "runs:read" },
 };
 
 type ProcedureDef = { _def: { type: "query" | "mutation" | "subscription"; meta?: { access: Access } } };

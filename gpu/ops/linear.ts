@@ -1,0 +1,34 @@
+// Linear layer y = x W (+ b) over the last axis, the building block of attention projections and
+// the MLP. Backward adds dW (and db) into gradient tensors and returns dx.
+
+import type { GpuContext } from "../device";
+import type { Tensor } from "../tensor";
+import { biasAdd, biasAddBackward } from "./elementwise";
+import { matmul, matmulBackward } from "./matmul";
+
+/** x [..., in] times w [in, out] (plus bias [out]) -> [..., out]. */
+export function linear(ctx: GpuContext, x: Tensor, w: Tensor, bias?: Tensor): Tensor {
+  const y = matmul(ctx, x, w);
+  if (!bias) return y;
+  const out = biasAdd(ctx, y, bias);
+  y.release();
+  return out;
+}
+
+/**
+ * Adds dW = x^T dy into grads.dw (and db = sum of dy into grads.db); returns dx = dy W^T, or
+ * nothing when `needInput` is false (the first layer after an embedding still needs it).
+ */
+export function linearBackward(
+  ctx: GpuContext,
+  x: Tensor,
+  w: Tensor,
+  dy: Tensor,
+  grads: { dw: Tensor; db?: Tensor },
+  o: { needInput?: boolean } = {},
+): Tensor | undefined {
+  const needA = o.needInput !== false;
+  const { da } = matmulBackward(ctx, x, w, dy, { into: { db: grads.dw }, needA });
+  if (grads.db) biasAddBackward(ctx, dy, { into: grads.db });
+  return da;
+}
