@@ -7,6 +7,7 @@ import { useTRPC } from "@/app/_lib/trpc";
 import { ErrorAlert, fieldError, formatDate, Loading } from "@/app/_components/ui";
 import { DiffView, MarkdownText, ProjectCrumbs, Section, TabBar, useProjectAccess } from "@/app/_components/records";
 import { PolicyEditor } from "@/app/_components/collab/PolicyEditor";
+import { DocumentHistory } from "@/app/_components/collab/DocumentHistory";
 
 // The draft editor: live co-editing. PlainPolicyEditor (a textarea saved with policy.update) has the same props.
 const DraftEditor = PolicyEditor;
@@ -15,6 +16,7 @@ const TABS = [
   { id: "edit", label: "Edit" },
   { id: "versions", label: "Versions" },
   { id: "compare", label: "Compare" },
+  { id: "history", label: "History" },
 ] as const;
 type Tab = (typeof TABS)[number]["id"];
 
@@ -73,6 +75,7 @@ function PolicyPage() {
       ) : null}
       {tab === "versions" ? <PolicyVersions policyId={policyId} versions={p.versions} selected={params.get("v")} hrefFor={hrefFor} /> : null}
       {tab === "compare" ? <ComparePolicyVersions policyId={policyId} versions={p.versions.map((v) => v.version)} /> : null}
+      {tab === "history" ? <DocumentHistory policyId={policyId} /> : null}
     </>
   );
 }

@@ -8,6 +8,7 @@ import { useTRPC, useTRPCClient } from "@/app/_lib/trpc";
 import { ErrorAlert, fieldError, formatDate, Loading } from "@/app/_components/ui";
 import { downloadText, duration, percent, ProjectCrumbs, Section, TabBar, useProjectAccess } from "@/app/_components/records";
 import { SuiteEditor } from "@/app/_components/collab/SuiteEditor";
+import { DocumentHistory } from "@/app/_components/collab/DocumentHistory";
 import { validateSuiteCases } from "@/gpu/eval/validate";
 import { RunStatusBadge } from "@/app/_components/RunStatusBadge";
 
@@ -19,6 +20,7 @@ const TABS = [
   { id: "versions", label: "Versions" },
   { id: "runs", label: "Runs" },
   { id: "settings", label: "Settings" },
+  { id: "history", label: "History" },
 ] as const;
 type Tab = (typeof TABS)[number]["id"];
 
@@ -72,6 +74,7 @@ function SuitePage() {
       {tab === "versions" ? <SuiteVersions versions={s.versions} suiteName={s.name} /> : null}
       {tab === "runs" ? <SuiteRuns projectId={projectId} orgId={orgId} versions={s.versions} /> : null}
       {tab === "settings" ? <SuiteSettings suiteId={suiteId} canEdit={canEdit} thresholds={s.thresholds as Thresholds} cases={s.draft as DraftCase[]} /> : null}
+      {tab === "history" ? <DocumentHistory suiteId={suiteId} /> : null}
     </>
   );
 }
