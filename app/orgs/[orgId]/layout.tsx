@@ -16,6 +16,7 @@ export default function OrganizationLayout({ children }: { children: ReactNode }
   const base = `/orgs/${orgId}`;
   const tabs = [
     { href: base, label: "Projects" },
+    { href: `${base}/dashboard`, label: "Dashboard" },
     { href: `${base}/members`, label: "Members" },
     ...(isAdmin ? [{ href: `${base}/keys`, label: "API keys" }, { href: `${base}/audit`, label: "Audit log" }] : []),
   ];

@@ -105,6 +105,10 @@ export default function ProjectHomePage() {
             <p>{section.text}</p>
           </Link>
         ))}
+        <Link href={`/orgs/${orgId}/projects/${projectId}/dashboard`} className="tile">
+          <h3>Dashboard</h3>
+          <p>Scores per model version, policy coverage, regressions and where compute went.</p>
+        </Link>
         <div className="tile" aria-disabled>
           <h3>Datasets</h3>
           <p>Corpora and instruction pairs for training.</p>
