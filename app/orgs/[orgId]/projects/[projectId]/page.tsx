@@ -26,11 +26,13 @@ export default function ProjectHomePage() {
   const suites = useQuery(trpc.suite.list.queryOptions({ projectId }));
   const runs = useQuery(trpc.run.list.queryOptions({ projectId, limit: 200 }));
   const models = useQuery(trpc.model.list.queryOptions({ projectId }));
+  const datasets = useQuery(trpc.dataset.list.queryOptions({ projectId }));
   const sections = [
     { title: "Policies", path: "policies", count: policies.data?.length, text: "Written policies with clauses that cases cite." },
     { title: "Eval suites", path: "suites", count: suites.data?.length, text: "Test cases and graders, published as versions." },
     { title: "Runs", path: "runs", count: runs.data ? (runs.data.length >= 200 ? "200+" : runs.data.length) : undefined, text: "Training and eval runs, metrics and results." },
     { title: "Models", path: "models", count: models.data?.length, text: "Model versions, their lineage and promotions." },
+    { title: "Datasets", path: "datasets", count: datasets.data?.length, text: "Corpora and instruction pairs for training." },
   ];
   const role = project.data?.role;
   const canEdit = role === "OWNER" || role === "ADMIN" || role === "EDITOR";
@@ -109,13 +111,6 @@ export default function ProjectHomePage() {
           <h3>Dashboard</h3>
           <p>Scores per model version, policy coverage, regressions and where compute went.</p>
         </Link>
-        <div className="tile" aria-disabled>
-          <h3>Datasets</h3>
-          <p>Corpora and instruction pairs for training.</p>
-          <p className="hint" style={{ marginTop: "0.5rem" }}>
-            Coming with the next releases of Hearth.
-          </p>
-        </div>
       </div>
       <section className="card" style={{ marginTop: "1.5rem" }}>
         <h2>Details</h2>
