@@ -5,12 +5,14 @@ import { runGpuMatmulBench } from "./gpu-matmul.bench";
 import { runWebFirstPageBench } from "./web-first-page.bench";
 import { runMetricsIngestionBench } from "./metrics-ingestion.bench";
 import { runCollabBench } from "./collab.bench";
+import { runDashboardBench } from "./dashboard.bench";
 
 const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "gpu-matmul", run: runGpuMatmulBench },
   { name: "web-first-page", run: runWebFirstPageBench },
   { name: "metrics-ingestion", run: runMetricsIngestionBench },
   { name: "collab", run: runCollabBench },
+  { name: "dashboard", run: runDashboardBench },
 ];
 
 for (const b of benches) {

@@ -71,7 +71,7 @@ describe.each(TEST_DATABASE_KINDS)("dashboards on %s", (kind) => {
     ({ db, close } = await openTestDatabase(kind));
     f = await createOrgFixture(db);
     const owner = await db.membership.findUniqueOrThrow({ where: { id: f.memberships.OWNER }, select: { userId: true } });
-    history = await generateDashboardHistory(db, { orgId: f.orgId, userId: owner.userId, now, shape: { versions: 8, suites: 2, cases: 40, clauses: 6, seed: 7 } });
+    history = await generateDashboardHistory(db, { orgId: f.orgId, userId: owner.userId, now, shape: { versions: 12, suites: 2, cases: 40, clauses: 6, seed: 7 } });
   }, 120_000);
   afterAll(async () => close?.());
 
@@ -86,10 +86,15 @@ describe.each(TEST_DATABASE_KINDS)("dashboards on %s", (kind) => {
       expect(Object.keys(scores).length).toBeGreaterThan(0);
       for (const s of dashboard.scores) expect(s.passRate).toBeCloseTo(s.passed / s.graded, 12);
 
+      // Breakdowns cover the latest evaluated versions and every aliased one.
+      const detail = new Set(dashboard.detailVersionIds);
+      expect(detail.has(history.productionVersionId) || !dashboard.scores.some((s) => s.modelVersionId === history.productionVersionId)).toBe(true);
+      const tagged = new Set(dashboard.tagVersionIds);
+      const inSet = <T,>(set: Set<string>, rates: Record<string, T>) => Object.fromEntries(Object.entries(rates).filter(([key]) => set.has(key.split("/")[0])));
       const tagRates = Object.fromEntries(dashboard.tagRates.map((t) => [`${t.modelVersionId}/${t.suiteId}/${t.label}`, { cases: t.cases, passed: t.passed }]));
-      expect(tagRates).toEqual(expected.tagRates);
+      expect(tagRates).toEqual(inSet(tagged, expected.tagRates));
       const clauseRates = Object.fromEntries(dashboard.coverage.rates.map((t) => [`${t.modelVersionId}/${t.suiteId}/${t.label}`, { cases: t.cases, passed: t.passed }]));
-      expect(clauseRates).toEqual(expected.clauseRates);
+      expect(clauseRates).toEqual(inSet(detail, expected.clauseRates));
 
       const cited = Object.fromEntries(dashboard.coverage.clauses.filter((c) => c.cases > 0).map((c) => [c.clauseId, c.cases]));
       expect(cited).toEqual(Object.fromEntries(Object.entries(expected.cited).filter(([id]) => dashboard.coverage.clauses.some((c) => c.clauseId === id))));
@@ -102,6 +107,17 @@ describe.each(TEST_DATABASE_KINDS)("dashboards on %s", (kind) => {
       expect(dashboard.compute.reduce((n, c) => n + (c.tokens ?? 0), 0)).toBe(expected.tokens);
     });
   }
+
+  it("breaks down by tag and clause the latest evaluated versions, the aliased ones and the ones asked for", async () => {
+    const plain = await projectDashboard(db, history.projectId, { range: "all" }, now);
+    expect(plain.detailVersionIds).toEqual(expect.arrayContaining([history.productionVersionId, ...history.versionIds.slice(-4)]));
+    expect(plain.tagVersionIds).toEqual(expect.arrayContaining([history.productionVersionId, history.versionIds[history.versionIds.length - 1]]));
+    expect(plain.detailVersionIds).not.toContain(history.versionIds[0]);
+    expect(plain.tagRates.some((t) => t.modelVersionId === history.versionIds[0])).toBe(false);
+    const asked = await projectDashboard(db, history.projectId, { range: "all", versionIds: [history.versionIds[0]] }, now);
+    expect(asked.detailVersionIds).toContain(history.versionIds[0]);
+    expect(asked.tagRates.some((t) => t.modelVersionId === history.versionIds[0])).toBe(true);
+  });
 
   it("reports run durations and tokens, and a dash for runs without tokens", async () => {
     const dashboard = await projectDashboard(db, history.projectId, { range: "all" }, now);

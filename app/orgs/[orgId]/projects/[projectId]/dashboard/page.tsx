@@ -22,8 +22,6 @@ const RANGES = [
   { id: "all", label: "All time" },
 ] as const;
 type Range = (typeof RANGES)[number]["id"];
-/** The coverage matrix shows this many of the latest evaluated versions (plus aliased ones). */
-const MATRIX_VERSIONS = 8;
 
 function rate(passed: number, cases: number) {
   return cases ? passed / cases : null;
@@ -47,7 +45,9 @@ function DashboardPage() {
   const range = (RANGES.find((r) => r.id === params.get("range"))?.id ?? "all") as Range;
   const suiteId = params.get("suite") || undefined;
   const tag = params.get("tag") || undefined;
-  const dashboard = useQuery(trpc.dashboard.project.queryOptions({ projectId, range, suiteId, tag }));
+  // Versions picked in the URL get their tag and clause breakdowns too.
+  const versionIds = [...new Set(["version", "base", "candidate"].map((k) => params.get(k)).filter((v): v is string => Boolean(v)))];
+  const dashboard = useQuery({ ...trpc.dashboard.project.queryOptions({ projectId, range, suiteId, tag, versionIds: versionIds.length ? versionIds : undefined }), placeholderData: (previous) => previous });
   const base = `/orgs/${orgId}/projects/${projectId}`;
 
   function setParam(changes: Record<string, string | undefined>) {
@@ -166,8 +166,9 @@ function ModelDashboard({ d, model, base, params, setParam, projectId }: { d: Da
     { label: "Pass rate", value: (r) => rate(r.passed, r.cases), render: (r) => percent(rate(r.passed, r.cases)), numeric: true },
   ];
 
-  // Coverage matrix: clauses x the latest evaluated versions (and every aliased one).
-  const matrixVersions = evaluated.filter((v, i) => i >= evaluated.length - MATRIX_VERSIONS || aliasesOf(v.id).length > 0);
+  // Coverage matrix: clauses x the versions with breakdowns (the latest evaluated, aliased and picked ones).
+  const detail = new Set(d.detailVersionIds);
+  const matrixVersions = evaluated.filter((v) => detail.has(v.id));
   const cell = new Map<string, { cases: number; passed: number }>();
   for (const r of d.coverage.rates) {
     const k = `${r.label}/${r.modelVersionId}`;
