@@ -1,0 +1,4 @@
+export * from "./config";
+export * from "./gpt";
+export * from "./generate";
+export * from "./reference";
