@@ -61,8 +61,18 @@ describe("train", () => {
     const cfg = gptPreset("tiny", { vocabSize: 64, blockSize: 16 });
     const model = GPT.create(ctx, cfg, { seed: 2 });
     const seq = Array.from({ length: 17 }, (_, i) => (i * 37 + 11) % 64);
-    const res = await train(model, { train: seq }, { steps: 60, batchSize: 1, gradAccum: 2, lr: 3e-2, minLr: 3e-2, weightDecay: 0, logEvery: 20 });
-    console.log(`overfit: loss ${res.losses[0].loss.toFixed(3)} -> ${res.losses.at(-1)!.loss.toFixed(4)} in ${res.steps} steps`);
+    let created = 0;
+    const submits: number[] = [];
+    const res = await train(model, { train: seq }, { steps: 60, batchSize: 1, gradAccum: 2, lr: 3e-2, minLr: 3e-2, weightDecay: 0, logEvery: 20 }, {
+      onStep: (m) => {
+        submits.push(m.submits);
+        // steady state: every activation comes back from the pool
+        if (m.step === 2) created = ctx.pool.getStats().created;
+        if (m.step > 2) expect(ctx.pool.getStats().created).toBe(created);
+      },
+    });
+    expect(Math.max(...submits)).toBeLessThanOrEqual(2);
+    console.log(`overfit: submits per step ${Math.min(...submits)}-${Math.max(...submits)}; loss ${res.losses[0].loss.toFixed(3)} -> ${res.losses.at(-1)!.loss.toFixed(4)} in ${res.steps} steps`);
     expect(res.losses.at(-1)!.loss).toBeLessThan(0.1);
     model.release();
   });
