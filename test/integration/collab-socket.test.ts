@@ -7,6 +7,7 @@ import { createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { connectClient, eventually, sessionCookie, startCollabServer, TEST_ORIGIN, tryUpgrade, type RunningCollabServer, type TestClient } from "../support/collab";
 import { compactDocument, readLiveDocument, seedDocumentIfEmpty, listDocumentSessions, caseToMap, readCases } from "@/server/collab";
 import { loadStoredState } from "@/server/collab/store";
+import { movedPosition, orderedCaseMaps, POSITION_KEY } from "@/server/collab/content";
 
 describe.each(TEST_DATABASE_KINDS)("co-editing over /yjs on %s", (kind) => {
   let t: TestDatabase;
@@ -78,12 +79,35 @@ describe.each(TEST_DATABASE_KINDS)("co-editing over /yjs on %s", (kind) => {
     expect(readCases(a.doc)).toEqual([{ id: "c1", input: "What is 2+2?", expected: "4", tags: ["math"] }]);
     a.doc.getArray<Y.Map<unknown>>("cases").get(0).set("input", "What is 2 + 2?");
     b.doc.getArray<Y.Map<unknown>>("cases").get(0).set("expected", "four");
-    a.doc.getArray<Y.Map<unknown>>("cases").push([caseToMap({ id: "c2", input: "a" })]);
-    b.doc.getArray<Y.Map<unknown>>("cases").push([caseToMap({ id: "c3", input: "b" })]);
+    a.doc.getArray<Y.Map<unknown>>("cases").push([caseToMap({ id: "c2", input: "a" }, 1)]);
+    b.doc.getArray<Y.Map<unknown>>("cases").push([caseToMap({ id: "c3", input: "b" }, 2)]);
     await eventually(() => a.doc.getArray("cases").length === 3 && b.doc.getArray("cases").length === 3, "both see three cases");
     await eventually(() => JSON.stringify(readCases(a.doc)) === JSON.stringify(readCases(b.doc)), "both converge");
     expect(readCases(a.doc)[0]).toMatchObject({ input: "What is 2 + 2?", expected: "four" });
     await eventually(async () => (await readLiveDocument(docName, t.db))?.cases?.length === 3, "the server's copy has three cases");
+  });
+
+  it("reorders cases concurrently without duplicating a case or losing an edit made to it meanwhile", async () => {
+    const docName = await createSuite(["c1", "c2", "c3", "c4"].map((id) => ({ id, input: id })));
+    const [a, b] = [client(docName, "EDITOR"), client(docName, "ADMIN")];
+    await Promise.all([a.synced(), b.synced()]);
+    const ids = (c: typeof a) => readCases(c.doc).map((x) => x.id);
+    expect(ids(a)).toEqual(["c1", "c2", "c3", "c4"]);
+    // a moves c3 up; b moves the same c3 down and edits its input, all at once.
+    const move = (c: typeof a, id: string, delta: -1 | 1) => {
+      const ordered = orderedCaseMaps(c.doc.getArray<Y.Map<unknown>>("cases"));
+      const index = ordered.findIndex((m) => m.get("id") === id);
+      ordered[index].set(POSITION_KEY, movedPosition(ordered, index, delta)!);
+      return ordered[index];
+    };
+    move(a, "c3", -1);
+    move(b, "c3", 1).set("input", "edited while moving");
+    move(a, "c1", 1);
+    await eventually(() => JSON.stringify(readCases(a.doc)) === JSON.stringify(readCases(b.doc)), "both converge");
+    const order = ids(a);
+    expect([...order].sort()).toEqual(["c1", "c2", "c3", "c4"]);
+    expect(readCases(a.doc).find((x) => x.id === "c3")).toMatchObject({ input: "edited while moving" });
+    await eventually(async () => JSON.stringify((await readLiveDocument(docName, t.db))?.cases?.map((x) => x.id)) === JSON.stringify(order), "the server's copy has the same order");
   });
 
   it("refuses a client with no session, an outsider, an unknown document and a foreign Origin before any data", async () => {

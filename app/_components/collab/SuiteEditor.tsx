@@ -5,6 +5,7 @@ import { useEffect, useReducer, useState } from "react";
 import * as Y from "yjs";
 import { CollabStatus } from "./CollabStatus";
 import { useCollabDoc, type CollabUser } from "./useCollabDoc";
+import { caseFromMap, movedPosition, orderedCaseMaps, POSITION_KEY, positionAfterLast } from "@/server/collab/content";
 
 export type SuiteCaseValue = Record<string, unknown>;
 export interface CaseProblem {
@@ -20,22 +21,6 @@ const TEXT_FIELDS = [
   { key: "tags", label: "Tags (JSON)" },
   { key: "clauses", label: "Clauses (JSON)" },
 ] as const;
-
-function caseValue(map: Y.Map<unknown>): SuiteCaseValue {
-  const out: SuiteCaseValue = {};
-  for (const [key, value] of map.entries()) {
-    if (["choices", "graders", "tags", "clauses"].includes(key) && typeof value === "string") {
-      try {
-        out[key] = JSON.parse(value);
-        continue;
-      } catch {
-        // kept raw; validation reports it
-      }
-    }
-    out[key] = value;
-  }
-  return out;
-}
 
 function newCaseId(cases: Y.Array<Y.Map<unknown>>): string {
   const taken = new Set(cases.toArray().map((m) => String(m.get("id") ?? "")));
@@ -66,7 +51,8 @@ export function SuiteEditor({
 
   if (!session || !cases) return null;
   const readOnly = session.readOnly;
-  const values = cases.toArray().map(caseValue);
+  const ordered = orderedCaseMaps(cases);
+  const values = ordered.map(caseFromMap);
   const problems = validate ? validate(values) : [];
   const problemFor = (caseId: string, field?: string) => problems.filter((p) => p.caseId === caseId && (field === undefined || p.field === field));
 
@@ -77,19 +63,20 @@ export function SuiteEditor({
     } else map.set(key, raw);
   }
 
-  function move(index: number, delta: number) {
-    const target = index + delta;
-    if (target < 0 || target >= cases!.length) return;
-    session!.doc.transact(() => {
-      const copy = new Y.Map<unknown>();
-      for (const [key, value] of cases!.get(index).entries()) copy.set(key, value);
-      cases!.delete(index, 1);
-      cases!.insert(target, [copy]);
-    });
+  /** Moving sets the case's position key only: concurrent moves cannot duplicate it, nor lose edits to it. */
+  function move(index: number, delta: -1 | 1) {
+    const position = movedPosition(ordered, index, delta);
+    if (position !== null) ordered[index].set(POSITION_KEY, position);
+  }
+
+  function remove(map: Y.Map<unknown>) {
+    const at = cases!.toArray().indexOf(map);
+    if (at >= 0) cases!.delete(at, 1);
   }
 
   function addCase() {
     const map = new Y.Map<unknown>();
+    map.set(POSITION_KEY, positionAfterLast(cases!));
     map.set("id", newCaseId(cases!));
     map.set("input", "");
     map.set("expected", "");
@@ -116,7 +103,7 @@ export function SuiteEditor({
           </tr>
         </thead>
         <tbody>
-          {cases.toArray().map((map, index) => {
+          {ordered.map((map, index) => {
             const caseId = String(map.get("id") ?? `#${index + 1}`);
             const rowProblems = problemFor(caseId);
             return [
@@ -162,7 +149,7 @@ export function SuiteEditor({
                       <button className="btn" type="button" aria-label={`Move ${caseId} down`} onClick={() => move(index, 1)}>
                         ↓
                       </button>
-                      <button className="btn btn-danger" type="button" aria-label={`Delete ${caseId}`} onClick={() => cases.delete(index, 1)}>
+                      <button className="btn btn-danger" type="button" aria-label={`Delete ${caseId}`} onClick={() => remove(map)}>
                         Delete
                       </button>
                     </>
