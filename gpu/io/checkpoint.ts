@@ -5,6 +5,7 @@
 import type { GpuContext } from "../device";
 import { GPT } from "../nn/gpt";
 import { parameterShapes, validateConfig, type GPTConfig } from "../nn/config";
+import { attachLora, loraShapes, type LoraConfig } from "../nn/lora";
 import { BytePairTokenizer, type TokenizerJSON } from "../tokenizer/bpe";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, toFloat32, type SafetensorsFile } from "./safetensors";
 
@@ -21,6 +22,7 @@ export async function saveGPT(model: GPT, o: { tokenizer?: BytePairTokenizer; me
   const weights = await model.readParameters();
   const metadata: Record<string, string> = { ...o.metadata, format: CHECKPOINT_FORMAT, config: JSON.stringify(model.config) };
   if (o.tokenizer) metadata.tokenizer = JSON.stringify(o.tokenizer.toJSON());
+  if (model.loraConfig) metadata.lora = JSON.stringify(model.loraConfig);
   return encodeSafetensors(new Map([...weights].map(([k, data]) => [k, { shape: model.params.get(k)!.shape, data }])), metadata);
 }
 
@@ -53,6 +55,25 @@ export function loadGPT(ctx: GpuContext, bytes: Uint8Array): LoadedGPT {
     throw new SafetensorsError(`checkpoint: invalid config or tokenizer in metadata (${(e as Error).message})`);
   }
   const model = GPT.fromWeights(ctx, config, weightsFor(file, config, (n) => n));
+  if (md.lora) {
+    let lora: LoraConfig;
+    try {
+      lora = JSON.parse(md.lora) as LoraConfig;
+    } catch (e) {
+      model.release();
+      throw new SafetensorsError(`checkpoint: invalid LoRA config in metadata (${(e as Error).message})`);
+    }
+    const weights = new Map<string, Float32Array>();
+    for (const [name] of loraShapes(model, lora)) {
+      const t = file.tensors.get(name);
+      if (!t) {
+        model.release();
+        throw new SafetensorsError(`checkpoint: LoRA adapter tensor "${name}" is missing`);
+      }
+      weights.set(name, toFloat32(name, t));
+    }
+    attachLora(model, lora, { weights });
+  }
   return { model, config, tokenizer, metadata: md };
 }
 

@@ -5,8 +5,8 @@
 
 import type { GpuContext } from "../device";
 import type { Tensor } from "../tensor";
-import { accumulate, add, gelu, geluBackward } from "../ops/elementwise";
-import { linear, linearBackward } from "../ops/linear";
+import { accumulate, add, biasAddBackward, gelu, geluBackward } from "../ops/elementwise";
+import { linear } from "../ops/linear";
 import { attention, attentionBackward, attentionMatmulShapes, releaseAttention, type AttentionSaved } from "../ops/attention";
 import { embedding, embeddingBackward } from "../ops/embedding";
 import { layerNorm, layerNormBackward, type LayerNormResult } from "../ops/layernorm";
@@ -16,6 +16,12 @@ import { sumAll } from "../ops/reduce";
 import { initParameters, parameterShapes, validateConfig, type GPTConfig } from "./config";
 
 type P = Map<string, Tensor>;
+
+/** A low-rank adapter on one projection: y += scale * (x A) B, with A and B in the params map. */
+export interface LoraAdapter {
+  scale: number;
+}
+type Adapters = Map<string, LoraAdapter>;
 
 interface BlockActs {
   x: Tensor;
@@ -29,6 +35,8 @@ interface BlockActs {
   hg: Tensor;
   mlp: Tensor;
   out: Tensor;
+  /** x A per adapted projection, for the adapter's backward. */
+  lora: Map<string, Tensor>;
 }
 
 /** Everything the forward saved for the backward; release() returns it to the pool. */
@@ -52,51 +60,98 @@ export function releaseCache(c: ForwardCache, o: { keepLogits?: boolean } = {}):
   for (const b of c.blocks) {
     releaseLn(b.ln1);
     releaseLn(b.ln2);
-    for (const t of [b.qkv, b.att.out, b.proj, b.x1, b.h, b.hg, b.mlp, b.out]) t.release();
+    for (const t of [b.qkv, b.att.out, b.proj, b.x1, b.h, b.hg, b.mlp, b.out, ...b.lora.values()]) t.release();
     releaseAttention(b.att.saved);
   }
   releaseLn(c.lnf);
   if (!o.keepLogits) c.logits.release();
 }
 
-// ---------- one block, forward and backward side by side ----------
+// ---------- a projection (linear + optional LoRA), forward and backward side by side ----------
 
-function blockForward(ctx: GpuContext, p: P, l: number, nHead: number, x: Tensor): BlockActs {
-  const w = (n: string) => p.get(`h.${l}.${n}`)!;
-  const ln1 = layerNorm(ctx, x, w("ln_1.weight"), w("ln_1.bias"));
-  const qkv = linear(ctx, ln1.y, w("attn.c_attn.weight"), w("attn.c_attn.bias"));
-  const att = attention(ctx, qkv, nHead);
-  const proj = linear(ctx, att.out, w("attn.c_proj.weight"), w("attn.c_proj.bias"));
-  const x1 = add(ctx, x, proj);
-  const ln2 = layerNorm(ctx, x1, w("ln_2.weight"), w("ln_2.bias"));
-  const h = linear(ctx, ln2.y, w("mlp.c_fc.weight"), w("mlp.c_fc.bias"));
-  const hg = gelu(ctx, h);
-  const mlp = linear(ctx, hg, w("mlp.c_proj.weight"), w("mlp.c_proj.bias"));
-  const out = add(ctx, x1, mlp);
-  return { x, ln1, qkv, att, proj, x1, ln2, h, hg, mlp, out };
+function projForward(ctx: GpuContext, p: P, lora: Adapters, name: string, x: Tensor, saved: Map<string, Tensor>): Tensor {
+  const y = linear(ctx, x, p.get(`${name}.weight`)!, p.get(`${name}.bias`)!);
+  const ad = lora.get(name);
+  if (!ad) return y;
+  const xa = matmul(ctx, x, p.get(`${name}.lora_A`)!);
+  const yl = matmul(ctx, xa, p.get(`${name}.lora_B`)!, { alpha: ad.scale });
+  accumulate(ctx, y, yl);
+  yl.release();
+  saved.set(name, xa);
+  return y;
 }
 
-/** Adds the block's parameter gradients into g; returns dx (a new tensor; dout is consumed). */
-function blockBackward(ctx: GpuContext, p: P, g: P, l: number, a: BlockActs, dout: Tensor): Tensor {
+/** Adds gradients for whichever of the projection's tensors are trainable (present in g); returns dx. */
+function projBackward(ctx: GpuContext, p: P, g: P, lora: Adapters, name: string, x: Tensor, dy: Tensor, saved: Map<string, Tensor>): Tensor {
+  const dw = g.get(`${name}.weight`);
+  const db = g.get(`${name}.bias`);
+  const { da } = matmulBackward(ctx, x, p.get(`${name}.weight`)!, dy, { into: dw ? { db: dw } : undefined, needB: !!dw });
+  if (db) biasAddBackward(ctx, dy, { into: db });
+  const dx = da!;
+  const ad = lora.get(name);
+  if (ad) {
+    const dB = g.get(`${name}.lora_B`);
+    const dA = g.get(`${name}.lora_A`);
+    const { da: dxa } = matmulBackward(ctx, saved.get(name)!, p.get(`${name}.lora_B`)!, dy, { alpha: ad.scale, into: dB ? { db: dB } : undefined, needB: !!dB });
+    const { da: dxl } = matmulBackward(ctx, x, p.get(`${name}.lora_A`)!, dxa!, { into: dA ? { db: dA } : undefined, needB: !!dA });
+    dxa!.release();
+    accumulate(ctx, dx, dxl!);
+    dxl!.release();
+  }
+  return dx;
+}
+
+function lnBackward(ctx: GpuContext, g: P, name: string, x: Tensor, gamma: Tensor, saved: LayerNormResult, dy: Tensor): Tensor {
+  const dgamma = g.get(`${name}.weight`);
+  const dbeta = g.get(`${name}.bias`);
+  const r = layerNormBackward(ctx, x, gamma, saved, dy, { into: dgamma && dbeta ? { dgamma, dbeta } : undefined });
+  if (!dgamma || !dbeta) {
+    r.dgamma.release();
+    r.dbeta.release();
+  }
+  return r.dx;
+}
+
+// ---------- one block, forward and backward side by side ----------
+
+function blockForward(ctx: GpuContext, p: P, lora: Adapters, l: number, nHead: number, x: Tensor): BlockActs {
   const w = (n: string) => p.get(`h.${l}.${n}`)!;
-  const gw = (n: string) => g.get(`h.${l}.${n}`)!;
-  const dhg = linearBackward(ctx, a.hg, w("mlp.c_proj.weight"), dout, { dw: gw("mlp.c_proj.weight"), db: gw("mlp.c_proj.bias") })!;
+  const saved = new Map<string, Tensor>();
+  const proj_ = (n: string, inp: Tensor) => projForward(ctx, p, lora, `h.${l}.${n}`, inp, saved);
+  const ln1 = layerNorm(ctx, x, w("ln_1.weight"), w("ln_1.bias"));
+  const qkv = proj_("attn.c_attn", ln1.y);
+  const att = attention(ctx, qkv, nHead);
+  const proj = proj_("attn.c_proj", att.out);
+  const x1 = add(ctx, x, proj);
+  const ln2 = layerNorm(ctx, x1, w("ln_2.weight"), w("ln_2.bias"));
+  const h = proj_("mlp.c_fc", ln2.y);
+  const hg = gelu(ctx, h);
+  const mlp = proj_("mlp.c_proj", hg);
+  const out = add(ctx, x1, mlp);
+  return { x, ln1, qkv, att, proj, x1, ln2, h, hg, mlp, out, lora: saved };
+}
+
+/** Adds the block's trainable gradients into g; returns dx (a new tensor; dout is consumed). */
+function blockBackward(ctx: GpuContext, p: P, g: P, lora: Adapters, l: number, a: BlockActs, dout: Tensor): Tensor {
+  const w = (n: string) => p.get(`h.${l}.${n}`)!;
+  const projB = (n: string, inp: Tensor, dy: Tensor) => projBackward(ctx, p, g, lora, `h.${l}.${n}`, inp, dy, a.lora);
+  const dhg = projB("mlp.c_proj", a.hg, dout);
   const dh = geluBackward(ctx, a.h, dhg);
   dhg.release();
-  const dln2 = linearBackward(ctx, a.ln2.y, w("mlp.c_fc.weight"), dh, { dw: gw("mlp.c_fc.weight"), db: gw("mlp.c_fc.bias") })!;
+  const dln2 = projB("mlp.c_fc", a.ln2.y, dh);
   dh.release();
-  const l2 = layerNormBackward(ctx, a.x1, w("ln_2.weight"), a.ln2, dln2, { into: { dgamma: gw("ln_2.weight"), dbeta: gw("ln_2.bias") } });
+  const dx1 = lnBackward(ctx, g, `h.${l}.ln_2`, a.x1, w("ln_2.weight"), a.ln2, dln2);
   dln2.release();
-  const dx1 = accumulate(ctx, l2.dx, dout); // residual: the skip path adds dout
+  accumulate(ctx, dx1, dout); // residual: the skip path adds dout
   dout.release();
-  const datt = linearBackward(ctx, a.att.out, w("attn.c_proj.weight"), dx1, { dw: gw("attn.c_proj.weight"), db: gw("attn.c_proj.bias") })!;
+  const datt = projB("attn.c_proj", a.att.out, dx1);
   const dqkv = attentionBackward(ctx, a.att.saved, datt);
   datt.release();
-  const dln1 = linearBackward(ctx, a.ln1.y, w("attn.c_attn.weight"), dqkv, { dw: gw("attn.c_attn.weight"), db: gw("attn.c_attn.bias") })!;
+  const dln1 = projB("attn.c_attn", a.ln1.y, dqkv);
   dqkv.release();
-  const l1 = layerNormBackward(ctx, a.x, w("ln_1.weight"), a.ln1, dln1, { into: { dgamma: gw("ln_1.weight"), dbeta: gw("ln_1.bias") } });
+  const dx = lnBackward(ctx, g, `h.${l}.ln_1`, a.x, w("ln_1.weight"), a.ln1, dln1);
   dln1.release();
-  const dx = accumulate(ctx, l1.dx, dx1);
+  accumulate(ctx, dx, dx1);
   dx1.release();
   return dx;
 }
@@ -110,6 +165,12 @@ export class GPT {
   readonly grads: P = new Map();
   readonly m: P = new Map();
   readonly v: P = new Map();
+  /** LoRA adapters by projection name (e.g. "h.0.attn.c_attn"); see ./lora. */
+  readonly lora: Adapters = new Map();
+  /** When true only the adapters train (base parameters get no gradients). */
+  frozenBase = false;
+  /** The adapters' configuration when LoRA is attached (saved with checkpoints). */
+  loraConfig?: { rank: number; alpha: number; targets: string[] };
 
   private constructor(
     readonly ctx: GpuContext,
@@ -142,13 +203,28 @@ export class GPT {
     return n;
   }
 
-  /** Allocates gradients and AdamW moments (zeroed) once. */
+  /** Names of the parameters that train: all, or only the LoRA adapters when the base is frozen. */
+  trainableNames(): string[] {
+    const names = [...this.params.keys()];
+    return this.frozenBase ? names.filter((n) => /\.lora_[AB]$/.test(n)) : names;
+  }
+
+  /** Allocates gradients and AdamW moments (zeroed) for the trainable parameters, once each. */
   enableTraining(): void {
-    if (this.grads.size) return;
-    for (const [name, t] of this.params) {
-      this.grads.set(name, this.ctx.zeros(t.shape));
-      this.m.set(name, this.ctx.zeros(t.shape));
-      this.v.set(name, this.ctx.zeros(t.shape));
+    const want = new Set(this.trainableNames());
+    for (const name of [...this.grads.keys()]) {
+      if (want.has(name)) continue;
+      for (const map of [this.grads, this.m, this.v]) {
+        map.get(name)!.release();
+        map.delete(name);
+      }
+    }
+    for (const name of want) {
+      if (this.grads.has(name)) continue;
+      const shape = this.params.get(name)!.shape;
+      this.grads.set(name, this.ctx.zeros(shape));
+      this.m.set(name, this.ctx.zeros(shape));
+      this.v.set(name, this.ctx.zeros(shape));
     }
   }
 
@@ -181,7 +257,7 @@ export class GPT {
     const blocks: BlockActs[] = [];
     let x = x0;
     for (let l = 0; l < config.nLayer; l++) {
-      const b = blockForward(ctx, p, l, config.nHead, x);
+      const b = blockForward(ctx, p, this.lora, l, config.nHead, x);
       blocks.push(b);
       x = b.out;
     }
@@ -195,12 +271,13 @@ export class GPT {
     const { ctx, params: p, grads: g, config } = this;
     if (!g.size) throw new Error("GPT.backward: call enableTraining() first");
     const wte = p.get("wte.weight")!;
-    const { da: dlnf } = matmulBackward(ctx, cache.lnf.y, wte, dlogits, { transB: true, into: { db: g.get("wte.weight")! } });
-    const f = layerNormBackward(ctx, cache.xf, p.get("ln_f.weight")!, cache.lnf, dlnf!, { into: { dgamma: g.get("ln_f.weight")!, dbeta: g.get("ln_f.bias")! } });
+    const dwte = g.get("wte.weight");
+    const { da: dlnf } = matmulBackward(ctx, cache.lnf.y, wte, dlogits, { transB: true, into: dwte ? { db: dwte } : undefined, needB: !!dwte });
+    let dx = lnBackward(ctx, g, "ln_f", cache.xf, p.get("ln_f.weight")!, cache.lnf, dlnf!);
     dlnf!.release();
-    let dx = f.dx;
-    for (let l = config.nLayer - 1; l >= 0; l--) dx = blockBackward(ctx, p, g, l, cache.blocks[l], dx);
-    embeddingBackward(ctx, cache.tokens, dx, { dwte: g.get("wte.weight")!, dwpe: g.get("wpe.weight")! });
+    for (let l = config.nLayer - 1; l >= 0; l--) dx = blockBackward(ctx, p, g, this.lora, l, cache.blocks[l], dx);
+    const dwpe = g.get("wpe.weight");
+    if (dwte && dwpe) embeddingBackward(ctx, cache.tokens, dx, { dwte, dwpe });
     dx.release();
   }
 

@@ -2,3 +2,4 @@ export * from "./config";
 export * from "./gpt";
 export * from "./generate";
 export * from "./reference";
+export * from "./lora";

@@ -148,7 +148,7 @@ export async function train(model: GPT, data: { train: ArrayLike<number>; val?: 
   const sampler = new BatchSampler(data.train, B, T, c.seed);
   const micro = Array.from({ length: c.gradAccum }, () => ({ x: ctx.empty([B, T], "i32"), y: ctx.empty([B * T], "i32") }));
   const lossAcc = ctx.zeros([1]);
-  const names = [...model.params.keys()];
+  const names = model.trainableNames();
   const grads = names.map((n) => model.grads.get(n)!);
   // Validation batches are fixed once, so successive validation losses are comparable.
   const valBatches: Array<{ x: Tensor; y: Tensor }> = [];
