@@ -80,6 +80,9 @@ export function SuiteEditor({
     map.set("id", newCaseId(cases!));
     map.set("input", "");
     map.set("expected", "");
+    map.set("graders", "[]");
+    map.set("tags", "[]");
+    map.set("clauses", "[]");
     cases!.push([map]);
   }
 
@@ -91,6 +94,7 @@ export function SuiteEditor({
   return (
     <div className="stack" data-testid="collab-suite-editor">
       <CollabStatus state={session.state} readOnly={readOnly} presence={session.presence} />
+      <div className="collab-grid-scroll">
       <table className="table collab-grid">
         <thead>
           <tr>
@@ -137,7 +141,8 @@ export function SuiteEditor({
                     "OK"
                   )}
                 </td>
-                <td className="row">
+                <td>
+                  <div className="collab-grid-actions">
                   <button className="btn" type="button" onClick={() => setOpen(open === caseId ? null : caseId)}>
                     Graders
                   </button>
@@ -154,6 +159,7 @@ export function SuiteEditor({
                       </button>
                     </>
                   ) : null}
+                  </div>
                 </td>
               </tr>,
               open === caseId ? (
@@ -190,6 +196,7 @@ export function SuiteEditor({
           })}
         </tbody>
       </table>
+      </div>
       {!readOnly ? (
         <div>
           <button className="btn" type="button" onClick={addCase}>
