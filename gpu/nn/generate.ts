@@ -1,9 +1,10 @@
 // Inference on a GPT: greedy or temperature/top-k sampling with a seed, stop sequences, and the
-// log-likelihood of a continuation (multiple choice, perplexity). No KV cache yet: each new token
-// re-runs the forward over the (cropped) context and reads back its logits.
+// log-likelihood of a continuation (multiple choice, perplexity). Decoding uses a KV cache; once
+// the context window is full it slides, re-running the prompt window for each new token.
 
 import { mulberry32 } from "./config";
 import type { GPT } from "./gpt";
+import { KVCache } from "./kv-cache";
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -14,6 +15,8 @@ export interface GenerateOptions {
   seed?: number;
   /** Stop after any of these token sequences (included in the output). */
   stopTokens?: number[][];
+  /** Use the key/value cache (default true); false re-runs the whole context per token. */
+  kvCache?: boolean;
   /** Called per new token; return false to stop. */
   onToken?: (token: number) => boolean | void;
 }
@@ -67,15 +70,24 @@ export async function generate(model: GPT, prompt: number[], o: GenerateOptions)
   const all = [...prompt];
   const out: number[] = [];
   const stops = (o.stopTokens ?? []).filter((s) => s.length > 0);
-  for (let i = 0; i < o.maxNewTokens; i++) {
-    const logits = await nextTokenLogits(model, all.slice(-model.config.blockSize));
-    const t = sampleToken(logits, rand, o.temperature ?? 1, o.topK);
-    all.push(t);
-    out.push(t);
-    if (o.onToken?.(t) === false) return { tokens: out, stopReason: "callback" };
-    if (stops.some((s) => s.length <= out.length && s.every((v, j) => out[out.length - s.length + j] === v))) return { tokens: out, stopReason: "stop" };
+  const window = () => all.slice(-model.config.blockSize);
+  const cache = o.kvCache === false ? null : new KVCache(model);
+  try {
+    for (let i = 0; i < o.maxNewTokens; i++) {
+      let logits: Float32Array;
+      if (!cache) logits = await nextTokenLogits(model, window());
+      else if (i > 0 && cache.remaining() > 0) logits = await cache.step(all[all.length - 1]);
+      else logits = await cache.prefill(window());
+      const t = sampleToken(logits, rand, o.temperature ?? 1, o.topK);
+      all.push(t);
+      out.push(t);
+      if (o.onToken?.(t) === false) return { tokens: out, stopReason: "callback" };
+      if (stops.some((s) => s.length <= out.length && s.every((v, j) => out[out.length - s.length + j] === v))) return { tokens: out, stopReason: "stop" };
+    }
+    return { tokens: out, stopReason: "length" };
+  } finally {
+    cache?.release();
   }
-  return { tokens: out, stopReason: "length" };
 }
 
 /** Text in, text out; generation ends at (and drops) the first stop string. */

@@ -69,7 +69,7 @@ export function releaseCache(c: ForwardCache, o: { keepLogits?: boolean } = {}):
 
 // ---------- a projection (linear + optional LoRA), forward and backward side by side ----------
 
-function projForward(ctx: GpuContext, p: P, lora: Adapters, name: string, x: Tensor, saved: Map<string, Tensor>): Tensor {
+export function projForward(ctx: GpuContext, p: P, lora: Adapters, name: string, x: Tensor, saved: Map<string, Tensor>): Tensor {
   const y = linear(ctx, x, p.get(`${name}.weight`)!, p.get(`${name}.bias`)!);
   const ad = lora.get(name);
   if (!ad) return y;

@@ -3,3 +3,4 @@ export * from "./gpt";
 export * from "./generate";
 export * from "./reference";
 export * from "./lora";
+export * from "./kv-cache";

@@ -4,10 +4,11 @@
 import { describe, expect, it } from "vitest";
 import { GPT } from "../../gpu/nn/gpt";
 import { gptPreset } from "../../gpu/nn/config";
-import { generate, generateText, logLikelihood, sampleToken } from "../../gpu/nn/generate";
+import { generate, generateText, logLikelihood, nextTokenLogits, sampleToken } from "../../gpu/nn/generate";
+import { KVCache } from "../../gpu/nn/kv-cache";
 import { gptForwardRef } from "../../gpu/nn/reference";
 import { trainBpe } from "../../gpu/tokenizer";
-import { gpuContext } from "./helpers";
+import { expectClose, gpuContext } from "./helpers";
 
 describe("generation", () => {
   const cfg = gptPreset("tiny", { vocabSize: 64, blockSize: 16 });
@@ -67,6 +68,33 @@ describe("generation", () => {
     }
     expect(ll.tokens).toBe(2);
     expect(ll.logprob).toBeCloseTo(ref, 4);
+    model.release();
+  });
+});
+
+describe("KV cache", () => {
+  it("gives the full recompute's logits token by token, and the same greedy text past a full window", async () => {
+    const ctx = await gpuContext();
+    const cfg = gptPreset("tiny", { vocabSize: 64, blockSize: 12 });
+    const model = GPT.create(ctx, cfg, { seed: 12 });
+    // larger weights than GPT-2 init, so the logits differ clearly between positions
+    for (const [name, t] of model.params) {
+      if (!/ln_/.test(name)) ctx.write(t, (await ctx.read(t)).map((v) => v * 10));
+    }
+    const cache = new KVCache(model);
+    const seq = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3];
+    let logits = await cache.prefill(seq.slice(0, 3));
+    for (let i = 3; i <= seq.length; i++) {
+      expectClose(logits, await nextTokenLogits(model, seq.slice(0, i)), `logits after ${i} tokens`, 1e-4, 1e-3);
+      if (i < seq.length) logits = await cache.step(seq[i]);
+    }
+    cache.release();
+    const a = await generate(model, [7, 8], { maxNewTokens: 16, temperature: 0 });
+    const b = await generate(model, [7, 8], { maxNewTokens: 16, temperature: 0, kvCache: false });
+    expect(a.tokens).toEqual(b.tokens);
+    const c = await generate(model, [7, 8], { maxNewTokens: 16, temperature: 1, seed: 4 });
+    const d = await generate(model, [7, 8], { maxNewTokens: 16, temperature: 1, seed: 4, kvCache: false });
+    expect(c.tokens).toEqual(d.tokens);
     model.release();
   });
 });
