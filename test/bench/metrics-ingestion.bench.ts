@@ -10,7 +10,7 @@ import { startPostgresCluster, freePort } from "../support/postgres";
 import { signInOverHttp, trpcHttp } from "../support/http";
 
 const TOTAL_POINTS = 100_000;
-const BATCH = 5_000;
+const BATCH = 10_000;
 const IN_FLIGHT = 2;
 const QUERY_SAMPLES = 20;
 
