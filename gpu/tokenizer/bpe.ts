@@ -191,18 +191,39 @@ export function trainBpe(text: string, vocabSize: number): BytePairTokenizer {
   const words: Array<{ ids: number[]; n: number }> = [];
   for (const [w, n] of counts) words.push({ ids: Array.from(utf8.encode(w)), n });
   const known = new Map<string, number>(tokens.map((t, i) => [keyOf(t), i]));
-  while (tokens.length < vocabSize) {
-    const pairs = new Map<number, number>();
-    for (const { ids, n } of words) for (let i = 0; i + 1 < ids.length; i++) {
-      const k = ids[i] * 1_000_000 + ids[i + 1];
-      pairs.set(k, (pairs.get(k) ?? 0) + n);
+  // Pair counts kept incrementally: a merge only revisits the words that contain its pair.
+  const K = 1 << 20; // pair key = left * K + right (ids stay below 2^20)
+  const pairCount = new Map<number, number>();
+  const pairWords = new Map<number, Set<number>>();
+  const heap = new PairHeap();
+  const addWord = (wi: number, sign: 1 | -1) => {
+    const { ids, n } = words[wi];
+    for (let i = 0; i + 1 < ids.length; i++) {
+      const k = ids[i] * K + ids[i + 1];
+      const c = (pairCount.get(k) ?? 0) + sign * n;
+      pairCount.set(k, c);
+      if (sign > 0) {
+        let set = pairWords.get(k);
+        if (!set) pairWords.set(k, (set = new Set()));
+        set.add(wi);
+      }
+      if (c > 0) heap.push(c, k);
     }
+  };
+  words.forEach((_, wi) => addWord(wi, 1));
+  while (tokens.length < vocabSize) {
     let best = -1;
-    let bestN = 0;
-    for (const [k, n] of pairs) if (n > bestN || (n === bestN && k < best)) [best, bestN] = [k, n];
+    for (;;) {
+      const top = heap.pop();
+      if (!top) break;
+      if (pairCount.get(top.key) === top.count && top.count > 0) {
+        best = top.key;
+        break;
+      }
+    }
     if (best < 0) break;
-    const a = Math.floor(best / 1_000_000);
-    const b = best % 1_000_000;
+    const a = Math.floor(best / K);
+    const b = best % K;
     const bytes = new Uint8Array(tokens[a].length + tokens[b].length);
     bytes.set(tokens[a]);
     bytes.set(tokens[b], tokens[a].length);
@@ -212,8 +233,9 @@ export function trainBpe(text: string, vocabSize: number): BytePairTokenizer {
       tokens.push(bytes);
       known.set(keyOf(bytes), id);
     }
-    for (const w of words) {
-      const ids = w.ids;
+    for (const wi of [...(pairWords.get(best) ?? [])].sort((x, y) => x - y)) {
+      const ids = words[wi].ids;
+      addWord(wi, -1);
       const next: number[] = [];
       for (let i = 0; i < ids.length; i++) {
         if (i + 1 < ids.length && ids[i] === a && ids[i + 1] === b) {
@@ -221,8 +243,56 @@ export function trainBpe(text: string, vocabSize: number): BytePairTokenizer {
           i++;
         } else next.push(ids[i]);
       }
-      w.ids = next;
+      words[wi].ids = next;
+      addWord(wi, 1);
     }
+    pairWords.delete(best);
   }
   return new BytePairTokenizer(tokens);
+}
+
+/** Max-heap of (count, pair key): higher count first, then the smaller key (deterministic ties). */
+class PairHeap {
+  private c: number[] = [];
+  private k: number[] = [];
+  private before(i: number, j: number): boolean {
+    return this.c[i] > this.c[j] || (this.c[i] === this.c[j] && this.k[i] < this.k[j]);
+  }
+  private swap(i: number, j: number): void {
+    [this.c[i], this.c[j]] = [this.c[j], this.c[i]];
+    [this.k[i], this.k[j]] = [this.k[j], this.k[i]];
+  }
+  push(count: number, key: number): void {
+    this.c.push(count);
+    this.k.push(key);
+    let i = this.c.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(i, parent)) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+  pop(): { count: number; key: number } | undefined {
+    if (this.c.length === 0) return undefined;
+    const out = { count: this.c[0], key: this.k[0] };
+    const lastC = this.c.pop()!;
+    const lastK = this.k.pop()!;
+    if (this.c.length) {
+      this.c[0] = lastC;
+      this.k[0] = lastK;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < this.c.length && this.before(l, m)) m = l;
+        if (r < this.c.length && this.before(r, m)) m = r;
+        if (m === i) break;
+        this.swap(i, m);
+        i = m;
+      }
+    }
+    return out;
+  }
 }
