@@ -16,7 +16,7 @@ import { startEmbeddedDatabase } from "@/server/db/embedded";
 import { applyMigrations } from "@/server/db/migrate";
 
 const PASSWORD = "collab-password-123";
-// Runs once the policy page renders the live editor (today it renders PlainPolicyEditor).
+// The policy page renders the live editor; this drives it from two browsers and a VIEWER.
 const POLICY_PAGE = path.join(import.meta.dirname, "../../app/orgs/[orgId]/projects/[projectId]/policies/[policyId]/page.tsx");
 const pageUsesLiveEditor = fs.existsSync(POLICY_PAGE) && fs.readFileSync(POLICY_PAGE, "utf8").includes("collab/PolicyEditor");
 

@@ -9,7 +9,7 @@ import { DiffView, MarkdownText, ProjectCrumbs, Section, TabBar, useProjectAcces
 import { PolicyEditor } from "@/app/_components/collab/PolicyEditor";
 import { DocumentHistory } from "@/app/_components/collab/DocumentHistory";
 
-// The draft editor: live co-editing. PlainPolicyEditor (a textarea saved with policy.update) has the same props.
+// The draft editor: live co-editing (API clients use policy.update, which edits the same live document).
 const DraftEditor = PolicyEditor;
 
 const TABS = [

@@ -12,7 +12,7 @@ import { DocumentHistory } from "@/app/_components/collab/DocumentHistory";
 import { validateSuiteCases } from "@/gpu/eval/validate";
 import { RunStatusBadge } from "@/app/_components/RunStatusBadge";
 
-// The cases editor: live co-editing. PlainSuiteEditor (JSON lines saved with suite.setCases) has the same props.
+// The cases editor: live co-editing (API clients use suite.setCases and suite.importCases, which edit the same live document).
 const CasesEditor = SuiteEditor;
 
 const TABS = [
