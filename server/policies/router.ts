@@ -19,13 +19,13 @@ export const policyRouter = router({
         draft: content.default(""),
       }),
     )
-    .mutation(({ ctx, input }) => createPolicy(ctx.db, ctx.actor, { projectId: ctx.projectId, key: input.key, title: input.title, draft: input.draft })),
+    .mutation(({ ctx, input }) => createPolicy(ctx.db, ctx.actor, ctx.orgId, { projectId: ctx.projectId, key: input.key, title: input.title, draft: input.draft })),
   update: resourceProcedure("policy", "EDITOR", "policies:write")
     .input(z.object({ title: title.optional(), draft: content.optional() }))
-    .mutation(({ ctx, input }) => updatePolicyDraft(ctx.db, ctx.actor, input.policyId, { title: input.title, draft: input.draft })),
+    .mutation(({ ctx, input }) => updatePolicyDraft(ctx.db, ctx.actor, ctx.orgId, input.policyId, { title: input.title, draft: input.draft })),
   publish: resourceProcedure("policy", "EDITOR", "policies:write")
     .input(z.object({ message: z.string().trim().min(1, "describe what changed").max(500) }))
-    .mutation(({ ctx, input }) => publishPolicyVersion(ctx.db, ctx.actor, input.policyId, input.message)),
+    .mutation(({ ctx, input }) => publishPolicyVersion(ctx.db, ctx.actor, ctx.orgId, input.policyId, input.message)),
   version: resourceProcedure("policy", "VIEWER", "policies:read")
     .input(z.object({ version: versionNumber }))
     .query(({ ctx, input }) => getPolicyVersion(ctx.db, input.policyId, input.version)),

@@ -4,7 +4,6 @@ import type { Actor } from "@/server/trpc/context";
 import { recordAudit } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/server/lib/actor";
-import { orgIdOfProject } from "@/server/lib/project";
 import { diffLines } from "@/server/lib/line-diff";
 import { assignClauseIds, clauseProblems, parseClauses } from "./clauses";
 import { editLiveDocument, policyDocName, readLiveDocument, replaceText } from "@/server/collab";
@@ -66,7 +65,7 @@ export async function getPolicy(db: PrismaClient, policyId: string) {
   return { ...policy, draft, clauses: parseClauses(draft) };
 }
 
-export async function createPolicy(db: PrismaClient, actor: Actor, input: { projectId: string; key: string; title: string; draft: string }) {
+export async function createPolicy(db: PrismaClient, actor: Actor, orgId: string, input: { projectId: string; key: string; title: string; draft: string }) {
   return db.$transaction(async (tx) => {
     if (await tx.policy.findUnique({ where: { projectId_key: { projectId: input.projectId, key: input.key } }, select: { id: true } })) {
       throw new DomainError("CONFLICT", `A policy with the key "${input.key}" already exists in this project.`);
@@ -75,20 +74,19 @@ export async function createPolicy(db: PrismaClient, actor: Actor, input: { proj
       data: { ...input, draft: assignClauseIds(input.draft), createdById: actorId(actor) },
       select: policySelect,
     });
-    const orgId = await orgIdOfProject(tx, input.projectId);
     await recordAudit(tx, actor, { orgId, action: "policy.create", resourceType: "Policy", resourceId: policy.id, after: policy });
     return policy;
   });
 }
 
-export async function updatePolicyDraft(db: PrismaClient, actor: Actor, policyId: string, changes: { title?: string; draft?: string }) {
+export async function updatePolicyDraft(db: PrismaClient, actor: Actor, orgId: string, policyId: string, changes: { title?: string; draft?: string }) {
   const draft = changes.draft === undefined ? undefined : assignClauseIds(changes.draft);
   // The working copy is the live document: an API edit goes in as an edit everyone connected sees.
   if (draft !== undefined) await editLiveDocument(db, policyDocName(policyId), actorId(actor), (doc) => replaceText(doc, draft));
   return db.$transaction(async (tx) => {
     const before = await tx.policy.findUniqueOrThrow({ where: { id: policyId }, select: { ...policySelect, draft: true } });
     const after = await tx.policy.update({ where: { id: policyId }, data: { title: changes.title, draft }, select: { ...policySelect, draft: true } });
-    await recordAudit(tx, actor, { orgId: await orgIdOfProject(tx, before.projectId), action: "policy.update", resourceType: "Policy", resourceId: policyId, before, after });
+    await recordAudit(tx, actor, { orgId, action: "policy.update", resourceType: "Policy", resourceId: policyId, before, after });
     return after;
   });
 }
@@ -97,7 +95,7 @@ export async function updatePolicyDraft(db: PrismaClient, actor: Actor, policyId
  * Publishes the current content as the next immutable version. Headings without a clause id get one,
  * and the working copy keeps those ids so the next version cites the same clauses.
  */
-export async function publishPolicyVersion(db: PrismaClient, actor: Actor, policyId: string, message: string) {
+export async function publishPolicyVersion(db: PrismaClient, actor: Actor, orgId: string, policyId: string, message: string) {
   const source = await liveTextWithClauseIds(db, policyId, actorId(actor));
   const clauses = parseClauses(source);
   const problems = clauseProblems(clauses);
@@ -105,7 +103,6 @@ export async function publishPolicyVersion(db: PrismaClient, actor: Actor, polic
   if (problems.length) throw new DomainError("BAD_REQUEST", `This policy cannot be published: ${problems.join(" ")}`);
   const sha256 = createHash("sha256").update(source).digest("hex");
   return db.$transaction(async (tx) => {
-    const policy = await tx.policy.findUniqueOrThrow({ where: { id: policyId }, select: { projectId: true } });
     const latest = await tx.policyVersion.findFirst({ where: { policyId }, orderBy: { version: "desc" }, select: { version: true, sha256: true } });
     if (latest?.sha256 === sha256) throw new DomainError("CONFLICT", `Nothing changed since version ${latest.version}.`);
     await tx.policy.update({ where: { id: policyId }, data: { draft: source } });
@@ -113,7 +110,7 @@ export async function publishPolicyVersion(db: PrismaClient, actor: Actor, polic
       data: { policyId, version: (latest?.version ?? 0) + 1, content: source, clauses: clauses.map(({ id, number, title, level }) => ({ id, number, title, level })), sha256, message, authorId: actorId(actor) },
       select: { ...versionSummary, clauses: true },
     });
-    await recordAudit(tx, actor, { orgId: await orgIdOfProject(tx, policy.projectId), action: "policy.publish", resourceType: "PolicyVersion", resourceId: version.id, after: { policyId, version: version.version, sha256, message } });
+    await recordAudit(tx, actor, { orgId, action: "policy.publish", resourceType: "PolicyVersion", resourceId: version.id, after: { policyId, version: version.version, sha256, message } });
     return version;
   });
 }

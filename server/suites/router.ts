@@ -17,30 +17,30 @@ export const suiteRouter = router({
   get: resourceProcedure("suite", "VIEWER", "suites:read").query(async ({ ctx, input }) => ({ ...(await getSuite(ctx.db, input.suiteId)), role: ctx.role })),
   create: projectProcedure("EDITOR", "suites:write")
     .input(z.object({ name, description: description.default("") }))
-    .mutation(({ ctx, input }) => createSuite(ctx.db, ctx.actor, { projectId: ctx.projectId, name: input.name, description: input.description })),
+    .mutation(({ ctx, input }) => createSuite(ctx.db, ctx.actor, ctx.orgId, { projectId: ctx.projectId, name: input.name, description: input.description })),
   update: resourceProcedure("suite", "EDITOR", "suites:write")
     .input(z.object({ name: name.optional(), description: description.optional(), thresholds: thresholds.optional() }))
     .mutation(async ({ ctx, input }) => {
-      const { draft: _draft, ...suite } = await updateSuite(ctx.db, ctx.actor, input.suiteId, { ...input, thresholds: input.thresholds as Prisma.InputJsonValue | undefined });
+      const { draft: _draft, ...suite } = await updateSuite(ctx.db, ctx.actor, ctx.orgId, input.suiteId, { ...input, thresholds: input.thresholds as Prisma.InputJsonValue | undefined });
       return suite;
     }),
   /** Replaces the working copy's cases (API clients; people edit them live). Validated at publish. */
   setCases: resourceProcedure("suite", "EDITOR", "suites:write")
     .input(z.object({ cases: z.array(z.record(z.string(), z.unknown())).max(MAX_CASES) }))
     .mutation(async ({ ctx, input }) => {
-      const suite = await updateSuite(ctx.db, ctx.actor, input.suiteId, { cases: input.cases });
+      const suite = await updateSuite(ctx.db, ctx.actor, ctx.orgId, input.suiteId, { cases: input.cases });
       return { caseCount: suite.draft.length };
     }),
   importCases: resourceProcedure("suite", "EDITOR", "suites:write")
     .input(z.object({ format: z.enum(SUITE_IMPORT_FORMATS), content: z.string().min(1, "the file is empty").max(50_000_000, "must be at most 50 MB"), mode: z.enum(["append", "replace"]).default("append") }))
     .mutation(async ({ ctx, input }) => {
       const parsed = importSuiteFile(input.format, input.content);
-      const suite = await addCases(ctx.db, ctx.actor, input.suiteId, parsed.cases, input.mode);
+      const suite = await addCases(ctx.db, ctx.actor, ctx.orgId, input.suiteId, parsed.cases, input.mode);
       return { imported: parsed.cases.length, caseCount: suite.draft.length, warnings: parsed.warnings };
     }),
   publish: resourceProcedure("suite", "EDITOR", "suites:write")
     .input(z.object({ message: z.string().trim().min(1, "describe what changed").max(500) }))
-    .mutation(({ ctx, input }) => publishSuiteVersion(ctx.db, ctx.actor, input.suiteId, input.message)),
+    .mutation(({ ctx, input }) => publishSuiteVersion(ctx.db, ctx.actor, ctx.orgId, input.suiteId, input.message)),
   version: resourceProcedure("suite", "VIEWER", "suites:read")
     .input(z.object({ version: versionNumber }))
     .query(({ ctx, input }) => getSuiteVersion(ctx.db, input.suiteId, input.version)),

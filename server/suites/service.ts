@@ -3,7 +3,6 @@ import type { Actor } from "@/server/trpc/context";
 import { recordAudit } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/server/lib/actor";
-import { orgIdOfProject } from "@/server/lib/project";
 import { canonicalJson, sha256Hex } from "@/gpu/eval/hash";
 import { EvalCaseSchema, type EvalCase } from "@/gpu/eval/case";
 import { validateSuiteCases } from "@/gpu/eval/validate";
@@ -37,13 +36,13 @@ export async function getSuite(db: PrismaClient, suiteId: string) {
   return { ...suite, draft: cases, problems: validateSuiteCases(cases) };
 }
 
-export async function createSuite(db: PrismaClient, actor: Actor, input: { projectId: string; name: string; description: string }) {
+export async function createSuite(db: PrismaClient, actor: Actor, orgId: string, input: { projectId: string; name: string; description: string }) {
   return db.$transaction(async (tx) => {
     if (await tx.evalSuite.findUnique({ where: { projectId_name: { projectId: input.projectId, name: input.name } }, select: { id: true } })) {
       throw new DomainError("CONFLICT", `A suite named "${input.name}" already exists in this project.`);
     }
     const suite = await tx.evalSuite.create({ data: { ...input, createdById: actorId(actor) }, select: suiteSelect });
-    await recordAudit(tx, actor, { orgId: await orgIdOfProject(tx, input.projectId), action: "suite.create", resourceType: "EvalSuite", resourceId: suite.id, after: suite });
+    await recordAudit(tx, actor, { orgId, action: "suite.create", resourceType: "EvalSuite", resourceId: suite.id, after: suite });
     return suite;
   });
 }
@@ -51,6 +50,7 @@ export async function createSuite(db: PrismaClient, actor: Actor, input: { proje
 export async function updateSuite(
   db: PrismaClient,
   actor: Actor,
+  orgId: string,
   suiteId: string,
   changes: { name?: string; description?: string; thresholds?: Prisma.InputJsonValue; cases?: unknown[]; append?: boolean },
 ) {
@@ -68,24 +68,23 @@ export async function updateSuite(
       select: { ...suiteSelect, draft: true },
     });
     const summarize = (s: typeof before) => ({ ...s, draft: undefined, caseCount: (s.draft as unknown[]).length });
-    await recordAudit(tx, actor, { orgId: await orgIdOfProject(tx, before.projectId), action: "suite.update", resourceType: "EvalSuite", resourceId: suiteId, before: summarize(before), after: summarize(after) });
+    await recordAudit(tx, actor, { orgId, action: "suite.update", resourceType: "EvalSuite", resourceId: suiteId, before: summarize(before), after: summarize(after) });
     return { ...after, draft: after.draft as unknown[] };
   });
 }
 
 /** Adds imported cases to the working copy (or replaces it); ids already present are refused, not overwritten. */
-export async function addCases(db: PrismaClient, actor: Actor, suiteId: string, cases: EvalCase[], mode: "append" | "replace") {
+export async function addCases(db: PrismaClient, actor: Actor, orgId: string, suiteId: string, cases: EvalCase[], mode: "append" | "replace") {
   const existing = mode === "replace" ? [] : ((await currentSuiteCases(db, suiteId)) as { id?: string }[]);
   const taken = new Set(existing.map((c) => c.id));
   const clashes = cases.filter((c) => taken.has(c.id)).map((c) => c.id);
   if (clashes.length) throw new DomainError("CONFLICT", `These case ids already exist in the suite: ${clashes.slice(0, 10).join(", ")}${clashes.length > 10 ? ", ..." : ""}.`);
-  return updateSuite(db, actor, suiteId, { cases, append: mode === "append" });
+  return updateSuite(db, actor, orgId, suiteId, { cases, append: mode === "append" });
 }
 
 /** Publishes the working copy as the next immutable version, after validating every case. */
-export async function publishSuiteVersion(db: PrismaClient, actor: Actor, suiteId: string, message: string) {
+export async function publishSuiteVersion(db: PrismaClient, actor: Actor, orgId: string, suiteId: string, message: string) {
   // Built from the server's own copy of the live document, never from what a client sends.
-  const suite = await db.evalSuite.findUniqueOrThrow({ where: { id: suiteId }, select: { projectId: true } });
   const raw = await currentSuiteCases(db, suiteId);
   const problems = validateSuiteCases(raw);
   if (raw.length === 0) throw new DomainError("BAD_REQUEST", "This suite has no cases to publish.");
@@ -102,7 +101,7 @@ export async function publishSuiteVersion(db: PrismaClient, actor: Actor, suiteI
       data: { suiteId, version: (latest?.version ?? 0) + 1, cases: cases as unknown as Prisma.InputJsonValue, caseCount: cases.length, sha256, message, authorId: actorId(actor) },
       select: versionSummary,
     });
-    await recordAudit(tx, actor, { orgId: await orgIdOfProject(tx, suite.projectId), action: "suite.publish", resourceType: "SuiteVersion", resourceId: version.id, after: { suiteId, ...version } });
+    await recordAudit(tx, actor, { orgId, action: "suite.publish", resourceType: "SuiteVersion", resourceId: version.id, after: { suiteId, ...version } });
     return version;
   });
 }
