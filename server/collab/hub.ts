@@ -126,7 +126,6 @@ export class CollabServer {
   private readonly options: Required<Omit<CollabServerOptions, "db" | "allowedOrigins">>;
   private closed = false;
   private polling = false;
-  private lane: Promise<void> = Promise.resolve();
 
   constructor(options: CollabServerOptions = {}) {
     this.db = options.db ?? getDb;
@@ -368,17 +367,11 @@ export class CollabServer {
   }
 
   /**
-   * Runs this server's database work one statement at a time. The embedded PGlite serves all
-   * socket connections from one backend and can interleave concurrent extended-protocol messages
-   * (seen as "bind message supplies N parameters"); one lane keeps ours from colliding.
+   * The hub's database work. Concurrent statements are safe on both databases: the embedded one keeps
+   * each connection's extended-protocol cycle together (server/db/socket-queue.ts).
    */
   private withDb<T>(work: (db: PrismaClient) => Promise<T>): Promise<T> {
-    const run = this.lane.then(() => work(this.db()));
-    this.lane = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
+    return work(this.db());
   }
 
   /** Closes connections whose membership is gone; reconnects those whose role changed. */
