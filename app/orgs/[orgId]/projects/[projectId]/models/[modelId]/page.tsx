@@ -241,25 +241,32 @@ function RequestPromotion({ modelId, projectId, versions }: { modelId: string; p
           Alias
           <input name="alias" required defaultValue="production" pattern="[a-z][a-z0-9\-]{0,31}" />
         </label>
-        <label className="field">
-          Candidate
-          <select name="candidate" required defaultValue="">
-            <option value="" disabled>
-              choose…
-            </option>
-            {[...versions].reverse().map((v) => (
-              <option key={v.id} value={v.id}>
-                v{v.version}
-              </option>
-            ))}
-          </select>
-        </label>
+        <CandidateSelect versions={versions} />
         <SuiteVersionPicker projectId={projectId} value={suiteVersionId} onChange={setSuiteVersionId} />
         <button className="btn btn-primary" type="submit" disabled={request.isPending || !suiteVersionId}>
           {request.isPending ? "Checking the gate…" : "Request promotion"}
         </button>
       </form>
     </Section>
+  );
+}
+
+/** The candidate model version of a promotion or gate check, newest first (form field "candidate"). */
+function CandidateSelect({ versions }: { versions: VersionOption[] }) {
+  return (
+    <label className="field">
+      Candidate
+      <select name="candidate" required defaultValue="">
+        <option value="" disabled>
+          choose…
+        </option>
+        {[...versions].reverse().map((v) => (
+          <option key={v.id} value={v.id}>
+            v{v.version}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
 
@@ -278,19 +285,7 @@ function GateCheck({ modelId, projectId, versions, aliases }: { modelId: string;
   return (
     <Section title="Gate check">
       <form className="inline" onSubmit={onSubmit}>
-        <label className="field">
-          Candidate
-          <select name="candidate" required defaultValue="">
-            <option value="" disabled>
-              choose…
-            </option>
-            {[...versions].reverse().map((v) => (
-              <option key={v.id} value={v.id}>
-                v{v.version}
-              </option>
-            ))}
-          </select>
-        </label>
+        <CandidateSelect versions={versions} />
         <label className="field">
           Baseline
           <select name="baseline" defaultValue={aliases.includes("production") ? "production" : ""}>
