@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchBrowser, screenshotPath } from "../support/browser";
+import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
 import { startAppProcess, type AppProcess } from "../support/app-server";
 import { freePort } from "../support/postgres";
 import { signInOverHttp } from "../support/http";
@@ -27,9 +27,7 @@ describe("co-editing a policy in the browser", () => {
 
   async function openAs(role: "EDITOR" | "ADMIN" | "VIEWER"): Promise<Page> {
     const cookie = await signInOverHttp(app.url, f.users[role].email, PASSWORD);
-    const [name, value] = [cookie.slice(0, cookie.indexOf("=")), cookie.slice(cookie.indexOf("=") + 1)];
-    const context = await browser.newContext({ baseURL: app.url });
-    await context.addCookies([{ name, value, url: app.url }]);
+    const context = await signedInContext(browser, app.url, cookie);
     contexts.push(context);
     const page = await context.newPage();
     await page.goto(pageUrl);

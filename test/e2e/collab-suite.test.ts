@@ -1,8 +1,8 @@
 // The live suite grid in two browsers: cases added, edited cell by cell and reordered by one person
 // appear for the other; a case that would not publish is marked with the reason.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchBrowser, screenshotPath } from "../support/browser";
+import type { Browser, Page } from "playwright-core";
+import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
 import { signInOverHttp, trpcHttp } from "../support/http";
 import { unique } from "../support/fixtures";
 
@@ -15,12 +15,7 @@ describe("the live suite editor", () => {
   });
   afterAll(async () => browser?.close());
 
-  async function contextFor(cookie: string): Promise<BrowserContext> {
-    const context = await browser.newContext({ baseURL: app.url, viewport: { width: 1366, height: 900 } });
-    const [name, ...rest] = cookie.split("=");
-    await context.addCookies([{ name, value: rest.join("="), url: app.url }]);
-    return context;
-  }
+  const contextFor = (cookie: string) => signedInContext(browser, app.url, cookie);
 
   it("shares adds, cell edits and moves between two editors, and marks a case that would not publish", async () => {
     const people = [`${unique("sam")}@example.test`, `${unique("kim")}@example.test`];

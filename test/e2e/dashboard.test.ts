@@ -2,8 +2,8 @@
 // runs, a production version approved by a second admin and a candidate. The project dashboard and the
 // organization overview show the numbers those runs imply; screenshots go to test-results/screenshots.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Browser, BrowserContext } from "playwright-core";
-import { launchBrowser, screenshotPath } from "../support/browser";
+import type { Browser } from "playwright-core";
+import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
 import { signInOverHttp, trpcHttp } from "../support/http";
 import { unique } from "../support/fixtures";
 
@@ -15,12 +15,7 @@ async function call(cookie: string, kind: "query" | "mutation", path: string, in
   return response.body.result.data.json;
 }
 
-async function contextFor(browser: Browser, cookie: string): Promise<BrowserContext> {
-  const context = await browser.newContext({ baseURL: app.url, viewport: { width: 1366, height: 900 } });
-  const [name, ...rest] = cookie.split("=");
-  await context.addCookies([{ name, value: rest.join("="), url: app.url }]);
-  return context;
-}
+const contextFor = (browser: Browser, cookie: string) => signedInContext(browser, app.url, cookie);
 
 const CASE_IDS = ["refund-1", "refund-2", "tone-1", "tone-2"];
 

@@ -2,7 +2,7 @@
 // refused with the line numbers that are wrong, and nothing is stored.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser } from "playwright-core";
-import { launchBrowser, screenshotPath } from "../support/browser";
+import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
 import { signInOverHttp, trpcHttp } from "../support/http";
 import { unique } from "../support/fixtures";
 
@@ -23,9 +23,7 @@ describe("datasets in a browser", () => {
     const org = await call("org.create", { name: "Data Org" });
     const project = await call("project.create", { orgId: org.id, name: "Fine-tuning" });
 
-    const context = await browser.newContext({ baseURL: app.url, viewport: { width: 1280, height: 900 } });
-    const [name, ...rest] = cookie.split("=");
-    await context.addCookies([{ name, value: rest.join("="), url: app.url }]);
+    const context = await signedInContext(browser, app.url, cookie);
     const page = await context.newPage();
     await page.goto(`/orgs/${org.id}/projects/${project.id}/datasets`);
     await page.getByLabel("Name").fill("support-pairs");

@@ -2,8 +2,8 @@
 // through the API as a runner would, its live chart, per-case results and the comparison with an earlier
 // run, a promotion that a second admin approves, and a policy published with its diff.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchBrowser, screenshotPath } from "../support/browser";
+import type { Browser, Page } from "playwright-core";
+import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
 import { signInOverHttp, trpcHttp } from "../support/http";
 import { unique } from "../support/fixtures";
 
@@ -27,12 +27,7 @@ async function call(cookie: string, kind: "query" | "mutation", path: string, in
   return response.body.result.data.json;
 }
 
-async function contextFor(browser: Browser, cookie: string): Promise<BrowserContext> {
-  const context = await browser.newContext({ baseURL: app.url, viewport: { width: 1366, height: 900 } });
-  const [name, ...rest] = cookie.split("=");
-  await context.addCookies([{ name, value: rest.join("="), url: app.url }]);
-  return context;
-}
+const contextFor = (browser: Browser, cookie: string) => signedInContext(browser, app.url, cookie);
 
 /** Records an eval run exactly as a runner does: create, RUNNING, results, metrics, SUCCEEDED. */
 async function recordEvalRun(cookie: string, projectId: string, suiteVersionId: string, modelVersionId: string, passing: Set<string>, finish = true) {
