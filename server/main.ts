@@ -68,10 +68,14 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
     server.listen(options.port, options.hostname, () => resolve());
   });
 
-  console.log(`\nHearth is running at ${publicUrl}`);
-  console.log(`Database: ${database.embedded ? `embedded PostgreSQL (PGlite) in ${path.resolve(options.dataDir)}` : "DATABASE_URL"}`);
-  if (demo) console.log(`Demo sign-in: ${demo.email} / ${demo.password}`);
-  console.log("");
+  // One write, so whoever waits for "Hearth is running" also has the sign-in line.
+  const banner = [
+    `\nHearth is running at ${publicUrl}`,
+    `Database: ${database.embedded ? `embedded PostgreSQL (PGlite) in ${path.resolve(options.dataDir)}` : "DATABASE_URL"}`,
+    ...(demo ? [`Demo sign-in: ${demo.email} / ${demo.password}`] : []),
+    "",
+  ];
+  console.log(banner.join("\n"));
 
   let closing: Promise<void> | undefined;
   return {

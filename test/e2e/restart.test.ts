@@ -17,7 +17,7 @@ describe("restarting on the same ./data", () => {
 
   async function demoSession(app: AppProcess) {
     const demo = JSON.parse(fs.readFileSync(path.join(dataDir, "demo-sign-in.json"), "utf8")) as { email: string; password: string };
-    expect(app.output()).toContain(`Demo sign-in: ${demo.email} / ${demo.password}`);
+    await expect.poll(() => app.output()).toContain(`Demo sign-in: ${demo.email} / ${demo.password}`);
     return { demo, cookie: await signInOverHttp(app.url, demo.email, demo.password) };
   }
 
