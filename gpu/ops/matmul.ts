@@ -139,19 +139,24 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, o: MatmulOptions =
   }
   const u = [p.M, p.N, p.K, p.a.batch, p.a.row, p.a.col, p.b.batch, p.b.row, p.b.col, acc];
   if (variant === "tiled") {
-    ctx.dispatch({ kernel: "matmul_tiled", params: { u, f: [alpha] }, bindings: [a, b, out], groups: [Math.ceil(p.N / 64), Math.ceil(p.M / 64), p.batch] });
+    ctx.dispatch({ kernel: "matmul_tiled", label: profileLabel("tiled", p, o), params: { u, f: [alpha] }, bindings: [a, b, out], groups: [Math.ceil(p.N / 64), Math.ceil(p.M / 64), p.batch] });
     return out;
   }
   const [WX, WY] = workgroup2d(ctx, variant === "naive" ? 16 : 8);
   const per = variant === "naive" ? 1 : 4;
   ctx.dispatch({
     kernel: variant === "naive" ? "matmul_naive" : "matmul_blocked",
+    label: profileLabel(variant, p, o),
     constants: { WX, WY },
     params: { u, f: [alpha] },
     bindings: [a, b, out],
     groups: [Math.ceil(p.N / per / WX), Math.ceil(p.M / per / WY), p.batch],
   });
   return out;
+}
+
+function profileLabel(variant: string, p: Plan, o: MatmulOptions): string {
+  return `matmul ${variant} ${p.batch > 1 ? `${p.batch}x` : ""}${p.M}x${p.N}x${p.K}${o.transA ? " tA" : ""}${o.transB ? " tB" : ""}`;
 }
 
 function workgroup2d(ctx: GpuContext, side: number): [number, number] {
@@ -226,6 +231,7 @@ function recordTexture(ctx: GpuContext, a: Tensor, b: Tensor, out: Tensor, p: Pl
   const u = [p.M, p.N, d.K4, p.batchA > 1 ? d.aRowsPad : 0, p.batchB > 1 ? d.bRowsPad : 0, acc];
   ctx.dispatch({
     kernel: sg ? "matmul_texture_sg4" : "matmul_texture",
+    label: profileLabel(sg ? "texture_sg4" : "texture", p, { transA: p.a.row === 1, transB: p.b.col !== 1 }),
     constants: sg ? { WX, WY } : { WX, WY, TM },
     params: { u: sg ? [...u, d.aRowsPad - TM, d.bWidth, sg === 2 ? 1 : 0] : u, f: [alpha] },
     bindings: [texA.createView(), texB.createView(), out],
