@@ -217,13 +217,19 @@ function recordTexture(ctx: GpuContext, a: Tensor, b: Tensor, out: Tensor, p: Pl
   const texB = acquireTexture(ctx, Math.max(1, d.bWidth), Math.max(1, d.bHeight));
   const [PX, PY] = workgroup2d(ctx, 8);
   const pack = (src: Tensor, tex: GPUTexture, rows: number, cols: number, rowsPad: number, batch: number, s: Plan["a"]) => {
-    ctx.dispatch({
-      kernel: "matmul_pack",
-      constants: { WX: PX, WY: PY },
-      params: { u: [rows, cols, rowsPad, batch, tex.width, tex.height, s.batch, s.row, s.col] },
-      bindings: [src, tex.createView()],
-      groups: [Math.ceil(tex.width / PX), Math.ceil(tex.height / PY)],
-    });
+    const u = [rows, cols, rowsPad, batch, tex.width, tex.height, s.batch, s.row, s.col];
+    const groups: [number, number] = [Math.ceil(tex.width / PX), Math.ceil(tex.height / PY)];
+    // vec4 loads when the rows (or, transposed, the columns) are 16-byte aligned runs
+    const vec4Src = { buffer: src.buffer, size: Math.ceil(Math.max(16, src.byteLength) / 16) * 16 };
+    const x4 = (n: number) => n % 4 === 0;
+    if (s.col === 1 && x4(cols) && x4(s.row) && x4(s.batch)) {
+      ctx.dispatch({ kernel: "matmul_pack", entry: "rows4", constants: { WX: PX, WY: PY }, params: { u }, bindings: [null, tex.createView(), vec4Src], groups });
+    } else if (s.row === 1 && x4(rows) && x4(s.col) && x4(s.batch)) {
+      groups[1] = Math.ceil(tex.height / 4 / PY);
+      ctx.dispatch({ kernel: "matmul_pack", entry: "cols4", constants: { WX: PX, WY: PY }, params: { u }, bindings: [null, tex.createView(), vec4Src], groups });
+    } else {
+      ctx.dispatch({ kernel: "matmul_pack", constants: { WX: PX, WY: PY }, params: { u }, bindings: [src, tex.createView()], groups });
+    }
   };
   pack(a, texA, p.M, p.K, d.aRowsPad, p.batchA, p.a);
   pack(b, texB, p.K, p.N, d.bRowsPad, p.batchB, p.b);

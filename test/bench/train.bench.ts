@@ -37,6 +37,7 @@ export async function runTrainBench(): Promise<void> {
   const warmSteps = Number(process.env.BENCH_TRAIN_WARM ?? 2);
   const timedSteps = Number(process.env.BENCH_TRAIN_STEPS ?? 3);
   const skipTfjs = process.env.BENCH_TRAIN_SKIP_TFJS === "1";
+  const dawnFeatures = process.env.BENCH_TRAIN_DAWN_FEATURES ?? "";
   console.log(
     `Training tokens/s in headless Chromium (SwiftShader WebGPU), Hearth vs tfjs-webgpu on the same adapter: ` +
       `${warmSteps} warm-up steps (shader compilation) excluded, then ${timedSteps} timed steps each; same init, batches and AdamW.`,
@@ -45,8 +46,7 @@ export async function runTrainBench(): Promise<void> {
   for (const preset of PRESETS.filter((p) => wanted.includes(p.name))) {
     const run = await openBundleInChromium({
       entry: path.join(import.meta.dirname, "browser/train-peers.entry.ts"),
-      // Hearth's Node contexts use the same toggle; in a page it applies to both libraries.
-      extraArgs: ["--enable-dawn-features=disable_robustness"],
+      extraArgs: dawnFeatures ? [`--enable-dawn-features=${dawnFeatures}`] : [],
     });
     type Fn = (...args: unknown[]) => Promise<unknown>;
     const call = <T>(fn: string, ...args: unknown[]) =>

@@ -35,6 +35,11 @@ const fixed: Case[] = [
   { batchA: [2], batchB: [], M: 5, N: 11, K: 10, transA: true, transB: false },
   { batchA: [], batchB: [4], M: 6, N: 7, K: 3, transA: false, transB: false },
   { batchA: [2], batchB: [2], M: 64, N: 64, K: 64, transA: false, transB: false },
+  // multiples of 4: the texture variants' vec4 packing (rows, and transposed columns)
+  { batchA: [3], batchB: [3], M: 12, N: 20, K: 8, transA: true, transB: true },
+  { batchA: [2], batchB: [], M: 8, N: 12, K: 20, transA: true, transB: false },
+  { batchA: [], batchB: [], M: 36, N: 4, K: 44, transA: false, transB: true },
+  { batchA: [], batchB: [2], M: 16, N: 8, K: 4, transA: true, transB: false },
 ];
 
 function randomCases(seed: number, n: number): Case[] {

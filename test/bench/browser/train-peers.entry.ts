@@ -7,10 +7,11 @@
 
 import { openBrowserGpu, type GpuContext } from "../../../gpu/index";
 import { GPT } from "../../../gpu/nn/gpt";
-import { decays, initParameters, type GPTConfig } from "../../../gpu/nn/config";
-import { BatchSampler, learningRate, train } from "../../../gpu/train";
+import type { GPTConfig } from "../../../gpu/nn/config";
+import { train } from "../../../gpu/train";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
+import { tfjsTrainer } from "./tfjs-gpt";
 
 export interface TrainSpec {
   config: GPTConfig;
@@ -176,72 +177,9 @@ async function trainHearth(spec: TrainSpec): Promise<TrainFigures> {
   return figures;
 }
 
-// ---------- tfjs: the same GPT written with tf ops ----------
+// ---------- tfjs: the same GPT written with tf ops (./tfjs-gpt) ----------
 
 let tfReady = false;
-
-function tfGPT(config: GPTConfig, seed: number) {
-  const weights = initParameters(config, seed);
-  const v = new Map<string, tf.Variable>();
-  for (const [name, data] of weights) {
-    const shape = name === "wte.weight" ? [config.vocabSize, config.nEmbd] : name === "wpe.weight" ? [config.blockSize, config.nEmbd] : shapeOf(name, config);
-    v.set(name, tf.variable(tf.tensor(data, shape), true, name));
-  }
-  const m = new Map([...v].map(([n, p]) => [n, tf.variable(tf.zerosLike(p), false, `${n}.m`)]));
-  const s = new Map([...v].map(([n, p]) => [n, tf.variable(tf.zerosLike(p), false, `${n}.v`)]));
-  return { params: v, m, v: s };
-}
-
-function shapeOf(name: string, c: GPTConfig): number[] {
-  const C = c.nEmbd;
-  if (/ln_\w+\.(weight|bias)$/.test(name)) return [C];
-  if (name.endsWith("c_attn.weight")) return [C, 3 * C];
-  if (name.endsWith("c_attn.bias")) return [3 * C];
-  if (name.endsWith("attn.c_proj.weight")) return [C, C];
-  if (name.endsWith("c_fc.weight")) return [C, 4 * C];
-  if (name.endsWith("c_fc.bias")) return [4 * C];
-  if (name.endsWith("mlp.c_proj.weight")) return [4 * C, C];
-  if (name.endsWith("c_proj.bias")) return [C];
-  throw new Error(`no shape for ${name}`);
-}
-
-function layerNormTf(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return x.sub(mean).mul(tf.rsqrt(variance.add(1e-5))).mul(g).add(b) as tf.Tensor2D;
-}
-
-function geluTf(x: tf.Tensor): tf.Tensor {
-  // x * x * x, not pow(x, 3): WGSL's pow is undefined for negative bases.
-  const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
-  return x.mul(0.5).mul(tf.tanh(inner).add(1));
-}
-
-/** Mean cross-entropy of the GPT on tokens [B*T] against targets [B*T]. */
-function lossTf(p: Map<string, tf.Variable>, c: GPTConfig, tokens: tf.Tensor1D, targets: tf.Tensor1D, B: number, T: number, mask: tf.Tensor): tf.Scalar {
-  const C = c.nEmbd;
-  const H = c.nHead;
-  const hd = C / H;
-  const w = (n: string) => p.get(n)!;
-  const pos = w("wpe.weight").slice([0, 0], [T, C]);
-  let x = tf.gather(w("wte.weight"), tokens).reshape([B, T, C]).add(pos).reshape([B * T, C]) as tf.Tensor2D;
-  const heads = (t: tf.Tensor) => t.reshape([B, T, H, hd]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
-  for (let l = 0; l < c.nLayer; l++) {
-    const h = (n: string) => w(`h.${l}.${n}`);
-    const ln1 = layerNormTf(x, h("ln_1.weight"), h("ln_1.bias"));
-    const qkv = tf.matMul(ln1, h("attn.c_attn.weight") as tf.Tensor2D).add(h("attn.c_attn.bias"));
-    const [q, k, v] = tf.split(qkv, 3, 1).map(heads);
-    const scores = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(hd)).add(mask);
-    const y = tf.matMul(tf.softmax(scores), v).transpose([0, 2, 1, 3]).reshape([B * T, C]) as tf.Tensor2D;
-    x = x.add(tf.matMul(y, h("attn.c_proj.weight") as tf.Tensor2D).add(h("attn.c_proj.bias")));
-    const ln2 = layerNormTf(x, h("ln_2.weight"), h("ln_2.bias"));
-    const fc = geluTf(tf.matMul(ln2, h("mlp.c_fc.weight") as tf.Tensor2D).add(h("mlp.c_fc.bias"))) as tf.Tensor2D;
-    x = x.add(tf.matMul(fc, h("mlp.c_proj.weight") as tf.Tensor2D).add(h("mlp.c_proj.bias")));
-  }
-  const xf = layerNormTf(x, w("ln_f.weight"), w("ln_f.bias"));
-  const logits = tf.matMul(xf, w("wte.weight") as tf.Tensor2D, false, true);
-  const logp = tf.logSoftmax(logits);
-  return tf.neg(tf.sum(tf.mul(tf.oneHot(targets, c.vocabSize), logp))).div(B * T) as tf.Scalar;
-}
 
 async function trainTfjs(spec: TrainSpec): Promise<TrainFigures> {
   if (!tfReady) {
@@ -253,40 +191,8 @@ async function trainTfjs(spec: TrainSpec): Promise<TrainFigures> {
   const dev = countersOf(device);
   const { batchSize: B, config } = spec;
   const T = config.blockSize;
-  const model = tfGPT(config, spec.seed);
-  const names = [...model.params.keys()];
-  const varList = names.map((n) => model.params.get(n)!);
-  const mask = tf.tensor(Float32Array.from({ length: T * T }, (_, i) => (i % T <= Math.floor(i / T) ? 0 : -1e9)), [T, T]);
-  const sampler = new BatchSampler(stream, B, T, spec.seed);
+  const trainer = tfjsTrainer(config, { seed: spec.seed, batchSize: B, lr: spec.lr, steps: spec.warmSteps + spec.timedSteps, data: stream });
   const steps = spec.warmSteps + spec.timedSteps;
-  // gpu/train's defaults, so both runs follow the same optimizer trajectory.
-  const [b1, b2, eps, wd, clip] = [0.9, 0.95, 1e-8, 0.1, 1.0];
-  const schedule = { lr: spec.lr, warmupSteps: 0, steps };
-  const step = (i: number): tf.Scalar =>
-    tf.tidy(() => {
-      const { x, y } = sampler.next();
-      const tokens = tf.tensor1d(x, "int32");
-      const targets = tf.tensor1d(y, "int32");
-      const { value, grads } = tf.variableGrads(() => lossTf(model.params, config, tokens, targets, B, T, mask), varList);
-      const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))));
-      const scale = tf.minimum(1, tf.div(clip, norm.add(1e-6)));
-      const lr = learningRate(i, schedule);
-      const bc1 = 1 - b1 ** (i + 1);
-      const bc2 = 1 - b2 ** (i + 1);
-      for (const n of names) {
-        const p = model.params.get(n)!;
-        const g = grads[n].mul(scale);
-        const m = model.m.get(n)!;
-        const v = model.v.get(n)!;
-        const m1 = m.mul(b1).add(g.mul(1 - b1));
-        const v1 = v.mul(b2).add(g.square().mul(1 - b2));
-        m.assign(m1);
-        v.assign(v1);
-        const decayed = decays(n) ? p.mul(1 - lr * wd) : p;
-        p.assign(decayed.sub(m1.div(bc1).div(tf.sqrt(v1.div(bc2)).add(eps)).mul(lr)));
-      }
-      return tf.keep(value);
-    });
   const tStart = performance.now();
   dev.peak = dev.live;
   let firstLoss = NaN;
@@ -301,7 +207,7 @@ async function trainTfjs(spec: TrainSpec): Promise<TrainFigures> {
       s0 = submits;
       d0 = dispatches;
     }
-    const loss = step(i);
+    const loss = trainer.step(i);
     if (i === 0) firstLoss = (await loss.data())[0];
     last?.dispose();
     last = loss;
@@ -321,8 +227,7 @@ async function trainTfjs(spec: TrainSpec): Promise<TrainFigures> {
     notes: `tfjs ${tf.version.tfjs}, backend ${tf.getBackend()}, tensors alive ${mem.numTensors}`,
   };
   last!.dispose();
-  mask.dispose();
-  for (const map of [model.params, model.m, model.v]) for (const t of map.values()) t.dispose();
+  trainer.dispose();
   return figures;
 }
 
