@@ -1,7 +1,8 @@
 // Where a Hearth training step spends its GPU time, on Dawn in Node: tokens/s over a few steps,
 // then one step with every dispatch timed by timestamp queries, summed per kernel entry point.
 //
-//   npx tsx test/bench/train-profile.ts [issue|small|tiny|medium] [--warm 2] [--steps 3] [--batch 8]
+//   npx tsx test/bench/train-profile.ts [issue|small|tiny|medium] [--warm 2] [--steps 3] [--batch 8] [--robust]
+// --robust keeps Dawn's robust buffer access on, as in a browser (Node contexts turn it off).
 
 import { openNodeGpu } from "../../gpu/device-node";
 import { GPT } from "../../gpu/nn/gpt";
@@ -29,7 +30,7 @@ const timed = arg("steps", 3);
 const B = arg("batch", 8);
 const T = config.blockSize;
 
-const ctx = await openNodeGpu();
+const ctx = await openNodeGpu(process.argv.includes("--robust") ? { dawnFeatures: [] } : {});
 const model = GPT.create(ctx, config, { seed: 1 });
 await model.tune(B, T);
 const data = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 7919 + (i >> 3)) % Math.min(256, config.vocabSize));

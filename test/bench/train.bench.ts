@@ -5,6 +5,8 @@
 //
 //   BENCH_ONLY=train npm run bench
 //   BENCH_TRAIN_PRESETS=issue,small  BENCH_TRAIN_WARM=2  BENCH_TRAIN_STEPS=3  BENCH_TRAIN_SKIP_TFJS=1
+//   BENCH_TRAIN_DAWN_FEATURES=disable_robustness  (Chromium's default, robust buffer access, is what users
+//   get and what runs without it; the toggle applies to both libraries in the page)
 
 import path from "node:path";
 import type { GPTConfig } from "../../gpu/nn/config";
@@ -40,7 +42,8 @@ export async function runTrainBench(): Promise<void> {
   const dawnFeatures = process.env.BENCH_TRAIN_DAWN_FEATURES ?? "";
   console.log(
     `Training tokens/s in headless Chromium (SwiftShader WebGPU), Hearth vs tfjs-webgpu on the same adapter: ` +
-      `${warmSteps} warm-up steps (shader compilation) excluded, then ${timedSteps} timed steps each; same init, batches and AdamW.`,
+      `${warmSteps} warm-up steps (shader compilation) excluded, then ${timedSteps} timed steps each; same init, batches and AdamW; ` +
+      `Dawn features: ${dawnFeatures || "Chromium's defaults"}.`,
   );
   const summary: string[][] = [];
   for (const preset of PRESETS.filter((p) => wanted.includes(p.name))) {
