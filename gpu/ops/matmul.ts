@@ -254,6 +254,15 @@ function acquireTexture(ctx: GpuContext, width: number, height: number): GPUText
   });
 }
 
+const views = new WeakMap<GPUTexture, GPUTextureView>();
+
+/** One view per texture, so the dispatches that bind it reuse their bind groups. */
+function viewOf(t: GPUTexture): GPUTextureView {
+  let v = views.get(t);
+  if (!v) views.set(t, (v = t.createView()));
+  return v;
+}
+
 // Safe to reuse at once: later dispatches in the queue run after the ones recorded here.
 function releaseTexture(ctx: GpuContext, t: GPUTexture): void {
   const pools = texturePools.get(ctx)!;
@@ -276,12 +285,12 @@ function recordTexture(ctx: GpuContext, a: Tensor, b: Tensor, out: Tensor, p: Pl
     const vec4Src = { buffer: src.buffer, size: Math.ceil(Math.max(16, src.byteLength) / 16) * 16 };
     const x4 = (n: number) => n % 4 === 0;
     if (s.col === 1 && x4(cols) && x4(s.row) && x4(s.batch)) {
-      ctx.dispatch({ kernel: "matmul_pack", entry: "rows4", constants: { WX: PX, WY: PY }, params: { u }, bindings: [null, tex.createView(), vec4Src], groups });
+      ctx.dispatch({ kernel: "matmul_pack", entry: "rows4", constants: { WX: PX, WY: PY }, params: { u }, bindings: [null, viewOf(tex), vec4Src], groups });
     } else if (s.row === 1 && x4(rows) && x4(s.col) && x4(s.batch)) {
       groups[1] = Math.ceil(tex.height / 4 / PY);
-      ctx.dispatch({ kernel: "matmul_pack", entry: "cols4", constants: { WX: PX, WY: PY }, params: { u }, bindings: [null, tex.createView(), vec4Src], groups });
+      ctx.dispatch({ kernel: "matmul_pack", entry: "cols4", constants: { WX: PX, WY: PY }, params: { u }, bindings: [null, viewOf(tex), vec4Src], groups });
     } else {
-      ctx.dispatch({ kernel: "matmul_pack", constants: { WX: PX, WY: PY }, params: { u }, bindings: [src, tex.createView()], groups });
+      ctx.dispatch({ kernel: "matmul_pack", constants: { WX: PX, WY: PY }, params: { u }, bindings: [src, viewOf(tex)], groups });
     }
   };
   pack(a, texA, p.M, p.K, d.aRowsPad, p.batchA, p.a);
@@ -293,7 +302,7 @@ function recordTexture(ctx: GpuContext, a: Tensor, b: Tensor, out: Tensor, p: Pl
     label: profileLabel(sg ? "texture_sg4" : "texture", p, { transA: p.a.row === 1, transB: p.b.col !== 1 }),
     constants: sg ? { WX, WY } : { WX, WY, TM },
     params: { u: sg ? [...u, d.aRowsPad - TM, d.bWidth, sg === 2 ? 1 : 0, kmode, epi.flags] : [...u, kmode, epi.flags], f: [alpha] },
-    bindings: [texA.createView(), texB.createView(), out, ...epi.bindings],
+    bindings: [viewOf(texA), viewOf(texB), out, ...epi.bindings],
     groups: [Math.ceil(d.bWidth / 2 / WX), Math.ceil(Math.ceil(p.M / TM) / WY), p.batch],
   });
   releaseTexture(ctx, texA);
