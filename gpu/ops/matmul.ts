@@ -432,6 +432,7 @@ export interface MatmulShapeSpec {
   batch?: number;
   transA?: boolean;
   transB?: boolean;
+  triangular?: MatmulOptions["triangular"];
 }
 
 /** Shapes whose sizes round to the same powers of two share a measured variant. */
@@ -458,7 +459,7 @@ export async function selectMatmulVariantsFor(ctx: GpuContext, shapes: MatmulSha
       ctx,
       `matmul:${cls}`,
       matmulVariants(ctx),
-      (variant) => () => void matmul(ctx, a, b, { transA: s.transA, transB: s.transB, out: c, variant }),
+      (variant) => () => void matmul(ctx, a, b, { transA: s.transA, transB: s.transB, triangular: s.triangular, out: c, variant }),
       { force: opts.force, fallback: DEFAULT_VARIANT },
     );
     out[cls] = r.choice;
