@@ -3,7 +3,8 @@
 // the matrix edges, so the matmul kernel needs no bounds checks on loads.
 //   X(z, r, c) = src[z s_batch + r s_row + c s_col]
 //   main:       any strides and sizes, one texel per invocation, scalar loads
-//   rows4:      s_col = 1 and cols, s_row, s_batch multiples of 4: one vec4 load per texel
+//   rows4:      s_col = 1 and cols, s_row, s_batch multiples of 4: one vec4 load per texel, 4 texels
+//               of a row per invocation
 //   cols4:      s_row = 1 (a transposed operand) and rows, s_col, s_batch multiples of 4: each
 //               invocation loads 4 vec4 down 4 columns and stores the 4x4 block as 4 texels
 // Storage loads with per-invocation addresses are costly on CPU drivers; vec4 loads cut their
@@ -50,20 +51,28 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   textureStore(dst, vec2u(x, y), v);
 }
 
+// Invocation (x4, y) writes texels (4 x4 .. 4 x4 + 3, y): fewer, longer invocations are cheaper.
 @compute @workgroup_size(WX, WY)
 fn rows4(@builtin(global_invocation_id) g: vec3u) {
-  let x = g.x;
+  let x0 = g.x * 4u;
   let y = g.y;
-  if (x >= p.width || y >= p.height) {
+  if (x0 >= p.width || y >= p.height) {
     return;
   }
   let z = y / p.rows_pad;
   let r = y % p.rows_pad;
-  var v = vec4f(0.0);
-  if (r < p.rows && z < p.batch && 4u * x < p.cols) {
-    v = src4[(z * p.s_batch + r * p.s_row) / 4u + x];
+  let live = r < p.rows && z < p.batch;
+  let base = (z * p.s_batch + r * p.s_row) / 4u;
+  for (var i = 0u; i < 4u; i++) {
+    let x = x0 + i;
+    if (x < p.width) {
+      var v = vec4f(0.0);
+      if (live && 4u * x < p.cols) {
+        v = src4[base + x];
+      }
+      textureStore(dst, vec2u(x, y), v);
+    }
   }
-  textureStore(dst, vec2u(x, y), v);
 }
 
 // Invocation (x, y4) writes texels (x, 4 y4 .. 4 y4 + 3); rows_pad is a multiple of 4, so the

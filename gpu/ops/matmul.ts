@@ -294,6 +294,7 @@ function recordTexture(ctx: GpuContext, a: Tensor, b: Tensor, out: Tensor, p: Pl
     const vec4Src = { buffer: src.buffer, size: Math.ceil(Math.max(16, src.byteLength) / 16) * 16 };
     const x4 = (n: number) => n % 4 === 0;
     if (s.col === 1 && x4(cols) && x4(s.row) && x4(s.batch)) {
+      groups[0] = Math.ceil(tex.width / 4 / PX);
       ctx.dispatch({ kernel: "matmul_pack", entry: "rows4", constants: { WX: PX, WY: PY }, params: { u }, bindings: [null, viewOf(tex), vec4Src], groups });
     } else if (s.row === 1 && x4(rows) && x4(s.col) && x4(s.batch)) {
       groups[1] = Math.ceil(tex.height / 4 / PY);
