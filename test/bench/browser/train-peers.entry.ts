@@ -125,6 +125,30 @@ function corpus(bytes: number): Uint8Array {
 
 const stream = corpus(200_000);
 
+/** Wall time, submits and dispatches of the timed steps (begin() once the warm-up's GPU work is done). */
+class Timing {
+  private readonly start = performance.now();
+  private t0 = 0;
+  private s0 = 0;
+  private d0 = 0;
+  begin(): void {
+    this.t0 = performance.now();
+    this.s0 = submits;
+    this.d0 = dispatches;
+  }
+  /** Once the last step's GPU work is done. */
+  end(spec: TrainSpec): Pick<TrainFigures, "tokensPerSec" | "msPerStep" | "warmMs" | "submitsPerStep" | "dispatchesPerStep"> {
+    const ms = performance.now() - this.t0;
+    return {
+      tokensPerSec: (spec.timedSteps * spec.batchSize * spec.config.blockSize) / (ms / 1000),
+      msPerStep: ms / spec.timedSteps,
+      warmMs: this.t0 - this.start,
+      submitsPerStep: (submits - this.s0) / spec.timedSteps,
+      dispatchesPerStep: (dispatches - this.d0) / spec.timedSteps,
+    };
+  }
+}
+
 // ---------- Hearth ----------
 
 let hearth: GpuContext | null = null;
@@ -141,10 +165,7 @@ async function trainHearth(spec: TrainSpec): Promise<TrainFigures> {
   const device = countersOf(ctx.device);
   device.peak = device.live;
   const steps = spec.warmSteps + spec.timedSteps;
-  const tStart = performance.now();
-  let t0 = 0;
-  let s0 = 0;
-  let d0 = 0;
+  const timing = new Timing();
   const res = await train(
     model,
     { train: stream },
@@ -153,20 +174,13 @@ async function trainHearth(spec: TrainSpec): Promise<TrainFigures> {
       onStep: async (m) => {
         if (m.step !== spec.warmSteps) return;
         await ctx.sync();
-        t0 = performance.now();
-        s0 = submits;
-        d0 = dispatches;
+        timing.begin();
       },
     },
   );
-  const t1 = performance.now(); // train() read the loss back after the last step: the GPU is done
+  // train() read the loss back after the last step (in that step's submit): the GPU is done
   const figures: TrainFigures = {
-    tokensPerSec: (spec.timedSteps * B * T) / ((t1 - t0) / 1000),
-    msPerStep: (t1 - t0) / spec.timedSteps,
-    warmMs: t0 - tStart,
-    // The final loss readback rides on the last step's submit.
-    submitsPerStep: (submits - s0) / spec.timedSteps,
-    dispatchesPerStep: (dispatches - d0) / spec.timedSteps,
+    ...timing.end(spec),
     peakDeviceBytes: device.peak,
     peakTensorBytes: ctx.pool.getStats().peakBytesInUse,
     firstLoss: res.losses[0].loss,
@@ -189,23 +203,16 @@ async function trainTfjs(spec: TrainSpec): Promise<TrainFigures> {
   }
   const device = (tf.backend() as unknown as { device: GPUDevice }).device;
   const dev = countersOf(device);
-  const { batchSize: B, config } = spec;
-  const T = config.blockSize;
-  const trainer = tfjsTrainer(config, { seed: spec.seed, batchSize: B, lr: spec.lr, steps: spec.warmSteps + spec.timedSteps, data: stream });
   const steps = spec.warmSteps + spec.timedSteps;
-  const tStart = performance.now();
+  const trainer = tfjsTrainer(spec.config, { seed: spec.seed, batchSize: spec.batchSize, lr: spec.lr, steps, data: stream });
+  const timing = new Timing();
   dev.peak = dev.live;
   let firstLoss = NaN;
-  let t0 = 0;
-  let s0 = 0;
-  let d0 = 0;
   let last: tf.Scalar | null = null;
   for (let i = 0; i < steps; i++) {
     if (i === spec.warmSteps) {
       await last!.data(); // drain the queue before the clock starts
-      t0 = performance.now();
-      s0 = submits;
-      d0 = dispatches;
+      timing.begin();
     }
     const loss = trainer.step(i);
     if (i === 0) firstLoss = (await loss.data())[0];
@@ -213,14 +220,10 @@ async function trainTfjs(spec: TrainSpec): Promise<TrainFigures> {
     last = loss;
   }
   const lastLoss = (await last!.data())[0];
-  const t1 = performance.now();
-  const mem = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
+  const timed = timing.end(spec);
+  const mem = tf.memory();
   const figures: TrainFigures = {
-    tokensPerSec: (spec.timedSteps * B * T) / ((t1 - t0) / 1000),
-    msPerStep: (t1 - t0) / spec.timedSteps,
-    warmMs: t0 - tStart,
-    submitsPerStep: (submits - s0) / spec.timedSteps,
-    dispatchesPerStep: (dispatches - d0) / spec.timedSteps,
+    ...timed,
     peakDeviceBytes: dev.peak,
     firstLoss,
     lastLoss,
