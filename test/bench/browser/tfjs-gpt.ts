@@ -73,7 +73,9 @@ export function tfjsTrainer(config: GPTConfig, o: { seed: number; batchSize: num
         const tokens = tf.tensor1d(x, "int32");
         const targets = tf.tensor1d(y, "int32");
         const { value, grads } = tf.variableGrads(() => gptLossTf(params, config, tokens, targets, B, T, mask), varList);
-        const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[params.get(n)!.name])))));
+        // tf.stack + sum, not tf.addN: tfjs-backend-webgpu 4.22's AddN of this many scalars returns
+        // another tensor's value on SwiftShader (here the loss), which made the clipping wrong.
+        const norm = tf.sqrt(tf.sum(tf.stack(names.map((n) => tf.sum(tf.square(grads[params.get(n)!.name]))))));
         const scale = tf.minimum(1, tf.div(clip, norm.add(1e-6)));
         const lr = learningRate(i, schedule);
         const bc1 = 1 - b1 ** (i + 1);
