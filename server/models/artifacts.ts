@@ -8,7 +8,7 @@ import type { Prisma, PrismaClient } from "@/server/db/generated/client";
 import type { Actor } from "@/server/trpc/context";
 import { DomainError } from "@/server/errors";
 import { getArtifactStore, receiveToTempFile, UploadTooLarge, type ArtifactStore } from "@/server/storage";
-import { CHECKPOINT_FORMAT } from "@/gpu/io/checkpoint";
+import { CHECKPOINT_FORMAT, TRAINING_STATE_FORMAT } from "@/gpu/io/checkpoint";
 import { decodeSafetensors, SafetensorsError } from "@/gpu/io/safetensors";
 import { parameterCount, parameterShapes, validateConfig, type GPTConfig } from "@/gpu/nn/config";
 import { loraShapes, type LoraConfig } from "@/gpu/nn/lora";
@@ -27,6 +27,8 @@ export interface CheckpointDescription {
   /** Tokens in the checkpoint's own tokenizer. */
   tokenizerVocab: number;
   lora: boolean;
+  /** A resumable training state (with AdamW moments) rather than a finished model. */
+  trainingState: boolean;
   /** The checkpoint's other string metadata (preset, steps, ...), without config and tokenizer. */
   metadata: Record<string, string>;
 }
@@ -70,7 +72,7 @@ export function describeCheckpoint(bytes: Uint8Array): CheckpointDescription {
     }
     if (!FLOAT_DTYPES.has(t.dtype)) throw new SafetensorsError(`checkpoint: tensor "${name}" is ${t.dtype}, expected a floating-point dtype`);
   }
-  return { config, parameters: parameterCount(config), tokenizerVocab: tokenizer.vocabSize, lora: lora !== null, metadata: rest };
+  return { config, parameters: parameterCount(config), tokenizerVocab: tokenizer.vocabSize, lora: lora !== null, trainingState: rest.state === TRAINING_STATE_FORMAT, metadata: rest };
 }
 
 export interface StoredModelArtifact extends CheckpointDescription {
@@ -80,10 +82,14 @@ export interface StoredModelArtifact extends CheckpointDescription {
 
 /**
  * Streams an uploaded checkpoint to a temp file (hashing it on the way, up to the size limit), checks
- * it with describeCheckpoint, and stores it content-addressed. Anything malformed, truncated or too
+ * it with describeCheckpoint, and stores it content-addressed. Training states are refused unless
+ * `acceptTrainingState` (for resumable checkpoints of a run). Anything malformed, truncated or too
  * large is refused with a DomainError("BAD_REQUEST") and nothing is stored.
  */
-export async function storeModelArtifact(body: ReadableStream<Uint8Array> | Readable, options: { maxBytes?: number; store?: ArtifactStore } = {}): Promise<StoredModelArtifact> {
+export async function storeModelArtifact(
+  body: ReadableStream<Uint8Array> | Readable,
+  options: { maxBytes?: number; store?: ArtifactStore; acceptTrainingState?: boolean } = {},
+): Promise<StoredModelArtifact> {
   let received;
   try {
     received = await receiveToTempFile(body, { maxBytes: options.maxBytes ?? MAX_MODEL_BYTES, tempDir: os.tmpdir() });
@@ -98,6 +104,9 @@ export async function storeModelArtifact(body: ReadableStream<Uint8Array> | Read
     } catch (error) {
       if (error instanceof SafetensorsError) throw new DomainError("BAD_REQUEST", `The checkpoint was not stored: ${error.message}`);
       throw error;
+    }
+    if (description.trainingState && !options.acceptTrainingState) {
+      throw new DomainError("BAD_REQUEST", "The checkpoint was not stored: it is a training state (with optimizer moments), not a finished model; upload the job's final checkpoint.");
     }
     await (options.store ?? getArtifactStore()).putFile(received.tempPath, received.sha256);
     return { ...description, sha256: received.sha256, sizeBytes: received.bytes };

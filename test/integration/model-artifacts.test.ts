@@ -14,7 +14,7 @@ import { createApiKey } from "@/server/apikeys/service";
 import { getArtifactStore } from "@/server/storage";
 import { DomainError } from "@/server/errors";
 import { createModelVersionWithArtifact, describeCheckpoint, storeModelArtifact } from "@/server/models/artifacts";
-import { CHECKPOINT_FORMAT } from "@/gpu/io/checkpoint";
+import { CHECKPOINT_FORMAT, TRAINING_STATE_FORMAT } from "@/gpu/io/checkpoint";
 import { encodeSafetensors, type TensorToWrite } from "@/gpu/io/safetensors";
 import { gptPreset, initParameters, parameterCount, parameterShapes, type GPTConfig } from "@/gpu/nn/config";
 import { trainBpe } from "@/gpu/tokenizer";
@@ -83,7 +83,7 @@ describe.each(TEST_DATABASE_KINDS)("model artifacts on %s", (kind) => {
 
   it("describes a Hearth checkpoint by its config, parameters and tokenizer", () => {
     const d = describeCheckpoint(checkpoint());
-    expect(d).toMatchObject({ config: CONFIG, parameters: parameterCount(CONFIG), tokenizerVocab: tokenizer.vocabSize, lora: false, metadata: { preset: "tiny" } });
+    expect(d).toMatchObject({ config: CONFIG, parameters: parameterCount(CONFIG), tokenizerVocab: tokenizer.vocabSize, lora: false, trainingState: false, metadata: { preset: "tiny" } });
   });
 
   it("stores a checkpoint content-addressed and refuses truncated, foreign, incomplete and oversized files, storing nothing", async () => {
@@ -100,6 +100,7 @@ describe.each(TEST_DATABASE_KINDS)("model artifacts on %s", (kind) => {
       ["text", new TextEncoder().encode('{"prompt": "not a checkpoint"}\n'), "safetensors"],
       ["without the Hearth format tag", checkpoint({ seed: 3, metadata: { format: "other/1" } }), "not a Hearth GPT checkpoint"],
       ["missing a tensor", checkpoint({ seed: 4, drop: "h.1.mlp.c_fc.weight" }), 'missing tensor "h.1.mlp.c_fc.weight"'],
+      ["a training state", checkpoint({ seed: 12, metadata: { state: TRAINING_STATE_FORMAT, step: "4" } }), "it is a training state"],
       ["with a tokenizer larger than the model", checkpoint({ seed: 5, config: gptPreset("tiny", { vocabSize: 260 }) }), "the tokenizer has"],
     ];
     for (const [, file, message] of cases) {
