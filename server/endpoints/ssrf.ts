@@ -84,7 +84,7 @@ let cachedAllowlist: { text: string | undefined; list: Allowlist } | undefined;
 /** The allowlist from the environment, re-read when the variable changes. */
 export function allowlistFromEnvironment(): Allowlist {
   const text = process.env.HEARTH_ENDPOINT_ALLOWLIST;
-  if (cachedAllowlist?.text !== text) cachedAllowlist = { text, list: parseAllowlist(text) };
+  if (!cachedAllowlist || cachedAllowlist.text !== text) cachedAllowlist = { text, list: parseAllowlist(text) };
   return cachedAllowlist.list;
 }
 

@@ -116,6 +116,7 @@ const RESOURCE_PROJECT = {
   run: (db: Db, id: string) => db.run.findUnique({ where: { id }, select: { projectId: true } }),
   promotion: (db: Db, id: string) =>
     db.promotionRequest.findUnique({ where: { id }, select: { model: { select: { projectId: true } } } }).then((v) => v && { projectId: v.model.projectId }),
+  endpoint: (db: Db, id: string) => db.endpoint.findUnique({ where: { id }, select: { projectId: true } }),
 } as const;
 type Db = import("@/server/db/generated/client").PrismaClient;
 export type ResourceKind = keyof typeof RESOURCE_PROJECT;
@@ -130,6 +131,7 @@ const RESOURCE_LABEL: Record<ResourceKind, string> = {
   modelVersion: "Model version",
   run: "Run",
   promotion: "Promotion request",
+  endpoint: "Endpoint",
 };
 
 /**
