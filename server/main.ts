@@ -8,6 +8,9 @@ import { getDb } from "@/server/db/client";
 import { ensureAuthSecret } from "@/server/settings";
 import { seedDemoOnce } from "@/server/seed";
 import { CollabServer } from "@/server/collab";
+import { serverKey } from "@/server/endpoints/crypto";
+import { allowlistFromEnvironment } from "@/server/endpoints/ssrf";
+import { startEndpointRunWorker } from "@/server/endpoints/eval-runner";
 
 export interface HearthOptions {
   port: number;
@@ -31,6 +34,9 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const database = await startDatabase({ dataDir: path.join(options.dataDir, "pglite") });
   const db = getDb();
   await ensureAuthSecret(db);
+  // Misconfiguration of secrets or the outbound allowlist stops the start, not the first request.
+  serverKey();
+  allowlistFromEnvironment();
   const demo = options.seedDemo ? await seedDemoOnce(db, options.dataDir) : null;
 
   const publicUrl = process.env.NEXTAUTH_URL ?? `http://localhost:${options.port}`;
@@ -41,6 +47,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const handle = app.getRequestHandler();
   const nextUpgrade = app.getUpgradeHandler();
   const collab = new CollabServer(); // live co-editing: /yjs/<document> (server/collab/README.md)
+  const endpointRuns = startEndpointRunWorker({ db }); // eval runs with target ENDPOINT (server/endpoints)
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err) => {
@@ -83,6 +90,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
     close() {
       closing ??= (async () => {
         await collab.close();
+        await endpointRuns.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await app.close?.();
