@@ -8,6 +8,9 @@ import { getDb } from "@/server/db/client";
 import { ensureAuthSecret } from "@/server/settings";
 import { seedDemoOnce } from "@/server/seed";
 import { CollabServer } from "@/server/collab";
+import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/nodes/http";
+import { startInferenceHub, stopInferenceHub } from "@/server/nodes/hub";
+import { startJobSweeper } from "@/server/jobs/sweeper";
 
 export interface HearthOptions {
   port: number;
@@ -41,9 +44,13 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const handle = app.getRequestHandler();
   const nextUpgrade = app.getUpgradeHandler();
   const collab = new CollabServer(); // live co-editing: /yjs/<document> (server/collab/README.md)
+  const inference = startInferenceHub(getDb); // GPU nodes' inference sockets (server/nodes/inference.ts)
+  const sweeper = startJobSweeper(getDb); // expired node job leases back to the queue
 
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((err) => {
+    // The GPU nodes' API (token-authenticated, raw artifact bodies) is served before Next.
+    const served = isNodeApiPath(new URL(req.url ?? "/", "http://localhost").pathname) ? serveNodeApi(getDb(), req, res) : handle(req, res);
+    served.catch((err) => {
       console.error("[hearth] request failed:", err);
       if (!res.headersSent) res.statusCode = 500;
       res.end();
@@ -59,6 +66,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
       collab.handleUpgrade(req, socket, head);
       return;
     }
+    if (upgradeNodeSocket(inference, req, socket, head)) return;
     // Unknown upgrades are closed, not left hanging.
     socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
   });
@@ -83,6 +91,8 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
     close() {
       closing ??= (async () => {
         await collab.close();
+        await sweeper.stop();
+        await stopInferenceHub();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await app.close?.();

@@ -1,6 +1,6 @@
 import { Prisma as PrismaNamespace, type Prisma, type PrismaClient, type RunKind, type RunStatus, type RunTarget } from "@/server/db/generated/client";
 import type { Actor } from "@/server/trpc/context";
-import { recordAudit } from "@/server/audit/service";
+import { recordAudit, type AuditActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/server/lib/actor";
 import { canTransition } from "./transitions";
@@ -63,7 +63,7 @@ export async function createRun(
 
 export async function transitionRun(
   db: PrismaClient,
-  actor: Actor,
+  actor: AuditActor,
   orgId: string,
   runId: string,
   to: RunStatus,
@@ -99,7 +99,7 @@ function assertAcceptsData(status: RunStatus) {
 }
 
 /** Appends metric points; a point already stored (same run, name and step) is skipped, so retries are safe. */
-export async function logMetrics(db: PrismaClient, actor: Actor, orgId: string, runId: string, points: { name: string; step: number; value: number }[]) {
+export async function logMetrics(db: PrismaClient, actor: AuditActor, orgId: string, runId: string, points: { name: string; step: number; value: number }[]) {
   const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true } });
   assertAcceptsData(run.status);
   const result = await db.$transaction(async (tx) => {
@@ -139,7 +139,7 @@ export interface GradeRecord {
 
 export async function recordResults(
   db: PrismaClient,
-  actor: Actor,
+  actor: AuditActor,
   orgId: string,
   runId: string,
   results: { caseId: string; output: string; grades: GradeRecord[]; score: number; pass: boolean }[],

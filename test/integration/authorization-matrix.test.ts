@@ -104,6 +104,12 @@ const MATRIX: Record<string, Row> = {
   "model.approvePromotion": { input: (f) => ({ promotionId: f.promotionId }), allow: ["OWNER", "ADMIN"] },
   "model.rejectPromotion": { input: (f) => ({ promotionId: f.promotionId }), allow: ["OWNER", "ADMIN"] },
 
+  "node.list": { input: org, allow: READERS, scope: "runs:read" },
+  "node.jobs": { input: org, allow: READERS, scope: "runs:read" },
+  "node.tokens": { input: org, allow: ["OWNER", "ADMIN"] },
+  "node.createToken": { input: (f) => ({ ...org(f), name: "gpu-01" }), allow: ["OWNER", "ADMIN"] },
+  "node.revokeToken": { input: (f) => ({ ...org(f), tokenId: f.nodeTokenId }), allow: ["OWNER", "ADMIN"] },
+
   "dashboard.org": { input: org, allow: READERS, scope: "runs:read" },
   "dashboard.project": { input: project, allow: READERS, scope: "runs:read" },
   "dashboard.regressions": { input: (f) => ({ ...project(f), baseVersionId: f.modelVersionId, candidateVersionId: f.modelVersionId }), allow: READERS, scope: "runs:read" },
