@@ -11,6 +11,9 @@ import { CollabServer } from "@/server/collab";
 import { serverKey } from "@/server/endpoints/crypto";
 import { allowlistFromEnvironment } from "@/server/endpoints/ssrf";
 import { startEndpointRunWorker } from "@/server/endpoints/eval-runner";
+import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/nodes/http";
+import { startInferenceHub, stopInferenceHub } from "@/server/nodes/hub";
+import { startJobSweeper } from "@/server/jobs/sweeper";
 
 export interface HearthOptions {
   port: number;
@@ -48,9 +51,13 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const nextUpgrade = app.getUpgradeHandler();
   const collab = new CollabServer(); // live co-editing: /yjs/<document> (server/collab/README.md)
   const endpointRuns = startEndpointRunWorker({ db }); // eval runs with target ENDPOINT (server/endpoints)
+  const inference = startInferenceHub(getDb); // GPU nodes' inference sockets (server/nodes/inference.ts)
+  const sweeper = startJobSweeper(getDb); // expired node job leases back to the queue
 
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((err) => {
+    // The GPU nodes' API (token-authenticated, raw artifact bodies) is served before Next.
+    const served = isNodeApiPath(new URL(req.url ?? "/", "http://localhost").pathname) ? serveNodeApi(getDb(), req, res) : handle(req, res);
+    served.catch((err) => {
       console.error("[hearth] request failed:", err);
       if (!res.headersSent) res.statusCode = 500;
       res.end();
@@ -66,6 +73,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
       collab.handleUpgrade(req, socket, head);
       return;
     }
+    if (upgradeNodeSocket(inference, req, socket, head)) return;
     // Unknown upgrades are closed, not left hanging.
     socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
   });
@@ -91,6 +99,8 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
       closing ??= (async () => {
         await collab.close();
         await endpointRuns.close();
+        await sweeper.stop();
+        await stopInferenceHub();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await app.close?.();

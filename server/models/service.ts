@@ -36,41 +36,52 @@ export async function createModel(db: PrismaClient, actor: Actor, orgId: string,
   });
 }
 
-export async function createModelVersion(
-  db: PrismaClient,
-  actor: Actor,
-  orgId: string,
-  modelId: string,
-  input: { config: Prisma.InputJsonValue; parentVersionId?: string; runId?: string; datasetVersionId?: string; policyVersionIds: string[]; suiteVersionIds: string[]; artifactSha256?: string; sizeBytes?: number },
-) {
-  return db.$transaction(async (tx) => {
-    const model = await tx.model.findUniqueOrThrow({ where: { id: modelId }, select: { projectId: true } });
-    if (input.parentVersionId && !(await tx.modelVersion.findFirst({ where: { id: input.parentVersionId, model: { projectId: model.projectId } }, select: { id: true } }))) {
-      throw new DomainError("NOT_FOUND", "Parent model version not found.");
-    }
-    if (input.runId && !(await tx.run.findFirst({ where: { id: input.runId, projectId: model.projectId }, select: { id: true } }))) {
-      throw new DomainError("NOT_FOUND", "Run not found.");
-    }
-    const latest = await tx.modelVersion.findFirst({ where: { modelId }, orderBy: { version: "desc" }, select: { version: true } });
-    const version = await tx.modelVersion.create({
-      data: {
-        modelId,
-        version: (latest?.version ?? 0) + 1,
-        config: input.config,
-        parentId: input.parentVersionId,
-        runId: input.runId,
-        datasetVersionId: input.datasetVersionId,
-        policyVersionIds: input.policyVersionIds,
-        suiteVersionIds: input.suiteVersionIds,
-        artifactSha256: input.artifactSha256,
-        sizeBytes: input.sizeBytes === undefined ? undefined : BigInt(input.sizeBytes),
-        createdById: actorId(actor),
-      },
-      select: modelVersionSelect,
-    });
-    await recordAudit(tx, actor, { orgId, action: "model.createVersion", resourceType: "ModelVersion", resourceId: version.id, after: { ...version, sizeBytes: version.sizeBytes?.toString() } });
-    return version;
+export type ModelVersionInput = {
+  config: Prisma.InputJsonValue;
+  parentVersionId?: string;
+  runId?: string;
+  datasetVersionId?: string;
+  policyVersionIds: string[];
+  suiteVersionIds: string[];
+  artifactSha256?: string;
+  sizeBytes?: number;
+};
+
+export async function createModelVersion(db: PrismaClient, actor: Actor, orgId: string, modelId: string, input: ModelVersionInput) {
+  return db.$transaction((tx) => createModelVersionIn(tx, actor, orgId, modelId, input));
+}
+
+/** createModelVersion inside a transaction the caller holds (to combine it with other checks atomically). */
+export async function createModelVersionIn(tx: Prisma.TransactionClient, actor: Actor, orgId: string, modelId: string, input: ModelVersionInput) {
+  const model = await tx.model.findUniqueOrThrow({ where: { id: modelId }, select: { projectId: true } });
+  if (input.parentVersionId && !(await tx.modelVersion.findFirst({ where: { id: input.parentVersionId, model: { projectId: model.projectId } }, select: { id: true } }))) {
+    throw new DomainError("NOT_FOUND", "Parent model version not found.");
+  }
+  if (input.runId && !(await tx.run.findFirst({ where: { id: input.runId, projectId: model.projectId }, select: { id: true } }))) {
+    throw new DomainError("NOT_FOUND", "Run not found.");
+  }
+  if (input.datasetVersionId && !(await tx.datasetVersion.findFirst({ where: { id: input.datasetVersionId, dataset: { projectId: model.projectId } }, select: { id: true } }))) {
+    throw new DomainError("NOT_FOUND", "Dataset version not found.");
+  }
+  const latest = await tx.modelVersion.findFirst({ where: { modelId }, orderBy: { version: "desc" }, select: { version: true } });
+  const version = await tx.modelVersion.create({
+    data: {
+      modelId,
+      version: (latest?.version ?? 0) + 1,
+      config: input.config,
+      parentId: input.parentVersionId,
+      runId: input.runId,
+      datasetVersionId: input.datasetVersionId,
+      policyVersionIds: input.policyVersionIds,
+      suiteVersionIds: input.suiteVersionIds,
+      artifactSha256: input.artifactSha256,
+      sizeBytes: input.sizeBytes === undefined ? undefined : BigInt(input.sizeBytes),
+      createdById: actorId(actor),
+    },
+    select: modelVersionSelect,
   });
+  await recordAudit(tx, actor, { orgId, action: "model.createVersion", resourceType: "ModelVersion", resourceId: version.id, after: { ...version, sizeBytes: version.sizeBytes?.toString() } });
+  return version;
 }
 
 export async function setAlias(db: PrismaClient, actor: Actor, orgId: string, modelId: string, alias: string, modelVersionId: string) {

@@ -1,6 +1,6 @@
 import { Prisma as PrismaNamespace, type Prisma, type PrismaClient, type RunKind, type RunStatus, type RunTarget } from "@/server/db/generated/client";
 import type { Actor } from "@/server/trpc/context";
-import { recordAudit } from "@/server/audit/service";
+import { recordAudit, type AuditActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/server/lib/actor";
 import { canTransition } from "./transitions";
@@ -9,8 +9,6 @@ import type { CaseOutcome } from "./gate";
 import { EndpointEvalConfigSchema } from "@/server/endpoints/eval-config";
 import { announceEndpointRun } from "@/server/endpoints/events";
 
-/** Who changes a run: a person, an API key, or Hearth itself (the endpoint eval worker). */
-type RunActor = Actor | { type: "system" };
 
 export const runSelect = {
   id: true,
@@ -88,7 +86,7 @@ async function endpointRunConfig(db: PrismaClient, input: { projectId: string; k
 
 export async function transitionRun(
   db: PrismaClient,
-  actor: RunActor,
+  actor: AuditActor,
   orgId: string,
   runId: string,
   to: RunStatus,
@@ -129,7 +127,7 @@ export function assertNotServerRun(target: RunTarget) {
 }
 
 /** Appends metric points; a point already stored (same run, name and step) is skipped, so retries are safe. */
-export async function logMetrics(db: PrismaClient, actor: Actor, orgId: string, runId: string, points: { name: string; step: number; value: number }[]) {
+export async function logMetrics(db: PrismaClient, actor: AuditActor, orgId: string, runId: string, points: { name: string; step: number; value: number }[]) {
   const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, target: true } });
   assertAcceptsData(run.status);
   assertNotServerRun(run.target);
@@ -170,7 +168,7 @@ export interface GradeRecord {
 
 export async function recordResults(
   db: PrismaClient,
-  actor: Actor,
+  actor: AuditActor,
   orgId: string,
   runId: string,
   results: { caseId: string; output: string; grades: GradeRecord[]; score: number; pass: boolean }[],

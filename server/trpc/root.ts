@@ -14,6 +14,7 @@ import { datasetRouter } from "@/server/datasets/router";
 import { dashboardRouter } from "@/server/dashboards/router";
 import { collabRouter } from "@/server/collab/router";
 import { endpointRouter } from "@/server/endpoints/router";
+import { nodeRouter } from "@/server/nodes/router";
 
 export const appRouter = router({
   user: userRouter,
@@ -31,6 +32,7 @@ export const appRouter = router({
   dashboard: dashboardRouter,
   collab: collabRouter,
   endpoint: endpointRouter,
+  node: nodeRouter,
 });
 
 export type AppRouter = typeof appRouter;

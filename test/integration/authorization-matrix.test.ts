@@ -110,6 +110,11 @@ const MATRIX: Record<string, Row> = {
   "endpoint.update": { input: (f) => ({ endpointId: f.endpointId, model: "other-model" }), allow: ["OWNER", "ADMIN"] },
   "endpoint.delete": { input: (f) => ({ endpointId: f.endpointId }), allow: ["OWNER", "ADMIN"] },
   "endpoint.check": { input: (f) => ({ endpointId: f.endpointId }), allow: ["OWNER", "ADMIN"] },
+  "node.list": { input: org, allow: READERS, scope: "runs:read" },
+  "node.jobs": { input: org, allow: READERS, scope: "runs:read" },
+  "node.tokens": { input: org, allow: ["OWNER", "ADMIN"] },
+  "node.createToken": { input: (f) => ({ ...org(f), name: "gpu-01" }), allow: ["OWNER", "ADMIN"] },
+  "node.revokeToken": { input: (f) => ({ ...org(f), tokenId: f.nodeTokenId }), allow: ["OWNER", "ADMIN"] },
 
   "dashboard.org": { input: org, allow: READERS, scope: "runs:read" },
   "dashboard.project": { input: project, allow: READERS, scope: "runs:read" },

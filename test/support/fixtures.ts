@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import type { PrismaClient } from "@/server/db/generated/client";
 import type { Actor, Context } from "@/server/trpc/context";
 import { createApiKey } from "@/server/apikeys/service";
+import { createNodeToken } from "@/server/nodes/tokens";
 import { randomToken, sha256Hex } from "@/server/auth/tokens";
 import { API_SCOPES, type ApiScope, type RoleName } from "@/server/auth/roles";
 import { createCallerFactory } from "@/server/trpc/init";
@@ -32,6 +33,8 @@ export interface OrgFixture {
   inviteToken: string;
   inviteId: string;
   apiKeyId: string;
+  /** A node token of the organization (unrevoked). */
+  nodeTokenId: string;
   policyId: string;
   datasetId: string;
   suiteId: string;
@@ -69,6 +72,7 @@ export async function createOrgFixture(db: PrismaClient): Promise<OrgFixture> {
     select: { id: true },
   });
   const existingKey = await createApiKey(db, owner, { orgId: org.id, name: "fixture key", scopes: ["projects:read"] });
+  const nodeToken = await createNodeToken(db, owner, org.id, "fixture node");
   const records = await createProjectRecords(db, project.id, owner.userId, editor.userId);
 
   async function key(scopes: readonly ApiScope[] = API_SCOPES): Promise<Actor & { type: "apiKey" }> {
@@ -86,6 +90,7 @@ export async function createOrgFixture(db: PrismaClient): Promise<OrgFixture> {
     inviteToken,
     inviteId: invite.id,
     apiKeyId: existingKey.key.id,
+    nodeTokenId: nodeToken.token.id,
     ...records,
     key,
   };
