@@ -14,6 +14,8 @@ import { startEndpointRunWorker } from "@/server/endpoints/eval-runner";
 import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/nodes/http";
 import { startInferenceHub, stopInferenceHub } from "@/server/nodes/hub";
 import { startJobSweeper } from "@/server/jobs/sweeper";
+import { routeCompletion } from "@/server/nodes/inference";
+import { isServingPath, serveOpenAiApi } from "@/server/serving/http";
 
 export interface HearthOptions {
   port: number;
@@ -55,8 +57,14 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const sweeper = startJobSweeper(getDb); // expired node job leases back to the queue
 
   const server = http.createServer((req, res) => {
-    // The GPU nodes' API (token-authenticated, raw artifact bodies) is served before Next.
-    const served = isNodeApiPath(new URL(req.url ?? "/", "http://localhost").pathname) ? serveNodeApi(getDb(), req, res) : handle(req, res);
+    // The GPU nodes' API (token-authenticated, raw artifact bodies) and the OpenAI-compatible API
+    // (streamed straight to the socket) are served before Next.
+    const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+    const served = isNodeApiPath(pathname)
+      ? serveNodeApi(getDb(), req, res)
+      : isServingPath(pathname)
+        ? serveOpenAiApi(req, res, { db: getDb(), routeCompletion })
+        : handle(req, res);
     served.catch((err) => {
       console.error("[hearth] request failed:", err);
       if (!res.headersSent) res.statusCode = 500;

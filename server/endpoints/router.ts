@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { router } from "@/server/trpc/init";
 import { projectProcedure, resourceProcedure } from "@/server/trpc/procedures";
+import { listServableModels } from "@/server/serving/models";
 import { checkEndpoint, createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, updateEndpoint } from "./service";
 
 const fields = {
@@ -15,6 +16,10 @@ const apiKey = z.string().trim().min(1, "is empty").max(4_000, "is too long");
 // Registering a URL the server will fetch is an SSRF risk: people with the ADMIN role only, never API keys.
 export const endpointRouter = router({
   list: projectProcedure("VIEWER", "models:read").query(({ ctx }) => listEndpoints(ctx.db, ctx.projectId)),
+  /** The ids this project's models answer to at /v1 (Hearth's own OpenAI-compatible API). */
+  servedModels: projectProcedure("VIEWER", "models:read").query(async ({ ctx }) =>
+    (await listServableModels(ctx.db, { orgId: ctx.orgId, projectId: ctx.projectId })).map(({ id, created }) => ({ id, created })),
+  ),
   get: resourceProcedure("endpoint", "VIEWER", "models:read").query(({ ctx, input }) => getEndpoint(ctx.db, input.endpointId)),
   create: projectProcedure("ADMIN", null)
     .input(z.object({ ...fields, maxConcurrency: fields.maxConcurrency.default(4), timeoutMs: fields.timeoutMs.default(60_000), apiKey: apiKey.optional() }))

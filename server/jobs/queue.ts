@@ -6,6 +6,7 @@
 import { Prisma, type PrismaClient, type RunKind } from "@/server/db/generated/client";
 import { recordAudit, type NodeActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
+import { estimateTrainJob, validateTrainJobSpec } from "@/gpu/train/job";
 import { queueSettings } from "./settings";
 
 type Tx = Prisma.TransactionClient;
@@ -43,9 +44,42 @@ export interface NodeCapacity {
   kinds: RunKind[];
 }
 
+/**
+ * Estimates the memory of queued jobs that have no estimate yet (runs are created by the API without
+ * one), so leasing can match them to nodes. A training config that cannot be valid fails its run now,
+ * with the reason, instead of being handed to node after node.
+ */
+export async function admitQueuedJobs(db: PrismaClient, orgId: string): Promise<void> {
+  const pending = await db.run.findMany({
+    where: { target: "NODE", status: "QUEUED", requiredMemory: null, project: { orgId } },
+    select: { id: true, kind: true, config: true, modelVersionId: true },
+    take: 100,
+  });
+  for (const run of pending) {
+    let requiredMemory: bigint;
+    if (run.kind === "EVAL") {
+      // Weights plus room for activations and the KV cache: twice the checkpoint is generous for these models.
+      const version = run.modelVersionId ? await db.modelVersion.findUnique({ where: { id: run.modelVersionId }, select: { sizeBytes: true } }) : null;
+      requiredMemory = (version?.sizeBytes ?? 0n) * 2n;
+    } else {
+      try {
+        requiredMemory = BigInt(Math.ceil(estimateTrainJob(validateTrainJobSpec({ ...(run.config as object), kind: run.kind })).bufferBytes));
+      } catch (error) {
+        await db.$transaction(async (tx) => {
+          const changed = await tx.run.updateMany({ where: { id: run.id, status: "QUEUED" }, data: { status: "FAILED", error: `Invalid training config: ${(error as Error).message}`, finishedAt: new Date() } });
+          if (changed.count) await recordAudit(tx, { type: "system" }, { orgId, action: "run.failed", resourceType: "Run", resourceId: run.id, after: { status: "FAILED", error: (error as Error).message } });
+        });
+        continue;
+      }
+    }
+    await db.run.updateMany({ where: { id: run.id, requiredMemory: null }, data: { requiredMemory } });
+  }
+}
+
 /** Leases the oldest queued job of the node's organization that fits it, or returns null. */
 export async function leaseNextJob(db: PrismaClient, node: NodeActor, capacity: NodeCapacity): Promise<LeasedJob | null> {
   const { leaseMs } = queueSettings();
+  await admitQueuedJobs(db, node.orgId);
   const kinds = capacity.kinds.length ? capacity.kinds : NODE_JOB_KINDS;
   const memory = capacity.memoryBytes;
   const runId = await db.$transaction(async (tx) => {
@@ -57,7 +91,7 @@ export async function leaseNextJob(db: PrismaClient, node: NodeActor, capacity: 
         SELECT q.id FROM "Run" q JOIN "Project" p ON p.id = q."projectId"
         WHERE q.target = 'NODE' AND q.status = 'QUEUED' AND NOT q."cancelRequested" AND p."orgId" = ${node.orgId}
           AND q.kind::text = ANY(${kinds}::text[])
-          AND (q."requiredMemory" IS NULL OR ${memory}::bigint IS NULL OR q."requiredMemory" <= ${memory}::bigint)
+          AND q."requiredMemory" IS NOT NULL AND (${memory}::bigint IS NULL OR q."requiredMemory" <= ${memory}::bigint)
         ORDER BY q."createdAt", q.id
         LIMIT 1
         FOR UPDATE OF q SKIP LOCKED)

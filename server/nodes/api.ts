@@ -13,7 +13,7 @@ import { getArtifactStore, type ArtifactStore } from "@/server/storage";
 import { logMetrics, recordResults } from "@/server/runs/service";
 import { assertLeaseHeld, failJob, leaseNextJob, NODE_JOB_KINDS, releaseCancelledJob } from "@/server/jobs/queue";
 import { completeEvalJob, completeTrainingJob, storeRunArtifact, storeRunCheckpoint } from "@/server/jobs/reports";
-import { authenticateNode, heartbeat, NodeAuthError, registerNode } from "./service";
+import { authenticateNode, heartbeat, NodeAuthError, NodeUnknown, registerNode } from "./service";
 
 const id = z.string().trim().min(1).max(64);
 const metricName = z.string().trim().min(1).max(100).regex(/^[\w./:-]+$/, "may use letters, digits and . / : _ -");
@@ -150,6 +150,7 @@ export async function handleNodeApi(db: PrismaClient, req: Request, options: { s
       return ok({ error: { code: "NOT_FOUND", message: `No node API at ${req.method} /api/node/${path}.` } }, 404);
     } catch (error) {
       if (error instanceof NodeAuthError) return ok({ error: { code: "UNAUTHORIZED", message: error.message } }, 401);
+      if (error instanceof NodeUnknown) return ok({ error: { code: "GONE", message: error.message } }, 410);
       if (error instanceof BadRequest) return ok({ error: { code: "BAD_REQUEST", message: error.message } }, 400);
       return errorResponse(error);
     }

@@ -9,7 +9,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { NoNodeAvailable, type CompletionOptions, type CompletionRequest, type CompletionResult } from "@/server/serving/contract";
 import { queueSettings } from "@/server/jobs/settings";
-import { authenticateNode, NodeAuthError } from "./service";
+import { authenticateNode, NodeAuthError, NodeUnknown } from "./service";
 import type { NodeToServer, ServerToNode } from "./protocol";
 import { hubSlot } from "./inference";
 
@@ -60,8 +60,8 @@ export class InferenceHub {
     authenticateNode(this.db(), headers).then(
       (node) => this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(node.nodeId, node.orgId, ws)),
       (error: unknown) => {
-        const status = error instanceof NodeAuthError ? "401 Unauthorized" : "500 Internal Server Error";
-        if (!(error instanceof NodeAuthError)) console.error("[hearth] node socket upgrade failed:", error);
+        const status = error instanceof NodeAuthError ? "401 Unauthorized" : error instanceof NodeUnknown ? "410 Gone" : "500 Internal Server Error";
+        if (status.startsWith("500")) console.error("[hearth] node socket upgrade failed:", error);
         socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       },
     );

@@ -13,6 +13,14 @@ export class NodeAuthError extends Error {
   }
 }
 
+/** The node id is unknown under this token (never registered, or removed): register again. */
+export class NodeUnknown extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NodeUnknown";
+  }
+}
+
 export interface NodeRegistration {
   name: string;
   adapter: { vendor: string; architecture: string; device: string; description: string };
@@ -68,7 +76,7 @@ export async function authenticateNode(db: PrismaClient, headers: Headers): Prom
   const nodeId = headers.get("x-hearth-node") ?? "";
   const node = nodeId ? await db.gpuNode.findUnique({ where: { id: nodeId }, select: { id: true, tokenId: true, name: true, memoryBytes: true } }) : null;
   // Removed (e.g. replaced after a long outage) or never registered: register again.
-  if (!node || node.tokenId !== token.tokenId) throw new NodeAuthError("This node is not registered (or was removed); register again.");
+  if (!node || node.tokenId !== token.tokenId) throw new NodeUnknown("This node is not registered (or was removed); register again.");
   return { type: "node", nodeId: node.id, tokenId: token.tokenId, orgId: token.orgId, label: nodeLabel(node.name, token.prefix), memoryBytes: node.memoryBytes };
 }
 

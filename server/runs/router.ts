@@ -25,7 +25,7 @@ export const runRouter = router({
       }),
     ),
   get: resourceProcedure("run", "VIEWER", "runs:read").query(async ({ ctx, input }) => {
-    const run = await ctx.db.run.findUniqueOrThrow({ where: { id: input.runId }, select: { ...runSelect, suiteVersion: { select: { id: true, version: true, suiteId: true, caseCount: true, suite: { select: { name: true } } } } } });
+    const run = await ctx.db.run.findUniqueOrThrow({ where: { id: input.runId }, select: { ...runSelect, suiteVersion: { select: { id: true, version: true, suiteId: true, caseCount: true, suite: { select: { name: true } } } }, endpoint: { select: { id: true, name: true } } } });
     return { ...run, role: ctx.role };
   }),
   create: projectProcedure("EDITOR", "runs:write")

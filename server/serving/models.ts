@@ -3,9 +3,12 @@
 // tag). A key sees the projects it may reach: one project for a project key, every project of its
 // organization otherwise. Only versions with a stored artifact can be served.
 import type { PrismaClient } from "@/server/db/generated/client";
-import type { Actor } from "@/server/trpc/context";
 
-type KeyActor = Extract<Actor, { type: "apiKey" }>;
+/** What a caller reaches: an organization, or one project of it (an API key is one of these). */
+export interface ModelScope {
+  orgId: string;
+  projectId?: string;
+}
 
 export interface ServableModel {
   /** The id clients send as `model`. */
@@ -15,14 +18,14 @@ export interface ServableModel {
   created: Date;
 }
 
-function reachableProjects(actor: KeyActor) {
-  return actor.projectId ? { id: actor.projectId, orgId: actor.orgId } : { orgId: actor.orgId };
+function reachableProjects(scope: ModelScope) {
+  return scope.projectId ? { id: scope.projectId, orgId: scope.orgId } : { orgId: scope.orgId };
 }
 
 /** Every id the key can call: each servable version, each alias on one, each model's latest. */
-export async function listServableModels(db: PrismaClient, actor: KeyActor): Promise<ServableModel[]> {
+export async function listServableModels(db: PrismaClient, scope: ModelScope): Promise<ServableModel[]> {
   const projects = await db.project.findMany({
-    where: reachableProjects(actor),
+    where: reachableProjects(scope),
     select: {
       slug: true,
       models: {
@@ -68,10 +71,10 @@ function parseModelId(id: string): { projectSlug: string; candidates: { name: st
 }
 
 /** The model version an id names (with its exact `:v<N>` id), if the key may reach it and it has an artifact; otherwise null. */
-export async function resolveModel(db: PrismaClient, actor: KeyActor, id: string): Promise<ServableModel | null> {
+export async function resolveModel(db: PrismaClient, scope: ModelScope, id: string): Promise<ServableModel | null> {
   const parsed = parseModelId(id);
   if (!parsed) return null;
-  const project = await db.project.findFirst({ where: { ...reachableProjects(actor), slug: parsed.projectSlug }, select: { id: true, slug: true } });
+  const project = await db.project.findFirst({ where: { ...reachableProjects(scope), slug: parsed.projectSlug }, select: { id: true, slug: true } });
   if (!project) return null;
   for (const { name, tag } of parsed.candidates) {
     const model = await db.model.findUnique({ where: { projectId_name: { projectId: project.id, name } }, select: { id: true } });
