@@ -1,11 +1,14 @@
 import { Prisma as PrismaNamespace, type Prisma, type PrismaClient, type RunKind, type RunStatus, type RunTarget } from "@/server/db/generated/client";
 import type { Actor } from "@/server/trpc/context";
-import { recordAudit } from "@/server/audit/service";
+import { recordAudit, type AuditActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/server/lib/actor";
 import { canTransition } from "./transitions";
 import { publishMetricPoints } from "./events";
 import type { CaseOutcome } from "./gate";
+import { EndpointEvalConfigSchema } from "@/server/endpoints/eval-config";
+import { announceEndpointRun } from "@/server/endpoints/events";
+
 
 export const runSelect = {
   id: true,
@@ -17,6 +20,7 @@ export const runSelect = {
   suiteVersionId: true,
   modelVersionId: true,
   datasetVersionId: true,
+  endpointId: true,
   summary: true,
   error: true,
   createdById: true,
@@ -38,7 +42,7 @@ export async function createRun(
   db: PrismaClient,
   actor: Actor,
   orgId: string,
-  input: { projectId: string; kind: RunKind; target: RunTarget; config: Prisma.InputJsonValue; suiteVersionId?: string; modelVersionId?: string; datasetVersionId?: string },
+  input: { projectId: string; kind: RunKind; target: RunTarget; config: Prisma.InputJsonValue; suiteVersionId?: string; modelVersionId?: string; datasetVersionId?: string; endpointId?: string },
 ) {
   // Referenced records must be in the same project; anything else reads as not found.
   if (input.suiteVersionId) {
@@ -54,16 +58,35 @@ export async function createRun(
     if (!found) throw new DomainError("NOT_FOUND", "Dataset version not found.");
   }
   if (input.kind === "EVAL" && !input.suiteVersionId) throw new DomainError("BAD_REQUEST", "An eval run needs a published suite version (suiteVersionId).");
-  return db.$transaction(async (tx) => {
+  if (input.target === "ENDPOINT") input = { ...input, config: await endpointRunConfig(db, input) };
+  else if (input.endpointId) throw new DomainError("BAD_REQUEST", "endpointId: only runs with target ENDPOINT call an endpoint.");
+  const created = await db.$transaction(async (tx) => {
     const run = await tx.run.create({ data: { ...input, createdById: actorId(actor) }, select: runSelect });
     await recordAudit(tx, actor, { orgId, action: "run.create", resourceType: "Run", resourceId: run.id, after: run });
     return run;
   });
+  // The server runs endpoint evals itself (server/endpoints/eval-runner.ts): wake it now.
+  if (created.target === "ENDPOINT") announceEndpointRun(created.id);
+  return created;
+}
+
+/** Checks an ENDPOINT run's endpoint(s) are in the project, and returns its config with defaults applied. */
+async function endpointRunConfig(db: PrismaClient, input: { projectId: string; kind: RunKind; config: Prisma.InputJsonValue; endpointId?: string }) {
+  if (input.kind !== "EVAL") throw new DomainError("BAD_REQUEST", "target: only eval runs can target an endpoint.");
+  if (!input.endpointId) throw new DomainError("BAD_REQUEST", "endpointId: an eval run with target ENDPOINT needs the endpoint to call.");
+  const parsed = EndpointEvalConfigSchema.safeParse(input.config);
+  if (!parsed.success) throw new DomainError("BAD_REQUEST", `config: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(config)"}: ${i.message}`).join("; ")}`);
+  for (const id of [input.endpointId, parsed.data.judgeEndpointId]) {
+    if (!id) continue;
+    const found = await db.endpoint.findFirst({ where: { id, projectId: input.projectId }, select: { id: true } });
+    if (!found) throw new DomainError("NOT_FOUND", "Endpoint not found.");
+  }
+  return parsed.data as Prisma.InputJsonValue;
 }
 
 export async function transitionRun(
   db: PrismaClient,
-  actor: Actor,
+  actor: AuditActor,
   orgId: string,
   runId: string,
   to: RunStatus,
@@ -98,10 +121,16 @@ function assertAcceptsData(status: RunStatus) {
   if (status !== "RUNNING") throw new DomainError("PRECONDITION_FAILED", `The run is ${status}; only a RUNNING run accepts metrics and results.`);
 }
 
+/** Endpoint evals are run and recorded by the server itself; clients may only cancel them. */
+export function assertNotServerRun(target: RunTarget) {
+  if (target === "ENDPOINT") throw new DomainError("PRECONDITION_FAILED", "The server runs endpoint evals and records their results; you can only cancel them.");
+}
+
 /** Appends metric points; a point already stored (same run, name and step) is skipped, so retries are safe. */
-export async function logMetrics(db: PrismaClient, actor: Actor, orgId: string, runId: string, points: { name: string; step: number; value: number }[]) {
-  const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true } });
+export async function logMetrics(db: PrismaClient, actor: AuditActor, orgId: string, runId: string, points: { name: string; step: number; value: number }[]) {
+  const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, target: true } });
   assertAcceptsData(run.status);
+  assertNotServerRun(run.target);
   const result = await db.$transaction(async (tx) => {
     // Three array parameters instead of one per value: a 10,000-point batch is one short statement.
     const stored = await tx.$executeRaw`
@@ -139,13 +168,14 @@ export interface GradeRecord {
 
 export async function recordResults(
   db: PrismaClient,
-  actor: Actor,
+  actor: AuditActor,
   orgId: string,
   runId: string,
   results: { caseId: string; output: string; grades: GradeRecord[]; score: number; pass: boolean }[],
 ) {
-  const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, kind: true, suiteVersionId: true } });
+  const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, kind: true, suiteVersionId: true, target: true } });
   assertAcceptsData(run.status);
+  assertNotServerRun(run.target);
   if (run.kind !== "EVAL") throw new DomainError("BAD_REQUEST", "Only eval runs have per-case results.");
   const version = await db.suiteVersion.findUniqueOrThrow({ where: { id: run.suiteVersionId! }, select: { cases: true } });
   const known = new Set((version.cases as unknown as StoredCase[]).map((c) => c.id));
@@ -161,7 +191,7 @@ export async function recordResults(
   });
 }
 
-async function evalSummary(tx: Pick<PrismaClient, "evalResult" | "suiteVersion">, runId: string, suiteVersionId: string) {
+async function evalSummary(tx: Pick<PrismaClient, "evalResult" | "suiteVersion" | "$queryRaw">, runId: string, suiteVersionId: string) {
   const outcomes = await caseOutcomes(tx, runId, suiteVersionId);
   const version = await tx.suiteVersion.findUniqueOrThrow({ where: { id: suiteVersionId }, select: { caseCount: true } });
   const byTag: Record<string, { cases: number; passed: number }> = {};
@@ -180,6 +210,27 @@ async function evalSummary(tx: Pick<PrismaClient, "evalResult" | "suiteVersion">
     passRate: outcomes.length ? passed / outcomes.length : 0,
     meanScore: outcomes.length ? outcomes.reduce((s, o) => s + o.score, 0) / outcomes.length : 0,
     byTag,
+    ...(await usageSummary(tx, runId)),
+  };
+}
+
+/** Latency and tokens over the cases that recorded them (endpoint evals); nothing for other runs. */
+async function usageSummary(tx: Pick<PrismaClient, "$queryRaw">, runId: string) {
+  const [row] = await tx.$queryRaw<{ answered: bigint; mean: number | null; p50: number | null; p95: number | null; prompt: bigint | null; completion: bigint | null }[]>`
+    SELECT count(*) AS answered, avg("latencyMs")::float8 AS mean,
+      percentile_cont(0.5) WITHIN GROUP (ORDER BY "latencyMs") AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY "latencyMs") AS p95,
+      sum("promptTokens") AS prompt, sum("completionTokens") AS completion
+    FROM "EvalResult" WHERE "runId" = ${runId} AND "latencyMs" IS NOT NULL`;
+  if (!row || row.answered === 0n) return {};
+  return {
+    usage: {
+      answered: Number(row.answered),
+      meanLatencyMs: Math.round(row.mean ?? 0),
+      p50LatencyMs: Math.round(row.p50 ?? 0),
+      p95LatencyMs: Math.round(row.p95 ?? 0),
+      promptTokens: row.prompt === null ? null : Number(row.prompt),
+      completionTokens: row.completion === null ? null : Number(row.completion),
+    },
   };
 }
 
