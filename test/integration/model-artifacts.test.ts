@@ -14,7 +14,6 @@ import { createApiKey } from "@/server/apikeys/service";
 import { createNodeToken } from "@/server/nodes/tokens";
 import { authenticateNode, registerNode } from "@/server/nodes/service";
 import { getArtifactStore } from "@/server/storage";
-import { DomainError } from "@/server/errors";
 import { createModelVersionWithArtifact, describeCheckpoint, storeModelArtifact } from "@/server/models/artifacts";
 import { CHECKPOINT_FORMAT, TRAINING_STATE_FORMAT } from "@/gpu/io/checkpoint";
 import { encodeSafetensors, type TensorToWrite } from "@/gpu/io/safetensors";
@@ -24,6 +23,7 @@ import { POST as uploadRoute } from "@/app/api/models/[modelId]/versions/route";
 import { GET as downloadRoute } from "@/app/api/model-versions/[modelVersionId]/artifact/route";
 import { callerFor, createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
+import { refusal } from "../support/refusal";
 
 process.env.HEARTH_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-model-artifacts-"));
 process.env.NEXTAUTH_SECRET = "model-artifacts-test-secret";
@@ -40,15 +40,6 @@ function checkpoint(o: { config?: GPTConfig; seed?: number; drop?: string; metad
   const tensors = new Map<string, TensorToWrite>();
   for (const [name, shape] of parameterShapes(config)) if (name !== o.drop) tensors.set(name, { shape, data: weights.get(name)! });
   return encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, config: JSON.stringify(config), tokenizer: JSON.stringify(tokenizer.toJSON()), preset: "tiny", ...o.metadata });
-}
-
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DomainError);
-  return (error as DomainError).message;
 }
 
 describe.each(TEST_DATABASE_KINDS)("model artifacts on %s", (kind) => {
