@@ -37,6 +37,7 @@ describe("training in the browser", () => {
   let orgId: string;
   let projectId: string;
   let datasetVersionId: string;
+  let pairsVersionId: string;
   let suiteId: string;
 
   async function call(kind: "query" | "mutation", path: string, input: unknown) {
@@ -56,6 +57,11 @@ describe("training in the browser", () => {
     const uploaded = await fetch(`${app.url}/api/datasets/${dataset.id}/versions`, { method: "POST", headers: { cookie }, body: corpus() });
     expect(uploaded.status).toBe(201);
     datasetVersionId = (await uploaded.json()).id;
+    const pairs = await call("mutation", "dataset.create", { projectId, name: "support-pairs", kind: "PAIRS" });
+    const pairLines = Array.from({ length: 20 }, (_, i) => JSON.stringify({ prompt: `Order ${i} status?`, response: i % 2 ? "It ships today." : "It is late." })).join("\n");
+    const pairsUpload = await fetch(`${app.url}/api/datasets/${pairs.id}/versions`, { method: "POST", headers: { cookie }, body: pairLines });
+    expect(pairsUpload.status).toBe(201);
+    pairsVersionId = (await pairsUpload.json()).id;
     suiteId = (await call("mutation", "suite.create", { projectId, name: "support-smoke" })).id;
     await call("mutation", "suite.setCases", { suiteId, cases: CASES });
     await call("mutation", "suite.publish", { suiteId, message: "three smoke cases" });
@@ -156,6 +162,45 @@ describe("training in the browser", () => {
     await page.screenshot({ path: screenshotPath("train-eval-results"), fullPage: true });
     expect(errors).toEqual([]);
     await context.close();
+  });
+
+  it("explains when the browser has no GPU adapter, and sends a LoRA fine-tune of the trained model to the GPU nodes instead", async () => {
+    const parentModel = (await call("query", "model.list", { projectId })).find((m: { name: string }) => m.name === "support-tiny");
+    const parent = (await call("query", "model.get", { modelId: parentModel.id })).versions[0];
+    const noGpu = await launchBrowser();
+    try {
+      const context = await signedInContext(noGpu, app.url, cookie);
+      const page = await context.newPage();
+      await page.goto(`/orgs/${orgId}/projects/${projectId}/train`);
+      const notice = page.getByTestId("no-webgpu");
+      await notice.waitFor();
+      expect(await notice.textContent()).toContain("found no GPU adapter");
+      await page.getByLabel("Dataset", { exact: true }).selectOption({ label: "support-pairs (prompt/response pairs)" });
+      await expect.poll(() => page.getByLabel("Dataset version", { exact: true }).inputValue()).toBe(pairsVersionId);
+      await page.getByLabel("LoRA adapters").check();
+      await page.getByLabel("Parent model", { exact: true }).selectOption({ label: "support-tiny" });
+      await expect.poll(() => page.getByLabel("Parent version", { exact: true }).inputValue()).toBe(parent.id);
+      expect(await page.getByLabel("Train into model", { exact: true }).inputValue()).toBe(parentModel.id);
+      await page.getByLabel("Steps", { exact: true }).fill("50");
+      expect(await page.locator("input[name=where][value=BROWSER]").isDisabled()).toBe(true);
+      expect(await page.locator("input[name=where][value=NODE]").isChecked()).toBe(true);
+      await page.screenshot({ path: screenshotPath("train-no-webgpu"), fullPage: true });
+      await page.getByRole("button", { name: "Send to GPU nodes" }).click();
+      await page.getByTestId("queued-run").waitFor();
+
+      const [run] = await call("query", "run.list", { projectId, kind: "LORA" });
+      expect(run).toMatchObject({
+        target: "NODE",
+        status: "QUEUED",
+        datasetVersionId: pairsVersionId,
+        modelVersionId: parent.id,
+        config: { kind: "LORA", preset: "tiny", steps: 50, lora: { rank: 8, alpha: 16 }, modelId: parentModel.id },
+      });
+      expect(await page.getByTestId("queued-run").getByRole("link").getAttribute("href")).toBe(`/orgs/${orgId}/projects/${projectId}/runs/${run.id}`);
+      await context.close();
+    } finally {
+      await noGpu.close();
+    }
   });
 
   it("resumes a run from the browser's checkpoint after a reload, and still registers one model version", async () => {

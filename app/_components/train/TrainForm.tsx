@@ -158,8 +158,8 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
         <div className="inline">
           <DatasetVersionPicker projectId={projectId} value={dataset} onChange={setDataset} />
           {dataset?.kind === "PAIRS" ? (
-            <fieldset className="field" style={{ border: "none", padding: 0, margin: 0 }}>
-              <legend>Fine-tuning</legend>
+            <fieldset className="field" style={{ border: "none", padding: 0, margin: 0, fontSize: "0.9rem" }}>
+              <legend style={{ fontWeight: 500, padding: 0, marginBottom: "0.3rem" }}>Fine-tuning</legend>
               <label className="row">
                 <input type="radio" name="pairsKind" checked={pairsKind === "SFT"} onChange={() => (setPairsKind("SFT"), setLr(defaultLr(preset, "SFT")))} /> Full (SFT)
               </label>
@@ -300,7 +300,7 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
           . It starts when a node with enough memory is online.
         </div>
       ) : null}
-      <div className="row">
+      <div className="row" style={{ marginBottom: "1.25rem" }}>
         <button className="btn btn-primary" type="submit" disabled={busy || !!missing}>
           {busy ? "Starting…" : chosenWhere === "NODE" ? "Send to GPU nodes" : "Start training"}
         </button>
