@@ -207,7 +207,7 @@ describe.each(TEST_DATABASE_KINDS)("the OpenAI-compatible API on %s", (kind) => 
       stream: true,
       stream_options: { include_usage: true },
     });
-    const chunks = [];
+    const chunks: OpenAI.Chat.ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
     const expected = await model.direct(promptOf(MESSAGES), 16, CHAT_TURN_STOPS);
     const pieces = chunks.flatMap((c) => (c.choices[0]?.delta?.content ? [c.choices[0].delta.content] : []));
