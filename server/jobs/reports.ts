@@ -73,6 +73,9 @@ export interface TrainingCompletion {
  * (by an earlier attempt that died before finishing the run) is reused.
  */
 export async function completeTrainingJob(db: PrismaClient, node: NodeActor, runId: string, input: TrainingCompletion, options: { store?: ArtifactStore } = {}) {
+  // A completion re-sent after its answer was lost finds the run finished with its version.
+  const finished = await finishedWithVersion(db, node, runId);
+  if (finished) return finished;
   const run = await assertLeaseHeld(db, node, runId);
   if (run.kind === "EVAL") throw new DomainError("BAD_REQUEST", "An eval run does not produce a model version.");
   const modelId = typeof run.config === "object" && run.config && "modelId" in run.config ? String((run.config as { modelId: unknown }).modelId) : null;
@@ -109,16 +112,29 @@ export async function completeTrainingJob(db: PrismaClient, node: NodeActor, run
     await recordAudit(tx, node, { orgId: node.orgId, action: "model.createVersion", resourceType: "ModelVersion", resourceId: created.id, after: { ...created, sizeBytes: created.sizeBytes?.toString() } });
     return created;
   });
-  const after = await transitionRun(db, node, node.orgId, runId, "SUCCEEDED", { summary: { ...input.summary, modelVersionId: version.id } as Prisma.InputJsonValue });
+  try {
+    await transitionRun(db, node, node.orgId, runId, "SUCCEEDED", { summary: { ...input.summary, modelVersionId: version.id } as Prisma.InputJsonValue });
+  } catch (error) {
+    // A concurrent completion of the same run got there first.
+    const done = await finishedWithVersion(db, node, runId);
+    if (done) return done;
+    throw error;
+  }
   await clearLease(db, node, runId);
-  return { run: after, modelVersionId: version.id };
+  return { modelVersionId: version.id };
+}
+
+async function finishedWithVersion(db: PrismaClient, node: NodeActor, runId: string) {
+  const run = await db.run.findFirst({ where: { id: runId, status: "SUCCEEDED", project: { orgId: node.orgId } }, select: { id: true } });
+  const version = run ? await db.modelVersion.findFirst({ where: { runId }, select: { id: true } }) : null;
+  return version ? { modelVersionId: version.id } : null;
 }
 
 /** Ends a leased eval run SUCCEEDED; the summary is computed from the recorded results. */
 export async function completeEvalJob(db: PrismaClient, node: NodeActor, runId: string) {
   const run = await assertLeaseHeld(db, node, runId);
   if (run.kind !== "EVAL") throw new DomainError("BAD_REQUEST", "Only an eval run completes without a model artifact.");
-  const after = await transitionRun(db, node, node.orgId, runId, "SUCCEEDED", {});
+  await transitionRun(db, node, node.orgId, runId, "SUCCEEDED", {});
   await clearLease(db, node, runId);
-  return { run: after };
+  return { status: "SUCCEEDED" as const };
 }
