@@ -111,7 +111,7 @@ describe("training in the browser", () => {
     await page.goto(`/orgs/${orgId}/projects/${projectId}`);
     await page.getByTestId("train-link").click();
     await page.waitForURL(`**/projects/${projectId}/train`);
-    await startTinyRun(page, { modelName: "support-tiny", steps: 30 });
+    await startTinyRun(page, { modelName: "support-tiny", steps: 60 });
 
     // The chart and the progress move while training runs in the worker.
     await expect.poll(() => stepOf(page), { timeout: 120_000, interval: 250 }).toBeGreaterThanOrEqual(3);
@@ -125,18 +125,12 @@ describe("training in the browser", () => {
     await page.getByRole("button", { name: "Show as table" }).click();
     await page.getByTestId("metrics-table").waitFor();
     await page.getByRole("button", { name: "Show chart" }).click();
-    // Pause holds the run; resume carries on from there.
-    await page.getByRole("button", { name: "Pause" }).click();
-    await expect.poll(() => page.getByTestId("train-stage").textContent()).toBe("Paused");
-    const paused = await stepOf(page);
-    await page.getByRole("button", { name: "Resume" }).click();
-    await expect.poll(() => stepOf(page), { timeout: 120_000, interval: 250 }).toBeGreaterThan(paused + 1);
 
     // The run is in Hearth, RUNNING, with metrics arriving as they happen.
     const runs = await call("query", "run.list", { projectId, kind: "PRETRAIN" });
     expect(runs).toHaveLength(1);
     const run = runs[0];
-    expect(run).toMatchObject({ target: "BROWSER", datasetVersionId, config: { kind: "PRETRAIN", preset: "tiny", steps: 30, batchSize: 4, checkpointEvery: 10 } });
+    expect(run).toMatchObject({ target: "BROWSER", datasetVersionId, config: { kind: "PRETRAIN", preset: "tiny", steps: 60, batchSize: 4, checkpointEvery: 10 } });
     await expect.poll(async () => (await call("query", "run.metrics", { runId: run.id, names: ["loss"] }))[0]?.steps.length ?? 0, { timeout: 60_000 }).toBeGreaterThan(0);
 
     await expect.poll(() => page.getByTestId("train-stage").textContent(), { timeout: 240_000, interval: 500 }).toBe("Finished");
@@ -148,18 +142,18 @@ describe("training in the browser", () => {
     const metrics = await call("query", "run.metrics", { runId: run.id });
     const loss = metrics.find((m: { name: string }) => m.name === "loss");
     expect(loss.steps[0]).toBe(1);
-    expect(loss.steps.at(-1)).toBe(30);
+    expect(loss.steps.at(-1)).toBe(60);
     expect(loss.values.at(-1)).toBeLessThan(loss.values[0]);
     expect(metrics.map((m: { name: string }) => m.name).sort()).toEqual(["loss", "lr", "tokens_per_s", "val_loss"]);
     const model = await call("query", "model.get", { modelId: run.config.modelId });
     expect(model.name).toBe("support-tiny");
     expect(model.versions).toHaveLength(1);
     const version = model.versions[0];
-    expect(version).toMatchObject({ runId: run.id, datasetVersionId, parentId: null, config: { architecture: { nLayer: 2, nEmbd: 32 }, training: { kind: "PRETRAIN", steps: 30 } } });
+    expect(version).toMatchObject({ runId: run.id, datasetVersionId, parentId: null, config: { architecture: { nLayer: 2, nEmbd: 32 }, training: { kind: "PRETRAIN", steps: 60 } } });
     expect(version.artifactSha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(finished.summary).toMatchObject({ steps: 30, modelVersionId: version.id, sha256: version.artifactSha256 });
-    expect(finished.summary.tokens).toBe(30 * 4 * 32);
-    console.log(`browser training: loss ${loss.values[0].toFixed(3)} -> ${loss.values.at(-1).toFixed(3)} over 30 steps (tiny, batch 4), model v${version.version} ${version.sizeBytes} bytes`);
+    expect(finished.summary).toMatchObject({ steps: 60, modelVersionId: version.id, sha256: version.artifactSha256 });
+    expect(finished.summary.tokens).toBe(60 * 4 * 32);
+    console.log(`browser training: loss ${loss.values[0].toFixed(3)} -> ${loss.values.at(-1).toFixed(3)} over 60 steps (tiny, batch 4), ${Math.round(finished.summary.tokensPerSecond ?? 0) || "?"} tokens/s; model v${version.version} ${version.sizeBytes} bytes`);
 
     // Evaluate the new version on the suite, in the browser.
     await page.getByRole("button", { name: "Evaluate it" }).click();
@@ -191,12 +185,18 @@ describe("training in the browser", () => {
     await context.close();
   });
 
-  it("cancels a run on request: the run ends CANCELLED and no model version is registered", async () => {
+  it("pauses and resumes a run, and cancels it on request or when it was ended in Hearth: CANCELLED, and no model version", async () => {
     const context = await signedInContext(browser, app.url, cookie);
     const page = await context.newPage();
     page.on("dialog", (dialog) => void dialog.accept());
     await startTinyRun(page, { modelName: "support-cancelled", steps: 500 });
     await expect.poll(() => stepOf(page), { timeout: 120_000, interval: 250 }).toBeGreaterThanOrEqual(2);
+    // Pause holds the run; resume carries on from there.
+    await page.getByRole("button", { name: "Pause" }).click();
+    await expect.poll(() => page.getByTestId("train-stage").textContent()).toBe("Paused");
+    const paused = await stepOf(page);
+    await page.getByRole("button", { name: "Resume" }).click();
+    await expect.poll(() => stepOf(page), { timeout: 120_000, interval: 250 }).toBeGreaterThan(paused + 1);
     await page.getByRole("button", { name: "Cancel" }).click();
     await expect.poll(() => page.getByTestId("train-stage").textContent(), { timeout: 60_000, interval: 250 }).toBe("Cancelled");
     const run = (await call("query", "run.list", { projectId, kind: "PRETRAIN" })).find((r: { config: { steps: number } }) => r.config.steps === 500);
@@ -205,6 +205,15 @@ describe("training in the browser", () => {
     // Nothing is left to resume: the page offers a new run.
     await page.reload();
     await page.getByTestId("train-form").waitFor();
+
+    // A run ended in Hearth by someone else (here through the API) stops training in the browser too.
+    await startTinyRun(page, { modelName: "support-ended-elsewhere", steps: 500 });
+    await expect.poll(() => stepOf(page), { timeout: 120_000, interval: 250 }).toBeGreaterThanOrEqual(2);
+    const other = (await call("query", "run.list", { projectId, kind: "PRETRAIN" })).find((r: { status: string }) => r.status === "RUNNING");
+    await call("mutation", "run.transition", { runId: other.id, status: "CANCELLED" });
+    await expect.poll(() => page.getByTestId("train-stage").textContent(), { timeout: 60_000, interval: 250 }).toBe("Cancelled");
+    expect(await page.locator(".alert-error").textContent()).toContain("The run was ended in Hearth (it is CANCELLED)");
+    expect((await call("query", "model.get", { modelId: other.config.modelId })).versions).toEqual([]);
     await context.close();
   });
 
