@@ -7,6 +7,7 @@ import { runMetricsIngestionBench } from "./metrics-ingestion.bench";
 import { runCollabBench } from "./collab.bench";
 import { runDashboardBench } from "./dashboard.bench";
 import { runTrainBench } from "./train.bench";
+import { runQueueBench } from "./queue.bench";
 
 const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "gpu-matmul", run: runGpuMatmulBench },
@@ -15,6 +16,7 @@ const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "collab", run: runCollabBench },
   { name: "dashboard", run: runDashboardBench },
   { name: "train", run: runTrainBench },
+  { name: "queue", run: runQueueBench },
 ];
 
 for (const b of benches) {
