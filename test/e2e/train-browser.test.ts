@@ -95,6 +95,8 @@ describe("training in the browser", () => {
     await pick("Checkpoint every").fill("10");
     await page.getByTestId("gpu-report").waitFor();
     expect(await page.locator("input[name=where][value=BROWSER]").isChecked()).toBe(true);
+    expect(await page.getByTestId("train-estimate").textContent()).toContain("parameters");
+    await page.screenshot({ path: screenshotPath(`train-form-${o.parent ? "sft" : "pretrain"}`), fullPage: true });
     await page.getByRole("button", { name: "Start training" }).click();
     await page.getByTestId("train-stage").waitFor();
   }
