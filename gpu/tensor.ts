@@ -73,6 +73,12 @@ export interface PoolStats {
   /** Buffers waiting in free lists. */
   free: number;
   bytesCreated: number;
+  /** Bytes of the pool's live GPU buffers (in use plus free; trim() destroys the free ones). */
+  bytesHeld: number;
+  /** Bytes (size classes) of the buffers currently handed out. */
+  bytesInUse: number;
+  /** Most bytes handed out at once since creation or the last resetPeak(). */
+  peakBytesInUse: number;
 }
 
 /**
@@ -89,7 +95,7 @@ export function sizeClass(bytes: number): number {
 
 export class BufferPool {
   private readonly free = new Map<string, Storage[]>();
-  private stats: PoolStats = { created: 0, inUse: 0, free: 0, bytesCreated: 0 };
+  private stats: PoolStats = { created: 0, inUse: 0, free: 0, bytesCreated: 0, bytesHeld: 0, bytesInUse: 0, peakBytesInUse: 0 };
 
   constructor(
     private readonly create: (bytes: number, usage: GPUBufferUsageFlags) => GPUBuffer,
@@ -102,6 +108,8 @@ export class BufferPool {
     const list = this.free.get(key);
     const reused = list?.pop();
     this.stats.inUse++;
+    this.stats.bytesInUse += capacity;
+    if (this.stats.bytesInUse > this.stats.peakBytesInUse) this.stats.peakBytesInUse = this.stats.bytesInUse;
     if (reused) {
       this.stats.free--;
       reused.released = false;
@@ -110,6 +118,7 @@ export class BufferPool {
     const buffer = this.create(capacity, this.usage);
     this.stats.created++;
     this.stats.bytesCreated += capacity;
+    this.stats.bytesHeld += capacity;
     return { buffer, capacity, released: false, pool: this };
   }
 
@@ -119,6 +128,7 @@ export class BufferPool {
     if (!list) this.free.set(key, (list = []));
     list.push(storage);
     this.stats.inUse--;
+    this.stats.bytesInUse -= storage.capacity;
     this.stats.free++;
   }
 
@@ -126,9 +136,19 @@ export class BufferPool {
     return { ...this.stats };
   }
 
+  /** Starts a new peak measurement from what is handed out now. */
+  resetPeak(): void {
+    this.stats.peakBytesInUse = this.stats.bytesInUse;
+  }
+
   /** Destroys the free buffers (buffers in use stay valid). */
   trim(): void {
-    for (const list of this.free.values()) for (const s of list) s.buffer.destroy();
+    for (const list of this.free.values()) {
+      for (const s of list) {
+        s.buffer.destroy();
+        this.stats.bytesHeld -= s.capacity;
+      }
+    }
     this.stats.free = 0;
     this.free.clear();
   }

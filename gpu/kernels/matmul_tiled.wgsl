@@ -15,6 +15,8 @@ struct Params {
   b_row: u32,
   b_col: u32,
   accumulate: u32,
+  // triangular hint of ops/matmul.ts; this variant computes everything
+  kmode: u32,
   alpha: f32,
 }
 

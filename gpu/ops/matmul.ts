@@ -42,6 +42,14 @@ export interface MatmulOptions {
   variant?: MatmulVariant;
   /** Tests only: make texture_sg4 take its per-lane fallback path. */
   sgFallback?: boolean;
+  /**
+   * Triangular structure of each batch's product, so work on known zeros is skipped (causal
+   * attention): "a-lower" op(A) is zero above its diagonal (k > m), "a-upper" zero below it
+   * (k < m), "out-lower" only C's lower triangle (n <= m) is wanted: blocks entirely above it
+   * are left undefined. Applies when the per-batch matrix is square (M = K, or M = N); variants
+   * without the shortcut compute everything, which gives the same result.
+   */
+  triangular?: "a-lower" | "a-upper" | "out-lower";
 }
 
 interface Plan {
@@ -133,25 +141,37 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, o: MatmulOptions =
   if (variant === "tiled" && !tiledFits(ctx)) variant = "blocked";
   const alpha = o.alpha ?? 1;
   const acc = o.accumulate ? 1 : 0;
+  const kmode = kmodeOf(o.triangular, p);
   if (variant === "texture" || variant === "texture_sg4") {
-    recordTexture(ctx, a, b, out, p, alpha, acc, variant === "texture_sg4" ? (o.sgFallback ? 2 : 1) : 0);
+    recordTexture(ctx, a, b, out, p, alpha, acc, variant === "texture_sg4" ? (o.sgFallback ? 2 : 1) : 0, kmode);
     return out;
   }
-  const u = [p.M, p.N, p.K, p.a.batch, p.a.row, p.a.col, p.b.batch, p.b.row, p.b.col, acc];
+  const u = [p.M, p.N, p.K, p.a.batch, p.a.row, p.a.col, p.b.batch, p.b.row, p.b.col, acc, kmode];
   if (variant === "tiled") {
-    ctx.dispatch({ kernel: "matmul_tiled", params: { u, f: [alpha] }, bindings: [a, b, out], groups: [Math.ceil(p.N / 64), Math.ceil(p.M / 64), p.batch] });
+    ctx.dispatch({ kernel: "matmul_tiled", label: profileLabel("tiled", p, o), params: { u, f: [alpha] }, bindings: [a, b, out], groups: [Math.ceil(p.N / 64), Math.ceil(p.M / 64), p.batch] });
     return out;
   }
   const [WX, WY] = workgroup2d(ctx, variant === "naive" ? 16 : 8);
   const per = variant === "naive" ? 1 : 4;
   ctx.dispatch({
     kernel: variant === "naive" ? "matmul_naive" : "matmul_blocked",
+    label: profileLabel(variant, p, o),
     constants: { WX, WY },
     params: { u, f: [alpha] },
     bindings: [a, b, out],
     groups: [Math.ceil(p.N / per / WX), Math.ceil(p.M / per / WY), p.batch],
   });
   return out;
+}
+
+function kmodeOf(t: MatmulOptions["triangular"], p: Plan): number {
+  if ((t === "a-lower" || t === "a-upper") && p.M === p.K) return t === "a-lower" ? 1 : 2;
+  if (t === "out-lower" && p.M === p.N) return 3;
+  return 0;
+}
+
+function profileLabel(variant: string, p: Plan, o: MatmulOptions): string {
+  return `matmul ${variant} ${p.batch > 1 ? `${p.batch}x` : ""}${p.M}x${p.N}x${p.K}${o.transA ? " tA" : ""}${o.transB ? " tB" : ""}`;
 }
 
 function workgroup2d(ctx: GpuContext, side: number): [number, number] {
@@ -206,19 +226,25 @@ function releaseTexture(ctx: GpuContext, t: GPUTexture): void {
 }
 
 /** sg: 0 plain texture kernel, 1 subgroup-sharing kernel, 2 its fallback path. */
-function recordTexture(ctx: GpuContext, a: Tensor, b: Tensor, out: Tensor, p: Plan, alpha: number, acc: number, sg: 0 | 1 | 2): void {
+function recordTexture(ctx: GpuContext, a: Tensor, b: Tensor, out: Tensor, p: Plan, alpha: number, acc: number, sg: 0 | 1 | 2, kmode: number): void {
   const d = textureDims(p, sg ? 4 : 1);
   const texA = acquireTexture(ctx, Math.max(1, d.K4), Math.max(1, d.aHeight));
   const texB = acquireTexture(ctx, Math.max(1, d.bWidth), Math.max(1, d.bHeight));
   const [PX, PY] = workgroup2d(ctx, 8);
   const pack = (src: Tensor, tex: GPUTexture, rows: number, cols: number, rowsPad: number, batch: number, s: Plan["a"]) => {
-    ctx.dispatch({
-      kernel: "matmul_pack",
-      constants: { WX: PX, WY: PY },
-      params: { u: [rows, cols, rowsPad, batch, tex.width, tex.height, s.batch, s.row, s.col] },
-      bindings: [src, tex.createView()],
-      groups: [Math.ceil(tex.width / PX), Math.ceil(tex.height / PY)],
-    });
+    const u = [rows, cols, rowsPad, batch, tex.width, tex.height, s.batch, s.row, s.col];
+    const groups: [number, number] = [Math.ceil(tex.width / PX), Math.ceil(tex.height / PY)];
+    // vec4 loads when the rows (or, transposed, the columns) are 16-byte aligned runs
+    const vec4Src = { buffer: src.buffer, size: Math.ceil(Math.max(16, src.byteLength) / 16) * 16 };
+    const x4 = (n: number) => n % 4 === 0;
+    if (s.col === 1 && x4(cols) && x4(s.row) && x4(s.batch)) {
+      ctx.dispatch({ kernel: "matmul_pack", entry: "rows4", constants: { WX: PX, WY: PY }, params: { u }, bindings: [null, tex.createView(), vec4Src], groups });
+    } else if (s.row === 1 && x4(rows) && x4(s.col) && x4(s.batch)) {
+      groups[1] = Math.ceil(tex.height / 4 / PY);
+      ctx.dispatch({ kernel: "matmul_pack", entry: "cols4", constants: { WX: PX, WY: PY }, params: { u }, bindings: [null, tex.createView(), vec4Src], groups });
+    } else {
+      ctx.dispatch({ kernel: "matmul_pack", constants: { WX: PX, WY: PY }, params: { u }, bindings: [src, tex.createView()], groups });
+    }
   };
   pack(a, texA, p.M, p.K, d.aRowsPad, p.batchA, p.a);
   pack(b, texB, p.K, p.N, d.bRowsPad, p.batchB, p.b);
@@ -226,8 +252,9 @@ function recordTexture(ctx: GpuContext, a: Tensor, b: Tensor, out: Tensor, p: Pl
   const u = [p.M, p.N, d.K4, p.batchA > 1 ? d.aRowsPad : 0, p.batchB > 1 ? d.bRowsPad : 0, acc];
   ctx.dispatch({
     kernel: sg ? "matmul_texture_sg4" : "matmul_texture",
+    label: profileLabel(sg ? "texture_sg4" : "texture", p, { transA: p.a.row === 1, transB: p.b.col !== 1 }),
     constants: sg ? { WX, WY } : { WX, WY, TM },
-    params: { u: sg ? [...u, d.aRowsPad - TM, d.bWidth, sg === 2 ? 1 : 0] : u, f: [alpha] },
+    params: { u: sg ? [...u, d.aRowsPad - TM, d.bWidth, sg === 2 ? 1 : 0, kmode] : [...u, kmode], f: [alpha] },
     bindings: [texA.createView(), texB.createView(), out],
     groups: [Math.ceil(d.bWidth / 2 / WX), Math.ceil(Math.ceil(p.M / TM) / WY), p.batch],
   });

@@ -6,6 +6,7 @@ import { runWebFirstPageBench } from "./web-first-page.bench";
 import { runMetricsIngestionBench } from "./metrics-ingestion.bench";
 import { runCollabBench } from "./collab.bench";
 import { runDashboardBench } from "./dashboard.bench";
+import { runTrainBench } from "./train.bench";
 import { runQueueBench } from "./queue.bench";
 
 const benches: Array<{ name: string; run: () => Promise<void> }> = [
@@ -14,6 +15,7 @@ const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "metrics-ingestion", run: runMetricsIngestionBench },
   { name: "collab", run: runCollabBench },
   { name: "dashboard", run: runDashboardBench },
+  { name: "train", run: runTrainBench },
   { name: "queue", run: runQueueBench },
 ];
 

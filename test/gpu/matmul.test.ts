@@ -35,6 +35,11 @@ const fixed: Case[] = [
   { batchA: [2], batchB: [], M: 5, N: 11, K: 10, transA: true, transB: false },
   { batchA: [], batchB: [4], M: 6, N: 7, K: 3, transA: false, transB: false },
   { batchA: [2], batchB: [2], M: 64, N: 64, K: 64, transA: false, transB: false },
+  // multiples of 4: the texture variants' vec4 packing (rows, and transposed columns)
+  { batchA: [3], batchB: [3], M: 12, N: 20, K: 8, transA: true, transB: true },
+  { batchA: [2], batchB: [], M: 8, N: 12, K: 20, transA: true, transB: false },
+  { batchA: [], batchB: [], M: 36, N: 4, K: 44, transA: false, transB: true },
+  { batchA: [], batchB: [2], M: 16, N: 8, K: 4, transA: true, transB: false },
 ];
 
 function randomCases(seed: number, n: number): Case[] {
@@ -100,6 +105,46 @@ describe("matmul forward matches the float64 reference", () => {
     const ref = matmulRef(a, b, { batchA: 1, batchB: 1, M: 7, N: 9, K: 5 }).map((v, i) => v + c0[i]);
     expectClose(await ctx.read(out), ref, "accumulate");
   });
+});
+
+describe("triangular products (causal attention) skip known zeros and match the reference", () => {
+  // per batch: T x T triangular op(A) times [T, N], and T x hd times hd x T wanting only C's lower triangle
+  const tri = (r: () => number, batch: number, T: number, lower: boolean) =>
+    Float32Array.from({ length: batch * T * T }, (_, i) => {
+      const [row, col] = [Math.floor(i / T) % T, i % T];
+      return (lower ? col <= row : col >= row) ? r() * 2 - 1 : 0;
+    });
+  for (const variant of MATMUL_VARIANTS) {
+    it(`variant ${variant}`, async () => {
+      const ctx = await gpuContext();
+      const r = rng(21);
+      for (const [batch, T, N] of [[1, 5, 3], [2, 37, 8], [3, 64, 16], [1, 100, 12]]) {
+        // a-lower: P v (A lower);  a-upper: P^T dy (A stored lower, used transposed)
+        const P = tri(r, batch, T, true);
+        const v = randn(r, batch * T * N);
+        const dims = { batchA: batch, batchB: batch, M: T, N, K: T };
+        const lower = matmul(ctx, ctx.tensor(P, [batch, T, T]), ctx.tensor(v, [batch, T, N]), { variant, triangular: "a-lower" });
+        const upper = matmul(ctx, ctx.tensor(P, [batch, T, T]), ctx.tensor(v, [batch, T, N]), { variant, transA: true, triangular: "a-upper" });
+        // out-lower: q k^T with only n <= m wanted; the rest keeps what was there
+        const q = randn(r, batch * T * N);
+        const k = randn(r, batch * T * N);
+        const sentinel = 12345;
+        const out = ctx.tensor(new Float32Array(batch * T * T).fill(sentinel), [batch, T, T]);
+        matmul(ctx, ctx.tensor(q, [batch, T, N]), ctx.tensor(k, [batch, T, N]), { variant, transB: true, out, triangular: "out-lower" });
+        const [gl, gu, go] = await ctx.readMany([lower, upper, out]);
+        expectClose(gl, matmulRef(P, v, dims), `${variant} a-lower b${batch} T${T} N${N}`);
+        expectClose(gu, matmulRef(P, v, { ...dims, transA: true }), `${variant} a-upper b${batch} T${T} N${N}`);
+        const full = matmulRef(q, k, { batchA: batch, batchB: batch, M: T, N: T, K: N, transB: true });
+        const lowerOf = (x: ArrayLike<number>) => Array.from(x).filter((_, i) => i % T <= Math.floor(i / T) % T);
+        expectClose(lowerOf(go), lowerOf(full), `${variant} out-lower b${batch} T${T} N${N}`);
+        // variants with the shortcut leave whole blocks above the diagonal untouched
+        const kept = Array.from(go).filter((x) => x === sentinel).length;
+        if (variant === "blocked" || variant.startsWith("texture")) {
+          if (T >= 37) expect(kept, `${variant} skipped blocks above the diagonal`).toBeGreaterThan(0);
+        } else expect(kept).toBe(0);
+      }
+    });
+  }
 });
 
 describe("matmul backward matches finite differences of the reference", () => {

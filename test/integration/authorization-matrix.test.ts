@@ -104,6 +104,13 @@ const MATRIX: Record<string, Row> = {
   "model.approvePromotion": { input: (f) => ({ promotionId: f.promotionId }), allow: ["OWNER", "ADMIN"] },
   "model.rejectPromotion": { input: (f) => ({ promotionId: f.promotionId }), allow: ["OWNER", "ADMIN"] },
 
+  "endpoint.list": { input: project, allow: READERS, scope: "models:read" },
+  "endpoint.servedModels": { input: project, allow: READERS, scope: "models:read" },
+  "endpoint.get": { input: (f) => ({ endpointId: f.endpointId }), allow: READERS, scope: "models:read" },
+  "endpoint.create": { input: (f) => ({ ...project(f), name: unique("endpoint"), baseUrl: "https://93.184.216.34/v1", model: "gpt-test", apiKey: "sk-matrix" }), allow: ["OWNER", "ADMIN"] },
+  "endpoint.update": { input: (f) => ({ endpointId: f.endpointId, model: "other-model" }), allow: ["OWNER", "ADMIN"] },
+  "endpoint.delete": { input: (f) => ({ endpointId: f.endpointId }), allow: ["OWNER", "ADMIN"] },
+  "endpoint.check": { input: (f) => ({ endpointId: f.endpointId }), allow: ["OWNER", "ADMIN"] },
   "node.list": { input: org, allow: READERS, scope: "runs:read" },
   "node.jobs": { input: org, allow: READERS, scope: "runs:read" },
   "node.tokens": { input: org, allow: ["OWNER", "ADMIN"] },

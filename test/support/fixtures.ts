@@ -47,6 +47,8 @@ export interface OrgFixture {
   modelVersionId: string;
   /** A PENDING promotion requested by the EDITOR. */
   promotionId: string;
+  /** An external endpoint of the project, on a loopback URL the SSRF guard refuses (no key). */
+  endpointId: string;
   /** An API key of the organization holding exactly `scopes` (all scopes by default). */
   key(scopes?: readonly ApiScope[]): Promise<Actor & { type: "apiKey" }>;
 }
@@ -141,6 +143,10 @@ async function createProjectRecords(db: PrismaClient, projectId: string, ownerId
     data: { modelId: model.id, alias: "production", modelVersionId: modelVersion.id, suiteVersionId: suiteVersion.id, gateReport: { pass: true }, requestedById: editorId },
     select: { id: true },
   });
+  const endpoint = await db.endpoint.create({
+    data: { projectId, name: unique("endpoint"), baseUrl: "http://127.0.0.1:9/v1", model: "fixture-model", createdById: ownerId },
+    select: { id: true },
+  });
   return {
     policyId: policy.id,
     datasetId: dataset.id,
@@ -151,5 +157,6 @@ async function createProjectRecords(db: PrismaClient, projectId: string, ownerId
     modelId: model.id,
     modelVersionId: modelVersion.id,
     promotionId: promotion.id,
+    endpointId: endpoint.id,
   };
 }
