@@ -12,6 +12,7 @@ import { eventually, sessionCookie } from "../support/collab";
 import { createOrgFixture, type OrgFixture } from "../support/fixtures";
 import { trpcHttp } from "../support/http";
 import { startNodeProcess, type NodeProcess } from "../support/nodes";
+import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
 import { createPrismaClient, type PrismaClient } from "@/server/db/client";
 import { applyMigrations } from "@/server/db/migrate";
 import { createApiKey } from "@/server/apikeys/service";
@@ -80,14 +81,14 @@ describe("GPU nodes against a real server", () => {
     db = createPrismaClient(cluster.url);
     f = await createOrgFixture(db);
     apiKey = (await createApiKey(db, f.users.OWNER, { orgId: f.orgId, name: "e2e", scopes: [...API_SCOPES] })).secret;
-    for (const name of ["a", "b"]) {
+    for (const name of ["gpu-a", "gpu-b"]) {
       const { token, secret } = await createNodeToken(db, f.users.ADMIN, f.orgId, `node ${name}`);
       tokens[name] = { id: token.id, secret };
     }
     port = await freePort();
     app = await startApp();
     corpusVersionId = await uploadCorpus(CORPUS);
-    await Promise.all([startNode("a", tokens.a.secret), startNode("b", tokens.b.secret)]);
+    await Promise.all([startNode("gpu-a", tokens["gpu-a"].secret), startNode("gpu-b", tokens["gpu-b"].secret)]);
   });
   afterAll(async () => {
     await Promise.allSettled([...nodes.values()].map((n) => n.kill("SIGKILL")));
@@ -142,10 +143,26 @@ describe("GPU nodes against a real server", () => {
     expect(after.summary).toMatchObject({ cases: 1, graded: 1 });
   });
 
-  it("stops the node's work when the run is cancelled", async () => {
+  it("shows the busy node and its job on the Nodes page, and stops the node's work when the run is cancelled", async () => {
     const run = await queueTraining({ steps: 5000, checkpointEvery: 1000 });
     await eventually(async () => (await metricSteps(run.id, "lr")).length >= 3, "the job is training", 180_000);
     const holder = (await nodeHolding(run.id))!;
+
+    const browser = await launchBrowser();
+    try {
+      const context = await signedInContext(browser, app.url, await sessionCookie(f.users.ADMIN.userId));
+      const page = await context.newPage();
+      await page.goto(`/orgs/${f.orgId}/nodes`);
+      const row = page.getByTestId("nodes-table").locator("tbody tr", { hasText: holder.name });
+      await row.getByText("busy").waitFor();
+      expect(await row.getByRole("link").getAttribute("href")).toBe(`/orgs/${f.orgId}/projects/${f.projectId}/runs/${run.id}`);
+      await page.getByTestId("node-jobs-table").locator("tbody tr", { hasText: run.id.slice(-8) }).getByText("RUNNING").waitFor();
+      await page.getByTestId("node-tokens-table").getByText("node gpu-a").waitFor();
+      await page.screenshot({ path: screenshotPath("nodes-page"), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+
     await api("mutation", "run.transition", { runId: run.id, status: "CANCELLED" });
     const [, step] = await holder.waitFor(new RegExp(`run ${run.id} cancelled at step (\\d+)`), 60_000);
     const after = await db.run.findUniqueOrThrow({ where: { id: run.id } });
@@ -164,13 +181,13 @@ describe("GPU nodes against a real server", () => {
   });
 
   it("refuses a revoked node token at once: the node stops", async () => {
-    const node = nodes.get("b")!;
+    const node = nodes.get("gpu-b")!;
     const admin = await sessionCookie(f.users.ADMIN.userId);
-    const revoked = await trpcHttp(app.url, "mutation", "node.revokeToken", { orgId: f.orgId, tokenId: tokens.b.id }, { cookie: admin });
+    const revoked = await trpcHttp(app.url, "mutation", "node.revokeToken", { orgId: f.orgId, tokenId: tokens["gpu-b"].id }, { cookie: admin });
     expect(revoked.status).toBe(200);
     expect(await node.exited).toBe(3);
-    expect(node.output()).toContain('the server refused this node\'s token: The node token "node b" was revoked.');
-    const response = await fetch(`${app.url}/api/node/lease`, { method: "POST", headers: { authorization: `Bearer ${tokens.b.secret}`, "content-type": "application/json" }, body: "{}" });
+    expect(node.output()).toContain('the server refused this node\'s token: The node token "node gpu-b" was revoked.');
+    const response = await fetch(`${app.url}/api/node/lease`, { method: "POST", headers: { authorization: `Bearer ${tokens["gpu-b"].secret}`, "content-type": "application/json" }, body: "{}" });
     expect(response.status).toBe(401);
   });
 
@@ -179,7 +196,7 @@ describe("GPU nodes against a real server", () => {
     const run = await queueTraining({ steps, checkpointEvery: 10 });
     await eventually(async () => (await db.runCheckpoint.count({ where: { runId: run.id } })) > 0, "the first checkpoint is stored", 180_000);
     await app.kill("SIGKILL");
-    const node = nodes.get("a")!;
+    const node = nodes.get("gpu-a")!;
     await node.waitFor(/heartbeat failed: cannot reach/, 30_000);
     app = await startApp();
     const after = await untilFinished(run.id);

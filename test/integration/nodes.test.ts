@@ -16,13 +16,9 @@ import { routeCompletion } from "@/server/nodes/inference";
 import { listNodes } from "@/server/nodes/service";
 import { NoNodeAvailable } from "@/server/serving/contract";
 import { sha256Hex } from "@/server/auth/tokens";
-import { openNodeGpu } from "@/gpu/device-node";
-import { GPT, gptPreset } from "@/gpu/nn";
-import { saveGPT } from "@/gpu/io";
-import { trainBpe } from "@/gpu/tokenizer";
 import { callerFor, createOrgFixture, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
-import { registration, startNodeProcess, TINY_SPEC, type NodeProcess } from "../support/nodes";
+import { registration, startNodeProcess, tinyCheckpoint, TINY_SPEC, type NodeProcess } from "../support/nodes";
 import { eventually } from "../support/collab";
 
 function nodeRequest(method: string, path: string, o: { token?: string; nodeId?: string; json?: unknown; body?: BodyInit } = {}): Request {
@@ -168,11 +164,7 @@ describe("routing completions to a GPU node process", () => {
     ({ db, close } = await openTestDatabase("postgres"));
     f = await createOrgFixture(db);
     // A tiny model with its tokenizer, stored as a model version's artifact.
-    const ctx = await openNodeGpu({ autotune: false });
-    const tokenizer = trainBpe("the refund window is thirty days; a refund after forty days is refused. ".repeat(20), 300);
-    const model = GPT.create(ctx, gptPreset("tiny", { vocabSize: tokenizer.vocabSize }), { seed: 3 });
-    const bytes = await saveGPT(model, { tokenizer });
-    model.release();
+    const bytes = tinyCheckpoint(3);
     const file = path.join(root, "model.safetensors");
     fs.writeFileSync(file, bytes);
     const digest = createHash("sha256").update(bytes).digest("hex");
