@@ -6,6 +6,7 @@ import { runWebFirstPageBench } from "./web-first-page.bench";
 import { runMetricsIngestionBench } from "./metrics-ingestion.bench";
 import { runCollabBench } from "./collab.bench";
 import { runDashboardBench } from "./dashboard.bench";
+import { runServingBench } from "./serving.bench";
 
 const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "gpu-matmul", run: runGpuMatmulBench },
@@ -13,6 +14,7 @@ const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "metrics-ingestion", run: runMetricsIngestionBench },
   { name: "collab", run: runCollabBench },
   { name: "dashboard", run: runDashboardBench },
+  { name: "serving", run: runServingBench },
 ];
 
 for (const b of benches) {
