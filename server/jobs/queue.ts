@@ -168,6 +168,8 @@ export async function assertLeaseHeld(db: Pick<PrismaClient, "run">, node: NodeA
     select: { id: true, projectId: true, kind: true, status: true, config: true, leaseNodeId: true, cancelRequested: true, datasetVersionId: true, modelVersionId: true, suiteVersionId: true },
   });
   if (!run) throw new DomainError("NOT_FOUND", "Run not found.");
+  // Told apart from a lost lease: the node then frees the job instead of just dropping it.
+  if (run.leaseNodeId === node.nodeId && (run.status === "CANCELLED" || run.cancelRequested)) throw new DomainError("PRECONDITION_FAILED", "The run was cancelled.");
   if (run.leaseNodeId !== node.nodeId || run.status !== "RUNNING") {
     throw new DomainError("CONFLICT", `This node does not hold the job any more (the run is ${run.status.toLowerCase()}${run.status === "RUNNING" ? " on another node" : ""}).`);
   }

@@ -10,7 +10,7 @@ import { TrainControl, type StepMetrics } from "@/gpu/train";
 import { gptEvalModel, runEval, type RunnerCaseResult } from "@/gpu/eval/runner";
 import type { EvalCase } from "@/gpu/eval";
 import type { LeasedJob } from "@/server/jobs/queue";
-import { LeaseLost, withRetry, type NodeApiClient } from "./client";
+import { JobCancelled, LeaseLost, withRetry, type NodeApiClient } from "./client";
 
 export type StopReason = "cancelled" | "lost" | "shutdown";
 
@@ -61,6 +61,7 @@ async function reliably<T>(env: JobEnv, active: ActiveJob, what: string, fn: () 
     });
   } catch (error) {
     if (error instanceof LeaseLost) active.stop("lost");
+    if (error instanceof JobCancelled) active.stop("cancelled");
     throw error;
   }
 }

@@ -12,7 +12,7 @@ import { failJob, leaseNextJob, reapExpiredLeases, renewLease, NODE_JOB_KINDS } 
 import { completeTrainingJob, storeRunArtifact, storeRunCheckpoint } from "@/server/jobs/reports";
 import { callerFor, createOrgFixture, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
-import { registerTestNode, TINY_SPEC } from "../support/nodes";
+import { registerTestNode, tinyCheckpoint, TINY_SPEC } from "../support/nodes";
 
 async function queueRun(f: OrgFixture, config: Record<string, unknown> = { ...TINY_SPEC, modelId: f.modelId }, kind: "PRETRAIN" | "EVAL" = "PRETRAIN") {
   const caller = callerFor(f.db, f.users.EDITOR);
@@ -154,7 +154,8 @@ describe.each(TEST_DATABASE_KINDS)("the node job queue on %s", (kind) => {
     expect(checkpoint).toMatchObject({ step: 2, sizeBytes: 15 });
     // Re-sending the same checkpoint (a retried upload) is harmless.
     await storeRunCheckpoint(db, node, run.id, 2, Readable.from([Buffer.from("state at step 2")]), { store });
-    const artifact = await storeRunArtifact(db, node, run.id, Readable.from([Buffer.from("the final model")]), { store });
+    await expect(storeRunArtifact(db, node, run.id, Readable.from([Buffer.from("not a model")]), { store })).rejects.toThrow("The checkpoint was not stored");
+    const artifact = await storeRunArtifact(db, node, run.id, Readable.from([Buffer.from(tinyCheckpoint())]), { store });
     const completion = { artifactSha256: artifact.sha256, sizeBytes: artifact.sizeBytes, modelConfig: { nLayer: 2 }, summary: { steps: 4 } };
     const results = await Promise.allSettled([1, 2, 3].map(() => completeTrainingJob(db, node, run.id, completion, { store })));
     const versions = await db.modelVersion.findMany({ where: { runId: run.id } });

@@ -6,11 +6,24 @@ import type { PrismaClient } from "@/server/db/generated/client";
 import type { NodeActor } from "@/server/audit/service";
 import { createNodeToken } from "@/server/nodes/tokens";
 import { authenticateNode, registerNode, type NodeRegistration } from "@/server/nodes/service";
+import { CHECKPOINT_FORMAT } from "@/gpu/io/checkpoint";
+import { encodeSafetensors, type TensorToWrite } from "@/gpu/io/safetensors";
+import { gptPreset, initParameters, parameterShapes } from "@/gpu/nn/config";
+import { trainBpe } from "@/gpu/tokenizer";
 import { rootDir } from "../../scripts/build";
 import type { OrgFixture } from "./fixtures";
 
 /** A tiny pre-training job: a few seconds on SwiftShader. */
 export const TINY_SPEC = { kind: "PRETRAIN", preset: "tiny", steps: 4, batchSize: 2, lr: 0.01, checkpointEvery: 2, seqLen: 16 };
+
+/** A tiny Hearth GPT checkpoint with its tokenizer (seeded weights), built without a GPU. */
+export function tinyCheckpoint(seed = 1): Uint8Array {
+  const tokenizer = trainBpe("the refund window is thirty days; a refund after forty days is refused. ".repeat(20), 300);
+  const config = gptPreset("tiny", { vocabSize: tokenizer.vocabSize });
+  const weights = initParameters(config, seed);
+  const tensors = new Map<string, TensorToWrite>(parameterShapes(config).map(([name, shape]) => [name, { shape, data: weights.get(name)! }]));
+  return encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, config: JSON.stringify(config), tokenizer: JSON.stringify(tokenizer.toJSON()) });
+}
 
 export function registration(name: string, memoryBytes: number | null = 8 * 1024 ** 3): NodeRegistration {
   return {
