@@ -173,6 +173,27 @@ function blockBackward(ctx: GpuContext, p: P, g: P, lora: Adapters, l: number, a
 
 // ---------- the model ----------
 
+/** The matmul shapes of one training step: projections and head forward, dX, dW; attention. */
+export function gptMatmulShapes(config: GPTConfig, B: number, T: number): MatmulShapeSpec[] {
+  const { nEmbd: C, vocabSize: V, nHead } = config;
+  const N = B * T;
+  const layers: Array<[number, number]> = [
+    [C, 3 * C],
+    [C, C],
+    [C, 4 * C],
+    [4 * C, C],
+  ];
+  return [
+    ...layers.map(([i, o]) => ({ M: N, N: o, K: i })),
+    { M: N, N: V, K: C, transB: true },
+    ...layers.map(([i, o]) => ({ M: N, N: i, K: o, transB: true })),
+    { M: N, N: C, K: V },
+    ...layers.map(([i, o]) => ({ M: i, N: o, K: N, transA: true })),
+    { M: V, N: C, K: N, transA: true },
+    ...attentionMatmulShapes(B, T, C, nHead),
+  ];
+}
+
 export class GPT {
   readonly config: GPTConfig;
   readonly params: P = new Map();
@@ -247,19 +268,13 @@ export class GPT {
     for (const g of this.grads.values()) this.ctx.clear(g);
   }
 
-  /** Measures matmul variants on this model's shapes for batch B, length T (cached per adapter). */
+  /**
+   * Measures matmul variants on every product of a training step for batch B, length T (forward,
+   * input gradients, weight gradients, attention), so each shape class gets its fastest kernel.
+   * Cached per adapter; call once before training or generating.
+   */
   async tune(B: number, T: number): Promise<void> {
-    const { nEmbd: C, vocabSize: V, nHead } = this.config;
-    const N = B * T;
-    const shapes: MatmulShapeSpec[] = [
-      { M: N, N: 3 * C, K: C },
-      { M: N, N: C, K: C },
-      { M: N, N: 4 * C, K: C },
-      { M: N, N: C, K: 4 * C },
-      { M: N, N: V, K: C, transB: true },
-      ...attentionMatmulShapes(B, T, C, nHead),
-    ];
-    await selectMatmulVariantsFor(this.ctx, shapes);
+    await selectMatmulVariantsFor(this.ctx, gptMatmulShapes(this.config, B, T));
   }
 
   /** tokens [B, T] (i32, T <= blockSize) -> logits [B, T, V] plus what backward needs. */

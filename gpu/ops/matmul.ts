@@ -246,13 +246,19 @@ function acquireTexture(ctx: GpuContext, width: number, height: number): GPUText
   const key = `${width}x${height}`;
   const free = pools.get(key)?.pop();
   if (free) return free;
-  return ctx.device.createTexture({
+  const t = ctx.device.createTexture({
     size: [width, height],
     format: "rgba32float",
     usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING,
     label: `matmul-pack-${key}`,
   });
+  textureSerials.set(t, nextTextureSerial++);
+  return t;
 }
+
+// As the buffer pool: the oldest free texture goes first, so a repeated step binds the same ones.
+const textureSerials = new WeakMap<GPUTexture, number>();
+let nextTextureSerial = 1;
 
 const views = new WeakMap<GPUTexture, GPUTextureView>();
 
@@ -269,7 +275,10 @@ function releaseTexture(ctx: GpuContext, t: GPUTexture): void {
   const key = `${t.width}x${t.height}`;
   let list = pools.get(key);
   if (!list) pools.set(key, (list = []));
-  list.push(t);
+  const serial = textureSerials.get(t) ?? 0;
+  let i = list.length;
+  while (i > 0 && (textureSerials.get(list[i - 1]) ?? 0) < serial) i--;
+  list.splice(i, 0, t);
 }
 
 /** sg: 0 plain texture kernel, 1 subgroup-sharing kernel, 2 its fallback path. */
@@ -423,6 +432,7 @@ export interface MatmulShapeSpec {
   batch?: number;
   transA?: boolean;
   transB?: boolean;
+  triangular?: MatmulOptions["triangular"];
 }
 
 /** Shapes whose sizes round to the same powers of two share a measured variant. */
@@ -449,7 +459,7 @@ export async function selectMatmulVariantsFor(ctx: GpuContext, shapes: MatmulSha
       ctx,
       `matmul:${cls}`,
       matmulVariants(ctx),
-      (variant) => () => void matmul(ctx, a, b, { transA: s.transA, transB: s.transB, out: c, variant }),
+      (variant) => () => void matmul(ctx, a, b, { transA: s.transA, transB: s.transB, triangular: s.triangular, out: c, variant }),
       { force: opts.force, fallback: DEFAULT_VARIANT },
     );
     out[cls] = r.choice;
