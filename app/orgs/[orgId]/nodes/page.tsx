@@ -51,20 +51,20 @@ export default function NodesPage() {
       </div>
       <div className="stats" data-testid="node-stats">
         <div className="stat">
-          <span className="tile-count">{count("online") + count("busy")}</span>
-          <span className="muted">online</span>
+          <b>{count("online") + count("busy")}</b>
+          <span>online</span>
         </div>
         <div className="stat">
-          <span className="tile-count">{count("busy")}</span>
-          <span className="muted">busy</span>
+          <b>{count("busy")}</b>
+          <span>busy</span>
         </div>
         <div className="stat">
-          <span className="tile-count">{count("offline")}</span>
-          <span className="muted">offline</span>
+          <b>{count("offline")}</b>
+          <span>offline</span>
         </div>
         <div className="stat">
-          <span className="tile-count">{queued}</span>
-          <span className="muted">jobs waiting</span>
+          <b>{queued}</b>
+          <span>jobs waiting</span>
         </div>
       </div>
 
