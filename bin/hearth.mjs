@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-// Hearth's command-line client for CI: `hearth gate` fails the build when a candidate model version
-// does not pass a suite's release gate. Plain Node (18+), no dependencies: it only calls Hearth's API.
+// Hearth's command line. `hearth gate` (for CI) fails the build when a candidate model version does not
+// pass a suite's release gate: plain Node (18+), no dependencies, it only calls Hearth's API.
+// `hearth node` runs a GPU node (server/node/main.ts, TypeScript loaded in this process through tsx,
+// so a signal to this process reaches the node itself).
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 const USAGE = `Usage: hearth gate --model <model id> --suite-version <suite version id> --candidate <model version id>
                   [--baseline <alias or model version id>] [--url <Hearth URL>]
+       hearth node --server <Hearth URL> --token <node token> [--name <name>]   (hearth node --help)
 
 Environment: HEARTH_API_KEY (an API key with the runs:read scope), HEARTH_URL (default http://localhost:3000).
 Exit status: 0 the gate passed, 1 it failed, 2 the gate could not be evaluated.`;
@@ -65,6 +70,15 @@ async function gate(argv) {
   process.exit(report.pass ? 0 : 1);
 }
 
+async function node(argv) {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const { register } = await import("tsx/esm/api");
+  register({ tsconfig: path.join(root, "tsconfig.json") });
+  const { runNodeCommand } = await import(pathToFileURL(path.join(root, "server", "node", "main.ts")).href);
+  process.exit(await runNodeCommand(argv));
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === "gate") await gate(rest).catch((error) => fail(error.message));
+else if (command === "node") await node(rest);
 else fail(USAGE);

@@ -1,20 +1,27 @@
 // Pre-train a GPT on a text file in Node (Dawn; SwiftShader when there is no GPU):
 //   npx tsx scripts/train.ts --corpus file.txt --preset tiny --steps 200 --out model.safetensors
+// Or run a training job exactly as the browser and GPU nodes do (npm run train -- --config job.json):
+//   job.json = a TrainJobSpec plus "dataset" (corpus or JSON Lines pairs) and optional "parent"
+//   (a model checkpoint, for SFT and LORA), paths relative to job.json. The latest training state
+//   is kept in <out>.state; --resume <that file> continues from it.
 // Options: --vocab N (trained byte-level BPE size, default the preset's, at least 256), --batch N,
 // --seq N, --accum N, --lr X, --warmup N, --log-every N, --eval-every N, --seed N, --sample N.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { openNodeGpu } from "../gpu/device-node";
 import { GPT } from "../gpu/nn/gpt";
 import { GPT_PRESETS, gptPreset, parameterCount, type GPTPresetName } from "../gpu/nn/config";
 import { generateText } from "../gpu/nn/generate";
 import { trainBpe } from "../gpu/tokenizer";
-import { train } from "../gpu/train";
+import { runTrainJob, train, validateTrainJobSpec } from "../gpu/train";
 import { saveGPT, sha256Hex } from "../gpu/io";
 
 const { values: a } = parseArgs({
   options: {
+    config: { type: "string" },
+    resume: { type: "string" },
     corpus: { type: "string" },
     preset: { type: "string", default: "tiny" },
     steps: { type: "string", default: "200" },
@@ -37,7 +44,55 @@ function die(msg: string): never {
   process.exit(2);
 }
 
+/** --config job.json: one runTrainJob, as a browser worker or a GPU node runs it. */
+async function runJobFile(file: string) {
+  let job: Record<string, unknown>;
+  try {
+    job = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  } catch (e) {
+    die(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  const { dataset, parent, ...rest } = job;
+  if (typeof dataset !== "string") die(`${file}: "dataset" (the path of a corpus or a JSON Lines file of pairs) is required`);
+  let spec;
+  try {
+    spec = validateTrainJobSpec(rest);
+  } catch (e) {
+    die(`${file}: ${(e as Error).message}`);
+  }
+  const near = (p: string) => path.resolve(path.dirname(file), p);
+  const out = a.out!;
+  const ctx = await openNodeGpu();
+  const t0 = performance.now();
+  const res = await runTrainJob(
+    ctx,
+    spec,
+    { dataset: readFileSync(near(dataset)), parent: typeof parent === "string" ? readFileSync(near(parent)) : undefined, resume: a.resume ? readFileSync(a.resume) : undefined },
+    {
+      onPhase: (phase) => console.log(`${phase}...`),
+      onStep: (m) => {
+        if (m.loss === undefined && m.valLoss === undefined) return;
+        const parts = [`step ${m.step}/${spec.steps}`, `lr ${m.lr.toExponential(2)}`];
+        if (m.loss !== undefined) parts.push(`loss ${m.loss.toFixed(4)}`);
+        if (m.valLoss !== undefined) parts.push(`val ${m.valLoss.toFixed(4)}`);
+        parts.push(`${(m.tokens / (m.elapsedMs / 1000)).toFixed(0)} tok/s`);
+        console.log(parts.join("  "));
+      },
+      onCheckpoint: (step, bytes) => {
+        // Written aside then renamed: an interrupted write never replaces the last good state.
+        writeFileSync(`${out}.state.partial`, bytes);
+        renameSync(`${out}.state.partial`, `${out}.state`);
+        console.log(`checkpoint at step ${step} -> ${out}.state`);
+      },
+    },
+  );
+  writeFileSync(out, res.artifact!);
+  console.log(`wrote ${out}: ${res.parameters.toLocaleString()} parameters, ${res.artifact!.length.toLocaleString()} bytes, sha256 ${res.sha256} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  ctx.destroy();
+}
+
 async function main() {
+  if (a.config) return runJobFile(a.config);
   if (!a.corpus) die("--corpus <file.txt> is required");
   if (!(a.preset! in GPT_PRESETS)) die(`unknown --preset ${a.preset}; choose one of ${Object.keys(GPT_PRESETS).join(", ")}`);
   const text = readFileSync(a.corpus, "utf8");

@@ -8,6 +8,14 @@ import { getDb } from "@/server/db/client";
 import { ensureAuthSecret } from "@/server/settings";
 import { seedDemoOnce } from "@/server/seed";
 import { CollabServer } from "@/server/collab";
+import { serverKey } from "@/server/endpoints/crypto";
+import { allowlistFromEnvironment } from "@/server/endpoints/ssrf";
+import { startEndpointRunWorker } from "@/server/endpoints/eval-runner";
+import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/nodes/http";
+import { startInferenceHub, stopInferenceHub } from "@/server/nodes/hub";
+import { startJobSweeper } from "@/server/jobs/sweeper";
+import { routeCompletion } from "@/server/nodes/inference";
+import { isServingPath, serveOpenAiApi } from "@/server/serving/http";
 
 export interface HearthOptions {
   port: number;
@@ -31,6 +39,9 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const database = await startDatabase({ dataDir: path.join(options.dataDir, "pglite") });
   const db = getDb();
   await ensureAuthSecret(db);
+  // Misconfiguration of secrets or the outbound allowlist stops the start, not the first request.
+  serverKey();
+  allowlistFromEnvironment();
   const demo = options.seedDemo ? await seedDemoOnce(db, options.dataDir) : null;
 
   const publicUrl = process.env.NEXTAUTH_URL ?? `http://localhost:${options.port}`;
@@ -41,9 +52,20 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const handle = app.getRequestHandler();
   const nextUpgrade = app.getUpgradeHandler();
   const collab = new CollabServer(); // live co-editing: /yjs/<document> (server/collab/README.md)
+  const endpointRuns = startEndpointRunWorker({ db }); // eval runs with target ENDPOINT (server/endpoints)
+  const inference = startInferenceHub(getDb); // GPU nodes' inference sockets (server/nodes/inference.ts)
+  const sweeper = startJobSweeper(getDb); // expired node job leases back to the queue
 
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((err) => {
+    // The GPU nodes' API (token-authenticated, raw artifact bodies) and the OpenAI-compatible API
+    // (streamed straight to the socket) are served before Next.
+    const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+    const served = isNodeApiPath(pathname)
+      ? serveNodeApi(getDb(), req, res)
+      : isServingPath(pathname)
+        ? serveOpenAiApi(req, res, { db: getDb(), routeCompletion })
+        : handle(req, res);
+    served.catch((err) => {
       console.error("[hearth] request failed:", err);
       if (!res.headersSent) res.statusCode = 500;
       res.end();
@@ -59,6 +81,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
       collab.handleUpgrade(req, socket, head);
       return;
     }
+    if (upgradeNodeSocket(inference, req, socket, head)) return;
     // Unknown upgrades are closed, not left hanging.
     socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
   });
@@ -83,6 +106,9 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
     close() {
       closing ??= (async () => {
         await collab.close();
+        await endpointRuns.close();
+        await sweeper.stop();
+        await stopInferenceHub();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await app.close?.();

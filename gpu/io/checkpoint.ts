@@ -112,3 +112,60 @@ export function importHFGPT2(ctx: GpuContext, bytes: Uint8Array, hf: HFGPT2Confi
   const model = GPT.fromWeights(ctx, config, weightsFor(file, config, (n) => prefix + n));
   return { model, config, metadata: file.metadata };
 }
+
+export const TRAINING_STATE_FORMAT = "hearth-gpt-train/1";
+
+export interface LoadedTrainingState extends LoadedGPT {
+  /** Optimizer steps done when the state was saved. */
+  step: number;
+}
+
+/**
+ * A resumable training state: the model as saveGPT writes it (adapters unmerged) plus the AdamW
+ * moments of every trainable parameter ("adamw.m.<name>", "adamw.v.<name>") and the step count.
+ */
+export async function saveTrainingState(model: GPT, o: { step: number; tokenizer?: BytePairTokenizer; metadata?: Record<string, string> }): Promise<Uint8Array> {
+  if (!Number.isInteger(o.step) || o.step < 0) throw new Error(`saveTrainingState: step must be a non-negative integer, got ${o.step}`);
+  const names = model.trainableNames();
+  if (names.some((n) => !model.m.has(n))) throw new Error("saveTrainingState: the model is not training (call enableTraining first)");
+  const weights = await model.readParameters();
+  const moments = await model.ctx.readMany(names.flatMap((n) => [model.m.get(n)!, model.v.get(n)!]));
+  const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>([...weights].map(([k, data]) => [k, { shape: model.params.get(k)!.shape, data }]));
+  names.forEach((n, i) => {
+    const shape = model.params.get(n)!.shape;
+    tensors.set(`adamw.m.${n}`, { shape, data: moments[2 * i] as Float32Array });
+    tensors.set(`adamw.v.${n}`, { shape, data: moments[2 * i + 1] as Float32Array });
+  });
+  const metadata: Record<string, string> = { ...o.metadata, format: CHECKPOINT_FORMAT, state: TRAINING_STATE_FORMAT, step: String(o.step), config: JSON.stringify(model.config) };
+  if (o.tokenizer) metadata.tokenizer = JSON.stringify(o.tokenizer.toJSON());
+  if (model.loraConfig) metadata.lora = JSON.stringify(model.loraConfig);
+  return encodeSafetensors(tensors, metadata);
+}
+
+/** Loads a state written by saveTrainingState: the model is ready to train on from `step`. */
+export function loadTrainingState(ctx: GpuContext, bytes: Uint8Array): LoadedTrainingState {
+  const file = decodeSafetensors(bytes);
+  if (file.metadata.state !== TRAINING_STATE_FORMAT) throw new SafetensorsError("checkpoint: not a Hearth training state (it has no optimizer moments); load it with loadGPT");
+  const step = Number(file.metadata.step);
+  if (!Number.isInteger(step) || step < 0) throw new SafetensorsError(`checkpoint: invalid step ${JSON.stringify(file.metadata.step)} in metadata`);
+  const loaded = loadGPT(ctx, bytes);
+  const { model } = loaded;
+  try {
+    model.enableTraining();
+    for (const n of model.trainableNames()) {
+      for (const [which, map] of [["m", model.m], ["v", model.v]] as const) {
+        const key = `adamw.${which}.${n}`;
+        const t = file.tensors.get(key);
+        const target = map.get(n)!;
+        if (!t) throw new SafetensorsError(`checkpoint: optimizer tensor "${key}" is missing`);
+        const data = toFloat32(key, t);
+        if (data.length !== target.size) throw new SafetensorsError(`checkpoint: optimizer tensor "${key}" has ${data.length} values, expected ${target.size}`);
+        ctx.write(target, data);
+      }
+    }
+  } catch (e) {
+    model.release();
+    throw e;
+  }
+  return { ...loaded, step };
+}

@@ -1,1 +1,2 @@
 export * from "./train";
+export * from "./job";

@@ -31,6 +31,9 @@ export interface TrainConfig {
   evalEvery?: number;
   evalBatches?: number;
   seed?: number;
+  /** Resume: optimizer steps already done (the model holds their weights and AdamW moments). The
+   * schedule and the batch stream continue exactly where they stopped. */
+  startStep?: number;
 }
 
 export const TRAIN_DEFAULTS = { gradAccum: 1, warmupSteps: 0, weightDecay: 0.1, beta1: 0.9, beta2: 0.95, gradClip: 1.0, logEvery: 10, evalEvery: 0, evalBatches: 4, seed: 1 };
@@ -100,8 +103,17 @@ export function learningRate(step: number, c: Pick<TrainConfig, "lr" | "minLr" |
   return minLr + 0.5 * (1 + Math.cos(Math.PI * ratio)) * (c.lr - minLr);
 }
 
+/** Where training batches come from: x and y are [B*T] token ids, y < 0 where no loss is taken. */
+export interface BatchSource {
+  readonly batchSize: number;
+  readonly seqLen: number;
+  next(): { x: Int32Array; y: Int32Array; targets: number };
+  /** Skips n batches exactly as next() would have drawn them (for resuming). */
+  skip(n: number): void;
+}
+
 /** Random windows of a token stream: x = tokens[o .. o+T), y = tokens[o+1 .. o+T+1). Seeded. */
-export class BatchSampler {
+export class BatchSampler implements BatchSource {
   private readonly rand: () => number;
   constructor(
     readonly tokens: ArrayLike<number>,
@@ -112,7 +124,7 @@ export class BatchSampler {
     if (tokens.length < seqLen + 1) throw new Error(`BatchSampler: ${tokens.length} tokens are fewer than one sequence of ${seqLen} + 1`);
     this.rand = mulberry32(seed);
   }
-  next(): { x: Int32Array; y: Int32Array } {
+  next(): { x: Int32Array; y: Int32Array; targets: number } {
     const { batchSize: B, seqLen: T, tokens } = this;
     const x = new Int32Array(B * T);
     const y = new Int32Array(B * T);
@@ -123,8 +135,72 @@ export class BatchSampler {
         y[b * T + t] = tokens[o + t + 1];
       }
     }
-    return { x, y };
+    return { x, y, targets: B * T };
   }
+  skip(n: number): void {
+    for (let i = 0; i < n * this.batchSize; i++) this.rand();
+  }
+}
+
+/** One supervised example: the loss is taken on the response tokens only. */
+export interface SftExample {
+  prompt: number[];
+  response: number[];
+}
+
+/**
+ * Batches of prompt/response examples, each left-aligned in its row: x = the example's tokens,
+ * y = the next token where it belongs to the response, -1 elsewhere (prompt and padding).
+ * Examples longer than T + 1 tokens keep their prompt's end and as much response as fits.
+ */
+export class SftSampler implements BatchSource {
+  private readonly rand: () => number;
+  constructor(
+    readonly examples: readonly SftExample[],
+    readonly batchSize: number,
+    readonly seqLen: number,
+    seed: number,
+    readonly padToken = 0,
+  ) {
+    if (!examples.some((e) => e.response.length > 0)) throw new Error("SftSampler: no example has response tokens");
+    this.rand = mulberry32(seed);
+  }
+  next(): { x: Int32Array; y: Int32Array; targets: number } {
+    const { batchSize: B, seqLen: T } = this;
+    const x = new Int32Array(B * T).fill(this.padToken);
+    const y = new Int32Array(B * T).fill(-1);
+    let targets = 0;
+    for (let b = 0; b < B; b++) {
+      const e = this.examples[Math.floor(this.rand() * this.examples.length)];
+      // Keep at most T + 1 tokens: the response first (up to T), then as much of the prompt's end as fits.
+      const response = e.response.slice(0, T);
+      const prompt = e.prompt.slice(Math.max(0, e.prompt.length - (T + 1 - response.length)));
+      const seq = [...prompt, ...response];
+      for (let t = 0; t + 1 < seq.length; t++) {
+        x[b * T + t] = seq[t];
+        if (t + 1 >= prompt.length) {
+          y[b * T + t] = seq[t + 1];
+          targets++;
+        }
+      }
+    }
+    return { x, y, targets };
+  }
+  skip(n: number): void {
+    for (let i = 0; i < n * this.batchSize; i++) this.rand();
+  }
+}
+
+function asSource(data: ArrayLike<number> | BatchSource, B: number, T: number, seed: number): BatchSource {
+  if (isBatchSource(data)) {
+    if (data.batchSize !== B || data.seqLen !== T) throw new Error(`train: the batch source yields [${data.batchSize}, ${data.seqLen}], the config asks for [${B}, ${T}]`);
+    return data;
+  }
+  return new BatchSampler(data, B, T, seed);
+}
+
+function isBatchSource(d: ArrayLike<number> | BatchSource): d is BatchSource {
+  return typeof (d as BatchSource).next === "function";
 }
 
 export interface TrainHooks {
@@ -134,35 +210,44 @@ export interface TrainHooks {
 
 const yieldToEvents = () => new Promise<void>((r) => setTimeout(r, 0));
 
-export async function train(model: GPT, data: { train: ArrayLike<number>; val?: ArrayLike<number> }, config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
-  const c = { ...TRAIN_DEFAULTS, ...config };
+/**
+ * Trains `model` for config.steps optimizer steps (from config.startStep when resuming). Data is a
+ * token stream (pre-training windows) or a BatchSource (e.g. SftSampler); token streams are checked
+ * against the vocabulary up front.
+ */
+export async function train(model: GPT, data: { train: ArrayLike<number> | BatchSource; val?: ArrayLike<number> | BatchSource }, config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+  // Keys given as undefined keep their defaults.
+  const c = { ...TRAIN_DEFAULTS, ...(Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as TrainConfig) };
   const ctx = model.ctx;
   const T = c.seqLen ?? model.config.blockSize;
   const B = c.batchSize;
   const vocab = model.config.vocabSize;
   for (const [name, s] of [["train", data.train], ["val", data.val]] as const) {
-    if (!s) continue;
+    if (!s || isBatchSource(s)) continue;
     for (let i = 0; i < s.length; i++) if (!(s[i] >= 0 && s[i] < vocab)) throw new Error(`train: ${name} token ${i} is ${s[i]}, outside the model's vocabulary of ${vocab}`);
   }
   model.enableTraining();
-  const sampler = new BatchSampler(data.train, B, T, c.seed);
+  const startStep = c.startStep ?? 0;
+  if (!Number.isInteger(startStep) || startStep < 0 || startStep > c.steps) throw new Error(`train: startStep ${startStep} is outside 0..${c.steps}`);
+  const sampler = asSource(data.train, B, T, c.seed);
+  sampler.skip(startStep * c.gradAccum);
   const micro = Array.from({ length: c.gradAccum }, () => ({ x: ctx.empty([B, T], "i32"), y: ctx.empty([B * T], "i32") }));
   const lossAcc = ctx.zeros([1]);
   const names = model.trainableNames();
   const grads = names.map((n) => model.grads.get(n)!);
   // Validation batches are fixed once, so successive validation losses are comparable.
-  const valBatches: Array<{ x: Tensor; y: Tensor }> = [];
+  const valBatches: Array<{ x: Tensor; y: Tensor; targets: number }> = [];
   if (data.val && c.evalEvery > 0) {
-    const vs = new BatchSampler(data.val, B, T, c.seed + 7919);
+    const vs = asSource(data.val, B, T, c.seed + 7919);
     for (let i = 0; i < c.evalBatches; i++) {
-      const { x, y } = vs.next();
-      valBatches.push({ x: ctx.tensor(x, [B, T], "i32"), y: ctx.tensor(y, [B * T], "i32") });
+      const { x, y, targets } = vs.next();
+      valBatches.push({ x: ctx.tensor(x, [B, T], "i32"), y: ctx.tensor(y, [B * T], "i32"), targets });
     }
   }
-  const result: TrainResult = { status: "completed", steps: 0, losses: [], valLosses: [] };
+  const result: TrainResult = { status: "completed", steps: startStep, losses: [], valLosses: [] };
   const start = performance.now();
   try {
-    for (let step = 0; step < c.steps; step++) {
+    for (let step = startStep; step < c.steps; step++) {
       await hooks.control?.untilRunnable();
       if (hooks.control?.cancelled) {
         result.status = "cancelled";
@@ -170,14 +255,17 @@ export async function train(model: GPT, data: { train: ArrayLike<number>; val?: 
       }
       ctx.flush();
       const submits = ctx.submits;
+      let targets = 0;
       for (const m of micro) {
-        const { x, y } = sampler.next();
-        ctx.write(m.x, x);
-        ctx.write(m.y, y);
+        const batch = sampler.next();
+        ctx.write(m.x, batch.x);
+        ctx.write(m.y, batch.y);
+        targets += batch.targets;
       }
       model.zeroGrads();
       ctx.clear(lossAcc);
-      const scale = 1 / (B * T * c.gradAccum);
+      // Mean over the tokens that carry a loss (all of them when pre-training; responses in SFT).
+      const scale = 1 / Math.max(1, targets);
       for (const m of micro) {
         const loss = model.trainBatch(m.x, m.y, scale);
         accumulate(ctx, lossAcc, loss);
@@ -192,8 +280,8 @@ export async function train(model: GPT, data: { train: ArrayLike<number>; val?: 
       norm.norm.release();
       norm.scale.release();
       const last = step === c.steps - 1;
-      const metrics: StepMetrics = { step: step + 1, lr, tokens: (step + 1) * B * T * c.gradAccum, elapsedMs: 0, submits: 0 };
-      if ((step + 1) % c.logEvery === 0 || last || step === 0) {
+      const metrics: StepMetrics = { step: step + 1, lr, tokens: (step + 1 - startStep) * B * T * c.gradAccum, elapsedMs: 0, submits: 0 };
+      if ((step + 1) % c.logEvery === 0 || last || step === startStep) {
         const [l] = await ctx.readMany([lossAcc]);
         metrics.loss = l[0];
         result.losses.push({ step: step + 1, loss: l[0] });
@@ -223,12 +311,14 @@ export async function train(model: GPT, data: { train: ArrayLike<number>; val?: 
 }
 
 /** Mean loss over fixed batches: one submit, one readback. */
-export async function validationLoss(model: GPT, batches: Array<{ x: Tensor; y: Tensor }>): Promise<number> {
+export async function validationLoss(model: GPT, batches: Array<{ x: Tensor; y: Tensor; targets?: number }>): Promise<number> {
   const ctx = model.ctx;
   const acc = ctx.zeros([1]);
+  const total = batches.reduce((n, b) => n + (b.targets ?? b.x.size), 0);
   for (const b of batches) {
+    // meanLoss averages over all B*T positions (ignored ones count 0): reweight to a mean over targets.
     const l = model.meanLoss(b.x, b.y);
-    accumulate(ctx, acc, l, 1 / batches.length);
+    accumulate(ctx, acc, l, b.x.size / Math.max(1, total));
     l.release();
   }
   const [v] = await ctx.readMany([acc]);

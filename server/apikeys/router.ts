@@ -14,10 +14,12 @@ export const apiKeyRouter = router({
         name: z.string().trim().min(1, "is required").max(80, "must be at most 80 characters"),
         scopes: z.array(z.enum(API_SCOPES)).min(1, "choose at least one scope").max(API_SCOPES.length),
         expiresInDays: z.number().int().min(1).max(3650).optional(),
+        /** Limits the key to one project of the organization. */
+        projectId: idSchema.optional(),
       }),
     )
     .mutation(({ ctx, input }) =>
-      createApiKey(ctx.db, ctx.actor, { orgId: ctx.orgId, name: input.name, scopes: [...new Set(input.scopes)], expiresInDays: input.expiresInDays }),
+      createApiKey(ctx.db, ctx.actor, { orgId: ctx.orgId, name: input.name, scopes: [...new Set(input.scopes)], expiresInDays: input.expiresInDays, projectId: input.projectId }),
     ),
   revoke: orgProcedure("ADMIN", null)
     .input(z.object({ keyId: idSchema }))

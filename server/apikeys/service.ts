@@ -17,6 +17,7 @@ export const apiKeySelect = {
   name: true,
   prefix: true,
   scopes: true,
+  project: { select: { id: true, name: true, slug: true } },
   createdAt: true,
   lastUsedAt: true,
   expiresAt: true,
@@ -26,15 +27,19 @@ export const apiKeySelect = {
 export async function createApiKey(
   db: PrismaClient,
   actor: Actor,
-  input: { orgId: string; name: string; scopes: ApiScope[]; expiresInDays?: number },
+  input: { orgId: string; name: string; scopes: ApiScope[]; expiresInDays?: number; projectId?: string },
 ) {
+  if (input.projectId) {
+    const project = await db.project.findFirst({ where: { id: input.projectId, orgId: input.orgId }, select: { id: true } });
+    if (!project) throw new DomainError("NOT_FOUND", "Project not found.");
+  }
   const prefix = randomBytes(6).toString("hex");
   const secret = `hth_${prefix}_${randomToken(24)}`;
   const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null;
   const createdById = actorId(actor);
   const key = await db.$transaction(async (tx) => {
     const row = await tx.apiKey.create({
-      data: { orgId: input.orgId, name: input.name, prefix, secretHash: sha256Hex(secret), scopes: input.scopes, createdById, expiresAt },
+      data: { orgId: input.orgId, projectId: input.projectId ?? null, name: input.name, prefix, secretHash: sha256Hex(secret), scopes: input.scopes, createdById, expiresAt },
       select: apiKeySelect,
     });
     await recordAudit(tx, actor, { orgId: input.orgId, action: "apiKey.create", resourceType: "ApiKey", resourceId: row.id, after: row });
@@ -60,7 +65,7 @@ export async function authenticateApiKey(db: PrismaClient, presented: string): P
   if (!match) return null;
   const key = await db.apiKey.findUnique({
     where: { prefix: match[1] },
-    select: { id: true, orgId: true, name: true, prefix: true, secretHash: true, scopes: true, revokedAt: true, expiresAt: true, lastUsedAt: true },
+    select: { id: true, orgId: true, projectId: true, name: true, prefix: true, secretHash: true, scopes: true, revokedAt: true, expiresAt: true, lastUsedAt: true },
   });
   if (!key || !safeEqualHex(key.secretHash, sha256Hex(presented))) return null;
   const now = Date.now();
@@ -68,5 +73,12 @@ export async function authenticateApiKey(db: PrismaClient, presented: string): P
   if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
     await db.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date(now) } });
   }
-  return { type: "apiKey", keyId: key.id, orgId: key.orgId, scopes: key.scopes, label: `API key "${key.name}" (hth_${key.prefix})` };
+  return {
+    type: "apiKey",
+    keyId: key.id,
+    orgId: key.orgId,
+    ...(key.projectId ? { projectId: key.projectId } : {}),
+    scopes: key.scopes,
+    label: `API key "${key.name}" (hth_${key.prefix})`,
+  };
 }

@@ -5,6 +5,16 @@ import { requestContext } from "./request-context";
 
 type Tx = Prisma.TransactionClient;
 
+/** Who acts: a person or API key (a request's actor), a GPU node (its token), or Hearth itself. */
+export type AuditActor = Actor | NodeActor | { type: "system" };
+export interface NodeActor {
+  type: "node";
+  nodeId: string;
+  tokenId: string;
+  orgId: string;
+  label: string;
+}
+
 export interface AuditEntry {
   orgId: string | null;
   action: string;
@@ -22,15 +32,17 @@ function toJson(value: unknown): Prisma.InputJsonValue | undefined {
 /** Appends an audit entry inside the caller's transaction, so the change and its record commit together. */
 export async function recordAudit(
   tx: Tx,
-  actor: Actor | { type: "system" },
+  actor: AuditActor,
   entry: AuditEntry,
 ): Promise<void> {
   const who =
     actor.type === "system"
       ? { actorType: "SYSTEM" as const, actorId: "system", actorLabel: "Hearth" }
-      : actor.type === "user"
-        ? { actorType: "USER" as const, actorId: actor.userId, actorLabel: actorLabel(actor) }
-        : { actorType: "API_KEY" as const, actorId: actor.keyId, actorLabel: actorLabel(actor) };
+      : actor.type === "node"
+        ? { actorType: "NODE" as const, actorId: actor.nodeId, actorLabel: actor.label }
+        : actor.type === "user"
+          ? { actorType: "USER" as const, actorId: actor.userId, actorLabel: actorLabel(actor) }
+          : { actorType: "API_KEY" as const, actorId: actor.keyId, actorLabel: actorLabel(actor) };
   const row = await tx.auditLog.create({
     data: {
       ...who,

@@ -24,6 +24,8 @@ export const API_SCOPES = [
   "datasets:write",
   "models:read",
   "models:write",
+  /** Call a project's model versions through the OpenAI-compatible API at /v1 (runs them on GPU nodes). */
+  "models:invoke",
   "runs:read",
   "runs:write",
 ] as const;

@@ -1,6 +1,6 @@
 import type { Prisma, PrismaClient } from "@/server/db/generated/client";
 import type { Actor } from "@/server/trpc/context";
-import { recordAudit } from "@/server/audit/service";
+import { recordAudit, type AuditActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/server/lib/actor";
 import { caseOutcomes } from "@/server/runs/service";
@@ -36,41 +36,56 @@ export async function createModel(db: PrismaClient, actor: Actor, orgId: string,
   });
 }
 
-export async function createModelVersion(
-  db: PrismaClient,
-  actor: Actor,
-  orgId: string,
-  modelId: string,
-  input: { config: Prisma.InputJsonValue; parentVersionId?: string; runId?: string; datasetVersionId?: string; policyVersionIds: string[]; suiteVersionIds: string[]; artifactSha256?: string; sizeBytes?: number },
-) {
-  return db.$transaction(async (tx) => {
-    const model = await tx.model.findUniqueOrThrow({ where: { id: modelId }, select: { projectId: true } });
-    if (input.parentVersionId && !(await tx.modelVersion.findFirst({ where: { id: input.parentVersionId, model: { projectId: model.projectId } }, select: { id: true } }))) {
-      throw new DomainError("NOT_FOUND", "Parent model version not found.");
-    }
-    if (input.runId && !(await tx.run.findFirst({ where: { id: input.runId, projectId: model.projectId }, select: { id: true } }))) {
-      throw new DomainError("NOT_FOUND", "Run not found.");
-    }
-    const latest = await tx.modelVersion.findFirst({ where: { modelId }, orderBy: { version: "desc" }, select: { version: true } });
-    const version = await tx.modelVersion.create({
-      data: {
-        modelId,
-        version: (latest?.version ?? 0) + 1,
-        config: input.config,
-        parentId: input.parentVersionId,
-        runId: input.runId,
-        datasetVersionId: input.datasetVersionId,
-        policyVersionIds: input.policyVersionIds,
-        suiteVersionIds: input.suiteVersionIds,
-        artifactSha256: input.artifactSha256,
-        sizeBytes: input.sizeBytes === undefined ? undefined : BigInt(input.sizeBytes),
-        createdById: actorId(actor),
-      },
-      select: modelVersionSelect,
-    });
-    await recordAudit(tx, actor, { orgId, action: "model.createVersion", resourceType: "ModelVersion", resourceId: version.id, after: { ...version, sizeBytes: version.sizeBytes?.toString() } });
-    return version;
+export type ModelVersionInput = {
+  /** Who the version is recorded as created by; defaults to the acting person or API key. */
+  createdById?: string;
+  config: Prisma.InputJsonValue;
+  parentVersionId?: string;
+  runId?: string;
+  datasetVersionId?: string;
+  policyVersionIds: string[];
+  suiteVersionIds: string[];
+  artifactSha256?: string;
+  sizeBytes?: number;
+};
+
+export async function createModelVersion(db: PrismaClient, actor: Actor, orgId: string, modelId: string, input: ModelVersionInput) {
+  return db.$transaction((tx) => createModelVersionIn(tx, actor, orgId, modelId, input));
+}
+
+/** createModelVersion inside a transaction the caller holds (to combine it with other checks atomically). */
+export async function createModelVersionIn(tx: Prisma.TransactionClient, actor: AuditActor, orgId: string, modelId: string, input: ModelVersionInput) {
+  const createdById = input.createdById ?? (actor.type === "user" || actor.type === "apiKey" ? actorId(actor) : null);
+  if (!createdById) throw new Error("createModelVersionIn: a node or the system must name createdById");
+  const model = await tx.model.findUniqueOrThrow({ where: { id: modelId }, select: { projectId: true } });
+  if (input.parentVersionId && !(await tx.modelVersion.findFirst({ where: { id: input.parentVersionId, model: { projectId: model.projectId } }, select: { id: true } }))) {
+    throw new DomainError("NOT_FOUND", "Parent model version not found.");
+  }
+  if (input.runId && !(await tx.run.findFirst({ where: { id: input.runId, projectId: model.projectId }, select: { id: true } }))) {
+    throw new DomainError("NOT_FOUND", "Run not found.");
+  }
+  if (input.datasetVersionId && !(await tx.datasetVersion.findFirst({ where: { id: input.datasetVersionId, dataset: { projectId: model.projectId } }, select: { id: true } }))) {
+    throw new DomainError("NOT_FOUND", "Dataset version not found.");
+  }
+  const latest = await tx.modelVersion.findFirst({ where: { modelId }, orderBy: { version: "desc" }, select: { version: true } });
+  const version = await tx.modelVersion.create({
+    data: {
+      modelId,
+      version: (latest?.version ?? 0) + 1,
+      config: input.config,
+      parentId: input.parentVersionId,
+      runId: input.runId,
+      datasetVersionId: input.datasetVersionId,
+      policyVersionIds: input.policyVersionIds,
+      suiteVersionIds: input.suiteVersionIds,
+      artifactSha256: input.artifactSha256,
+      sizeBytes: input.sizeBytes === undefined ? undefined : BigInt(input.sizeBytes),
+      createdById,
+    },
+    select: modelVersionSelect,
   });
+  await recordAudit(tx, actor, { orgId, action: "model.createVersion", resourceType: "ModelVersion", resourceId: version.id, after: { ...version, sizeBytes: version.sizeBytes?.toString() } });
+  return version;
 }
 
 export async function setAlias(db: PrismaClient, actor: Actor, orgId: string, modelId: string, alias: string, modelVersionId: string) {

@@ -4,7 +4,7 @@ import { router } from "@/server/trpc/init";
 import { idSchema, projectProcedure, resourceProcedure } from "@/server/trpc/procedures";
 import type { Prisma } from "@/server/db/generated/client";
 import { DomainError } from "@/server/errors";
-import { compareRuns, createRun, listResults, logMetrics, readMetrics, recordResults, runSelect, transitionRun } from "./service";
+import { assertNotServerRun, compareRuns, createRun, listResults, logMetrics, readMetrics, recordResults, runSelect, transitionRun } from "./service";
 import { metricEvents, type MetricPoint } from "./events";
 
 const MAX_POINTS_PER_BATCH = 10_000;
@@ -25,7 +25,7 @@ export const runRouter = router({
       }),
     ),
   get: resourceProcedure("run", "VIEWER", "runs:read").query(async ({ ctx, input }) => {
-    const run = await ctx.db.run.findUniqueOrThrow({ where: { id: input.runId }, select: { ...runSelect, suiteVersion: { select: { id: true, version: true, suiteId: true, caseCount: true, suite: { select: { name: true } } } } } });
+    const run = await ctx.db.run.findUniqueOrThrow({ where: { id: input.runId }, select: { ...runSelect, suiteVersion: { select: { id: true, version: true, suiteId: true, caseCount: true, suite: { select: { name: true } } } }, endpoint: { select: { id: true, name: true } } } });
     return { ...run, role: ctx.role };
   }),
   create: projectProcedure("EDITOR", "runs:write")
@@ -37,12 +37,17 @@ export const runRouter = router({
         suiteVersionId: idSchema.optional(),
         modelVersionId: idSchema.optional(),
         datasetVersionId: idSchema.optional(),
+        /** Target ENDPOINT: the project's endpoint the server calls for each case. */
+        endpointId: idSchema.optional(),
       }),
     )
     .mutation(({ ctx, input }) => createRun(ctx.db, ctx.actor, ctx.orgId, { ...input, config: input.config as Prisma.InputJsonValue, projectId: ctx.projectId })),
   transition: resourceProcedure("run", "EDITOR", "runs:write")
     .input(z.object({ status: z.enum(["RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]), error: z.string().max(4_000).optional(), summary: jsonObject.optional() }))
-    .mutation(({ ctx, input }) => transitionRun(ctx.db, ctx.actor, ctx.orgId, input.runId, input.status, { error: input.error, summary: input.summary as Prisma.InputJsonValue | undefined })),
+    .mutation(async ({ ctx, input }) => {
+      if (input.status !== "CANCELLED") assertNotServerRun((await ctx.db.run.findUniqueOrThrow({ where: { id: input.runId }, select: { target: true } })).target);
+      return transitionRun(ctx.db, ctx.actor, ctx.orgId, input.runId, input.status, { error: input.error, summary: input.summary as Prisma.InputJsonValue | undefined });
+    }),
   logMetrics: resourceProcedure("run", "EDITOR", "runs:write")
     .input(z.object({ points: z.array(z.object({ name: metricName, step: z.number().int().min(0), value: z.number().finite() })).min(1).max(MAX_POINTS_PER_BATCH) }))
     .mutation(({ ctx, input }) => logMetrics(ctx.db, ctx.actor, ctx.orgId, input.runId, input.points)),

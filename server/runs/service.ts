@@ -1,11 +1,14 @@
 import { Prisma as PrismaNamespace, type Prisma, type PrismaClient, type RunKind, type RunStatus, type RunTarget } from "@/server/db/generated/client";
 import type { Actor } from "@/server/trpc/context";
-import { recordAudit } from "@/server/audit/service";
+import { recordAudit, type AuditActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/server/lib/actor";
 import { canTransition } from "./transitions";
 import { publishMetricPoints } from "./events";
 import type { CaseOutcome } from "./gate";
+import { EndpointEvalConfigSchema } from "@/server/endpoints/eval-config";
+import { announceEndpointRun } from "@/server/endpoints/events";
+
 
 export const runSelect = {
   id: true,
@@ -17,6 +20,7 @@ export const runSelect = {
   suiteVersionId: true,
   modelVersionId: true,
   datasetVersionId: true,
+  endpointId: true,
   summary: true,
   error: true,
   createdById: true,
@@ -38,7 +42,7 @@ export async function createRun(
   db: PrismaClient,
   actor: Actor,
   orgId: string,
-  input: { projectId: string; kind: RunKind; target: RunTarget; config: Prisma.InputJsonValue; suiteVersionId?: string; modelVersionId?: string; datasetVersionId?: string },
+  input: { projectId: string; kind: RunKind; target: RunTarget; config: Prisma.InputJsonValue; suiteVersionId?: string; modelVersionId?: string; datasetVersionId?: string; endpointId?: string },
 ) {
   // Referenced records must be in the same project; anything else reads as not found.
   if (input.suiteVersionId) {
@@ -54,28 +58,50 @@ export async function createRun(
     if (!found) throw new DomainError("NOT_FOUND", "Dataset version not found.");
   }
   if (input.kind === "EVAL" && !input.suiteVersionId) throw new DomainError("BAD_REQUEST", "An eval run needs a published suite version (suiteVersionId).");
-  return db.$transaction(async (tx) => {
+  if (input.target === "ENDPOINT") input = { ...input, config: await endpointRunConfig(db, input) };
+  else if (input.endpointId) throw new DomainError("BAD_REQUEST", "endpointId: only runs with target ENDPOINT call an endpoint.");
+  const created = await db.$transaction(async (tx) => {
     const run = await tx.run.create({ data: { ...input, createdById: actorId(actor) }, select: runSelect });
     await recordAudit(tx, actor, { orgId, action: "run.create", resourceType: "Run", resourceId: run.id, after: run });
     return run;
   });
+  // The server runs endpoint evals itself (server/endpoints/eval-runner.ts): wake it now.
+  if (created.target === "ENDPOINT") announceEndpointRun(created.id);
+  return created;
+}
+
+/** Checks an ENDPOINT run's endpoint(s) are in the project, and returns its config with defaults applied. */
+async function endpointRunConfig(db: PrismaClient, input: { projectId: string; kind: RunKind; config: Prisma.InputJsonValue; endpointId?: string }) {
+  if (input.kind !== "EVAL") throw new DomainError("BAD_REQUEST", "target: only eval runs can target an endpoint.");
+  if (!input.endpointId) throw new DomainError("BAD_REQUEST", "endpointId: an eval run with target ENDPOINT needs the endpoint to call.");
+  const parsed = EndpointEvalConfigSchema.safeParse(input.config);
+  if (!parsed.success) throw new DomainError("BAD_REQUEST", `config: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(config)"}: ${i.message}`).join("; ")}`);
+  for (const id of [input.endpointId, parsed.data.judgeEndpointId]) {
+    if (!id) continue;
+    const found = await db.endpoint.findFirst({ where: { id, projectId: input.projectId }, select: { id: true } });
+    if (!found) throw new DomainError("NOT_FOUND", "Endpoint not found.");
+  }
+  return parsed.data as Prisma.InputJsonValue;
 }
 
 export async function transitionRun(
   db: PrismaClient,
-  actor: Actor,
+  actor: AuditActor,
   orgId: string,
   runId: string,
   to: RunStatus,
   extra: { error?: string; summary?: Prisma.InputJsonValue },
 ) {
   return db.$transaction(async (tx) => {
+    // Locked until the transaction ends: results being recorded (which hold a share lock on the run,
+    // see recordResults) are all in or all refused before the summary and the stats are computed.
+    await tx.$queryRaw`SELECT id FROM "Run" WHERE id = ${runId} FOR UPDATE`;
     const before = await tx.run.findUniqueOrThrow({ where: { id: runId }, select: runSelect });
     if (!canTransition(before.status, to)) {
       throw new DomainError("PRECONDITION_FAILED", `A ${before.status} run cannot become ${to}.`);
     }
     const now = new Date();
-    const summary = to === "SUCCEEDED" && before.kind === "EVAL" ? await evalSummary(tx, runId, before.suiteVersionId!) : extra.summary;
+    const summary = to === "SUCCEEDED" && before.kind === "EVAL" ? await finishEvalRun(tx, runId, before.suiteVersionId!, extra.summary) : extra.summary;
     // Conditional on the status read above, so two concurrent transitions cannot both apply.
     const changed = await tx.run.updateMany({
       where: { id: runId, status: before.status },
@@ -98,10 +124,16 @@ function assertAcceptsData(status: RunStatus) {
   if (status !== "RUNNING") throw new DomainError("PRECONDITION_FAILED", `The run is ${status}; only a RUNNING run accepts metrics and results.`);
 }
 
+/** Endpoint evals are run and recorded by the server itself; clients may only cancel them. */
+export function assertNotServerRun(target: RunTarget) {
+  if (target === "ENDPOINT") throw new DomainError("PRECONDITION_FAILED", "The server runs endpoint evals and records their results; you can only cancel them.");
+}
+
 /** Appends metric points; a point already stored (same run, name and step) is skipped, so retries are safe. */
-export async function logMetrics(db: PrismaClient, actor: Actor, orgId: string, runId: string, points: { name: string; step: number; value: number }[]) {
-  const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true } });
+export async function logMetrics(db: PrismaClient, actor: AuditActor, orgId: string, runId: string, points: { name: string; step: number; value: number }[]) {
+  const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, target: true } });
   assertAcceptsData(run.status);
+  assertNotServerRun(run.target);
   const result = await db.$transaction(async (tx) => {
     // Three array parameters instead of one per value: a 10,000-point batch is one short statement.
     const stored = await tx.$executeRaw`
@@ -139,19 +171,24 @@ export interface GradeRecord {
 
 export async function recordResults(
   db: PrismaClient,
-  actor: Actor,
+  actor: AuditActor,
   orgId: string,
   runId: string,
   results: { caseId: string; output: string; grades: GradeRecord[]; score: number; pass: boolean }[],
 ) {
-  const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, kind: true, suiteVersionId: true } });
+  const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, kind: true, suiteVersionId: true, target: true } });
   assertAcceptsData(run.status);
+  assertNotServerRun(run.target);
   if (run.kind !== "EVAL") throw new DomainError("BAD_REQUEST", "Only eval runs have per-case results.");
   const version = await db.suiteVersion.findUniqueOrThrow({ where: { id: run.suiteVersionId! }, select: { cases: true } });
   const known = new Set((version.cases as unknown as StoredCase[]).map((c) => c.id));
   const unknown = results.filter((r) => !known.has(r.caseId)).map((r) => r.caseId);
   if (unknown.length) throw new DomainError("BAD_REQUEST", `These case ids are not in the run's suite version: ${unknown.slice(0, 10).join(", ")}${unknown.length > 10 ? ", ..." : ""}.`);
   return db.$transaction(async (tx) => {
+    // Read again under a share lock: a run that became SUCCEEDED meanwhile has its stats computed and
+    // takes no more results; one becoming SUCCEEDED now waits for these to be in (see transitionRun).
+    const [locked] = await tx.$queryRaw<{ status: RunStatus }[]>`SELECT status FROM "Run" WHERE id = ${runId} FOR SHARE`;
+    assertAcceptsData(locked.status);
     const created = await tx.evalResult.createMany({
       data: results.map((r) => ({ runId, caseId: r.caseId, output: r.output, grades: r.grades as unknown as Prisma.InputJsonValue, score: r.score, pass: r.pass })),
       skipDuplicates: true,
@@ -161,25 +198,87 @@ export async function recordResults(
   });
 }
 
-async function evalSummary(tx: Pick<PrismaClient, "evalResult" | "suiteVersion">, runId: string, suiteVersionId: string) {
-  const outcomes = await caseOutcomes(tx, runId, suiteVersionId);
+/**
+ * Inserts the run's EvalRunStat rows (see prisma/schema.prisma): graded and passed cases for the whole
+ * run, per tag, per clause and per (tag, clause) of the case in the run's suite version. A case's
+ * repeated labels count once; results are read in SQL, never loaded. The migration that created the
+ * table backfilled runs that had succeeded before with this same statement (over all such runs).
+ */
+export async function recordEvalRunStats(tx: Pick<PrismaClient, "$executeRaw">, runId: string): Promise<void> {
+  await tx.$executeRaw`
+    WITH run AS (
+      SELECT r.id AS "runId", r."suiteVersionId" FROM "Run" r WHERE r.id = ${runId}
+    ), suite_case AS (
+      -- Each case's distinct tags and clauses, once per suite version; a repeated case id means its
+      -- last occurrence, as everywhere else.
+      SELECT DISTINCT ON (sv.id, c.value->>'id') sv.id AS "suiteVersionId", c.value->>'id' AS "caseId",
+        ARRAY(SELECT DISTINCT x FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(c.value->'tags') = 'array' THEN c.value->'tags' ELSE '[]'::jsonb END) x WHERE x IS NOT NULL) AS tags,
+        ARRAY(SELECT DISTINCT x FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(c.value->'clauses') = 'array' THEN c.value->'clauses' ELSE '[]'::jsonb END) x WHERE x IS NOT NULL) AS clauses
+      FROM "SuiteVersion" sv CROSS JOIN LATERAL jsonb_array_elements(sv.cases) WITH ORDINALITY AS c(value, n)
+      WHERE sv.id IN (SELECT "suiteVersionId" FROM run)
+      ORDER BY sv.id, c.value->>'id', c.n DESC
+    ), graded AS (
+      SELECT run."runId", er.pass, sc.tags, sc.clauses
+      FROM run JOIN "EvalResult" er ON er."runId" = run."runId"
+      LEFT JOIN suite_case sc ON sc."suiteVersionId" = run."suiteVersionId" AND sc."caseId" = er."caseId"
+    )
+    INSERT INTO "EvalRunStat" ("runId", scope, tag, clause, cases, passed)
+    SELECT run."runId", 'RUN'::"EvalStatScope", '', '', count(g."runId"), count(*) FILTER (WHERE g.pass)
+      FROM run LEFT JOIN graded g ON g."runId" = run."runId" GROUP BY run."runId"
+    UNION ALL
+    SELECT g."runId", 'TAG'::"EvalStatScope", t, '', count(*), count(*) FILTER (WHERE g.pass)
+      FROM graded g CROSS JOIN LATERAL unnest(g.tags) t GROUP BY g."runId", t
+    UNION ALL
+    SELECT g."runId", 'CLAUSE'::"EvalStatScope", '', cl, count(*), count(*) FILTER (WHERE g.pass)
+      FROM graded g CROSS JOIN LATERAL unnest(g.clauses) cl GROUP BY g."runId", cl
+    UNION ALL
+    SELECT g."runId", 'TAG_CLAUSE'::"EvalStatScope", t, cl, count(*), count(*) FILTER (WHERE g.pass)
+      FROM graded g CROSS JOIN LATERAL unnest(g.tags) t CROSS JOIN LATERAL unnest(g.clauses) cl GROUP BY g."runId", t, cl`;
+}
+
+/**
+ * An eval run becoming SUCCEEDED (inside the transition's transaction): stores its stats and returns
+ * its summary, computed from those stats, with whatever else the runner reported (tokens, say).
+ */
+async function finishEvalRun(tx: Pick<PrismaClient, "$executeRaw" | "$queryRaw" | "suiteVersion">, runId: string, suiteVersionId: string, reported: Prisma.InputJsonValue | undefined) {
+  await recordEvalRunStats(tx, runId);
+  const stats = await tx.$queryRaw<{ scope: "RUN" | "TAG"; tag: string; cases: number; passed: number }[]>`
+    SELECT scope::text AS scope, tag, cases, passed FROM "EvalRunStat" WHERE "runId" = ${runId} AND scope IN ('RUN', 'TAG') ORDER BY scope, tag`;
+  const [mean] = await tx.$queryRaw<{ meanScore: number | null }[]>`SELECT avg(score)::float8 AS "meanScore" FROM "EvalResult" WHERE "runId" = ${runId}`;
   const version = await tx.suiteVersion.findUniqueOrThrow({ where: { id: suiteVersionId }, select: { caseCount: true } });
+  const run = stats.find((s) => s.scope === "RUN") ?? { cases: 0, passed: 0 };
   const byTag: Record<string, { cases: number; passed: number }> = {};
-  for (const o of outcomes) {
-    for (const tag of o.tags) {
-      byTag[tag] ??= { cases: 0, passed: 0 };
-      byTag[tag].cases++;
-      if (o.pass) byTag[tag].passed++;
-    }
-  }
-  const passed = outcomes.filter((o) => o.pass).length;
+  for (const s of stats) if (s.scope === "TAG") byTag[s.tag] = { cases: s.cases, passed: s.passed };
+  const extra = reported && typeof reported === "object" && !Array.isArray(reported) ? reported : {};
   return {
+    ...extra,
     cases: version.caseCount,
-    graded: outcomes.length,
-    passed,
-    passRate: outcomes.length ? passed / outcomes.length : 0,
-    meanScore: outcomes.length ? outcomes.reduce((s, o) => s + o.score, 0) / outcomes.length : 0,
+    graded: run.cases,
+    passed: run.passed,
+    passRate: run.cases ? run.passed / run.cases : 0,
+    meanScore: mean?.meanScore ?? 0,
     byTag,
+    ...(await usageSummary(tx, runId)),
+  };
+}
+
+/** Latency and tokens over the cases that recorded them (endpoint evals); nothing for other runs. */
+async function usageSummary(tx: Pick<PrismaClient, "$queryRaw">, runId: string) {
+  const [row] = await tx.$queryRaw<{ answered: bigint; mean: number | null; p50: number | null; p95: number | null; prompt: bigint | null; completion: bigint | null }[]>`
+    SELECT count(*) AS answered, avg("latencyMs")::float8 AS mean,
+      percentile_cont(0.5) WITHIN GROUP (ORDER BY "latencyMs") AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY "latencyMs") AS p95,
+      sum("promptTokens") AS prompt, sum("completionTokens") AS completion
+    FROM "EvalResult" WHERE "runId" = ${runId} AND "latencyMs" IS NOT NULL`;
+  if (!row || row.answered === 0n) return {};
+  return {
+    usage: {
+      answered: Number(row.answered),
+      meanLatencyMs: Math.round(row.mean ?? 0),
+      p50LatencyMs: Math.round(row.p50 ?? 0),
+      p95LatencyMs: Math.round(row.p95 ?? 0),
+      promptTokens: row.prompt === null ? null : Number(row.prompt),
+      completionTokens: row.completion === null ? null : Number(row.completion),
+    },
   };
 }
 

@@ -6,7 +6,8 @@ import { authenticateApiKey } from "@/server/apikeys/service";
 
 export type Actor =
   | { type: "user"; userId: string; email: string; name: string }
-  | { type: "apiKey"; keyId: string; orgId: string; scopes: string[]; label: string };
+  /** projectId: the one project a project key is limited to; absent for organization-wide keys. */
+  | { type: "apiKey"; keyId: string; orgId: string; projectId?: string; scopes: string[]; label: string };
 
 export interface Context {
   db: PrismaClient;

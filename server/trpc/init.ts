@@ -17,7 +17,7 @@ export interface Meta {
   access: Access;
 }
 
-function describeZod(error: ZodError): { message: string; fieldErrors: Record<string, string> } {
+export function describeZod(error: ZodError): { message: string; fieldErrors: Record<string, string> } {
   const fieldErrors: Record<string, string> = {};
   for (const issue of error.issues) {
     const field = issue.path.join(".") || "(input)";

@@ -49,6 +49,8 @@ interface Grant {
 async function authorizeInOrg(
   ctx: { db: import("@/server/db/generated/client").PrismaClient; actor: Actor | null },
   orgId: string,
+  /** The project acted on; null for organization-wide procedures. */
+  projectId: string | null,
   role: RoleName,
   scope: ApiScope | null,
   notFound: string,
@@ -57,6 +59,9 @@ async function authorizeInOrg(
   if (!actor) deny("UNAUTHORIZED", "Sign in or send an API key to continue.");
   if (actor.type === "apiKey") {
     if (actor.orgId !== orgId) deny("NOT_FOUND", notFound);
+    // A project key sees other projects exactly as an outsider does, and nothing organization-wide.
+    if (actor.projectId && projectId === null) deny("FORBIDDEN", "This API key is limited to one project; it cannot act on the whole organization.");
+    if (actor.projectId && actor.projectId !== projectId) deny("NOT_FOUND", notFound);
     if (!scope) deny("FORBIDDEN", "API keys cannot do this; sign in as a person.");
     if (!actor.scopes.includes(scope)) deny("FORBIDDEN", `This API key lacks the "${scope}" scope.`);
     return { role: null };
@@ -77,7 +82,7 @@ export function orgProcedure(role: RoleName, scope: ApiScope | null) {
     .meta({ access: { level: "org", role, scope } })
     .input(z.object({ orgId: idSchema }))
     .use(async ({ ctx, input, next }) => {
-      const grant = await authorizeInOrg(ctx, input.orgId, role, scope, "Organization not found.");
+      const grant = await authorizeInOrg(ctx, input.orgId, null, role, scope, "Organization not found.");
       return next({ ctx: { ...ctx, actor: ctx.actor!, orgId: input.orgId, role: grant.role } });
     });
 }
@@ -89,7 +94,7 @@ export function projectProcedure(role: RoleName, scope: ApiScope | null) {
     .use(async ({ ctx, input, next }) => {
       const project = await ctx.db.project.findUnique({ where: { id: input.projectId }, select: { orgId: true } });
       if (!project) deny("NOT_FOUND", "Project not found.");
-      const grant = await authorizeInOrg(ctx, project.orgId, role, scope, "Project not found.");
+      const grant = await authorizeInOrg(ctx, project.orgId, input.projectId, role, scope, "Project not found.");
       return next({
         ctx: { ...ctx, actor: ctx.actor!, orgId: project.orgId, projectId: input.projectId, role: grant.role },
       });
@@ -111,6 +116,7 @@ const RESOURCE_PROJECT = {
   run: (db: Db, id: string) => db.run.findUnique({ where: { id }, select: { projectId: true } }),
   promotion: (db: Db, id: string) =>
     db.promotionRequest.findUnique({ where: { id }, select: { model: { select: { projectId: true } } } }).then((v) => v && { projectId: v.model.projectId }),
+  endpoint: (db: Db, id: string) => db.endpoint.findUnique({ where: { id }, select: { projectId: true } }),
 } as const;
 type Db = import("@/server/db/generated/client").PrismaClient;
 export type ResourceKind = keyof typeof RESOURCE_PROJECT;
@@ -125,6 +131,7 @@ const RESOURCE_LABEL: Record<ResourceKind, string> = {
   modelVersion: "Model version",
   run: "Run",
   promotion: "Promotion request",
+  endpoint: "Endpoint",
 };
 
 /**
@@ -148,7 +155,7 @@ export async function authorizeResource(
   if (!owner) deny("NOT_FOUND", notFound);
   const project = await ctx.db.project.findUnique({ where: { id: owner.projectId }, select: { orgId: true } });
   if (!project) deny("NOT_FOUND", notFound);
-  const grant = await authorizeInOrg(ctx, project.orgId, role, scope, notFound);
+  const grant = await authorizeInOrg(ctx, project.orgId, owner.projectId, role, scope, notFound);
   return { orgId: project.orgId, projectId: owner.projectId, role: grant.role };
 }
 

@@ -13,6 +13,8 @@ import { modelRouter } from "@/server/models/router";
 import { datasetRouter } from "@/server/datasets/router";
 import { dashboardRouter } from "@/server/dashboards/router";
 import { collabRouter } from "@/server/collab/router";
+import { endpointRouter } from "@/server/endpoints/router";
+import { nodeRouter } from "@/server/nodes/router";
 
 export const appRouter = router({
   user: userRouter,
@@ -29,6 +31,8 @@ export const appRouter = router({
   dataset: datasetRouter,
   dashboard: dashboardRouter,
   collab: collabRouter,
+  endpoint: endpointRouter,
+  node: nodeRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -21,6 +21,6 @@ export const userRouter = router({
   me: authedProcedure.query(({ ctx }) =>
     ctx.actor.type === "user"
       ? { type: "user" as const, id: ctx.actor.userId, email: ctx.actor.email, name: ctx.actor.name }
-      : { type: "apiKey" as const, id: ctx.actor.keyId, orgId: ctx.actor.orgId, label: ctx.actor.label, scopes: ctx.actor.scopes },
+      : { type: "apiKey" as const, id: ctx.actor.keyId, orgId: ctx.actor.orgId, projectId: ctx.actor.projectId ?? null, label: ctx.actor.label, scopes: ctx.actor.scopes },
   ),
 });

@@ -7,6 +7,8 @@ import { runMetricsIngestionBench } from "./metrics-ingestion.bench";
 import { runCollabBench } from "./collab.bench";
 import { runDashboardBench } from "./dashboard.bench";
 import { runTrainBench } from "./train.bench";
+import { runQueueBench } from "./queue.bench";
+import { runServingBench } from "./serving.bench";
 
 const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "gpu-matmul", run: runGpuMatmulBench },
@@ -15,6 +17,8 @@ const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "collab", run: runCollabBench },
   { name: "dashboard", run: runDashboardBench },
   { name: "train", run: runTrainBench },
+  { name: "queue", run: runQueueBench },
+  { name: "serving", run: runServingBench },
 ];
 
 for (const b of benches) {

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import type { PrismaClient } from "@/server/db/generated/client";
 import type { Actor, Context } from "@/server/trpc/context";
 import { createApiKey } from "@/server/apikeys/service";
+import { createNodeToken } from "@/server/nodes/tokens";
 import { randomToken, sha256Hex } from "@/server/auth/tokens";
 import { API_SCOPES, type ApiScope, type RoleName } from "@/server/auth/roles";
 import { createCallerFactory } from "@/server/trpc/init";
@@ -32,6 +33,8 @@ export interface OrgFixture {
   inviteToken: string;
   inviteId: string;
   apiKeyId: string;
+  /** A node token of the organization (unrevoked). */
+  nodeTokenId: string;
   policyId: string;
   datasetId: string;
   suiteId: string;
@@ -44,6 +47,8 @@ export interface OrgFixture {
   modelVersionId: string;
   /** A PENDING promotion requested by the EDITOR. */
   promotionId: string;
+  /** An external endpoint of the project, on a loopback URL the SSRF guard refuses (no key). */
+  endpointId: string;
   /** An API key of the organization holding exactly `scopes` (all scopes by default). */
   key(scopes?: readonly ApiScope[]): Promise<Actor & { type: "apiKey" }>;
 }
@@ -67,6 +72,7 @@ export async function createOrgFixture(db: PrismaClient): Promise<OrgFixture> {
     select: { id: true },
   });
   const existingKey = await createApiKey(db, owner, { orgId: org.id, name: "fixture key", scopes: ["projects:read"] });
+  const nodeToken = await createNodeToken(db, owner, org.id, "fixture node");
   const records = await createProjectRecords(db, project.id, owner.userId, editor.userId);
 
   async function key(scopes: readonly ApiScope[] = API_SCOPES): Promise<Actor & { type: "apiKey" }> {
@@ -84,6 +90,7 @@ export async function createOrgFixture(db: PrismaClient): Promise<OrgFixture> {
     inviteToken,
     inviteId: invite.id,
     apiKeyId: existingKey.key.id,
+    nodeTokenId: nodeToken.token.id,
     ...records,
     key,
   };
@@ -136,6 +143,10 @@ async function createProjectRecords(db: PrismaClient, projectId: string, ownerId
     data: { modelId: model.id, alias: "production", modelVersionId: modelVersion.id, suiteVersionId: suiteVersion.id, gateReport: { pass: true }, requestedById: editorId },
     select: { id: true },
   });
+  const endpoint = await db.endpoint.create({
+    data: { projectId, name: unique("endpoint"), baseUrl: "http://127.0.0.1:9/v1", model: "fixture-model", createdById: ownerId },
+    select: { id: true },
+  });
   return {
     policyId: policy.id,
     datasetId: dataset.id,
@@ -146,5 +157,6 @@ async function createProjectRecords(db: PrismaClient, projectId: string, ownerId
     modelId: model.id,
     modelVersionId: modelVersion.id,
     promotionId: promotion.id,
+    endpointId: endpoint.id,
   };
 }

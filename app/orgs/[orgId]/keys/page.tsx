@@ -19,6 +19,7 @@ const SCOPE_LABELS: Record<ApiScope, string> = {
   "datasets:write": "Upload datasets",
   "models:read": "Read models",
   "models:write": "Register model versions, request promotions",
+  "models:invoke": "Call models through the OpenAI-compatible API (/v1)",
   "runs:read": "Read runs and check release gates",
   "runs:write": "Record runs, metrics and results",
 };
@@ -30,6 +31,7 @@ export default function ApiKeysPage() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const keys = useQuery(trpc.apiKey.list.queryOptions({ orgId }));
+  const projects = useQuery(trpc.project.list.queryOptions({ orgId }));
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.apiKey.list.queryKey({ orgId }) });
   const [secret, setSecret] = useState<string | null>(null);
   const create = useMutation(
@@ -45,7 +47,8 @@ export default function ApiKeysPage() {
   function onCreate(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    create.mutate({ orgId, name: String(form.get("name")), scopes: form.getAll("scopes") as Scope[] });
+    const projectId = String(form.get("projectId") ?? "");
+    create.mutate({ orgId, name: String(form.get("name")), scopes: form.getAll("scopes") as Scope[], ...(projectId ? { projectId } : {}) });
   }
 
   return (
@@ -54,7 +57,8 @@ export default function ApiKeysPage() {
         <div>
           <h1>API keys</h1>
           <p className="subtitle">
-            For CI jobs and agents: send <code>Authorization: Bearer &lt;key&gt;</code> to <code>/api/trpc</code>.
+            For CI jobs, agents and apps: send <code>Authorization: Bearer &lt;key&gt;</code> to <code>/api/trpc</code>, or use the key with
+            any OpenAI client at <code>/v1</code> (scope <code>models:invoke</code>).
           </p>
         </div>
       </div>
@@ -66,6 +70,18 @@ export default function ApiKeysPage() {
             Name
             <input name="name" required maxLength={80} placeholder="release-gate CI" />
             <span className="field-error">{fieldError(create.error, "name")}</span>
+          </label>
+          <label className="field">
+            Reaches
+            <select name="projectId" defaultValue="" data-testid="api-key-project">
+              <option value="">Every project of the organization</option>
+              {projects.data?.map((p) => (
+                <option key={p.id} value={p.id}>
+                  Only the project {p.name}
+                </option>
+              ))}
+            </select>
+            <span className="hint">A project key cannot see other projects or anything organization-wide. Give apps that call a model a project key.</span>
           </label>
           <fieldset style={{ display: "grid", gridTemplateColumns: "repeat(auto-fill, minmax(300px, 1fr))", gap: "0.4rem", border: "none", padding: 0, margin: 0 }}>
             <legend className="hint" style={{ marginBottom: "0.3rem" }}>
@@ -106,6 +122,7 @@ export default function ApiKeysPage() {
               <tr>
                 <th>Name</th>
                 <th>Key</th>
+                <th>Reaches</th>
                 <th>Scopes</th>
                 <th>Created</th>
                 <th>Last used</th>
@@ -117,6 +134,7 @@ export default function ApiKeysPage() {
                 <tr key={key.id}>
                   <td>{key.name}</td>
                   <td className="mono">hth_{key.prefix}_…</td>
+                  <td>{key.project ? key.project.name : <span className="muted">every project</span>}</td>
                   <td>
                     {key.scopes.map((s) => (
                       <span key={s} className="badge" style={{ marginRight: 4 }}>

@@ -27,12 +27,14 @@ export default function ProjectHomePage() {
   const runs = useQuery(trpc.run.list.queryOptions({ projectId, limit: 200 }));
   const models = useQuery(trpc.model.list.queryOptions({ projectId }));
   const datasets = useQuery(trpc.dataset.list.queryOptions({ projectId }));
+  const endpoints = useQuery(trpc.endpoint.list.queryOptions({ projectId }));
   const sections = [
     { title: "Policies", path: "policies", count: policies.data?.length, text: "Written policies with clauses that cases cite." },
     { title: "Eval suites", path: "suites", count: suites.data?.length, text: "Test cases and graders, published as versions." },
     { title: "Runs", path: "runs", count: runs.data ? (runs.data.length >= 200 ? "200+" : runs.data.length) : undefined, text: "Training and eval runs, metrics and results." },
     { title: "Models", path: "models", count: models.data?.length, text: "Model versions, their lineage and promotions." },
     { title: "Datasets", path: "datasets", count: datasets.data?.length, text: "Corpora and instruction pairs for training." },
+    { title: "Endpoints", path: "endpoints", count: endpoints.data?.length, text: "OpenAI-compatible models to evaluate, and serving this project's models." },
   ];
   const role = project.data?.role;
   const canEdit = role === "OWNER" || role === "ADMIN" || role === "EDITOR";
@@ -107,6 +109,10 @@ export default function ProjectHomePage() {
             <p>{section.text}</p>
           </Link>
         ))}
+        <Link href={`/orgs/${orgId}/projects/${projectId}/train`} className="tile" data-testid="train-link">
+          <h3>Train</h3>
+          <p>Pre-train or fine-tune a small model on this device's GPU or your GPU nodes, and evaluate it.</p>
+        </Link>
         <Link href={`/orgs/${orgId}/projects/${projectId}/dashboard`} className="tile">
           <h3>Dashboard</h3>
           <p>Scores per model version, policy coverage, regressions and where compute went.</p>

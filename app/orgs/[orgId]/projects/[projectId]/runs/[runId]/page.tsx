@@ -16,7 +16,16 @@ const TABS = [
   { id: "compare", label: "Compare" },
 ] as const;
 type Tab = (typeof TABS)[number]["id"];
-type EvalSummary = { cases?: number; graded?: number; passed?: number; passRate?: number; meanScore?: number; byTag?: Record<string, { cases: number; passed: number }> };
+type EvalSummary = {
+  cases?: number;
+  graded?: number;
+  passed?: number;
+  passRate?: number;
+  meanScore?: number;
+  byTag?: Record<string, { cases: number; passed: number }>;
+  /** Endpoint evals: latency and tokens over the answered cases. */
+  usage?: { answered: number; p50LatencyMs: number; p95LatencyMs: number; completionTokens: number | null };
+};
 
 function inputText(input: unknown): string {
   if (input === null || input === undefined) return "";
@@ -61,6 +70,12 @@ function RunPage() {
                 </Link>
               </>
             ) : null}
+            {r.endpoint ? (
+              <>
+                {" · endpoint "}
+                <Link href={`/orgs/${orgId}/projects/${projectId}/endpoints`}>{r.endpoint.name}</Link>
+              </>
+            ) : null}
           </p>
         </div>
         <RunStatusBadge status={r.status} />
@@ -84,7 +99,7 @@ function RunPage() {
           ) : null}
         </>
       ) : null}
-      {tab === "results" && isEval ? <Results runId={runId} /> : null}
+      {tab === "results" && isEval ? <Results runId={runId} live={["QUEUED", "RUNNING"].includes(r.status)} /> : null}
       {tab === "compare" && isEval && r.suiteVersion ? <Compare runId={runId} projectId={projectId} suiteId={r.suiteVersion.suiteId} /> : null}
     </>
   );
@@ -120,6 +135,20 @@ function SummaryCard({ summary, status }: { summary: EvalSummary | null; status:
           <b>{summary.cases ?? "—"}</b>
           <span>cases in suite</span>
         </div>
+        {summary.usage ? (
+          <>
+            <div className="stat">
+              <b>
+                {summary.usage.p50LatencyMs} / {summary.usage.p95LatencyMs} ms
+              </b>
+              <span>latency p50 / p95</span>
+            </div>
+            <div className="stat">
+              <b>{summary.usage.completionTokens ?? "—"}</b>
+              <span>tokens generated</span>
+            </div>
+          </>
+        ) : null}
       </div>
       {tags.length ? (
         <table className="table">
@@ -199,16 +228,18 @@ function LiveMetrics({ runId }: { runId: string }) {
   );
 }
 
-function Results({ runId }: { runId: string }) {
+function Results({ runId, live }: { runId: string; live: boolean }) {
   const trpc = useTRPC();
   const params = useSearchParams();
   const router = useRouter();
   const pathname = usePathname();
   // Local state answers the click at once; the URL keeps the choice shareable.
   const [onlyFailures, setOnlyFailures] = useState(params.get("failures") === "1");
-  const results = useInfiniteQuery(
-    trpc.run.results.infiniteQueryOptions({ runId, onlyFailures, limit: 50 }, { getNextPageParam: (page) => page.nextCursor ?? undefined }),
-  );
+  const results = useInfiniteQuery({
+    ...trpc.run.results.infiniteQueryOptions({ runId, onlyFailures, limit: 50 }, { getNextPageParam: (page) => page.nextCursor ?? undefined }),
+    // Results of a run in progress (endpoint evals record them case by case) come in as they are stored.
+    refetchInterval: live ? 3000 : false,
+  });
   const rows = results.data?.pages.flatMap((p) => p.items) ?? [];
   const graders = [...new Set(rows.flatMap((r) => r.grades.map((g) => g.grader)))];
   function toggle(checked: boolean) {
@@ -267,7 +298,7 @@ function Results({ runId }: { runId: string }) {
                     <pre className="cell-text">{r.expected ?? (r.choices ? r.choices.join(" | ") : "")}</pre>
                   </td>
                   <td>
-                    <pre className="cell-text">{r.output}</pre>
+                    <OutputText text={r.output} />
                   </td>
                   {graders.map((name) => {
                     const g = r.grades.find((x) => x.grader === name);
@@ -287,6 +318,11 @@ function Results({ runId }: { runId: string }) {
                   <td>
                     <span className={`badge ${r.pass ? "badge-ok" : "badge-danger"}`}>{r.pass ? "pass" : "fail"}</span>
                     <div className="hint">{r.score.toFixed(2)}</div>
+                    {r.latencyMs !== null ? (
+                      <div className="hint" data-testid="result-usage">
+                        {r.latencyMs} ms{r.completionTokens !== null ? ` · ${r.completionTokens} tok` : ""}
+                      </div>
+                    ) : null}
                   </td>
                 </tr>
               ))}
@@ -383,10 +419,10 @@ function Compare({ runId, projectId, suiteId }: { runId: string; projectId: stri
                       </div>
                     </td>
                     <td>
-                      <pre className="cell-text">{row.before.output}</pre>
+                      <OutputText text={row.before.output} />
                     </td>
                     <td>
-                      <pre className="cell-text">{row.after.output}</pre>
+                      <OutputText text={row.after.output} />
                     </td>
                   </tr>
                 ))}
@@ -406,4 +442,10 @@ export default function Page() {
       <RunPage />
     </Suspense>
   );
+}
+
+/** A model's output as text; an empty or whitespace-only output says so instead of showing a blank cell. */
+function OutputText({ text }: { text: string }) {
+  if (text.trim() === "") return <span className="muted">{text === "" ? "(empty output)" : "(whitespace only)"}</span>;
+  return <pre className="cell-text">{text}</pre>;
 }

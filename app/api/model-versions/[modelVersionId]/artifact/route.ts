@@ -1,0 +1,29 @@
+import { Readable } from "node:stream";
+import { authorizeResource } from "@/server/trpc/procedures";
+import { getArtifactStore } from "@/server/storage";
+import { DomainError } from "@/server/errors";
+import { errorResponse, requestContext } from "@/server/http/respond";
+
+export const dynamic = "force-dynamic";
+
+/** Download a model version's safetensors checkpoint, streamed from storage. */
+export async function GET(req: Request, { params }: { params: Promise<{ modelVersionId: string }> }) {
+  try {
+    const { modelVersionId } = await params;
+    const ctx = await requestContext(req);
+    await authorizeResource(ctx, "modelVersion", modelVersionId, "VIEWER", "models:read");
+    const version = await ctx.db.modelVersion.findUniqueOrThrow({ where: { id: modelVersionId }, select: { version: true, artifactSha256: true, sizeBytes: true, model: { select: { name: true } } } });
+    if (!version.artifactSha256) throw new DomainError("NOT_FOUND", "This model version has no artifact.");
+    const stream = await getArtifactStore().open(version.artifactSha256);
+    return new Response(Readable.toWeb(stream) as ReadableStream, {
+      headers: {
+        "content-type": "application/octet-stream",
+        ...(version.sizeBytes !== null ? { "content-length": version.sizeBytes.toString() } : {}),
+        "content-disposition": `attachment; filename="${version.model.name.replace(/[^\w.-]+/g, "_")}-v${version.version}.safetensors"`,
+        "x-content-sha256": version.artifactSha256,
+      },
+    });
+  } catch (error) {
+    return errorResponse(error);
+  }
+}

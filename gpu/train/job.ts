@@ -1,0 +1,280 @@
+// One training job, described by plain data (a run's config) and run the same way in a browser
+// worker and on a GPU node: read the dataset, build or load the model (and its tokenizer), train with
+// checkpoints that can be resumed exactly, and produce the final checkpoint (LoRA merged).
+
+import type { GpuContext } from "../device";
+import { GPT } from "../nn/gpt";
+import { GPT_PRESETS, gptPreset, parameterCount, type GPTConfig, type GPTPresetName } from "../nn/config";
+import { attachLora, mergeLora, LORA_DEFAULTS } from "../nn/lora";
+import { trainBpe, type BytePairTokenizer } from "../tokenizer";
+import { loadGPT, loadTrainingState, saveGPT, saveTrainingState } from "../io/checkpoint";
+import { sha256Hex } from "../io/safetensors";
+import { SftSampler, train, type BatchSource, type SftExample, type StepMetrics, type TrainControl } from "./train";
+
+export type TrainJobKind = "PRETRAIN" | "SFT" | "LORA";
+export const TRAIN_JOB_KINDS: readonly TrainJobKind[] = ["PRETRAIN", "SFT", "LORA"];
+
+/** Stored as a training run's config, whatever runs it (a browser or a node). */
+export interface TrainJobSpec {
+  kind: TrainJobKind;
+  preset: GPTPresetName;
+  steps: number;
+  batchSize: number;
+  /** Default: the model's context length. */
+  seqLen?: number;
+  lr: number;
+  warmupSteps?: number;
+  gradAccum?: number;
+  /** PRETRAIN from scratch: size of the byte-level BPE trained on the corpus (at least 256). */
+  vocabSize?: number;
+  seed?: number;
+  /** Steps between checkpoints (there is always one at the end). */
+  checkpointEvery: number;
+  /** Validation loss every N steps on the held-out 10% of the data; 0 or absent disables. */
+  evalEvery?: number;
+  lora?: { rank: number; alpha: number };
+}
+
+/** Ends every response in supervised data; generation stops there (the eval runner's default stop). */
+export const SFT_END = "\n\n";
+/** Characters of corpus used to train a tokenizer (BPE training cost grows with the text). */
+const TOKENIZER_SAMPLE_CHARS = 200_000;
+const MAX_STEPS = 1_000_000;
+
+class SpecError extends Error {}
+
+function int(v: unknown, name: string, min: number, max: number): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw new SpecError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function optionalInt(v: unknown, name: string, min: number, max: number): number | undefined {
+  return v === undefined || v === null ? undefined : int(v, name, min, max);
+}
+
+/** Checks a spec from untrusted JSON (a run's config) and returns only its known fields. */
+export function validateTrainJobSpec(raw: unknown): TrainJobSpec {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new SpecError("training config must be an object");
+  const r = raw as Record<string, unknown>;
+  if (!TRAIN_JOB_KINDS.includes(r.kind as TrainJobKind)) throw new SpecError(`kind must be one of ${TRAIN_JOB_KINDS.join(", ")}, got ${JSON.stringify(r.kind)}`);
+  if (typeof r.preset !== "string" || !Object.hasOwn(GPT_PRESETS, r.preset)) throw new SpecError(`preset must be one of ${Object.keys(GPT_PRESETS).join(", ")}, got ${JSON.stringify(r.preset)}`);
+  const preset = r.preset as GPTPresetName;
+  if (typeof r.lr !== "number" || !(r.lr > 0 && r.lr <= 1)) throw new SpecError(`lr must be a number in (0, 1], got ${JSON.stringify(r.lr)}`);
+  const steps = int(r.steps, "steps", 1, MAX_STEPS);
+  const spec: TrainJobSpec = {
+    kind: r.kind as TrainJobKind,
+    preset,
+    steps,
+    batchSize: int(r.batchSize, "batchSize", 1, 4096),
+    seqLen: optionalInt(r.seqLen, "seqLen", 2, GPT_PRESETS[preset].blockSize),
+    lr: r.lr,
+    warmupSteps: optionalInt(r.warmupSteps, "warmupSteps", 0, steps),
+    gradAccum: optionalInt(r.gradAccum, "gradAccum", 1, 1024),
+    vocabSize: optionalInt(r.vocabSize, "vocabSize", 256, 65_536),
+    seed: optionalInt(r.seed, "seed", 0, 2 ** 31 - 1),
+    checkpointEvery: int(r.checkpointEvery, "checkpointEvery", 1, MAX_STEPS),
+    evalEvery: optionalInt(r.evalEvery, "evalEvery", 0, MAX_STEPS),
+  };
+  if (r.lora !== undefined && r.lora !== null) {
+    const l = r.lora as Record<string, unknown>;
+    if (typeof l !== "object") throw new SpecError("lora must be an object like { rank, alpha }");
+    spec.lora = { rank: int(l.rank, "lora.rank", 1, 256), alpha: typeof l.alpha === "number" && l.alpha > 0 ? l.alpha : LORA_DEFAULTS.alpha };
+  }
+  if (spec.kind === "LORA" && !spec.lora) spec.lora = { rank: LORA_DEFAULTS.rank, alpha: LORA_DEFAULTS.alpha };
+  for (const k of Object.keys(spec) as Array<keyof TrainJobSpec>) if (spec[k] === undefined) delete spec[k];
+  return spec;
+}
+
+/** The model shape a spec trains (a parent model's shape wins when there is one). */
+export function specModelConfig(spec: TrainJobSpec): GPTConfig {
+  const vocab = spec.vocabSize ?? Math.max(256, GPT_PRESETS[spec.preset].vocabSize);
+  return gptPreset(spec.preset, { vocabSize: vocab });
+}
+
+export interface TrainJobEstimate {
+  parameters: number;
+  /** GPU buffers while training: weights, gradients, two AdamW moments, activations kept for backward, logits. */
+  bufferBytes: number;
+  /** The largest single buffer (compare with the adapter's maxStorageBufferBindingSize). */
+  largestBufferBytes: number;
+  flopsPerStep: number;
+  tokensPerStep: number;
+}
+
+/** Rough needs of a job, to choose where it runs; config defaults to the spec's preset. */
+export function estimateTrainJob(spec: TrainJobSpec, config: GPTConfig = specModelConfig(spec)): TrainJobEstimate {
+  const { nLayer: L, nEmbd: C, nHead: H, vocabSize: V } = config;
+  const T = spec.seqLen ?? config.blockSize;
+  const B = spec.batchSize;
+  const N = parameterCount(config);
+  const tokens = B * T * (spec.gradAccum ?? 1);
+  // Per token and layer the forward pass keeps about 16 C values (ln, qkv, attention out, MLP 4C twice, ...) and H*T attention weights.
+  const activations = B * T * (L * (16 * C + H * T) + 2 * V);
+  const bufferBytes = 4 * (4 * N + activations);
+  const largestBufferBytes = 4 * Math.max(B * T * V, V * C, B * H * T * T, B * T * 4 * C);
+  const flopsPerStep = tokens * (6 * N + 12 * L * T * C);
+  return { parameters: N, bufferBytes, largestBufferBytes, flopsPerStep, tokensPerStep: tokens };
+}
+
+export interface TrainJobInput {
+  /** The dataset version's bytes: UTF-8 text (PRETRAIN) or JSON Lines of {"prompt", "response"} (SFT, LORA). */
+  dataset: Uint8Array;
+  /** The parent model version's checkpoint: required for SFT and LORA, optional for PRETRAIN (continue). */
+  parent?: Uint8Array;
+  /** A training state from onCheckpoint: training continues exactly where it stopped. */
+  resume?: Uint8Array;
+}
+
+export interface TrainJobHooks {
+  onStep?: (m: StepMetrics) => void | Promise<void>;
+  /** Every checkpointEvery steps and at the end: a resumable training state. */
+  onCheckpoint?: (step: number, bytes: Uint8Array) => void | Promise<void>;
+  onPhase?: (phase: "preparing" | "tokenizing" | "training" | "saving") => void;
+  control?: TrainControl;
+}
+
+export interface TrainJobResult {
+  status: "completed" | "cancelled";
+  /** Optimizer steps done in total, counting those before a resume. */
+  steps: number;
+  losses: Array<{ step: number; loss: number }>;
+  valLosses: Array<{ step: number; loss: number }>;
+  /** The final model (adapters merged) with its tokenizer; absent when cancelled. */
+  artifact?: Uint8Array;
+  sha256?: string;
+  config: GPTConfig;
+  parameters: number;
+}
+
+/** Parses JSON Lines of {"prompt", "response"}; errors name the line. */
+export function parsePairs(text: string): Array<{ prompt: string; response: string }> {
+  const out: Array<{ prompt: string; response: string }> = [];
+  text.split("\n").forEach((line, i) => {
+    if (!line.trim()) return;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      throw new SpecError(`dataset line ${i + 1}: not valid JSON`);
+    }
+    const p = v as { prompt?: unknown; response?: unknown };
+    if (typeof p?.prompt !== "string" || typeof p.response !== "string") throw new SpecError(`dataset line ${i + 1}: expected {"prompt": "...", "response": "..."}`);
+    out.push({ prompt: p.prompt, response: p.response });
+  });
+  if (!out.length) throw new SpecError("dataset holds no prompt/response pairs");
+  return out;
+}
+
+/** Tokenized prompt/response pairs; the response ends with SFT_END so generation learns to stop. */
+export function sftExamples(pairs: ReadonlyArray<{ prompt: string; response: string }>, tokenizer: Pick<BytePairTokenizer, "encode">): SftExample[] {
+  return pairs.map((p) => ({ prompt: tokenizer.encode(p.prompt), response: tokenizer.encode(p.response + SFT_END) }));
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+function decodeText(bytes: Uint8Array): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new SpecError("dataset is not valid UTF-8 text");
+  }
+}
+
+function specFingerprint(spec: TrainJobSpec): string {
+  const { checkpointEvery: _c, evalEvery: _e, ...shape } = spec;
+  return JSON.stringify(shape, Object.keys(shape).sort());
+}
+
+export async function runTrainJob(ctx: GpuContext, rawSpec: TrainJobSpec, input: TrainJobInput, hooks: TrainJobHooks = {}): Promise<TrainJobResult> {
+  const spec = validateTrainJobSpec(rawSpec);
+  hooks.onPhase?.("preparing");
+  const text = decodeText(input.dataset);
+
+  // Model and tokenizer: from the resumed state, the parent, or fresh.
+  let model: GPT;
+  let tokenizer: BytePairTokenizer | undefined;
+  let startStep = 0;
+  if (input.resume) {
+    const state = loadTrainingState(ctx, input.resume);
+    if (state.metadata.spec && state.metadata.spec !== specFingerprint(spec)) {
+      state.model.release();
+      throw new SpecError("the checkpoint was written by a different training configuration; it cannot be resumed with this one");
+    }
+    ({ model, tokenizer, step: startStep } = state);
+  } else if (input.parent) {
+    ({ model, tokenizer } = loadGPT(ctx, input.parent));
+    if (model.loraConfig) {
+      model.release();
+      throw new SpecError("the parent checkpoint still has LoRA adapters; use a merged export");
+    }
+    if (spec.kind === "LORA") attachLora(model, { ...LORA_DEFAULTS, ...spec.lora }, { seed: spec.seed ?? 1 });
+  } else {
+    if (spec.kind !== "PRETRAIN") throw new SpecError(`${spec.kind} fine-tunes a parent model version: choose one`);
+    hooks.onPhase?.("tokenizing");
+    tokenizer = trainBpe(text.slice(0, TOKENIZER_SAMPLE_CHARS), specModelConfig(spec).vocabSize);
+    model = GPT.create(ctx, gptPreset(spec.preset, { vocabSize: tokenizer.vocabSize }), { seed: spec.seed ?? 1 });
+  }
+  try {
+    if (!tokenizer) throw new SpecError("the parent checkpoint has no tokenizer; Hearth cannot encode text for it");
+    const config = model.config;
+    const seqLen = Math.min(spec.seqLen ?? config.blockSize, config.blockSize);
+    hooks.onPhase?.("tokenizing");
+    let trainData: ArrayLike<number> | BatchSource;
+    let valData: ArrayLike<number> | BatchSource | undefined;
+    const seed = spec.seed ?? 1;
+    if (spec.kind === "PRETRAIN") {
+      const ids = tokenizer.encode(text);
+      if (ids.length < seqLen + 1) throw new SpecError(`the corpus is ${ids.length} tokens, fewer than one sequence of ${seqLen} + 1`);
+      const split = Math.floor(ids.length * 0.9);
+      const canValidate = (spec.evalEvery ?? 0) > 0 && split >= seqLen + 1 && ids.length - split >= seqLen + 1;
+      trainData = Int32Array.from(canValidate ? ids.slice(0, split) : ids);
+      if (canValidate) valData = Int32Array.from(ids.slice(split));
+    } else {
+      const examples = sftExamples(parsePairs(text), tokenizer);
+      const split = Math.floor(examples.length * 0.9);
+      const canValidate = (spec.evalEvery ?? 0) > 0 && split >= 1 && split < examples.length;
+      trainData = new SftSampler(canValidate ? examples.slice(0, split) : examples, spec.batchSize, seqLen, seed);
+      if (canValidate) valData = new SftSampler(examples.slice(split), spec.batchSize, seqLen, seed + 7919);
+    }
+    await model.tune(spec.batchSize, seqLen);
+    hooks.onPhase?.("training");
+    const metadata = { spec: specFingerprint(spec) };
+    const tok = tokenizer;
+    const result = await train(
+      model,
+      { train: trainData, val: valData },
+      {
+        steps: spec.steps,
+        startStep,
+        batchSize: spec.batchSize,
+        seqLen,
+        gradAccum: spec.gradAccum,
+        lr: spec.lr,
+        warmupSteps: spec.warmupSteps,
+        evalEvery: spec.evalEvery ?? 0,
+        seed,
+        logEvery: Math.min(10, spec.checkpointEvery),
+      },
+      {
+        control: hooks.control,
+        onStep: async (m) => {
+          await hooks.onStep?.(m);
+          if (hooks.onCheckpoint && (m.step % spec.checkpointEvery === 0 || m.step === spec.steps)) {
+            await hooks.onCheckpoint(m.step, await saveTrainingState(model, { step: m.step, tokenizer: tok, metadata }));
+          }
+        },
+      },
+    );
+    const out: TrainJobResult = { status: result.status, steps: result.steps, losses: result.losses, valLosses: result.valLosses, config, parameters: model.parameterCount };
+    if (result.status === "completed") {
+      hooks.onPhase?.("saving");
+      if (model.loraConfig) mergeLora(model);
+      out.artifact = await saveGPT(model, { tokenizer, metadata: { kind: spec.kind, preset: spec.preset, steps: String(result.steps) } });
+      out.sha256 = await sha256Hex(out.artifact);
+      out.parameters = model.parameterCount;
+    }
+    return out;
+  } finally {
+    model.release();
+  }
+}

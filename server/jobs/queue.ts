@@ -1,0 +1,284 @@
+// The node job queue lives in the Run table: a QUEUED run with target NODE is a job; a node leases
+// one with a single UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) (the same SQL on PGlite
+// and PostgreSQL), renews the lease on every heartbeat, and an expired lease puts the job back for
+// another node (or fails it after maxAttempts). Lease times come from the database clock, so web
+// instances and nodes never compare their own clocks.
+import { Prisma, type PrismaClient, type RunKind } from "@/server/db/generated/client";
+import { recordAudit, type NodeActor } from "@/server/audit/service";
+import { DomainError } from "@/server/errors";
+import { estimateTrainJob, validateTrainJobSpec } from "@/gpu/train/job";
+import { queueSettings } from "./settings";
+
+type Tx = Prisma.TransactionClient;
+
+const DB_NOW = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
+const leaseEnd = (leaseMs: number) => Prisma.sql`(${DB_NOW} + make_interval(secs => ${leaseMs / 1000}::double precision))`;
+
+export const NODE_JOB_KINDS: RunKind[] = ["PRETRAIN", "SFT", "LORA", "EVAL"];
+
+export interface JobCheckpoint {
+  step: number;
+  sha256: string;
+  sizeBytes: number;
+}
+
+/** What a node needs to start (or resume) a leased job. */
+export interface LeasedJob {
+  runId: string;
+  projectId: string;
+  kind: RunKind;
+  config: Record<string, unknown>;
+  datasetVersionId: string | null;
+  modelVersionId: string | null;
+  suiteVersionId: string | null;
+  attempt: number;
+  maxAttempts: number;
+  /** The latest training checkpoint: resume from it. */
+  checkpoint: JobCheckpoint | null;
+  /** Eval cases that already have results (from an earlier attempt): skip them. */
+  doneCaseIds: string[];
+}
+
+export interface NodeCapacity {
+  memoryBytes: bigint | null;
+  kinds: RunKind[];
+}
+
+/**
+ * Estimates the memory of queued jobs that have no estimate yet (runs are created by the API without
+ * one), so leasing can match them to nodes. A training config that cannot be valid fails its run now,
+ * with the reason, instead of being handed to node after node.
+ */
+export async function admitQueuedJobs(db: PrismaClient, orgId: string): Promise<void> {
+  const pending = await db.run.findMany({
+    where: { target: "NODE", status: "QUEUED", requiredMemory: null, project: { orgId } },
+    select: { id: true, kind: true, config: true, modelVersionId: true },
+    take: 100,
+  });
+  for (const run of pending) {
+    let requiredMemory: bigint;
+    if (run.kind === "EVAL") {
+      // Weights plus room for activations and the KV cache: twice the checkpoint is generous for these models.
+      const version = run.modelVersionId ? await db.modelVersion.findUnique({ where: { id: run.modelVersionId }, select: { sizeBytes: true } }) : null;
+      requiredMemory = (version?.sizeBytes ?? 0n) * 2n;
+    } else {
+      try {
+        requiredMemory = BigInt(Math.ceil(estimateTrainJob(validateTrainJobSpec({ ...(run.config as object), kind: run.kind })).bufferBytes));
+      } catch (error) {
+        await db.$transaction(async (tx) => {
+          const changed = await tx.run.updateMany({ where: { id: run.id, status: "QUEUED" }, data: { status: "FAILED", error: `Invalid training config: ${(error as Error).message}`, finishedAt: new Date() } });
+          if (changed.count) await recordAudit(tx, { type: "system" }, { orgId, action: "run.failed", resourceType: "Run", resourceId: run.id, after: { status: "FAILED", error: (error as Error).message } });
+        });
+        continue;
+      }
+    }
+    await db.run.updateMany({ where: { id: run.id, requiredMemory: null }, data: { requiredMemory } });
+  }
+}
+
+/** Leases the oldest queued job of the node's organization that fits it, or returns null. */
+export async function leaseNextJob(db: PrismaClient, node: NodeActor, capacity: NodeCapacity): Promise<LeasedJob | null> {
+  const { leaseMs } = queueSettings();
+  await admitQueuedJobs(db, node.orgId);
+  const kinds = capacity.kinds.length ? capacity.kinds : NODE_JOB_KINDS;
+  const memory = capacity.memoryBytes;
+  const runId = await db.$transaction(async (tx) => {
+    const rows = await tx.$queryRaw<{ id: string; attempts: number }[]>`
+      UPDATE "Run" AS r
+      SET status = 'RUNNING', "leaseNodeId" = ${node.nodeId}, "leaseExpiresAt" = ${leaseEnd(leaseMs)},
+          attempts = r.attempts + 1, "startedAt" = COALESCE(r."startedAt", ${DB_NOW})
+      WHERE r.id = (
+        SELECT q.id FROM "Run" q JOIN "Project" p ON p.id = q."projectId"
+        WHERE q.target = 'NODE' AND q.status = 'QUEUED' AND NOT q."cancelRequested" AND p."orgId" = ${node.orgId}
+          AND q.kind::text = ANY(${kinds}::text[])
+          AND q."requiredMemory" IS NOT NULL AND (${memory}::bigint IS NULL OR q."requiredMemory" <= ${memory}::bigint)
+        ORDER BY q."createdAt", q.id
+        LIMIT 1
+        FOR UPDATE OF q SKIP LOCKED)
+      RETURNING r.id, r.attempts`;
+    if (!rows.length) return null;
+    await tx.gpuNode.update({ where: { id: node.nodeId }, data: { currentRunId: rows[0].id } });
+    await recordAudit(tx, node, { orgId: node.orgId, action: "run.lease", resourceType: "Run", resourceId: rows[0].id, after: { nodeId: node.nodeId, attempt: rows[0].attempts } });
+    return rows[0].id;
+  });
+  return runId ? describeJob(db, runId) : null;
+}
+
+export async function describeJob(db: PrismaClient, runId: string): Promise<LeasedJob> {
+  const run = await db.run.findUniqueOrThrow({
+    where: { id: runId },
+    select: { id: true, projectId: true, kind: true, config: true, datasetVersionId: true, modelVersionId: true, suiteVersionId: true, attempts: true, maxAttempts: true },
+  });
+  const [checkpoint, done] = await Promise.all([
+    db.runCheckpoint.findFirst({ where: { runId }, orderBy: { step: "desc" }, select: { step: true, sha256: true, sizeBytes: true } }),
+    run.kind === "EVAL" ? db.evalResult.findMany({ where: { runId }, select: { caseId: true } }) : Promise.resolve([]),
+  ]);
+  return {
+    runId: run.id,
+    projectId: run.projectId,
+    kind: run.kind,
+    config: (run.config ?? {}) as Record<string, unknown>,
+    datasetVersionId: run.datasetVersionId,
+    modelVersionId: run.modelVersionId,
+    suiteVersionId: run.suiteVersionId,
+    attempt: run.attempts,
+    maxAttempts: run.maxAttempts,
+    checkpoint: checkpoint ? { step: checkpoint.step, sha256: checkpoint.sha256, sizeBytes: Number(checkpoint.sizeBytes) } : null,
+    doneCaseIds: done.map((d) => d.caseId),
+  };
+}
+
+export type LeaseState =
+  | { state: "held"; reclaimed: boolean }
+  | { state: "cancelled"; message: string }
+  | { state: "lost"; message: string };
+
+/**
+ * A heartbeat's renewal of the lease on `runId`. A node that was out of touch long enough for its
+ * lease to be swept takes the job back if nobody else has (it still has the work in memory).
+ */
+export async function renewLease(db: PrismaClient, node: NodeActor, runId: string): Promise<LeaseState> {
+  const { leaseMs } = queueSettings();
+  const renewed = await db.$executeRaw`
+    UPDATE "Run" SET "leaseExpiresAt" = ${leaseEnd(leaseMs)}
+    WHERE id = ${runId} AND "leaseNodeId" = ${node.nodeId} AND status = 'RUNNING' AND NOT "cancelRequested"`;
+  if (renewed === 1) return { state: "held", reclaimed: false };
+  const run = await db.run.findFirst({ where: { id: runId, project: { orgId: node.orgId } }, select: { status: true, leaseNodeId: true, cancelRequested: true } });
+  if (!run) return { state: "lost", message: "The run no longer exists." };
+  if (run.status === "CANCELLED" || run.cancelRequested) return { state: "cancelled", message: "The run was cancelled." };
+  if (run.status === "QUEUED") {
+    const reclaimed = await db.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<{ attempts: number }[]>`
+        UPDATE "Run" SET status = 'RUNNING', "leaseNodeId" = ${node.nodeId}, "leaseExpiresAt" = ${leaseEnd(leaseMs)}, attempts = attempts + 1
+        WHERE id = ${runId} AND status = 'QUEUED' AND NOT "cancelRequested"
+        RETURNING attempts`;
+      if (rows.length) await recordAudit(tx, node, { orgId: node.orgId, action: "run.lease", resourceType: "Run", resourceId: runId, after: { nodeId: node.nodeId, attempt: rows[0].attempts, reclaimed: true } });
+      return rows.length === 1;
+    });
+    if (reclaimed) return { state: "held", reclaimed: true };
+  }
+  if (run.status === "RUNNING" && run.leaseNodeId !== node.nodeId) return { state: "lost", message: "Another node holds this job now." };
+  return { state: "lost", message: `The run is ${run.status.toLowerCase()}.` };
+}
+
+/** Throws unless `node` holds the lease on a running `runId` (expired but not yet swept still counts). */
+export async function assertLeaseHeld(db: Pick<PrismaClient, "run">, node: NodeActor, runId: string) {
+  const run = await db.run.findFirst({
+    where: { id: runId, project: { orgId: node.orgId } },
+    select: { id: true, projectId: true, kind: true, status: true, config: true, leaseNodeId: true, cancelRequested: true, datasetVersionId: true, modelVersionId: true, suiteVersionId: true },
+  });
+  if (!run) throw new DomainError("NOT_FOUND", "Run not found.");
+  // Told apart from a lost lease: the node then frees the job instead of just dropping it.
+  if (run.leaseNodeId === node.nodeId && (run.status === "CANCELLED" || run.cancelRequested)) throw new DomainError("PRECONDITION_FAILED", "The run was cancelled.");
+  if (run.leaseNodeId !== node.nodeId || run.status !== "RUNNING") {
+    throw new DomainError("CONFLICT", `This node does not hold the job any more (the run is ${run.status.toLowerCase()}${run.status === "RUNNING" ? " on another node" : ""}).`);
+  }
+  return run;
+}
+
+interface AttemptRow {
+  id: string;
+  projectId: string;
+  attempts: number;
+  maxAttempts: number;
+  cancelRequested: boolean;
+  leaseNodeId: string | null;
+}
+
+/**
+ * Ends the current attempt of a locked RUNNING run: CANCELLED when a cancel was asked for, FAILED
+ * when this was the last attempt (with the error), else back to QUEUED for another node.
+ */
+async function endAttempt(tx: Tx, run: AttemptRow, error: string, retryable: boolean) {
+  const last = !retryable || run.attempts >= run.maxAttempts;
+  const status = run.cancelRequested ? "CANCELLED" : last ? "FAILED" : "QUEUED";
+  const message =
+    status === "FAILED"
+      ? retryable
+        ? `Gave up after ${run.attempts} attempt${run.attempts === 1 ? "" : "s"}. Last error: ${error}`
+        : error
+      : `Attempt ${run.attempts} of ${run.maxAttempts} failed: ${error}`;
+  await tx.$executeRaw`
+    UPDATE "Run" SET status = ${status}::"RunStatus", error = ${status === "CANCELLED" ? null : message}, "leaseNodeId" = NULL, "leaseExpiresAt" = NULL,
+      "finishedAt" = ${status === "QUEUED" ? null : Prisma.sql`${DB_NOW}`}
+    WHERE id = ${run.id}`;
+  if (run.leaseNodeId) await tx.gpuNode.updateMany({ where: { id: run.leaseNodeId, currentRunId: run.id }, data: { currentRunId: null } });
+  return { status, error: status === "CANCELLED" ? null : message };
+}
+
+async function orgOfProject(tx: Tx, projectId: string): Promise<string> {
+  return (await tx.project.findUniqueOrThrow({ where: { id: projectId }, select: { orgId: true } })).orgId;
+}
+
+/** Sweeps expired leases: each job goes back to the queue, or fails after its last attempt. */
+export async function reapExpiredLeases(db: PrismaClient): Promise<Array<{ runId: string; status: string }>> {
+  const { leaseMs } = queueSettings();
+  return db.$transaction(async (tx) => {
+    const expired = await tx.$queryRaw<Array<AttemptRow & { error: string | null }>>`
+      SELECT id, "projectId", attempts, "maxAttempts", "cancelRequested", "leaseNodeId", error FROM "Run"
+      WHERE target = 'NODE' AND status = 'RUNNING' AND "leaseExpiresAt" < ${DB_NOW}
+      ORDER BY "leaseExpiresAt" LIMIT 100
+      FOR UPDATE SKIP LOCKED`;
+    const out: Array<{ runId: string; status: string }> = [];
+    for (const run of expired) {
+      // A reason already recorded (a revoked token) says more than "the lease expired".
+      const reason = run.error && !run.error.startsWith("Attempt ") ? run.error : `the node stopped renewing its lease (no heartbeat for ${leaseMs / 1000} s).`;
+      const ended = await endAttempt(tx, run, reason, true);
+      await recordAudit(tx, { type: "system" }, { orgId: await orgOfProject(tx, run.projectId), action: "run.leaseExpired", resourceType: "Run", resourceId: run.id, before: { nodeId: run.leaseNodeId, attempt: run.attempts }, after: ended });
+      out.push({ runId: run.id, status: ended.status });
+    }
+    // Cancelled while waiting in the queue: nobody will lease it, so it ends here.
+    const cancelled = await tx.$queryRaw<{ id: string; projectId: string }[]>`
+      UPDATE "Run" SET status = 'CANCELLED', "finishedAt" = ${DB_NOW}
+      WHERE target = 'NODE' AND status = 'QUEUED' AND "cancelRequested" RETURNING id, "projectId"`;
+    for (const run of cancelled) {
+      await recordAudit(tx, { type: "system" }, { orgId: await orgOfProject(tx, run.projectId), action: "run.cancelled", resourceType: "Run", resourceId: run.id, after: { status: "CANCELLED" } });
+      out.push({ runId: run.id, status: "CANCELLED" });
+    }
+    return out;
+  });
+}
+
+async function lockLeasedRun(tx: Tx, node: NodeActor, runId: string): Promise<AttemptRow | null> {
+  const rows = await tx.$queryRaw<AttemptRow[]>`
+    SELECT r.id, r."projectId", r.attempts, r."maxAttempts", r."cancelRequested", r."leaseNodeId" FROM "Run" r JOIN "Project" p ON p.id = r."projectId"
+    WHERE r.id = ${runId} AND p."orgId" = ${node.orgId} AND r.status = 'RUNNING' AND r."leaseNodeId" = ${node.nodeId}
+    FOR UPDATE OF r`;
+  return rows[0] ?? null;
+}
+
+/** The node reports that its attempt failed; `retryable: false` fails the run at once (e.g. an invalid config). */
+export async function failJob(db: PrismaClient, node: NodeActor, runId: string, error: string, retryable: boolean) {
+  return db.$transaction(async (tx) => {
+    const run = await lockLeasedRun(tx, node, runId);
+    if (!run) throw new DomainError("CONFLICT", "This node does not hold the job any more.");
+    const ended = await endAttempt(tx, run, error, retryable);
+    await recordAudit(tx, node, { orgId: node.orgId, action: "run.attemptFailed", resourceType: "Run", resourceId: runId, before: { attempt: run.attempts }, after: ended });
+    return ended;
+  });
+}
+
+/** The node stopped a job it was told to stop (cancelled): the run ends CANCELLED and the lease is freed. */
+export async function releaseCancelledJob(db: PrismaClient, node: NodeActor, runId: string) {
+  return db.$transaction(async (tx) => {
+    const rows = await tx.$queryRaw<{ id: string; status: string; cancelRequested: boolean }[]>`
+      SELECT r.id, r.status::text AS status, r."cancelRequested" FROM "Run" r JOIN "Project" p ON p.id = r."projectId"
+      WHERE r.id = ${runId} AND p."orgId" = ${node.orgId} AND r."leaseNodeId" = ${node.nodeId} FOR UPDATE OF r`;
+    const run = rows[0];
+    if (!run) return { status: null };
+    const cancel = run.status === "RUNNING" && run.cancelRequested;
+    await tx.$executeRaw`
+      UPDATE "Run" SET "leaseNodeId" = NULL, "leaseExpiresAt" = NULL
+        ${cancel ? Prisma.sql`, status = 'CANCELLED', "finishedAt" = ${DB_NOW}` : Prisma.empty}
+      WHERE id = ${runId}`;
+    await tx.gpuNode.updateMany({ where: { id: node.nodeId, currentRunId: runId }, data: { currentRunId: null } });
+    if (cancel) await recordAudit(tx, node, { orgId: node.orgId, action: "run.cancelled", resourceType: "Run", resourceId: runId, after: { status: "CANCELLED" } });
+    return { status: cancel ? "CANCELLED" : run.status };
+  });
+}
+
+/** Frees the lease after the node finished the run (SUCCEEDED); the run keeps its status. */
+export async function clearLease(db: Pick<PrismaClient, "run" | "gpuNode">, node: NodeActor, runId: string) {
+  await db.run.updateMany({ where: { id: runId, leaseNodeId: node.nodeId }, data: { leaseNodeId: null, leaseExpiresAt: null } });
+  await db.gpuNode.updateMany({ where: { id: node.nodeId, currentRunId: runId }, data: { currentRunId: null } });
+}

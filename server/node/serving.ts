@@ -1,0 +1,126 @@
+// The node's inference side: one WebSocket to the server (reconnecting with backoff), a small cache
+// of loaded model versions on a GPU device of its own (so serving never disturbs a training job's
+// device), and one completion at a time, streamed back as it is generated.
+import WebSocket from "ws";
+import type { GpuContext } from "@/gpu/device";
+import { loadGPT, type LoadedGPT } from "@/gpu/io";
+import type { NodeToServer, ServerToNode } from "@/server/nodes/protocol";
+import { NODE_SOCKET_PATH } from "@/server/nodes/protocol";
+import type { CompletionRequest } from "@/server/serving/contract";
+import type { NodeApiClient } from "./client";
+import { streamCompletion } from "./generate";
+
+const MAX_LOADED_MODELS = 2;
+
+export class NodeServing {
+  private socket: WebSocket | null = null;
+  private stopped = false;
+  private reconnectDelay = 500;
+  private readonly models = new Map<string, LoadedGPT>();
+  private readonly cancelled = new Set<string>();
+  private queue: Promise<void> = Promise.resolve();
+  private ctx: Promise<GpuContext> | null = null;
+
+  constructor(
+    private readonly api: NodeApiClient,
+    private readonly openGpu: () => Promise<GpuContext>,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  loadedModelVersionIds(): string[] {
+    return [...this.models.keys()];
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const url = `${this.api.serverUrl.replace(/^http/, "ws")}${NODE_SOCKET_PATH}`;
+    const socket = new WebSocket(url, { headers: this.api.headers() });
+    this.socket = socket;
+    socket.on("open", () => {
+      this.reconnectDelay = 500;
+      this.send({ type: "models", loaded: this.loadedModelVersionIds() });
+    });
+    socket.on("message", (data) => {
+      let message: ServerToNode;
+      try {
+        message = JSON.parse(String(data)) as ServerToNode;
+      } catch {
+        return;
+      }
+      if (message.type === "cancel") this.cancelled.add(message.id);
+      else if (message.type === "complete") this.queue = this.queue.then(() => this.complete(message.id, message.request));
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      if (this.socket === socket) this.socket = null;
+      if (this.stopped) return;
+      const wait = this.reconnectDelay * (0.75 + Math.random() * 0.5);
+      this.reconnectDelay = Math.min(this.reconnectDelay * 2, 10_000);
+      setTimeout(() => this.connect(), wait).unref();
+    });
+  }
+
+  private send(message: NodeToServer): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  private async model(modelVersionId: string): Promise<LoadedGPT> {
+    const cached = this.models.get(modelVersionId);
+    if (cached) {
+      // Most recently used last, so eviction takes the oldest.
+      this.models.delete(modelVersionId);
+      this.models.set(modelVersionId, cached);
+      return cached;
+    }
+    this.ctx ??= this.openGpu();
+    const ctx = await this.ctx;
+    const bytes = await this.api.bytes(`model-versions/${encodeURIComponent(modelVersionId)}/artifact`);
+    const loaded = loadGPT(ctx, bytes);
+    if (!loaded.tokenizer) {
+      loaded.model.release();
+      throw new Error("This model version's checkpoint has no tokenizer, so it cannot serve text.");
+    }
+    this.models.set(modelVersionId, loaded);
+    while (this.models.size > MAX_LOADED_MODELS) {
+      const [oldest, evicted] = this.models.entries().next().value!;
+      this.models.delete(oldest);
+      evicted.model.release();
+    }
+    this.log(`loaded model version ${modelVersionId} for serving`);
+    this.send({ type: "models", loaded: this.loadedModelVersionIds() });
+    return loaded;
+  }
+
+  private async complete(id: string, request: CompletionRequest): Promise<void> {
+    let streamed = false;
+    try {
+      if (this.cancelled.has(id)) return;
+      const { model, tokenizer } = await this.model(request.modelVersionId);
+      const result = await streamCompletion(model, tokenizer!, request, {
+        onText: (delta) => {
+          streamed = true;
+          this.send({ type: "text", id, delta });
+        },
+        cancelled: () => this.cancelled.has(id) || this.stopped,
+      });
+      this.send({ type: "done", id, result });
+    } catch (error) {
+      this.send({ type: "error", id, message: `The GPU node could not run the model: ${(error as Error).message}`, beforeOutput: !streamed });
+    } finally {
+      this.cancelled.delete(id);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.socket?.close();
+    await this.queue;
+    for (const m of this.models.values()) m.model.release();
+    this.models.clear();
+  }
+}

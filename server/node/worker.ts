@@ -1,0 +1,206 @@
+// `hearth node`: registers this machine's GPU with a Hearth server, heartbeats (renewing the lease of
+// the job it works on and learning of cancels), leases one job at a time, and serves inference.
+// When the server is unreachable it keeps its work in memory and retries with backoff; when its
+// token is refused it stops.
+import os from "node:os";
+import type { GpuContext } from "@/gpu/device";
+import { NODE_JOB_KINDS, type LeasedJob } from "@/server/jobs/queue";
+import type { LeaseState } from "@/server/jobs/queue";
+import { NodeApiClient, RequestRefused, ServerUnavailable, sleep, TokenRefused, withRetry } from "./client";
+import { ActiveJob, JobFailure, runEvaluation, runTraining, type JobEnv } from "./jobs";
+import { NodeServing } from "./serving";
+
+export interface NodeWorkerOptions {
+  serverUrl: string;
+  token: string;
+  name: string;
+  /** Memory the node offers to jobs; default: the machine's RAM on a CPU adapter, else unknown. */
+  memoryBytes?: number;
+  /** Seconds between lease attempts while idle. */
+  pollMs?: number;
+  serve?: boolean;
+  openGpu: () => Promise<GpuContext>;
+  log?: (line: string) => void;
+}
+
+const VERSION = "1";
+
+export class NodeWorker {
+  readonly api: NodeApiClient;
+  private ctx: GpuContext | null = null;
+  private serving: NodeServing | null = null;
+  private active: ActiveJob | null = null;
+  private stopping = false;
+  private heartbeatMs = 1000;
+  private lastContact = Date.now();
+  private fatal: Error | null = null;
+  private wake: (() => void) | null = null;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: NodeWorkerOptions) {
+    this.api = new NodeApiClient(options.serverUrl.replace(/\/+$/, ""), options.token);
+    this.log = options.log ?? ((line) => console.log(`[hearth node] ${line}`));
+  }
+
+  /** Runs until stop() or a refused token; resolves with the reason it ended. */
+  async run(): Promise<{ reason: "stopped" | "token-refused"; message?: string }> {
+    this.ctx = await this.options.openGpu();
+    try {
+      await this.register();
+    } catch (error) {
+      if (this.stopping && error instanceof ServerUnavailable) return { reason: "stopped" };
+      if (error instanceof TokenRefused) {
+        this.log(`the server refused this node's token: ${error.message}`);
+        return { reason: "token-refused", message: error.message };
+      }
+      throw error;
+    }
+    if (this.options.serve !== false) {
+      this.serving = new NodeServing(this.api, this.options.openGpu, this.log);
+      this.serving.start();
+    }
+    const beating = this.heartbeatLoop();
+    try {
+      await this.leaseLoop();
+    } finally {
+      this.stopping = true;
+      await beating;
+      await this.serving?.stop();
+    }
+    if (this.fatal instanceof TokenRefused) return { reason: "token-refused", message: this.fatal.message };
+    if (this.fatal) throw this.fatal;
+    return { reason: "stopped" };
+  }
+
+  stop(): void {
+    this.stopping = true;
+    this.active?.stop("shutdown");
+    this.wake?.();
+  }
+
+  private halt(error: Error): void {
+    this.fatal ??= error;
+    this.stop();
+  }
+
+  private async register(): Promise<void> {
+    const report = this.ctx!.report;
+    const cpuAdapter = /swiftshader|llvmpipe|lavapipe|cpu/i.test(`${report.adapter.vendor} ${report.adapter.architecture} ${report.adapter.description}`);
+    const memoryBytes = this.options.memoryBytes ?? (cpuAdapter ? os.totalmem() : null);
+    const features = Object.entries(report.features)
+      .filter(([, v]) => v === true)
+      .map(([k]) => k);
+    const registration = await withRetry(
+      () =>
+        this.api.call<{ nodeId: string; heartbeatMs: number; leaseMs: number }>("POST", "register", {
+          json: { name: this.options.name, adapter: report.adapter, features, limits: { ...report.limits, subgroupMinSize: report.features.subgroupMinSize, subgroupMaxSize: report.features.subgroupMaxSize }, memoryBytes, version: VERSION },
+        }),
+      { stopped: () => this.stopping, onRetry: (error, delay) => this.log(`registering: ${error.message}; retrying in ${(delay / 1000).toFixed(1)} s`) },
+    );
+    this.api.nodeId = registration.nodeId;
+    this.heartbeatMs = registration.heartbeatMs;
+    this.lastContact = Date.now();
+    const adapter = [report.adapter.vendor, report.adapter.architecture, report.adapter.description].filter(Boolean).join(" / ");
+    this.log(`registered with ${this.api.serverUrl} as "${this.options.name}" (node ${registration.nodeId}); adapter ${adapter || "unknown"}; lease ${registration.leaseMs / 1000} s`);
+  }
+
+  private async heartbeatLoop(): Promise<void> {
+    let outage = false;
+    while (!this.stopping) {
+      const active = this.active;
+      try {
+        const reply = await this.api.call<{ lease: LeaseState | null }>("POST", "heartbeat", {
+          json: { runId: active?.job.runId ?? null, loadedModelVersionIds: this.serving?.loadedModelVersionIds() ?? [] },
+          signal: AbortSignal.timeout(Math.max(5000, this.heartbeatMs * 5)),
+        });
+        if (outage) this.log("the server is reachable again");
+        outage = false;
+        this.lastContact = Date.now();
+        if (active && reply.lease && active === this.active) {
+          if (reply.lease.state === "cancelled") {
+            if (!active.stopped) this.log(`run ${active.job.runId}: ${reply.lease.message} Stopping.`);
+            active.stop("cancelled");
+          } else if (reply.lease.state === "lost") {
+            if (!active.stopped) this.log(`run ${active.job.runId}: ${reply.lease.message} Dropping it.`);
+            active.stop("lost");
+          } else if (reply.lease.reclaimed) {
+            this.log(`run ${active.job.runId}: taken back after the outage; continuing`);
+          }
+        }
+      } catch (error) {
+        if (error instanceof TokenRefused) {
+          this.log(`the server refused this node's token: ${error.message} Stopping; start the node again with a valid token.`);
+          this.halt(error);
+          return;
+        }
+        if (!outage) this.log(`heartbeat failed: ${(error as Error).message}; keeping the work in memory and retrying`);
+        outage = true;
+        // Re-register if the server forgot this node (its row was removed after a long outage).
+        if (error instanceof RequestRefused && error.status === 410) await this.register().catch(() => {});
+      }
+      await sleep(this.heartbeatMs);
+    }
+  }
+
+  private async leaseLoop(): Promise<void> {
+    const pollMs = this.options.pollMs ?? 1000;
+    while (!this.stopping) {
+      let job: LeasedJob | null = null;
+      try {
+        ({ job } = await this.api.call<{ job: LeasedJob | null }>("POST", "lease", { json: { kinds: NODE_JOB_KINDS } }));
+      } catch (error) {
+        if (error instanceof TokenRefused) {
+          this.log(`the server refused this node's token: ${error.message} Stopping.`);
+          this.halt(error);
+          return;
+        }
+        if (!(error instanceof ServerUnavailable)) this.log(`leasing failed: ${(error as Error).message}`);
+      }
+      if (job) await this.work(job);
+      else await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        setTimeout(resolve, pollMs * (0.8 + Math.random() * 0.4));
+      });
+    }
+  }
+
+  private async work(job: LeasedJob): Promise<void> {
+    const active = new ActiveJob(job);
+    this.active = active;
+    this.log(`leased run ${job.runId} (${job.kind}, attempt ${job.attempt} of ${job.maxAttempts})`);
+    const env: JobEnv = { api: this.api, ctx: this.ctx!, log: this.log };
+    const path = `runs/${encodeURIComponent(job.runId)}`;
+    try {
+      const outcome = job.kind === "EVAL" ? await runEvaluation(env, active) : await runTraining(env, active);
+      if (outcome.status === "succeeded") this.log(`run ${job.runId} succeeded: ${outcome.detail}`);
+      else await this.afterStop(active, outcome.reason);
+    } catch (error) {
+      if (active.stopped) {
+        await this.afterStop(active, active.stopReason!);
+      } else {
+        const retryable = !(error instanceof JobFailure && !error.retryable);
+        const message = (error as Error).message || String(error);
+        this.log(`run ${job.runId} failed on this attempt: ${message}`);
+        await withRetry(() => this.api.call("POST", `${path}/fail`, { json: { error: message.slice(0, 4000), retryable } }), { stopped: () => Date.now() - this.lastContact > 60_000 }).catch((e: Error) =>
+          this.log(`could not report the failure (${e.message}); the lease will expire instead`),
+        );
+      }
+    } finally {
+      this.active = null;
+    }
+  }
+
+  private async afterStop(active: ActiveJob, reason: string): Promise<void> {
+    const path = `runs/${encodeURIComponent(active.job.runId)}`;
+    if (reason === "cancelled") {
+      await withRetry(() => this.api.call("POST", `${path}/release`, { json: {} }), { stopped: () => this.stopping }).catch(() => {});
+      this.log(`run ${active.job.runId} cancelled at step ${active.step}`);
+    } else if (reason === "shutdown") {
+      // Hand the job back now rather than making the queue wait for the lease to expire.
+      await this.api.call("POST", `${path}/fail`, { json: { error: `The node "${this.options.name}" was stopped while running this job.`, retryable: true } }).catch(() => {});
+      this.log(`run ${active.job.runId} handed back (the node is stopping)`);
+    } else {
+      this.log(`run ${active.job.runId} dropped: another node holds it now`);
+    }
+  }
+}

@@ -1,0 +1,202 @@
+// The inference hub: each GPU node keeps one WebSocket to the server it registered with; a completion
+// request goes to an online node of the organization, preferring one that already holds the model
+// version (any node loads it on demand), and the node's text is relayed as it arrives. If a node
+// fails before it produced any text, the next candidate gets the request.
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { PrismaClient } from "@/server/db/generated/client";
+import { NoNodeAvailable, type CompletionOptions, type CompletionRequest, type CompletionResult } from "@/server/serving/contract";
+import { queueSettings } from "@/server/jobs/settings";
+import { authenticateNode, NodeAuthError, NodeUnknown } from "./service";
+import type { NodeToServer, ServerToNode } from "./protocol";
+import { hubSlot } from "./inference";
+
+interface Pending {
+  onText?: (delta: string) => void;
+  resolve: (result: CompletionResult) => void;
+  reject: (error: Error) => void;
+  streamed: boolean;
+}
+
+interface ConnectedNode {
+  nodeId: string;
+  orgId: string;
+  socket: WebSocket;
+  loaded: Set<string>;
+  pending: Map<string, Pending>;
+  alive: boolean;
+}
+
+/** The node went away or failed before it produced any text: another node may take the request. */
+class NodeUnavailable extends Error {}
+
+const PING_MS = 10_000;
+
+export class InferenceHub {
+  private readonly nodes = new Map<string, ConnectedNode>();
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  private readonly pinger: NodeJS.Timeout;
+
+  constructor(private readonly db: () => PrismaClient) {
+    // A node that stops answering pings (killed, network gone) is dropped and its requests fail over.
+    this.pinger = setInterval(() => {
+      for (const node of this.nodes.values()) {
+        if (!node.alive) node.socket.terminate();
+        else {
+          node.alive = false;
+          node.socket.ping();
+        }
+      }
+    }, PING_MS);
+    this.pinger.unref();
+  }
+
+  /** Authenticates a node's socket with its token and node id, then keeps it. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers.set(name, value);
+    authenticateNode(this.db(), headers).then(
+      (node) => this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(node.nodeId, node.orgId, ws)),
+      (error: unknown) => {
+        const status = error instanceof NodeAuthError ? "401 Unauthorized" : error instanceof NodeUnknown ? "410 Gone" : "500 Internal Server Error";
+        if (status.startsWith("500")) console.error("[hearth] node socket upgrade failed:", error);
+        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      },
+    );
+  }
+
+  private attach(nodeId: string, orgId: string, socket: WebSocket): void {
+    this.nodes.get(nodeId)?.socket.close(4000, "replaced by a newer connection");
+    const node: ConnectedNode = { nodeId, orgId, socket, loaded: new Set(), pending: new Map(), alive: true };
+    this.nodes.set(nodeId, node);
+    socket.on("pong", () => (node.alive = true));
+    socket.on("message", (data) => {
+      node.alive = true;
+      let message: NodeToServer;
+      try {
+        message = JSON.parse(String(data)) as NodeToServer;
+      } catch {
+        return;
+      }
+      this.receive(node, message);
+    });
+    socket.on("close", () => {
+      if (this.nodes.get(nodeId) === node) this.nodes.delete(nodeId);
+      for (const [, p] of node.pending) p.reject(p.streamed ? new Error("The GPU node disconnected while generating.") : new NodeUnavailable("The GPU node disconnected."));
+      node.pending.clear();
+    });
+    socket.on("error", () => socket.terminate());
+  }
+
+  private receive(node: ConnectedNode, message: NodeToServer): void {
+    if (message.type === "models") {
+      node.loaded = new Set(message.loaded);
+      return;
+    }
+    const pending = node.pending.get(message.id);
+    if (!pending) return;
+    if (message.type === "text") {
+      pending.streamed = true;
+      pending.onText?.(message.delta);
+    } else if (message.type === "done") {
+      node.pending.delete(message.id);
+      pending.resolve(message.result);
+    } else if (message.type === "error") {
+      node.pending.delete(message.id);
+      pending.reject(message.beforeOutput && !pending.streamed ? new NodeUnavailable(message.message) : new Error(message.message));
+    }
+  }
+
+  /** Connected nodes of the organization that are still valid, best first for this model version. */
+  private async candidates(orgId: string, modelVersionId: string): Promise<ConnectedNode[]> {
+    const connected = [...this.nodes.values()].filter((n) => n.orgId === orgId);
+    if (!connected.length) return [];
+    const rows = await this.db().gpuNode.findMany({
+      where: { id: { in: connected.map((n) => n.nodeId) }, token: { revokedAt: null }, lastSeenAt: { gt: new Date(Date.now() - queueSettings().offlineAfterMs) } },
+      select: { id: true, currentRunId: true },
+    });
+    const busy = new Map(rows.map((r) => [r.id, r.currentRunId !== null]));
+    const score = (n: ConnectedNode) => (n.loaded.has(modelVersionId) ? 0 : 4) + (busy.get(n.nodeId) ? 2 : 0) + Math.min(n.pending.size, 1);
+    return connected.filter((n) => busy.has(n.nodeId)).sort((a, b) => score(a) - score(b) || a.pending.size - b.pending.size);
+  }
+
+  async route(request: CompletionRequest, options: CompletionOptions = {}): Promise<CompletionResult> {
+    const nodes = await this.candidates(request.orgId, request.modelVersionId);
+    if (!nodes.length) throw new NoNodeAvailable();
+    let lastError: Error | null = null;
+    for (const node of nodes) {
+      try {
+        return await this.send(node, request, options);
+      } catch (error) {
+        if (!(error instanceof NodeUnavailable)) throw error;
+        lastError = error;
+      }
+    }
+    throw new NoNodeAvailable(`No GPU node could serve this model: ${lastError?.message ?? "all nodes failed"}`);
+  }
+
+  private send(node: ConnectedNode, request: CompletionRequest, options: CompletionOptions): Promise<CompletionResult> {
+    const id = randomUUID();
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+    return new Promise<CompletionResult>((resolve, reject) => {
+      const onAbort = () => {
+        if (!node.pending.delete(id)) return;
+        this.post(node, { type: "cancel", id });
+        reject(signal?.reason instanceof Error ? signal.reason : new Error("The request was aborted."));
+      };
+      const done = () => signal?.removeEventListener("abort", onAbort);
+      node.pending.set(id, {
+        onText: options.onText,
+        streamed: false,
+        resolve: (r) => {
+          done();
+          resolve(r);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (!this.post(node, { type: "complete", id, request })) {
+        node.pending.delete(id);
+        done();
+        reject(new NodeUnavailable("The GPU node's connection is closed."));
+      }
+    });
+  }
+
+  private post(node: ConnectedNode, message: ServerToNode): boolean {
+    if (node.socket.readyState !== node.socket.OPEN) return false;
+    node.socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  /** Node ids with an open inference socket here (for tests and the Nodes page). */
+  connectedNodeIds(): string[] {
+    return [...this.nodes.keys()];
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.pinger);
+    for (const node of this.nodes.values()) node.socket.terminate();
+    this.nodes.clear();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}
+
+/** Creates this process's hub (server/main.ts does, once). */
+export function startInferenceHub(db: () => PrismaClient): InferenceHub {
+  const hub = hubSlot.get() ?? new InferenceHub(db);
+  hubSlot.set(hub);
+  return hub;
+}
+
+export async function stopInferenceHub(): Promise<void> {
+  const hub = hubSlot.get();
+  hubSlot.set(undefined);
+  await hub?.close();
+}

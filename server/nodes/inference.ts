@@ -1,0 +1,22 @@
+// Routing inference to GPU nodes: the RouteCompletion side of server/serving/contract.ts. The hub
+// (server/nodes/hub.ts) lives on globalThis: the custom server owns the nodes' sockets, and Next's
+// route handlers (the serving API) call routeCompletion from their own bundle of this module.
+import { NoNodeAvailable, type RouteCompletion } from "@/server/serving/contract";
+import type { InferenceHub } from "./hub";
+
+const key = Symbol.for("hearth.inferenceHub");
+const store = globalThis as unknown as Record<symbol, InferenceHub | undefined>;
+
+export const hubSlot = {
+  get: (): InferenceHub | undefined => store[key],
+  set: (hub: InferenceHub | undefined) => {
+    store[key] = hub;
+  },
+};
+
+/** Runs a completion on a GPU node of the request's organization; NoNodeAvailable when none can. */
+export const routeCompletion: RouteCompletion = (request, options) => {
+  const hub = hubSlot.get();
+  if (!hub) return Promise.reject(new NoNodeAvailable());
+  return hub.route(request, options);
+};
