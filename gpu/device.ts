@@ -157,6 +157,8 @@ const UNIFORM_SLOTS = 256;
  * step of the largest presets is one submit; the cap only bounds what a runaway loop holds.
  */
 export const DEFAULT_MAX_DISPATCHES_PER_SUBMIT = 16384;
+/** Bind groups kept for reuse; the cache starts over when full. */
+const MAX_CACHED_BIND_GROUPS = 8192;
 
 interface UniformChunk {
   buffer: GPUBuffer;
@@ -207,6 +209,10 @@ export class GpuContext {
   /** Count of dispatches recorded (benchmarks report dispatches per step). */
   dispatches = 0;
   private profiler: Profiler | null = null;
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 1;
 
   constructor(
     readonly device: GPUDevice,
@@ -350,6 +356,9 @@ export class GpuContext {
     if (this.dispatchesInBatch >= this.maxDispatches) this.flush();
     const pipeline = this.pipeline(spec.kernel, spec.entry, spec.constants);
     const entries: GPUBindGroupEntry[] = [];
+    // The bind group's identity: a training step binds the same pooled buffers in the same
+    // order every time, so its bind groups are made once and reused.
+    let key = `${this.idOf(pipeline)}`;
     if (spec.params) {
       const index = this.uniformSlots++;
       const chunk = this.uniformChunk(Math.floor(index / UNIFORM_SLOTS));
@@ -359,15 +368,29 @@ export class GpuContext {
       for (const v of spec.params.i ?? []) chunk.i32[w++] = v;
       for (const v of spec.params.f ?? []) chunk.f32[w++] = v;
       entries.push({ binding: 0, resource: { buffer: chunk.buffer, offset: slot * UNIFORM_SLOT, size: UNIFORM_SLOT } });
+      key += `|p${index}`;
     }
     spec.bindings.forEach((b, i) => {
       const binding = i + 1;
       if (b === null) return;
-      if (b instanceof Tensor) entries.push({ binding, resource: { buffer: b.buffer, offset: 0, size: align4(Math.max(4, b.byteLength)) } });
-      else if ("buffer" in b) entries.push({ binding, resource: b as GPUBufferBinding });
-      else entries.push({ binding, resource: b as GPUTextureView });
+      if (b instanceof Tensor) {
+        const size = align4(Math.max(4, b.byteLength));
+        entries.push({ binding, resource: { buffer: b.buffer, offset: 0, size } });
+        key += `|${binding}:${this.idOf(b.buffer)}:0:${size}`;
+      } else if ("buffer" in b) {
+        entries.push({ binding, resource: b as GPUBufferBinding });
+        key += `|${binding}:${this.idOf(b.buffer)}:${b.offset ?? 0}:${b.size ?? "all"}`;
+      } else {
+        entries.push({ binding, resource: b as GPUTextureView });
+        key += `|${binding}:v${this.idOf(b)}`;
+      }
     });
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    let bindGroup = this.bindGroups.get(key);
+    if (!bindGroup) {
+      if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
+      bindGroup = this.device.createBindGroup({ layout: this.layoutOf(pipeline), entries });
+      this.bindGroups.set(key, bindGroup);
+    }
     const prof = this.profiler;
     if (prof) {
       // One pass per dispatch, timed at its start and end.
@@ -439,6 +462,19 @@ export class GpuContext {
           return labels.map((name, i) => [name, Number(t[2 * i + 1] - t[2 * i]) / 1e6] as [string, number]);
         }),
       );
+  }
+
+  /** A number per GPU object, for bind-group cache keys. */
+  private idOf(o: object): number {
+    let id = this.ids.get(o);
+    if (id === undefined) this.ids.set(o, (id = this.nextId++));
+    return id;
+  }
+
+  private layoutOf(p: GPUComputePipeline): GPUBindGroupLayout {
+    let l = this.layouts.get(p);
+    if (!l) this.layouts.set(p, (l = p.getBindGroupLayout(0)));
+    return l;
   }
 
   private uniformChunk(i: number): UniformChunk {

@@ -23,6 +23,8 @@ export interface Storage {
   capacity: number;
   released: boolean;
   pool: BufferPool | null;
+  /** Creation order in its pool: free buffers are handed out lowest first. */
+  serial?: number;
 }
 
 export class Tensor<D extends DType = DType> {
@@ -82,6 +84,10 @@ export interface PoolStats {
 }
 
 /**
+ * Hands out the free buffer of a size class that was created first. The buffers a step gets
+ * then depend only on which are free, not on the order they came back: a step that repeats gets
+ * the same buffers every time (so the context's cached bind groups apply).
+ *
  * Buckets buffers by a size class (multiples of 256 bytes up to 64 KiB, then quarter-power-of-two
  * steps) so shapes that differ slightly still reuse buffers.
  */
@@ -119,14 +125,23 @@ export class BufferPool {
     this.stats.created++;
     this.stats.bytesCreated += capacity;
     this.stats.bytesHeld += capacity;
-    return { buffer, capacity, released: false, pool: this };
+    return { buffer, capacity, released: false, pool: this, serial: this.stats.created };
   }
 
   put(storage: Storage): void {
     const key = String(storage.capacity);
     let list = this.free.get(key);
     if (!list) this.free.set(key, (list = []));
-    list.push(storage);
+    // kept in descending serial order: pop() returns the oldest buffer
+    const serial = storage.serial ?? 0;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((list[mid].serial ?? 0) > serial) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, storage);
     this.stats.inUse--;
     this.stats.bytesInUse -= storage.capacity;
     this.stats.free++;

@@ -17,6 +17,8 @@ struct Params {
   // Triangular structure per batch (see ops/matmul.ts): 0 none, 1 op(A) zero for k > m,
   // 2 op(A) zero for k < m, 3 only C's n <= m is wanted.
   kmode: u32,
+  // matmul_epilogue.wgsli flags
+  epi: u32,
   alpha: f32,
 }
 
@@ -24,6 +26,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+// #include "matmul_epilogue.wgsli"
 
 override WX: u32 = 8;
 override WY: u32 = 8;
@@ -73,12 +76,7 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
       for (var j = 0u; j < 4u; j++) {
         let n = n0 + j;
         if (n < p.N) {
-          let ci = (z * p.M + m) * p.N + n;
-          var r = p.alpha * rows[i][j];
-          if (p.accumulate != 0u) {
-            r += c[ci];
-          }
-          c[ci] = r;
+          store_c((z * p.M + m) * p.N + n, n, rows[i][j]);
         }
       }
     }

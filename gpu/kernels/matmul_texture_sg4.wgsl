@@ -23,6 +23,8 @@ struct Params {
   // Triangular structure per batch (see ops/matmul.ts): 0 none, 1 op(A) zero for k > m,
   // 2 op(A) zero for k < m, 3 only C's n <= m is wanted.
   kmode: u32,
+  // matmul_epilogue.wgsli flags
+  epi: u32,
   alpha: f32,
 }
 
@@ -30,6 +32,7 @@ struct Params {
 @group(0) @binding(1) var A: texture_2d<f32>;
 @group(0) @binding(2) var B: texture_2d<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+// #include "matmul_epilogue.wgsli"
 
 override WX: u32 = 8;
 override WY: u32 = 8;
@@ -200,12 +203,7 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(subgroup_invocation_id
       for (var j = 0u; j < 8u; j++) {
         let n = n0 + j;
         if (n < p.N) {
-          let ci = (z * p.M + m) * p.N + n;
-          var v = p.alpha * acc[2u * r + j / 4u][j % 4u];
-          if (p.accumulate != 0u) {
-            v += c[ci];
-          }
-          c[ci] = v;
+          store_c((z * p.M + m) * p.N + n, n, acc[2u * r + j / 4u][j % 4u]);
         }
       }
     }

@@ -84,9 +84,9 @@ export function attentionMatmulShapes(B: number, T: number, C: number, nHead: nu
   const hd = C / nHead;
   const batch = B * nHead;
   return [
-    { M: T, N: T, K: hd, batch, transB: true },
-    { M: T, N: hd, K: T, batch },
-    { M: T, N: hd, K: T, batch, transA: true },
+    { M: T, N: T, K: hd, batch, transB: true, triangular: "out-lower" },
+    { M: T, N: hd, K: T, batch, triangular: "a-lower" },
+    { M: T, N: hd, K: T, batch, transA: true, triangular: "a-upper" },
   ];
 }
 

@@ -2,7 +2,8 @@
 //
 // Order of things for an update from a client: INSERT it (batched per document: one INSERT per
 // batch window, or per previous INSERT still in flight, whichever is longer), then apply it to the
-// server's copy, then relay it to the other clients (one merged message per batch).
+// server's copy, then relay it (the batch as one update, to every client, its senders included, as
+// the reference y-websocket server does: Yjs ignores what a client already has).
 // An update that could not be stored is never applied or relayed; its sender is disconnected and
 // resends it on reconnect (the sync handshake). Other instances pick stored updates up by polling
 // the log (see README.md).
@@ -86,8 +87,8 @@ class SharedDoc {
   /** When the last store started, and the timer that starts the next one at the end of the window. */
   lastFlushAt = 0;
   flushTimer: NodeJS.Timeout | null = null;
-  /** Highest stored update id applied here, and ids applied recently (for the late-commit window). */
-  lastSeenId = 0n;
+  /** Where the next poll of the log starts (see readUpdatesSince), and ids applied recently (a poll can return them again). */
+  horizon = 0n;
   recentIds = new Map<bigint, number>();
   storedSinceCompaction = 0;
   lastCompaction = Date.now();
@@ -111,7 +112,7 @@ function isEmptyUpdate(update: Uint8Array): boolean {
   return update.length === 2 && update[0] === 0 && update[1] === 0;
 }
 
-/** Origin of the server applying a stored batch: relayed by `relay`, not by the document's update event. */
+/** Origin of the server applying a stored batch: relayed to every connection, senders included. */
 const STORED_BATCH = Symbol("stored batch");
 
 function syncUpdateMessage(update: Uint8Array): Uint8Array {
@@ -294,9 +295,10 @@ export class CollabServer {
   }
 
   /**
-   * Stores pending updates (one INSERT per batch), then applies them and relays them. A batch starts
-   * when the previous one is stored and at least `batchWindowMs` after the previous one started, so
-   * 500 updates a second become a few dozen INSERTs and a few dozen messages per connection.
+   * Stores pending updates (one INSERT per batch), then applies them in one transaction, whose update
+   * (only what was new to the server) the document's update handler relays. A batch starts when the
+   * previous one is stored and at least `batchWindowMs` after the previous one started, so 500 updates
+   * a second become a few dozen INSERTs and a few dozen messages per connection.
    */
   private flush(doc: SharedDoc, now = false): void {
     if (doc.flushing || doc.pending.length === 0) return;
@@ -333,7 +335,6 @@ export class CollabServer {
           Y.applyUpdate(doc.doc, p.update, STORED_BATCH);
         });
       }, STORED_BATCH);
-      this.relay(doc, batch);
       doc.storedSinceCompaction += batch.length;
     })().finally(() => {
       doc.flushing = null;
@@ -342,25 +343,8 @@ export class CollabServer {
     });
   }
 
-  /** A stored batch to every connection, as one update: all of it, or for a sender, everyone else's part. */
-  private relay(doc: SharedDoc, batch: PendingUpdate[]): void {
-    const merge = (updates: Uint8Array[]) => (updates.length === 1 ? updates[0] : Y.mergeUpdates(updates));
-    const senders = new Set(batch.map((p) => p.from));
-    let all: Uint8Array | null = null;
-    for (const conn of doc.conns) {
-      if (!senders.has(conn)) {
-        all ??= syncUpdateMessage(merge(batch.map((p) => p.update)));
-        this.send(conn, all);
-        continue;
-      }
-      const others = batch.filter((p) => p.from !== conn).map((p) => p.update);
-      if (others.length > 0) this.send(conn, syncUpdateMessage(merge(others)));
-    }
-  }
-
   private noteApplied(doc: SharedDoc, id: bigint, now: number): void {
     doc.recentIds.set(id, now);
-    if (id > doc.lastSeenId) doc.lastSeenId = id;
   }
 
   private getDoc(ref: CollabDocRef): Promise<SharedDoc> {
@@ -381,11 +365,11 @@ export class CollabServer {
     const stored = docFromState(state);
     Y.applyUpdate(shared.doc, Y.encodeStateAsUpdate(stored), "load");
     stored.destroy();
-    shared.lastSeenId = state.maxId;
-    shared.doc.on("update", (update: Uint8Array, origin: unknown) => {
-      if (origin === STORED_BATCH) return; // relayed by flush, batch by batch
+    shared.horizon = state.horizon;
+    // Stored batches, updates polled from the log: to every connection (a sender's own part is a no-op to it).
+    shared.doc.on("update", (update: Uint8Array) => {
       const message = syncUpdateMessage(update);
-      for (const conn of shared.conns) if (conn !== origin) this.send(conn, message);
+      for (const conn of shared.conns) this.send(conn, message);
     });
     shared.awareness.on("update", ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
       const message = awarenessMessage(shared.awareness, [...added, ...updated, ...removed]);
@@ -401,11 +385,12 @@ export class CollabServer {
     const docs = [...this.docs.values()].filter((doc) => doc.conns.size > 0);
     if (docs.length === 0) return;
     this.polling = true;
-    const afterId = docs.reduce((min, doc) => (doc.lastSeenId < min ? doc.lastSeenId : min), docs[0].lastSeenId);
-    this.withDb((db) => readUpdatesSince(db, docs.map((doc) => doc.name), afterId))
-      .then((rows) => {
+    const horizon = docs.reduce((min, doc) => (doc.horizon < min ? doc.horizon : min), docs[0].horizon);
+    this.withDb((db) => readUpdatesSince(db, docs.map((doc) => doc.name), horizon))
+      .then((result) => {
         const now = Date.now();
-        for (const row of rows) {
+        for (const doc of docs) if (result.horizon > doc.horizon) doc.horizon = result.horizon;
+        for (const row of result.updates) {
           const doc = this.docs.get(row.docName);
           if (!doc || doc.recentIds.has(row.id)) continue;
           this.noteApplied(doc, row.id, now);

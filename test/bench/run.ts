@@ -8,6 +8,7 @@ import { runCollabBench } from "./collab.bench";
 import { runDashboardBench } from "./dashboard.bench";
 import { runTrainBench } from "./train.bench";
 import { runQueueBench } from "./queue.bench";
+import { runServingBench } from "./serving.bench";
 
 const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "gpu-matmul", run: runGpuMatmulBench },
@@ -17,6 +18,7 @@ const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "dashboard", run: runDashboardBench },
   { name: "train", run: runTrainBench },
   { name: "queue", run: runQueueBench },
+  { name: "serving", run: runServingBench },
 ];
 
 for (const b of benches) {

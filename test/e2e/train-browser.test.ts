@@ -1,8 +1,10 @@
 // Training in the browser (headless Chromium, WebGPU on SwiftShader): a person starts a tiny
 // pre-training run on the Train page, watches the loss chart move while the run and its metrics land in
-// Hearth, gets a model version with its lineage, and evaluates it on a suite version with per-case
-// results. A reload mid-run resumes from the checkpoint kept in the browser and still ends with one
-// model version.
+// Hearth, pauses and resumes it, gets a model version with its lineage, and evaluates it on a suite
+// version with per-case results. Cancelling ends a run without a version; without a GPU adapter the
+// page explains why and queues the job for the GPU nodes; a fine-tune reloaded mid-run resumes from
+// the checkpoint kept in the browser and still ends with one model version. The tests build on each
+// other's models, in order.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
@@ -68,19 +70,33 @@ describe("training in the browser", () => {
   });
   afterAll(async () => browser?.close());
 
-  /** Fills the Train page's form for a tiny pre-training run into a new model and starts it. */
-  async function startTinyRun(page: Page, modelName: string, steps: number) {
-    await page.goto(`/orgs/${orgId}/projects/${projectId}/train`);
-    await page.getByLabel("Dataset", { exact: true }).selectOption({ label: "support-corpus (corpus)" });
-    await expect.poll(() => page.getByLabel("Dataset version", { exact: true }).inputValue()).toBe(datasetVersionId);
-    await page.getByLabel("Train into model", { exact: true }).selectOption({ label: "A new model…" });
-    await page.getByLabel("New model name", { exact: true }).fill(modelName);
-    await page.getByLabel("Preset", { exact: true }).selectOption("tiny");
-    await page.getByLabel("Steps", { exact: true }).fill(String(steps));
-    await page.getByLabel("Batch size", { exact: true }).fill("4");
-    await page.getByLabel("Checkpoint every", { exact: true }).fill("10");
+  /**
+   * Fills the Train page's form for a tiny run and starts it in the browser: pre-training on the corpus
+   * into a new model, or (with `parent`) full fine-tuning on the pairs into the parent's model.
+   */
+  async function startTinyRun(page: Page, o: { steps: number; modelName?: string; parent?: { modelName: string; versionId: string } }) {
+    if (!page.url().endsWith(`/projects/${projectId}/train`)) await page.goto(`/orgs/${orgId}/projects/${projectId}/train`);
+    const pick = (label: string) => page.getByLabel(label, { exact: true });
+    if (o.parent) {
+      await pick("Dataset").selectOption({ label: "support-pairs (prompt/response pairs)" });
+      await expect.poll(() => pick("Dataset version").inputValue()).toBe(pairsVersionId);
+      await page.getByLabel("Full (SFT)").check();
+      await pick("Parent model").selectOption({ label: o.parent.modelName });
+      await expect.poll(() => pick("Parent version").inputValue()).toBe(o.parent.versionId);
+    } else {
+      await pick("Dataset").selectOption({ label: "support-corpus (corpus)" });
+      await expect.poll(() => pick("Dataset version").inputValue()).toBe(datasetVersionId);
+      await pick("Train into model").selectOption({ label: "A new model…" });
+      await pick("New model name").fill(o.modelName!);
+      await pick("Preset").selectOption("tiny");
+    }
+    await pick("Steps").fill(String(o.steps));
+    await pick("Batch size").fill("4");
+    await pick("Checkpoint every").fill("10");
     await page.getByTestId("gpu-report").waitFor();
     expect(await page.locator("input[name=where][value=BROWSER]").isChecked()).toBe(true);
+    expect(await page.getByTestId("train-estimate").textContent()).toContain("parameters");
+    await page.screenshot({ path: screenshotPath(`train-form-${o.parent ? "sft" : "pretrain"}`), fullPage: true });
     await page.getByRole("button", { name: "Start training" }).click();
     await page.getByTestId("train-stage").waitFor();
   }
@@ -95,15 +111,15 @@ describe("training in the browser", () => {
     await page.goto(`/orgs/${orgId}/projects/${projectId}`);
     await page.getByTestId("train-link").click();
     await page.waitForURL(`**/projects/${projectId}/train`);
-    await startTinyRun(page, "support-tiny", 30);
+    await startTinyRun(page, { modelName: "support-tiny", steps: 60 });
 
     // The chart and the progress move while training runs in the worker.
     await expect.poll(() => stepOf(page), { timeout: 120_000, interval: 250 }).toBeGreaterThanOrEqual(3);
     const early = await stepOf(page);
     await page.getByTestId("metrics-chart").waitFor();
     const pointsEarly = await page.getByTestId("metric-count").textContent();
-    await expect.poll(() => stepOf(page), { timeout: 120_000, interval: 250 }).toBeGreaterThan(early + 5);
-    expect(await page.getByTestId("metric-count").textContent()).not.toBe(pointsEarly);
+    // The loss is read back every 10 steps: new points appear as the run passes them.
+    await expect.poll(() => page.getByTestId("metric-count").textContent(), { timeout: 120_000, interval: 250 }).not.toBe(pointsEarly);
     expect(Number(await page.getByTestId("train-progress").getAttribute("value"))).toBeGreaterThan(early);
     // The page stays responsive: a button toggles the chart into a table and back while training.
     await page.getByRole("button", { name: "Show as table" }).click();
@@ -114,7 +130,7 @@ describe("training in the browser", () => {
     const runs = await call("query", "run.list", { projectId, kind: "PRETRAIN" });
     expect(runs).toHaveLength(1);
     const run = runs[0];
-    expect(run).toMatchObject({ target: "BROWSER", datasetVersionId, config: { kind: "PRETRAIN", preset: "tiny", steps: 30, batchSize: 4, checkpointEvery: 10 } });
+    expect(run).toMatchObject({ target: "BROWSER", datasetVersionId, config: { kind: "PRETRAIN", preset: "tiny", steps: 60, batchSize: 4, checkpointEvery: 10 } });
     await expect.poll(async () => (await call("query", "run.metrics", { runId: run.id, names: ["loss"] }))[0]?.steps.length ?? 0, { timeout: 60_000 }).toBeGreaterThan(0);
 
     await expect.poll(() => page.getByTestId("train-stage").textContent(), { timeout: 240_000, interval: 500 }).toBe("Finished");
@@ -126,18 +142,18 @@ describe("training in the browser", () => {
     const metrics = await call("query", "run.metrics", { runId: run.id });
     const loss = metrics.find((m: { name: string }) => m.name === "loss");
     expect(loss.steps[0]).toBe(1);
-    expect(loss.steps.at(-1)).toBe(30);
+    expect(loss.steps.at(-1)).toBe(60);
     expect(loss.values.at(-1)).toBeLessThan(loss.values[0]);
     expect(metrics.map((m: { name: string }) => m.name).sort()).toEqual(["loss", "lr", "tokens_per_s", "val_loss"]);
     const model = await call("query", "model.get", { modelId: run.config.modelId });
     expect(model.name).toBe("support-tiny");
     expect(model.versions).toHaveLength(1);
     const version = model.versions[0];
-    expect(version).toMatchObject({ runId: run.id, datasetVersionId, parentId: null, config: { architecture: { nLayer: 2, nEmbd: 32 }, training: { kind: "PRETRAIN", steps: 30 } } });
+    expect(version).toMatchObject({ runId: run.id, datasetVersionId, parentId: null, config: { architecture: { nLayer: 2, nEmbd: 32 }, training: { kind: "PRETRAIN", steps: 60 } } });
     expect(version.artifactSha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(finished.summary).toMatchObject({ steps: 30, modelVersionId: version.id, sha256: version.artifactSha256 });
-    expect(finished.summary.tokens).toBe(30 * 4 * 32);
-    console.log(`browser training: loss ${loss.values[0].toFixed(3)} -> ${loss.values.at(-1).toFixed(3)} over 30 steps (tiny, batch 4), model v${version.version} ${version.sizeBytes} bytes`);
+    expect(finished.summary).toMatchObject({ steps: 60, modelVersionId: version.id, sha256: version.artifactSha256 });
+    expect(finished.summary.tokens).toBe(60 * 4 * 32);
+    console.log(`browser training: loss ${loss.values[0].toFixed(3)} -> ${loss.values.at(-1).toFixed(3)} over 60 steps (tiny, batch 4), ${Math.round(finished.summary.tokensPerSecond ?? 0) || "?"} tokens/s; model v${version.version} ${version.sizeBytes} bytes`);
 
     // Evaluate the new version on the suite, in the browser.
     await page.getByRole("button", { name: "Evaluate it" }).click();
@@ -160,7 +176,44 @@ describe("training in the browser", () => {
     // Each row's first cell is the case id followed by its tags.
     expect(await results.locator("tbody tr td.mono").allTextContents()).toEqual(["choicemc", "parcelshipping", "refundrefunds"]);
     await page.screenshot({ path: screenshotPath("train-eval-results"), fullPage: true });
+
+    // The model page offers the same Evaluate action on each version with a checkpoint.
+    await page.goto(`/orgs/${orgId}/projects/${projectId}/models/${model.id}`);
+    await page.getByTestId("model-versions").getByRole("button", { name: "Evaluate" }).click();
+    await page.getByTestId("evaluate-form").getByLabel("Suite", { exact: true }).waitFor();
     expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("pauses and resumes a run, and cancels it on request or when it was ended in Hearth: CANCELLED, and no model version", async () => {
+    const context = await signedInContext(browser, app.url, cookie);
+    const page = await context.newPage();
+    page.on("dialog", (dialog) => void dialog.accept());
+    await startTinyRun(page, { modelName: "support-cancelled", steps: 500 });
+    await expect.poll(() => stepOf(page), { timeout: 120_000, interval: 250 }).toBeGreaterThanOrEqual(2);
+    // Pause holds the run; resume carries on from there.
+    await page.getByRole("button", { name: "Pause" }).click();
+    await expect.poll(() => page.getByTestId("train-stage").textContent()).toBe("Paused");
+    const paused = await stepOf(page);
+    await page.getByRole("button", { name: "Resume" }).click();
+    await expect.poll(() => stepOf(page), { timeout: 120_000, interval: 250 }).toBeGreaterThan(paused + 1);
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await expect.poll(() => page.getByTestId("train-stage").textContent(), { timeout: 60_000, interval: 250 }).toBe("Cancelled");
+    const run = (await call("query", "run.list", { projectId, kind: "PRETRAIN" })).find((r: { config: { steps: number } }) => r.config.steps === 500);
+    expect(run.status).toBe("CANCELLED");
+    expect((await call("query", "model.get", { modelId: run.config.modelId })).versions).toEqual([]);
+    // Nothing is left to resume: the page offers a new run.
+    await page.reload();
+    await page.getByTestId("train-form").waitFor();
+
+    // A run ended in Hearth by someone else (here through the API) stops training in the browser too.
+    await startTinyRun(page, { modelName: "support-ended-elsewhere", steps: 500 });
+    await expect.poll(() => stepOf(page), { timeout: 120_000, interval: 250 }).toBeGreaterThanOrEqual(2);
+    const other = (await call("query", "run.list", { projectId, kind: "PRETRAIN" })).find((r: { status: string }) => r.status === "RUNNING");
+    await call("mutation", "run.transition", { runId: other.id, status: "CANCELLED" });
+    await expect.poll(() => page.getByTestId("train-stage").textContent(), { timeout: 60_000, interval: 250 }).toBe("Cancelled");
+    expect(await page.locator(".alert-error").textContent()).toContain("The run was ended in Hearth (it is CANCELLED)");
+    expect((await call("query", "model.get", { modelId: other.config.modelId })).versions).toEqual([]);
     await context.close();
   });
 
@@ -203,12 +256,14 @@ describe("training in the browser", () => {
     }
   });
 
-  it("resumes a run from the browser's checkpoint after a reload, and still registers one model version", async () => {
+  it("resumes a fine-tuning run from the browser's checkpoint after a reload, and registers one model version with its lineage", async () => {
+    const parentModel = (await call("query", "model.list", { projectId })).find((m: { name: string }) => m.name === "support-tiny");
+    const parent = (await call("query", "model.get", { modelId: parentModel.id })).versions[0];
     const context = await signedInContext(browser, app.url, cookie);
     const page = await context.newPage();
-    await startTinyRun(page, "support-resumed", 40);
+    await startTinyRun(page, { steps: 40, parent: { modelName: "support-tiny", versionId: parent.id } });
     await expect.poll(async () => Number(await page.getByTestId("train-checkpoint").textContent()) || 0, { timeout: 180_000, interval: 250 }).toBeGreaterThanOrEqual(10);
-    const runId = (await call("query", "run.list", { projectId, kind: "PRETRAIN" })).find((r: { status: string }) => r.status === "RUNNING").id;
+    const runId = (await call("query", "run.list", { projectId, kind: "SFT" })).find((r: { status: string }) => r.status === "RUNNING").id;
     await page.reload();
     const notice = page.getByTestId("resumed-notice");
     await notice.waitFor({ timeout: 60_000 });
@@ -219,9 +274,11 @@ describe("training in the browser", () => {
     await page.screenshot({ path: screenshotPath("train-resumed"), fullPage: true });
 
     const run = await call("query", "run.get", { runId });
-    expect(run).toMatchObject({ status: "SUCCEEDED", summary: { steps: 40 } });
-    const model = await call("query", "model.get", { modelId: run.config.modelId });
-    expect(model.versions.map((v: { runId: string }) => v.runId)).toEqual([runId]);
+    expect(run).toMatchObject({ status: "SUCCEEDED", modelVersionId: parent.id, datasetVersionId: pairsVersionId, summary: { steps: 40 } });
+    const versions = (await call("query", "model.get", { modelId: parentModel.id })).versions;
+    const fromRun = versions.filter((v: { runId: string | null }) => v.runId === runId);
+    expect(fromRun).toHaveLength(1);
+    expect(fromRun[0]).toMatchObject({ version: 2, parentId: parent.id, datasetVersionId: pairsVersionId, config: { training: { kind: "SFT", modelId: parentModel.id } } });
     // No gap at the reload: points up to the checkpoint reached Hearth before it, the rest were computed after.
     const [loss, valLoss] = await call("query", "run.metrics", { runId, names: ["loss", "val_loss"] });
     expect(loss.steps[0]).toBe(1);

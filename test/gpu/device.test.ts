@@ -143,6 +143,37 @@ describe("tensors, pool and batching", () => {
     expect(trimmed.bytesHeld).toBe(trimmed.bytesInUse);
   });
 
+  it("a repeated step reuses its bind groups (none created after the first)", async () => {
+    const base = await requestNodeGpuContext();
+    let created = 0;
+    const device = new Proxy(base.device, {
+      get(target, prop) {
+        if (prop === "createBindGroup") return (d: GPUBindGroupDescriptor) => (created++, target.createBindGroup(d));
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+      set: (target, prop, value) => Reflect.set(target, prop, value, target),
+    });
+    const ctx = new GpuContext(device, base.report, base.options);
+    const r = rng(2);
+    const x = ctx.tensor(randn(r, 8 * 16), [8, 16]);
+    const w = ctx.tensor(randn(r, 16 * 12), [16, 12]);
+    const step = async () => {
+      const h = matmul(ctx, x, w, { variant: "texture" });
+      const g = gelu(ctx, h);
+      const s = add(ctx, g, h);
+      const [out] = await ctx.readMany([s]);
+      for (const t of [h, g, s]) t.release();
+      return out;
+    };
+    const first = await step();
+    const after = created;
+    expect(after).toBeGreaterThan(0);
+    expect(Array.from(await step())).toEqual(Array.from(first));
+    expect(created).toBe(after);
+    base.destroy();
+  });
+
   it("reshape shares storage; use after release is an error", async () => {
     const ctx = await gpuContext();
     const t = ctx.tensor([1, 2, 3, 4, 5, 6], [2, 3]);

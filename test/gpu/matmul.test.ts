@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { matmul, matmulBackward, matmulShapeClass, matmulVariants, selectMatmulVariantsFor, MATMUL_VARIANTS, selectMatmulVariant, type MatmulVariant } from "../../gpu/ops/matmul";
 import { matmulRef } from "../../gpu/reference/matmul";
+import { biasAddRef, geluBackwardRef, geluRef } from "../../gpu/reference/elementwise";
 import type { Tensor } from "../../gpu/tensor";
 import { expectClose, finiteDiff, gpuContext, randInt, randn, rng } from "./helpers";
 
@@ -145,6 +146,71 @@ describe("triangular products (causal attention) skip known zeros and match the 
       }
     });
   }
+});
+
+describe("matmul epilogue: bias, residual and GELU fused into the store", () => {
+  for (const variant of MATMUL_VARIANTS) {
+    it(`variant ${variant} matches the separate ops' references; the GELU backward matches finite differences`, async () => {
+      const ctx = await gpuContext();
+      const r = rng(31);
+      const cases: Case[] = [
+        { batchA: [], batchB: [], M: 33, N: 65, K: 7, transA: false, transB: false },
+        { batchA: [2, 3], batchB: [], M: 5, N: 12, K: 10, transA: false, transB: false },
+        { batchA: [], batchB: [], M: 20, N: 9, K: 16, transA: true, transB: true, alpha: 0.5 },
+        { batchA: [2], batchB: [2], M: 16, N: 8, K: 12, transA: false, transB: true },
+      ];
+      for (const c of cases) {
+        const { aShape, bShape, nA, nB } = shapes(c);
+        const batch = Math.max(nA, nB);
+        const a = randn(r, aShape.reduce((x, y) => x * y, 1));
+        const b = randn(r, bShape.reduce((x, y) => x * y, 1));
+        const bias = randn(r, c.N);
+        const res = randn(r, batch * c.M * c.N);
+        const prev = randn(r, batch * c.M * c.N);
+        const A = ctx.tensor(a, aShape);
+        const B = ctx.tensor(b, bShape);
+        const o = { transA: c.transA, transB: c.transB, alpha: c.alpha, variant };
+        const prod = matmulRef(a, b, { batchA: nA, batchB: nB, M: c.M, N: c.N, K: c.K, transA: c.transA, transB: c.transB, alpha: c.alpha });
+        const outShape = [...(batch > 1 ? [batch] : []), c.M, c.N];
+        // bias + GELU (the MLP's first layer)
+        const g = ctx.empty(outShape);
+        const h = matmul(ctx, A, B, { ...o, bias: ctx.tensor(bias, [c.N]), geluOut: g });
+        // bias + residual, accumulated onto an existing output
+        const acc = ctx.tensor(prev, outShape);
+        matmul(ctx, A, B, { ...o, bias: ctx.tensor(bias, [c.N]), residual: ctx.tensor(res, outShape), out: acc, accumulate: true });
+        // times GELU's slope (the backward through that GELU)
+        const slopeAt = randn(r, batch * c.M * c.N, 2);
+        const dg = matmul(ctx, A, B, { ...o, geluGradOf: ctx.tensor(slopeAt, outShape) });
+        const [gh, gg, gacc, gdg] = await ctx.readMany([h, g, acc, dg]);
+        const hRef = biasAddRef(prod, bias);
+        expectClose(gh, hRef, `${variant} bias ${label(c)}`);
+        expectClose(gg, geluRef(hRef), `${variant} bias + gelu ${label(c)}`);
+        expectClose(gacc, hRef.map((v, i) => v + res[i] + prev[i]), `${variant} bias + residual + accumulate ${label(c)}`);
+        expectClose(gdg, geluBackwardRef(slopeAt, prod), `${variant} gelu slope ${label(c)}`);
+      }
+      // d/dh sum(r * (gelu(h) W)) = (r W^T) * gelu'(h), as the GPT's MLP backward records it
+      const [M, H4, C] = [6, 8, 5];
+      const hv = randn(r, M * H4, 2);
+      const w = randn(r, H4 * C);
+      const up = randn(r, M * C);
+      const dh = matmul(ctx, ctx.tensor(up, [M, C]), ctx.tensor(w, [H4, C]), { transB: true, geluGradOf: ctx.tensor(hv, [M, H4]), variant });
+      const fd = finiteDiff((x) => matmulRef(geluRef(x), w, { batchA: 1, batchB: 1, M, N: C, K: H4 }), hv, up);
+      expectClose(await ctx.read(dh), fd, `${variant} GELU backward epilogue vs finite differences`, 1e-3, 1e-3);
+    });
+  }
+
+  it("names the op and shapes for a bias or residual that does not fit", async () => {
+    const ctx = await gpuContext();
+    const a = ctx.empty([4, 5]);
+    const b = ctx.empty([5, 3]);
+    expect(() => matmul(ctx, a, b, { bias: ctx.empty([4]) })).toThrow("matmul: bias is [4] but a [4,5] times b [5,3] has 3 columns");
+    expect(() => matmul(ctx, a, b, { residual: ctx.empty([3, 4]) })).not.toThrow();
+    expect(() => matmul(ctx, a, b, { residual: ctx.empty([4, 4]) })).toThrow("matmul: residual is [4,4] but a [4,5] times b [5,3] is [4,3]");
+    const out = ctx.empty([4, 3]);
+    expect(() => matmul(ctx, a, b, { out, residual: out })).toThrow("matmul: residual [4,3] must not share a buffer with the output");
+    const sq = ctx.empty([4, 4]);
+    expect(() => matmul(ctx, sq, ctx.empty([4, 4]), { geluOut: sq })).toThrow("matmul: geluOut [4,4] must not share a buffer with an input");
+  });
 });
 
 describe("matmul backward matches finite differences of the reference", () => {

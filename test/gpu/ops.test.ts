@@ -151,6 +151,15 @@ describe.each(ROW_LAYOUTS)("row kernels laid out per %s", (layout) => {
         expectClose(dg, finiteDiff((v) => layerNormRef(x, v, beta).y, gamma, dy), `dgamma ${rows}x${C}`, 1e-3, 1e-3);
         expectClose(dbeta, finiteDiff((v) => layerNormRef(x, gamma, v).y, beta, dy), `dbeta ${rows}x${C}`, 1e-3, 1e-3);
         expectClose(dx, layerNormBackwardRef(x, gamma, dy).dx, `dx analytic ${rows}x${C}`, 1e-3, 1e-3);
+        // the skip path's gradient summed in: d/dx of sum(dy LN(x)) + sum(dres x)
+        const dres = randn(r, rows * C);
+        const withRes = layerNormBackward(ctx, X, G, fwd, ctx.tensor(dy, [rows, C]), { residual: ctx.tensor(dres, [rows, C]) });
+        const [dxr] = await ctx.readMany([withRes.dx]);
+        if (C > 1) {
+          const both = (v: Float64Array) => [...layerNormRef(v, gamma, beta).y, ...v];
+          expectClose(dxr, finiteDiff(both, x, [...dy, ...dres]), `dx + residual ${rows}x${C}`, 2e-3, 2e-3);
+        }
+        expectClose(dxr, Array.from(dx, (v, i) => v + dres[i]), `dx + residual vs dx ${rows}x${C}`);
       }
     });
   });

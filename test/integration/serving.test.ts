@@ -3,13 +3,10 @@
 // process (`hearth node`, Dawn on SwiftShader) connected to a server on loopback. What the API answers
 // must be what the engine produces for the same prompt. Then Hearth evaluates its own served model
 // through the endpoint path (target ENDPOINT), as it would anyone else's.
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import OpenAI from "openai";
 import type { PrismaClient } from "@/server/db/generated/client";
@@ -21,13 +18,9 @@ import { runTrainJob, type TrainJobSpec } from "@/gpu/train";
 import { createApiKey, revokeApiKey } from "@/server/apikeys/service";
 import { createModelVersionWithArtifact, storeModelArtifact } from "@/server/models/artifacts";
 import { createNodeToken } from "@/server/nodes/tokens";
-import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/nodes/http";
-import { startInferenceHub, stopInferenceHub, type InferenceHub } from "@/server/nodes/hub";
-import { routeCompletion } from "@/server/nodes/inference";
-import { isServingPath, serveOpenAiApi } from "@/server/serving/http";
 import { CHAT_TURN_STOPS } from "@/server/serving/openai";
 import { startEndpointRunWorker, type EndpointRunWorker } from "@/server/endpoints/eval-runner";
-import { rootDir } from "../../scripts/build";
+import { startNodeProcess, startServingServer, until, type NodeProcess, type ServingServer } from "../support/serving";
 import { callerFor, createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
 
@@ -58,43 +51,6 @@ function trainOnce() {
   return trained;
 }
 
-interface NodeProcess {
-  child: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-/** `hearth node` as an admin would start it, with its token in the environment. */
-function startNodeProcess(serverUrl: string, token: string, name: string): NodeProcess {
-  const child = spawn(process.execPath, [path.join(rootDir, "bin", "hearth.mjs"), "node", "--server", serverUrl, "--name", name], {
-    cwd: rootDir,
-    env: { ...process.env, HEARTH_NODE_TOKEN: token },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout!.on("data", (c) => (output += c));
-  child.stderr!.on("data", (c) => (output += c));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  return {
-    child,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-async function until(check: () => Promise<boolean> | boolean, what: string, detail: () => string = () => "") {
-  const deadline = Date.now() + 120_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen in time. ${detail()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 async function apiError(promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
   const error = await promise.then(
     () => null,
@@ -108,8 +64,7 @@ describe.each(TEST_DATABASE_KINDS)("the OpenAI-compatible API on %s", (kind) => 
   let db: PrismaClient;
   let close: () => Promise<void>;
   let f: OrgFixture;
-  let hub: InferenceHub;
-  let server: http.Server;
+  let serving: ServingServer;
   let baseUrl: string;
   let node: NodeProcess;
   let model: Awaited<ReturnType<typeof trainOnce>>;
@@ -149,30 +104,16 @@ describe.each(TEST_DATABASE_KINDS)("the OpenAI-compatible API on %s", (kind) => 
     await key("otherProject", f.orgId, ["models:invoke"], other.id);
     await key("otherOrg", f.otherOrgId, ["models:invoke"]);
 
-    hub = startInferenceHub(() => db);
-    server = http.createServer((req, res) => {
-      const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
-      const served = isNodeApiPath(pathname) ? serveNodeApi(db, req, res) : isServingPath(pathname) ? serveOpenAiApi(req, res, { db, routeCompletion }) : Promise.resolve(void res.writeHead(404).end());
-      served.catch(() => res.destroy());
-    });
-    server.on("upgrade", (req, socket, head) => {
-      if (!upgradeNodeSocket(hub, req, socket, head)) socket.destroy();
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    baseUrl = `${origin}/v1`;
+    serving = await startServingServer(db);
+    baseUrl = serving.baseUrl;
     const { secret } = await createNodeToken(db, f.users.ADMIN, f.orgId, "serving test");
-    node = startNodeProcess(origin, secret, `serving-${kind}`);
-    await until(() => hub.connectedNodeIds().length === 1, "the node connecting", () => node.output());
+    node = startNodeProcess(serving.origin, secret, `serving-${kind}`);
+    await until(() => serving.hub.connectedNodeIds().length === 1, "the node connecting", () => node.output());
   });
 
   afterAll(async () => {
     await node?.stop();
-    await stopInferenceHub();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    await serving?.close();
     await close?.();
   });
 

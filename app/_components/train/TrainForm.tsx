@@ -320,7 +320,7 @@ function GpuReport({ gpu, reasons }: { gpu: BrowserGpu; reasons: string[] }) {
     );
   }
   return (
-    <div className="stack" data-testid="gpu-report">
+    <div className="stack" data-testid="gpu-report" style={{ marginBottom: "0.75rem" }}>
       <p className="hint" style={{ margin: 0 }}>
         This browser's GPU: <b>{gpu.adapter}</b> · largest buffer {formatBytes(gpu.maxStorageBufferBindingSize)} · memory budget {formatBytes(gpu.memoryBudget)} ({gpu.memorySource}).
       </p>

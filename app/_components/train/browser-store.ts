@@ -32,6 +32,8 @@ export interface TrainingOutcome {
   parameters: number;
   finalLoss: number | null;
   finalValLoss: number | null;
+  /** Steady training speed near the end (tokens per second over the last steps). */
+  tokensPerSecond: number | null;
   sha256: string;
 }
 

@@ -74,6 +74,8 @@ export class TrainingSession {
   private samples: Array<{ t: number; step: number; tokens: number }> = [];
   private tokensPerStep = 0;
   private disposed = false;
+  /** Set when the run was ended in Hearth by someone else: this page no longer records it. */
+  private runEndedAs: string | null = null;
   /** Rejects the training in progress (when the page goes away, so the run's lock is released). */
   private stopTraining: ((reason: Error) => void) | null = null;
 
@@ -188,8 +190,10 @@ export class TrainingSession {
       if (!this.job.artifact) {
         const outcome = await this.train();
         if (outcome === "cancelled") {
-          await this.flush();
-          await this.client.run.transition.mutate({ runId: this.job.runId, status: "CANCELLED" });
+          if (!this.runEndedAs) {
+            await this.flush();
+            await this.client.run.transition.mutate({ runId: this.job.runId, status: "CANCELLED" });
+          }
           await forgetJob(this.job.runId);
           return this.update({ stage: "cancelled", cancelling: false });
         }
@@ -275,7 +279,7 @@ export class TrainingSession {
           const lastVal = e.valLosses.at(-1)?.loss ?? this.view.valLoss;
           resolve({
             artifact: e.artifact,
-            result: { steps: e.steps, tokens: e.steps * this.tokensPerStep, parameters: e.parameters, finalLoss: lastLoss ?? null, finalValLoss: lastVal ?? null, sha256: e.sha256 ?? "" },
+            result: { steps: e.steps, tokens: e.steps * this.tokensPerStep, parameters: e.parameters, finalLoss: lastLoss ?? null, finalValLoss: lastVal ?? null, tokensPerSecond: this.view.tokensPerSecond, sha256: e.sha256 ?? "" },
           });
         }
       };
@@ -329,6 +333,16 @@ export class TrainingSession {
     });
   }
 
+  /** The run was ended in Hearth meanwhile (e.g. cancelled through the API): stop training, keep nothing. */
+  private async endedElsewhere() {
+    const run = await this.client.run.get.query({ runId: this.job.runId }).catch(() => null);
+    if (!run || run.status === "RUNNING") return;
+    this.pending = [];
+    this.runEndedAs = run.status;
+    this.post({ type: "cancel" });
+    this.update({ cancelling: true, error: `The run was ended in Hearth (it is ${run.status}); training stopped.` });
+  }
+
   /** Sends the waiting metric points, one call at a time; failures keep them for the next tick. */
   private flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
@@ -337,6 +351,7 @@ export class TrainingSession {
         try {
           await this.client.run.logMetrics.mutate({ runId: this.job.runId, points: batch });
         } catch (error) {
+          if ((error as { data?: { code?: string } }).data?.code === "PRECONDITION_FAILED") return this.endedElsewhere();
           return this.update({ syncError: `Metrics are not reaching Hearth (${describeError(error)}); retrying.` });
         }
         this.pending.splice(0, batch.length);

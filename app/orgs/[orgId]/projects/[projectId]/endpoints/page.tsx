@@ -197,8 +197,8 @@ function EndpointForm(props: {
       </label>
       <div className="inline">
         <label className="field grow">
-          API key {initial?.hasKey ? <span className="hint">(leave empty to keep the stored key)</span> : <span className="hint">(optional)</span>}
-          <input name="apiKey" type="password" autoComplete="off" maxLength={4000} placeholder={initial?.hasKey ? "••••••••" : "sk-…"} />
+          API key
+          <input name="apiKey" type="password" autoComplete="off" maxLength={4000} placeholder={initial?.hasKey ? "leave empty to keep the stored key" : "optional: sk-…"} />
           <span className="field-error">{fieldError(error, "apiKey")}</span>
         </label>
         <label className="field">

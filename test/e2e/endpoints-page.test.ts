@@ -1,0 +1,122 @@
+// The Endpoints page in a browser, on a Hearth started with the operator allowlisting one loopback
+// service (an OpenAI-compatible stand-in): an ADMIN registers it (and is refused an internal address),
+// checks it, and launches an eval that the server runs; the run page shows the per-case results with
+// their latency. A VIEWER sees the endpoints but no way to change them.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser } from "playwright-core";
+import { startAppProcess, type AppProcess } from "../support/app-server";
+import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
+import { signInOverHttp, trpcHttp } from "../support/http";
+import { unique } from "../support/fixtures";
+import { freePort } from "../support/postgres";
+import { startUpstream, UPSTREAM_KEY } from "../support/openai-upstream";
+
+const POLL = { timeout: 30_000 };
+
+describe("the Endpoints page", () => {
+  let app: AppProcess;
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  let browser: Browser;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-e2e-endpoints-"));
+  const admin = { name: "Ada Admin", email: `${unique("ada")}@example.test`, password: "ada-password-1234" };
+  const viewer = { name: "Vic Viewer", email: `${unique("vic")}@example.test`, password: "vic-password-1234" };
+  let adminCookie = "";
+  let viewerCookie = "";
+  let pageUrl = "";
+
+  async function call(cookie: string, kind: "query" | "mutation", procedure: string, input: unknown) {
+    const response = await trpcHttp(app.url, kind, procedure, input, { cookie });
+    if (response.status !== 200) throw new Error(`${procedure} failed (${response.status}): ${JSON.stringify(response.body.error?.json?.message)}`);
+    return response.body.result.data.json;
+  }
+
+  beforeAll(async () => {
+    upstream = await startUpstream();
+    app = await startAppProcess({ port: await freePort(), dataDir, env: { HEARTH_SEED_DEMO: "0", HEARTH_ENDPOINT_ALLOWLIST: `127.0.0.1:${upstream.port}` } });
+    browser = await launchBrowser();
+    for (const person of [admin, viewer]) await call("", "mutation", "user.signUp", person);
+    adminCookie = await signInOverHttp(app.url, admin.email, admin.password);
+    viewerCookie = await signInOverHttp(app.url, viewer.email, viewer.password);
+    const org = await call(adminCookie, "mutation", "org.create", { name: "Initech" });
+    const project = await call(adminCookie, "mutation", "project.create", { orgId: org.id, name: "Support bot" });
+    const { token } = await call(adminCookie, "mutation", "invite.create", { orgId: org.id, role: "VIEWER", email: viewer.email });
+    await call(viewerCookie, "mutation", "invite.accept", { token });
+    const suite = await call(adminCookie, "mutation", "suite.create", { projectId: project.id, name: "Refunds" });
+    const cases = [
+      { id: "refund-window", input: "Can I get a refund after 40 days?", graders: [{ type: "contains", values: ["30 days"] }], tags: ["refunds"], clauses: [] },
+      { id: "refund-chat", input: [{ role: "user", content: "Refund after 40 days?" }], graders: [{ type: "contains", values: ["30 days"] }], tags: ["refunds"], clauses: [] },
+      { id: "mars", input: "What is the capital of Mars?", graders: [{ type: "contains", values: ["Olympus"] }], tags: ["trivia"], clauses: [] },
+    ];
+    await call(adminCookie, "mutation", "suite.setCases", { suiteId: suite.id, cases });
+    await call(adminCookie, "mutation", "suite.publish", { suiteId: suite.id, message: "first" });
+    pageUrl = `/orgs/${org.id}/projects/${project.id}/endpoints`;
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    const code = await app?.stop();
+    if (code !== 0) console.error(app.output());
+    await upstream?.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("registers, checks and evaluates an endpoint, with results and latency on the run page", async () => {
+    const context = await signedInContext(browser, app.url, adminCookie);
+    const page = await context.newPage();
+    await page.goto(pageUrl);
+    await expect.poll(() => page.getByText("No endpoints yet. Register one below.").isVisible(), POLL).toBe(true);
+    await expect.poll(() => page.getByText("No model version with a stored checkpoint yet").isVisible(), POLL).toBe(true);
+
+    const form = page.getByTestId("endpoint-form");
+    // An internal address is refused with the guard's reason.
+    await form.getByLabel("Name").fill("internal");
+    await form.getByLabel("Model").fill("m");
+    await form.getByLabel("Base URL").fill("http://169.254.169.254/latest");
+    await form.getByRole("button", { name: "Register endpoint" }).click();
+    await expect.poll(() => page.getByRole("alert").filter({ hasText: "cloud metadata" }).isVisible(), POLL).toBe(true);
+
+    await form.getByLabel("Name").fill("vendor-llm");
+    await form.getByLabel("Model").fill("upstream-model");
+    await form.getByLabel("Base URL").fill(upstream.baseUrl);
+    await form.getByLabel("API key").fill(UPSTREAM_KEY);
+    await form.getByLabel("At once").fill("2");
+    await form.getByRole("button", { name: "Register endpoint" }).click();
+    const table = page.getByTestId("endpoints");
+    await expect.poll(() => table.textContent(), POLL).toContain("vendor-llm");
+    expect(await table.textContent()).toContain("encrypted");
+    expect(await page.content()).not.toContain(UPSTREAM_KEY);
+
+    await table.getByRole("button", { name: "Check" }).click();
+    await expect.poll(() => page.getByTestId("endpoint-check").textContent(), POLL).toContain("Serves upstream-model.");
+    await page.screenshot({ path: screenshotPath("endpoints-page"), fullPage: true });
+
+    const evaluate = page.getByTestId("evaluate-endpoint");
+    await evaluate.getByRole("button", { name: "Run eval" }).click();
+    await page.waitForURL(/\/runs\/[^/?]+$/);
+    await expect.poll(() => page.getByTestId("run-summary").textContent(), { timeout: 60_000 }).toContain("2/3");
+    expect(await page.textContent("body")).toContain("endpoint vendor-llm");
+    expect(await page.getByTestId("run-summary").textContent()).toContain("latency p50 / p95");
+    await page.screenshot({ path: screenshotPath("endpoint-run-overview"), fullPage: true });
+    await page.getByRole("link", { name: "Results" }).click();
+    const results = page.getByTestId("results");
+    await expect.poll(() => results.textContent(), POLL).toContain("No, refunds close after 30 days.");
+    expect(await page.getByTestId("result-usage").count()).toBe(3);
+    expect(await page.getByTestId("result-usage").first().textContent()).toMatch(/\d+ ms · \d+ tok/);
+    await page.screenshot({ path: screenshotPath("endpoint-run-results"), fullPage: true });
+    await context.close();
+  });
+
+  it("shows a VIEWER the endpoints without the forms to change them", async () => {
+    const context = await signedInContext(browser, app.url, viewerCookie);
+    const page = await context.newPage();
+    await page.goto(pageUrl);
+    await expect.poll(() => page.getByTestId("endpoints").textContent(), POLL).toContain("vendor-llm");
+    expect(await page.getByTestId("endpoint-form").count()).toBe(0);
+    expect(await page.getByRole("button", { name: "Check" }).count()).toBe(0);
+    expect(await page.getByTestId("evaluate-endpoint").count()).toBe(0);
+    await context.close();
+  });
+});
