@@ -2,8 +2,8 @@
 //  A. Queue capacity, no GPU: 4 light worker processes (queue-worker.ts) lease EVAL jobs and complete
 //     each at once, on PostgreSQL and on the embedded database: jobs/s, lease call latency.
 //  B. Real `hearth node` processes (SwiftShader): a tiny model is trained on a node, then tiny eval
-//     jobs run on the 4 nodes: jobs/s, queue wait (created -> leased, nodes idle and polling every
-//     second) and lease-to-start (leased -> the job's first case result stored).
+//     jobs run on the 4 nodes, one at a time (pickup: created -> leased while the nodes idle and poll
+//     every second; lease-to-start: leased -> the job's first case result stored), then in a burst (jobs/s).
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -36,7 +36,7 @@ async function setUp(app: AppProcess) {
   const org = await call("org.create", { name: "Bench" });
   const project = await call("project.create", { orgId: org.id, name: "Bench" });
   const suite = await call("suite.create", { projectId: project.id, name: "bench" });
-  await call("suite.setCases", { suiteId: suite.id, cases: [{ id: "c1", input: "The refund window is", expected: "thirty", graders: [{ type: "contains", values: ["thirty"] }] }] });
+  await call("suite.setCases", { suiteId: suite.id, cases: [{ id: "c1", input: "The refund window is", expected: "thirty", graders: [{ type: "contains", values: ["thirty"] }], tags: [], clauses: [] }] });
   const version = await call("suite.publish", { suiteId: suite.id, message: "bench" });
   const { secret } = await call("node.createToken", { orgId: org.id, name: "bench" });
   return { call, orgId: org.id as string, projectId: project.id as string, suiteVersionId: version.id as string, token: secret as string, headers };
@@ -103,29 +103,38 @@ async function benchNodes(env: Record<string, string>) {
     const [trained] = await waitFinished([train.id]);
     if (trained.status !== "SUCCEEDED") throw new Error(`training failed: ${trained.error}`);
     const modelVersionId = (trained.summary as { modelVersionId: string }).modelVersionId;
-    // Warm every node's model path once (download + load), then measure.
+    const evalJob = async () => (await s.call("run.create", { projectId: s.projectId, kind: "EVAL", target: "NODE", suiteVersionId: s.suiteVersionId, modelVersionId, config: { maxTokens: 4 } })).id as string;
+    const timings = async (runs: Array<{ id: string; createdAt: string; startedAt: string }>) => {
+      const waits: number[] = [];
+      const starts: number[] = [];
+      for (const run of runs) {
+        const results = await s.call("run.results", { runId: run.id }, "query");
+        const leased = new Date(run.startedAt).getTime();
+        waits.push(leased - new Date(run.createdAt).getTime());
+        starts.push(Math.min(...results.items.map((r: { createdAt: string }) => new Date(r.createdAt).getTime())) - leased);
+      }
+      return `queue wait (created -> leased) p50 ${ms(quantile(waits, 0.5))} p95 ${ms(quantile(waits, 0.95))}; lease-to-start (leased -> first case result) p50 ${ms(quantile(starts, 0.5))} p95 ${ms(quantile(starts, 0.95))}`;
+    };
+    // Warm every node's model path once (download + load; later jobs of the version reuse it).
     const warm = [];
-    for (let i = 0; i < WORKERS; i++) warm.push((await s.call("run.create", { projectId: s.projectId, kind: "EVAL", target: "NODE", suiteVersionId: s.suiteVersionId, modelVersionId, config: { maxTokens: 4 } })).id);
+    for (let i = 0; i < WORKERS; i++) warm.push(await evalJob());
     await waitFinished(warm);
-    await new Promise((r) => setTimeout(r, 1500)); // all nodes back to idle polling
+    // One job at a time, all nodes idle and polling: the pickup latency.
+    const single = [];
+    for (let i = 0; i < 8; i++) {
+      await new Promise((r) => setTimeout(r, 1500));
+      single.push(...(await waitFinished([await evalJob()])));
+    }
+    console.log(`real nodes, one job at a time (nodes idle, polling every ~1 s): ${await timings(single)}`);
+    // A burst: jobs/s with 4 nodes.
+    await new Promise((r) => setTimeout(r, 1500));
     const t0 = performance.now();
     const ids: string[] = [];
-    for (let i = 0; i < NODE_JOBS; i++) ids.push((await s.call("run.create", { projectId: s.projectId, kind: "EVAL", target: "NODE", suiteVersionId: s.suiteVersionId, modelVersionId, config: { maxTokens: 4 } })).id);
+    for (let i = 0; i < NODE_JOBS; i++) ids.push(await evalJob());
     const runs = await waitFinished(ids);
     const seconds = (performance.now() - t0) / 1000;
-    const waits: number[] = [];
-    const starts: number[] = [];
-    for (const run of runs) {
-      const results = await s.call("run.results", { runId: run.id }, "query");
-      const leased = new Date(run.startedAt).getTime();
-      waits.push(leased - new Date(run.createdAt).getTime());
-      starts.push(Math.min(...results.items.map((r: { createdAt: string }) => new Date(r.createdAt).getTime())) - leased);
-    }
     const failed = runs.filter((r) => r.status !== "SUCCEEDED").length;
-    console.log(
-      `real nodes: ${NODE_JOBS} tiny eval jobs (1 case, 4 tokens) on 4 nodes in ${seconds.toFixed(1)} s = ${(NODE_JOBS / seconds).toFixed(2)} jobs/s${failed ? ` (${failed} failed)` : ""}; ` +
-        `queue wait (created -> leased) p50 ${ms(quantile(waits, 0.5))} p95 ${ms(quantile(waits, 0.95))}; lease-to-start (leased -> first case result) p50 ${ms(quantile(starts, 0.5))} p95 ${ms(quantile(starts, 0.95))}`,
-    );
+    console.log(`real nodes, a burst: ${NODE_JOBS} tiny eval jobs (1 case, 4 tokens) on 4 nodes in ${seconds.toFixed(1)} s = ${(NODE_JOBS / seconds).toFixed(2)} jobs/s${failed ? ` (${failed} failed)` : ""}; ${await timings(runs)}`);
   } finally {
     await Promise.allSettled(nodes.map((n) => n?.kill("SIGTERM")));
     await app.stop();

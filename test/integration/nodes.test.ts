@@ -123,6 +123,8 @@ describe.each(TEST_DATABASE_KINDS)("node tokens and the node API on %s", (kind) 
     const again = await call(nodeRequest("POST", "lease", { token: secret, nodeId: b, json: {} }));
     expect(again.body.job).toMatchObject({ runId: run.id, attempt: 2, checkpoint: { step: 2, sizeBytes: 5 } });
 
+    // The node's heartbeat carries the job it works on (and renews its lease).
+    expect((await call(nodeRequest("POST", "heartbeat", { token: secret, nodeId: b, json: { runId: run.id, loadedModelVersionIds: [] } }))).body).toEqual({ lease: { state: "held", reclaimed: false } });
     const nodes = await listNodes(db, f.orgId);
     expect(nodes.find((n) => n.id === b)).toMatchObject({ status: "busy", currentRun: { id: run.id, attempt: 2 } });
     expect(nodes.find((n) => n.id === a)).toMatchObject({ status: "online", currentRun: null });
