@@ -115,7 +115,8 @@ export function startEndpointRunWorker(options: EndpointRunWorkerOptions): Endpo
 
 /** Claims the oldest queued endpoint run, or a running one whose server stopped renewing its lease. */
 async function claimNext(db: PrismaClient, leaseMs: number): Promise<ClaimedRun | null> {
-  const now = new Date();
+  // The database's clock, not this instance's: instances sharing a database agree on when a lease ends.
+  const now = await databaseNow(db);
   const candidates = await db.run.findMany({
     where: {
       target: "ENDPOINT",
@@ -127,7 +128,7 @@ async function claimNext(db: PrismaClient, leaseMs: number): Promise<ClaimedRun 
     take: 5,
   });
   for (const c of candidates) {
-    const leaseExpiresAt = new Date(Date.now() + leaseMs);
+    const leaseExpiresAt = new Date(now.getTime() + leaseMs);
     const resumed = c.status === "RUNNING";
     const won = await db.$transaction(async (tx) => {
       // Conditional on what was read: of several instances racing for this run, one wins.
@@ -156,6 +157,26 @@ async function claimNext(db: PrismaClient, leaseMs: number): Promise<ClaimedRun 
   return null;
 }
 
+async function databaseNow(db: PrismaClient): Promise<Date> {
+  const [row] = await db.$queryRaw<{ now: Date }[]>`SELECT (now() AT TIME ZONE 'UTC') AS now`;
+  return row.now;
+}
+
+/**
+ * Extends the run's lease if it is still this worker's: the lease end it last set is the fence, so a
+ * worker whose lease another instance took over (after a stall) learns it here. Null when the run is
+ * no longer this worker's to run; `why` says whether it was cancelled or taken over.
+ */
+async function renewLease(db: PrismaClient, runId: string, held: Date, leaseMs: number): Promise<{ lease: Date } | { why: "cancelled" | "lost" }> {
+  const [row] = await db.$queryRaw<{ leaseExpiresAt: Date }[]>`
+    UPDATE "Run" SET "leaseExpiresAt" = (now() AT TIME ZONE 'UTC') + make_interval(secs => ${leaseMs / 1000}::double precision)
+    WHERE id = ${runId} AND status = 'RUNNING' AND NOT "cancelRequested" AND "leaseExpiresAt" = (${held}::timestamptz AT TIME ZONE 'UTC')
+    RETURNING "leaseExpiresAt"`;
+  if (row) return { lease: row.leaseExpiresAt };
+  const now = await db.run.findUnique({ where: { id: runId }, select: { status: true, cancelRequested: true } });
+  return { why: now?.status === "RUNNING" && !now.cancelRequested ? "lost" : "cancelled" };
+}
+
 async function failRun(db: PrismaClient, orgId: string, runId: string, error: string): Promise<void> {
   await transitionRun(db, SYSTEM, orgId, runId, "FAILED", { error }).catch((e: unknown) => console.error(`[hearth] endpoint run ${runId}: could not record failure:`, e));
 }
@@ -174,13 +195,16 @@ async function executeRun(
   o: { leaseMs: number; retry: RetryPolicy; guard?: GuardOptions },
 ): Promise<void> {
   let cancelled = false;
-  // Renews the lease; a run that stopped being RUNNING (cancelled by a person) or asks to cancel stops here.
+  let lease = run.leaseExpiresAt;
+  // Renews the lease; a run that stopped being RUNNING (cancelled by a person), asks to cancel, or was
+  // taken over by another instance stops here.
   const renew = setInterval(() => {
     void (async () => {
-      const changed = await db.run.updateMany({ where: { id: run.id, status: "RUNNING", cancelRequested: false }, data: { leaseExpiresAt: new Date(Date.now() + o.leaseMs) } });
-      if (changed.count === 0) {
-        cancelled = true;
-        controller.abort(new Error("cancelled"));
+      const renewed = await renewLease(db, run.id, lease, o.leaseMs);
+      if ("lease" in renewed) lease = renewed.lease;
+      else {
+        cancelled = renewed.why === "cancelled";
+        controller.abort(new Error(renewed.why));
       }
     })().catch((error) => console.error(`[hearth] endpoint run ${run.id}: lease renewal failed:`, error));
   }, Math.max(200, Math.floor(o.leaseMs / 3)));

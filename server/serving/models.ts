@@ -70,27 +70,28 @@ function parseModelId(id: string): { projectSlug: string; candidates: { name: st
   return { projectSlug, candidates };
 }
 
-/** The model version an id names (with its exact `:v<N>` id), if the key may reach it and it has an artifact; otherwise null. */
+/**
+ * The model version an id names (with its exact `:v<N>` id), if the key may reach it and it has an
+ * artifact; otherwise null. One statement per reading of the id: it runs on every request.
+ */
 export async function resolveModel(db: PrismaClient, scope: ModelScope, id: string): Promise<ServableModel | null> {
   const parsed = parseModelId(id);
   if (!parsed) return null;
-  const project = await db.project.findFirst({ where: { ...reachableProjects(scope), slug: parsed.projectSlug }, select: { id: true, slug: true } });
-  if (!project) return null;
   for (const { name, tag } of parsed.candidates) {
-    const model = await db.model.findUnique({ where: { projectId_name: { projectId: project.id, name } }, select: { id: true } });
-    if (!model) continue;
-    const servable = { modelId: model.id, artifactSha256: { not: null } };
-    const select = { id: true, createdAt: true, version: true } as const;
-    let version: { id: string; createdAt: Date; version: number } | null = null;
     const numbered = /^v(\d{1,9})$/.exec(tag);
-    if (tag === "latest") version = await db.modelVersion.findFirst({ where: servable, select, orderBy: { version: "desc" } });
-    else if (numbered) version = await db.modelVersion.findFirst({ where: { ...servable, version: Number(numbered[1]) }, select });
-    else {
-      const alias = await db.modelAlias.findUnique({ where: { modelId_name: { modelId: model.id, name: tag } }, select: { modelVersionId: true } });
-      if (alias) version = await db.modelVersion.findFirst({ where: { ...servable, id: alias.modelVersionId }, select });
-    }
+    const kind = tag === "latest" ? "latest" : numbered ? "version" : "alias";
+    const [row] = await db.$queryRaw<{ id: string; version: number; createdAt: Date }[]>`
+      SELECT v.id, v.version, v."createdAt"
+      FROM "Project" p
+      JOIN "Model" m ON m."projectId" = p.id AND m.name = ${name}
+      JOIN "ModelVersion" v ON v."modelId" = m.id AND v."artifactSha256" IS NOT NULL
+      LEFT JOIN "ModelAlias" a ON a."modelId" = m.id AND a.name = ${tag}
+      WHERE p."orgId" = ${scope.orgId} AND p.slug = ${parsed.projectSlug} AND (${scope.projectId ?? null}::text IS NULL OR p.id = ${scope.projectId ?? null})
+        AND CASE ${kind}::text WHEN 'latest' THEN true WHEN 'version' THEN v.version = ${numbered ? Number(numbered[1]) : -1}::int ELSE v.id = a."modelVersionId" END
+      ORDER BY v.version DESC
+      LIMIT 1`;
     // Answers name the exact version that ran, whatever tag was asked for.
-    if (version) return { id: `${project.slug}/${name}:v${version.version}`, modelVersionId: version.id, projectSlug: project.slug, created: version.createdAt };
+    if (row) return { id: `${parsed.projectSlug}/${name}:v${row.version}`, modelVersionId: row.id, projectSlug: parsed.projectSlug, created: row.createdAt };
   }
   return null;
 }

@@ -52,6 +52,9 @@ describe("the Endpoints page", () => {
     ];
     await call(adminCookie, "mutation", "suite.setCases", { suiteId: suite.id, cases });
     await call(adminCookie, "mutation", "suite.publish", { suiteId: suite.id, message: "first" });
+    const slow = await call(adminCookie, "mutation", "suite.create", { projectId: project.id, name: "Slow" });
+    await call(adminCookie, "mutation", "suite.setCases", { suiteId: slow.id, cases: [{ id: "stuck", input: "[hang] please wait", graders: [{ type: "contains", values: ["x"] }], tags: [], clauses: [] }] });
+    await call(adminCookie, "mutation", "suite.publish", { suiteId: slow.id, message: "first" });
     pageUrl = `/orgs/${org.id}/projects/${project.id}/endpoints`;
   });
 
@@ -106,6 +109,30 @@ describe("the Endpoints page", () => {
     expect(await page.getByTestId("result-usage").count()).toBe(3);
     expect(await page.getByTestId("result-usage").first().textContent()).toMatch(/\d+ ms · \d+ tok/);
     await page.screenshot({ path: screenshotPath("endpoint-run-results"), fullPage: true });
+    await context.close();
+  });
+
+  it("edits an endpoint, and cancels a run that waits on it", async () => {
+    const context = await signedInContext(browser, app.url, adminCookie);
+    const page = await context.newPage();
+    page.on("dialog", (dialog) => void dialog.accept());
+    await page.goto(pageUrl);
+    const table = page.getByTestId("endpoints");
+    await table.getByRole("button", { name: "Edit" }).click();
+    const form = table.getByTestId("endpoint-form");
+    await form.getByLabel("At once").fill("3");
+    await form.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => table.textContent(), POLL).toContain("3 at once");
+    expect(await table.textContent()).toContain("encrypted"); // an empty key field keeps the stored key
+
+    const evaluate = page.getByTestId("evaluate-endpoint");
+    await evaluate.getByLabel("Suite").selectOption({ label: "Slow v1" });
+    await evaluate.getByRole("button", { name: "Run eval" }).click();
+    await page.waitForURL(/\/runs\/[^/?]+$/);
+    await expect.poll(() => upstream.requests.some((r) => r.body.prompt === "[hang] please wait"), POLL).toBe(true);
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    await expect.poll(() => page.getByText("CANCELLED").isVisible(), POLL).toBe(true);
+    await expect.poll(() => upstream.closedEarly.includes("[hang] please wait"), POLL).toBe(true);
     await context.close();
   });
 

@@ -300,6 +300,18 @@ describe.each(TEST_DATABASE_KINDS)("endpoints on %s", (kind) => {
     expect(results.map((r) => r.caseId)).toEqual(["first"]);
   });
 
+  it("stops working on a run whose lease another instance took over, without touching its status", async () => {
+    const endpoint = await registerEndpoint({ timeoutMs: 120_000 });
+    const suiteVersionId = await suiteVersionWith(db, f, [caseOf("only", "[hang] taken over")]);
+    const run = await callerFor(db, f.users.EDITOR).run.create({ projectId: f.projectId, kind: "EVAL", target: "ENDPOINT", endpointId: endpoint.id, suiteVersionId });
+    await until(() => upstream.requests.some((r) => r.body.prompt === "[hang] taken over"));
+    // As another instance does when it judged the lease expired: a lease of its own.
+    await db.run.update({ where: { id: run.id }, data: { leaseExpiresAt: new Date(Date.now() + 600_000) } });
+    await until(() => upstream.closedEarly.includes("[hang] taken over"));
+    expect((await db.run.findUniqueOrThrow({ where: { id: run.id } })).status).toBe("RUNNING");
+    await callerFor(db, f.users.EDITOR).run.transition({ runId: run.id, status: "CANCELLED" });
+  });
+
   it("resumes a run whose server stopped, skipping graded cases, and gives up after the attempt limit", async () => {
     const endpoint = await registerEndpoint();
     const suiteVersionId = await suiteVersionWith(db, f, [caseOf("done-before", "refund done"), caseOf("left-1", "refund left one"), caseOf("left-2", "refund left two")]);

@@ -19,6 +19,7 @@ import { createApiKey, revokeApiKey } from "@/server/apikeys/service";
 import { createModelVersionWithArtifact, storeModelArtifact } from "@/server/models/artifacts";
 import { createNodeToken } from "@/server/nodes/tokens";
 import { CHAT_TURN_STOPS } from "@/server/serving/openai";
+import { resolveModel } from "@/server/serving/models";
 import { startEndpointRunWorker, type EndpointRunWorker } from "@/server/endpoints/eval-runner";
 import { startNodeProcess, startServingServer, until, type NodeProcess, type ServingServer } from "../support/serving";
 import { callerFor, createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
@@ -125,6 +126,25 @@ describe.each(TEST_DATABASE_KINDS)("the OpenAI-compatible API on %s", (kind) => 
     expect(orgIds.some((id) => id.includes("foreign-model"))).toBe(false);
     const retrieved = await client(keys.project).models.retrieve(`${slug}/assistant:production`);
     expect(retrieved).toMatchObject({ id: `${slug}/assistant:v1`, object: "model", owned_by: slug });
+  });
+
+  it("resolves model ids: versions, aliases, latest, colons in names, and never a version without a checkpoint", async () => {
+    const colon = await registerModel(f.projectId, "support:bot");
+    const bare = await db.modelVersion.create({ data: { modelId: colon.modelId, version: 2, config: {}, createdById: f.users.EDITOR.userId }, select: { id: true } });
+    await db.modelAlias.create({ data: { modelId: colon.modelId, name: "candidate", modelVersionId: bare.id } });
+    const scope = { orgId: f.orgId, projectId: f.projectId };
+    const resolved = async (id: string) => (await resolveModel(db, scope, id))?.id ?? null;
+    expect(await resolved(`${slug}/support:bot:v1`)).toBe(`${slug}/support:bot:v1`);
+    expect(await resolved(`${slug}/support:bot`)).toBe(`${slug}/support:bot:v1`); // latest servable: v2 has no checkpoint
+    expect(await resolved(`${slug}/support:bot:latest`)).toBe(`${slug}/support:bot:v1`);
+    expect(await resolved(`${slug}/support:bot:v2`)).toBeNull();
+    expect(await resolved(`${slug}/support:bot:candidate`)).toBeNull();
+    expect(await resolved(`${slug}/assistant`)).toBe(`${slug}/assistant:v1`);
+    expect(await resolved(`${slug}/assistant:staging`)).toBeNull();
+    expect(await resolved("assistant:v1")).toBeNull();
+    expect(await resolveModel(db, { orgId: f.otherOrgId }, `${slug}/assistant:v1`)).toBeNull();
+    expect(await resolveModel(db, { orgId: f.orgId }, `${otherSlug}/secret-model:v1`)).not.toBeNull();
+    await db.model.delete({ where: { id: colon.modelId } });
   });
 
   it("answers a completion with what the engine generates, and reports usage", async () => {

@@ -28,35 +28,14 @@ export default function EndpointsPage() {
   function onCreate(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = event.currentTarget;
-    const data = new FormData(form);
-    const apiKey = String(data.get("apiKey") ?? "");
-    create.mutate(
-      {
-        projectId,
-        name: String(data.get("name")),
-        baseUrl: String(data.get("baseUrl")),
-        model: String(data.get("model")),
-        maxConcurrency: Number(data.get("maxConcurrency")),
-        timeoutMs: Number(data.get("timeoutSeconds")) * 1000,
-        ...(apiKey ? { apiKey } : {}),
-      },
-      { onSuccess: () => form.reset() },
-    );
+    const { fields, apiKey } = endpointFields(form);
+    create.mutate({ projectId, ...fields, ...(apiKey ? { apiKey } : {}) }, { onSuccess: () => form.reset() });
   }
 
   function onUpdate(endpointId: string, event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    const data = new FormData(event.currentTarget);
-    const apiKey = String(data.get("apiKey") ?? "");
-    update.mutate({
-      endpointId,
-      name: String(data.get("name")),
-      baseUrl: String(data.get("baseUrl")),
-      model: String(data.get("model")),
-      maxConcurrency: Number(data.get("maxConcurrency")),
-      timeoutMs: Number(data.get("timeoutSeconds")) * 1000,
-      ...(data.get("removeKey") ? { apiKey: null } : apiKey ? { apiKey } : {}),
-    });
+    const { fields, apiKey, removeKey } = endpointFields(event.currentTarget);
+    update.mutate({ endpointId, ...fields, ...(removeKey ? { apiKey: null } : apiKey ? { apiKey } : {}) });
   }
 
   return (
@@ -165,6 +144,22 @@ export default function EndpointsPage() {
       {access.canEdit && endpoints.data?.length ? <EvaluateCard orgId={orgId} projectId={projectId} endpoints={endpoints.data} /> : null}
     </>
   );
+}
+
+/** What the endpoint form holds; an empty key field means "no key" (new) or "keep it" (edit). */
+function endpointFields(form: HTMLFormElement) {
+  const data = new FormData(form);
+  return {
+    fields: {
+      name: String(data.get("name")),
+      baseUrl: String(data.get("baseUrl")),
+      model: String(data.get("model")),
+      maxConcurrency: Number(data.get("maxConcurrency")),
+      timeoutMs: Number(data.get("timeoutSeconds")) * 1000,
+    },
+    apiKey: String(data.get("apiKey") ?? ""),
+    removeKey: data.get("removeKey") !== null,
+  };
 }
 
 function EndpointForm(props: {

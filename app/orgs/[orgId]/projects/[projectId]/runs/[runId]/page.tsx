@@ -1,7 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useParams, usePathname, useRouter, useSearchParams } from "next/navigation";
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
 import { Suspense, useEffect, useRef, useState } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
@@ -78,7 +78,10 @@ function RunPage() {
             ) : null}
           </p>
         </div>
-        <RunStatusBadge status={r.status} />
+        <div className="row">
+          {r.target === "ENDPOINT" && ["QUEUED", "RUNNING"].includes(r.status) && r.role !== "VIEWER" ? <CancelRun runId={runId} onDone={() => run.refetch()} /> : null}
+          <RunStatusBadge status={r.status} />
+        </div>
       </div>
       {r.error ? (
         <div className="alert alert-error" role="alert">
@@ -101,6 +104,26 @@ function RunPage() {
       ) : null}
       {tab === "results" && isEval ? <Results runId={runId} live={["QUEUED", "RUNNING"].includes(r.status)} /> : null}
       {tab === "compare" && isEval && r.suiteVersion ? <Compare runId={runId} projectId={projectId} suiteId={r.suiteVersion.suiteId} /> : null}
+    </>
+  );
+}
+
+/** The server runs endpoint evals; people stop them from here. */
+function CancelRun({ runId, onDone }: { runId: string; onDone: () => void }) {
+  const trpc = useTRPC();
+  const cancel = useMutation(trpc.run.transition.mutationOptions({ onSuccess: onDone }));
+  return (
+    <>
+      {cancel.error ? <span className="field-error">{cancel.error.message}</span> : null}
+      <button
+        className="btn btn-small btn-danger"
+        disabled={cancel.isPending}
+        onClick={() => {
+          if (window.confirm("Cancel this run? Cases already graded keep their results.")) cancel.mutate({ runId, status: "CANCELLED" });
+        }}
+      >
+        Cancel run
+      </button>
     </>
   );
 }
