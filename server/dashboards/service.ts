@@ -7,8 +7,10 @@
 // - Tag and clause pass rates: the same scoring runs, restricted to the cases that carry the tag or
 //   cite the clause in the run's suite version.
 // Pass counts come from EvalRunStat (whole run, per tag, per clause, per tag and clause), written
-// once when a run succeeds (server/runs/service.ts): the dashboards never read individual results,
-// except the regressions list, which compares two runs case by case.
+// once when a run succeeds (server/runs/service.ts), and case counts of suite versions from
+// SuiteVersionStat, written when a version is inserted: the dashboards never read individual results
+// or cases, except the regressions list, which compares two runs case by case. A case's repeated tags
+// or clauses count once.
 // - Previous production version: the version approved for "production" before the current one (from
 //   approved promotion requests); with no such history, the highest version number below it.
 import { Prisma, type PrismaClient } from "@/server/db/generated/client";
@@ -155,28 +157,25 @@ async function policyClauses(db: Db, projectId: string): Promise<Omit<ClauseRow,
 }
 
 /**
- * From the latest version of each suite, in one pass over their cases: every tag (for the tag filter,
- * whatever the filters), and how many cases cite each clause (within the suite and tag filters).
+ * From the latest version of each suite (its SuiteVersionStat rows, never its cases): every tag (for
+ * the tag filter, whatever the filters), and how many cases cite each clause (within the suite and tag
+ * filters).
  */
 async function latestSuiteLabels(db: Db, projectId: string, filters: { suiteId?: string; tag?: string }): Promise<{ tags: string[]; cited: Map<string, number> }> {
-  const inFilters = [filters.suiteId ? Prisma.sql`c."suiteId" = ${filters.suiteId}` : null, filters.tag ? Prisma.sql`c.tags @> jsonb_build_array(${filters.tag}::text)` : null].filter((x): x is Prisma.Sql => x !== null);
+  const citing = filters.tag ? Prisma.sql`st.scope = 'TAG_CLAUSE' AND st.tag = ${filters.tag}` : Prisma.sql`st.scope = 'CLAUSE' AND st.tag = ''`;
   const rows = await db.$queryRaw<{ kind: "tag" | "clause"; label: string; cases: number }[]>`
-    WITH latest_case AS MATERIALIZED (
-      SELECT sv."suiteId",
-        CASE WHEN jsonb_typeof(c.tags) = 'array' THEN c.tags ELSE '[]'::jsonb END AS tags,
-        CASE WHEN jsonb_typeof(c.clauses) = 'array' THEN c.clauses ELSE '[]'::jsonb END AS clauses
-      FROM (
-        SELECT DISTINCT ON (sv."suiteId") sv."suiteId", sv.cases FROM "SuiteVersion" sv JOIN "EvalSuite" s ON s.id = sv."suiteId"
-        WHERE s."projectId" = ${projectId} ORDER BY sv."suiteId", sv.version DESC
-      ) sv
-      CROSS JOIN LATERAL jsonb_to_recordset(sv.cases) AS c(tags jsonb, clauses jsonb)
+    WITH latest AS (
+      SELECT DISTINCT ON (sv."suiteId") sv.id, sv."suiteId" FROM "SuiteVersion" sv JOIN "EvalSuite" s ON s.id = sv."suiteId"
+      WHERE s."projectId" = ${projectId} ORDER BY sv."suiteId", sv.version DESC
     )
-    SELECT 'tag' AS kind, t.label, 0 AS cases FROM latest_case c CROSS JOIN LATERAL jsonb_array_elements_text(c.tags) t(label) GROUP BY t.label
+    SELECT 'tag' AS kind, st.tag AS label, 0 AS cases
+    FROM latest l JOIN "SuiteVersionStat" st ON st."suiteVersionId" = l.id AND st.scope = 'TAG' AND st.clause = ''
+    GROUP BY st.tag
     UNION ALL
-    SELECT 'clause' AS kind, l.label, count(*)::int AS cases
-    FROM latest_case c CROSS JOIN LATERAL jsonb_array_elements_text(c.clauses) l(label)
-    ${inFilters.length ? Prisma.sql`WHERE ${Prisma.join(inFilters, " AND ")}` : Prisma.empty}
-    GROUP BY l.label`;
+    SELECT 'clause' AS kind, st.clause AS label, sum(st.cases)::int AS cases
+    FROM latest l JOIN "SuiteVersionStat" st ON st."suiteVersionId" = l.id AND ${citing}
+    ${filters.suiteId ? Prisma.sql`WHERE l."suiteId" = ${filters.suiteId}` : Prisma.empty}
+    GROUP BY st.clause`;
   return {
     tags: rows.filter((r) => r.kind === "tag").map((r) => r.label).sort(),
     cited: new Map(rows.filter((r) => r.kind === "clause").map((r) => [r.label, r.cases])),

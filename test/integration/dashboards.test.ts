@@ -35,13 +35,13 @@ async function reference(db: PrismaClient, projectId: string, filters: { range: 
     const results = r.results.filter((res) => !filters.tag || cases.get(res.caseId)?.tags?.includes(filters.tag));
     scores[key] = { graded: results.length, passed: results.filter((x) => x.pass).length, runId: r.id };
     for (const res of results) {
-      for (const tag of cases.get(res.caseId)?.tags ?? []) {
+      for (const tag of new Set(cases.get(res.caseId)?.tags ?? [])) {
         if (filters.tag && tag !== filters.tag) continue;
         const t = (tagRates[`${key}/${tag}`] ??= { cases: 0, passed: 0 });
         t.cases++;
         if (res.pass) t.passed++;
       }
-      for (const clause of cases.get(res.caseId)?.clauses ?? []) {
+      for (const clause of new Set(cases.get(res.caseId)?.clauses ?? [])) {
         const c = (clauseRates[`${key}/${clause}`] ??= { cases: 0, passed: 0 });
         c.cases++;
         if (res.pass) c.passed++;
@@ -55,7 +55,7 @@ async function reference(db: PrismaClient, projectId: string, filters: { range: 
   for (const s of suites) {
     for (const c of (s.versions[0]?.cases ?? []) as unknown as Case[]) {
       if (filters.tag && !c.tags?.includes(filters.tag)) continue;
-      for (const clause of c.clauses ?? []) cited[clause] = (cited[clause] ?? 0) + 1;
+      for (const clause of new Set(c.clauses ?? [])) cited[clause] = (cited[clause] ?? 0) + 1;
     }
   }
   const inRange = runs.filter((r) => (!from || r.createdAt >= from) && (!filters.suiteId || r.kind !== "EVAL" || r.suiteVersion?.suiteId === filters.suiteId));
@@ -129,7 +129,7 @@ describe.each(TEST_DATABASE_KINDS)("dashboards on %s", (kind) => {
       const cases = new Map((run.suiteVersion!.cases as unknown as Case[]).map((c) => [c.id, c]));
       const byTag: Record<string, { cases: number; passed: number }> = {};
       for (const r of run.results) {
-        for (const tag of cases.get(r.caseId)?.tags ?? []) {
+        for (const tag of new Set(cases.get(r.caseId)?.tags ?? [])) {
           const t = (byTag[tag] ??= { cases: 0, passed: 0 });
           t.cases++;
           if (r.pass) t.passed++;
