@@ -22,7 +22,8 @@ import { userIdFromCookieHeader } from "@/server/auth/session";
 import { recordAudit } from "@/server/audit/service";
 import { allowedOriginsFromEnvironment, resolveDocAccess, type DocAccess } from "./access";
 import { docNameFromPath, parseDocName, type CollabDocRef } from "./names";
-import { appendUpdates, compactDocument, docFromState, loadStoredState, readUpdatesSince, seedIfEmpty } from "./store";
+import { readContent } from "./content";
+import { appendUpdates, docFromState, loadStoredState, readUpdatesSince, replaceSnapshot, seedIfEmpty } from "./store";
 
 const MESSAGE_SYNC = 0;
 const MESSAGE_AWARENESS = 1;
@@ -48,6 +49,11 @@ export interface CollabServerOptions {
   compactAfterUpdates?: number;
   /** Compact documents with new updates at least this often. */
   compactIntervalMs?: number;
+  /**
+   * Log rows stay this long after they were stored even once in a snapshot (database clock), so
+   * other instances, which poll the log, see them before they are deleted.
+   */
+  foldAfterMs?: number;
   /** How long a document with no connections stays in memory. */
   idleUnloadMs?: number;
   /**
@@ -91,7 +97,13 @@ class SharedDoc {
   horizon = 0n;
   recentIds = new Map<bigint, number>();
   storedSinceCompaction = 0;
+  /** The stored snapshot's version this copy is known to contain, and log rows it has applied since (all foldable into a snapshot of it). */
+  snapshotVersion = 0n;
+  appliedRows: bigint[] = [];
   lastCompaction = Date.now();
+  lastMirror = Date.now();
+  /** A compaction left the draft mirror behind the snapshot. */
+  mirrorStale = false;
   compacting: Promise<void> | null = null;
   idleSince: number | null = null;
 
@@ -146,10 +158,11 @@ export class CollabServer {
     this.options = {
       pollIntervalMs: options.pollIntervalMs ?? 200,
       accessRecheckMs: options.accessRecheckMs ?? 5_000,
-      compactAfterUpdates: options.compactAfterUpdates ?? 500,
+      compactAfterUpdates: options.compactAfterUpdates ?? 5_000,
       compactIntervalMs: options.compactIntervalMs ?? 30_000,
+      foldAfterMs: options.foldAfterMs ?? Math.max(10_000, 20 * (options.pollIntervalMs ?? 200)),
       idleUnloadMs: options.idleUnloadMs ?? 30_000,
-      batchWindowMs: options.batchWindowMs ?? 10,
+      batchWindowMs: options.batchWindowMs ?? (Number(process.env.HEARTH_COLLAB_BATCH_MS) || 10),
     };
     this.timers.push(
       setInterval(() => this.pollAll(), this.options.pollIntervalMs),
@@ -345,6 +358,7 @@ export class CollabServer {
 
   private noteApplied(doc: SharedDoc, id: bigint, now: number): void {
     doc.recentIds.set(id, now);
+    doc.appliedRows.push(id);
   }
 
   private getDoc(ref: CollabDocRef): Promise<SharedDoc> {
@@ -366,6 +380,8 @@ export class CollabServer {
     Y.applyUpdate(shared.doc, Y.encodeStateAsUpdate(stored), "load");
     stored.destroy();
     shared.horizon = state.horizon;
+    shared.snapshotVersion = state.throughId;
+    shared.appliedRows = [...state.logIds];
     // Stored batches, updates polled from the log: to every connection (a sender's own part is a no-op to it).
     shared.doc.on("update", (update: Uint8Array) => {
       const message = syncUpdateMessage(update);
@@ -460,11 +476,29 @@ export class CollabServer {
     }
   }
 
-  private compact(doc: SharedDoc): Promise<void> {
+  /**
+   * Folds the log into a snapshot of this server's copy: it was loaded from the database, and holds
+   * the snapshot it was loaded with (or wrote) plus every row it applied since, so encoding it is
+   * enough (no rebuild from the log; that took ~100 ms of the event loop on a large document). Rows
+   * are deleted only once older than `foldAfterMs`, so other instances polling the log have seen them.
+   * If another instance replaced the snapshot meanwhile, this copy may lack rows that instance folded:
+   * read the stored state, apply it here (which also relays anything missed to the clients), and try
+   * once more on top of the snapshot just read.
+   */
+  private compact(doc: SharedDoc, force = false): Promise<void> {
     doc.compacting ??= (async () => {
       const stored = doc.storedSinceCompaction;
+      const mirror = force || this.closed || doc.conns.size === 0 || Date.now() - doc.lastMirror >= this.options.compactIntervalMs;
       try {
-        await this.withDb((db) => compactDocument(db, doc.name));
+        if (!(await this.compactFromMemory(doc, mirror))) {
+          const state = await this.withDb((db) => loadStoredState(db, doc.name));
+          const fromDb = docFromState(state);
+          Y.applyUpdate(doc.doc, Y.encodeStateAsUpdate(fromDb), "remote");
+          fromDb.destroy();
+          doc.snapshotVersion = state.throughId;
+          doc.appliedRows = [...new Set([...doc.appliedRows, ...state.logIds])];
+          await this.compactFromMemory(doc, mirror);
+        }
         doc.storedSinceCompaction = Math.max(0, doc.storedSinceCompaction - stored);
         doc.lastCompaction = Date.now();
       } catch (error) {
@@ -474,11 +508,37 @@ export class CollabServer {
     return doc.compacting;
   }
 
+  /**
+   * One optimistic attempt: false if the stored snapshot is no longer the one this copy holds. The
+   * draft mirror (a full copy of the content) is written at most every `compactIntervalMs` while
+   * people edit, and always when the document is unloaded or the server stops.
+   */
+  private async compactFromMemory(doc: SharedDoc, mirror: boolean): Promise<boolean> {
+    // Encoded in the same tick as the ids are taken: the snapshot holds every row in foldIds.
+    const foldIds = doc.appliedRows.slice();
+    const replaced = await this.withDb((db) =>
+      replaceSnapshot(db, doc.name, {
+        snapshot: Y.encodeStateAsUpdate(doc.doc),
+        content: mirror ? readContent(doc.ref.kind, doc.doc) : undefined,
+        expectedThroughId: doc.snapshotVersion,
+        foldIds,
+        minAgeMs: this.options.foldAfterMs,
+      }),
+    );
+    if (!replaced) return false;
+    if (mirror) doc.lastMirror = Date.now();
+    doc.mirrorStale = !mirror;
+    doc.snapshotVersion = replaced.throughId;
+    const deleted = new Set(replaced.deleted);
+    doc.appliedRows = doc.appliedRows.filter((id) => !deleted.has(id));
+    return true;
+  }
+
   /** Periodic compaction, and unloading of documents nobody has open. */
   private maintain(): void {
     const now = Date.now();
     for (const doc of this.docs.values()) {
-      if (doc.storedSinceCompaction > 0 && now - doc.lastCompaction >= this.options.compactIntervalMs) void this.compact(doc);
+      if ((doc.storedSinceCompaction > 0 || doc.mirrorStale) && now - doc.lastCompaction >= this.options.compactIntervalMs) void this.compact(doc);
       if (doc.conns.size === 0 && doc.idleSince !== null && now - doc.idleSince >= this.options.idleUnloadMs && !doc.flushing && doc.pending.length === 0) {
         this.docs.delete(doc.name);
         void this.compact(doc).finally(() => {
@@ -487,6 +547,17 @@ export class CollabServer {
         });
       }
     }
+  }
+
+  /** Stores what is pending for a loaded document, then compacts it (false if it is not loaded here). */
+  async compactNow(docName: string): Promise<boolean> {
+    const doc = this.docs.get(docName);
+    if (!doc) return false;
+    this.flush(doc, true);
+    while (doc.flushing) await doc.flushing;
+    doc.storedSinceCompaction = Math.max(1, doc.storedSinceCompaction);
+    await this.compact(doc, true);
+    return true;
   }
 
   /** Number of open connections (all documents). */
@@ -508,7 +579,7 @@ export class CollabServer {
     for (const doc of docs) for (const conn of doc.conns) conn.ws.close(1001, "server shutting down");
     const sessions = docs.flatMap((doc) => [...doc.conns].map((conn) => this.recordSession(doc, conn)));
     for (const doc of docs) doc.conns.clear();
-    await Promise.allSettled([...sessions, ...docs.filter((d) => d.storedSinceCompaction > 0).map((d) => this.compact(d))]);
+    await Promise.allSettled([...sessions, ...docs.filter((d) => d.storedSinceCompaction > 0 || d.mirrorStale).map((d) => this.compact(d))]);
     this.docs.clear();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }

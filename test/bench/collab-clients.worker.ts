@@ -17,6 +17,9 @@ export interface WorkerSetup {
   /** Global indices of this worker's clients. */
   clients: number[];
   editsPerSecond: number;
+  /** Edits at the full rate before measuring (JIT, caches and the server's first compaction warm up). */
+  warmupSeconds: number;
+  /** Edits measured after the warm-up. */
   seconds: number;
 }
 
@@ -30,7 +33,7 @@ export type FromWorker =
   | { type: "pong"; sentAt: number; workerNow: number }
   | { type: "ready" }
   | { type: "edited"; editsByClient: Record<number, number> }
-  | { type: "done"; latencies: Float64Array; received: number; expected: number; loopDelayP99Ms: number; loopDelayMaxMs: number }
+  | { type: "done"; latencies: Float64Array; warmupLatencies: Float64Array; received: number; expected: number; messages: number; loopDelayP99Ms: number; loopDelayMaxMs: number }
   | { type: "error"; message: string };
 
 const setup = workerData as WorkerSetup;
@@ -50,7 +53,12 @@ class HeaderWebSocket extends WebSocket {
 }
 
 const latencies: number[] = [];
+const warmupLatencies: number[] = [];
+/** Main-clock time from which edits are measured (before it: warm-up). */
+let measureFrom = Infinity;
 let received = 0;
+/** Remote updates applied by this thread's clients while editing (each is one relayed message). */
+let messages = 0;
 const clients = setup.clients.map((index) => {
   const doc = new Y.Doc();
   const provider = new WebsocketProvider(setup.wsUrl, setup.docName, doc, {
@@ -58,17 +66,19 @@ const clients = setup.clients.map((index) => {
     disableBc: true,
   });
   const me = String(index);
-  // Read the markers from the update itself: a Y.Text delta would walk the whole growing text.
+  // Read the markers from the applied update's bytes: strings are stored in it as UTF-8, and markers are
+  // ASCII inserted whole (each client types at its own cursor, so nobody splits another's marker).
+  // Decoding the update again, or a Y.Text delta walking the growing text, would cost more than the
+  // edit itself and measure the benchmark rather than the server.
   doc.on("update", (update: Uint8Array, origin: unknown) => {
     if (origin === null) return; // this client's own edit
     const at = mainNow();
-    for (const struct of Y.decodeUpdate(update).structs) {
-      if (!(struct instanceof Y.Item) || !(struct.content instanceof Y.ContentString)) continue;
-      for (const match of struct.content.str.matchAll(MARKER)) {
-        if (match[1] === me) continue;
-        received++;
-        latencies.push(at - Number(match[3]) / 1000);
-      }
+    if (editing && at >= measureFrom) messages++;
+    for (const match of Buffer.from(update.buffer, update.byteOffset, update.byteLength).toString("latin1").matchAll(MARKER)) {
+      if (match[1] === me) continue;
+      received++;
+      const sentAt = Number(match[3]) / 1000;
+      (sentAt >= measureFrom ? latencies : warmupLatencies).push(at - sentAt);
     }
   });
   const synced = new Promise<void>((resolve) => provider.once("sync", () => resolve()));
@@ -76,22 +86,31 @@ const clients = setup.clients.map((index) => {
 });
 
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+let editing = false;
 const timers: NodeJS.Timeout[] = [];
 
 function startEditing(atMainMs: number) {
   const startLocal = atMainMs + offsetMs;
-  const endLocal = startLocal + setup.seconds * 1000;
-  loopDelay.enable();
+  const endLocal = startLocal + (setup.warmupSeconds + setup.seconds) * 1000;
+  measureFrom = atMainMs + setup.warmupSeconds * 1000;
+  timers.push(setTimeout(() => loopDelay.enable(), Math.max(0, measureFrom + offsetMs - now())));
+  editing = true;
   for (const client of clients) {
     const text = client.doc.getText("content");
     // Each client's ticks at its own phase, as independent people would type.
     const phase = Math.random() * (1000 / setup.editsPerSecond);
+    // Each person types at their own cursor: a random place in the text as it was before anyone typed
+    // (so never inside someone's marker), kept right after what they typed while others type elsewhere,
+    // as an editor maps a cursor through remote changes.
+    let cursor = Y.createRelativePositionFromTypeIndex(text, Math.floor(Math.random() * (text.length + 1)), -1);
     timers.push(
       setTimeout(() => {
         const tick = () => {
           if (now() >= endLocal) return;
           const marker = `<${client.index}.${client.edits++}.${Math.round(mainNow() * 1000)}>`;
-          text.insert(Math.floor(Math.random() * (text.length + 1)), marker);
+          const at = Y.createAbsolutePositionFromRelativePosition(cursor, client.doc)?.index ?? text.length;
+          text.insert(at, marker);
+          cursor = Y.createRelativePositionFromTypeIndex(text, at + marker.length, -1);
         };
         tick();
         timers.push(setInterval(tick, 1000 / setup.editsPerSecond));
@@ -101,6 +120,7 @@ function startEditing(atMainMs: number) {
   timers.push(
     setTimeout(() => {
       for (const timer of timers) clearInterval(timer);
+      editing = false;
       port.postMessage({ type: "edited", editsByClient: Object.fromEntries(clients.map((c) => [c.index, c.edits])) } satisfies FromWorker);
     }, Math.max(0, endLocal - now()) + 1000 / setup.editsPerSecond + 5),
   );
@@ -117,9 +137,10 @@ async function drain(editsByClient: Record<number, number>, timeoutMs: number) {
     client.doc.destroy();
   }
   const out = Float64Array.from(latencies);
+  const warmup = Float64Array.from(warmupLatencies);
   port.postMessage(
-    { type: "done", latencies: out, received, expected, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 } satisfies FromWorker,
-    [out.buffer],
+    { type: "done", latencies: out, warmupLatencies: warmup, received, expected, messages, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 } satisfies FromWorker,
+    [out.buffer, warmup.buffer],
   );
 }
 

@@ -6,7 +6,7 @@ import { openTestDatabase, TEST_DATABASE_KINDS, type TestDatabase } from "../sup
 import { createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { connectClient, eventually, sessionCookie, startCollabServer, TEST_ORIGIN, tryUpgrade, type RunningCollabServer, type TestClient } from "../support/collab";
 import { compactDocument, readLiveDocument, seedDocumentIfEmpty, listDocumentSessions, caseToMap, readCases } from "@/server/collab";
-import { loadStoredState } from "@/server/collab/store";
+import { appendUpdates, loadStoredState, replaceSnapshot } from "@/server/collab/store";
 import { movedPosition, orderedCaseMaps, POSITION_KEY } from "@/server/collab/content";
 
 describe.each(TEST_DATABASE_KINDS)("co-editing over /yjs on %s", (kind) => {
@@ -198,6 +198,101 @@ describe.each(TEST_DATABASE_KINDS)("co-editing over /yjs on %s", (kind) => {
     expect(fresh.doc.getText("content").toString()).toBe(`after ${expected}`);
     expect((await compactDocument(t.db, docName)).compacted).toBe(true);
     expect((await readLiveDocument(docName, t.db))?.text).toBe(`after ${expected}`);
+  });
+
+  it("compacts from its own copy: deletes only rows it applied and that are old enough, and loads the same content", async () => {
+    const docName = await createPolicy("start");
+    const hub = await startCollabServer({ db: () => t.db, pollIntervalMs: 100, compactAfterUpdates: 10, foldAfterMs: 0 });
+    try {
+      const a = client(docName, "EDITOR", hub);
+      await a.synced();
+      for (let i = 0; i < 25; i++) a.doc.getText("content").insert(a.doc.getText("content").length, ` ${i}`);
+      const expected = a.doc.getText("content").toString();
+      await eventually(async () => (await storedText(docName)) === expected, "all stored");
+      await eventually(async () => (await t.db.collabSnapshot.findUnique({ where: { docName } })) !== null, "a snapshot was written");
+      await eventually(async () => (await t.db.collabUpdate.count({ where: { docName } })) < 25, "folded rows were deleted");
+      // Everything deleted from the log is in the snapshot: the stored state is still the whole text.
+      expect(await storedText(docName)).toBe(expected);
+      const fresh = client(docName, "ADMIN", hub);
+      await fresh.synced();
+      expect(fresh.doc.getText("content").toString()).toBe(expected);
+    } finally {
+      await hub.close();
+    }
+    // Closing compacts once more: the whole text is in the snapshot, and the draft mirrors it.
+    const final = await t.db.collabSnapshot.findUniqueOrThrow({ where: { docName } });
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, final.state);
+    expect(doc.getText("content").toString()).toBe(await storedText(docName));
+    expect((await t.db.policy.findUniqueOrThrow({ where: { id: docName.slice(7) }, select: { draft: true } })).draft).toBe(doc.getText("content").toString());
+  });
+
+  it("keeps rows younger than foldAfterMs in the log (in the snapshot too) without duplicating text", async () => {
+    const docName = await createPolicy("");
+    const hub = await startCollabServer({ db: () => t.db, pollIntervalMs: 100, compactAfterUpdates: 5, foldAfterMs: 60_000 });
+    try {
+      const a = client(docName, "EDITOR", hub);
+      await a.synced();
+      for (let i = 0; i < 12; i++) a.doc.getText("content").insert(a.doc.getText("content").length, `<${i}>`);
+      const expected = a.doc.getText("content").toString();
+      await eventually(async () => (await t.db.collabSnapshot.findUnique({ where: { docName } })) !== null, "a snapshot was written");
+      await eventually(async () => (await storedText(docName)) === expected, "all stored");
+      expect(await t.db.collabUpdate.count({ where: { docName } })).toBeGreaterThanOrEqual(12);
+      expect((await readLiveDocument(docName, t.db))?.text).toBe(expected);
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it("loads a row whose id is below the snapshot's version (it committed after a compaction read the log)", async () => {
+    const docName = await createPolicy("");
+    const writer = new Y.Doc();
+    writer.getText("content").insert(0, "late ");
+    const [lateId] = await appendUpdates(t.db, docName, [{ update: Y.encodeStateAsUpdate(writer), userId: null }]);
+    const other = new Y.Doc();
+    other.getText("content").insert(0, "folded");
+    const [foldedId] = await appendUpdates(t.db, docName, [{ update: Y.encodeStateAsUpdate(other), userId: null }]);
+    // A snapshot that holds only the later row, as a compaction that could not yet see the earlier one writes it.
+    const replaced = await replaceSnapshot(t.db, docName, { snapshot: Y.encodeStateAsUpdate(other), content: { text: "folded" }, expectedThroughId: 0n, foldIds: [foldedId] });
+    expect(replaced?.throughId).toBeGreaterThan(lateId);
+    expect(replaced?.deleted).toEqual([foldedId]);
+    const text = (await readLiveDocument(docName, t.db))?.text ?? "";
+    expect(text).toContain("late ");
+    expect(text).toContain("folded");
+    // A replacement built on an outdated version is refused.
+    expect(await replaceSnapshot(t.db, docName, { snapshot: new Uint8Array([0, 0]), content: { text: "" }, expectedThroughId: 0n, foldIds: [lateId] })).toBeNull();
+    expect(await t.db.collabUpdate.count({ where: { docName, id: lateId } })).toBe(1);
+  });
+
+  it("after another instance folded rows it never saw, catches up from the database, relays them, and compacts without losing either's edits", async () => {
+    const docName = await createPolicy("shared ");
+    // A does not poll during the test: B's rows reach it only through its compaction catching up.
+    const a = await startCollabServer({ db: () => t.db, pollIntervalMs: 600_000, compactAfterUpdates: 1_000_000, foldAfterMs: 0 });
+    const b = await startCollabServer({ db: () => t.db, pollIntervalMs: 100, compactAfterUpdates: 1_000_000, foldAfterMs: 0 });
+    try {
+      const onA = client(docName, "EDITOR", a);
+      const onB = client(docName, "ADMIN", b);
+      await Promise.all([onA.synced(), onB.synced()]);
+      onA.doc.getText("content").insert(0, "A1 ");
+      onB.doc.getText("content").insert(0, "B1 ");
+      await eventually(() => onB.doc.getText("content").toString().includes("A1"), "B polled A's edit");
+      // B folds and deletes every row, B1's included, which A never applied.
+      await b.server.compactNow(docName);
+      expect(await t.db.collabUpdate.count({ where: { docName } })).toBe(0);
+      expect(onA.doc.getText("content").toString()).not.toContain("B1");
+      onA.doc.getText("content").insert(0, "A2 ");
+      await eventually(async () => (await storedText(docName)).includes("A2"), "A2 stored");
+      await a.server.compactNow(docName);
+      await eventually(() => onA.doc.getText("content").toString().includes("B1"), "A relayed the edit it had missed");
+      const text = onA.doc.getText("content").toString();
+      for (const word of ["A1", "B1", "A2", "shared"]) expect(text).toContain(word);
+      expect(text).toHaveLength("A1 B1 A2 shared ".length);
+      expect(await storedText(docName)).toBe(text);
+      expect(await t.db.collabUpdate.count({ where: { docName } })).toBe(0);
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 
   it("never serves or stores an empty document when loading fails", async () => {
