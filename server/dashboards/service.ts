@@ -60,7 +60,7 @@ function scoringRuns(scope: { projectId?: string; orgId?: string }, filters: { f
     JOIN "SuiteVersion" sv ON sv.id = r."suiteVersionId"
     JOIN "ModelVersion" mv ON mv.id = r."modelVersionId"
     JOIN "Model" m ON m.id = mv."modelId" AND m."projectId" = r."projectId"
-    JOIN "Project" p ON p.id = m."projectId"
+    ${scope.projectId ? Prisma.empty : Prisma.sql`JOIN "Project" p ON p.id = m."projectId"`}
     WHERE ${Prisma.join(where, " AND ")}
     ORDER BY r."modelVersionId", sv."suiteId", sv.version DESC, r."finishedAt" DESC NULLS LAST, r.id DESC`;
 }
