@@ -92,12 +92,14 @@ function runOrTagStat(tag: string | undefined) {
 
 /** The scoring run of each model version and suite, with its pass counts (on `tag`'s cases when given). */
 export async function scores(db: Db, scope: { projectId?: string; orgId?: string }, filters: { from: Date | null; suiteId?: string; tag?: string; versionIds?: string[] }): Promise<ScoreRow[]> {
-  // A run without a row for the tag has no case carrying it: zero graded.
+  // A run without a row for the tag has no case carrying it: zero graded. LATERAL ... LIMIT 1 (there
+  // is at most one): a primary-key lookup per run. A plain join let PostgreSQL 18 (the embedded
+  // database) misjudge the correlated scope, tag and clause columns and skip-scan the whole index.
   const rows = await db.$queryRaw<Omit<ScoreRow, "passRate">[]>`
     SELECT s."modelVersionId", s."suiteId", s."suiteVersionId", s."suiteVersion", s."runId", s."finishedAt",
       COALESCE(st.cases, 0)::int AS graded, COALESCE(st.passed, 0)::int AS passed
     FROM (${scoringRuns(scope, filters)}) s
-    LEFT JOIN "EvalRunStat" st ON st."runId" = s."runId" AND ${runOrTagStat(filters.tag)}
+    LEFT JOIN LATERAL (SELECT st.cases, st.passed FROM "EvalRunStat" st WHERE st."runId" = s."runId" AND ${runOrTagStat(filters.tag)} LIMIT 1) st ON true
     ORDER BY s."modelVersionId", s."suiteId"`;
   return rows.map((r) => ({ ...r, passRate: r.graded ? r.passed / r.graded : null }));
 }
@@ -126,7 +128,7 @@ export async function labelRates(db: Db, field: "tags" | "clauses", runs: Pick<S
   return db.$queryRaw<LabelRateRow[]>`
     SELECT s."modelVersionId", s."suiteId", ${label} AS label, st.cases, st.passed
     FROM unnest(${runs.map((r) => r.runId)}::text[], ${runs.map((r) => r.modelVersionId)}::text[], ${runs.map((r) => r.suiteId)}::text[]) AS s("runId", "modelVersionId", "suiteId")
-    JOIN "EvalRunStat" st ON st."runId" = s."runId" AND ${stat}
+    CROSS JOIN LATERAL (SELECT st.tag, st.clause, st.cases, st.passed FROM "EvalRunStat" st WHERE st."runId" = s."runId" AND ${stat}) st
     ORDER BY s."modelVersionId", s."suiteId", label`;
 }
 
