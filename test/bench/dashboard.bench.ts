@@ -109,7 +109,7 @@ export async function runDashboardBench(): Promise<void> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-bench-dashboard-db-"));
     const embedded = await startEmbeddedDatabase({ dataDir: dir });
     try {
-      await measureQueries("embedded (PGlite)", embedded.url, 5);
+      await measureQueries("embedded (PGlite)", embedded.url, SAMPLES);
     } finally {
       await embedded.stop();
       fs.rmSync(dir, { recursive: true, force: true });
