@@ -136,6 +136,26 @@ describe("the Endpoints page", () => {
     await context.close();
   });
 
+  it("creates a project key with the models:invoke scope on the API keys page, which calls /v1", async () => {
+    const context = await signedInContext(browser, app.url, adminCookie);
+    const page = await context.newPage();
+    await page.goto(pageUrl.replace(/\/projects\/.*$/, "/keys"));
+    await page.getByLabel("Name").fill("support app");
+    await page.getByTestId("api-key-project").selectOption({ label: "Only the project Support bot" });
+    await page.getByRole("checkbox", { name: /Read projects/ }).uncheck();
+    await page.getByRole("checkbox", { name: /models:invoke/ }).check();
+    await page.getByRole("button", { name: "Create key" }).click();
+    const secret = (await page.getByTestId("api-key-secret").textContent())!.trim();
+    await expect.poll(() => page.locator("table").textContent(), POLL).toContain("Support bot");
+    await page.screenshot({ path: screenshotPath("api-keys-project-key"), fullPage: true });
+    const models = await fetch(`${app.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } });
+    expect([models.status, await models.json()]).toEqual([200, { object: "list", data: [] }]);
+    // The project key is limited to its project in the tRPC API as well.
+    const orgWide = await trpcHttp(app.url, "query", "project.list", { orgId: pageUrl.split("/")[2] }, { authorization: `Bearer ${secret}` });
+    expect(orgWide.status).toBe(403);
+    await context.close();
+  });
+
   it("shows a VIEWER the endpoints without the forms to change them", async () => {
     const context = await signedInContext(browser, app.url, viewerCookie);
     const page = await context.newPage();
