@@ -63,6 +63,8 @@ export interface GpuContextOptions {
   /** Skip optional features (tests of the fallback path). */
   disableFeatures?: Array<"shader-f16" | "subgroups" | "timestamp-query">;
   tuningStore?: TuningStore;
+  /** Dispatches recorded before the context submits on its own (default DEFAULT_MAX_DISPATCHES_PER_SUBMIT). */
+  maxDispatchesPerSubmit?: number;
   /** Wraps every wait on the GPU; Node installs one that sleeps instead of spinning. */
   waitHook?: <T>(p: Promise<T>) => Promise<T>;
   label?: string;
@@ -141,10 +143,45 @@ export interface DispatchSpec {
   /** bindings[i] goes to @binding(i + 1); null leaves a binding number unused by this entry. */
   bindings: Array<Binding | null>;
   groups: [number, number?, number?];
+  /** Names the dispatch in profiles (default `kernel:entry`). */
+  label?: string;
 }
 
+/** Bytes per dispatch's parameters: minUniformBufferOffsetAlignment is at most 256 everywhere. */
 const UNIFORM_SLOT = 256;
+/** Slots per parameter buffer (64 KiB, the guaranteed maxUniformBufferBindingSize). */
 const UNIFORM_SLOTS = 256;
+/**
+ * Dispatches one command buffer may hold before the context submits on its own. Parameter
+ * buffers are added as a batch grows (one 64 KiB buffer per 256 dispatches), so a whole training
+ * step of the largest presets is one submit; the cap only bounds what a runaway loop holds.
+ */
+export const DEFAULT_MAX_DISPATCHES_PER_SUBMIT = 16384;
+/** Bind groups kept for reuse; the cache starts over when full. */
+const MAX_CACHED_BIND_GROUPS = 8192;
+
+interface UniformChunk {
+  buffer: GPUBuffer;
+  data: ArrayBuffer;
+  u32: Uint32Array;
+  i32: Int32Array;
+  f32: Float32Array;
+}
+
+/** Per-kernel GPU time from timestamp queries (see GpuContext.startProfile). */
+export interface KernelProfile {
+  /** `kernel:entry` */
+  name: string;
+  dispatches: number;
+  ms: number;
+}
+
+interface Profiler {
+  querySet: GPUQuerySet;
+  capacity: number;
+  labels: string[];
+  pending: Array<Promise<Array<[string, number]>>>;
+}
 
 export class GpuContext {
   readonly report: DeviceReport;
@@ -154,12 +191,10 @@ export class GpuContext {
   private readonly modules = new Map<string, GPUShaderModule>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
-  private readonly uniformBuffer: GPUBuffer;
-  private readonly uniformData = new ArrayBuffer(UNIFORM_SLOT * UNIFORM_SLOTS);
-  private readonly uniformU32 = new Uint32Array(this.uniformData);
-  private readonly uniformI32 = new Int32Array(this.uniformData);
-  private readonly uniformF32 = new Float32Array(this.uniformData);
+  /** Parameter buffers of the open batch, added as it grows and reused by later batches. */
+  private readonly uniformChunks: UniformChunk[] = [];
   private uniformSlots = 0;
+  private readonly maxDispatches: number;
   private dispatchesInBatch = 0;
   private lostError: GpuError | null = null;
   private readonly lostPromise: Promise<never>;
@@ -171,6 +206,13 @@ export class GpuContext {
   readonly waitHook: <T>(p: Promise<T>) => Promise<T>;
   /** Count of submits, for tests that check batching. */
   submits = 0;
+  /** Count of dispatches recorded (benchmarks report dispatches per step). */
+  dispatches = 0;
+  private profiler: Profiler | null = null;
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 1;
 
   constructor(
     readonly device: GPUDevice,
@@ -194,7 +236,7 @@ export class GpuContext {
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.pool = new BufferPool((bytes, u) => this.createBuffer(bytes, u), usage);
     this.stagingPool = new BufferPool((bytes, u) => this.createBuffer(bytes, u), GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
-    this.uniformBuffer = device.createBuffer({ size: this.uniformData.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: "hearth-params" });
+    this.maxDispatches = Math.max(1, options.maxDispatchesPerSubmit ?? DEFAULT_MAX_DISPATCHES_PER_SUBMIT);
   }
 
   get limits(): GpuLimits {
@@ -311,30 +353,137 @@ export class GpuContext {
     if (gx > maxG || gy > maxG || gz > maxG) {
       throw new GpuError(`${spec.kernel}: dispatch of [${gx},${gy},${gz}] workgroups exceeds maxComputeWorkgroupsPerDimension ${maxG}`);
     }
-    if (this.uniformSlots >= UNIFORM_SLOTS) this.flush();
+    if (this.dispatchesInBatch >= this.maxDispatches) this.flush();
     const pipeline = this.pipeline(spec.kernel, spec.entry, spec.constants);
     const entries: GPUBindGroupEntry[] = [];
+    // The bind group's identity: a training step binds the same pooled buffers in the same
+    // order every time, so its bind groups are made once and reused.
+    let key = `${this.idOf(pipeline)}`;
     if (spec.params) {
-      const slot = this.uniformSlots++;
+      const index = this.uniformSlots++;
+      const chunk = this.uniformChunk(Math.floor(index / UNIFORM_SLOTS));
+      const slot = index % UNIFORM_SLOTS;
       let w = (slot * UNIFORM_SLOT) / 4;
-      for (const v of spec.params.u ?? []) this.uniformU32[w++] = v;
-      for (const v of spec.params.i ?? []) this.uniformI32[w++] = v;
-      for (const v of spec.params.f ?? []) this.uniformF32[w++] = v;
-      entries.push({ binding: 0, resource: { buffer: this.uniformBuffer, offset: slot * UNIFORM_SLOT, size: UNIFORM_SLOT } });
+      for (const v of spec.params.u ?? []) chunk.u32[w++] = v;
+      for (const v of spec.params.i ?? []) chunk.i32[w++] = v;
+      for (const v of spec.params.f ?? []) chunk.f32[w++] = v;
+      entries.push({ binding: 0, resource: { buffer: chunk.buffer, offset: slot * UNIFORM_SLOT, size: UNIFORM_SLOT } });
+      key += `|p${index}`;
     }
     spec.bindings.forEach((b, i) => {
       const binding = i + 1;
       if (b === null) return;
-      if (b instanceof Tensor) entries.push({ binding, resource: { buffer: b.buffer, offset: 0, size: align4(Math.max(4, b.byteLength)) } });
-      else if ("buffer" in b) entries.push({ binding, resource: b as GPUBufferBinding });
-      else entries.push({ binding, resource: b as GPUTextureView });
+      if (b instanceof Tensor) {
+        const size = align4(Math.max(4, b.byteLength));
+        entries.push({ binding, resource: { buffer: b.buffer, offset: 0, size } });
+        key += `|${binding}:${this.idOf(b.buffer)}:0:${size}`;
+      } else if ("buffer" in b) {
+        entries.push({ binding, resource: b as GPUBufferBinding });
+        key += `|${binding}:${this.idOf(b.buffer)}:${b.offset ?? 0}:${b.size ?? "all"}`;
+      } else {
+        entries.push({ binding, resource: b as GPUTextureView });
+        key += `|${binding}:v${this.idOf(b)}`;
+      }
     });
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    if (!this.pass) this.pass = this.getEncoder().beginComputePass();
+    let bindGroup = this.bindGroups.get(key);
+    if (!bindGroup) {
+      if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
+      bindGroup = this.device.createBindGroup({ layout: this.layoutOf(pipeline), entries });
+      this.bindGroups.set(key, bindGroup);
+    }
+    const prof = this.profiler;
+    if (prof) {
+      // One pass per dispatch, timed at its start and end.
+      this.endPass();
+      const i = prof.labels.length;
+      prof.labels.push(spec.label ?? `${spec.kernel}:${spec.entry ?? "main"}`);
+      this.pass = this.getEncoder().beginComputePass({ timestampWrites: { querySet: prof.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+    } else if (!this.pass) this.pass = this.getEncoder().beginComputePass();
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(gx, gy, gz);
     this.dispatchesInBatch++;
+    this.dispatches++;
+    if (prof) {
+      this.endPass();
+      if (prof.labels.length === prof.capacity) this.flush();
+    }
+  }
+
+  /**
+   * Starts timing every dispatch on the GPU (needs the timestamp-query feature). Each dispatch gets
+   * its own compute pass while profiling, so the total is slower than normal: compare kernels with
+   * each other, not with unprofiled runs. stopProfile() returns the time per kernel entry point.
+   */
+  startProfile(): void {
+    if (!this.features.timestampQuery) throw new GpuError("startProfile: this device has no timestamp-query feature");
+    if (this.profiler) return;
+    this.flush();
+    const capacity = 2048;
+    this.profiler = { querySet: this.device.createQuerySet({ type: "timestamp", count: 2 * capacity }), capacity, labels: [], pending: [] };
+  }
+
+  /** Ends profiling; kernels sorted by total time. */
+  async stopProfile(): Promise<KernelProfile[]> {
+    const prof = this.profiler;
+    if (!prof) throw new GpuError("stopProfile: no profile was started");
+    this.flush();
+    this.profiler = null;
+    const byName = new Map<string, KernelProfile>();
+    for (const part of await this.guard(Promise.all(prof.pending))) {
+      for (const [name, ms] of part) {
+        const k = byName.get(name) ?? { name, dispatches: 0, ms: 0 };
+        k.dispatches++;
+        k.ms += ms;
+        byName.set(name, k);
+      }
+    }
+    prof.querySet.destroy();
+    return [...byName.values()].sort((a, b) => b.ms - a.ms);
+  }
+
+  /** Records the resolve of this batch's timestamps; the returned function (called after the submit) queues their readback. */
+  private resolveProfile(prof: Profiler): (() => void) | null {
+    const n = prof.labels.length;
+    if (n === 0) return null;
+    const labels = prof.labels.splice(0);
+    const bytes = 2 * n * 8;
+    const resolved = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const enc = this.getEncoder();
+    enc.resolveQuerySet(prof.querySet, 0, 2 * n, resolved, 0);
+    enc.copyBufferToBuffer(resolved, 0, staging, 0, bytes);
+    return () =>
+      void prof.pending.push(
+        staging.mapAsync(GPUMapMode.READ).then(() => {
+          const t = new BigUint64Array(staging.getMappedRange().slice(0));
+          staging.destroy();
+          resolved.destroy();
+          return labels.map((name, i) => [name, Number(t[2 * i + 1] - t[2 * i]) / 1e6] as [string, number]);
+        }),
+      );
+  }
+
+  /** A number per GPU object, for bind-group cache keys. */
+  private idOf(o: object): number {
+    let id = this.ids.get(o);
+    if (id === undefined) this.ids.set(o, (id = this.nextId++));
+    return id;
+  }
+
+  private layoutOf(p: GPUComputePipeline): GPUBindGroupLayout {
+    let l = this.layouts.get(p);
+    if (!l) this.layouts.set(p, (l = p.getBindGroupLayout(0)));
+    return l;
+  }
+
+  private uniformChunk(i: number): UniformChunk {
+    while (this.uniformChunks.length <= i) {
+      const data = new ArrayBuffer(UNIFORM_SLOT * UNIFORM_SLOTS);
+      const buffer = this.device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: `hearth-params-${this.uniformChunks.length}` });
+      this.uniformChunks.push({ buffer, data, u32: new Uint32Array(data), i32: new Int32Array(data), f32: new Float32Array(data) });
+    }
+    return this.uniformChunks[i];
   }
 
   /** Copies `src` into `dst` (both whole tensors of equal size). */
@@ -362,8 +511,14 @@ export class GpuContext {
     this.assertAlive();
     this.endPass();
     if (!this.encoder) return;
-    if (this.uniformSlots > 0) this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformData, 0, this.uniformSlots * UNIFORM_SLOT);
+    const readProfile = this.profiler ? this.resolveProfile(this.profiler) : null;
+    // queue.writeBuffer lands before the command buffer submitted next: every slot is in place.
+    for (let c = 0; c * UNIFORM_SLOTS < this.uniformSlots; c++) {
+      const used = Math.min(UNIFORM_SLOTS, this.uniformSlots - c * UNIFORM_SLOTS);
+      this.device.queue.writeBuffer(this.uniformChunks[c].buffer, 0, this.uniformChunks[c].data, 0, used * UNIFORM_SLOT);
+    }
     this.device.queue.submit([this.encoder.finish()]);
+    readProfile?.();
     this.submits++;
     this.encoder = null;
     this.uniformSlots = 0;

@@ -23,6 +23,8 @@ export interface Storage {
   capacity: number;
   released: boolean;
   pool: BufferPool | null;
+  /** Creation order in its pool: free buffers are handed out lowest first. */
+  serial?: number;
 }
 
 export class Tensor<D extends DType = DType> {
@@ -73,9 +75,19 @@ export interface PoolStats {
   /** Buffers waiting in free lists. */
   free: number;
   bytesCreated: number;
+  /** Bytes of the pool's live GPU buffers (in use plus free; trim() destroys the free ones). */
+  bytesHeld: number;
+  /** Bytes (size classes) of the buffers currently handed out. */
+  bytesInUse: number;
+  /** Most bytes handed out at once since creation or the last resetPeak(). */
+  peakBytesInUse: number;
 }
 
 /**
+ * Hands out the free buffer of a size class that was created first. The buffers a step gets
+ * then depend only on which are free, not on the order they came back: a step that repeats gets
+ * the same buffers every time (so the context's cached bind groups apply).
+ *
  * Buckets buffers by a size class (multiples of 256 bytes up to 64 KiB, then quarter-power-of-two
  * steps) so shapes that differ slightly still reuse buffers.
  */
@@ -89,7 +101,7 @@ export function sizeClass(bytes: number): number {
 
 export class BufferPool {
   private readonly free = new Map<string, Storage[]>();
-  private stats: PoolStats = { created: 0, inUse: 0, free: 0, bytesCreated: 0 };
+  private stats: PoolStats = { created: 0, inUse: 0, free: 0, bytesCreated: 0, bytesHeld: 0, bytesInUse: 0, peakBytesInUse: 0 };
 
   constructor(
     private readonly create: (bytes: number, usage: GPUBufferUsageFlags) => GPUBuffer,
@@ -102,6 +114,8 @@ export class BufferPool {
     const list = this.free.get(key);
     const reused = list?.pop();
     this.stats.inUse++;
+    this.stats.bytesInUse += capacity;
+    if (this.stats.bytesInUse > this.stats.peakBytesInUse) this.stats.peakBytesInUse = this.stats.bytesInUse;
     if (reused) {
       this.stats.free--;
       reused.released = false;
@@ -110,15 +124,26 @@ export class BufferPool {
     const buffer = this.create(capacity, this.usage);
     this.stats.created++;
     this.stats.bytesCreated += capacity;
-    return { buffer, capacity, released: false, pool: this };
+    this.stats.bytesHeld += capacity;
+    return { buffer, capacity, released: false, pool: this, serial: this.stats.created };
   }
 
   put(storage: Storage): void {
     const key = String(storage.capacity);
     let list = this.free.get(key);
     if (!list) this.free.set(key, (list = []));
-    list.push(storage);
+    // kept in descending serial order: pop() returns the oldest buffer
+    const serial = storage.serial ?? 0;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((list[mid].serial ?? 0) > serial) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, storage);
     this.stats.inUse--;
+    this.stats.bytesInUse -= storage.capacity;
     this.stats.free++;
   }
 
@@ -126,9 +151,19 @@ export class BufferPool {
     return { ...this.stats };
   }
 
+  /** Starts a new peak measurement from what is handed out now. */
+  resetPeak(): void {
+    this.stats.peakBytesInUse = this.stats.bytesInUse;
+  }
+
   /** Destroys the free buffers (buffers in use stay valid). */
   trim(): void {
-    for (const list of this.free.values()) for (const s of list) s.buffer.destroy();
+    for (const list of this.free.values()) {
+      for (const s of list) {
+        s.buffer.destroy();
+        this.stats.bytesHeld -= s.capacity;
+      }
+    }
     this.stats.free = 0;
     this.free.clear();
   }

@@ -1,5 +1,6 @@
 // Generates generated.ts from the .wgsl files beside it, so every bundler and runtime (Node,
-// vitest, esbuild, Next) sees plain string exports. The .wgsl files are the source of truth;
+// vitest, esbuild, Next) sees plain string exports. `.wgsli` files are pieces several kernels
+// include with a line `// #include "name.wgsli"`. The .wgsl files are the source of truth;
 // test/gpu/wgsl-generated.test.ts fails when generated.ts is stale.
 // Run: npx tsx gpu/kernels/build-wgsl.ts
 
@@ -9,6 +10,11 @@ import { fileURLToPath } from "node:url";
 
 export const kernelsDir = path.dirname(fileURLToPath(import.meta.url));
 export const generatedPath = path.join(kernelsDir, "generated.ts");
+
+/** Replaces each line `// #include "name.wgsli"` with that file (shared pieces, e.g. the matmul epilogue). */
+export function expandIncludes(dir: string, code: string): string {
+  return code.replace(/^\/\/ #include "([\w.-]+\.wgsli)"$/gm, (_, file: string) => expandIncludes(dir, readFileSync(path.join(dir, file), "utf8").trimEnd()));
+}
 
 export function renderGenerated(dir = kernelsDir): string {
   const files = readdirSync(dir)
@@ -21,7 +27,7 @@ export function renderGenerated(dir = kernelsDir): string {
   ];
   for (const f of files) {
     const name = f.slice(0, -".wgsl".length);
-    lines.push(`  ${name}: ${JSON.stringify(readFileSync(path.join(dir, f), "utf8"))},`);
+    lines.push(`  ${name}: ${JSON.stringify(expandIncludes(dir, readFileSync(path.join(dir, f), "utf8")))},`);
   }
   lines.push("} as const;", "", "export type KernelName = keyof typeof wgsl;", "");
   return lines.join("\n");

@@ -2,13 +2,15 @@
 // *_serial give each row one invocation (no barriers); the engine measures which is faster.
 //   forward:  mean, rstd = 1/sqrt(var + eps); y = (x - mean) rstd gamma + beta; saves mean and rstd
 //   backward: xhat = (x - mean) rstd, g = dy gamma
-//             dx = rstd (g - mean(g) - xhat mean(g xhat))
+//             dx = rstd (g - mean(g) - xhat mean(g xhat))  (+ dres when add_residual: the gradient
+//             arriving through a residual connection around the LayerNorm's block, summed in)
 //   params_backward: dgamma[c] (+)= sum_r dy xhat, dbeta[c] (+)= sum_r dy (one invocation per
 //             channel, rows summed in order: deterministic, no atomics)
 struct Params {
   rows: u32,
   C: u32,
   accumulate: u32,
+  add_residual: u32,
   eps: f32,
 }
 
@@ -25,6 +27,7 @@ struct Params {
 @group(0) @binding(10) var<storage, read> rstd_in: array<f32>;
 @group(0) @binding(11) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(12) var<storage, read_write> dbeta: array<f32>;
+@group(0) @binding(13) var<storage, read> dres: array<f32>;
 
 override WG: u32 = 64;
 var<workgroup> red: array<vec2f, WG>;
@@ -90,7 +93,11 @@ fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   for (var j = lid; j < p.C; j += WG) {
     let xhat = (x[base + j] - mean) * rstd;
     let g = dy[base + j] * gamma[j];
-    dx[base + j] = rstd * (g - sums.x - xhat * sums.y);
+    var d = rstd * (g - sums.x - xhat * sums.y);
+    if (p.add_residual != 0u) {
+      d += dres[base + j];
+    }
+    dx[base + j] = d;
   }
 }
 
@@ -161,6 +168,10 @@ fn backward_serial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
   for (var j = 0u; j < p.C; j++) {
     let xhat = (x[base + j] - mean) * rstd;
     let g = dy[base + j] * gamma[j];
-    dx[base + j] = rstd * (g - sums.x - xhat * sums.y);
+    var d = rstd * (g - sums.x - xhat * sums.y);
+    if (p.add_residual != 0u) {
+      d += dres[base + j];
+    }
+    dx[base + j] = d;
   }
 }

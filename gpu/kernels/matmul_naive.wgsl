@@ -14,6 +14,10 @@ struct Params {
   b_row: u32,
   b_col: u32,
   accumulate: u32,
+  // triangular hint of ops/matmul.ts; this variant computes everything
+  kmode: u32,
+  // matmul_epilogue.wgsli flags
+  epi: u32,
   alpha: f32,
 }
 
@@ -21,6 +25,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+// #include "matmul_epilogue.wgsli"
 
 override WX: u32 = 16;
 override WY: u32 = 16;
@@ -39,10 +44,5 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   for (var k = 0u; k < p.K; k++) {
     acc += a[ab + k * p.a_col] * b[bb + k * p.b_row];
   }
-  let ci = (z * p.M + m) * p.N + n;
-  var r = p.alpha * acc;
-  if (p.accumulate != 0u) {
-    r += c[ci];
-  }
-  c[ci] = r;
+  store_c((z * p.M + m) * p.N + n, n, acc);
 }

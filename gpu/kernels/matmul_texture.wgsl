@@ -13,6 +13,11 @@ struct Params {
   a_zstride: u32,
   b_zstride: u32,
   accumulate: u32,
+  // Triangular structure per batch (see ops/matmul.ts): 0 none, 1 op(A) zero for k > m,
+  // 2 op(A) zero for k < m, 3 only C's n <= m is wanted.
+  kmode: u32,
+  // matmul_epilogue.wgsli flags
+  epi: u32,
   alpha: f32,
 }
 
@@ -20,6 +25,7 @@ struct Params {
 @group(0) @binding(1) var A: texture_2d<f32>;
 @group(0) @binding(2) var B: texture_2d<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+// #include "matmul_epilogue.wgsli"
 
 override WX: u32 = 8;
 override WY: u32 = 8;
@@ -30,7 +36,7 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   let n4 = g.x * 2u;
   let m0 = g.y * TM;
   let z = g.z;
-  if (n4 * 4u >= p.N || m0 >= p.M) {
+  if (n4 * 4u >= p.N || m0 >= p.M || (p.kmode == 3u && n4 * 4u > m0 + TM - 1u)) {
     return;
   }
   let arow = z * p.a_zstride + m0;
@@ -39,7 +45,15 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   for (var r = 0u; r < 2u * TM; r++) {
     acc[r] = vec4f(0.0);
   }
-  for (var k4 = 0u; k4 < p.K4; k4++) {
+  // kmode 1 / 2: op(A) is zero past the tile's last row / before its first (per batch, M = K)
+  var k4_begin = 0u;
+  var k4_end = p.K4;
+  if (p.kmode == 1u) {
+    k4_end = min(p.K4, (m0 + TM + 3u) / 4u);
+  } else if (p.kmode == 2u) {
+    k4_begin = m0 / 4u;
+  }
+  for (var k4 = k4_begin; k4 < k4_end; k4++) {
     let kb = brow + 4u * k4;
     let b00 = textureLoad(B, vec2u(n4, kb), 0);
     let b01 = textureLoad(B, vec2u(n4 + 1u, kb), 0);
@@ -61,12 +75,7 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
       for (var j = 0u; j < 8u; j++) {
         let n = n4 * 4u + j;
         if (n < p.N) {
-          let ci = (z * p.M + m) * p.N + n;
-          var v = p.alpha * acc[2u * r + j / 4u][j % 4u];
-          if (p.accumulate != 0u) {
-            v += c[ci];
-          }
-          c[ci] = v;
+          store_c((z * p.M + m) * p.N + n, n, acc[2u * r + j / 4u][j % 4u]);
         }
       }
     }

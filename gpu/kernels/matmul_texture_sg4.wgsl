@@ -20,6 +20,11 @@ struct Params {
   b_width: u32,
   // Nonzero forces the per-lane path (tests exercise the fallback on 4-wide adapters too).
   own_loads: u32,
+  // Triangular structure per batch (see ops/matmul.ts): 0 none, 1 op(A) zero for k > m,
+  // 2 op(A) zero for k < m, 3 only C's n <= m is wanted.
+  kmode: u32,
+  // matmul_epilogue.wgsli flags
+  epi: u32,
   alpha: f32,
 }
 
@@ -27,6 +32,7 @@ struct Params {
 @group(0) @binding(1) var A: texture_2d<f32>;
 @group(0) @binding(2) var B: texture_2d<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+// #include "matmul_epilogue.wgsli"
 
 override WX: u32 = 8;
 override WY: u32 = 8;
@@ -158,16 +164,29 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(subgroup_invocation_id
     acc[r] = vec4f(0.0);
   }
   let share_a = p.own_loads == 0u && sg_size == 4u && subgroupAdd(1u) == 4u && subgroupAll(arow == subgroupBroadcast(arow, 0u));
+  // kmode 3: blocks above C's diagonal are skipped, by whole subgroups (their lanes share loads).
+  if (p.kmode == 3u && subgroupAll(g.x * 8u > m0 + TM - 1u)) {
+    return;
+  }
+  // kmode 1 / 2: op(A) is zero past the tile's last row / before its first (per batch, M = K).
+  // m0 is a multiple of 16, so the range stays in whole blocks of 4 texels.
+  var k4_begin = 0u;
+  var k4_end = p.K4;
+  if (p.kmode == 1u) {
+    k4_end = min(p.K4, (m0 + TM) / 4u);
+  } else if (p.kmode == 2u) {
+    k4_begin = min(p.K4, m0 / 4u);
+  }
   // K4 is padded to a multiple of 4 texels (16 k values): the block below is fully unrolled.
   if (share_a) {
-    for (var k4 = 0u; k4 < p.K4; k4 += 4u) {
+    for (var k4 = k4_begin; k4 < k4_end; k4 += 4u) {
       step_shared(&acc, k4, brow + 4u * k4, n4, arow, lane);
       step_shared(&acc, k4 + 1u, brow + 4u * k4 + 4u, n4, arow, lane);
       step_shared(&acc, k4 + 2u, brow + 4u * k4 + 8u, n4, arow, lane);
       step_shared(&acc, k4 + 3u, brow + 4u * k4 + 12u, n4, arow, lane);
     }
   } else {
-    for (var k4 = 0u; k4 < p.K4; k4 += 4u) {
+    for (var k4 = k4_begin; k4 < k4_end; k4 += 4u) {
       step_own(&acc, k4, brow + 4u * k4, n4, arow);
       step_own(&acc, k4 + 1u, brow + 4u * k4 + 4u, n4, arow);
       step_own(&acc, k4 + 2u, brow + 4u * k4 + 8u, n4, arow);
@@ -184,12 +203,7 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(subgroup_invocation_id
       for (var j = 0u; j < 8u; j++) {
         let n = n0 + j;
         if (n < p.N) {
-          let ci = (z * p.M + m) * p.N + n;
-          var v = p.alpha * acc[2u * r + j / 4u][j % 4u];
-          if (p.accumulate != 0u) {
-            v += c[ci];
-          }
-          c[ci] = v;
+          store_c((z * p.M + m) * p.N + n, n, acc[2u * r + j / 4u][j % 4u]);
         }
       }
     }

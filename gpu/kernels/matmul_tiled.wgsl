@@ -15,6 +15,10 @@ struct Params {
   b_row: u32,
   b_col: u32,
   accumulate: u32,
+  // triangular hint of ops/matmul.ts; this variant computes everything
+  kmode: u32,
+  // matmul_epilogue.wgsli flags
+  epi: u32,
   alpha: f32,
 }
 
@@ -22,6 +26,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+// #include "matmul_epilogue.wgsli"
 
 const TS: u32 = 64u;
 const TK: u32 = 16u;
@@ -77,12 +82,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     for (var j = 0u; j < 4u; j++) {
       let n = n_base + lid.x + 16u * j;
       if (m < p.M && n < p.N) {
-        let ci = (z * p.M + m) * p.N + n;
-        var r = p.alpha * acc[i * 4u + j];
-        if (p.accumulate != 0u) {
-          r += c[ci];
-        }
-        c[ci] = r;
+        store_c((z * p.M + m) * p.N + n, n, acc[i * 4u + j]);
       }
     }
   }

@@ -1,6 +1,7 @@
 // Row softmax over the last axis, with an optional scale and causal mask (for attention scores):
 //   y[r, j] = exp(s x[r, j] - max) / sum_k exp(s x[r, k] - max)   for j <= r mod T when causal, else 0
-// backward: dx[r, j] = s y[r, j] (dy[r, j] - sum_k dy[r, k] y[r, k])
+// backward: dx[r, j] = s y[r, j] (dy[r, j] - sum_k dy[r, k] y[r, k]); causal: dx = 0 and dy unread
+//           for j > r mod T (where y = 0)
 // Two layouts, picked per adapter by measurement: forward/backward give each row a workgroup
 // (WG a power of two, tree reductions in workgroup memory, any subgroup size works);
 // *_serial give each row one invocation and no barriers (better where barriers are costly, e.g.
@@ -93,13 +94,19 @@ fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     return;
   }
   let base = row * p.cols;
+  // causal: masked entries have y = 0, so dx = 0 there; dy is not read (it may be undefined)
+  let lim = row_limit(row);
   var dot = 0.0;
-  for (var j = lid; j < p.cols; j += WG) {
+  for (var j = lid; j < lim; j += WG) {
     dot += dy[base + j] * yb[base + j];
   }
   dot = reduce_sum(lid, dot);
   for (var j = lid; j < p.cols; j += WG) {
-    dx[base + j] = p.scale * yb[base + j] * (dy[base + j] - dot);
+    var v = 0.0;
+    if (j < lim) {
+      v = p.scale * yb[base + j] * (dy[base + j] - dot);
+    }
+    dx[base + j] = v;
   }
 }
 
@@ -140,11 +147,15 @@ fn backward_serial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
     return;
   }
   let base = row * p.cols;
+  let lim = row_limit(row);
   var dot = 0.0;
-  for (var j = 0u; j < p.cols; j++) {
+  for (var j = 0u; j < lim; j++) {
     dot += dy[base + j] * yb[base + j];
   }
-  for (var j = 0u; j < p.cols; j++) {
+  for (var j = 0u; j < lim; j++) {
     dx[base + j] = p.scale * yb[base + j] * (dy[base + j] - dot);
+  }
+  for (var j = lim; j < p.cols; j++) {
+    dx[base + j] = 0.0;
   }
 }

@@ -5,8 +5,7 @@
 
 import type { GpuContext } from "../device";
 import type { Tensor } from "../tensor";
-import { accumulate, add, biasAddBackward, gelu, geluBackward } from "../ops/elementwise";
-import { linear } from "../ops/linear";
+import { accumulate, biasAddBackward, gelu, geluBackward } from "../ops/elementwise";
 import { attention, attentionBackward, attentionMatmulShapes, releaseAttention, type AttentionSaved } from "../ops/attention";
 import { embedding, embeddingBackward } from "../ops/embedding";
 import { layerNorm, layerNormBackward, type LayerNormResult } from "../ops/layernorm";
@@ -28,12 +27,13 @@ interface BlockActs {
   ln1: LayerNormResult;
   qkv: Tensor;
   att: { out: Tensor; saved: AttentionSaved };
-  proj: Tensor;
+  /** x + attention projection (the residual add happens in the projection's matmul). */
   x1: Tensor;
   ln2: LayerNormResult;
+  /** MLP pre-activation and its GELU (both written by the c_fc matmul). */
   h: Tensor;
   hg: Tensor;
-  mlp: Tensor;
+  /** x1 + MLP projection. */
   out: Tensor;
   /** x A per adapted projection, for the adapter's backward. */
   lora: Map<string, Tensor>;
@@ -60,7 +60,7 @@ export function releaseCache(c: ForwardCache, o: { keepLogits?: boolean } = {}):
   for (const b of c.blocks) {
     releaseLn(b.ln1);
     releaseLn(b.ln2);
-    for (const t of [b.qkv, b.att.out, b.proj, b.x1, b.h, b.hg, b.mlp, b.out, ...b.lora.values()]) t.release();
+    for (const t of [b.qkv, b.att.out, b.x1, b.h, b.hg, b.out, ...b.lora.values()]) t.release();
     releaseAttention(b.att.saved);
   }
   releaseLn(c.lnf);
@@ -70,25 +70,40 @@ export function releaseCache(c: ForwardCache, o: { keepLogits?: boolean } = {}):
 // ---------- a projection (linear + optional LoRA), forward and backward side by side ----------
 
 export function projForward(ctx: GpuContext, p: P, lora: Adapters, name: string, x: Tensor, saved: Map<string, Tensor>): Tensor {
-  const y = linear(ctx, x, p.get(`${name}.weight`)!, p.get(`${name}.bias`)!);
+  return projForwardFused(ctx, p, lora, name, x, saved).y;
+}
+
+/**
+ * y = x W + b (+ the adapter's term) (+ residual), and with `gelu` also GELU(y): the bias, the
+ * residual add and the GELU run in the matmul's epilogue (the GELU separately when an adapter's
+ * term must be added first).
+ */
+function projForwardFused(ctx: GpuContext, p: P, lora: Adapters, name: string, x: Tensor, saved: Map<string, Tensor>, o: { residual?: Tensor; gelu?: boolean } = {}): { y: Tensor; g?: Tensor } {
   const ad = lora.get(name);
-  if (!ad) return y;
+  const fusedGelu = o.gelu && !ad ? ctx.empty([...x.shape.slice(0, -1), p.get(`${name}.weight`)!.shape[1]], "f32", "gelu") : undefined;
+  const y = matmul(ctx, x, p.get(`${name}.weight`)!, { bias: p.get(`${name}.bias`)!, residual: o.residual, geluOut: fusedGelu });
+  if (!ad) return { y, g: fusedGelu };
   const xa = matmul(ctx, x, p.get(`${name}.lora_A`)!);
   const yl = matmul(ctx, xa, p.get(`${name}.lora_B`)!, { alpha: ad.scale });
   accumulate(ctx, y, yl);
   yl.release();
   saved.set(name, xa);
-  return y;
+  return { y, g: o.gelu ? gelu(ctx, y) : undefined };
 }
 
-/** Adds gradients for whichever of the projection's tensors are trainable (present in g); returns dx. */
-function projBackward(ctx: GpuContext, p: P, g: P, lora: Adapters, name: string, x: Tensor, dy: Tensor, saved: Map<string, Tensor>): Tensor {
+/**
+ * Adds gradients for whichever of the projection's tensors are trainable (present in g); returns
+ * dx, times GELU's slope at `geluOf` when the projection's input was GELU(geluOf) (fused into the
+ * dx matmul unless an adapter's term must be added first).
+ */
+function projBackward(ctx: GpuContext, p: P, g: P, lora: Adapters, name: string, x: Tensor, dy: Tensor, saved: Map<string, Tensor>, o: { geluOf?: Tensor } = {}): Tensor {
   const dw = g.get(`${name}.weight`);
   const db = g.get(`${name}.bias`);
-  const { da } = matmulBackward(ctx, x, p.get(`${name}.weight`)!, dy, { into: dw ? { db: dw } : undefined, needB: !!dw });
-  if (db) biasAddBackward(ctx, dy, { into: db });
-  const dx = da!;
+  const w = p.get(`${name}.weight`)!;
   const ad = lora.get(name);
+  const dx = matmul(ctx, dy, w, { transB: true, geluGradOf: ad ? undefined : o.geluOf }).reshape(x.shape);
+  if (dw) matmulBackward(ctx, x, w, dy, { into: { db: dw }, needA: false });
+  if (db) biasAddBackward(ctx, dy, { into: db });
   if (ad) {
     const dB = g.get(`${name}.lora_B`);
     const dA = g.get(`${name}.lora_A`);
@@ -97,14 +112,20 @@ function projBackward(ctx: GpuContext, p: P, g: P, lora: Adapters, name: string,
     dxa!.release();
     accumulate(ctx, dx, dxl!);
     dxl!.release();
+    if (o.geluOf) {
+      const dh = geluBackward(ctx, o.geluOf, dx);
+      dx.release();
+      return dh;
+    }
   }
   return dx;
 }
 
-function lnBackward(ctx: GpuContext, g: P, name: string, x: Tensor, gamma: Tensor, saved: LayerNormResult, dy: Tensor): Tensor {
+/** LayerNorm backward; `residual` (the skip path's gradient) is summed into dx in the same pass. */
+function lnBackward(ctx: GpuContext, g: P, name: string, x: Tensor, gamma: Tensor, saved: LayerNormResult, dy: Tensor, residual?: Tensor): Tensor {
   const dgamma = g.get(`${name}.weight`);
   const dbeta = g.get(`${name}.bias`);
-  const r = layerNormBackward(ctx, x, gamma, saved, dy, { into: dgamma && dbeta ? { dgamma, dbeta } : undefined });
+  const r = layerNormBackward(ctx, x, gamma, saved, dy, { into: dgamma && dbeta ? { dgamma, dbeta } : undefined, residual });
   if (!dgamma || !dbeta) {
     r.dgamma.release();
     r.dbeta.release();
@@ -117,46 +138,61 @@ function lnBackward(ctx: GpuContext, g: P, name: string, x: Tensor, gamma: Tenso
 function blockForward(ctx: GpuContext, p: P, lora: Adapters, l: number, nHead: number, x: Tensor): BlockActs {
   const w = (n: string) => p.get(`h.${l}.${n}`)!;
   const saved = new Map<string, Tensor>();
-  const proj_ = (n: string, inp: Tensor) => projForward(ctx, p, lora, `h.${l}.${n}`, inp, saved);
+  const proj_ = (n: string, inp: Tensor, o?: { residual?: Tensor; gelu?: boolean }) => projForwardFused(ctx, p, lora, `h.${l}.${n}`, inp, saved, o);
   const ln1 = layerNorm(ctx, x, w("ln_1.weight"), w("ln_1.bias"));
-  const qkv = proj_("attn.c_attn", ln1.y);
+  const qkv = proj_("attn.c_attn", ln1.y).y;
   const att = attention(ctx, qkv, nHead);
-  const proj = proj_("attn.c_proj", att.out);
-  const x1 = add(ctx, x, proj);
+  const x1 = proj_("attn.c_proj", att.out, { residual: x }).y;
   const ln2 = layerNorm(ctx, x1, w("ln_2.weight"), w("ln_2.bias"));
-  const h = proj_("mlp.c_fc", ln2.y);
-  const hg = gelu(ctx, h);
-  const mlp = proj_("mlp.c_proj", hg);
-  const out = add(ctx, x1, mlp);
-  return { x, ln1, qkv, att, proj, x1, ln2, h, hg, mlp, out, lora: saved };
+  const { y: h, g: hg } = proj_("mlp.c_fc", ln2.y, { gelu: true });
+  const out = proj_("mlp.c_proj", hg!, { residual: x1 }).y;
+  return { x, ln1, qkv, att, x1, ln2, h, hg: hg!, out, lora: saved };
 }
 
 /** Adds the block's trainable gradients into g; returns dx (a new tensor; dout is consumed). */
 function blockBackward(ctx: GpuContext, p: P, g: P, lora: Adapters, l: number, a: BlockActs, dout: Tensor): Tensor {
   const w = (n: string) => p.get(`h.${l}.${n}`)!;
-  const projB = (n: string, inp: Tensor, dy: Tensor) => projBackward(ctx, p, g, lora, `h.${l}.${n}`, inp, dy, a.lora);
-  const dhg = projB("mlp.c_proj", a.hg, dout);
-  const dh = geluBackward(ctx, a.h, dhg);
-  dhg.release();
+  const projB = (n: string, inp: Tensor, dy: Tensor, o?: { geluOf?: Tensor }) => projBackward(ctx, p, g, lora, `h.${l}.${n}`, inp, dy, a.lora, o);
+  const dh = projB("mlp.c_proj", a.hg, dout, { geluOf: a.h });
   const dln2 = projB("mlp.c_fc", a.ln2.y, dh);
   dh.release();
-  const dx1 = lnBackward(ctx, g, `h.${l}.ln_2`, a.x1, w("ln_2.weight"), a.ln2, dln2);
+  // the residual around the MLP: its skip path adds dout
+  const dx1 = lnBackward(ctx, g, `h.${l}.ln_2`, a.x1, w("ln_2.weight"), a.ln2, dln2, dout);
   dln2.release();
-  accumulate(ctx, dx1, dout); // residual: the skip path adds dout
   dout.release();
   const datt = projB("attn.c_proj", a.att.out, dx1);
   const dqkv = attentionBackward(ctx, a.att.saved, datt);
   datt.release();
   const dln1 = projB("attn.c_attn", a.ln1.y, dqkv);
   dqkv.release();
-  const dx = lnBackward(ctx, g, `h.${l}.ln_1`, a.x, w("ln_1.weight"), a.ln1, dln1);
+  const dx = lnBackward(ctx, g, `h.${l}.ln_1`, a.x, w("ln_1.weight"), a.ln1, dln1, dx1);
   dln1.release();
-  accumulate(ctx, dx, dx1);
   dx1.release();
   return dx;
 }
 
 // ---------- the model ----------
+
+/** The matmul shapes of one training step: projections and head forward, dX, dW; attention. */
+export function gptMatmulShapes(config: GPTConfig, B: number, T: number): MatmulShapeSpec[] {
+  const { nEmbd: C, vocabSize: V, nHead } = config;
+  const N = B * T;
+  const layers: Array<[number, number]> = [
+    [C, 3 * C],
+    [C, C],
+    [C, 4 * C],
+    [4 * C, C],
+  ];
+  return [
+    ...layers.map(([i, o]) => ({ M: N, N: o, K: i })),
+    { M: N, N: V, K: C, transB: true },
+    ...layers.map(([i, o]) => ({ M: N, N: i, K: o, transB: true })),
+    { M: N, N: C, K: V },
+    ...layers.map(([i, o]) => ({ M: i, N: o, K: N, transA: true })),
+    { M: V, N: C, K: N, transA: true },
+    ...attentionMatmulShapes(B, T, C, nHead),
+  ];
+}
 
 export class GPT {
   readonly config: GPTConfig;
@@ -232,19 +268,13 @@ export class GPT {
     for (const g of this.grads.values()) this.ctx.clear(g);
   }
 
-  /** Measures matmul variants on this model's shapes for batch B, length T (cached per adapter). */
+  /**
+   * Measures matmul variants on every product of a training step for batch B, length T (forward,
+   * input gradients, weight gradients, attention), so each shape class gets its fastest kernel.
+   * Cached per adapter; call once before training or generating.
+   */
   async tune(B: number, T: number): Promise<void> {
-    const { nEmbd: C, vocabSize: V, nHead } = this.config;
-    const N = B * T;
-    const shapes: MatmulShapeSpec[] = [
-      { M: N, N: 3 * C, K: C },
-      { M: N, N: C, K: C },
-      { M: N, N: 4 * C, K: C },
-      { M: N, N: C, K: 4 * C },
-      { M: N, N: V, K: C, transB: true },
-      ...attentionMatmulShapes(B, T, C, nHead),
-    ];
-    await selectMatmulVariantsFor(this.ctx, shapes);
+    await selectMatmulVariantsFor(this.ctx, gptMatmulShapes(this.config, B, T));
   }
 
   /** tokens [B, T] (i32, T <= blockSize) -> logits [B, T, V] plus what backward needs. */

@@ -43,10 +43,11 @@ export function attention(ctx: GpuContext, qkv: Tensor, nHead: number, o: Attent
   const k = ctx.empty([B, H, T, hd], "f32", "attention");
   const v = ctx.empty([B, H, T, hd], "f32", "attention");
   layout(ctx, "split_qkv", s, [qkv, q, k, v]);
-  const scores = matmul(ctx, q, k, { transB: true, alpha: 1 / Math.sqrt(hd), variant: o.variant });
+  // causal: only the scores' lower triangle is read, and P is zero above its diagonal
+  const scores = matmul(ctx, q, k, { transB: true, alpha: 1 / Math.sqrt(hd), variant: o.variant, triangular: "out-lower" });
   const probs = softmax(ctx, scores, { causal: true });
   scores.release();
-  const y = matmul(ctx, probs, v, { variant: o.variant });
+  const y = matmul(ctx, probs, v, { variant: o.variant, triangular: "a-lower" });
   const out = ctx.empty([B, T, C], "f32", "attention");
   layout(ctx, "merge", s, [null, null, null, null, y, out]);
   y.release();
@@ -60,14 +61,15 @@ export function attentionBackward(ctx: GpuContext, saved: AttentionSaved, dout: 
   const variant = o.variant;
   const dy = ctx.empty([B, H, T, hd], "f32", "attentionBackward");
   layout(ctx, "split", saved, [null, null, null, null, null, null, dout, dy]);
-  const dprobs = matmul(ctx, dy, v, { transB: true, variant });
-  const dv = matmul(ctx, probs, dy, { transA: true, variant });
+  // P and dscores are zero above the diagonal (P^T below it); dprobs is read on and below it only
+  const dprobs = matmul(ctx, dy, v, { transB: true, variant, triangular: "out-lower" });
+  const dv = matmul(ctx, probs, dy, { transA: true, variant, triangular: "a-upper" });
   dy.release();
-  const dscores = softmaxBackward(ctx, probs, dprobs);
+  const dscores = softmaxBackward(ctx, probs, dprobs, { causal: true });
   dprobs.release();
   const alpha = 1 / Math.sqrt(hd);
-  const dq = matmul(ctx, dscores, k, { alpha, variant });
-  const dk = matmul(ctx, dscores, q, { transA: true, alpha, variant });
+  const dq = matmul(ctx, dscores, k, { alpha, variant, triangular: "a-lower" });
+  const dk = matmul(ctx, dscores, q, { transA: true, alpha, variant, triangular: "a-upper" });
   dscores.release();
   const dqkv = ctx.empty([B, T, 3 * H * hd], "f32", "attentionBackward");
   layout(ctx, "merge_qkv", saved, [null, null, null, null, null, null, null, null, dq, dk, dv, dqkv]);
@@ -82,9 +84,9 @@ export function attentionMatmulShapes(B: number, T: number, C: number, nHead: nu
   const hd = C / nHead;
   const batch = B * nHead;
   return [
-    { M: T, N: T, K: hd, batch, transB: true },
-    { M: T, N: hd, K: T, batch },
-    { M: T, N: hd, K: T, batch, transA: true },
+    { M: T, N: T, K: hd, batch, transB: true, triangular: "out-lower" },
+    { M: T, N: hd, K: T, batch, triangular: "a-lower" },
+    { M: T, N: hd, K: T, batch, transA: true, triangular: "a-upper" },
   ];
 }
 

@@ -2,7 +2,7 @@
 
 import type { GpuContext } from "../device";
 import type { Tensor } from "../tensor";
-import { elementWG, expectRank, expectSameShape, expectShape, grid1d, lastDim, rowDispatch } from "./util";
+import { elementWG, expectRank, expectSameShape, expectShape, grid1d, lastDim, placeholder, rowDispatch } from "./util";
 
 export interface LayerNormResult {
   y: Tensor;
@@ -23,7 +23,7 @@ export function layerNorm(ctx: GpuContext, x: Tensor, gamma: Tensor, beta: Tenso
   ctx.dispatch({
     kernel: "layernorm",
     ...rowDispatch(ctx, "forward", rows, C),
-    params: { u: [rows, C, 0], f: [eps] },
+    params: { u: [rows, C, 0, 0], f: [eps] },
     bindings: [x, gamma, beta, y, mean, rstd],
   });
   return { y, mean, rstd };
@@ -35,16 +35,20 @@ export interface LayerNormGrads {
   dbeta: Tensor;
 }
 
-/** With `into`, dgamma and dbeta are added into the given tensors. */
+/**
+ * With `into`, dgamma and dbeta are added into the given tensors. With `residual`, that gradient
+ * (x's shape) is added to dx: the skip path around a pre-LayerNorm block, in the same pass.
+ */
 export function layerNormBackward(
   ctx: GpuContext,
   x: Tensor,
   gamma: Tensor,
   saved: Pick<LayerNormResult, "mean" | "rstd">,
   dy: Tensor,
-  o: { into?: { dgamma: Tensor; dbeta: Tensor } } = {},
+  o: { into?: { dgamma: Tensor; dbeta: Tensor }; residual?: Tensor } = {},
 ): LayerNormGrads {
   expectSameShape("layerNormBackward", ["x", "dy"], x, dy);
+  if (o.residual) expectSameShape("layerNormBackward", ["x", "residual"], x, o.residual);
   const C = lastDim(x);
   expectShape("layerNormBackward", "gamma", gamma, [C]);
   const rows = C === 0 ? 0 : x.size / C;
@@ -52,8 +56,8 @@ export function layerNormBackward(
   ctx.dispatch({
     kernel: "layernorm",
     ...rowDispatch(ctx, "backward", rows, C),
-    params: { u: [rows, C, 0], f: [0] },
-    bindings: [x, gamma, null, null, null, null, dy, dx, saved.mean, saved.rstd],
+    params: { u: [rows, C, 0, o.residual ? 1 : 0], f: [0] },
+    bindings: [x, gamma, null, null, null, null, dy, dx, saved.mean, saved.rstd, null, null, o.residual ?? placeholder(ctx, "read")],
   });
   const dgamma = o.into?.dgamma ?? ctx.empty([C], "f32", "layerNormBackward");
   const dbeta = o.into?.dbeta ?? ctx.empty([C], "f32", "layerNormBackward");
@@ -66,7 +70,7 @@ export function layerNormBackward(
     kernel: "layernorm",
     entry: "params_backward",
     constants: { WG },
-    params: { u: [rows, C, o.into ? 1 : 0], f: [0] },
+    params: { u: [rows, C, o.into ? 1 : 0, 0], f: [0] },
     bindings: [x, null, null, null, null, null, dy, null, saved.mean, saved.rstd, dgamma, dbeta],
     groups: grid1d(ctx, C, WG),
   });

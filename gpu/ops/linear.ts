@@ -3,16 +3,12 @@
 
 import type { GpuContext } from "../device";
 import type { Tensor } from "../tensor";
-import { biasAdd, biasAddBackward } from "./elementwise";
+import { biasAddBackward } from "./elementwise";
 import { matmul, matmulBackward } from "./matmul";
 
-/** x [..., in] times w [in, out] (plus bias [out]) -> [..., out]. */
+/** x [..., in] times w [in, out] (plus bias [out], added in the matmul's epilogue) -> [..., out]. */
 export function linear(ctx: GpuContext, x: Tensor, w: Tensor, bias?: Tensor): Tensor {
-  const y = matmul(ctx, x, w);
-  if (!bias) return y;
-  const out = biasAdd(ctx, y, bias);
-  y.release();
-  return out;
+  return matmul(ctx, x, w, { bias });
 }
 
 /**

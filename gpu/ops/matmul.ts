@@ -3,7 +3,7 @@
 
 import type { GpuContext } from "../device";
 import { formatShape, shapeSize, type Tensor } from "../tensor";
-import { expectRank, fail } from "./util";
+import { expectRank, fail, placeholder } from "./util";
 import { sumLeading } from "./reduce";
 import { tuneChoice, type TuneResult } from "../tuning";
 
@@ -42,6 +42,22 @@ export interface MatmulOptions {
   variant?: MatmulVariant;
   /** Tests only: make texture_sg4 take its per-lane fallback path. */
   sgFallback?: boolean;
+  /**
+   * Triangular structure of each batch's product, so work on known zeros is skipped (causal
+   * attention): "a-lower" op(A) is zero above its diagonal (k > m), "a-upper" zero below it
+   * (k < m), "out-lower" only C's lower triangle (n <= m) is wanted: blocks entirely above it
+   * are left undefined. Applies when the per-batch matrix is square (M = K, or M = N); variants
+   * without the shortcut compute everything, which gives the same result.
+   */
+  triangular?: "a-lower" | "a-upper" | "out-lower";
+  /** Epilogue (matmul_epilogue.wgsli): adds bias [N] to every row. */
+  bias?: Tensor;
+  /** Epilogue: adds this tensor (the result's shape, not `out` itself): a residual connection. */
+  residual?: Tensor;
+  /** Epilogue: also writes GELU of the result here (the result itself stays the GELU's input). */
+  geluOut?: Tensor;
+  /** Epilogue: multiplies the result by GELU's slope at this tensor: the backward through a GELU. */
+  geluGradOf?: Tensor;
 }
 
 interface Plan {
@@ -133,25 +149,67 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, o: MatmulOptions =
   if (variant === "tiled" && !tiledFits(ctx)) variant = "blocked";
   const alpha = o.alpha ?? 1;
   const acc = o.accumulate ? 1 : 0;
+  const kmode = kmodeOf(o.triangular, p);
+  const epi = epilogue(ctx, o, out, a, b, p);
   if (variant === "texture" || variant === "texture_sg4") {
-    recordTexture(ctx, a, b, out, p, alpha, acc, variant === "texture_sg4" ? (o.sgFallback ? 2 : 1) : 0);
+    recordTexture(ctx, a, b, out, p, alpha, acc, variant === "texture_sg4" ? (o.sgFallback ? 2 : 1) : 0, kmode, epi);
     return out;
   }
-  const u = [p.M, p.N, p.K, p.a.batch, p.a.row, p.a.col, p.b.batch, p.b.row, p.b.col, acc];
+  const u = [p.M, p.N, p.K, p.a.batch, p.a.row, p.a.col, p.b.batch, p.b.row, p.b.col, acc, kmode, epi.flags];
   if (variant === "tiled") {
-    ctx.dispatch({ kernel: "matmul_tiled", params: { u, f: [alpha] }, bindings: [a, b, out], groups: [Math.ceil(p.N / 64), Math.ceil(p.M / 64), p.batch] });
+    ctx.dispatch({ kernel: "matmul_tiled", label: profileLabel("tiled", p, o), params: { u, f: [alpha] }, bindings: [a, b, out, ...epi.bindings], groups: [Math.ceil(p.N / 64), Math.ceil(p.M / 64), p.batch] });
     return out;
   }
   const [WX, WY] = workgroup2d(ctx, variant === "naive" ? 16 : 8);
   const per = variant === "naive" ? 1 : 4;
   ctx.dispatch({
     kernel: variant === "naive" ? "matmul_naive" : "matmul_blocked",
+    label: profileLabel(variant, p, o),
     constants: { WX, WY },
     params: { u, f: [alpha] },
-    bindings: [a, b, out],
+    bindings: [a, b, out, ...epi.bindings],
     groups: [Math.ceil(p.N / per / WX), Math.ceil(p.M / per / WY), p.batch],
   });
   return out;
+}
+
+interface Epilogue {
+  flags: number;
+  /** Bindings 4..7 of matmul_epilogue.wgsli (placeholders where unused). */
+  bindings: Tensor[];
+}
+
+function epilogue(ctx: GpuContext, o: MatmulOptions, out: Tensor, a: Tensor, b: Tensor, p: Plan): Epilogue {
+  if (!o.bias && !o.residual && !o.geluOut && !o.geluGradOf) return { flags: 0, bindings: none(ctx) };
+  const what = `a ${describe(a, o.transA)} times b ${describe(b, o.transB)}`;
+  if (o.bias && o.bias.size !== p.N) fail("matmul", `bias is ${formatShape(o.bias.shape)} but ${what} has ${p.N} columns`);
+  for (const [name, t] of [["residual", o.residual], ["geluOut", o.geluOut], ["geluGradOf", o.geluGradOf]] as const) {
+    if (t && t.size !== out.size) fail("matmul", `${name} is ${formatShape(t.shape)} but ${what} is ${formatShape(p.outShape)}`);
+    if (t && t.storage === out.storage) fail("matmul", `${name} ${formatShape(t.shape)} must not share a buffer with the output`);
+  }
+  if (o.geluOut && [a, b, o.bias, o.residual, o.geluGradOf].some((t) => t?.storage === o.geluOut!.storage)) {
+    fail("matmul", `geluOut ${formatShape(o.geluOut.shape)} must not share a buffer with an input`);
+  }
+  const [r, , w] = none(ctx);
+  return {
+    flags: (o.bias ? 1 : 0) | (o.residual ? 2 : 0) | (o.geluOut ? 4 : 0) | (o.geluGradOf ? 8 : 0),
+    bindings: [o.bias ?? r, o.residual ?? r, o.geluOut ?? w, o.geluGradOf ?? r],
+  };
+}
+
+function none(ctx: GpuContext): Tensor[] {
+  const [r, w] = [placeholder(ctx, "read"), placeholder(ctx, "write")];
+  return [r, r, w, r];
+}
+
+function kmodeOf(t: MatmulOptions["triangular"], p: Plan): number {
+  if ((t === "a-lower" || t === "a-upper") && p.M === p.K) return t === "a-lower" ? 1 : 2;
+  if (t === "out-lower" && p.M === p.N) return 3;
+  return 0;
+}
+
+function profileLabel(variant: string, p: Plan, o: MatmulOptions): string {
+  return `matmul ${variant} ${p.batch > 1 ? `${p.batch}x` : ""}${p.M}x${p.N}x${p.K}${o.transA ? " tA" : ""}${o.transB ? " tB" : ""}`;
 }
 
 function workgroup2d(ctx: GpuContext, side: number): [number, number] {
@@ -188,12 +246,27 @@ function acquireTexture(ctx: GpuContext, width: number, height: number): GPUText
   const key = `${width}x${height}`;
   const free = pools.get(key)?.pop();
   if (free) return free;
-  return ctx.device.createTexture({
+  const t = ctx.device.createTexture({
     size: [width, height],
     format: "rgba32float",
     usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING,
     label: `matmul-pack-${key}`,
   });
+  textureSerials.set(t, nextTextureSerial++);
+  return t;
+}
+
+// As the buffer pool: the oldest free texture goes first, so a repeated step binds the same ones.
+const textureSerials = new WeakMap<GPUTexture, number>();
+let nextTextureSerial = 1;
+
+const views = new WeakMap<GPUTexture, GPUTextureView>();
+
+/** One view per texture, so the dispatches that bind it reuse their bind groups. */
+function viewOf(t: GPUTexture): GPUTextureView {
+  let v = views.get(t);
+  if (!v) views.set(t, (v = t.createView()));
+  return v;
 }
 
 // Safe to reuse at once: later dispatches in the queue run after the ones recorded here.
@@ -202,23 +275,33 @@ function releaseTexture(ctx: GpuContext, t: GPUTexture): void {
   const key = `${t.width}x${t.height}`;
   let list = pools.get(key);
   if (!list) pools.set(key, (list = []));
-  list.push(t);
+  const serial = textureSerials.get(t) ?? 0;
+  let i = list.length;
+  while (i > 0 && (textureSerials.get(list[i - 1]) ?? 0) < serial) i--;
+  list.splice(i, 0, t);
 }
 
 /** sg: 0 plain texture kernel, 1 subgroup-sharing kernel, 2 its fallback path. */
-function recordTexture(ctx: GpuContext, a: Tensor, b: Tensor, out: Tensor, p: Plan, alpha: number, acc: number, sg: 0 | 1 | 2): void {
+function recordTexture(ctx: GpuContext, a: Tensor, b: Tensor, out: Tensor, p: Plan, alpha: number, acc: number, sg: 0 | 1 | 2, kmode: number, epi: Epilogue): void {
   const d = textureDims(p, sg ? 4 : 1);
   const texA = acquireTexture(ctx, Math.max(1, d.K4), Math.max(1, d.aHeight));
   const texB = acquireTexture(ctx, Math.max(1, d.bWidth), Math.max(1, d.bHeight));
   const [PX, PY] = workgroup2d(ctx, 8);
   const pack = (src: Tensor, tex: GPUTexture, rows: number, cols: number, rowsPad: number, batch: number, s: Plan["a"]) => {
-    ctx.dispatch({
-      kernel: "matmul_pack",
-      constants: { WX: PX, WY: PY },
-      params: { u: [rows, cols, rowsPad, batch, tex.width, tex.height, s.batch, s.row, s.col] },
-      bindings: [src, tex.createView()],
-      groups: [Math.ceil(tex.width / PX), Math.ceil(tex.height / PY)],
-    });
+    const u = [rows, cols, rowsPad, batch, tex.width, tex.height, s.batch, s.row, s.col];
+    const groups: [number, number] = [Math.ceil(tex.width / PX), Math.ceil(tex.height / PY)];
+    // vec4 loads when the rows (or, transposed, the columns) are 16-byte aligned runs
+    const vec4Src = { buffer: src.buffer, size: Math.ceil(Math.max(16, src.byteLength) / 16) * 16 };
+    const x4 = (n: number) => n % 4 === 0;
+    if (s.col === 1 && x4(cols) && x4(s.row) && x4(s.batch)) {
+      groups[0] = Math.ceil(tex.width / 4 / PX);
+      ctx.dispatch({ kernel: "matmul_pack", entry: "rows4", constants: { WX: PX, WY: PY }, params: { u }, bindings: [null, viewOf(tex), vec4Src], groups });
+    } else if (s.row === 1 && x4(rows) && x4(s.col) && x4(s.batch)) {
+      groups[1] = Math.ceil(tex.height / 4 / PY);
+      ctx.dispatch({ kernel: "matmul_pack", entry: "cols4", constants: { WX: PX, WY: PY }, params: { u }, bindings: [null, viewOf(tex), vec4Src], groups });
+    } else {
+      ctx.dispatch({ kernel: "matmul_pack", constants: { WX: PX, WY: PY }, params: { u }, bindings: [src, viewOf(tex)], groups });
+    }
   };
   pack(a, texA, p.M, p.K, d.aRowsPad, p.batchA, p.a);
   pack(b, texB, p.K, p.N, d.bRowsPad, p.batchB, p.b);
@@ -226,9 +309,10 @@ function recordTexture(ctx: GpuContext, a: Tensor, b: Tensor, out: Tensor, p: Pl
   const u = [p.M, p.N, d.K4, p.batchA > 1 ? d.aRowsPad : 0, p.batchB > 1 ? d.bRowsPad : 0, acc];
   ctx.dispatch({
     kernel: sg ? "matmul_texture_sg4" : "matmul_texture",
+    label: profileLabel(sg ? "texture_sg4" : "texture", p, { transA: p.a.row === 1, transB: p.b.col !== 1 }),
     constants: sg ? { WX, WY } : { WX, WY, TM },
-    params: { u: sg ? [...u, d.aRowsPad - TM, d.bWidth, sg === 2 ? 1 : 0] : u, f: [alpha] },
-    bindings: [texA.createView(), texB.createView(), out],
+    params: { u: sg ? [...u, d.aRowsPad - TM, d.bWidth, sg === 2 ? 1 : 0, kmode, epi.flags] : [...u, kmode, epi.flags], f: [alpha] },
+    bindings: [viewOf(texA), viewOf(texB), out, ...epi.bindings],
     groups: [Math.ceil(d.bWidth / 2 / WX), Math.ceil(Math.ceil(p.M / TM) / WY), p.batch],
   });
   releaseTexture(ctx, texA);
@@ -349,6 +433,7 @@ export interface MatmulShapeSpec {
   batch?: number;
   transA?: boolean;
   transB?: boolean;
+  triangular?: MatmulOptions["triangular"];
 }
 
 /** Shapes whose sizes round to the same powers of two share a measured variant. */
@@ -375,7 +460,7 @@ export async function selectMatmulVariantsFor(ctx: GpuContext, shapes: MatmulSha
       ctx,
       `matmul:${cls}`,
       matmulVariants(ctx),
-      (variant) => () => void matmul(ctx, a, b, { transA: s.transA, transB: s.transB, out: c, variant }),
+      (variant) => () => void matmul(ctx, a, b, { transA: s.transA, transB: s.transB, triangular: s.triangular, out: c, variant }),
       { force: opts.force, fallback: DEFAULT_VARIANT },
     );
     out[cls] = r.choice;

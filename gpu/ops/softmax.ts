@@ -32,15 +32,19 @@ export function softmax(ctx: GpuContext, x: Tensor, o: SoftmaxOptions = {}): Ten
   return y;
 }
 
-/** dx from the softmax output y and upstream dy (masked entries have y = 0, so dx = 0 there). */
-export function softmaxBackward(ctx: GpuContext, y: Tensor, dy: Tensor, o: { scale?: number } = {}): Tensor {
+/**
+ * dx from the softmax output y and upstream dy (masked entries have y = 0, so dx = 0 there).
+ * causal: y came from a causal softmax; dy's masked entries are not read (they may be undefined,
+ * e.g. from a matmul with triangular: "out-lower").
+ */
+export function softmaxBackward(ctx: GpuContext, y: Tensor, dy: Tensor, o: { scale?: number; causal?: boolean } = {}): Tensor {
   expectSameShape("softmaxBackward", ["y", "dy"], y, dy);
-  const { cols, rows } = rowsOf("softmaxBackward", y, false);
+  const { cols, rows, T } = rowsOf("softmaxBackward", y, o.causal);
   const dx = ctx.empty(y.shape, "f32", "softmaxBackward");
   ctx.dispatch({
     kernel: "softmax",
     ...rowDispatch(ctx, "backward", rows, cols),
-    params: { u: [rows, cols, 1, 0], f: [o.scale ?? 1] },
+    params: { u: [rows, cols, T, o.causal ? 1 : 0], f: [o.scale ?? 1] },
     bindings: [null, null, y, dy, dx],
   });
   return dx;

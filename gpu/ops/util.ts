@@ -72,3 +72,16 @@ export function rowDispatch(ctx: GpuContext, entry: string, rows: number, cols: 
   }
   return { entry, constants: { WG: rowWG(ctx, cols) }, groups: foldGroups(ctx, rows) };
 }
+
+const placeholders = new WeakMap<GpuContext, { read: Tensor; write: Tensor }>();
+
+/**
+ * A tiny tensor to bind where a kernel's optional input or output is unused (a pipeline's
+ * bindings must all be bound). One read-only and one written placeholder per context, so a
+ * dispatch never binds the same buffer both ways.
+ */
+export function placeholder(ctx: GpuContext, use: "read" | "write"): Tensor {
+  let ph = placeholders.get(ctx);
+  if (!ph) placeholders.set(ctx, (ph = { read: ctx.zeros([4], "f32", "placeholder"), write: ctx.zeros([4], "f32", "placeholder") }));
+  return ph[use];
+}

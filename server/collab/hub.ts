@@ -1,7 +1,9 @@
 // The Yjs WebSocket endpoint /yjs/<document>, speaking the y-websocket protocol (sync + awareness).
 //
-// Order of things for an update from a client: INSERT it (batched per document while a previous
-// insert is in flight), then apply it to the server's copy, then relay it to the other clients.
+// Order of things for an update from a client: INSERT it (batched per document: one INSERT per
+// batch window, or per previous INSERT still in flight, whichever is longer), then apply it to the
+// server's copy, then relay it (the batch as one update, to every client, its senders included, as
+// the reference y-websocket server does: Yjs ignores what a client already has).
 // An update that could not be stored is never applied or relayed; its sender is disconnected and
 // resends it on reconnect (the sync handshake). Other instances pick stored updates up by polling
 // the log (see README.md).
@@ -48,6 +50,11 @@ export interface CollabServerOptions {
   compactIntervalMs?: number;
   /** How long a document with no connections stays in memory. */
   idleUnloadMs?: number;
+  /**
+   * Updates arriving within this long of a document's previous store are stored (one INSERT) and
+   * relayed (one message per connection) together. A lone edit is stored at once.
+   */
+  batchWindowMs?: number;
 }
 
 interface User {
@@ -77,8 +84,11 @@ class SharedDoc {
   readonly conns = new Set<Connection>();
   pending: PendingUpdate[] = [];
   flushing: Promise<void> | null = null;
-  /** Highest stored update id applied here, and ids applied recently (for the late-commit window). */
-  lastSeenId = 0n;
+  /** When the last store started, and the timer that starts the next one at the end of the window. */
+  lastFlushAt = 0;
+  flushTimer: NodeJS.Timeout | null = null;
+  /** Where the next poll of the log starts (see readUpdatesSince), and ids applied recently (a poll can return them again). */
+  horizon = 0n;
   recentIds = new Map<bigint, number>();
   storedSinceCompaction = 0;
   lastCompaction = Date.now();
@@ -101,6 +111,9 @@ function refuse(socket: Duplex, status: number, text: string): void {
 function isEmptyUpdate(update: Uint8Array): boolean {
   return update.length === 2 && update[0] === 0 && update[1] === 0;
 }
+
+/** Origin of the server applying a stored batch: relayed to every connection, senders included. */
+const STORED_BATCH = Symbol("stored batch");
 
 function syncUpdateMessage(update: Uint8Array): Uint8Array {
   const encoder = encoding.createEncoder();
@@ -136,6 +149,7 @@ export class CollabServer {
       compactAfterUpdates: options.compactAfterUpdates ?? 500,
       compactIntervalMs: options.compactIntervalMs ?? 30_000,
       idleUnloadMs: options.idleUnloadMs ?? 30_000,
+      batchWindowMs: options.batchWindowMs ?? 10,
     };
     this.timers.push(
       setInterval(() => this.pollAll(), this.options.pollIntervalMs),
@@ -280,9 +294,28 @@ export class CollabServer {
     }
   }
 
-  /** Stores pending updates (one INSERT per batch), then applies and relays them. */
-  private flush(doc: SharedDoc): void {
+  /**
+   * Stores pending updates (one INSERT per batch), then applies them in one transaction, whose update
+   * (only what was new to the server) the document's update handler relays. A batch starts when the
+   * previous one is stored and at least `batchWindowMs` after the previous one started, so 500 updates
+   * a second become a few dozen INSERTs and a few dozen messages per connection.
+   */
+  private flush(doc: SharedDoc, now = false): void {
     if (doc.flushing || doc.pending.length === 0) return;
+    if (doc.flushTimer) {
+      if (!now) return;
+      clearTimeout(doc.flushTimer);
+      doc.flushTimer = null;
+    }
+    const wait = doc.lastFlushAt + this.options.batchWindowMs - Date.now();
+    if (wait > 0 && !now && !this.closed) {
+      doc.flushTimer = setTimeout(() => {
+        doc.flushTimer = null;
+        this.flush(doc);
+      }, wait);
+      return;
+    }
+    doc.lastFlushAt = Date.now();
     const batch = doc.pending;
     doc.pending = [];
     doc.flushing = (async () => {
@@ -294,23 +327,24 @@ export class CollabServer {
         for (const sender of new Set(batch.map((p) => p.from))) sender.ws.close(1011, "update not stored");
         return;
       }
-      const now = Date.now();
-      batch.forEach((p, i) => {
-        this.noteApplied(doc, ids[i], now);
-        p.from.updates++;
-        Y.applyUpdate(doc.doc, p.update, p.from);
-      });
+      const at = Date.now();
+      doc.doc.transact(() => {
+        batch.forEach((p, i) => {
+          this.noteApplied(doc, ids[i], at);
+          p.from.updates++;
+          Y.applyUpdate(doc.doc, p.update, STORED_BATCH);
+        });
+      }, STORED_BATCH);
       doc.storedSinceCompaction += batch.length;
     })().finally(() => {
       doc.flushing = null;
       if (doc.storedSinceCompaction >= this.options.compactAfterUpdates) void this.compact(doc);
-      this.flush(doc);
+      this.flush(doc, this.closed);
     });
   }
 
   private noteApplied(doc: SharedDoc, id: bigint, now: number): void {
     doc.recentIds.set(id, now);
-    if (id > doc.lastSeenId) doc.lastSeenId = id;
   }
 
   private getDoc(ref: CollabDocRef): Promise<SharedDoc> {
@@ -331,10 +365,11 @@ export class CollabServer {
     const stored = docFromState(state);
     Y.applyUpdate(shared.doc, Y.encodeStateAsUpdate(stored), "load");
     stored.destroy();
-    shared.lastSeenId = state.maxId;
-    shared.doc.on("update", (update: Uint8Array, origin: unknown) => {
+    shared.horizon = state.horizon;
+    // Stored batches, updates polled from the log: to every connection (a sender's own part is a no-op to it).
+    shared.doc.on("update", (update: Uint8Array) => {
       const message = syncUpdateMessage(update);
-      for (const conn of shared.conns) if (conn !== origin) this.send(conn, message);
+      for (const conn of shared.conns) this.send(conn, message);
     });
     shared.awareness.on("update", ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
       const message = awarenessMessage(shared.awareness, [...added, ...updated, ...removed]);
@@ -350,11 +385,12 @@ export class CollabServer {
     const docs = [...this.docs.values()].filter((doc) => doc.conns.size > 0);
     if (docs.length === 0) return;
     this.polling = true;
-    const afterId = docs.reduce((min, doc) => (doc.lastSeenId < min ? doc.lastSeenId : min), docs[0].lastSeenId);
-    this.withDb((db) => readUpdatesSince(db, docs.map((doc) => doc.name), afterId))
-      .then((rows) => {
+    const horizon = docs.reduce((min, doc) => (doc.horizon < min ? doc.horizon : min), docs[0].horizon);
+    this.withDb((db) => readUpdatesSince(db, docs.map((doc) => doc.name), horizon))
+      .then((result) => {
         const now = Date.now();
-        for (const row of rows) {
+        for (const doc of docs) if (result.horizon > doc.horizon) doc.horizon = result.horizon;
+        for (const row of result.updates) {
           const doc = this.docs.get(row.docName);
           if (!doc || doc.recentIds.has(row.id)) continue;
           this.noteApplied(doc, row.id, now);
@@ -443,7 +479,7 @@ export class CollabServer {
     const now = Date.now();
     for (const doc of this.docs.values()) {
       if (doc.storedSinceCompaction > 0 && now - doc.lastCompaction >= this.options.compactIntervalMs) void this.compact(doc);
-      if (doc.conns.size === 0 && doc.idleSince !== null && now - doc.idleSince >= this.options.idleUnloadMs && !doc.flushing) {
+      if (doc.conns.size === 0 && doc.idleSince !== null && now - doc.idleSince >= this.options.idleUnloadMs && !doc.flushing && doc.pending.length === 0) {
         this.docs.delete(doc.name);
         void this.compact(doc).finally(() => {
           doc.awareness.destroy();
@@ -466,7 +502,9 @@ export class CollabServer {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     const docs = [...this.docs.values()];
-    await Promise.allSettled(docs.map((doc) => doc.flushing));
+    // Store what is waiting for its batch window now (flush keeps going while closed until none is left).
+    for (const doc of docs) this.flush(doc, true);
+    while (docs.some((doc) => doc.flushing)) await Promise.allSettled(docs.map((doc) => doc.flushing));
     for (const doc of docs) for (const conn of doc.conns) conn.ws.close(1001, "server shutting down");
     const sessions = docs.flatMap((doc) => [...doc.conns].map((conn) => this.recordSession(doc, conn)));
     for (const doc of docs) doc.conns.clear();

@@ -28,6 +28,11 @@ export interface StoredState {
   maxId: bigint;
   /** Number of log rows after the snapshot. */
   logLength: number;
+  /**
+   * The oldest transaction still running when this was read (the snapshot's xmin): every update this
+   * read could not see was stored by a transaction with `xid` at or above it. Pass it to readUpdatesSince.
+   */
+  horizon: bigint;
 }
 
 const toBytes = (value: Uint8Array) => Buffer.from(value.buffer, value.byteOffset, value.byteLength);
@@ -42,7 +47,7 @@ export async function appendUpdates(db: PrismaClient, docName: string, updates: 
 }
 
 interface StateRow {
-  kind: "s" | "u";
+  kind: "h" | "s" | "u";
   id: bigint;
   data: Uint8Array;
 }
@@ -51,6 +56,8 @@ interface StateRow {
 export async function loadStoredState(db: PrismaClient, docName: string): Promise<StoredState> {
   const rows = await db.$queryRaw<StateRow[]>`
     WITH snap AS (SELECT "state", "throughId" FROM "CollabSnapshot" WHERE "docName" = ${docName})
+    SELECT 'h' AS kind, pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS id, NULL::bytea AS data
+    UNION ALL
     SELECT 's' AS kind, "throughId" AS id, "state" AS data FROM snap
     UNION ALL
     SELECT 'u' AS kind, "id", "update" AS data FROM "CollabUpdate"
@@ -59,15 +66,20 @@ export async function loadStoredState(db: PrismaClient, docName: string): Promis
   let throughId = 0n;
   let maxId = 0n;
   let logLength = 0;
+  let horizon = 0n;
   const updates: Uint8Array[] = [];
   for (const row of rows) {
     const id = BigInt(row.id);
+    if (row.kind === "h") {
+      horizon = id;
+      continue;
+    }
     if (row.kind === "s") throughId = id;
     else logLength++;
     if (id > maxId) maxId = id;
     updates.push(new Uint8Array(row.data));
   }
-  return { updates, throughId, maxId, logLength };
+  return { updates, throughId, maxId, logLength, horizon };
 }
 
 export interface RemoteUpdate {
@@ -77,18 +89,22 @@ export interface RemoteUpdate {
 }
 
 /**
- * Updates of the given documents with id above `afterId`, plus those inserted in the last few
- * seconds: ids are taken at INSERT but become visible at COMMIT, so a lower id can appear after a
- * higher one. Callers skip ids they already applied (applying a Yjs update twice is harmless anyway).
+ * Updates of the given documents stored by transactions that had not ended when `horizon` was taken
+ * (StoredState.horizon, or the horizon an earlier call returned): everything that read could not
+ * see, plus a few rows it could (callers skip ids they already applied; applying a Yjs update twice
+ * is harmless anyway). Ids are taken at INSERT but become visible at COMMIT, not in id order, which is
+ * why this goes by transaction, not by id. Returns the horizon for the next call.
  */
-export async function readUpdatesSince(db: PrismaClient, docNames: string[], afterId: bigint, recentSeconds = 5): Promise<RemoteUpdate[]> {
-  if (docNames.length === 0) return [];
-  const rows = await db.$queryRaw<{ docName: string; id: bigint; update: Uint8Array }[]>`
-    SELECT "docName", "id", "update" FROM "CollabUpdate"
-    WHERE "docName" = ANY(${docNames}::text[])
-      AND ("id" > ${afterId} OR "createdAt" > LOCALTIMESTAMP - make_interval(secs => ${recentSeconds}))
-    ORDER BY "id"`;
-  return rows.map((r) => ({ docName: r.docName, id: BigInt(r.id), update: new Uint8Array(r.update) }));
+export async function readUpdatesSince(db: PrismaClient, docNames: string[], horizon: bigint): Promise<{ updates: RemoteUpdate[]; horizon: bigint }> {
+  const rows = await db.$queryRaw<{ horizon: string; docName: string | null; id: bigint | null; update: Uint8Array | null }[]>`
+    WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+    SELECT h.xmin::text AS horizon, u."docName", u."id", u."update"
+    FROM h LEFT JOIN "CollabUpdate" u ON u."docName" = ANY(${docNames}::text[]) AND u."xid" >= ${horizon.toString()}::xid8
+    ORDER BY u."id"`;
+  return {
+    updates: rows.filter((r) => r.id !== null).map((r) => ({ docName: r.docName!, id: BigInt(r.id!), update: new Uint8Array(r.update!) })),
+    horizon: BigInt(rows[0].horizon),
+  };
 }
 
 export function docFromState(state: StoredState): Y.Doc {

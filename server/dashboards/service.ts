@@ -6,6 +6,11 @@
 // - Score of a model version on a suite: the pass rate (passed / graded cases) of its scoring run.
 // - Tag and clause pass rates: the same scoring runs, restricted to the cases that carry the tag or
 //   cite the clause in the run's suite version.
+// Pass counts come from EvalRunStat (whole run, per tag, per clause, per tag and clause), written
+// once when a run succeeds (server/runs/service.ts), and case counts of suite versions from
+// SuiteVersionStat, written when a version is inserted: the dashboards never read individual results
+// or cases, except the regressions list, which compares two runs case by case. A case's repeated tags
+// or clauses count once.
 // - Previous production version: the version approved for "production" before the current one (from
 //   approved promotion requests); with no such history, the highest version number below it.
 import { Prisma, type PrismaClient } from "@/server/db/generated/client";
@@ -22,9 +27,9 @@ export interface DashboardFilters {
 }
 
 /**
- * Breakdowns per tag and clause cost a pass over every result of a version, so they cover only the
- * versions shown: clauses the latest this-many evaluated versions of each model, tags the latest one;
- * both also every aliased version and the versions asked for.
+ * Breakdowns per tag and clause cover the versions a person can read at once: clauses the latest
+ * this-many evaluated versions of each model, tags the latest one; both also every aliased version and
+ * the versions asked for.
  */
 export const DETAIL_VERSIONS = 4;
 
@@ -68,17 +73,6 @@ function taggedCases(tag: string) {
     WHERE sv.id IN (SELECT "suiteVersionId" FROM scoring) AND c->'tags' @> jsonb_build_array(${tag}::text)`;
 }
 
-/** One label list (`tags` or `clauses`) per case, unnested, for the scoring runs' suite versions. */
-function caseLabels(field: "tags" | "clauses") {
-  const key = field === "tags" ? Prisma.sql`'tags'` : Prisma.sql`'clauses'`;
-  return Prisma.sql`
-    SELECT sv.id AS "suiteVersionId", c->>'id' AS "caseId", l.label
-    FROM "SuiteVersion" sv
-    CROSS JOIN LATERAL jsonb_array_elements(sv.cases) c
-    CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(c->${key}) = 'array' THEN c->${key} ELSE '[]'::jsonb END) l(label)
-    WHERE sv.id IN (SELECT "suiteVersionId" FROM scoring)`;
-}
-
 export interface ScoreRow {
   modelVersionId: string;
   suiteId: string;
@@ -91,24 +85,19 @@ export interface ScoreRow {
   passRate: number | null;
 }
 
+/** The stats row of a run that counts every case (no tag) or the cases carrying `tag`. */
+function runOrTagStat(tag: string | undefined) {
+  return tag ? Prisma.sql`st.scope = 'TAG' AND st.tag = ${tag} AND st.clause = ''` : Prisma.sql`st.scope = 'RUN' AND st.tag = '' AND st.clause = ''`;
+}
+
+/** The scoring run of each model version and suite, with its pass counts (on `tag`'s cases when given). */
 export async function scores(db: Db, scope: { projectId?: string; orgId?: string }, filters: { from: Date | null; suiteId?: string; tag?: string; versionIds?: string[] }): Promise<ScoreRow[]> {
-  // With a tag: the tagged case ids of each suite version as one array, probed through the (runId, caseId) index.
-  const tagged = filters.tag
-    ? Prisma.sql`, tagged AS MATERIALIZED (SELECT "suiteVersionId", array_agg("caseId") AS "caseIds" FROM (${taggedCases(filters.tag)}) t GROUP BY "suiteVersionId")`
-    : Prisma.empty;
-  const onlyTagged = filters.tag
-    ? Prisma.sql`AND er."caseId" = ANY(COALESCE((SELECT t."caseIds" FROM tagged t WHERE t."suiteVersionId" = s."suiteVersionId"), '{}'::text[]))`
-    : Prisma.empty;
-  // One small aggregate per run (an index-only scan of its results) rather than one big hash
-  // aggregate over every result: several times faster at a thousand cases per run.
+  // A run without a row for the tag has no case carrying it: zero graded.
   const rows = await db.$queryRaw<Omit<ScoreRow, "passRate">[]>`
-    WITH scoring AS MATERIALIZED (${scoringRuns(scope, filters)}) ${tagged}
-    SELECT s."modelVersionId", s."suiteId", s."suiteVersionId", s."suiteVersion", s."runId", s."finishedAt", c.graded, c.passed
-    FROM scoring s
-    CROSS JOIN LATERAL (
-      SELECT count(*)::int AS graded, count(*) FILTER (WHERE er.pass)::int AS passed
-      FROM "EvalResult" er WHERE er."runId" = s."runId" ${onlyTagged}
-    ) c
+    SELECT s."modelVersionId", s."suiteId", s."suiteVersionId", s."suiteVersion", s."runId", s."finishedAt",
+      COALESCE(st.cases, 0)::int AS graded, COALESCE(st.passed, 0)::int AS passed
+    FROM (${scoringRuns(scope, filters)}) s
+    LEFT JOIN "EvalRunStat" st ON st."runId" = s."runId" AND ${runOrTagStat(filters.tag)}
     ORDER BY s."modelVersionId", s."suiteId"`;
   return rows.map((r) => ({ ...r, passRate: r.graded ? r.passed / r.graded : null }));
 }
@@ -121,22 +110,24 @@ export interface LabelRateRow {
   passed: number;
 }
 
-export async function labelRates(db: Db, projectId: string, field: "tags" | "clauses", filters: { from: Date | null; suiteId?: string; tag?: string; versionIds: string[] }): Promise<LabelRateRow[]> {
-  if (filters.versionIds.length === 0) return [];
-  const tagged = filters.tag ? Prisma.sql`, tagged AS MATERIALIZED (${taggedCases(filters.tag)})` : Prisma.empty;
-  const onlyTagged = filters.tag
-    ? field === "tags"
-      ? Prisma.sql`AND l.label = ${filters.tag}`
-      : Prisma.sql`AND (l."suiteVersionId", l."caseId") IN (SELECT "suiteVersionId", "caseId" FROM tagged)`
-    : Prisma.empty;
+/**
+ * Pass counts per tag or per clause of the given scoring runs; with `tag`, on the cases carrying it
+ * (per tag: that tag's row alone).
+ */
+export async function labelRates(db: Db, field: "tags" | "clauses", runs: Pick<ScoreRow, "runId" | "modelVersionId" | "suiteId">[], tag?: string): Promise<LabelRateRow[]> {
+  if (runs.length === 0) return [];
+  const stat =
+    field === "tags"
+      ? Prisma.sql`st.scope = 'TAG' AND st.clause = '' ${tag ? Prisma.sql`AND st.tag = ${tag}` : Prisma.empty}`
+      : tag
+        ? Prisma.sql`st.scope = 'TAG_CLAUSE' AND st.tag = ${tag}`
+        : Prisma.sql`st.scope = 'CLAUSE' AND st.tag = ''`;
+  const label = field === "tags" ? Prisma.sql`st.tag` : Prisma.sql`st.clause`;
   return db.$queryRaw<LabelRateRow[]>`
-    WITH scoring AS MATERIALIZED (${scoringRuns({ projectId }, filters)}), labels AS (${caseLabels(field)}) ${tagged}
-    SELECT s."modelVersionId", s."suiteId", l.label, count(*)::int AS cases, count(*) FILTER (WHERE er.pass)::int AS passed
-    FROM scoring s
-    JOIN "EvalResult" er ON er."runId" = s."runId"
-    JOIN labels l ON l."suiteVersionId" = s."suiteVersionId" AND l."caseId" = er."caseId" ${onlyTagged}
-    GROUP BY s."modelVersionId", s."suiteId", l.label
-    ORDER BY s."modelVersionId", s."suiteId", l.label`;
+    SELECT s."modelVersionId", s."suiteId", ${label} AS label, st.cases, st.passed
+    FROM unnest(${runs.map((r) => r.runId)}::text[], ${runs.map((r) => r.modelVersionId)}::text[], ${runs.map((r) => r.suiteId)}::text[]) AS s("runId", "modelVersionId", "suiteId")
+    JOIN "EvalRunStat" st ON st."runId" = s."runId" AND ${stat}
+    ORDER BY s."modelVersionId", s."suiteId", label`;
 }
 
 export interface ClauseRow {
@@ -150,35 +141,45 @@ export interface ClauseRow {
   cases: number;
 }
 
-export async function clauses(db: Db, projectId: string, filters: { suiteId?: string; tag?: string }): Promise<ClauseRow[]> {
-  const suiteFilter = filters.suiteId ? Prisma.sql`AND s.id = ${filters.suiteId}` : Prisma.empty;
-  const tagFilter = filters.tag ? Prisma.sql`AND c->'tags' @> jsonb_build_array(${filters.tag}::text)` : Prisma.empty;
-  return db.$queryRaw<ClauseRow[]>`
+/** The clauses of each policy's latest version, in policy and document order. */
+async function policyClauses(db: Db, projectId: string): Promise<Omit<ClauseRow, "cases">[]> {
+  return db.$queryRaw<Omit<ClauseRow, "cases">[]>`
     WITH latest_policy AS (
       SELECT DISTINCT ON (pv."policyId") pv."policyId", p.title AS "policyTitle", pv.version, pv.clauses
       FROM "PolicyVersion" pv JOIN "Policy" p ON p.id = pv."policyId"
       WHERE p."projectId" = ${projectId}
       ORDER BY pv."policyId", pv.version DESC
-    ), clause AS (
-      SELECT lp."policyId", lp."policyTitle", lp.version AS "policyVersion", cl->>'id' AS "clauseId", cl->>'number' AS number, cl->>'title' AS title, n
-      FROM latest_policy lp
-      CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(lp.clauses) = 'array' THEN lp.clauses ELSE '[]'::jsonb END) WITH ORDINALITY AS x(cl, n)
-    ), latest_suite AS (
-      SELECT DISTINCT ON (sv."suiteId") sv.id, sv.cases
-      FROM "SuiteVersion" sv JOIN "EvalSuite" s ON s.id = sv."suiteId"
-      WHERE s."projectId" = ${projectId} ${suiteFilter}
-      ORDER BY sv."suiteId", sv.version DESC
-    ), cited AS (
-      SELECT l.label AS "clauseId", count(*)::int AS cases
-      FROM latest_suite ls
-      CROSS JOIN LATERAL jsonb_array_elements(ls.cases) c
-      CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(c->'clauses') = 'array' THEN c->'clauses' ELSE '[]'::jsonb END) l(label)
-      WHERE true ${tagFilter}
-      GROUP BY l.label
     )
-    SELECT c."policyId", c."policyTitle", c."policyVersion", c."clauseId", c.number, c.title, COALESCE(ci.cases, 0)::int AS cases
-    FROM clause c LEFT JOIN cited ci ON ci."clauseId" = c."clauseId"
-    ORDER BY c."policyTitle", c."policyId", c.n`;
+    SELECT lp."policyId", lp."policyTitle", lp.version AS "policyVersion", cl->>'id' AS "clauseId", cl->>'number' AS number, cl->>'title' AS title
+    FROM latest_policy lp
+    CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(lp.clauses) = 'array' THEN lp.clauses ELSE '[]'::jsonb END) WITH ORDINALITY AS x(cl, n)
+    ORDER BY lp."policyTitle", lp."policyId", x.n`;
+}
+
+/**
+ * From the latest version of each suite (its SuiteVersionStat rows, never its cases): every tag (for
+ * the tag filter, whatever the filters), and how many cases cite each clause (within the suite and tag
+ * filters).
+ */
+async function latestSuiteLabels(db: Db, projectId: string, filters: { suiteId?: string; tag?: string }): Promise<{ tags: string[]; cited: Map<string, number> }> {
+  const citing = filters.tag ? Prisma.sql`st.scope = 'TAG_CLAUSE' AND st.tag = ${filters.tag}` : Prisma.sql`st.scope = 'CLAUSE' AND st.tag = ''`;
+  const rows = await db.$queryRaw<{ kind: "tag" | "clause"; label: string; cases: number }[]>`
+    WITH latest AS (
+      SELECT DISTINCT ON (sv."suiteId") sv.id, sv."suiteId" FROM "SuiteVersion" sv JOIN "EvalSuite" s ON s.id = sv."suiteId"
+      WHERE s."projectId" = ${projectId} ORDER BY sv."suiteId", sv.version DESC
+    )
+    SELECT 'tag' AS kind, st.tag AS label, 0 AS cases
+    FROM latest l JOIN "SuiteVersionStat" st ON st."suiteVersionId" = l.id AND st.scope = 'TAG' AND st.clause = ''
+    GROUP BY st.tag
+    UNION ALL
+    SELECT 'clause' AS kind, st.clause AS label, sum(st.cases)::int AS cases
+    FROM latest l JOIN "SuiteVersionStat" st ON st."suiteVersionId" = l.id AND ${citing}
+    ${filters.suiteId ? Prisma.sql`WHERE l."suiteId" = ${filters.suiteId}` : Prisma.empty}
+    GROUP BY st.clause`;
+  return {
+    tags: rows.filter((r) => r.kind === "tag").map((r) => r.label).sort(),
+    cited: new Map(rows.filter((r) => r.kind === "clause").map((r) => [r.label, r.cases])),
+  };
 }
 
 export interface RunHistoryRow {
@@ -246,19 +247,34 @@ export async function computeByTarget(db: Db, projectId: string, filters: { from
     ORDER BY r.target, r.kind`;
 }
 
+/** The project's models with their versions (oldest first) and aliases, in one statement. */
+async function projectModels(db: Db, projectId: string) {
+  const rows = await db.$queryRaw<{ id: string; name: string; versions: { id: string; version: number; createdAt: number }[]; aliases: { name: string; modelVersionId: string }[] }[]>`
+    SELECT m.id, m.name,
+      COALESCE((SELECT json_agg(json_build_object('id', mv.id, 'version', mv.version, 'createdAt', (EXTRACT(EPOCH FROM mv."createdAt") * 1000)::float8) ORDER BY mv.version)
+        FROM "ModelVersion" mv WHERE mv."modelId" = m.id), '[]'::json) AS versions,
+      COALESCE((SELECT json_agg(json_build_object('name', a.name, 'modelVersionId', a."modelVersionId") ORDER BY a.name)
+        FROM "ModelAlias" a WHERE a."modelId" = m.id), '[]'::json) AS aliases
+    FROM "Model" m WHERE m."projectId" = ${projectId}
+    ORDER BY m.name`;
+  return rows.map((m) => ({ ...m, versions: m.versions.map((v) => ({ ...v, createdAt: new Date(v.createdAt) })) }));
+}
+
 export async function projectDashboard(db: PrismaClient, projectId: string, filters: DashboardFilters, now = new Date()) {
   const from = rangeStart(filters.range, now);
   const f = { from, suiteId: filters.suiteId, tag: filters.tag };
-  const [models, evaluatedRows] = await Promise.all([
-    db.model.findMany({
-      where: { projectId },
-      select: { id: true, name: true, versions: { select: { id: true, version: true, createdAt: true }, orderBy: { version: "asc" } }, aliases: { select: { name: true, modelVersionId: true } } },
-      orderBy: { name: "asc" },
-    }),
-    // The versions that have a scoring run, without reading results: decides which get breakdowns.
-    db.$queryRaw<{ modelVersionId: string }[]>`WITH scoring AS (${scoringRuns({ projectId }, f)}) SELECT DISTINCT "modelVersionId" FROM scoring`,
+  // Every independent query at once (on PostgreSQL each on its own connection); then the breakdowns,
+  // which need to know which versions were evaluated.
+  const [models, suites, labels, scoreRows, clauseRows, runs, compute] = await Promise.all([
+    projectModels(db, projectId),
+    db.evalSuite.findMany({ where: { projectId }, select: { id: true, name: true, thresholds: true }, orderBy: { name: "asc" } }),
+    latestSuiteLabels(db, projectId, f),
+    scores(db, { projectId }, f),
+    policyClauses(db, projectId),
+    runHistory(db, projectId, f),
+    computeByTarget(db, projectId, f),
   ]);
-  const evaluated = new Set(evaluatedRows.map((r) => r.modelVersionId));
+  const evaluated = new Set(scoreRows.map((r) => r.modelVersionId));
   const requested = new Set(filters.versionIds ?? []);
   const shown = (latest: number) =>
     models.flatMap((m) => {
@@ -268,33 +284,18 @@ export async function projectDashboard(db: PrismaClient, projectId: string, filt
     });
   const detailVersionIds = shown(DETAIL_VERSIONS);
   const tagVersionIds = shown(1);
-  const [suites, tags, scoreRows, clauseRows, runs, compute, tagRows, clauseRateRows] = await Promise.all([
-    db.evalSuite.findMany({ where: { projectId }, select: { id: true, name: true, thresholds: true }, orderBy: { name: "asc" } }),
-    db.$queryRaw<{ tag: string }[]>`
-      SELECT DISTINCT t.tag FROM (
-        SELECT DISTINCT ON (sv."suiteId") sv.cases FROM "SuiteVersion" sv JOIN "EvalSuite" s ON s.id = sv."suiteId"
-        WHERE s."projectId" = ${projectId} ORDER BY sv."suiteId", sv.version DESC
-      ) sv
-      CROSS JOIN LATERAL jsonb_array_elements(sv.cases) c
-      CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(c->'tags') = 'array' THEN c->'tags' ELSE '[]'::jsonb END) t(tag)
-      ORDER BY t.tag`,
-    scores(db, { projectId }, f),
-    clauses(db, projectId, f),
-    runHistory(db, projectId, f),
-    computeByTarget(db, projectId, f),
-    labelRates(db, projectId, "tags", { ...f, versionIds: tagVersionIds }),
-    labelRates(db, projectId, "clauses", { ...f, versionIds: detailVersionIds }),
-  ]);
+  const runsOf = (ids: string[]) => scoreRows.filter((r) => ids.includes(r.modelVersionId));
+  const [tagRows, clauseRateRows] = await Promise.all([labelRates(db, "tags", runsOf(tagVersionIds), filters.tag), labelRates(db, "clauses", runsOf(detailVersionIds), filters.tag)]);
   return {
     filters: { ...filters, from },
     suites: suites.map((s) => ({ id: s.id, name: s.name, overallThreshold: thresholdOverall(s.thresholds) })),
     models,
-    tags: tags.map((t) => t.tag),
+    tags: labels.tags,
     detailVersionIds,
     tagVersionIds,
     scores: scoreRows,
     tagRates: tagRows,
-    coverage: { clauses: clauseRows, rates: clauseRateRows },
+    coverage: { clauses: clauseRows.map((c) => ({ ...c, cases: labels.cited.get(c.clauseId) ?? 0 })), rates: clauseRateRows },
     runs,
     runsTruncated: runs.length >= RUN_HISTORY_LIMIT,
     compute,

@@ -50,30 +50,41 @@ export interface NodeCapacity {
  * with the reason, instead of being handed to node after node.
  */
 export async function admitQueuedJobs(db: PrismaClient, orgId: string): Promise<void> {
+  // Eval: the model's weights plus room for activations and the KV cache; twice the checkpoint is generous.
+  await db.$executeRaw`
+    UPDATE "Run" r SET "requiredMemory" = 2 * COALESCE((SELECT mv."sizeBytes" FROM "ModelVersion" mv WHERE mv.id = r."modelVersionId"), 0)
+    WHERE r.target = 'NODE' AND r.status = 'QUEUED' AND r.kind = 'EVAL' AND r."requiredMemory" IS NULL
+      AND r."projectId" IN (SELECT id FROM "Project" WHERE "orgId" = ${orgId})`;
   const pending = await db.run.findMany({
-    where: { target: "NODE", status: "QUEUED", requiredMemory: null, project: { orgId } },
-    select: { id: true, kind: true, config: true, modelVersionId: true },
+    where: { target: "NODE", status: "QUEUED", requiredMemory: null, kind: { not: "EVAL" }, project: { orgId } },
+    select: { id: true, kind: true, config: true },
     take: 100,
   });
   for (const run of pending) {
     let requiredMemory: bigint;
-    if (run.kind === "EVAL") {
-      // Weights plus room for activations and the KV cache: twice the checkpoint is generous for these models.
-      const version = run.modelVersionId ? await db.modelVersion.findUnique({ where: { id: run.modelVersionId }, select: { sizeBytes: true } }) : null;
-      requiredMemory = (version?.sizeBytes ?? 0n) * 2n;
-    } else {
-      try {
-        requiredMemory = BigInt(Math.ceil(estimateTrainJob(validateTrainJobSpec({ ...(run.config as object), kind: run.kind })).bufferBytes));
-      } catch (error) {
-        await db.$transaction(async (tx) => {
-          const changed = await tx.run.updateMany({ where: { id: run.id, status: "QUEUED" }, data: { status: "FAILED", error: `Invalid training config: ${(error as Error).message}`, finishedAt: new Date() } });
-          if (changed.count) await recordAudit(tx, { type: "system" }, { orgId, action: "run.failed", resourceType: "Run", resourceId: run.id, after: { status: "FAILED", error: (error as Error).message } });
-        });
-        continue;
-      }
+    try {
+      requiredMemory = BigInt(Math.ceil(estimateTrainJob(validateTrainJobSpec({ ...(run.config as object), kind: run.kind })).bufferBytes));
+    } catch (error) {
+      await db.$transaction(async (tx) => {
+        const changed = await tx.run.updateMany({ where: { id: run.id, status: "QUEUED" }, data: { status: "FAILED", error: `Invalid training config: ${(error as Error).message}`, finishedAt: new Date() } });
+        if (changed.count) await recordAudit(tx, { type: "system" }, { orgId, action: "run.failed", resourceType: "Run", resourceId: run.id, after: { status: "FAILED", error: (error as Error).message } });
+      });
+      continue;
     }
     await db.run.updateMany({ where: { id: run.id, requiredMemory: null }, data: { requiredMemory } });
   }
+}
+
+interface LeasedRow {
+  id: string;
+  projectId: string;
+  kind: RunKind;
+  config: unknown;
+  datasetVersionId: string | null;
+  modelVersionId: string | null;
+  suiteVersionId: string | null;
+  attempts: number;
+  maxAttempts: number;
 }
 
 /** Leases the oldest queued job of the node's organization that fits it, or returns null. */
@@ -82,8 +93,8 @@ export async function leaseNextJob(db: PrismaClient, node: NodeActor, capacity: 
   await admitQueuedJobs(db, node.orgId);
   const kinds = capacity.kinds.length ? capacity.kinds : NODE_JOB_KINDS;
   const memory = capacity.memoryBytes;
-  const runId = await db.$transaction(async (tx) => {
-    const rows = await tx.$queryRaw<{ id: string; attempts: number }[]>`
+  const row = await db.$transaction(async (tx) => {
+    const rows = await tx.$queryRaw<LeasedRow[]>`
       UPDATE "Run" AS r
       SET status = 'RUNNING', "leaseNodeId" = ${node.nodeId}, "leaseExpiresAt" = ${leaseEnd(leaseMs)},
           attempts = r.attempts + 1, "startedAt" = COALESCE(r."startedAt", ${DB_NOW})
@@ -95,23 +106,19 @@ export async function leaseNextJob(db: PrismaClient, node: NodeActor, capacity: 
         ORDER BY q."createdAt", q.id
         LIMIT 1
         FOR UPDATE OF q SKIP LOCKED)
-      RETURNING r.id, r.attempts`;
+      RETURNING r.id, r."projectId", r.kind::text AS kind, r.config, r."datasetVersionId", r."modelVersionId", r."suiteVersionId", r.attempts, r."maxAttempts"`;
     if (!rows.length) return null;
-    await tx.gpuNode.update({ where: { id: node.nodeId }, data: { currentRunId: rows[0].id } });
+    // The node's row shows the job from its next heartbeat on (within a second).
     await recordAudit(tx, node, { orgId: node.orgId, action: "run.lease", resourceType: "Run", resourceId: rows[0].id, after: { nodeId: node.nodeId, attempt: rows[0].attempts } });
-    return rows[0].id;
+    return rows[0];
   });
-  return runId ? describeJob(db, runId) : null;
+  return row ? describeJob(db, row) : null;
 }
 
-export async function describeJob(db: PrismaClient, runId: string): Promise<LeasedJob> {
-  const run = await db.run.findUniqueOrThrow({
-    where: { id: runId },
-    select: { id: true, projectId: true, kind: true, config: true, datasetVersionId: true, modelVersionId: true, suiteVersionId: true, attempts: true, maxAttempts: true },
-  });
+async function describeJob(db: PrismaClient, run: LeasedRow): Promise<LeasedJob> {
   const [checkpoint, done] = await Promise.all([
-    db.runCheckpoint.findFirst({ where: { runId }, orderBy: { step: "desc" }, select: { step: true, sha256: true, sizeBytes: true } }),
-    run.kind === "EVAL" ? db.evalResult.findMany({ where: { runId }, select: { caseId: true } }) : Promise.resolve([]),
+    run.kind === "EVAL" ? null : db.runCheckpoint.findFirst({ where: { runId: run.id }, orderBy: { step: "desc" }, select: { step: true, sha256: true, sizeBytes: true } }),
+    run.kind === "EVAL" ? db.evalResult.findMany({ where: { runId: run.id }, select: { caseId: true } }) : [],
   ]);
   return {
     runId: run.id,
@@ -168,6 +175,8 @@ export async function assertLeaseHeld(db: Pick<PrismaClient, "run">, node: NodeA
     select: { id: true, projectId: true, kind: true, status: true, config: true, leaseNodeId: true, cancelRequested: true, datasetVersionId: true, modelVersionId: true, suiteVersionId: true },
   });
   if (!run) throw new DomainError("NOT_FOUND", "Run not found.");
+  // Told apart from a lost lease: the node then frees the job instead of just dropping it.
+  if (run.leaseNodeId === node.nodeId && (run.status === "CANCELLED" || run.cancelRequested)) throw new DomainError("PRECONDITION_FAILED", "The run was cancelled.");
   if (run.leaseNodeId !== node.nodeId || run.status !== "RUNNING") {
     throw new DomainError("CONFLICT", `This node does not hold the job any more (the run is ${run.status.toLowerCase()}${run.status === "RUNNING" ? " on another node" : ""}).`);
   }

@@ -8,7 +8,7 @@ import { recordAudit, type NodeActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { getArtifactStore, receiveToTempFile, UploadTooLarge, type ArtifactStore } from "@/server/storage";
 import { transitionRun } from "@/server/runs/service";
-import { modelVersionSelect } from "@/server/models/service";
+import { createModelVersionWithArtifact, modelVersionOfRun, storeModelArtifact } from "@/server/models/artifacts";
 import { assertLeaseHeld, clearLease } from "./queue";
 
 /** The largest checkpoint or model a node may upload (HEARTH_MAX_ARTIFACT_BYTES, default 4 GiB). */
@@ -52,11 +52,11 @@ export async function storeRunCheckpoint(
   return { step, sha256: stored.sha256, sizeBytes: stored.bytes };
 }
 
-/** Stores the finished model of a leased training run; registering it is completeTrainingJob's. */
+/** Stores the finished model of a leased training run, checked as a loadable checkpoint; completeTrainingJob registers it. */
 export async function storeRunArtifact(db: PrismaClient, node: NodeActor, runId: string, body: ReadableStream<Uint8Array> | Readable, options: { store?: ArtifactStore } = {}) {
   await assertLeaseHeld(db, node, runId);
-  const stored = await storeUpload(body, options.store ?? getArtifactStore());
-  return { sha256: stored.sha256, sizeBytes: stored.bytes };
+  const stored = await storeModelArtifact(body, { store: options.store });
+  return { sha256: stored.sha256, sizeBytes: stored.sizeBytes, config: stored.config, parameters: stored.parameters };
 }
 
 export interface TrainingCompletion {
@@ -68,57 +68,44 @@ export interface TrainingCompletion {
 }
 
 /**
- * Registers the trained model as a version of the run's model (config.modelId) and ends the run
- * SUCCEEDED. Exactly once per run: the run's row is locked, and a version already registered for it
- * (by an earlier attempt that died before finishing the run) is reused.
+ * Registers the trained model as a version of the run's model (config.modelId), with its lineage,
+ * and ends the run SUCCEEDED. Exactly once per run: createModelVersionWithArtifact locks the run and
+ * returns the version an earlier attempt registered (one that died before finishing the run).
  */
 export async function completeTrainingJob(db: PrismaClient, node: NodeActor, runId: string, input: TrainingCompletion, options: { store?: ArtifactStore } = {}) {
+  // A completion re-sent after its answer was lost finds the run finished with its version.
+  const finished = await finishedWithVersion(db, node, runId);
+  if (finished) return finished;
   const run = await assertLeaseHeld(db, node, runId);
   if (run.kind === "EVAL") throw new DomainError("BAD_REQUEST", "An eval run does not produce a model version.");
   const modelId = typeof run.config === "object" && run.config && "modelId" in run.config ? String((run.config as { modelId: unknown }).modelId) : null;
   if (!modelId) throw new DomainError("BAD_REQUEST", "The run's config names no model (modelId) to add the version to.");
-  if (!(await (options.store ?? getArtifactStore()).has(input.artifactSha256))) {
-    throw new DomainError("PRECONDITION_FAILED", "The artifact is not in the artifact store; upload it first.");
+  const model = await db.model.findFirst({ where: { id: modelId, projectId: run.projectId }, select: { id: true } });
+  if (!model) throw new DomainError("NOT_FOUND", "The run's model (config.modelId) is not in the run's project.");
+  const { version } = await createModelVersionWithArtifact(db, node, node.orgId, modelId, { config: input.modelConfig, runId, sha256: input.artifactSha256, sizeBytes: input.sizeBytes }, options);
+  try {
+    await transitionRun(db, node, node.orgId, runId, "SUCCEEDED", { summary: { ...input.summary, modelVersionId: version.id } as Prisma.InputJsonValue });
+  } catch (error) {
+    // A concurrent completion of the same run got there first.
+    const done = await finishedWithVersion(db, node, runId);
+    if (done) return done;
+    throw error;
   }
-  const version = await db.$transaction(async (tx) => {
-    // Row lock on the run: a retried completion waits here, then finds the version the first made.
-    await tx.$queryRaw`SELECT id FROM "Run" WHERE id = ${runId} FOR UPDATE`;
-    const existing = await tx.modelVersion.findFirst({ where: { runId }, select: modelVersionSelect });
-    if (existing) return existing;
-    const model = await tx.model.findFirst({ where: { id: modelId, projectId: run.projectId }, select: { id: true } });
-    if (!model) throw new DomainError("NOT_FOUND", "The run's model (config.modelId) is not in the run's project.");
-    const latest = await tx.modelVersion.findFirst({ where: { modelId }, orderBy: { version: "desc" }, select: { version: true } });
-    const creator = await tx.run.findUniqueOrThrow({ where: { id: runId }, select: { createdById: true } });
-    const created = await tx.modelVersion.create({
-      data: {
-        modelId,
-        version: (latest?.version ?? 0) + 1,
-        config: { ...input.modelConfig, training: { kind: run.kind, ...(run.config as Record<string, unknown>) } } as Prisma.InputJsonValue,
-        runId,
-        datasetVersionId: run.datasetVersionId,
-        parentId: run.modelVersionId,
-        policyVersionIds: [],
-        suiteVersionIds: [],
-        artifactSha256: input.artifactSha256,
-        sizeBytes: BigInt(input.sizeBytes),
-        // The person who launched the run; the audit entry names the node that produced it.
-        createdById: creator.createdById,
-      },
-      select: modelVersionSelect,
-    });
-    await recordAudit(tx, node, { orgId: node.orgId, action: "model.createVersion", resourceType: "ModelVersion", resourceId: created.id, after: { ...created, sizeBytes: created.sizeBytes?.toString() } });
-    return created;
-  });
-  const after = await transitionRun(db, node, node.orgId, runId, "SUCCEEDED", { summary: { ...input.summary, modelVersionId: version.id } as Prisma.InputJsonValue });
   await clearLease(db, node, runId);
-  return { run: after, modelVersionId: version.id };
+  return { modelVersionId: version.id };
+}
+
+async function finishedWithVersion(db: PrismaClient, node: NodeActor, runId: string) {
+  const run = await db.run.findFirst({ where: { id: runId, status: "SUCCEEDED", project: { orgId: node.orgId } }, select: { id: true } });
+  const version = run ? await modelVersionOfRun(db, runId) : null;
+  return version ? { modelVersionId: version.id } : null;
 }
 
 /** Ends a leased eval run SUCCEEDED; the summary is computed from the recorded results. */
 export async function completeEvalJob(db: PrismaClient, node: NodeActor, runId: string) {
   const run = await assertLeaseHeld(db, node, runId);
   if (run.kind !== "EVAL") throw new DomainError("BAD_REQUEST", "Only an eval run completes without a model artifact.");
-  const after = await transitionRun(db, node, node.orgId, runId, "SUCCEEDED", {});
+  await transitionRun(db, node, node.orgId, runId, "SUCCEEDED", {});
   await clearLease(db, node, runId);
-  return { run: after };
+  return { status: "SUCCEEDED" as const };
 }

@@ -5,7 +5,7 @@ import fsp from "node:fs/promises";
 import os from "node:os";
 import type { Readable } from "node:stream";
 import type { Prisma, PrismaClient } from "@/server/db/generated/client";
-import type { Actor } from "@/server/trpc/context";
+import type { AuditActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { getArtifactStore, receiveToTempFile, UploadTooLarge, type ArtifactStore } from "@/server/storage";
 import { CHECKPOINT_FORMAT, TRAINING_STATE_FORMAT } from "@/gpu/io/checkpoint";
@@ -142,7 +142,7 @@ export interface ModelVersionWithArtifactInput {
  */
 export async function createModelVersionWithArtifact(
   db: PrismaClient,
-  actor: Actor,
+  actor: AuditActor,
   orgId: string,
   modelId: string,
   input: ModelVersionWithArtifactInput,
@@ -154,11 +154,14 @@ export async function createModelVersionWithArtifact(
   return db.$transaction(async (tx) => {
     let config: Record<string, unknown> = input.config;
     let { datasetVersionId, parentVersionId } = input;
+    let createdById: string | undefined;
     if (input.runId) {
       // Row lock on the run: concurrent uploads for one run wait here, and the second finds the first's version.
       const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Run" WHERE id = ${input.runId} FOR UPDATE`;
       const model = await tx.model.findUniqueOrThrow({ where: { id: modelId }, select: { projectId: true } });
-      const run = locked.length ? await tx.run.findFirst({ where: { id: input.runId, projectId: model.projectId }, select: { kind: true, status: true, config: true, datasetVersionId: true, modelVersionId: true } }) : null;
+      const run = locked.length
+        ? await tx.run.findFirst({ where: { id: input.runId, projectId: model.projectId }, select: { kind: true, status: true, config: true, datasetVersionId: true, modelVersionId: true, createdById: true } })
+        : null;
       if (!run) throw new DomainError("NOT_FOUND", "Run not found.");
       const existing = await modelVersionOfRun(tx, input.runId);
       if (existing) {
@@ -174,6 +177,8 @@ export async function createModelVersionWithArtifact(
       datasetVersionId ??= run.datasetVersionId ?? undefined;
       parentVersionId ??= run.modelVersionId ?? undefined;
       config = { ...config, training: { kind: run.kind, ...spec } };
+      // A node registers the version on behalf of the person who launched the run (the audit names the node).
+      if (actor.type === "node" || actor.type === "system") createdById = run.createdById;
     }
     const version = await createModelVersionIn(tx, actor, orgId, modelId, {
       config: config as Prisma.InputJsonValue,
@@ -184,6 +189,7 @@ export async function createModelVersionWithArtifact(
       suiteVersionIds: [],
       artifactSha256: input.sha256,
       sizeBytes: input.sizeBytes,
+      createdById,
     });
     return { version: serializeModelVersion(version), created: true };
   });

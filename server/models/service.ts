@@ -1,6 +1,6 @@
 import type { Prisma, PrismaClient } from "@/server/db/generated/client";
 import type { Actor } from "@/server/trpc/context";
-import { recordAudit } from "@/server/audit/service";
+import { recordAudit, type AuditActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/server/lib/actor";
 import { caseOutcomes } from "@/server/runs/service";
@@ -37,6 +37,8 @@ export async function createModel(db: PrismaClient, actor: Actor, orgId: string,
 }
 
 export type ModelVersionInput = {
+  /** Who the version is recorded as created by; defaults to the acting person or API key. */
+  createdById?: string;
   config: Prisma.InputJsonValue;
   parentVersionId?: string;
   runId?: string;
@@ -52,7 +54,9 @@ export async function createModelVersion(db: PrismaClient, actor: Actor, orgId: 
 }
 
 /** createModelVersion inside a transaction the caller holds (to combine it with other checks atomically). */
-export async function createModelVersionIn(tx: Prisma.TransactionClient, actor: Actor, orgId: string, modelId: string, input: ModelVersionInput) {
+export async function createModelVersionIn(tx: Prisma.TransactionClient, actor: AuditActor, orgId: string, modelId: string, input: ModelVersionInput) {
+  const createdById = input.createdById ?? (actor.type === "user" || actor.type === "apiKey" ? actorId(actor) : null);
+  if (!createdById) throw new Error("createModelVersionIn: a node or the system must name createdById");
   const model = await tx.model.findUniqueOrThrow({ where: { id: modelId }, select: { projectId: true } });
   if (input.parentVersionId && !(await tx.modelVersion.findFirst({ where: { id: input.parentVersionId, model: { projectId: model.projectId } }, select: { id: true } }))) {
     throw new DomainError("NOT_FOUND", "Parent model version not found.");
@@ -76,7 +80,7 @@ export async function createModelVersionIn(tx: Prisma.TransactionClient, actor: 
       suiteVersionIds: input.suiteVersionIds,
       artifactSha256: input.artifactSha256,
       sizeBytes: input.sizeBytes === undefined ? undefined : BigInt(input.sizeBytes),
-      createdById: actorId(actor),
+      createdById,
     },
     select: modelVersionSelect,
   });

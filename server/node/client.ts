@@ -11,6 +11,11 @@ export class LeaseLost extends Error {
   override name = "LeaseLost";
 }
 
+/** The server says the job was cancelled (412): stop working on it and free it. */
+export class JobCancelled extends Error {
+  override name = "JobCancelled";
+}
+
 /** The server refused the request as invalid (4xx other than 401/409): retrying will not help. */
 export class RequestRefused extends Error {
   override name = "RequestRefused";
@@ -69,6 +74,7 @@ export class NodeApiClient {
       .catch(() => `HTTP ${response.status}`);
     if (response.status === 401) throw new TokenRefused(message);
     if (response.status === 409) throw new LeaseLost(message);
+    if (response.status === 412) throw new JobCancelled(message);
     if (response.status >= 500 || response.status === 429) throw new ServerUnavailable(`${this.serverUrl} answered ${response.status}: ${message}`);
     throw new RequestRefused(message, response.status);
   }

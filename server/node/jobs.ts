@@ -4,13 +4,13 @@
 // the job is taken away; metrics up to a step are stored before that step's checkpoint, so a node
 // resuming from the checkpoint neither loses nor repeats any.
 import type { GpuContext } from "@/gpu/device";
-import { loadGPT } from "@/gpu/io";
+import { loadGPT, type LoadedGPT } from "@/gpu/io";
 import { runTrainJob, validateTrainJobSpec } from "@/gpu/train/job";
 import { TrainControl, type StepMetrics } from "@/gpu/train";
 import { gptEvalModel, runEval, type RunnerCaseResult } from "@/gpu/eval/runner";
 import type { EvalCase } from "@/gpu/eval";
 import type { LeasedJob } from "@/server/jobs/queue";
-import { LeaseLost, withRetry, type NodeApiClient } from "./client";
+import { JobCancelled, LeaseLost, withRetry, type NodeApiClient } from "./client";
 
 export type StopReason = "cancelled" | "lost" | "shutdown";
 
@@ -46,6 +46,25 @@ export interface JobEnv {
   api: NodeApiClient;
   ctx: GpuContext;
   log: (line: string) => void;
+  /** The last model evaluated stays loaded: suite after suite against one version skips the reload. */
+  evalModel: EvalModelCache;
+}
+
+export class EvalModelCache {
+  private held: { modelVersionId: string; loaded: LoadedGPT } | null = null;
+
+  async get(modelVersionId: string, load: () => Promise<Uint8Array>, ctx: GpuContext): Promise<LoadedGPT> {
+    if (this.held?.modelVersionId === modelVersionId) return this.held.loaded;
+    this.release();
+    const loaded = loadGPT(ctx, await load());
+    this.held = { modelVersionId, loaded };
+    return loaded;
+  }
+
+  release(): void {
+    this.held?.loaded.model.release();
+    this.held = null;
+  }
 }
 
 export type JobOutcome = { status: "succeeded"; detail: string } | { status: "stopped"; reason: StopReason };
@@ -61,6 +80,7 @@ async function reliably<T>(env: JobEnv, active: ActiveJob, what: string, fn: () 
     });
   } catch (error) {
     if (error instanceof LeaseLost) active.stop("lost");
+    if (error instanceof JobCancelled) active.stop("cancelled");
     throw error;
   }
 }
@@ -176,8 +196,8 @@ export async function runEvaluation(env: JobEnv, active: ActiveJob): Promise<Job
   const { job } = active;
   const config = job.config as { maxTokens?: unknown; temperature?: unknown; topK?: unknown; seed?: unknown; stop?: unknown };
   const { cases } = await reliably(env, active, "downloading the cases", () => env.api.call<{ cases: EvalCase[] }>("GET", runPath(job, "cases")));
-  const bytes = await reliably(env, active, "downloading the model", () => env.api.bytes(runPath(job, "model")));
-  const loaded = loadGPT(env.ctx, bytes);
+  if (!job.modelVersionId) throw new JobFailure("The eval run names no model version to evaluate.", false);
+  const loaded = await env.evalModel.get(job.modelVersionId, () => reliably(env, active, "downloading the model", () => env.api.bytes(runPath(job, "model"))), env.ctx);
   try {
     if (!loaded.tokenizer) throw new JobFailure("The model version's checkpoint has no tokenizer, so it cannot be evaluated.", false);
     const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
@@ -216,7 +236,5 @@ export async function runEvaluation(env: JobEnv, active: ActiveJob): Promise<Job
   } catch (error) {
     if (active.stopped) return { status: "stopped", reason: active.stopReason! };
     throw error;
-  } finally {
-    loaded.model.release();
   }
 }

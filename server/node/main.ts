@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { openNodeGpu } from "@/gpu/device-node";
 import { NodeWorker } from "./worker";
+import { defaultTuningFile, fileTuningStore } from "./tuning-store";
 
 export const NODE_USAGE = `Usage: hearth node --server <Hearth URL> --token <node token> [--name <name>] [--memory-gb <GiB>] [--no-serve]
 
@@ -54,7 +55,8 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
     }
     memoryBytes = Math.floor(gib * 1024 ** 3);
   }
-  const worker = new NodeWorker({ serverUrl, token, name: values.name ?? os.hostname(), memoryBytes, serve: !values["no-serve"], openGpu: () => openNodeGpu() });
+  const tuningStore = fileTuningStore(defaultTuningFile());
+  const worker = new NodeWorker({ serverUrl, token, name: values.name ?? os.hostname(), memoryBytes, serve: !values["no-serve"], openGpu: () => openNodeGpu({ tuningStore }) });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
       console.log(`[hearth node] stopping (${signal})...`);

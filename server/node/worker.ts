@@ -7,7 +7,7 @@ import type { GpuContext } from "@/gpu/device";
 import { NODE_JOB_KINDS, type LeasedJob } from "@/server/jobs/queue";
 import type { LeaseState } from "@/server/jobs/queue";
 import { NodeApiClient, RequestRefused, ServerUnavailable, sleep, TokenRefused, withRetry } from "./client";
-import { ActiveJob, JobFailure, runEvaluation, runTraining, type JobEnv } from "./jobs";
+import { ActiveJob, EvalModelCache, JobFailure, runEvaluation, runTraining, type JobEnv } from "./jobs";
 import { NodeServing } from "./serving";
 
 export interface NodeWorkerOptions {
@@ -36,6 +36,7 @@ export class NodeWorker {
   private fatal: Error | null = null;
   private wake: (() => void) | null = null;
   private readonly log: (line: string) => void;
+  private readonly evalModel = new EvalModelCache();
 
   constructor(private readonly options: NodeWorkerOptions) {
     this.api = new NodeApiClient(options.serverUrl.replace(/\/+$/, ""), options.token);
@@ -168,7 +169,8 @@ export class NodeWorker {
     const active = new ActiveJob(job);
     this.active = active;
     this.log(`leased run ${job.runId} (${job.kind}, attempt ${job.attempt} of ${job.maxAttempts})`);
-    const env: JobEnv = { api: this.api, ctx: this.ctx!, log: this.log };
+    if (job.kind !== "EVAL") this.evalModel.release(); // training needs the device's memory
+    const env: JobEnv = { api: this.api, ctx: this.ctx!, log: this.log, evalModel: this.evalModel };
     const path = `runs/${encodeURIComponent(job.runId)}`;
     try {
       const outcome = job.kind === "EVAL" ? await runEvaluation(env, active) : await runTraining(env, active);
@@ -178,7 +180,8 @@ export class NodeWorker {
       if (active.stopped) {
         await this.afterStop(active, active.stopReason!);
       } else {
-        const retryable = !(error instanceof JobFailure && !error.retryable);
+        // A request the server refuses as invalid (a missing artifact, say) fails the same way on any node.
+        const retryable = !((error instanceof JobFailure && !error.retryable) || error instanceof RequestRefused);
         const message = (error as Error).message || String(error);
         this.log(`run ${job.runId} failed on this attempt: ${message}`);
         await withRetry(() => this.api.call("POST", `${path}/fail`, { json: { error: message.slice(0, 4000), retryable } }), { stopped: () => Date.now() - this.lastContact > 60_000 }).catch((e: Error) =>

@@ -93,12 +93,15 @@ export async function transitionRun(
   extra: { error?: string; summary?: Prisma.InputJsonValue },
 ) {
   return db.$transaction(async (tx) => {
+    // Locked until the transaction ends: results being recorded (which hold a share lock on the run,
+    // see recordResults) are all in or all refused before the summary and the stats are computed.
+    await tx.$queryRaw`SELECT id FROM "Run" WHERE id = ${runId} FOR UPDATE`;
     const before = await tx.run.findUniqueOrThrow({ where: { id: runId }, select: runSelect });
     if (!canTransition(before.status, to)) {
       throw new DomainError("PRECONDITION_FAILED", `A ${before.status} run cannot become ${to}.`);
     }
     const now = new Date();
-    const summary = to === "SUCCEEDED" && before.kind === "EVAL" ? await evalSummary(tx, runId, before.suiteVersionId!) : extra.summary;
+    const summary = to === "SUCCEEDED" && before.kind === "EVAL" ? await finishEvalRun(tx, runId, before.suiteVersionId!, extra.summary) : extra.summary;
     // Conditional on the status read above, so two concurrent transitions cannot both apply.
     const changed = await tx.run.updateMany({
       where: { id: runId, status: before.status },
@@ -182,6 +185,10 @@ export async function recordResults(
   const unknown = results.filter((r) => !known.has(r.caseId)).map((r) => r.caseId);
   if (unknown.length) throw new DomainError("BAD_REQUEST", `These case ids are not in the run's suite version: ${unknown.slice(0, 10).join(", ")}${unknown.length > 10 ? ", ..." : ""}.`);
   return db.$transaction(async (tx) => {
+    // Read again under a share lock: a run that became SUCCEEDED meanwhile has its stats computed and
+    // takes no more results; one becoming SUCCEEDED now waits for these to be in (see transitionRun).
+    const [locked] = await tx.$queryRaw<{ status: RunStatus }[]>`SELECT status FROM "Run" WHERE id = ${runId} FOR SHARE`;
+    assertAcceptsData(locked.status);
     const created = await tx.evalResult.createMany({
       data: results.map((r) => ({ runId, caseId: r.caseId, output: r.output, grades: r.grades as unknown as Prisma.InputJsonValue, score: r.score, pass: r.pass })),
       skipDuplicates: true,
@@ -191,24 +198,65 @@ export async function recordResults(
   });
 }
 
-async function evalSummary(tx: Pick<PrismaClient, "evalResult" | "suiteVersion" | "$queryRaw">, runId: string, suiteVersionId: string) {
-  const outcomes = await caseOutcomes(tx, runId, suiteVersionId);
+/**
+ * Inserts the run's EvalRunStat rows (see prisma/schema.prisma): graded and passed cases for the whole
+ * run, per tag, per clause and per (tag, clause) of the case in the run's suite version. A case's
+ * repeated labels count once; results are read in SQL, never loaded. The migration that created the
+ * table backfilled runs that had succeeded before with this same statement (over all such runs).
+ */
+export async function recordEvalRunStats(tx: Pick<PrismaClient, "$executeRaw">, runId: string): Promise<void> {
+  await tx.$executeRaw`
+    WITH run AS (
+      SELECT r.id AS "runId", r."suiteVersionId" FROM "Run" r WHERE r.id = ${runId}
+    ), suite_case AS (
+      -- Each case's distinct tags and clauses, once per suite version; a repeated case id means its
+      -- last occurrence, as everywhere else.
+      SELECT DISTINCT ON (sv.id, c.value->>'id') sv.id AS "suiteVersionId", c.value->>'id' AS "caseId",
+        ARRAY(SELECT DISTINCT x FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(c.value->'tags') = 'array' THEN c.value->'tags' ELSE '[]'::jsonb END) x WHERE x IS NOT NULL) AS tags,
+        ARRAY(SELECT DISTINCT x FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(c.value->'clauses') = 'array' THEN c.value->'clauses' ELSE '[]'::jsonb END) x WHERE x IS NOT NULL) AS clauses
+      FROM "SuiteVersion" sv CROSS JOIN LATERAL jsonb_array_elements(sv.cases) WITH ORDINALITY AS c(value, n)
+      WHERE sv.id IN (SELECT "suiteVersionId" FROM run)
+      ORDER BY sv.id, c.value->>'id', c.n DESC
+    ), graded AS (
+      SELECT run."runId", er.pass, sc.tags, sc.clauses
+      FROM run JOIN "EvalResult" er ON er."runId" = run."runId"
+      LEFT JOIN suite_case sc ON sc."suiteVersionId" = run."suiteVersionId" AND sc."caseId" = er."caseId"
+    )
+    INSERT INTO "EvalRunStat" ("runId", scope, tag, clause, cases, passed)
+    SELECT run."runId", 'RUN'::"EvalStatScope", '', '', count(g."runId"), count(*) FILTER (WHERE g.pass)
+      FROM run LEFT JOIN graded g ON g."runId" = run."runId" GROUP BY run."runId"
+    UNION ALL
+    SELECT g."runId", 'TAG'::"EvalStatScope", t, '', count(*), count(*) FILTER (WHERE g.pass)
+      FROM graded g CROSS JOIN LATERAL unnest(g.tags) t GROUP BY g."runId", t
+    UNION ALL
+    SELECT g."runId", 'CLAUSE'::"EvalStatScope", '', cl, count(*), count(*) FILTER (WHERE g.pass)
+      FROM graded g CROSS JOIN LATERAL unnest(g.clauses) cl GROUP BY g."runId", cl
+    UNION ALL
+    SELECT g."runId", 'TAG_CLAUSE'::"EvalStatScope", t, cl, count(*), count(*) FILTER (WHERE g.pass)
+      FROM graded g CROSS JOIN LATERAL unnest(g.tags) t CROSS JOIN LATERAL unnest(g.clauses) cl GROUP BY g."runId", t, cl`;
+}
+
+/**
+ * An eval run becoming SUCCEEDED (inside the transition's transaction): stores its stats and returns
+ * its summary, computed from those stats, with whatever else the runner reported (tokens, say).
+ */
+async function finishEvalRun(tx: Pick<PrismaClient, "$executeRaw" | "$queryRaw" | "suiteVersion">, runId: string, suiteVersionId: string, reported: Prisma.InputJsonValue | undefined) {
+  await recordEvalRunStats(tx, runId);
+  const stats = await tx.$queryRaw<{ scope: "RUN" | "TAG"; tag: string; cases: number; passed: number }[]>`
+    SELECT scope::text AS scope, tag, cases, passed FROM "EvalRunStat" WHERE "runId" = ${runId} AND scope IN ('RUN', 'TAG') ORDER BY scope, tag`;
+  const [mean] = await tx.$queryRaw<{ meanScore: number | null }[]>`SELECT avg(score)::float8 AS "meanScore" FROM "EvalResult" WHERE "runId" = ${runId}`;
   const version = await tx.suiteVersion.findUniqueOrThrow({ where: { id: suiteVersionId }, select: { caseCount: true } });
+  const run = stats.find((s) => s.scope === "RUN") ?? { cases: 0, passed: 0 };
   const byTag: Record<string, { cases: number; passed: number }> = {};
-  for (const o of outcomes) {
-    for (const tag of o.tags) {
-      byTag[tag] ??= { cases: 0, passed: 0 };
-      byTag[tag].cases++;
-      if (o.pass) byTag[tag].passed++;
-    }
-  }
-  const passed = outcomes.filter((o) => o.pass).length;
+  for (const s of stats) if (s.scope === "TAG") byTag[s.tag] = { cases: s.cases, passed: s.passed };
+  const extra = reported && typeof reported === "object" && !Array.isArray(reported) ? reported : {};
   return {
+    ...extra,
     cases: version.caseCount,
-    graded: outcomes.length,
-    passed,
-    passRate: outcomes.length ? passed / outcomes.length : 0,
-    meanScore: outcomes.length ? outcomes.reduce((s, o) => s + o.score, 0) / outcomes.length : 0,
+    graded: run.cases,
+    passed: run.passed,
+    passRate: run.cases ? run.passed / run.cases : 0,
+    meanScore: mean?.meanScore ?? 0,
     byTag,
     ...(await usageSummary(tx, runId)),
   };

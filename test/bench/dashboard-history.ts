@@ -1,7 +1,11 @@
 // Generated eval history for dashboard tests and the dashboard benchmark: a project with model
 // versions, suites (two versions each), a policy with clauses, eval runs (including failed and
 // superseded ones that must not count), results, training runs with tokens and a production alias.
+// Eval runs end through the service's own transition (transitionRun), which computes the summary and
+// the per-run stats the dashboards read, exactly as for runs recorded through the API; only their
+// timestamps are back-dated afterwards.
 import type { PrismaClient } from "@/server/db/generated/client";
+import { transitionRun } from "@/server/runs/service";
 
 export interface HistoryShape {
   versions: number;
@@ -54,7 +58,9 @@ export async function generateDashboardHistory(db: PrismaClient, opts: { orgId: 
       const tags = [TAGS[(i + variant) % TAGS.length]];
       if (i % 3 === 0) tags.push(TAGS[(i * 7 + 1) % TAGS.length]);
       const clauses = i % 4 === 3 ? [] : [clauseIds[(i + variant) % clauseIds.length], ...(i % 5 === 0 ? [clauseIds[(i * 3) % clauseIds.length]] : [])];
-      return { id: `case-${i}`, input: `Question ${i}`, expected: "ok", graders: [{ type: "contains", values: ["ok"] }], tags: [...new Set(tags)], clauses: [...new Set(clauses)] };
+      // Every eleventh case names a tag and a clause twice (the schema allows it): they count once.
+      const again = i % 11 === 0 ? 1 : 0;
+      return { id: `case-${i}`, input: `Question ${i}`, expected: "ok", graders: [{ type: "contains", values: ["ok"] }], tags: [...new Set(tags), ...tags.slice(0, again)], clauses: [...new Set(clauses), ...clauses.slice(0, again)] };
     });
 
   const suites: { id: string; versions: { id: string; caseIds: string[] }[] }[] = [];
@@ -89,13 +95,17 @@ export async function generateDashboardHistory(db: PrismaClient, opts: { orgId: 
     });
   }
 
-  const runs: { id: string; projectId: string; kind: "EVAL" | "LORA"; target: "BROWSER" | "NODE"; status: "SUCCEEDED" | "FAILED"; suiteVersionId: string | null; modelVersionId: string | null; createdAt: Date; startedAt: Date; finishedAt: Date; summary: { tokens: number } | undefined; createdById: string }[] = [];
+  type RunRow = { id: string; projectId: string; kind: "EVAL" | "LORA"; target: "BROWSER" | "NODE"; status: "RUNNING" | "SUCCEEDED"; suiteVersionId: string | null; modelVersionId: string | null; createdAt: Date; startedAt: Date; finishedAt?: Date; summary?: { tokens: number }; createdById: string };
+  const runs: RunRow[] = [];
+  const endings: { id: string; status: "SUCCEEDED" | "FAILED"; finishedAt: Date; summary: { tokens: number } | undefined }[] = [];
   const results: { runId: string; caseIds: string[]; pass: boolean[]; score: number[] }[] = [];
   const addRun = (v: number, suiteVersion: { id: string; caseIds: string[] }, status: "SUCCEEDED" | "FAILED", ageDays: number) => {
     const createdAt = new Date(now.getTime() - ageDays * DAY);
     const id = uid("run");
     const durationMs = 1000 + Math.floor(random() * 60_000);
-    runs.push({ id, projectId, kind: "EVAL", target: v % 3 === 0 ? "NODE" : "BROWSER", status, suiteVersionId: suiteVersion.id, modelVersionId: versionIds[v], createdAt, startedAt: createdAt, finishedAt: new Date(createdAt.getTime() + durationMs), summary: random() < 0.5 ? { tokens: Math.floor(random() * 100_000) } : undefined, createdById: userId });
+    runs.push({ id, projectId, kind: "EVAL", target: v % 3 === 0 ? "NODE" : "BROWSER", status: "RUNNING", suiteVersionId: suiteVersion.id, modelVersionId: versionIds[v], createdAt, startedAt: createdAt, createdById: userId });
+    // The runner reports tokens with the final transition; the service keeps them in the summary.
+    endings.push({ id, status, finishedAt: new Date(createdAt.getTime() + durationMs), summary: random() < 0.5 ? { tokens: Math.floor(random() * 100_000) } : undefined });
     const quality = 0.3 + (0.6 * v) / shape.versions;
     const score = suiteVersion.caseIds.map(() => Math.round(Math.min(1, Math.max(0, quality + (random() - 0.5) * 0.8)) * 1000) / 1000);
     results.push({ runId: id, caseIds: suiteVersion.caseIds, score, pass: score.map((x) => x >= 0.5) });
@@ -118,11 +128,21 @@ export async function generateDashboardHistory(db: PrismaClient, opts: { orgId: 
     runs.push({ id: uid("run"), projectId, kind: "LORA", target: "NODE", status: "SUCCEEDED", suiteVersionId: null, modelVersionId: versionIds[k % versionIds.length], createdAt, startedAt: createdAt, finishedAt: new Date(createdAt.getTime() + 3_600_000), summary: { tokens: 1_000_000 * (k + 1) }, createdById: userId });
   }
   for (let i = 0; i < runs.length; i += 500) await db.run.createMany({ data: runs.slice(i, i + 500) });
+  // Results in bulk (recordResults validates and inserts the same rows, a batch at a time).
   for (const r of results) {
     await db.$executeRaw`
       INSERT INTO "EvalResult" (id, "runId", "caseId", output, grades, score, pass)
       SELECT ${r.runId} || '-' || c, ${r.runId}, c, '', '[]'::jsonb, s, p
       FROM unnest(${r.caseIds}::text[], ${r.score}::float8[], ${r.pass}::bool[]) AS x(c, s, p)`;
   }
+  const user = await db.user.findUniqueOrThrow({ where: { id: userId }, select: { email: true, name: true } });
+  const actor = { type: "user" as const, userId, email: user.email, name: user.name ?? "" };
+  for (const e of endings) {
+    await transitionRun(db, actor, opts.orgId, e.id, e.status, e.status === "FAILED" ? { error: "generated failure" } : { summary: e.summary });
+  }
+  await db.$executeRaw`
+    UPDATE "Run" r SET "finishedAt" = x.f::timestamptz AT TIME ZONE 'UTC'
+    FROM unnest(${endings.map((e) => e.id)}::text[], ${endings.map((e) => e.finishedAt.toISOString())}::text[]) AS x(id, f)
+    WHERE r.id = x.id`;
   return { projectId, modelId: model.id, versionIds, suiteIds: suites.map((s) => s.id), productionVersionId: versionIds[productionIndex], previousProductionVersionId: versionIds[previousProductionIndex], clauseIds };
 }

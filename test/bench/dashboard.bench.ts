@@ -49,9 +49,11 @@ async function measureQueries(label: string, url: string, samples: number) {
     // As autovacuum leaves a live database: statistics and visibility maps current (index-only scans).
     await db.$executeRawUnsafe("VACUUM ANALYZE");
     const v = history.versionIds;
+    console.log(`  machine load average (1 min): ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
     console.log(`  project dashboard, all time              ${await timed(samples, () => projectDashboard(db, history.projectId, { range: "all" }))}`);
     console.log(`  project dashboard, one suite and a tag    ${await timed(samples, () => projectDashboard(db, history.projectId, { range: "90d", suiteId: history.suiteIds[2], tag: "privacy" }))}`);
     console.log(`  regressions between two versions          ${await timed(samples, () => versionRegressions(db, history.projectId, { baseVersionId: v[v.length - 3], candidateVersionId: v[v.length - 1], limit: 50 }))}`);
+    console.log(`  machine load average (1 min): ${os.loadavg()[0].toFixed(1)}`);
   } finally {
     await db.$disconnect();
   }

@@ -6,6 +6,8 @@ import { runWebFirstPageBench } from "./web-first-page.bench";
 import { runMetricsIngestionBench } from "./metrics-ingestion.bench";
 import { runCollabBench } from "./collab.bench";
 import { runDashboardBench } from "./dashboard.bench";
+import { runTrainBench } from "./train.bench";
+import { runQueueBench } from "./queue.bench";
 import { runServingBench } from "./serving.bench";
 
 const benches: Array<{ name: string; run: () => Promise<void> }> = [
@@ -14,6 +16,8 @@ const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "metrics-ingestion", run: runMetricsIngestionBench },
   { name: "collab", run: runCollabBench },
   { name: "dashboard", run: runDashboardBench },
+  { name: "train", run: runTrainBench },
+  { name: "queue", run: runQueueBench },
   { name: "serving", run: runServingBench },
 ];
 

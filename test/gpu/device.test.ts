@@ -117,6 +117,63 @@ describe("tensors, pool and batching", () => {
     expect(ctx.submits - submitsBefore).toBe(1);
   });
 
+  it("counts the bytes handed out, their peak, and the bytes the pool holds", async () => {
+    const ctx = await gpuContext();
+    const before = ctx.pool.getStats();
+    ctx.pool.resetPeak();
+    const a = ctx.empty([1000]); // 4000 bytes: size class 4096
+    const b = ctx.empty([100]); // 400 bytes: size class 512
+    const held = ctx.pool.getStats();
+    expect(held.bytesInUse - before.bytesInUse).toBe(4096 + 512);
+    expect(held.peakBytesInUse).toBe(held.bytesInUse);
+    a.release();
+    const after = ctx.pool.getStats();
+    expect(after.bytesInUse).toBe(held.bytesInUse - 4096);
+    expect(after.peakBytesInUse).toBe(held.bytesInUse);
+    ctx.pool.resetPeak();
+    expect(ctx.pool.getStats().peakBytesInUse).toBe(after.bytesInUse);
+    const c = ctx.empty([1000]); // reuses a's buffer: nothing new is created or held
+    expect(ctx.pool.getStats().bytesHeld).toBe(after.bytesHeld);
+    expect(ctx.pool.getStats().peakBytesInUse).toBe(held.bytesInUse);
+    c.release();
+    b.release();
+    ctx.pool.trim();
+    const trimmed = ctx.pool.getStats();
+    expect(trimmed.free).toBe(0);
+    expect(trimmed.bytesHeld).toBe(trimmed.bytesInUse);
+  });
+
+  it("a repeated step reuses its bind groups (none created after the first)", async () => {
+    const base = await requestNodeGpuContext();
+    let created = 0;
+    const device = new Proxy(base.device, {
+      get(target, prop) {
+        if (prop === "createBindGroup") return (d: GPUBindGroupDescriptor) => (created++, target.createBindGroup(d));
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+      set: (target, prop, value) => Reflect.set(target, prop, value, target),
+    });
+    const ctx = new GpuContext(device, base.report, base.options);
+    const r = rng(2);
+    const x = ctx.tensor(randn(r, 8 * 16), [8, 16]);
+    const w = ctx.tensor(randn(r, 16 * 12), [16, 12]);
+    const step = async () => {
+      const h = matmul(ctx, x, w, { variant: "texture" });
+      const g = gelu(ctx, h);
+      const s = add(ctx, g, h);
+      const [out] = await ctx.readMany([s]);
+      for (const t of [h, g, s]) t.release();
+      return out;
+    };
+    const first = await step();
+    const after = created;
+    expect(after).toBeGreaterThan(0);
+    expect(Array.from(await step())).toEqual(Array.from(first));
+    expect(created).toBe(after);
+    base.destroy();
+  });
+
   it("reshape shares storage; use after release is an error", async () => {
     const ctx = await gpuContext();
     const t = ctx.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
@@ -128,14 +185,49 @@ describe("tensors, pool and batching", () => {
     expect(() => v.release()).toThrow(/released twice/);
   });
 
-  it("keeps every dispatch's parameters when a batch outgrows the parameter buffer", async () => {
+  it("keeps every dispatch's parameters in one submit when a batch outgrows one parameter buffer", async () => {
     const ctx = await gpuContext();
+    const acc = ctx.zeros([5]);
+    const one = ctx.tensor([1, 1, 1, 1, 1], [5]);
+    const before = ctx.submits;
+    // 700 dispatches span three 256-slot parameter buffers
+    for (let i = 0; i < 700; i++) accumulate(ctx, acc, one, i);
+    expect(Array.from(await ctx.read(acc))).toEqual(new Array(5).fill((699 * 700) / 2));
+    expect(ctx.submits - before).toBe(1);
+  });
+
+  it("submits on its own at maxDispatchesPerSubmit and keeps every parameter", async () => {
+    const ctx = await requestNodeGpuContext({ maxDispatchesPerSubmit: 100 });
     const acc = ctx.zeros([5]);
     const one = ctx.tensor([1, 1, 1, 1, 1], [5]);
     const before = ctx.submits;
     for (let i = 0; i < 700; i++) accumulate(ctx, acc, one, i);
     expect(Array.from(await ctx.read(acc))).toEqual(new Array(5).fill((699 * 700) / 2));
-    expect(ctx.submits - before).toBeGreaterThan(1);
+    expect(ctx.submits - before).toBe(7);
+    ctx.destroy();
+  });
+
+  it("profiles GPU time per kernel with timestamp queries, and counts dispatches", async () => {
+    const ctx = await gpuContext();
+    const x = ctx.tensor(randn(rng(4), 4096), [4096]);
+    if (!ctx.features.timestampQuery) {
+      expect(() => ctx.startProfile()).toThrow(/no timestamp-query/);
+      return;
+    }
+    const before = ctx.dispatches;
+    ctx.startProfile();
+    const outs = [add(ctx, x, x), gelu(ctx, x), gelu(ctx, x)];
+    const [sum] = await ctx.readMany([outs[0]]);
+    expect(sum[3]).toBeCloseTo(2 * (await ctx.read(x))[3], 5);
+    const profile = await ctx.stopProfile();
+    expect(ctx.dispatches - before).toBe(3);
+    expect(profile.map((k) => [k.name, k.dispatches]).sort()).toEqual([
+      ["add:add", 1],
+      ["gelu:forward", 2],
+    ]);
+    for (const k of profile) expect(k.ms).toBeGreaterThanOrEqual(0);
+    await expect(ctx.stopProfile()).rejects.toThrow(/no profile was started/);
+    for (const t of [x, ...outs]) t.release();
   });
 
   it("reads several tensors back with one submit", async () => {

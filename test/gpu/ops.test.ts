@@ -151,6 +151,15 @@ describe.each(ROW_LAYOUTS)("row kernels laid out per %s", (layout) => {
         expectClose(dg, finiteDiff((v) => layerNormRef(x, v, beta).y, gamma, dy), `dgamma ${rows}x${C}`, 1e-3, 1e-3);
         expectClose(dbeta, finiteDiff((v) => layerNormRef(x, gamma, v).y, beta, dy), `dbeta ${rows}x${C}`, 1e-3, 1e-3);
         expectClose(dx, layerNormBackwardRef(x, gamma, dy).dx, `dx analytic ${rows}x${C}`, 1e-3, 1e-3);
+        // the skip path's gradient summed in: d/dx of sum(dy LN(x)) + sum(dres x)
+        const dres = randn(r, rows * C);
+        const withRes = layerNormBackward(ctx, X, G, fwd, ctx.tensor(dy, [rows, C]), { residual: ctx.tensor(dres, [rows, C]) });
+        const [dxr] = await ctx.readMany([withRes.dx]);
+        if (C > 1) {
+          const both = (v: Float64Array) => [...layerNormRef(v, gamma, beta).y, ...v];
+          expectClose(dxr, finiteDiff(both, x, [...dy, ...dres]), `dx + residual ${rows}x${C}`, 2e-3, 2e-3);
+        }
+        expectClose(dxr, Array.from(dx, (v, i) => v + dres[i]), `dx + residual vs dx ${rows}x${C}`);
       }
     });
   });
@@ -172,16 +181,23 @@ describe.each(ROW_LAYOUTS)("row kernels laid out per %s", (layout) => {
           expectClose(dx, finiteDiff((v) => softmaxRef(v, cols, o), x, dy), `softmax dx ${rows}x${cols}`, 1e-3, 1e-3);
         }
         expectClose(dx, softmaxBackwardRef(softmaxRef(x, cols, o), dy, cols, 0.7), `softmax dx analytic ${rows}x${cols}`);
+        if (causal) {
+          // causal backward never reads dy above the diagonal (a triangular matmul leaves it undefined)
+          const holes = dy.map((v, i) => (i % cols > Math.floor(i / cols) % cols ? NaN : v));
+          const dXc = softmaxBackward(ctx, Y, ctx.tensor(holes, shape), { scale: 0.7, causal: true });
+          expectClose(await ctx.read(dXc), dx, `causal softmax dx ${rows}x${cols} with undefined dy above the diagonal`);
+        }
       }
     });
   });
 
   describe("causal multi-head self-attention", () => {
-    for (const variant of ["naive", "texture"] as const) {
+    // blocked and the texture variants skip the causal zeros (triangular products)
+    for (const variant of ["naive", "blocked", "texture", "texture_sg4"] as const) {
       it(`forward and backward (matmul ${variant})`, async () => {
         const ctx = await gpuContext();
         const r = rng(7);
-        for (const [B, T, C, H] of [[1, 1, 4, 1], [2, 7, 12, 3], [1, 9, 8, 2]]) {
+        for (const [B, T, C, H] of [[1, 1, 4, 1], [2, 7, 12, 3], [1, 9, 8, 2], [1, 37, 8, 2]]) {
           const qkv = randn(r, B * T * 3 * C);
           const dout = randn(r, B * T * C);
           const { out, saved } = attention(ctx, ctx.tensor(qkv, [B, T, 3 * C]), H, { variant });

@@ -52,7 +52,7 @@ describe("train", () => {
     expect(last).toBeLessThan(Math.log(tok.vocabSize) * 0.5);
     expect(res.valLosses.at(-1)!.loss).toBeLessThan(Math.log(tok.vocabSize) * 0.6);
     expect(seen.filter((m) => m.loss !== undefined).map((m) => m.step)).toEqual([1, 20, 40, 60]);
-    // 158 dispatches a step fit the context's 256-dispatch batch: one submit per step
+    // a step is recorded into one batch: one submit per step
     expect(new Set(seen.map((m) => m.submits))).toEqual(new Set([1]));
     model.release();
   });

@@ -35,29 +35,31 @@ async function reference(db: PrismaClient, projectId: string, filters: { range: 
     const results = r.results.filter((res) => !filters.tag || cases.get(res.caseId)?.tags?.includes(filters.tag));
     scores[key] = { graded: results.length, passed: results.filter((x) => x.pass).length, runId: r.id };
     for (const res of results) {
-      for (const tag of cases.get(res.caseId)?.tags ?? []) {
+      for (const tag of new Set(cases.get(res.caseId)?.tags ?? [])) {
         if (filters.tag && tag !== filters.tag) continue;
         const t = (tagRates[`${key}/${tag}`] ??= { cases: 0, passed: 0 });
         t.cases++;
         if (res.pass) t.passed++;
       }
-      for (const clause of cases.get(res.caseId)?.clauses ?? []) {
+      for (const clause of new Set(cases.get(res.caseId)?.clauses ?? [])) {
         const c = (clauseRates[`${key}/${clause}`] ??= { cases: 0, passed: 0 });
         c.cases++;
         if (res.pass) c.passed++;
       }
     }
   }
-  const suites = await db.evalSuite.findMany({ where: { projectId, ...(filters.suiteId ? { id: filters.suiteId } : {}) }, include: { versions: { orderBy: { version: "desc" }, take: 1 } } });
+  const allSuites = await db.evalSuite.findMany({ where: { projectId }, include: { versions: { orderBy: { version: "desc" }, take: 1 } } });
+  const tags = [...new Set(allSuites.flatMap((s) => ((s.versions[0]?.cases ?? []) as unknown as Case[]).flatMap((c) => c.tags ?? [])))].sort();
+  const suites = allSuites.filter((s) => !filters.suiteId || s.id === filters.suiteId);
   const cited: Record<string, number> = {};
   for (const s of suites) {
     for (const c of (s.versions[0]?.cases ?? []) as unknown as Case[]) {
       if (filters.tag && !c.tags?.includes(filters.tag)) continue;
-      for (const clause of c.clauses ?? []) cited[clause] = (cited[clause] ?? 0) + 1;
+      for (const clause of new Set(c.clauses ?? [])) cited[clause] = (cited[clause] ?? 0) + 1;
     }
   }
   const inRange = runs.filter((r) => (!from || r.createdAt >= from) && (!filters.suiteId || r.kind !== "EVAL" || r.suiteVersion?.suiteId === filters.suiteId));
-  return { scores, tagRates, clauseRates, cited, runCount: inRange.length, tokens: inRange.reduce((n, r) => n + ((r.summary as { tokens?: number } | null)?.tokens ?? 0), 0) };
+  return { scores, tagRates, clauseRates, cited, tags, runCount: inRange.length, tokens: inRange.reduce((n, r) => n + ((r.summary as { tokens?: number } | null)?.tokens ?? 0), 0) };
 }
 
 describe.each(TEST_DATABASE_KINDS)("dashboards on %s", (kind) => {
@@ -96,6 +98,7 @@ describe.each(TEST_DATABASE_KINDS)("dashboards on %s", (kind) => {
       const clauseRates = Object.fromEntries(dashboard.coverage.rates.map((t) => [`${t.modelVersionId}/${t.suiteId}/${t.label}`, { cases: t.cases, passed: t.passed }]));
       expect(clauseRates).toEqual(inSet(detail, expected.clauseRates));
 
+      expect(dashboard.tags).toEqual(expected.tags);
       const cited = Object.fromEntries(dashboard.coverage.clauses.filter((c) => c.cases > 0).map((c) => [c.clauseId, c.cases]));
       expect(cited).toEqual(Object.fromEntries(Object.entries(expected.cited).filter(([id]) => dashboard.coverage.clauses.some((c) => c.clauseId === id))));
       // Only the latest policy version's clauses, and the uncited ones are there with zero cases.
@@ -117,6 +120,27 @@ describe.each(TEST_DATABASE_KINDS)("dashboards on %s", (kind) => {
     const asked = await projectDashboard(db, history.projectId, { range: "all", versionIds: [history.versionIds[0]] }, now);
     expect(asked.detailVersionIds).toContain(history.versionIds[0]);
     expect(asked.tagRates.some((t) => t.modelVersionId === history.versionIds[0])).toBe(true);
+  });
+
+  it("summarizes each succeeded eval run from its results (graded, passed, per tag, mean score) and keeps the tokens the runner reported", async () => {
+    const runs = await db.run.findMany({ where: { projectId: history.projectId, kind: "EVAL", status: "SUCCEEDED" }, include: { suiteVersion: true, results: true } });
+    expect(runs.length).toBeGreaterThan(0);
+    for (const run of runs) {
+      const cases = new Map((run.suiteVersion!.cases as unknown as Case[]).map((c) => [c.id, c]));
+      const byTag: Record<string, { cases: number; passed: number }> = {};
+      for (const r of run.results) {
+        for (const tag of new Set(cases.get(r.caseId)?.tags ?? [])) {
+          const t = (byTag[tag] ??= { cases: 0, passed: 0 });
+          t.cases++;
+          if (r.pass) t.passed++;
+        }
+      }
+      const summary = run.summary as { graded: number; passed: number; cases: number; meanScore: number; byTag: typeof byTag; tokens?: number };
+      const passed = run.results.filter((r) => r.pass).length;
+      expect({ graded: summary.graded, passed: summary.passed, cases: summary.cases, byTag: summary.byTag }).toEqual({ graded: run.results.length, passed, cases: run.suiteVersion!.caseCount, byTag });
+      expect(summary.meanScore).toBeCloseTo(run.results.reduce((n, r) => n + r.score, 0) / run.results.length, 9);
+    }
+    expect(runs.some((r) => typeof (r.summary as { tokens?: number }).tokens === "number")).toBe(true);
   });
 
   it("reports run durations and tokens, and a dash for runs without tokens", async () => {

@@ -12,24 +12,15 @@ import { setDatabaseUrl } from "@/server/db/client";
 import { uploadDatasetVersion } from "@/server/datasets/service";
 import { FileArtifactStore } from "@/server/storage";
 import { S3ArtifactStore, signV4 } from "@/server/storage/s3";
-import { DomainError } from "@/server/errors";
 import { encode } from "next-auth/jwt";
 import { POST as uploadRoute } from "@/app/api/datasets/[datasetId]/versions/route";
 import { callerFor, createOrgFixture, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
+import { refusal } from "../support/refusal";
 import { freePort } from "../support/postgres";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const PAIRS = ['{"prompt": "Refund after 40 days?", "response": "No, the window is 30 days."}', '{"prompt": "Hi", "response": "Hello!"}', ""].join("\n");
-
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DomainError);
-  return (error as DomainError).message;
-}
 
 describe.each(TEST_DATABASE_KINDS)("dataset uploads on %s", (kind) => {
   let db: PrismaClient;

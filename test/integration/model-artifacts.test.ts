@@ -11,8 +11,9 @@ import type { PrismaClient } from "@/server/db/generated/client";
 import { setDatabaseUrl } from "@/server/db/client";
 import { uploadDatasetVersion } from "@/server/datasets/service";
 import { createApiKey } from "@/server/apikeys/service";
+import { createNodeToken } from "@/server/nodes/tokens";
+import { authenticateNode, registerNode } from "@/server/nodes/service";
 import { getArtifactStore } from "@/server/storage";
-import { DomainError } from "@/server/errors";
 import { createModelVersionWithArtifact, describeCheckpoint, storeModelArtifact } from "@/server/models/artifacts";
 import { CHECKPOINT_FORMAT, TRAINING_STATE_FORMAT } from "@/gpu/io/checkpoint";
 import { encodeSafetensors, type TensorToWrite } from "@/gpu/io/safetensors";
@@ -22,6 +23,7 @@ import { POST as uploadRoute } from "@/app/api/models/[modelId]/versions/route";
 import { GET as downloadRoute } from "@/app/api/model-versions/[modelVersionId]/artifact/route";
 import { callerFor, createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
+import { refusal } from "../support/refusal";
 
 process.env.HEARTH_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-model-artifacts-"));
 process.env.NEXTAUTH_SECRET = "model-artifacts-test-secret";
@@ -38,15 +40,6 @@ function checkpoint(o: { config?: GPTConfig; seed?: number; drop?: string; metad
   const tensors = new Map<string, TensorToWrite>();
   for (const [name, shape] of parameterShapes(config)) if (name !== o.drop) tensors.set(name, { shape, data: weights.get(name)! });
   return encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, config: JSON.stringify(config), tokenizer: JSON.stringify(tokenizer.toJSON()), preset: "tiny", ...o.metadata });
-}
-
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DomainError);
-  return (error as DomainError).message;
 }
 
 describe.each(TEST_DATABASE_KINDS)("model artifacts on %s", (kind) => {
@@ -129,6 +122,20 @@ describe.each(TEST_DATABASE_KINDS)("model artifacts on %s", (kind) => {
     expect(await db.modelVersion.count({ where: { runId } })).toBe(1);
     const again = await createModelVersionWithArtifact(db, f.users.EDITOR, f.orgId, f.modelId, input);
     expect(again).toMatchObject({ created: false, version: { id: a.version.id } });
+  });
+
+  it("lets a GPU node register a run's version on behalf of the person who launched the run", async () => {
+    const { secret } = await createNodeToken(db, f.users.OWNER, f.orgId, unique("node"));
+    const authorization = `Bearer ${secret}`;
+    const { nodeId } = await registerNode(db, authorization, { name: "gpu-1", adapter: { vendor: "test", architecture: "", device: "", description: "" }, features: [], limits: {}, memoryBytes: null, version: "test" });
+    const node = await authenticateNode(db, new Headers({ authorization, "x-hearth-node": nodeId }));
+    const runId = await trainingRun();
+    const artifact = await storeModelArtifact(Readable.from([Buffer.from(checkpoint({ seed: 13 }))]));
+    const { version, created } = await createModelVersionWithArtifact(db, node, f.orgId, f.modelId, { config: {}, runId, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes });
+    expect(created).toBe(true);
+    expect(version).toMatchObject({ runId, createdById: f.users.EDITOR.userId, datasetVersionId, parentId: f.modelVersionId });
+    const audit = await db.auditLog.findFirstOrThrow({ where: { action: "model.createVersion", resourceId: version.id } });
+    expect(audit).toMatchObject({ actorType: "NODE", actorId: nodeId });
   });
 
   it("refuses eval runs, failed runs, runs of another model, contradicting lineage and artifacts not stored", async () => {

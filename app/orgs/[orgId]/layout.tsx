@@ -18,6 +18,7 @@ export default function OrganizationLayout({ children }: { children: ReactNode }
     { href: base, label: "Projects" },
     { href: `${base}/dashboard`, label: "Dashboard" },
     { href: `${base}/members`, label: "Members" },
+    { href: `${base}/nodes`, label: "GPU nodes" },
     ...(isAdmin ? [{ href: `${base}/keys`, label: "API keys" }, { href: `${base}/audit`, label: "Audit log" }] : []),
   ];
   const inProject = pathname.includes("/projects/");

@@ -109,6 +109,10 @@ export default function ProjectHomePage() {
             <p>{section.text}</p>
           </Link>
         ))}
+        <Link href={`/orgs/${orgId}/projects/${projectId}/train`} className="tile" data-testid="train-link">
+          <h3>Train</h3>
+          <p>Pre-train or fine-tune a small model on this device's GPU or your GPU nodes, and evaluate it.</p>
+        </Link>
         <Link href={`/orgs/${orgId}/projects/${projectId}/dashboard`} className="tile">
           <h3>Dashboard</h3>
           <p>Scores per model version, policy coverage, regressions and where compute went.</p>

@@ -7,6 +7,8 @@ import { useTRPC } from "@/app/_lib/trpc";
 import { ErrorAlert, formatDate, Loading } from "@/app/_components/ui";
 import { percent, ProjectCrumbs, Section } from "@/app/_components/records";
 import { LineageGraph } from "@/app/_components/LineageGraph";
+import { SuiteVersionPicker } from "@/app/_components/pickers";
+import { EvaluatePanel } from "@/app/_components/train/EvaluatePanel";
 
 type GateReport = {
   pass: boolean;
@@ -23,6 +25,7 @@ export default function ModelPage() {
   const model = useQuery(trpc.model.get.queryOptions({ modelId }));
   const members = useQuery(trpc.member.list.queryOptions({ orgId }));
   const [selected, setSelected] = useState<string | null>(null);
+  const [evaluating, setEvaluating] = useState<string | null>(null);
 
   if (model.isLoading) return <Loading what="model" />;
   if (model.error) return <ErrorAlert error={model.error} />;
@@ -61,6 +64,7 @@ export default function ModelPage() {
                 <th>Run</th>
                 <th>Artifact</th>
                 <th>Created</th>
+                {canEdit ? <th /> : null}
               </tr>
             </thead>
             <tbody>
@@ -91,12 +95,22 @@ export default function ModelPage() {
                     {v.sizeBytes !== null ? ` · ${(v.sizeBytes / 1e6).toFixed(1)} MB` : ""}
                   </td>
                   <td>{formatDate(v.createdAt)}</td>
+                  {canEdit ? (
+                    <td>
+                      {v.artifactSha256 ? (
+                        <button className="btn btn-small" onClick={() => setEvaluating(v.id)} aria-pressed={evaluating === v.id}>
+                          Evaluate
+                        </button>
+                      ) : null}
+                    </td>
+                  ) : null}
                 </tr>
               ))}
             </tbody>
           </table>
         )}
       </Section>
+      {evaluating ? <EvaluatePanel key={evaluating} orgId={orgId} projectId={projectId} modelVersionId={evaluating} title={`Evaluate ${versionLabel.get(evaluating) ?? "the version"} in this browser`} /> : null}
       <Promotions modelId={modelId} canApprove={canApprove} versionLabel={versionLabel} people={people} />
       {canEdit ? <RequestPromotion modelId={modelId} projectId={projectId} versions={m.versions} /> : null}
       <GateCheck modelId={modelId} projectId={projectId} versions={m.versions} aliases={m.aliases.map((a) => a.name)} />
@@ -174,48 +188,6 @@ function Promotions({ modelId, canApprove, versionLabel, people }: { modelId: st
       )}
       {!canApprove ? <p className="hint">An ADMIN or OWNER other than the requester approves promotions.</p> : null}
     </Section>
-  );
-}
-
-/** Picks a published suite version: a suite, then one of its versions (latest first). */
-function SuiteVersionPicker({ projectId, value, onChange }: { projectId: string; value: string; onChange: (id: string) => void }) {
-  const trpc = useTRPC();
-  const suites = useQuery(trpc.suite.list.queryOptions({ projectId }));
-  const [suiteId, setSuiteId] = useState("");
-  const suite = useQuery({ ...trpc.suite.get.queryOptions({ suiteId }), enabled: !!suiteId });
-  return (
-    <>
-      <label className="field">
-        Suite
-        <select
-          value={suiteId}
-          onChange={(e) => {
-            setSuiteId(e.target.value);
-            const latest = suites.data?.find((s) => s.id === e.target.value)?.latest;
-            onChange(latest?.id ?? "");
-          }}
-          aria-label="Suite"
-        >
-          <option value="">choose…</option>
-          {suites.data?.filter((s) => s.latest).map((s) => (
-            <option key={s.id} value={s.id}>
-              {s.name}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label className="field">
-        Suite version
-        <select value={value} onChange={(e) => onChange(e.target.value)} disabled={!suiteId} aria-label="Suite version">
-          <option value="">choose…</option>
-          {suite.data?.versions.map((v) => (
-            <option key={v.id} value={v.id}>
-              v{v.version} · {v.caseCount} cases
-            </option>
-          ))}
-        </select>
-      </label>
-    </>
   );
 }
 

@@ -321,7 +321,7 @@ function Results({ runId, live }: { runId: string; live: boolean }) {
                     <pre className="cell-text">{r.expected ?? (r.choices ? r.choices.join(" | ") : "")}</pre>
                   </td>
                   <td>
-                    <pre className="cell-text">{r.output}</pre>
+                    <OutputText text={r.output} />
                   </td>
                   {graders.map((name) => {
                     const g = r.grades.find((x) => x.grader === name);
@@ -442,10 +442,10 @@ function Compare({ runId, projectId, suiteId }: { runId: string; projectId: stri
                       </div>
                     </td>
                     <td>
-                      <pre className="cell-text">{row.before.output}</pre>
+                      <OutputText text={row.before.output} />
                     </td>
                     <td>
-                      <pre className="cell-text">{row.after.output}</pre>
+                      <OutputText text={row.after.output} />
                     </td>
                   </tr>
                 ))}
@@ -465,4 +465,10 @@ export default function Page() {
       <RunPage />
     </Suspense>
   );
+}
+
+/** A model's output as text; an empty or whitespace-only output says so instead of showing a blank cell. */
+function OutputText({ text }: { text: string }) {
+  if (text.trim() === "") return <span className="muted">{text === "" ? "(empty output)" : "(whitespace only)"}</span>;
+  return <pre className="cell-text">{text}</pre>;
 }

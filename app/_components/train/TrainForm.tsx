@@ -1,0 +1,334 @@
+"use client";
+// Sets up a training job: data, model, preset and hyper-parameters, with an estimate of what it needs
+// and whether this browser's GPU allows it; then starts it here or queues it for the GPU nodes.
+import Link from "next/link";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMemo, useState, type FormEvent } from "react";
+import { useTRPC, useTRPCClient } from "@/app/_lib/trpc";
+import { ErrorAlert } from "@/app/_components/ui";
+import { Section } from "@/app/_components/records";
+import { DatasetVersionPicker, ModelVersionPicker, type PickedDatasetVersion, type PickedModelVersion } from "@/app/_components/pickers";
+import { GPT_PRESETS, validateConfig, type GPTConfig, type GPTPresetName } from "@/gpu/nn/config";
+import { estimateTrainJob, validateTrainJobSpec, type TrainJobKind, type TrainJobSpec } from "@/gpu/train";
+import { saveJob, type StoredJob } from "./browser-store";
+import { formatBytes, formatCount, whyItDoesNotFit, type BrowserGpu } from "./gpu-support";
+
+const PRESETS: Array<{ name: Exclude<GPTPresetName, "gpt2">; label: string; steps: number; lr: number }> = [
+  { name: "tiny", label: "tiny (about 30k parameters, seconds per step on a CPU)", steps: 200, lr: 3e-3 },
+  { name: "small", label: "small (about 0.9M parameters)", steps: 500, lr: 1e-3 },
+  { name: "medium", label: "medium (about 7M parameters)", steps: 1000, lr: 6e-4 },
+  { name: "large", label: "large (about 30M parameters, a laptop GPU)", steps: 2000, lr: 3e-4 },
+];
+/** Full fine-tuning moves a trained model gently (a third of the pre-training rate); LoRA adapters take the full rate. */
+const LR_FACTOR: Record<TrainJobKind, number> = { PRETRAIN: 1, SFT: 1 / 3, LORA: 1 };
+const NEW_MODEL = "__new";
+
+function defaultLr(preset: GPTPresetName, kind: TrainJobKind): number {
+  return Number(((PRESETS.find((p) => p.name === preset)?.lr ?? 1e-3) * LR_FACTOR[kind]).toPrecision(2));
+}
+
+/** The architecture a model version's checkpoint records (config.architecture, written at upload). */
+function architectureOf(version: PickedModelVersion | null): GPTConfig | undefined {
+  const architecture = (version?.config as { architecture?: GPTConfig } | null)?.architecture;
+  if (!architecture) return undefined;
+  try {
+    return validateConfig(architecture);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The preset naming a parent's shape (for the record; the parent's own shape is what trains). */
+function presetOf(config: GPTConfig | undefined, fallback: GPTPresetName): GPTPresetName {
+  if (!config) return fallback;
+  const match = PRESETS.find((p) => GPT_PRESETS[p.name].nLayer === config.nLayer && GPT_PRESETS[p.name].nEmbd === config.nEmbd);
+  return match?.name ?? fallback;
+}
+
+export type QueuedRun = { id: string };
+
+export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string; projectId: string; gpu: BrowserGpu; onStarted: (job: StoredJob) => void }) {
+  const trpc = useTRPC();
+  const client = useTRPCClient();
+  const queryClient = useQueryClient();
+  const models = useQuery(trpc.model.list.queryOptions({ projectId }));
+
+  const [dataset, setDataset] = useState<PickedDatasetVersion | null>(null);
+  const [pairsKind, setPairsKind] = useState<"SFT" | "LORA">("SFT");
+  const [parent, setParent] = useState<PickedModelVersion | null>(null);
+  const [target, setTarget] = useState("");
+  const [newModelName, setNewModelName] = useState("");
+  const [preset, setPreset] = useState<GPTPresetName>("tiny");
+  const [steps, setSteps] = useState(PRESETS[0].steps);
+  const [lr, setLr] = useState(PRESETS[0].lr);
+  const [batchSize, setBatchSize] = useState(8);
+  const [checkpointEvery, setCheckpointEvery] = useState(0);
+  const [loraRank, setLoraRank] = useState(8);
+  const [where, setWhere] = useState<"BROWSER" | "NODE" | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [queued, setQueued] = useState<QueuedRun | null>(null);
+
+  const kind: TrainJobKind = dataset?.kind === "PAIRS" ? pairsKind : "PRETRAIN";
+  const parentConfig = architectureOf(parent);
+  const every = checkpointEvery || Math.max(1, Math.min(50, Math.round(steps / 10)));
+  const spec: TrainJobSpec = {
+    kind,
+    preset: presetOf(parentConfig, preset),
+    steps,
+    batchSize,
+    lr,
+    warmupSteps: Math.min(steps, Math.round(steps / 20)),
+    seed: 1,
+    checkpointEvery: every,
+    evalEvery: every,
+    ...(kind === "LORA" ? { lora: { rank: loraRank, alpha: 2 * loraRank } } : {}),
+  };
+  const checked = useMemo(() => {
+    try {
+      const valid = validateTrainJobSpec(spec);
+      return { spec: valid, estimate: estimateTrainJob(valid, parentConfig), problem: null };
+    } catch (e) {
+      return { spec: null, estimate: null, problem: (e as Error).message };
+    }
+  }, [JSON.stringify(spec), parentConfig]); // eslint-disable-line react-hooks/exhaustive-deps
+  const reasons = checked.estimate ? whyItDoesNotFit(checked.estimate, gpu) : [];
+  const browserOk = gpu.status === "ready" && reasons.length === 0;
+  const chosenWhere = where ?? (gpu.status === "checking" ? "BROWSER" : browserOk ? "BROWSER" : "NODE");
+  const needsParent = kind !== "PRETRAIN";
+  const modelName = target === NEW_MODEL ? newModelName.trim() : "";
+  const missing = !dataset
+    ? "Choose a dataset version."
+    : needsParent && !parent
+      ? "Fine-tuning starts from a model version: choose the parent."
+      : !target || (target === NEW_MODEL && !modelName)
+        ? "Choose the model the result is added to (or name a new one)."
+        : checked.problem;
+
+  function choosePreset(name: GPTPresetName) {
+    setPreset(name);
+    setSteps(PRESETS.find((p) => p.name === name)!.steps);
+    setLr(defaultLr(name, kind));
+  }
+
+  function chooseParent(version: PickedModelVersion | null) {
+    setParent(version);
+    if (version && !target) setTarget(version.modelId);
+  }
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (missing || !checked.spec || !dataset) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const modelId = target === NEW_MODEL ? (await client.model.create.mutate({ projectId, name: modelName })).id : target;
+      if (target === NEW_MODEL) {
+        setTarget(modelId);
+        await queryClient.invalidateQueries({ queryKey: trpc.model.list.queryKey({ projectId }) });
+      }
+      const run = await client.run.create.mutate({
+        projectId,
+        kind,
+        target: chosenWhere,
+        config: { ...checked.spec, modelId },
+        datasetVersionId: dataset.id,
+        ...(parent ? { modelVersionId: parent.id } : {}),
+      });
+      if (chosenWhere === "NODE") {
+        setQueued({ id: run.id });
+        return;
+      }
+      const job: StoredJob = { runId: run.id, orgId, projectId, modelId, spec: checked.spec, datasetVersionId: dataset.id, parentVersionId: parent?.id, createdAt: Date.now() };
+      // Kept before the run starts, so a reload from here on finds and resumes it.
+      await saveJob(job);
+      await client.run.transition.mutate({ runId: run.id, status: "RUNNING" });
+      onStarted(job);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const e = checked.estimate;
+  return (
+    <form onSubmit={onSubmit} data-testid="train-form">
+      <Section title="Data">
+        <div className="inline">
+          <DatasetVersionPicker projectId={projectId} value={dataset} onChange={setDataset} />
+          {dataset?.kind === "PAIRS" ? (
+            <fieldset className="field" style={{ border: "none", padding: 0, margin: 0, fontSize: "0.9rem" }}>
+              <legend style={{ fontWeight: 500, padding: 0, marginBottom: "0.3rem" }}>Fine-tuning</legend>
+              <label className="row">
+                <input type="radio" name="pairsKind" checked={pairsKind === "SFT"} onChange={() => (setPairsKind("SFT"), setLr(defaultLr(preset, "SFT")))} /> Full (SFT)
+              </label>
+              <label className="row">
+                <input type="radio" name="pairsKind" checked={pairsKind === "LORA"} onChange={() => (setPairsKind("LORA"), setLr(defaultLr(preset, "LORA")))} /> LoRA adapters
+              </label>
+            </fieldset>
+          ) : null}
+        </div>
+        <p className="hint">
+          {dataset?.kind === "PAIRS"
+            ? "Prompt/response pairs fine-tune a model version: the loss is taken on the responses only."
+            : dataset?.kind === "CORPUS"
+              ? "A text corpus pre-trains a model from scratch (with a tokenizer trained on it), or continues a model version's training."
+              : "A corpus pre-trains; prompt/response pairs fine-tune."}
+        </p>
+        {dataset ? (
+          <div className="inline">
+            <ModelVersionPicker
+              projectId={projectId}
+              value={parent}
+              onChange={chooseParent}
+              modelLabel={needsParent ? "Parent model" : "Continue from model (optional)"}
+              versionLabel={needsParent ? "Parent version" : "Continue from version"}
+            />
+            {parent && !needsParent ? (
+              <button type="button" className="btn btn-small" onClick={() => setParent(null)}>
+                Start from scratch instead
+              </button>
+            ) : null}
+          </div>
+        ) : null}
+      </Section>
+
+      <Section title="Model">
+        <div className="inline">
+          <label className="field">
+            Train into model
+            <select value={target} onChange={(ev) => setTarget(ev.target.value)} aria-label="Train into model">
+              <option value="">choose…</option>
+              {models.data?.map((m) => (
+                <option key={m.id} value={m.id}>
+                  {m.name} ({m._count.versions} version{m._count.versions === 1 ? "" : "s"})
+                </option>
+              ))}
+              <option value={NEW_MODEL}>A new model…</option>
+            </select>
+          </label>
+          {target === NEW_MODEL ? (
+            <label className="field grow">
+              New model name
+              <input value={newModelName} onChange={(ev) => setNewModelName(ev.target.value)} maxLength={100} placeholder="support-assistant" aria-label="New model name" />
+            </label>
+          ) : null}
+          <label className="field">
+            Preset
+            <select value={parentConfig ? spec.preset : preset} onChange={(ev) => choosePreset(ev.target.value as GPTPresetName)} disabled={!!parentConfig} aria-label="Preset">
+              {PRESETS.map((p) => (
+                <option key={p.name} value={p.name}>
+                  {p.label}
+                </option>
+              ))}
+            </select>
+            {parentConfig ? <span className="hint">The parent's shape: {parentConfig.nLayer} layers × {parentConfig.nEmbd} wide, context {parentConfig.blockSize}.</span> : null}
+          </label>
+        </div>
+      </Section>
+
+      <Section title="Training">
+        <div className="inline">
+          <label className="field">
+            Steps
+            <input type="number" min={1} max={1_000_000} value={steps} onChange={(ev) => setSteps(Math.max(1, Math.floor(Number(ev.target.value) || 1)))} aria-label="Steps" />
+          </label>
+          <label className="field">
+            Learning rate
+            <input type="number" min={0} max={1} step="any" value={lr} onChange={(ev) => setLr(Number(ev.target.value))} aria-label="Learning rate" />
+          </label>
+          <label className="field">
+            Batch size
+            <input type="number" min={1} max={4096} value={batchSize} onChange={(ev) => setBatchSize(Math.max(1, Math.floor(Number(ev.target.value) || 1)))} aria-label="Batch size" />
+          </label>
+          <label className="field">
+            Checkpoint every
+            <input type="number" min={1} value={every} onChange={(ev) => setCheckpointEvery(Math.max(1, Math.floor(Number(ev.target.value) || 1)))} aria-label="Checkpoint every" />
+            <span className="hint">steps (also validation loss)</span>
+          </label>
+          {kind === "LORA" ? (
+            <label className="field">
+              LoRA rank
+              <input type="number" min={1} max={256} value={loraRank} onChange={(ev) => setLoraRank(Math.max(1, Math.floor(Number(ev.target.value) || 1)))} aria-label="LoRA rank" />
+            </label>
+          ) : null}
+        </div>
+        <p className="hint">Warm-up over the first 5% of steps, then cosine decay to a tenth of the rate; AdamW, gradient clipping at 1.</p>
+      </Section>
+
+      <Section title="Where it runs">
+        {e ? (
+          <div className="stats" data-testid="train-estimate">
+            <div className="stat">
+              <b>{formatCount(e.parameters)}</b>
+              <span>parameters</span>
+            </div>
+            <div className="stat">
+              <b>{formatBytes(e.bufferBytes)}</b>
+              <span>GPU memory (est.)</span>
+            </div>
+            <div className="stat">
+              <b>{formatCount(e.tokensPerStep)}</b>
+              <span>tokens per step</span>
+            </div>
+            <div className="stat">
+              <b>{formatCount(e.flopsPerStep * steps)}FLOP</b>
+              <span>in all</span>
+            </div>
+          </div>
+        ) : null}
+        <GpuReport gpu={gpu} reasons={reasons} />
+        <div className="stack" role="radiogroup" aria-label="Where it runs">
+          <label className="row">
+            <input type="radio" name="where" value="BROWSER" checked={chosenWhere === "BROWSER"} disabled={gpu.status !== "ready"} onChange={() => setWhere("BROWSER")} /> On this device, in the browser
+            {gpu.status === "ready" && reasons.length ? <span className="badge badge-warn">may not fit</span> : null}
+          </label>
+          <label className="row">
+            <input type="radio" name="where" value="NODE" checked={chosenWhere === "NODE"} onChange={() => setWhere("NODE")} /> On the organization's GPU nodes (queued; a node picks it up)
+          </label>
+        </div>
+      </Section>
+
+      <ErrorAlert error={error} />
+      {queued ? (
+        <div className="alert alert-ok" data-testid="queued-run">
+          Queued for the GPU nodes:{" "}
+          <Link href={`/orgs/${orgId}/projects/${projectId}/runs/${queued.id}`}>
+            run <span className="mono">{queued.id.slice(0, 10)}</span>
+          </Link>
+          . It starts when a node with enough memory is online.
+        </div>
+      ) : null}
+      <div className="row" style={{ marginBottom: "1.25rem" }}>
+        <button className="btn btn-primary" type="submit" disabled={busy || !!missing}>
+          {busy ? "Starting…" : chosenWhere === "NODE" ? "Send to GPU nodes" : "Start training"}
+        </button>
+        {missing ? <span className="hint" data-testid="train-missing">{missing}</span> : null}
+      </div>
+    </form>
+  );
+}
+
+function GpuReport({ gpu, reasons }: { gpu: BrowserGpu; reasons: string[] }) {
+  if (gpu.status === "checking") return <p className="muted">Checking this browser's GPU…</p>;
+  if (gpu.status === "unavailable") {
+    return (
+      <div className="alert alert-info" data-testid="no-webgpu">
+        <b>This browser cannot train here.</b> {gpu.reason} You can still send the job to the organization's GPU nodes.
+      </div>
+    );
+  }
+  return (
+    <div className="stack" data-testid="gpu-report" style={{ marginBottom: "0.75rem" }}>
+      <p className="hint" style={{ margin: 0 }}>
+        This browser's GPU: <b>{gpu.adapter}</b> · largest buffer {formatBytes(gpu.maxStorageBufferBindingSize)} · memory budget {formatBytes(gpu.memoryBudget)} ({gpu.memorySource}).
+      </p>
+      {reasons.length ? (
+        <div className="alert alert-info" data-testid="does-not-fit">
+          This job is too big for this browser: {reasons.join("; ")}. It goes to the GPU nodes unless you choose otherwise.
+        </div>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,171 @@
+// The node job queue in the Run table, on the embedded database and on PostgreSQL: leasing (oldest
+// first, never twice, only what fits), renewal, cancel, expiry and retries up to maxAttempts, and
+// exactly-once registration of a trained model.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { PrismaClient } from "@/server/db/generated/client";
+import { FileArtifactStore } from "@/server/storage";
+import { failJob, leaseNextJob, reapExpiredLeases, renewLease, NODE_JOB_KINDS } from "@/server/jobs/queue";
+import { completeTrainingJob, storeRunArtifact, storeRunCheckpoint } from "@/server/jobs/reports";
+import { callerFor, createOrgFixture, type OrgFixture } from "../support/fixtures";
+import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
+import { registerTestNode, tinyCheckpoint, TINY_SPEC } from "../support/nodes";
+
+async function queueRun(f: OrgFixture, config: Record<string, unknown> = { ...TINY_SPEC, modelId: f.modelId }, kind: "PRETRAIN" | "EVAL" = "PRETRAIN") {
+  const caller = callerFor(f.db, f.users.EDITOR);
+  return caller.run.create({ projectId: f.projectId, kind, target: "NODE", config, ...(kind === "EVAL" ? { suiteVersionId: f.suiteVersionId, modelVersionId: f.modelVersionId } : {}) });
+}
+
+const capacity = (node: { memoryBytes: bigint | null }) => ({ memoryBytes: node.memoryBytes, kinds: NODE_JOB_KINDS });
+
+describe.each(TEST_DATABASE_KINDS)("the node job queue on %s", (kind) => {
+  let db: PrismaClient;
+  let close: () => Promise<void>;
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-queue-artifacts-"));
+  const store = new FileArtifactStore(root);
+
+  beforeAll(async () => {
+    ({ db, close } = await openTestDatabase(kind));
+  });
+  afterAll(async () => {
+    await close?.();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  afterEach(() => {
+    delete process.env.HEARTH_NODE_LEASE_SECONDS;
+  });
+
+  it("leases the oldest job first, each job to exactly one of many concurrent nodes", async () => {
+    const f = await createOrgFixture(db);
+    const runs = [];
+    for (let i = 0; i < 6; i++) runs.push(await queueRun(f));
+    const nodes = await Promise.all(Array.from({ length: 8 }, (_, i) => registerTestNode(db, f, `n${i}`)));
+    const leased = await Promise.all(nodes.map((n) => leaseNextJob(db, n, capacity(n))));
+    const got = leased.filter((j) => j !== null).map((j) => j!.runId);
+    expect(got.sort()).toEqual(runs.map((r) => r.id).sort());
+    expect(leased.filter((j) => j === null)).toHaveLength(2);
+    const rows = await db.run.findMany({ where: { id: { in: got } }, select: { status: true, attempts: true, leaseNodeId: true, requiredMemory: true } });
+    expect(new Set(rows.map((r) => r.leaseNodeId)).size).toBe(6);
+    for (const r of rows) expect(r).toMatchObject({ status: "RUNNING", attempts: 1 });
+    expect(rows[0].requiredMemory).toBeGreaterThan(0n);
+    // Oldest first: a single node takes the next queued job in creation order.
+    const [a, b] = [await queueRun(f), await queueRun(f)];
+    const solo = await registerTestNode(db, f, "solo");
+    expect((await leaseNextJob(db, solo, capacity(solo)))!.runId).toBe(a.id);
+    expect(b.id).not.toBe(a.id);
+  });
+
+  it("hands a node only jobs of its organization that fit its memory", async () => {
+    const f = await createOrgFixture(db);
+    const g = await createOrgFixture(db);
+    const run = await queueRun(f);
+    const small = await registerTestNode(db, f, "small", 1024);
+    const stranger = await registerTestNode(db, g, "stranger");
+    expect(await leaseNextJob(db, small, capacity(small))).toBeNull();
+    expect(await leaseNextJob(db, stranger, capacity(stranger))).toBeNull();
+    const big = await registerTestNode(db, f, "big");
+    const job = await leaseNextJob(db, big, capacity(big));
+    expect(job).toMatchObject({ runId: run.id, kind: "PRETRAIN", attempt: 1, maxAttempts: 3, checkpoint: null });
+    expect(job!.config).toMatchObject({ preset: "tiny", modelId: f.modelId });
+  });
+
+  it("fails a run whose training config cannot be valid instead of leasing it", async () => {
+    const f = await createOrgFixture(db);
+    const run = await queueRun(f, { preset: "enormous", steps: 0, modelId: f.modelId });
+    const node = await registerTestNode(db, f, "n");
+    expect(await leaseNextJob(db, node, capacity(node))).toBeNull();
+    const after = await db.run.findUniqueOrThrow({ where: { id: run.id } });
+    expect(after.status).toBe("FAILED");
+    expect(after.error).toContain("Invalid training config: preset must be one of");
+  });
+
+  it("renews a held lease, reports a cancel, and tells a node that lost the job", async () => {
+    const f = await createOrgFixture(db);
+    const [one, two] = [await queueRun(f), await queueRun(f)];
+    const a = await registerTestNode(db, f, "a");
+    const b = await registerTestNode(db, f, "b");
+    const ja = (await leaseNextJob(db, a, capacity(a)))!;
+    const jb = (await leaseNextJob(db, b, capacity(b)))!;
+    expect([ja.runId, jb.runId]).toEqual([one.id, two.id]);
+    const before = (await db.run.findUniqueOrThrow({ where: { id: one.id } })).leaseExpiresAt!;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await renewLease(db, a, one.id)).toEqual({ state: "held", reclaimed: false });
+    expect((await db.run.findUniqueOrThrow({ where: { id: one.id } })).leaseExpiresAt!.getTime()).toBeGreaterThan(before.getTime());
+    expect((await renewLease(db, a, two.id)).state).toBe("lost");
+    await callerFor(db, f.users.EDITOR).run.transition({ runId: one.id, status: "CANCELLED" });
+    expect(await renewLease(db, a, one.id)).toEqual({ state: "cancelled", message: "The run was cancelled." });
+  });
+
+  it("returns a job whose lease expired to the queue, and fails it with the last error after maxAttempts", async () => {
+    const f = await createOrgFixture(db);
+    const run = await queueRun(f);
+    const node = await registerTestNode(db, f, "flaky");
+    process.env.HEARTH_NODE_LEASE_SECONDS = "1";
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const job = await leaseNextJob(db, node, capacity(node));
+      expect(job).toMatchObject({ runId: run.id, attempt });
+      expect(await reapExpiredLeases(db)).not.toContainEqual(expect.objectContaining({ runId: run.id }));
+      await new Promise((r) => setTimeout(r, 1100));
+      const reaped = await reapExpiredLeases(db);
+      expect(reaped).toContainEqual({ runId: run.id, status: attempt < 3 ? "QUEUED" : "FAILED" });
+    }
+    const after = await db.run.findUniqueOrThrow({ where: { id: run.id } });
+    expect(after).toMatchObject({ status: "FAILED", attempts: 3, leaseNodeId: null });
+    expect(after.error).toBe("Gave up after 3 attempts. Last error: the node stopped renewing its lease (no heartbeat for 1 s).");
+    const audit = await db.auditLog.findMany({ where: { resourceId: run.id, action: "run.leaseExpired" }, select: { actorType: true } });
+    expect(audit.map((a) => a.actorType)).toEqual(["SYSTEM", "SYSTEM", "SYSTEM"]);
+    expect(await leaseNextJob(db, node, capacity(node))).toBeNull();
+  });
+
+  it("lets a node that was out of touch take its swept job back when nobody else has", async () => {
+    const f = await createOrgFixture(db);
+    const run = await queueRun(f);
+    const node = await registerTestNode(db, f, "wanderer");
+    process.env.HEARTH_NODE_LEASE_SECONDS = "1";
+    await leaseNextJob(db, node, capacity(node));
+    await new Promise((r) => setTimeout(r, 1100));
+    await reapExpiredLeases(db);
+    expect((await db.run.findUniqueOrThrow({ where: { id: run.id } })).status).toBe("QUEUED");
+    expect(await renewLease(db, node, run.id)).toEqual({ state: "held", reclaimed: true });
+    expect(await db.run.findUniqueOrThrow({ where: { id: run.id } })).toMatchObject({ status: "RUNNING", leaseNodeId: node.nodeId, attempts: 2 });
+  });
+
+  it("retries a failed attempt on another node and fails at once when the error cannot be retried", async () => {
+    const f = await createOrgFixture(db);
+    const [one, two] = [await queueRun(f), await queueRun(f)];
+    const node = await registerTestNode(db, f, "n");
+    await leaseNextJob(db, node, capacity(node));
+    expect(await failJob(db, node, one.id, "GPU device lost", true)).toEqual({ status: "QUEUED", error: "Attempt 1 of 3 failed: GPU device lost" });
+    expect((await leaseNextJob(db, node, capacity(node)))!.runId).toBe(one.id);
+    expect(await failJob(db, node, one.id, "dataset line 2: not valid JSON", false)).toEqual({ status: "FAILED", error: "dataset line 2: not valid JSON" });
+    await expect(failJob(db, node, one.id, "again", true)).rejects.toThrow("does not hold the job");
+    expect((await leaseNextJob(db, node, capacity(node)))!.runId).toBe(two.id);
+  });
+
+  it("registers the trained model version exactly once, however many times completion is sent", async () => {
+    const f = await createOrgFixture(db);
+    const run = await queueRun(f);
+    const node = await registerTestNode(db, f, "trainer");
+    await leaseNextJob(db, node, capacity(node));
+    const checkpoint = await storeRunCheckpoint(db, node, run.id, 2, Readable.from([Buffer.from("state at step 2")]), { store });
+    expect(checkpoint).toMatchObject({ step: 2, sizeBytes: 15 });
+    // Re-sending the same checkpoint (a retried upload) is harmless.
+    await storeRunCheckpoint(db, node, run.id, 2, Readable.from([Buffer.from("state at step 2")]), { store });
+    await expect(storeRunArtifact(db, node, run.id, Readable.from([Buffer.from("not a model")]), { store })).rejects.toThrow("The checkpoint was not stored");
+    const artifact = await storeRunArtifact(db, node, run.id, Readable.from([Buffer.from(tinyCheckpoint())]), { store });
+    const completion = { artifactSha256: artifact.sha256, sizeBytes: artifact.sizeBytes, modelConfig: { nLayer: 2 }, summary: { steps: 4 } };
+    const results = await Promise.allSettled([1, 2, 3].map(() => completeTrainingJob(db, node, run.id, completion, { store })));
+    const versions = await db.modelVersion.findMany({ where: { runId: run.id } });
+    expect(versions).toHaveLength(1);
+    expect(versions[0]).toMatchObject({ modelId: f.modelId, artifactSha256: artifact.sha256, createdById: f.users.EDITOR.userId });
+    expect(results.map((r) => (r.status === "fulfilled" ? r.value.modelVersionId : String(r.reason)))).toEqual([versions[0].id, versions[0].id, versions[0].id]);
+    const after = await db.run.findUniqueOrThrow({ where: { id: run.id } });
+    expect(after).toMatchObject({ status: "SUCCEEDED", leaseNodeId: null, summary: { steps: 4, modelVersionId: versions[0].id } });
+    expect(await db.runCheckpoint.findMany({ where: { runId: run.id }, select: { step: true, nodeId: true } })).toEqual([{ step: 2, nodeId: node.nodeId }]);
+    const audit = await db.auditLog.findFirst({ where: { resourceId: versions[0].id, action: "model.createVersion" } });
+    expect(audit).toMatchObject({ actorType: "NODE", actorId: node.nodeId });
+  });
+});
