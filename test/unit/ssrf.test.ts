@@ -7,6 +7,9 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blockedReason, parseAddress } from "@/server/endpoints/addresses";
 import { checkDestination, guardedFetch, OutboundRequestError, parseAllowlist, SsrfRefused, type Resolver } from "@/server/endpoints/ssrf";
+import { refusal as refusedWith } from "../support/refusal";
+
+const refusal = (promise: Promise<unknown>) => refusedWith(promise, SsrfRefused);
 
 interface Seen {
   path: string;
@@ -24,15 +27,6 @@ async function startServer(route: (req: http.IncomingMessage, res: http.ServerRe
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   return { port, seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(SsrfRefused);
-  return (error as Error).message;
 }
 
 /** A resolver from a fixed table that counts its lookups. */
