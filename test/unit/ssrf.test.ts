@@ -212,6 +212,23 @@ describe("guarded requests", () => {
     expect(await refusal(guardedFetch(`http://llm.internal.test:${target.port}/`, {}, { resolver, allowlist: parseAllowlist("other.internal.test") }))).toContain("loopback");
   });
 
+  it("gives up on a silent server after the timeout, and stops at once when cancelled", async () => {
+    const silent = await startServer(() => undefined);
+    try {
+      const allowlist = parseAllowlist(`127.0.0.1:${silent.port}`);
+      const timedOut = await guardedFetch(`http://127.0.0.1:${silent.port}/`, { timeoutMs: 200 }, { allowlist }).catch((e: unknown) => e);
+      expect(timedOut).toBeInstanceOf(OutboundRequestError);
+      expect((timedOut as OutboundRequestError).kind).toBe("timeout");
+      const controller = new AbortController();
+      const pending = guardedFetch(`http://127.0.0.1:${silent.port}/`, { signal: controller.signal, timeoutMs: 60_000 }, { allowlist }).catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      controller.abort();
+      expect(((await pending) as OutboundRequestError).kind).toBe("aborted");
+    } finally {
+      await silent.close();
+    }
+  });
+
   it("refuses other schemes and credentials in the URL", async () => {
     expect(await refusal(guardedFetch("file:///etc/passwd", {}, { allowlist: NOTHING_ALLOWED }))).toContain("Only http and https");
     expect(await refusal(guardedFetch("http://user:pw@example.test/", {}, { allowlist: NOTHING_ALLOWED }))).toContain("user name or password");
