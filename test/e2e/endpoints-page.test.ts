@@ -97,6 +97,8 @@ describe("the Endpoints page", () => {
     await page.screenshot({ path: screenshotPath("endpoints-page"), fullPage: true });
 
     const evaluate = page.getByTestId("evaluate-endpoint");
+    await evaluate.getByLabel("Suite", { exact: true }).selectOption({ label: "Refunds" });
+    await expect.poll(() => evaluate.getByLabel("Suite version").inputValue(), POLL).not.toBe("");
     await evaluate.getByRole("button", { name: "Run eval" }).click();
     await page.waitForURL(/\/runs\/[^/?]+$/);
     await expect.poll(() => page.getByTestId("run-summary").textContent(), { timeout: 60_000 }).toContain("2/3");
@@ -126,7 +128,8 @@ describe("the Endpoints page", () => {
     expect(await table.textContent()).toContain("encrypted"); // an empty key field keeps the stored key
 
     const evaluate = page.getByTestId("evaluate-endpoint");
-    await evaluate.getByLabel("Suite").selectOption({ label: "Slow v1" });
+    await evaluate.getByLabel("Suite", { exact: true }).selectOption({ label: "Slow" });
+    await expect.poll(() => evaluate.getByLabel("Suite version").inputValue(), POLL).not.toBe("");
     await evaluate.getByRole("button", { name: "Run eval" }).click();
     await page.waitForURL(/\/runs\/[^/?]+$/);
     await expect.poll(() => upstream.requests.some((r) => r.body.prompt === "[hang] please wait"), POLL).toBe(true);
