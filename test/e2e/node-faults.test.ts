@@ -110,8 +110,12 @@ describe("GPU nodes against a real server", () => {
 
     const after = await untilFinished(run.id);
     expect(after.status).toBe("SUCCEEDED");
-    expect(after.attempts).toBe(2);
-    expect(after.summary).toMatchObject({ steps, resumedFromStep: killedAt, attempt: 2 });
+    // Two attempts: the victim's and the survivor's. A starved heartbeat on a loaded machine can cost
+    // one more lease; the job must still resume from a checkpoint, never start over.
+    expect(after.attempts).toBeGreaterThanOrEqual(2);
+    const summary = after.summary as { steps: number; resumedFromStep: number; attempt: number };
+    expect(summary).toMatchObject({ steps, attempt: after.attempts });
+    expect(summary.resumedFromStep).toBeGreaterThanOrEqual(killedAt);
     const survivor = [...nodes.values()].find((n) => n !== victim)!;
     expect(survivor.output()).toContain(`run ${run.id}: resuming from the checkpoint of step ${killedAt}`);
     // Every step's learning rate exactly once, from both nodes together.
