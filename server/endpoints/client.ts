@@ -128,10 +128,13 @@ export async function requestWithRetries(
   let lastError = "";
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
     let hint: number | null = null;
-    const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(target.timeoutMs)]) : AbortSignal.timeout(target.timeoutMs);
     const started = performance.now();
     try {
-      const response = await guardedFetch(endpointUrl(target.baseUrl, path), { method: "POST", headers: headersFor(target), body: JSON.stringify(body), signal }, options.guard);
+      const response = await guardedFetch(
+        endpointUrl(target.baseUrl, path),
+        { method: "POST", headers: headersFor(target), body: JSON.stringify(body), signal: options.signal, timeoutMs: target.timeoutMs },
+        options.guard,
+      );
       const latencyMs = Math.round(performance.now() - started);
       if (response.status >= 200 && response.status < 300) {
         try {

@@ -198,15 +198,23 @@ async function executeRun(
   let lease = run.leaseExpiresAt;
   // Renews the lease; a run that stopped being RUNNING (cancelled by a person), asks to cancel, or was
   // taken over by another instance stops here.
+  // One renewal at a time: two in flight would hold the same fence, and the second would see the first's
+  // new lease as a takeover.
+  let renewing = false;
   const renew = setInterval(() => {
+    if (renewing || controller.signal.aborted) return;
+    renewing = true;
     void (async () => {
       const renewed = await renewLease(db, run.id, lease, o.leaseMs);
       if ("lease" in renewed) lease = renewed.lease;
       else {
         cancelled = renewed.why === "cancelled";
+        if (renewed.why === "lost") console.warn(`[hearth] endpoint run ${run.id}: another server took over its lease; this one stops working on it.`);
         controller.abort(new Error(renewed.why));
       }
-    })().catch((error) => console.error(`[hearth] endpoint run ${run.id}: lease renewal failed:`, error));
+    })()
+      .catch((error) => console.error(`[hearth] endpoint run ${run.id}: lease renewal failed:`, error))
+      .finally(() => (renewing = false));
   }, Math.max(200, Math.floor(o.leaseMs / 3)));
   try {
     if (!run.endpointId) return await failRun(db, run.orgId, run.id, "The run's endpoint was deleted.");

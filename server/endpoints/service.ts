@@ -179,7 +179,7 @@ export async function checkEndpoint(db: PrismaClient, actor: Actor, orgId: strin
   try {
     const response = await guardedFetch(
       endpointUrl(target.baseUrl, "models"),
-      { headers: { accept: "application/json", ...(target.apiKey ? { authorization: `Bearer ${target.apiKey}` } : {}) }, signal: AbortSignal.timeout(Math.min(target.timeoutMs, 15_000)), maxResponseBytes: 4 * 1024 * 1024 },
+      { headers: { accept: "application/json", ...(target.apiKey ? { authorization: `Bearer ${target.apiKey}` } : {}) }, timeoutMs: Math.min(target.timeoutMs, 15_000), maxResponseBytes: 4 * 1024 * 1024 },
       guard,
     );
     let models: string[] = [];

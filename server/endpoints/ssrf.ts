@@ -159,7 +159,10 @@ export interface GuardedRequest {
   method?: "GET" | "POST";
   headers?: Record<string, string>;
   body?: string;
+  /** Cancels the request (a run being cancelled). */
   signal?: AbortSignal;
+  /** The whole request, redirects included, fails with kind "timeout" after this long. */
+  timeoutMs?: number;
   /** Redirects followed at most (default 5); each is checked like the first URL. */
   maxRedirects?: number;
   /** Larger responses are cut off with an error (default 16 MiB). */
@@ -184,9 +187,10 @@ export async function guardedFetch(input: string | URL, request: GuardedRequest 
   let body = request.body;
   let headers = { ...request.headers };
   const maxRedirects = request.maxRedirects ?? 5;
+  const deadline = request.timeoutMs === undefined ? Infinity : performance.now() + request.timeoutMs;
   for (let hop = 0; ; hop++) {
     const destination = await checkDestination(url, options);
-    const response = await sendOnce(destination, method, headers, body, request);
+    const response = await sendOnce(destination, method, headers, body, request, deadline);
     const location = response.headers.location;
     if (!REDIRECTS.has(response.status) || !location) return response;
     if (hop >= maxRedirects) throw new OutboundRequestError("redirects", `Stopped after ${maxRedirects} redirects (last: ${url.origin}).`);
@@ -202,7 +206,14 @@ export async function guardedFetch(input: string | URL, request: GuardedRequest 
   }
 }
 
-function sendOnce(destination: CheckedDestination, method: string, headers: Record<string, string>, body: string | undefined, request: GuardedRequest): Promise<GuardedResponse> {
+function sendOnce(
+  destination: CheckedDestination,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  request: GuardedRequest,
+  deadline: number,
+): Promise<GuardedResponse> {
   const { url, addresses } = destination;
   const maxBytes = request.maxResponseBytes ?? 16 * 1024 * 1024;
   // The socket connects to the addresses checked above, whatever the name resolves to by now.
@@ -211,8 +222,16 @@ function sendOnce(destination: CheckedDestination, method: string, headers: Reco
     else callback(null, addresses[0].address, addresses[0].family);
   };
   const transport = url.protocol === "https:" ? https : http;
-  return new Promise<GuardedResponse>((resolve, reject) => {
-    if (request.signal?.aborted) return reject(abortError(request.signal));
+  return new Promise<GuardedResponse>((resolveOnce, rejectOnce) => {
+    if (request.signal?.aborted) return rejectOnce(abortError(request.signal));
+    // A plain timer (not AbortSignal.any/timeout, whose composite signals Node 20 can collect while in use).
+    let timer: NodeJS.Timeout | undefined;
+    const settle = <T>(fn: (value: T) => void) => (value: T) => {
+      clearTimeout(timer);
+      fn(value);
+    };
+    const resolve = settle(resolveOnce);
+    const reject = settle(rejectOnce);
     const req = transport.request(
       url,
       {
@@ -246,6 +265,12 @@ function sendOnce(destination: CheckedDestination, method: string, headers: Reco
       },
     );
     req.on("error", (error) => reject(networkError(url, error, request.signal)));
+    if (deadline !== Infinity) {
+      timer = setTimeout(() => {
+        reject(new OutboundRequestError("timeout", "The request timed out."));
+        req.destroy();
+      }, Math.max(0, deadline - performance.now()));
+    }
     req.end(body);
   });
 }
@@ -254,6 +279,7 @@ function abortError(signal: AbortSignal): OutboundRequestError {
   const reason = signal.reason as Error | undefined;
   return reason?.name === "TimeoutError" ? new OutboundRequestError("timeout", "The request timed out.") : new OutboundRequestError("aborted", "The request was cancelled.");
 }
+
 
 function networkError(url: URL, error: Error, signal: AbortSignal | undefined): OutboundRequestError {
   if (signal?.aborted) return abortError(signal);

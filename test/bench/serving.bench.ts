@@ -21,7 +21,8 @@ import { createPrismaClient } from "../../server/db/client";
 import { createApiKey } from "../../server/apikeys/service";
 import { createNodeToken } from "../../server/nodes/tokens";
 import { createModelVersionWithArtifact, storeModelArtifact } from "../../server/models/artifacts";
-import { startNodeProcess, startServingServer, until } from "../support/serving";
+import { startServingServer, until } from "../support/serving";
+import { startNodeProcess, type NodeProcess } from "../support/nodes";
 
 const TOKENS = Number(process.env.BENCH_SERVING_TOKENS ?? 64);
 const REPEATS = 5;
@@ -43,7 +44,7 @@ export async function runServingBench(): Promise<void> {
   await applyMigrations(database.url);
   const db = createPrismaClient(database.url);
   const serving = await startServingServer(db);
-  let node: ReturnType<typeof startNodeProcess> | undefined;
+  let node: NodeProcess | undefined;
   try {
     const user = await db.user.create({ data: { email: `bench-${Date.now()}@example.test`, name: "Bench" } });
     const actor = { type: "user" as const, userId: user.id, email: user.email, name: user.name };
@@ -78,7 +79,7 @@ export async function runServingBench(): Promise<void> {
     // A real node process behind /v1; the engine directly in this process. The two alternate, request
     // by request, so both see the same load from whatever else shares the machine.
     const { secret: nodeToken } = await createNodeToken(db, actor, org.id, "bench node");
-    node = startNodeProcess(serving.origin, nodeToken, "bench-node");
+    node = startNodeProcess({ serverUrl: serving.origin, token: nodeToken, name: "bench-node" });
     await until(() => serving.hub.connectedNodeIds().length === 1, "the node connecting", () => node!.output());
     const client = new OpenAI({ apiKey, baseURL: serving.baseUrl, maxRetries: 0, timeout: 600_000 });
     const direct = new Map<GPTPresetName, ReturnType<typeof summarize>>();
@@ -129,7 +130,7 @@ export async function runServingBench(): Promise<void> {
       );
     }
   } finally {
-    await node?.stop();
+    await node?.kill("SIGTERM");
     await serving.close();
     await db.$disconnect();
     await database.stop();

@@ -97,6 +97,8 @@ describe("the Endpoints page", () => {
     await page.screenshot({ path: screenshotPath("endpoints-page"), fullPage: true });
 
     const evaluate = page.getByTestId("evaluate-endpoint");
+    await evaluate.getByLabel("Suite", { exact: true }).selectOption({ label: "Refunds" });
+    await expect.poll(() => evaluate.getByLabel("Suite version").inputValue(), POLL).not.toBe("");
     await evaluate.getByRole("button", { name: "Run eval" }).click();
     await page.waitForURL(/\/runs\/[^/?]+$/);
     await expect.poll(() => page.getByTestId("run-summary").textContent(), { timeout: 60_000 }).toContain("2/3");
@@ -126,13 +128,34 @@ describe("the Endpoints page", () => {
     expect(await table.textContent()).toContain("encrypted"); // an empty key field keeps the stored key
 
     const evaluate = page.getByTestId("evaluate-endpoint");
-    await evaluate.getByLabel("Suite").selectOption({ label: "Slow v1" });
+    await evaluate.getByLabel("Suite", { exact: true }).selectOption({ label: "Slow" });
+    await expect.poll(() => evaluate.getByLabel("Suite version").inputValue(), POLL).not.toBe("");
     await evaluate.getByRole("button", { name: "Run eval" }).click();
     await page.waitForURL(/\/runs\/[^/?]+$/);
     await expect.poll(() => upstream.requests.some((r) => r.body.prompt === "[hang] please wait"), POLL).toBe(true);
     await page.getByRole("button", { name: "Cancel run" }).click();
     await expect.poll(() => page.getByText("CANCELLED").isVisible(), POLL).toBe(true);
     await expect.poll(() => upstream.closedEarly.includes("[hang] please wait"), POLL).toBe(true);
+    await context.close();
+  });
+
+  it("creates a project key with the models:invoke scope on the API keys page, which calls /v1", async () => {
+    const context = await signedInContext(browser, app.url, adminCookie);
+    const page = await context.newPage();
+    await page.goto(pageUrl.replace(/\/projects\/.*$/, "/keys"));
+    await page.getByLabel("Name").fill("support app");
+    await page.getByTestId("api-key-project").selectOption({ label: "Only the project Support bot" });
+    await page.getByRole("checkbox", { name: /Read projects/ }).uncheck();
+    await page.getByRole("checkbox", { name: /models:invoke/ }).check();
+    await page.getByRole("button", { name: "Create key" }).click();
+    const secret = (await page.getByTestId("api-key-secret").textContent())!.trim();
+    await expect.poll(() => page.locator("table").textContent(), POLL).toContain("Support bot");
+    await page.screenshot({ path: screenshotPath("api-keys-project-key"), fullPage: true });
+    const models = await fetch(`${app.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } });
+    expect([models.status, await models.json()]).toEqual([200, { object: "list", data: [] }]);
+    // The project key is limited to its project in the tRPC API as well.
+    const orgWide = await trpcHttp(app.url, "query", "project.list", { orgId: pageUrl.split("/")[2] }, { authorization: `Bearer ${secret}` });
+    expect(orgWide.status).toBe(403);
     await context.close();
   });
 

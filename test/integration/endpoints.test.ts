@@ -259,6 +259,23 @@ describe.each(TEST_DATABASE_KINDS)("endpoints on %s", (kind) => {
     expect((await refusal(callerFor(db, f.users.EDITOR).run.transition({ runId: run.id, status: "FAILED" }))).code).toBe("PRECONDITION_FAILED");
   });
 
+  it("grades rubric cases with another endpoint of the project as the judge", async () => {
+    const answering = await registerEndpoint();
+    const judge = await registerEndpoint();
+    const rubric = (id: string, input: string) => ({ id, input, graders: [{ type: "rubric", rubric: "The answer states the 30-day refund window." }], tags: [], clauses: [] });
+    const suiteVersionId = await suiteVersionWith(db, f, [rubric("judged-good", "Refund after 40 days?"), rubric("judged-bad", "What is the capital of Mars?")]);
+    const before = upstream.requests.length;
+    const run = await callerFor(db, f.users.EDITOR).run.create({ projectId: f.projectId, kind: "EVAL", target: "ENDPOINT", endpointId: answering.id, suiteVersionId, config: { judgeEndpointId: judge.id } });
+    expect((await waitForRun(db, run.id)).status).toBe("SUCCEEDED");
+    const results = Object.fromEntries((await db.evalResult.findMany({ where: { runId: run.id } })).map((r) => [r.caseId, r]));
+    expect(results["judged-good"]).toMatchObject({ pass: true, grades: [{ grader: "rubric", score: 1, reason: "judge: states the 30-day window" }] });
+    expect(results["judged-bad"]).toMatchObject({ pass: false, grades: [{ grader: "rubric", score: 0, reason: "judge: does not state the window" }] });
+    // The judge saw the answer fenced as untrusted data, in a chat request of its own.
+    const judgeCalls = upstream.requests.slice(before).filter((r) => r.body.messages?.[0]?.content.includes("<<<BEGIN_UNTRUSTED_OUTPUT"));
+    expect(judgeCalls).toHaveLength(2);
+    expect(judgeCalls[0]).toMatchObject({ path: "/v1/chat/completions", body: { temperature: 0 } });
+  });
+
   it("fails the run with the endpoint's reason on a wrong key or a refused address", async () => {
     const wrongKey = await registerEndpoint({ apiKey: "sk-wrong" });
     const suiteVersionId = await suiteVersionWith(db, f, [caseOf("a", "refund a"), caseOf("b", "refund b")]);
@@ -282,6 +299,7 @@ describe.each(TEST_DATABASE_KINDS)("endpoints on %s", (kind) => {
     expect((await refusal(editor.run.create(base))).message).toContain("endpointId");
     const other = await createOrgFixture(db);
     expect((await refusal(editor.run.create({ ...base, endpointId: other.endpointId }))).code).toBe("NOT_FOUND");
+    expect((await refusal(editor.run.create({ ...base, endpointId: f.endpointId, config: { judgeEndpointId: other.endpointId } }))).code).toBe("NOT_FOUND");
     expect((await refusal(editor.run.create({ ...base, endpointId: f.endpointId, config: { maxTokens: 0 } }))).message).toContain("maxTokens");
     expect((await refusal(editor.run.create({ ...base, endpointId: f.endpointId, config: { temprature: 0 } }))).message).toContain("temprature");
     expect((await refusal(editor.run.create({ ...base, target: "BROWSER", endpointId: f.endpointId }))).message).toContain("only runs with target ENDPOINT");

@@ -21,7 +21,8 @@ import { createNodeToken } from "@/server/nodes/tokens";
 import { CHAT_TURN_STOPS } from "@/server/serving/openai";
 import { resolveModel } from "@/server/serving/models";
 import { startEndpointRunWorker, type EndpointRunWorker } from "@/server/endpoints/eval-runner";
-import { startNodeProcess, startServingServer, until, type NodeProcess, type ServingServer } from "../support/serving";
+import { startServingServer, until, type ServingServer } from "../support/serving";
+import { startNodeProcess, type NodeProcess } from "../support/nodes";
 import { callerFor, createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
 
@@ -108,12 +109,12 @@ describe.each(TEST_DATABASE_KINDS)("the OpenAI-compatible API on %s", (kind) => 
     serving = await startServingServer(db);
     baseUrl = serving.baseUrl;
     const { secret } = await createNodeToken(db, f.users.ADMIN, f.orgId, "serving test");
-    node = startNodeProcess(serving.origin, secret, `serving-${kind}`);
+    node = startNodeProcess({ serverUrl: serving.origin, token: secret, name: `serving-${kind}` });
     await until(() => serving.hub.connectedNodeIds().length === 1, "the node connecting", () => node.output());
   });
 
   afterAll(async () => {
-    await node?.stop();
+    await node?.kill("SIGTERM");
     await serving?.close();
     await close?.();
   });

@@ -14,7 +14,8 @@ export interface UpstreamRequest {
 /**
  * An OpenAI-compatible service scripted by markers in the prompt: [429 once], [500 twice],
  * [slow once] (no answer the first time), [always 503], [hang] (never answers). Otherwise it
- * answers "No, refunds close after 30 days." to anything about refunds and "I do not know." else.
+ * answers "No, refunds close after 30 days." to anything about refunds and "I do not know." else;
+ * asked to judge (a rubric prompt), it scores 1 when the judged output states the 30-day window.
  */
 export async function startUpstream() {
   const requests: UpstreamRequest[] = [];
@@ -52,7 +53,14 @@ export async function startUpstream() {
       if (prompt.includes("[429 once]") && count === 1) return reply(429, { error: { message: "Rate limit reached" } }, { "retry-after": "0" });
       if (prompt.includes("[500 twice]") && count <= 2) return reply(500, { error: { message: "upstream hiccup" } });
       if (prompt.includes("[always 503]")) return reply(503, { error: { message: "overloaded" } });
-      const text = /refund/i.test(prompt) ? "No, refunds close after 30 days." : "I do not know.";
+      // As a judge (a rubric grader's fenced prompt): a strict JSON verdict on the fenced output.
+      const judged = /<<<BEGIN_UNTRUSTED_OUTPUT [^>]*>>>\n([\s\S]*?)\n<<<END_UNTRUSTED_OUTPUT/.exec(prompt)?.[1];
+      const text =
+        judged !== undefined
+          ? JSON.stringify({ score: judged.includes("30 days") ? 1 : 0, reason: judged.includes("30 days") ? "states the 30-day window" : "does not state the window" })
+          : /refund/i.test(prompt)
+            ? "No, refunds close after 30 days."
+            : "I do not know.";
       const usage = { prompt_tokens: prompt.split(/\s+/).length, completion_tokens: text.split(/\s+/).length };
       // Answers are held a moment so that concurrent requests overlap.
       setTimeout(() => {

@@ -1,16 +1,13 @@
 // For tests and benchmarks of serving: the server side that GPU nodes and OpenAI clients talk to (the
-// node API, the nodes' inference socket and /v1, mounted as server/main.ts mounts them, without Next),
-// and `hearth node` processes started as an admin would start them.
-import { spawn, type ChildProcess } from "node:child_process";
+// node API, the nodes' inference socket and /v1, mounted as server/main.ts mounts them, without Next).
+// The nodes themselves: startNodeProcess in ./nodes.ts.
 import http from "node:http";
-import path from "node:path";
 import type { AddressInfo } from "node:net";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/nodes/http";
 import { startInferenceHub, stopInferenceHub, type InferenceHub } from "@/server/nodes/hub";
 import { routeCompletion } from "@/server/nodes/inference";
 import { isServingPath, serveOpenAiApi } from "@/server/serving/http";
-import { rootDir } from "../../scripts/build";
 
 export interface ServingServer {
   origin: string;
@@ -44,35 +41,6 @@ export async function startServingServer(db: PrismaClient): Promise<ServingServe
       await stopInferenceHub();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-export interface NodeProcess {
-  child: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-/** `hearth node --server <origin>` with its token in the environment (as the docs advise). */
-export function startNodeProcess(origin: string, token: string, name: string): NodeProcess {
-  const child = spawn(process.execPath, [path.join(rootDir, "bin", "hearth.mjs"), "node", "--server", origin, "--name", name], {
-    cwd: rootDir,
-    env: { ...process.env, HEARTH_NODE_TOKEN: token },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout!.on("data", (c) => (output += c));
-  child.stderr!.on("data", (c) => (output += c));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  return {
-    child,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      await exited;
-      clearTimeout(timer);
     },
   };
 }

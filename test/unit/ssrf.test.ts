@@ -7,6 +7,9 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blockedReason, parseAddress } from "@/server/endpoints/addresses";
 import { checkDestination, guardedFetch, OutboundRequestError, parseAllowlist, SsrfRefused, type Resolver } from "@/server/endpoints/ssrf";
+import { refusal as refusedWith } from "../support/refusal";
+
+const refusal = (promise: Promise<unknown>) => refusedWith(promise, SsrfRefused);
 
 interface Seen {
   path: string;
@@ -24,15 +27,6 @@ async function startServer(route: (req: http.IncomingMessage, res: http.ServerRe
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   return { port, seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(SsrfRefused);
-  return (error as Error).message;
 }
 
 /** A resolver from a fixed table that counts its lookups. */
@@ -216,6 +210,23 @@ describe("guarded requests", () => {
     const allowed = await guardedFetch(`http://llm.internal.test:${target.port}/`, {}, { resolver, allowlist: parseAllowlist(`llm.internal.test:${target.port}`) });
     expect(allowed.status).toBe(200);
     expect(await refusal(guardedFetch(`http://llm.internal.test:${target.port}/`, {}, { resolver, allowlist: parseAllowlist("other.internal.test") }))).toContain("loopback");
+  });
+
+  it("gives up on a silent server after the timeout, and stops at once when cancelled", async () => {
+    const silent = await startServer(() => undefined);
+    try {
+      const allowlist = parseAllowlist(`127.0.0.1:${silent.port}`);
+      const timedOut = await guardedFetch(`http://127.0.0.1:${silent.port}/`, { timeoutMs: 200 }, { allowlist }).catch((e: unknown) => e);
+      expect(timedOut).toBeInstanceOf(OutboundRequestError);
+      expect((timedOut as OutboundRequestError).kind).toBe("timeout");
+      const controller = new AbortController();
+      const pending = guardedFetch(`http://127.0.0.1:${silent.port}/`, { signal: controller.signal, timeoutMs: 60_000 }, { allowlist }).catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      controller.abort();
+      expect(((await pending) as OutboundRequestError).kind).toBe("aborted");
+    } finally {
+      await silent.close();
+    }
   });
 
   it("refuses other schemes and credentials in the URL", async () => {

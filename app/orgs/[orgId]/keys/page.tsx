@@ -19,7 +19,7 @@ const SCOPE_LABELS: Record<ApiScope, string> = {
   "datasets:write": "Upload datasets",
   "models:read": "Read models",
   "models:write": "Register model versions, request promotions",
-  "models:invoke": "Call models through the OpenAI-compatible API (/v1)",
+  "models:invoke": "Call models at /v1 (OpenAI-compatible)",
   "runs:read": "Read runs and check release gates",
   "runs:write": "Record runs, metrics and results",
 };
@@ -88,8 +88,8 @@ export default function ApiKeysPage() {
               Scopes
             </legend>
             {SCOPES.map(([scope, label]) => (
-              <label key={scope} className="row" style={{ gap: "0.35rem" }}>
-                <input type="checkbox" name="scopes" value={scope} defaultChecked={scope === "projects:read"} />
+              <label key={scope} className="row" style={{ gap: "0.35rem", flexWrap: "nowrap", alignItems: "baseline" }}>
+                <input type="checkbox" name="scopes" value={scope} defaultChecked={scope === "projects:read"} style={{ flex: "none" }} />
                 <span>
                   {label} <code className="muted">{scope}</code>
                 </span>

@@ -7,6 +7,7 @@ import { useTRPC } from "@/app/_lib/trpc";
 import { ErrorAlert, fieldError, formatDate, Loading } from "@/app/_components/ui";
 import { percent, ProjectCrumbs, Section, useProjectAccess } from "@/app/_components/records";
 import { RunStatusBadge } from "@/app/_components/RunStatusBadge";
+import { SuiteVersionPicker } from "@/app/_components/pickers";
 
 type CheckReport = { ok: boolean; status: number | null; models: string[]; servesModel: boolean; message: string };
 
@@ -270,27 +271,27 @@ function EvaluateCard({ orgId, projectId, endpoints }: { orgId: string; projectI
   const runs = useQuery({ ...trpc.run.list.queryOptions({ projectId, kind: "EVAL", limit: 50 }), refetchInterval: 5_000 });
   const create = useMutation(trpc.run.create.mutationOptions({ onSuccess: (run) => router.push(`/orgs/${orgId}/projects/${projectId}/runs/${run.id}`) }));
   const published = suites.data?.filter((s) => s.latest) ?? [];
+  const [suiteVersionId, setSuiteVersionId] = useState("");
   const endpointRuns = runs.data?.filter((r) => r.target === "ENDPOINT") ?? [];
   const names = new Map(endpoints.map((e) => [e.id, e.name]));
 
   function onRun(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const data = new FormData(event.currentTarget);
-    const suite = published.find((s) => s.id === data.get("suiteId"));
-    if (!suite?.latest) return;
+    if (!suiteVersionId) return;
     create.mutate({
       projectId,
       kind: "EVAL",
       target: "ENDPOINT",
       endpointId: String(data.get("endpointId")),
-      suiteVersionId: suite.latest.id,
+      suiteVersionId,
       config: { maxTokens: Number(data.get("maxTokens")), temperature: Number(data.get("temperature")), api: String(data.get("api")) },
     });
   }
 
   return (
     <Section title="Evaluate an endpoint">
-      <p className="hint">The server calls the endpoint for each case of the suite&apos;s latest published version, within the endpoint&apos;s limits, and grades the answers. Results stream into the run page.</p>
+      <p className="hint">The server calls the endpoint for each case of a published suite version, within the endpoint&apos;s limits, and grades the answers. Results stream into the run page.</p>
       <ErrorAlert error={create.error ?? suites.error} />
       {suites.isLoading ? (
         <Loading what="suites" />
@@ -308,16 +309,7 @@ function EvaluateCard({ orgId, projectId, endpoints }: { orgId: string; projectI
               ))}
             </select>
           </label>
-          <label className="field grow">
-            Suite
-            <select name="suiteId">
-              {published.map((s) => (
-                <option key={s.id} value={s.id}>
-                  {s.name} v{s.latest!.version}
-                </option>
-              ))}
-            </select>
-          </label>
+          <SuiteVersionPicker projectId={projectId} value={suiteVersionId} onChange={setSuiteVersionId} />
           <label className="field">
             Max tokens
             <input name="maxTokens" type="number" min={1} max={8192} defaultValue={64} required />
@@ -334,7 +326,7 @@ function EvaluateCard({ orgId, projectId, endpoints }: { orgId: string; projectI
               <option value="completions">always completions</option>
             </select>
           </label>
-          <button className="btn btn-primary" type="submit" disabled={create.isPending}>
+          <button className="btn btn-primary" type="submit" disabled={create.isPending || !suiteVersionId}>
             Run eval
           </button>
         </form>
