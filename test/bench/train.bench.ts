@@ -62,9 +62,14 @@ export async function runTrainBench(): Promise<void> {
         `\n## ${preset.name}: ${c.nLayer} layers, width ${c.nEmbd}, ${c.nHead} heads, context ${c.blockSize}, vocabulary ${c.vocabSize}, ` +
           `batch ${preset.batchSize} (${preset.batchSize * c.blockSize} tokens/step) on ${adapter}`,
       );
+      // Hearth runs before and after tfjs (same steps from the same init each time) and the ratio
+      // uses their mean: the machine's load drifts, and Hearth's timed window is much shorter.
       const results: Array<[string, TrainFigures]> = [];
-      results.push(["Hearth", await call<TrainFigures>("__trainHearth", spec)]);
-      if (!skipTfjs) results.push(["tfjs-webgpu", await call<TrainFigures>("__trainTfjs", spec)]);
+      results.push([skipTfjs ? "Hearth" : "Hearth (before tfjs)", await call<TrainFigures>("__trainHearth", spec)]);
+      if (!skipTfjs) {
+        results.push(["tfjs-webgpu", await call<TrainFigures>("__trainTfjs", spec)]);
+        results.push(["Hearth (after tfjs)", await call<TrainFigures>("__trainHearth", spec)]);
+      }
       console.log(
         table(
           ["library", "tokens/s", "ms/step", "warm-up s", "submits/step", "dispatches/step", "peak GPU memory", "peak tensors", "loss step 1 -> last"],
@@ -85,13 +90,14 @@ export async function runTrainBench(): Promise<void> {
       const h = results[0][1];
       const t = results[1]?.[1];
       if (t) {
-        const ratio = h.tokensPerSec / t.tokensPerSec;
-        console.log(`ratio Hearth / tfjs-webgpu: ${ratio.toFixed(1)}x (goal: at least 5x)`);
-        summary.push([preset.name, f1(h.tokensPerSec), f1(t.tokensPerSec), `${ratio.toFixed(1)}x`, mib(h.peakDeviceBytes), mib(t.peakDeviceBytes)]);
+        const hearth = (h.tokensPerSec + results[2][1].tokensPerSec) / 2;
+        const ratio = hearth / t.tokensPerSec;
+        console.log(`ratio Hearth (mean of its two runs) / tfjs-webgpu: ${ratio.toFixed(1)}x (goal: at least 5x)`);
+        summary.push([preset.name, f1(hearth), f1(t.tokensPerSec), `${ratio.toFixed(1)}x`, mib(h.peakDeviceBytes), mib(t.peakDeviceBytes)]);
       } else summary.push([preset.name, f1(h.tokensPerSec), "-", "-", mib(h.peakDeviceBytes), "-"]);
     } finally {
       await run.close();
     }
   }
-  console.log(`\n## summary\n${table(["preset", "Hearth tokens/s", "tfjs tokens/s", "ratio", "Hearth peak GPU", "tfjs peak GPU"], summary)}`);
+  console.log(`\n## summary\n${table(["preset", "Hearth tokens/s (mean)", "tfjs tokens/s", "ratio", "Hearth peak GPU", "tfjs peak GPU"], summary)}`);
 }
