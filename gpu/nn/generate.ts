@@ -19,6 +19,12 @@ export interface GenerateOptions {
   kvCache?: boolean;
   /** Called per new token; return false to stop. */
   onToken?: (token: number) => boolean | void;
+  /**
+   * Only ids below this are ever produced: a model's vocabulary can be larger than its tokenizer's
+   * (a BPE trained on a small corpus learns fewer merges than the model has rows), and an id the
+   * tokenizer does not know cannot be decoded. Default: the model's vocabulary.
+   */
+  vocabLimit?: number;
 }
 
 export interface GenerateResult {
@@ -78,7 +84,7 @@ export async function generate(model: GPT, prompt: number[], o: GenerateOptions)
       if (!cache) logits = await nextTokenLogits(model, window());
       else if (i > 0 && cache.remaining() > 0) logits = await cache.step(all[all.length - 1]);
       else logits = await cache.prefill(window());
-      const t = sampleToken(logits, rand, o.temperature ?? 1, o.topK);
+      const t = sampleToken(o.vocabLimit && o.vocabLimit < logits.length ? logits.subarray(0, o.vocabLimit) : logits, rand, o.temperature ?? 1, o.topK);
       all.push(t);
       out.push(t);
       if (o.onToken?.(t) === false) return { tokens: out, stopReason: "callback" };
@@ -93,7 +99,7 @@ export async function generate(model: GPT, prompt: number[], o: GenerateOptions)
 /** Text in, text out; generation ends at (and drops) the first stop string. */
 export async function generateText(
   model: GPT,
-  tokenizer: { encode(s: string): number[]; decode(ids: number[]): string },
+  tokenizer: { encode(s: string): number[]; decode(ids: number[]): string; vocabSize?: number },
   prompt: string,
   o: Omit<GenerateOptions, "stopTokens" | "onToken"> & { stop?: string[] },
 ): Promise<{ text: string; tokens: number[]; stopReason: GenerateResult["stopReason"] }> {
@@ -102,6 +108,7 @@ export async function generateText(
   let text = "";
   let cut = -1;
   const res = await generate(model, tokenizer.encode(prompt), {
+    vocabLimit: tokenizer.vocabSize,
     ...o,
     onToken: (t) => {
       tokens.push(t);

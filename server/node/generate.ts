@@ -6,6 +6,7 @@ import type { CompletionRequest, CompletionResult } from "@/server/serving/contr
 interface Tokenizer {
   encode(text: string): number[];
   decode(ids: number[]): string;
+  vocabSize: number;
 }
 
 /** Characters at the end of `text` that could be the start of a stop string (held back until known). */
@@ -46,6 +47,7 @@ export async function streamCompletion(
       temperature: request.temperature,
       topK: request.topK,
       seed: request.seed,
+      vocabLimit: tokenizer.vocabSize,
       onToken: (t) => {
         tokens.push(t);
         text = tokenizer.decode(tokens);

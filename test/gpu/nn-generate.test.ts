@@ -51,6 +51,21 @@ describe("generation", () => {
     model.release();
   });
 
+  it("never produces an id beyond the tokenizer when the model's vocabulary is larger", async () => {
+    const ctx = await gpuContext();
+    const tok = trainBpe("ab ab ab", 256); // bytes only: 256 ids
+    const model = GPT.create(ctx, gptPreset("tiny", { vocabSize: 320, blockSize: 16 }), { seed: 5 });
+    // Without the limit, sampling over 320 ids at a high temperature reaches the 64 unknown ones.
+    const unlimited = await generate(model, tok.encode("ab"), { maxNewTokens: 40, temperature: 50, seed: 3 });
+    expect(unlimited.tokens.some((t) => t >= 256)).toBe(true);
+    const limited = await generate(model, tok.encode("ab"), { maxNewTokens: 40, temperature: 50, seed: 3, vocabLimit: 256 });
+    expect(limited.tokens.every((t) => t < 256)).toBe(true);
+    // generateText limits to the tokenizer by itself, so decoding never fails.
+    const text = await generateText(model, tok, "ab", { maxNewTokens: 40, temperature: 50, seed: 3 });
+    expect(text.tokens.every((t) => t < 256)).toBe(true);
+    model.release();
+  });
+
   it("scores a continuation's log-likelihood like the reference", async () => {
     const ctx = await gpuContext();
     const model = GPT.create(ctx, cfg, { seed: 6 });
