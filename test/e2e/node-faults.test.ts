@@ -163,6 +163,19 @@ describe("GPU nodes against a real server", () => {
       await page.getByTestId("node-jobs-table").locator("tbody tr", { hasText: run.id.slice(-8) }).getByText("RUNNING").waitFor();
       await page.getByTestId("node-tokens-table").getByText("node gpu-a").waitFor();
       await page.screenshot({ path: screenshotPath("nodes-page"), fullPage: true });
+      // A token made on the page is shown once, as the command to start a node, and works until revoked.
+      await page.getByLabel("Name").fill("rack-from-page");
+      await page.getByRole("button", { name: "Create token" }).click();
+      const command = (await page.getByTestId("node-token-secret").textContent())!.trim();
+      const token = /^HEARTH_NODE_TOKEN=(hnt_\S+) npx hearth node --server (\S+)$/.exec(command);
+      expect(token?.[2]).toBe(new URL(app.url).origin);
+      const created = await db.nodeToken.findFirstOrThrow({ where: { orgId: f.orgId, name: "rack-from-page" } });
+      expect(created.revokedAt).toBeNull();
+      expect(JSON.stringify(created)).not.toContain(token![1]);
+      page.once("dialog", (dialog) => void dialog.accept());
+      await page.getByTestId("node-tokens-table").locator("tbody tr", { hasText: "rack-from-page" }).getByRole("button", { name: "Revoke" }).click();
+      await page.getByTestId("node-tokens-table").locator("tbody tr", { hasText: "rack-from-page" }).getByText("revoked").waitFor();
+      expect((await db.nodeToken.findUniqueOrThrow({ where: { id: created.id } })).revokedAt).not.toBeNull();
     } finally {
       await browser.close();
     }

@@ -5,6 +5,7 @@ import { useState, type FormEvent } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
 import { API_SCOPES, type ApiScope } from "@/server/auth/roles";
 import { ErrorAlert, fieldError, formatDate, Loading } from "@/app/_components/ui";
+import { RevokeCell, SecretShownOnce } from "@/app/_components/credentials";
 
 const SCOPE_LABELS: Record<ApiScope, string> = {
   "projects:read": "Read projects",
@@ -103,12 +104,9 @@ export default function ApiKeysPage() {
           </div>
         </form>
         {secret ? (
-          <div style={{ marginTop: "1rem" }}>
-            <div className="alert alert-ok">Copy this key now. Hearth stores only a hash and cannot show it again.</div>
-            <div className="secret mono" data-testid="api-key-secret">
-              {secret}
-            </div>
-          </div>
+          <SecretShownOnce testId="api-key-secret" what="key">
+            {secret}
+          </SecretShownOnce>
         ) : null}
       </section>
       <section className="card">
@@ -145,18 +143,7 @@ export default function ApiKeysPage() {
                   <td>{formatDate(key.createdAt)}</td>
                   <td>{key.lastUsedAt ? formatDate(key.lastUsedAt) : <span className="muted">never</span>}</td>
                   <td>
-                    {key.revokedAt ? (
-                      <span className="badge badge-danger">revoked</span>
-                    ) : (
-                      <button
-                        className="btn btn-small btn-danger"
-                        onClick={() => {
-                          if (window.confirm(`Revoke "${key.name}"? Anything using it stops working at once.`)) revoke.mutate({ orgId, keyId: key.id });
-                        }}
-                      >
-                        Revoke
-                      </button>
-                    )}
+                    <RevokeCell name={key.name} revokedAt={key.revokedAt} consequence="Anything using it stops working at once." onRevoke={() => revoke.mutate({ orgId, keyId: key.id })} />
                   </td>
                 </tr>
               ))}

@@ -5,6 +5,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
 import { ErrorAlert, fieldError, formatDate, Loading } from "@/app/_components/ui";
+import { RevokeCell, SecretShownOnce } from "@/app/_components/credentials";
 import { RunStatusBadge } from "@/app/_components/RunStatusBadge";
 
 const STATUS_BADGE: Record<string, string> = { online: "badge badge-ok", busy: "badge badge-running", offline: "badge" };
@@ -213,12 +214,9 @@ function NodeTokens({ orgId }: { orgId: string }) {
         </button>
       </form>
       {secret ? (
-        <div style={{ marginBottom: "1rem" }}>
-          <div className="alert alert-ok">Copy this token now. Hearth stores only a hash and cannot show it again. On the GPU machine, in a Hearth checkout:</div>
-          <div className="secret mono" data-testid="node-token-secret">
-            HEARTH_NODE_TOKEN={secret} npx hearth node --server {window.location.origin}
-          </div>
-        </div>
+        <SecretShownOnce testId="node-token-secret" what="token" instructions="On the GPU machine, in a Hearth checkout:">
+          HEARTH_NODE_TOKEN={secret} npx hearth node --server {window.location.origin}
+        </SecretShownOnce>
       ) : null}
       <ErrorAlert error={tokens.error ?? revoke.error} />
       {tokens.isLoading ? <Loading what="tokens" /> : null}
@@ -244,18 +242,7 @@ function NodeTokens({ orgId }: { orgId: string }) {
                 <td>{formatDate(token.createdAt)}</td>
                 <td>{token.lastUsedAt ? formatDate(token.lastUsedAt) : <span className="muted">never</span>}</td>
                 <td>
-                  {token.revokedAt ? (
-                    <span className="badge badge-danger">revoked</span>
-                  ) : (
-                    <button
-                      className="btn btn-small btn-danger"
-                      onClick={() => {
-                        if (window.confirm(`Revoke "${token.name}"? Nodes using it stop at their next heartbeat.`)) revoke.mutate({ orgId, tokenId: token.id });
-                      }}
-                    >
-                      Revoke
-                    </button>
-                  )}
+                  <RevokeCell name={token.name} revokedAt={token.revokedAt} consequence="Nodes using it stop at their next heartbeat." onRevoke={() => revoke.mutate({ orgId, tokenId: token.id })} />
                 </td>
               </tr>
             ))}
