@@ -77,6 +77,9 @@ export async function generate(model: GPT, prompt: number[], o: GenerateOptions)
   const out: number[] = [];
   const stops = (o.stopTokens ?? []).filter((s) => s.length > 0);
   const window = () => all.slice(-model.config.blockSize);
+  // A tuned context picked its matmul kernels on training-sized products; decoding (one row at a
+  // time) needs its own choices, or it runs 64-row tiles for one row (7x slower on SwiftShader).
+  if (o.kvCache !== false && model.ctx.choices.has("matmul")) await model.tuneDecode();
   const cache = o.kvCache === false ? null : new KVCache(model);
   try {
     for (let i = 0; i < o.maxNewTokens; i++) {

@@ -194,6 +194,28 @@ export function gptMatmulShapes(config: GPTConfig, B: number, T: number): Matmul
   ];
 }
 
+/**
+ * The products of one decoding step with the key/value cache (one new row: M = 1), over every cache
+ * length class up to blockSize. Training shapes (M = B x T) say nothing about these: a kernel with
+ * 64-row tiles that wins there wastes 63 of 64 rows here.
+ */
+export function gptDecodeMatmulShapes(config: GPTConfig): MatmulShapeSpec[] {
+  const { nEmbd: C, vocabSize: V, nHead, blockSize } = config;
+  const hd = C / nHead;
+  const shapes: MatmulShapeSpec[] = [
+    { M: 1, N: 3 * C, K: C },
+    { M: 1, N: C, K: C },
+    { M: 1, N: 4 * C, K: C },
+    { M: 1, N: C, K: 4 * C },
+    { M: 1, N: V, K: C, transB: true },
+  ];
+  for (let n = 1; n < 2 * blockSize; n *= 2) {
+    const len = Math.min(n, blockSize);
+    shapes.push({ M: 1, N: len, K: hd, batch: nHead, transB: true }, { M: 1, N: hd, K: len, batch: nHead });
+  }
+  return shapes;
+}
+
 export class GPT {
   readonly config: GPTConfig;
   readonly params: P = new Map();
@@ -275,6 +297,18 @@ export class GPT {
    */
   async tune(B: number, T: number): Promise<void> {
     await selectMatmulVariantsFor(this.ctx, gptMatmulShapes(this.config, B, T));
+  }
+
+  private decodeTuned = false;
+
+  /**
+   * Measures matmul variants on the shapes of decoding with the key/value cache (gptDecodeMatmulShapes).
+   * generate calls it once per model when the context's kernels are tuned at all; cached per adapter.
+   */
+  async tuneDecode(): Promise<void> {
+    if (this.decodeTuned) return;
+    await selectMatmulVariantsFor(this.ctx, gptDecodeMatmulShapes(this.config));
+    this.decodeTuned = true;
   }
 
   /** tokens [B, T] (i32, T <= blockSize) -> logits [B, T, V] plus what backward needs. */

@@ -66,6 +66,28 @@ describe("generation", () => {
     model.release();
   });
 
+  it("on a tuned context, measures kernels for decoding's one-row products too, and decodes the same tokens", async () => {
+    const ctx = await gpuContext();
+    const model = GPT.create(ctx, cfg, { seed: 9 });
+    const prompt = [4, 8, 15, 16];
+    const before = new Map(ctx.choices);
+    try {
+      const plain = await generate(model, prompt, { maxNewTokens: 12, temperature: 0 });
+      expect([...ctx.choices.keys()].some((k) => k.startsWith("matmul:0."))).toBe(before.has("matmul"));
+      // As a tuned context looks: an adapter-wide choice measured on a large square product.
+      ctx.choices.set("matmul", "tiled");
+      const tuned = await generate(model, prompt, { maxNewTokens: 12, temperature: 0 });
+      const decodeClasses = [...ctx.choices.keys()].filter((k) => k.startsWith("matmul:0."));
+      // One class per projection, the logits, and both attention products per cache-length class.
+      expect(decodeClasses.length).toBeGreaterThanOrEqual(5);
+      expect(tuned.tokens).toEqual(plain.tokens);
+    } finally {
+      ctx.choices.clear();
+      for (const [k, v] of before) ctx.choices.set(k, v);
+      model.release();
+    }
+  });
+
   it("scores a continuation's log-likelihood like the reference", async () => {
     const ctx = await gpuContext();
     const model = GPT.create(ctx, cfg, { seed: 6 });
