@@ -90,6 +90,9 @@ class SharedDoc {
   readonly conns = new Set<Connection>();
   pending: PendingUpdate[] = [];
   flushing: Promise<void> | null = null;
+  /** Presence changes not relayed yet: sent together at the end of the batch window. */
+  awarenessChanged = new Set<number>();
+  awarenessTimer: NodeJS.Timeout | null = null;
   /** When the last store started, and the timer that starts the next one at the end of the window. */
   lastFlushAt = 0;
   flushTimer: NodeJS.Timeout | null = null;
@@ -387,9 +390,19 @@ export class CollabServer {
       const message = syncUpdateMessage(update);
       for (const conn of shared.conns) this.send(conn, message);
     });
+    // Presence (cursors, names, and every client's keep-alive every 15 s): the changes of a batch window
+    // in one message with each client's latest state, rather than a message per change per connection
+    // (a cursor moves with every keystroke: 50 people typing would be 25,000 messages a second).
     shared.awareness.on("update", ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
-      const message = awarenessMessage(shared.awareness, [...added, ...updated, ...removed]);
-      for (const conn of shared.conns) this.send(conn, message);
+      for (const id of [...added, ...updated, ...removed]) shared.awarenessChanged.add(id);
+      shared.awarenessTimer ??= setTimeout(() => {
+        shared.awarenessTimer = null;
+        const changed = [...shared.awarenessChanged];
+        shared.awarenessChanged.clear();
+        if (changed.length === 0 || shared.conns.size === 0) return;
+        const message = awarenessMessage(shared.awareness, changed);
+        for (const conn of shared.conns) this.send(conn, message);
+      }, this.options.batchWindowMs);
     });
     this.docs.set(ref.name, shared);
     return shared;
@@ -541,6 +554,7 @@ export class CollabServer {
       if ((doc.storedSinceCompaction > 0 || doc.mirrorStale) && now - doc.lastCompaction >= this.options.compactIntervalMs) void this.compact(doc);
       if (doc.conns.size === 0 && doc.idleSince !== null && now - doc.idleSince >= this.options.idleUnloadMs && !doc.flushing && doc.pending.length === 0) {
         this.docs.delete(doc.name);
+        if (doc.awarenessTimer) clearTimeout(doc.awarenessTimer);
         void this.compact(doc).finally(() => {
           doc.awareness.destroy();
           doc.doc.destroy();
@@ -578,7 +592,10 @@ export class CollabServer {
     while (docs.some((doc) => doc.flushing)) await Promise.allSettled(docs.map((doc) => doc.flushing));
     for (const doc of docs) for (const conn of doc.conns) conn.ws.close(1001, "server shutting down");
     const sessions = docs.flatMap((doc) => [...doc.conns].map((conn) => this.recordSession(doc, conn)));
-    for (const doc of docs) doc.conns.clear();
+    for (const doc of docs) {
+      doc.conns.clear();
+      if (doc.awarenessTimer) clearTimeout(doc.awarenessTimer);
+    }
     await Promise.allSettled([...sessions, ...docs.filter((d) => d.storedSinceCompaction > 0 || d.mirrorStale).map((d) => this.compact(d))]);
     this.docs.clear();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));

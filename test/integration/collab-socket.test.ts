@@ -295,6 +295,26 @@ describe.each(TEST_DATABASE_KINDS)("co-editing over /yjs on %s", (kind) => {
     }
   });
 
+  it("relays a burst of presence changes as a few messages carrying each client's latest state", async () => {
+    const docName = await createPolicy("presence");
+    const [a, b] = [client(docName, "EDITOR"), client(docName, "ADMIN")];
+    await Promise.all([a.synced(), b.synced()]);
+    a.provider.awareness.setLocalStateField("user", { name: "Ann" });
+    await eventually(() => [...b.provider.awareness.getStates().values()].some((s) => (s as { user?: { name: string } }).user?.name === "Ann"), "B sees A");
+    let received = 0;
+    const handle = b.provider.messageHandlers[1];
+    b.provider.messageHandlers[1] = (...args) => {
+      received++;
+      handle(...args);
+    };
+    // A cursor moving with every keystroke: 20 changes at once.
+    for (let i = 0; i < 20; i++) a.provider.awareness.setLocalStateField("cursor", i);
+    const cursorOfA = () => (b.provider.awareness.getStates().get(a.doc.clientID) as { cursor?: number } | undefined)?.cursor;
+    await eventually(() => cursorOfA() === 19, "B sees A's last cursor");
+    expect(received).toBeGreaterThan(0);
+    expect(received).toBeLessThan(10);
+  });
+
   it("never serves or stores an empty document when loading fails", async () => {
     const docName = await createPolicy("precious");
     const broken = await startCollabServer({
