@@ -10,6 +10,7 @@ import { getArtifactStore, receiveToTempFile, UploadTooLarge, type ArtifactStore
 import { transitionRun } from "@/server/runs/service";
 import { createModelVersionWithArtifact, modelVersionOfRun, storeModelArtifact } from "@/server/models/artifacts";
 import { assertLeaseHeld, clearLease } from "./queue";
+import { checkpointsToKeep, pruneRunCheckpoints } from "./checkpoints";
 
 /** The largest checkpoint or model a node may upload (HEARTH_MAX_ARTIFACT_BYTES, default 4 GiB). */
 export const MAX_ARTIFACT_BYTES = Number(process.env.HEARTH_MAX_ARTIFACT_BYTES ?? 4 * 1024 ** 3);
@@ -49,6 +50,7 @@ export async function storeRunCheckpoint(
     create: { runId, step, sha256: stored.sha256, sizeBytes: BigInt(stored.bytes), nodeId: node.nodeId },
     update: {},
   });
+  await pruneQuietly(db, runId, checkpointsToKeep(), options.store ?? getArtifactStore());
   return { step, sha256: stored.sha256, sizeBytes: stored.bytes };
 }
 
@@ -92,7 +94,18 @@ export async function completeTrainingJob(db: PrismaClient, node: NodeActor, run
     throw error;
   }
   await clearLease(db, node, runId);
+  // The model version holds what the run produced; its training states are no longer needed.
+  await pruneQuietly(db, runId, 0, options.store ?? getArtifactStore());
   return { modelVersionId: version.id };
+}
+
+/** Pruning is housekeeping: a failure is logged, never the node's error. */
+async function pruneQuietly(db: PrismaClient, runId: string, keep: number, store: ArtifactStore): Promise<void> {
+  try {
+    await pruneRunCheckpoints(db, runId, keep, store);
+  } catch (error) {
+    console.error(`[jobs] could not prune the checkpoints of run ${runId}:`, error);
+  }
 }
 
 async function finishedWithVersion(db: PrismaClient, node: NodeActor, runId: string) {

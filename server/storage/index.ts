@@ -18,6 +18,8 @@ export interface ArtifactStore {
   putFile(localPath: string, sha256: string): Promise<void>;
   open(sha256: string): Promise<Readable>;
   has(sha256: string): Promise<boolean>;
+  /** Removes an artifact (a no-op when it is not stored). Callers check that nothing refers to it. */
+  delete(sha256: string): Promise<void>;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -55,6 +57,10 @@ export class FileArtifactStore implements ArtifactStore {
       () => true,
       () => false,
     );
+  }
+
+  async delete(sha256: string): Promise<void> {
+    await fsp.rm(this.pathOf(sha256), { force: true });
   }
 }
 

@@ -100,4 +100,11 @@ export class S3ArtifactStore implements ArtifactStore {
     if (!response.ok) throw new Error(`S3 HEAD failed with HTTP ${response.status}`);
     return true;
   }
+
+  async delete(sha256: string): Promise<void> {
+    const request = signS3Request(this.settings, "DELETE", this.key(sha256), hex(""));
+    const response = await fetch(request.url, { method: "DELETE", headers: request.headers });
+    // S3 answers 204 whether or not the object existed.
+    if (!response.ok && response.status !== 404) throw new Error(`S3 DELETE failed with HTTP ${response.status}`);
+  }
 }

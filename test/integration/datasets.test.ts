@@ -114,7 +114,7 @@ describe("the S3-compatible artifact store", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("puts, finds and reads back an artifact with signed requests", async () => {
+  it("puts, finds, reads back and deletes an artifact with signed requests", async () => {
     const s3 = new S3ArtifactStore({ endpoint, bucket: "hearth", region: "us-east-1", accessKeyId: "S3RVER", secretAccessKey: "S3RVER", prefix: "artifacts/" });
     const file = path.join(dir, "upload.bin");
     fs.writeFileSync(file, PAIRS);
@@ -125,6 +125,9 @@ describe("the S3-compatible artifact store", () => {
     const chunks: Buffer[] = [];
     for await (const chunk of await s3.open(digest)) chunks.push(chunk as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe(PAIRS);
+    await s3.delete(digest);
+    expect(await s3.has(digest)).toBe(false);
+    await s3.delete(digest); // deleting what is gone is fine
   });
 
   it("signs exactly as AWS's published Signature V4 example (GET object with a range)", () => {

@@ -164,8 +164,36 @@ describe.each(TEST_DATABASE_KINDS)("the node job queue on %s", (kind) => {
     expect(results.map((r) => (r.status === "fulfilled" ? r.value.modelVersionId : String(r.reason)))).toEqual([versions[0].id, versions[0].id, versions[0].id]);
     const after = await db.run.findUniqueOrThrow({ where: { id: run.id } });
     expect(after).toMatchObject({ status: "SUCCEEDED", leaseNodeId: null, summary: { steps: 4, modelVersionId: versions[0].id } });
-    expect(await db.runCheckpoint.findMany({ where: { runId: run.id }, select: { step: true, nodeId: true } })).toEqual([{ step: 2, nodeId: node.nodeId }]);
+    // The model version holds what the run produced: its training states are gone, rows and files.
+    expect(await db.runCheckpoint.count({ where: { runId: run.id } })).toBe(0);
+    expect(await store.has(checkpoint.sha256)).toBe(false);
+    expect(await store.has(artifact.sha256)).toBe(true);
     const audit = await db.auditLog.findFirst({ where: { resourceId: versions[0].id, action: "model.createVersion" } });
     expect(audit).toMatchObject({ actorType: "NODE", actorId: node.nodeId });
+  });
+
+  it("keeps a training run's newest two checkpoints, and a file another run still refers to", async () => {
+    const f = await createOrgFixture(db);
+    const [run, other] = [await queueRun(f), await queueRun(f)];
+    const node = await registerTestNode(db, f, "keeper");
+    const otherNode = await registerTestNode(db, f, "other");
+    await leaseNextJob(db, node, capacity(node));
+    await leaseNextJob(db, otherNode, capacity(otherNode));
+    const held = new Set((await db.run.findMany({ where: { id: { in: [run.id, other.id] } }, select: { id: true, leaseNodeId: true } })).map((r) => `${r.id}:${r.leaseNodeId}`));
+    const [mine, theirs] = held.has(`${run.id}:${node.nodeId}`) ? [run, other] : [other, run];
+    const shared = await storeRunCheckpoint(db, otherNode, theirs.id, 1, Readable.from([Buffer.from(`same bytes ${theirs.id}`)]), { store });
+    const stored = [];
+    for (let step = 1; step <= 4; step++) {
+      const bytes = step === 1 ? `same bytes ${theirs.id}` : `state of ${mine.id} at step ${step}`;
+      stored.push(await storeRunCheckpoint(db, node, mine.id, step, Readable.from([Buffer.from(bytes)]), { store }));
+    }
+    expect((await db.runCheckpoint.findMany({ where: { runId: mine.id }, orderBy: { step: "asc" } })).map((c) => c.step)).toEqual([3, 4]);
+    expect(await store.has(stored[1].sha256)).toBe(false);
+    expect(await store.has(stored[2].sha256)).toBe(true);
+    expect(await store.has(stored[3].sha256)).toBe(true);
+    // Step 1 had the same content as the other run's checkpoint: its file stays for that run.
+    expect(stored[0].sha256).toBe(shared.sha256);
+    expect(await store.has(shared.sha256)).toBe(true);
+    expect(await db.runCheckpoint.count({ where: { runId: theirs.id } })).toBe(1);
   });
 });
