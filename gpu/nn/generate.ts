@@ -86,7 +86,10 @@ export async function generate(model: GPT, prompt: number[], o: GenerateOptions)
       let logits: Float32Array;
       if (!cache) logits = await nextTokenLogits(model, window());
       else if (i > 0 && cache.remaining() > 0) logits = await cache.step(all[all.length - 1]);
-      else logits = await cache.prefill(window());
+      else {
+        if (model.ctx.choices.has("matmul")) await model.tunePrefill(window().length);
+        logits = await cache.prefill(window());
+      }
       const t = sampleToken(o.vocabLimit && o.vocabLimit < logits.length ? logits.subarray(0, o.vocabLimit) : logits, rand, o.temperature ?? 1, o.topK);
       all.push(t);
       out.push(t);

@@ -300,6 +300,19 @@ export class GPT {
   }
 
   private decodeTuned = false;
+  private readonly prefillTuned = new Set<number>();
+
+  /**
+   * Measures matmul variants on the forward products of a prompt of `T` tokens (the prefill before
+   * decoding), once per power-of-two length class; cached per adapter.
+   */
+  async tunePrefill(T: number): Promise<void> {
+    const cls = Math.ceil(Math.log2(Math.max(1, T)));
+    if (this.prefillTuned.has(cls)) return;
+    const { nEmbd: C, nHead } = this.config;
+    await selectMatmulVariantsFor(this.ctx, [...gptMatmulShapes(this.config, 1, T).slice(0, 5), ...attentionMatmulShapes(1, T, C, nHead).slice(0, 2)]);
+    this.prefillTuned.add(cls);
+  }
 
   /**
    * Measures matmul variants on the shapes of decoding with the key/value cache (gptDecodeMatmulShapes).

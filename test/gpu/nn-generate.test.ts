@@ -66,7 +66,7 @@ describe("generation", () => {
     model.release();
   });
 
-  it("on a tuned context, measures kernels for decoding's one-row products too, and decodes the same tokens", async () => {
+  it("on a tuned context, measures kernels for the prompt's and decoding's products too, and decodes the same tokens", async () => {
     const ctx = await gpuContext();
     const model = GPT.create(ctx, cfg, { seed: 9 });
     const prompt = [4, 8, 15, 16];
@@ -80,6 +80,8 @@ describe("generation", () => {
       const decodeClasses = [...ctx.choices.keys()].filter((k) => k.startsWith("matmul:0."));
       // One class per projection, the logits, and both attention products per cache-length class.
       expect(decodeClasses.length).toBeGreaterThanOrEqual(5);
+      // And the prompt's forward products (4 tokens: the M = 4 class).
+      expect([...ctx.choices.keys()].filter((k) => k.startsWith("matmul:2.")).length).toBeGreaterThanOrEqual(4);
       expect(tuned.tokens).toEqual(plain.tokens);
     } finally {
       ctx.choices.clear();
