@@ -8,7 +8,6 @@ import { recordAudit, type NodeActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { estimateTrainJob, validateTrainJobSpec } from "@/gpu/train/job";
 import { queueSettings } from "./settings";
-import { announceNodeJobs } from "./events";
 
 type Tx = Prisma.TransactionClient;
 
@@ -221,20 +220,19 @@ async function orgOfProject(tx: Tx, projectId: string): Promise<string> {
 /** Sweeps expired leases: each job goes back to the queue, or fails after its last attempt. */
 export async function reapExpiredLeases(db: PrismaClient): Promise<Array<{ runId: string; status: string }>> {
   const { leaseMs } = queueSettings();
-  const swept = await db.$transaction(async (tx) => {
+  return db.$transaction(async (tx) => {
     const expired = await tx.$queryRaw<Array<AttemptRow & { error: string | null }>>`
       SELECT id, "projectId", attempts, "maxAttempts", "cancelRequested", "leaseNodeId", error FROM "Run"
       WHERE target = 'NODE' AND status = 'RUNNING' AND "leaseExpiresAt" < ${DB_NOW}
       ORDER BY "leaseExpiresAt" LIMIT 100
       FOR UPDATE SKIP LOCKED`;
-    const out: Array<{ runId: string; status: string; orgId?: string }> = [];
+    const out: Array<{ runId: string; status: string }> = [];
     for (const run of expired) {
       // A reason already recorded (a revoked token) says more than "the lease expired".
       const reason = run.error && !run.error.startsWith("Attempt ") ? run.error : `the node stopped renewing its lease (no heartbeat for ${leaseMs / 1000} s).`;
       const ended = await endAttempt(tx, run, reason, true);
-      const orgId = await orgOfProject(tx, run.projectId);
-      await recordAudit(tx, { type: "system" }, { orgId, action: "run.leaseExpired", resourceType: "Run", resourceId: run.id, before: { nodeId: run.leaseNodeId, attempt: run.attempts }, after: ended });
-      out.push({ runId: run.id, status: ended.status, orgId });
+      await recordAudit(tx, { type: "system" }, { orgId: await orgOfProject(tx, run.projectId), action: "run.leaseExpired", resourceType: "Run", resourceId: run.id, before: { nodeId: run.leaseNodeId, attempt: run.attempts }, after: ended });
+      out.push({ runId: run.id, status: ended.status });
     }
     // Cancelled while waiting in the queue: nobody will lease it, so it ends here.
     const cancelled = await tx.$queryRaw<{ id: string; projectId: string }[]>`
@@ -246,9 +244,6 @@ export async function reapExpiredLeases(db: PrismaClient): Promise<Array<{ runId
     }
     return out;
   });
-  // Jobs back in the queue: another node may take them now.
-  for (const orgId of new Set(swept.filter((r) => r.status === "QUEUED").map((r) => r.orgId!))) announceNodeJobs(orgId);
-  return swept.map(({ runId, status }) => ({ runId, status }));
 }
 
 async function lockLeasedRun(tx: Tx, node: NodeActor, runId: string): Promise<AttemptRow | null> {
@@ -261,15 +256,13 @@ async function lockLeasedRun(tx: Tx, node: NodeActor, runId: string): Promise<At
 
 /** The node reports that its attempt failed; `retryable: false` fails the run at once (e.g. an invalid config). */
 export async function failJob(db: PrismaClient, node: NodeActor, runId: string, error: string, retryable: boolean) {
-  const result = await db.$transaction(async (tx) => {
+  return db.$transaction(async (tx) => {
     const run = await lockLeasedRun(tx, node, runId);
     if (!run) throw new DomainError("CONFLICT", "This node does not hold the job any more.");
     const ended = await endAttempt(tx, run, error, retryable);
     await recordAudit(tx, node, { orgId: node.orgId, action: "run.attemptFailed", resourceType: "Run", resourceId: runId, before: { attempt: run.attempts }, after: ended });
     return ended;
   });
-  if (result.status === "QUEUED") announceNodeJobs(node.orgId);
-  return result;
 }
 
 /** The node stopped a job it was told to stop (cancelled): the run ends CANCELLED and the lease is freed. */

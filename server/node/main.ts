@@ -7,14 +7,12 @@ import { openNodeGpu } from "@/gpu/device-node";
 import { NodeWorker } from "./worker";
 import { defaultTuningFile, fileTuningStore } from "./tuning-store";
 
-export const NODE_USAGE = `Usage: hearth node --server <Hearth URL> --token <node token> [--name <name>] [--memory-gb <GiB>] [--poll-seconds <s>] [--no-serve]
+export const NODE_USAGE = `Usage: hearth node --server <Hearth URL> --token <node token> [--name <name>] [--memory-gb <GiB>] [--no-serve]
 
   --server     the Hearth server (or HEARTH_URL)
   --token      a node token from the Nodes page (or HEARTH_NODE_TOKEN, which keeps it out of 'ps')
   --name       how the node appears on the Nodes page (default: the host name)
   --memory-gb  memory offered to jobs (default: the machine's RAM on a CPU adapter; unknown on a GPU)
-  --poll-seconds  how often an idle node asks for work (default 1); the server also tells connected
-               nodes at once when a job is queued, unless --no-serve
   --no-serve   run jobs only, do not serve models to the OpenAI-compatible API
 
 Exit status: 0 stopped (SIGINT/SIGTERM), 2 bad usage or no GPU, 3 the server refused the token.`;
@@ -29,7 +27,6 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
         token: { type: "string" },
         name: { type: "string" },
         "memory-gb": { type: "string" },
-        "poll-seconds": { type: "string" },
         "no-serve": { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -58,13 +55,8 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
     }
     memoryBytes = Math.floor(gib * 1024 ** 3);
   }
-  const pollSeconds = Number(values["poll-seconds"] ?? 1);
-  if (!(pollSeconds > 0)) {
-    console.error(`--poll-seconds must be a positive number, got "${values["poll-seconds"]}"`);
-    return 2;
-  }
   const tuningStore = fileTuningStore(defaultTuningFile());
-  const worker = new NodeWorker({ serverUrl, token, name: values.name ?? os.hostname(), memoryBytes, pollMs: pollSeconds * 1000, serve: !values["no-serve"], openGpu: () => openNodeGpu({ tuningStore }) });
+  const worker = new NodeWorker({ serverUrl, token, name: values.name ?? os.hostname(), memoryBytes, serve: !values["no-serve"], openGpu: () => openNodeGpu({ tuningStore }) });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
       console.log(`[hearth node] stopping (${signal})...`);

@@ -25,8 +25,6 @@ export class NodeServing {
     private readonly api: NodeApiClient,
     private readonly openGpu: () => Promise<GpuContext>,
     private readonly log: (line: string) => void,
-    /** Called when the server says jobs are waiting. */
-    private readonly onJobs?: () => void,
   ) {}
 
   loadedModelVersionIds(): string[] {
@@ -54,8 +52,7 @@ export class NodeServing {
       } catch {
         return;
       }
-      if (message.type === "jobs") this.onJobs?.();
-      else if (message.type === "cancel") this.cancelled.add(message.id);
+      if (message.type === "cancel") this.cancelled.add(message.id);
       else if (message.type === "complete") this.queue = this.queue.then(() => this.complete(message.id, message.request));
     });
     socket.on("error", () => {});

@@ -35,7 +35,6 @@ export class NodeWorker {
   private lastContact = Date.now();
   private fatal: Error | null = null;
   private wake: (() => void) | null = null;
-  private nudged = false;
   private readonly log: (line: string) => void;
   private readonly evalModel = new EvalModelCache();
 
@@ -58,11 +57,7 @@ export class NodeWorker {
       throw error;
     }
     if (this.options.serve !== false) {
-      this.serving = new NodeServing(this.api, this.options.openGpu, this.log, () => {
-        // The server says jobs are waiting: lease now (or again, if a lease was in flight).
-        this.nudged = true;
-        this.wake?.();
-      });
+      this.serving = new NodeServing(this.api, this.options.openGpu, this.log);
       this.serving.start();
     }
     const beating = this.heartbeatLoop();
@@ -152,7 +147,6 @@ export class NodeWorker {
     const pollMs = this.options.pollMs ?? 1000;
     while (!this.stopping) {
       let job: LeasedJob | null = null;
-      this.nudged = false;
       try {
         ({ job } = await this.api.call<{ job: LeasedJob | null }>("POST", "lease", { json: { kinds: NODE_JOB_KINDS } }));
       } catch (error) {
@@ -164,12 +158,10 @@ export class NodeWorker {
         if (!(error instanceof ServerUnavailable)) this.log(`leasing failed: ${(error as Error).message}`);
       }
       if (job) await this.work(job);
-      else if (!this.nudged) {
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          setTimeout(resolve, pollMs * (0.8 + Math.random() * 0.4));
-        });
-      }
+      else await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        setTimeout(resolve, pollMs * (0.8 + Math.random() * 0.4));
+      });
     }
   }
 

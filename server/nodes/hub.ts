@@ -5,11 +5,10 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { WebSocket, WebSocketServer } from "ws";
+import { WebSocketServer, type WebSocket } from "ws";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { NoNodeAvailable, type CompletionOptions, type CompletionRequest, type CompletionResult } from "@/server/serving/contract";
 import { queueSettings } from "@/server/jobs/settings";
-import { nodeJobEvents } from "@/server/jobs/events";
 import { authenticateNode, NodeAuthError, NodeUnknown } from "./service";
 import type { NodeToServer, ServerToNode } from "./protocol";
 import { hubSlot } from "./inference";
@@ -52,14 +51,7 @@ export class InferenceHub {
       }
     }, PING_MS);
     this.pinger.unref();
-    nodeJobEvents.on("queued", this.onJobsQueued);
   }
-
-  /** Tells the organization's connected nodes that jobs are waiting (they lease at once). */
-  private readonly onJobsQueued = (orgId: string): void => {
-    const message = JSON.stringify({ type: "jobs" } satisfies ServerToNode);
-    for (const node of this.nodes.values()) if (node.orgId === orgId && node.socket.readyState === WebSocket.OPEN) node.socket.send(message);
-  };
 
   /** Authenticates a node's socket with its token and node id, then keeps it. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -190,7 +182,6 @@ export class InferenceHub {
 
   async close(): Promise<void> {
     clearInterval(this.pinger);
-    nodeJobEvents.off("queued", this.onJobsQueued);
     for (const node of this.nodes.values()) node.socket.terminate();
     this.nodes.clear();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));

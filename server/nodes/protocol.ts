@@ -6,9 +6,7 @@ export const NODE_SOCKET_PATH = "/api/node/socket";
 
 export type ServerToNode =
   | { type: "complete"; id: string; request: CompletionRequest }
-  | { type: "cancel"; id: string }
-  /** Jobs are waiting in the node's organization: lease now rather than at the next poll. */
-  | { type: "jobs" };
+  | { type: "cancel"; id: string };
 
 export type NodeToServer =
   /** The model versions the node holds in memory (sent on connect and whenever it changes). */

@@ -8,7 +8,6 @@ import { publishMetricPoints } from "./events";
 import type { CaseOutcome } from "./gate";
 import { EndpointEvalConfigSchema } from "@/server/endpoints/eval-config";
 import { announceEndpointRun } from "@/server/endpoints/events";
-import { announceNodeJobs } from "@/server/jobs/events";
 
 
 export const runSelect = {
@@ -68,8 +67,6 @@ export async function createRun(
   });
   // The server runs endpoint evals itself (server/endpoints/eval-runner.ts): wake it now.
   if (created.target === "ENDPOINT") announceEndpointRun(created.id);
-  // A job for the GPU nodes: the organization's connected nodes lease it now.
-  if (created.target === "NODE") announceNodeJobs(orgId);
   return created;
 }
 
