@@ -136,7 +136,8 @@ async function describeJob(db: PrismaClient, run: LeasedRow): Promise<LeasedJob>
 }
 
 export type LeaseState =
-  | { state: "held"; reclaimed: boolean }
+  /** `attempt`: the run's attempt number now (a reclaim starts a new attempt). */
+  | { state: "held"; reclaimed: boolean; attempt?: number }
   | { state: "cancelled"; message: string }
   | { state: "lost"; message: string };
 
@@ -154,15 +155,15 @@ export async function renewLease(db: PrismaClient, node: NodeActor, runId: strin
   if (!run) return { state: "lost", message: "The run no longer exists." };
   if (run.status === "CANCELLED" || run.cancelRequested) return { state: "cancelled", message: "The run was cancelled." };
   if (run.status === "QUEUED") {
-    const reclaimed = await db.$transaction(async (tx) => {
+    const reclaimedAttempt = await db.$transaction(async (tx) => {
       const rows = await tx.$queryRaw<{ attempts: number }[]>`
         UPDATE "Run" SET status = 'RUNNING', "leaseNodeId" = ${node.nodeId}, "leaseExpiresAt" = ${leaseEnd(leaseMs)}, attempts = attempts + 1
         WHERE id = ${runId} AND status = 'QUEUED' AND NOT "cancelRequested"
         RETURNING attempts`;
       if (rows.length) await recordAudit(tx, node, { orgId: node.orgId, action: "run.lease", resourceType: "Run", resourceId: runId, after: { nodeId: node.nodeId, attempt: rows[0].attempts, reclaimed: true } });
-      return rows.length === 1;
+      return rows.length === 1 ? rows[0].attempts : null;
     });
-    if (reclaimed) return { state: "held", reclaimed: true };
+    if (reclaimedAttempt !== null) return { state: "held", reclaimed: true, attempt: reclaimedAttempt };
   }
   if (run.status === "RUNNING" && run.leaseNodeId !== node.nodeId) return { state: "lost", message: "Another node holds this job now." };
   return { state: "lost", message: `The run is ${run.status.toLowerCase()}.` };

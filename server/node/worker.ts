@@ -125,7 +125,9 @@ export class NodeWorker {
             if (!active.stopped) this.log(`run ${active.job.runId}: ${reply.lease.message} Dropping it.`);
             active.stop("lost");
           } else if (reply.lease.reclaimed) {
-            this.log(`run ${active.job.runId}: taken back after the outage; continuing`);
+            // A reclaim is a new attempt of the run: what this node reports from now on says so.
+            if (reply.lease.attempt) active.job.attempt = reply.lease.attempt;
+            this.log(`run ${active.job.runId}: taken back after the outage (attempt ${active.job.attempt}); continuing`);
           }
         }
       } catch (error) {

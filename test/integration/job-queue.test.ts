@@ -129,7 +129,8 @@ describe.each(TEST_DATABASE_KINDS)("the node job queue on %s", (kind) => {
     await new Promise((r) => setTimeout(r, 1100));
     await reapExpiredLeases(db);
     expect((await db.run.findUniqueOrThrow({ where: { id: run.id } })).status).toBe("QUEUED");
-    expect(await renewLease(db, node, run.id)).toEqual({ state: "held", reclaimed: true });
+    // The reclaim is attempt 2, and the node is told so (its reports carry the attempt).
+    expect(await renewLease(db, node, run.id)).toEqual({ state: "held", reclaimed: true, attempt: 2 });
     expect(await db.run.findUniqueOrThrow({ where: { id: run.id } })).toMatchObject({ status: "RUNNING", leaseNodeId: node.nodeId, attempts: 2 });
   });
 
