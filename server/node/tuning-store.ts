@@ -17,14 +17,18 @@ export function fileTuningStore(file: string): TuningStore {
       return {}; // absent or unreadable: measure again
     }
   };
+  // Read once: a model load asks for a few dozen shape classes.
+  let known: Record<string, string> | null = null;
   return {
-    get: (key) => read()[key],
+    get: (key) => (known ??= read())[key],
     set: (key, value) => {
       try {
         fs.mkdirSync(path.dirname(file), { recursive: true });
-        // Write then rename: two nodes on one machine never read a half-written file.
+        // Merged with the file as it is now (another node on this machine may have added to it), then
+        // written and renamed: two nodes on one machine never read a half-written file.
+        known = { ...read(), [key]: value };
         const temp = `${file}.${process.pid}.tmp`;
-        fs.writeFileSync(temp, JSON.stringify({ ...read(), [key]: value }));
+        fs.writeFileSync(temp, JSON.stringify(known));
         fs.renameSync(temp, file);
       } catch {
         // A read-only home directory only costs the measuring at the next start.
