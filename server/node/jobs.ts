@@ -4,7 +4,8 @@
 // the job is taken away; metrics up to a step are stored before that step's checkpoint, so a node
 // resuming from the checkpoint neither loses nor repeats any.
 import type { GpuContext } from "@/gpu/device";
-import { loadGPT, type LoadedGPT } from "@/gpu/io";
+import { loadGPT } from "@/gpu/io";
+import type { LoadedModelCache } from "./model-cache";
 import { runTrainJob, validateTrainJobSpec } from "@/gpu/train/job";
 import { TrainControl, type StepMetrics } from "@/gpu/train";
 import { gptEvalModel, runEval, type RunnerCaseResult } from "@/gpu/eval/runner";
@@ -46,25 +47,8 @@ export interface JobEnv {
   api: NodeApiClient;
   ctx: GpuContext;
   log: (line: string) => void;
-  /** The last model evaluated stays loaded: suite after suite against one version skips the reload. */
-  evalModel: EvalModelCache;
-}
-
-export class EvalModelCache {
-  private held: { modelVersionId: string; loaded: LoadedGPT } | null = null;
-
-  async get(modelVersionId: string, load: () => Promise<Uint8Array>, ctx: GpuContext): Promise<LoadedGPT> {
-    if (this.held?.modelVersionId === modelVersionId) return this.held.loaded;
-    this.release();
-    const loaded = loadGPT(ctx, await load());
-    this.held = { modelVersionId, loaded };
-    return loaded;
-  }
-
-  release(): void {
-    this.held?.loaded.model.release();
-    this.held = null;
-  }
+  /** The last model evaluated stays loaded (capacity 1): suite after suite against one version skips the reload. */
+  evalModel: LoadedModelCache;
 }
 
 export type JobOutcome = { status: "succeeded"; detail: string } | { status: "stopped"; reason: StopReason };
@@ -197,7 +181,7 @@ export async function runEvaluation(env: JobEnv, active: ActiveJob): Promise<Job
   const config = job.config as { maxTokens?: unknown; temperature?: unknown; topK?: unknown; seed?: unknown; stop?: unknown };
   const { cases } = await reliably(env, active, "downloading the cases", () => env.api.call<{ cases: EvalCase[] }>("GET", runPath(job, "cases")));
   if (!job.modelVersionId) throw new JobFailure("The eval run names no model version to evaluate.", false);
-  const loaded = await env.evalModel.get(job.modelVersionId, () => reliably(env, active, "downloading the model", () => env.api.bytes(runPath(job, "model"))), env.ctx);
+  const loaded = await env.evalModel.get(job.modelVersionId, async () => loadGPT(env.ctx, await reliably(env, active, "downloading the model", () => env.api.bytes(runPath(job, "model")))));
   try {
     if (!loaded.tokenizer) throw new JobFailure("The model version's checkpoint has no tokenizer, so it cannot be evaluated.", false);
     const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);

@@ -9,14 +9,13 @@ import { NODE_SOCKET_PATH } from "@/server/nodes/protocol";
 import type { CompletionRequest } from "@/server/serving/contract";
 import type { NodeApiClient } from "./client";
 import { streamCompletion } from "./generate";
-
-const MAX_LOADED_MODELS = 2;
+import { LoadedModelCache } from "./model-cache";
 
 export class NodeServing {
   private socket: WebSocket | null = null;
   private stopped = false;
   private reconnectDelay = 500;
-  private readonly models = new Map<string, LoadedGPT>();
+  private readonly models = new LoadedModelCache(2);
   private readonly cancelled = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   private ctx: Promise<GpuContext> | null = null;
@@ -28,7 +27,7 @@ export class NodeServing {
   ) {}
 
   loadedModelVersionIds(): string[] {
-    return [...this.models.keys()];
+    return this.models.ids();
   }
 
   start(): void {
@@ -70,29 +69,23 @@ export class NodeServing {
   }
 
   private async model(modelVersionId: string): Promise<LoadedGPT> {
-    const cached = this.models.get(modelVersionId);
-    if (cached) {
-      // Most recently used last, so eviction takes the oldest.
-      this.models.delete(modelVersionId);
-      this.models.set(modelVersionId, cached);
-      return cached;
+    let fresh = false;
+    const loaded = await this.models.get(modelVersionId, async () => {
+      this.ctx ??= this.openGpu();
+      const ctx = await this.ctx;
+      const bytes = await this.api.bytes(`model-versions/${encodeURIComponent(modelVersionId)}/artifact`);
+      const candidate = loadGPT(ctx, bytes);
+      if (!candidate.tokenizer) {
+        candidate.model.release();
+        throw new Error("This model version's checkpoint has no tokenizer, so it cannot serve text.");
+      }
+      fresh = true;
+      return candidate;
+    });
+    if (fresh) {
+      this.log(`loaded model version ${modelVersionId} for serving`);
+      this.send({ type: "models", loaded: this.loadedModelVersionIds() });
     }
-    this.ctx ??= this.openGpu();
-    const ctx = await this.ctx;
-    const bytes = await this.api.bytes(`model-versions/${encodeURIComponent(modelVersionId)}/artifact`);
-    const loaded = loadGPT(ctx, bytes);
-    if (!loaded.tokenizer) {
-      loaded.model.release();
-      throw new Error("This model version's checkpoint has no tokenizer, so it cannot serve text.");
-    }
-    this.models.set(modelVersionId, loaded);
-    while (this.models.size > MAX_LOADED_MODELS) {
-      const [oldest, evicted] = this.models.entries().next().value!;
-      this.models.delete(oldest);
-      evicted.model.release();
-    }
-    this.log(`loaded model version ${modelVersionId} for serving`);
-    this.send({ type: "models", loaded: this.loadedModelVersionIds() });
     return loaded;
   }
 
@@ -120,7 +113,6 @@ export class NodeServing {
     this.stopped = true;
     this.socket?.close();
     await this.queue;
-    for (const m of this.models.values()) m.model.release();
-    this.models.clear();
+    this.models.release();
   }
 }

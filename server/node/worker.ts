@@ -7,7 +7,8 @@ import type { GpuContext } from "@/gpu/device";
 import { NODE_JOB_KINDS, type LeasedJob } from "@/server/jobs/queue";
 import type { LeaseState } from "@/server/jobs/queue";
 import { NodeApiClient, RequestRefused, ServerUnavailable, sleep, TokenRefused, withRetry } from "./client";
-import { ActiveJob, EvalModelCache, JobFailure, runEvaluation, runTraining, type JobEnv } from "./jobs";
+import { ActiveJob, JobFailure, runEvaluation, runTraining, type JobEnv } from "./jobs";
+import { LoadedModelCache } from "./model-cache";
 import { NodeServing } from "./serving";
 
 export interface NodeWorkerOptions {
@@ -36,7 +37,7 @@ export class NodeWorker {
   private fatal: Error | null = null;
   private wake: (() => void) | null = null;
   private readonly log: (line: string) => void;
-  private readonly evalModel = new EvalModelCache();
+  private readonly evalModel = new LoadedModelCache(1);
 
   constructor(private readonly options: NodeWorkerOptions) {
     this.api = new NodeApiClient(options.serverUrl.replace(/\/+$/, ""), options.token);

@@ -1,0 +1,39 @@
+// The node's cache of loaded model versions (server/node/model-cache.ts), with stand-in models that
+// record their release.
+import { describe, expect, it } from "vitest";
+import type { LoadedGPT } from "@/gpu/io";
+import { LoadedModelCache } from "@/server/node/model-cache";
+
+function fakeModel(id: string, released: string[]): LoadedGPT {
+  return { model: { release: () => released.push(id) } } as unknown as LoadedGPT;
+}
+
+describe("LoadedModelCache", () => {
+  it("loads once, keeps the most recently used, and releases the oldest before loading another", async () => {
+    const released: string[] = [];
+    const loads: string[] = [];
+    const cache = new LoadedModelCache(2);
+    const load = (id: string) => async () => {
+      loads.push(id);
+      expect(cache.ids().length).toBeLessThan(2); // room was made first
+      return fakeModel(id, released);
+    };
+    const a = await cache.get("a", load("a"));
+    expect(await cache.get("a", load("a"))).toBe(a);
+    await cache.get("b", load("b"));
+    await cache.get("a", load("a")); // a is now the most recent
+    await cache.get("c", load("c"));
+    expect(loads).toEqual(["a", "b", "c"]);
+    expect(released).toEqual(["b"]);
+    expect(cache.ids()).toEqual(["a", "c"]);
+    cache.release();
+    expect(released.sort()).toEqual(["a", "b", "c"]);
+    expect(cache.ids()).toEqual([]);
+  });
+
+  it("keeps nothing when loading fails", async () => {
+    const cache = new LoadedModelCache(1);
+    await expect(cache.get("bad", async () => Promise.reject(new Error("no tokenizer")))).rejects.toThrow("no tokenizer");
+    expect(cache.ids()).toEqual([]);
+  });
+});
