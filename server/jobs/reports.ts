@@ -75,6 +75,14 @@ export interface TrainingCompletion {
  * returns the version an earlier attempt registered (one that died before finishing the run).
  */
 export async function completeTrainingJob(db: PrismaClient, node: NodeActor, runId: string, input: TrainingCompletion, options: { store?: ArtifactStore } = {}) {
+  const done = await finishTrainingRun(db, node, runId, input, options);
+  // Whichever request finished the run (a completion re-sent after its answer was lost, or one of
+  // two racing), the model version now holds what the run produced: its training states go.
+  await pruneQuietly(db, runId, 0, options.store ?? getArtifactStore());
+  return done;
+}
+
+async function finishTrainingRun(db: PrismaClient, node: NodeActor, runId: string, input: TrainingCompletion, options: { store?: ArtifactStore }) {
   // A completion re-sent after its answer was lost finds the run finished with its version.
   const finished = await finishedWithVersion(db, node, runId);
   if (finished) return finished;
@@ -94,8 +102,6 @@ export async function completeTrainingJob(db: PrismaClient, node: NodeActor, run
     throw error;
   }
   await clearLease(db, node, runId);
-  // The model version holds what the run produced; its training states are no longer needed.
-  await pruneQuietly(db, runId, 0, options.store ?? getArtifactStore());
   return { modelVersionId: version.id };
 }
 

@@ -169,6 +169,11 @@ describe.each(TEST_DATABASE_KINDS)("the node job queue on %s", (kind) => {
     expect(await db.runCheckpoint.count({ where: { runId: run.id } })).toBe(0);
     expect(await store.has(checkpoint.sha256)).toBe(false);
     expect(await store.has(artifact.sha256)).toBe(true);
+    // A completion re-sent after its answer was lost (the run is already finished) prunes too: here a
+    // checkpoint row a racing request left behind.
+    await db.runCheckpoint.create({ data: { runId: run.id, step: 3, sha256: checkpoint.sha256, sizeBytes: 15n, nodeId: node.nodeId } });
+    expect(await completeTrainingJob(db, node, run.id, completion, { store })).toEqual({ modelVersionId: versions[0].id });
+    expect(await db.runCheckpoint.count({ where: { runId: run.id } })).toBe(0);
     const audit = await db.auditLog.findFirst({ where: { resourceId: versions[0].id, action: "model.createVersion" } });
     expect(audit).toMatchObject({ actorType: "NODE", actorId: node.nodeId });
   });
