@@ -22,6 +22,10 @@ export default defineConfig({
       },
       {
         resolve: { alias },
+        test: { ...shared, name: "oracle", include: ["test/oracle/**/*.test.ts"], globalSetup: ["test/support/oracle-setup.ts"] },
+      },
+      {
+        resolve: { alias },
         test: { ...shared, name: "e2e", include: ["test/e2e/**/*.test.ts"], globalSetup: ["test/support/setup-app.ts"] },
       },
     ],

@@ -1,0 +1,95 @@
+// The oracle: Hugging Face's own Python libraries (transformers, tokenizers, peft, trl), never a
+// reimplementation of ours. The vitest global setup (test/support/oracle-setup.ts) makes a virtual
+// environment from the hash-pinned test/oracle/requirements.txt with the machine's local package
+// index, once per requirements change; tests then run Python scripts in it.
+//
+//   const oracle = oracleOrSkip();          // at collection time
+//   describe.skipIf(!oracle)("...", () => { const out = runOracle("make_fixture.py", [dir]); });
+//
+// With CI=true an unavailable oracle fails the run instead of skipping.
+import { spawnSync } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+
+export const ORACLE_DIR = path.resolve(import.meta.dirname, "../oracle");
+export const ORACLE_VENV = path.resolve(import.meta.dirname, "../../.venv-oracle");
+/** transformers 4.57 (and the tokenizers it needs) installed apart, put first on PYTHONPATH on demand. */
+export const ORACLE_TRANSFORMERS4 = path.join(ORACLE_VENV, "transformers4");
+const STAMP = path.join(ORACLE_VENV, "hearth-requirements.sha256");
+
+export function oraclePython(): string {
+  return path.join(ORACLE_VENV, "bin", "python");
+}
+
+/** The sha256 of both requirement files: the environment is remade when it changes. */
+export function requirementsHash(): string {
+  const h = crypto.createHash("sha256");
+  for (const f of ["requirements.txt", "requirements-transformers4.txt"]) h.update(fs.readFileSync(path.join(ORACLE_DIR, f)));
+  return h.digest("hex");
+}
+
+export function oracleReady(): boolean {
+  try {
+    return fs.readFileSync(STAMP, "utf8").trim() === requirementsHash() && fs.existsSync(oraclePython());
+  } catch {
+    return false;
+  }
+}
+
+function sh(cmd: string, args: string[], timeoutMs: number): void {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 << 20 });
+  if (r.status !== 0) {
+    const tail = `${r.stdout ?? ""}\n${r.stderr ?? ""}`.split("\n").filter((l) => !/is ignored: it is neither/.test(l)).slice(-20).join("\n");
+    throw new Error(`${cmd} ${args.join(" ")} failed (${r.error?.message ?? `exit ${r.status}`}):\n${tail}`);
+  }
+}
+
+/** Creates or refreshes the oracle environment. Throws with pip's own words when it cannot. */
+export function ensureOracle(log: (line: string) => void = () => {}): void {
+  if (oracleReady()) return;
+  const python = process.env.HEARTH_ORACLE_BASE_PYTHON ?? "python3";
+  log(`oracle: creating ${ORACLE_VENV} from test/oracle/requirements.txt (about a minute, once)`);
+  fs.rmSync(ORACLE_VENV, { recursive: true, force: true });
+  sh(python, ["-m", "venv", ORACLE_VENV], 120_000);
+  // --retries 0 --timeout 3: the public index is unreachable here; do not wait for it (PLATFORM.md).
+  const pip = [path.join(ORACLE_VENV, "bin", "pip"), "install", "-q", "--retries", "0", "--timeout", "3", "--require-hashes", "--no-deps"];
+  sh(pip[0], [...pip.slice(1), "-r", path.join(ORACLE_DIR, "requirements.txt")], 600_000);
+  sh(pip[0], [...pip.slice(1), "--target", ORACLE_TRANSFORMERS4, "-r", path.join(ORACLE_DIR, "requirements-transformers4.txt")], 300_000);
+  fs.writeFileSync(STAMP, requirementsHash() + "\n");
+}
+
+/**
+ * Whether oracle tests can run. With CI=true an unavailable oracle is an error (a skipped oracle
+ * test would hide a regression); elsewhere it prints why, loudly, and the tests skip.
+ */
+export function oracleOrSkip(): boolean {
+  if (oracleReady()) return true;
+  const why = process.env.HEARTH_ORACLE_ERROR ?? "the oracle environment (.venv-oracle) is missing or out of date";
+  if (process.env.CI === "true") throw new Error(`Oracle tests cannot run in CI: ${why}`);
+  console.warn(`\n!!! ORACLE TESTS SKIPPED: ${why}.\n!!! Run the suite with python3 and the local package index available to hold the engine to transformers.\n`);
+  return false;
+}
+
+export interface OracleRun {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a script of test/oracle/ in the oracle environment. `transformers4` puts transformers 4.57
+ * first on the path (for fixtures in the older config style). Throws with Python's traceback.
+ */
+export function runOracle(script: string, args: string[] = [], opts: { transformers4?: boolean; input?: string; timeoutMs?: number } = {}): OracleRun {
+  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONHASHSEED: "0", OMP_NUM_THREADS: "1", TOKENIZERS_PARALLELISM: "false", HF_HUB_OFFLINE: "1" };
+  if (opts.transformers4) env.PYTHONPATH = ORACLE_TRANSFORMERS4 + (env.PYTHONPATH ? path.delimiter + env.PYTHONPATH : "");
+  const r = spawnSync(oraclePython(), [path.join(ORACLE_DIR, script), ...args], {
+    encoding: "utf8",
+    env,
+    input: opts.input,
+    timeout: opts.timeoutMs ?? 300_000,
+    maxBuffer: 256 << 20,
+  });
+  if (r.status !== 0) throw new Error(`oracle ${script} ${args.join(" ")} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stderr}`);
+  return { stdout: r.stdout, stderr: r.stderr };
+}
