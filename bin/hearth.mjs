@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Hearth's command line. `hearth gate` (for CI) fails the build when a candidate model version does not
 // pass a suite's release gate: plain Node (18+), no dependencies, it only calls Hearth's API.
-// `hearth node` runs a GPU node (server/node/main.ts, TypeScript loaded in this process through tsx,
+// `hearth node` runs a GPU node (node-agent/main.ts, TypeScript loaded in this process through tsx,
 // so a signal to this process reaches the node itself).
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -74,7 +74,7 @@ async function node(argv) {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
   const { register } = await import("tsx/esm/api");
   register({ tsconfig: path.join(root, "tsconfig.json") });
-  const { runNodeCommand } = await import(pathToFileURL(path.join(root, "server", "node", "main.ts")).href);
+  const { runNodeCommand } = await import(pathToFileURL(path.join(root, "node-agent", "main.ts")).href);
   process.exit(await runNodeCommand(argv));
 }
 

@@ -11,10 +11,10 @@ import { CollabServer } from "@/server/collab";
 import { serverKey } from "@/server/endpoints/crypto";
 import { allowlistFromEnvironment } from "@/server/endpoints/ssrf";
 import { startEndpointRunWorker } from "@/server/endpoints/eval-runner";
-import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/nodes/http";
-import { startInferenceHub, stopInferenceHub } from "@/server/nodes/hub";
-import { startJobSweeper } from "@/server/jobs/sweeper";
-import { routeCompletion } from "@/server/nodes/inference";
+import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/node-registry/http";
+import { startInferenceHub, stopInferenceHub } from "@/server/node-registry/hub";
+import { startJobSweeper } from "@/server/job-queue/sweeper";
+import { routeCompletion } from "@/server/node-registry/inference";
 import { isServingPath, serveOpenAiApi } from "@/server/serving/http";
 
 export interface HearthOptions {
@@ -53,7 +53,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const nextUpgrade = app.getUpgradeHandler();
   const collab = new CollabServer(); // live co-editing: /yjs/<document> (server/collab/README.md)
   const endpointRuns = startEndpointRunWorker({ db }); // eval runs with target ENDPOINT (server/endpoints)
-  const inference = startInferenceHub(getDb); // GPU nodes' inference sockets (server/nodes/inference.ts)
+  const inference = startInferenceHub(getDb); // GPU nodes' inference sockets (server/node-registry/inference.ts)
   const sweeper = startJobSweeper(getDb); // expired node job leases back to the queue
 
   const server = http.createServer((req, res) => {

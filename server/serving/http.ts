@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { authenticateApiKey } from "@/server/apikeys/service";
 import type { Actor } from "@/server/trpc/context";
-import { NoNodeAvailable, type CompletionRequest, type CompletionResult, type RouteCompletion } from "./contract";
+import { NoNodeAvailable, type CompletionRequest, type CompletionResult, type RouteCompletion } from "@/contracts/serving";
 import { listServableModels, resolveModel } from "./models";
 import {
   ChatBody,

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { promptOf } from "@/gpu/eval/runner";
-import type { CompletionRequest, CompletionResult } from "./contract";
+import type { CompletionRequest, CompletionResult } from "@/contracts/serving";
 
 export const MAX_TOKENS_LIMIT = 4_096;
 export const DEFAULT_COMPLETION_MAX_TOKENS = 16; // OpenAI's default for /completions

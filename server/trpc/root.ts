@@ -14,7 +14,7 @@ import { datasetRouter } from "@/server/datasets/router";
 import { dashboardRouter } from "@/server/dashboards/router";
 import { collabRouter } from "@/server/collab/router";
 import { endpointRouter } from "@/server/endpoints/router";
-import { nodeRouter } from "@/server/nodes/router";
+import { nodeRouter } from "@/server/node-registry/router";
 
 export const appRouter = router({
   user: userRouter,

@@ -1,8 +1,8 @@
 // A light node for the queue benchmark: registers with a node token, then leases EVAL jobs and
 // completes each at once (no GPU), until the queue stays empty. Prints one JSON line of timings.
 // Usage: tsx test/bench/queue-worker.ts <server URL> <node token> <name>
-import { NodeApiClient } from "@/server/node/client";
-import type { LeasedJob } from "@/server/jobs/queue";
+import { NodeApiClient } from "@/node-agent/client";
+import type { LeasedJob } from "@/contracts/node-protocol";
 import { registration } from "../support/nodes";
 
 const [serverUrl, token, name] = process.argv.slice(2);

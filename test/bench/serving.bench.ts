@@ -19,7 +19,7 @@ import { startEmbeddedDatabase } from "../../server/db/embedded";
 import { applyMigrations } from "../../server/db/migrate";
 import { createPrismaClient } from "../../server/db/client";
 import { createApiKey } from "../../server/apikeys/service";
-import { createNodeToken } from "../../server/nodes/tokens";
+import { createNodeToken } from "../../server/node-registry/tokens";
 import { createModelVersionWithArtifact, storeModelArtifact } from "../../server/models/artifacts";
 import { startServingServer, until } from "../support/serving";
 import { startNodeProcess, type NodeProcess } from "../support/nodes";

@@ -16,7 +16,7 @@ import { launchBrowser, screenshotPath, signedInContext } from "../support/brows
 import { createPrismaClient, type PrismaClient } from "@/server/db/client";
 import { applyMigrations } from "@/server/db/migrate";
 import { createApiKey } from "@/server/apikeys/service";
-import { createNodeToken } from "@/server/nodes/tokens";
+import { createNodeToken } from "@/server/node-registry/tokens";
 import { API_SCOPES } from "@/server/auth/roles";
 
 const SECRET = "node-e2e-secret-0123456789abcdefghijkl";

@@ -17,7 +17,7 @@ import { promptOf } from "@/gpu/eval/runner";
 import { runTrainJob, type TrainJobSpec } from "@/gpu/train";
 import { createApiKey, revokeApiKey } from "@/server/apikeys/service";
 import { createModelVersionWithArtifact, storeModelArtifact } from "@/server/models/artifacts";
-import { createNodeToken } from "@/server/nodes/tokens";
+import { createNodeToken } from "@/server/node-registry/tokens";
 import { CHAT_TURN_STOPS } from "@/server/serving/openai";
 import { resolveModel } from "@/server/serving/models";
 import { startEndpointRunWorker, type EndpointRunWorker } from "@/server/endpoints/eval-runner";

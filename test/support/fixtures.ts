@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import type { PrismaClient } from "@/server/db/generated/client";
 import type { Actor, Context } from "@/server/trpc/context";
 import { createApiKey } from "@/server/apikeys/service";
-import { createNodeToken } from "@/server/nodes/tokens";
+import { createNodeToken } from "@/server/node-registry/tokens";
 import { randomToken, sha256Hex } from "@/server/auth/tokens";
 import { API_SCOPES, type ApiScope, type RoleName } from "@/server/auth/roles";
 import { createCallerFactory } from "@/server/trpc/init";

@@ -4,9 +4,9 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { PrismaClient } from "@/server/db/generated/client";
-import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/nodes/http";
-import { startInferenceHub, stopInferenceHub, type InferenceHub } from "@/server/nodes/hub";
-import { routeCompletion } from "@/server/nodes/inference";
+import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/node-registry/http";
+import { startInferenceHub, stopInferenceHub, type InferenceHub } from "@/server/node-registry/hub";
+import { routeCompletion } from "@/server/node-registry/inference";
 import { isServingPath, serveOpenAiApi } from "@/server/serving/http";
 
 export interface ServingServer {

@@ -1,8 +1,8 @@
-// The node's cache of loaded model versions (server/node/model-cache.ts), with stand-in models that
+// The node's cache of loaded model versions (node-agent/model-cache.ts), with stand-in models that
 // record their release.
 import { describe, expect, it } from "vitest";
 import type { LoadedGPT } from "@/gpu/io";
-import { LoadedModelCache } from "@/server/node/model-cache";
+import { LoadedModelCache } from "@/node-agent/model-cache";
 
 function fakeModel(id: string, released: string[]): LoadedGPT {
   return { model: { release: () => released.push(id) } } as unknown as LoadedGPT;

@@ -1,9 +1,9 @@
-// The GPU node's file of measured kernel choices (server/node/tuning-store.ts).
+// The GPU node's file of measured kernel choices (node-agent/tuning-store.ts).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { fileTuningStore } from "@/server/node/tuning-store";
+import { fileTuningStore } from "@/node-agent/tuning-store";
 
 describe("fileTuningStore", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-tuning-"));

@@ -1,7 +1,7 @@
-// Routing inference to GPU nodes: the RouteCompletion side of server/serving/contract.ts. The hub
-// (server/nodes/hub.ts) lives on globalThis: the custom server owns the nodes' sockets, and Next's
+// Routing inference to GPU nodes: the RouteCompletion side of contracts/serving.ts. The hub
+// (server/node-registry/hub.ts) lives on globalThis: the custom server owns the nodes' sockets, and Next's
 // route handlers (the serving API) call routeCompletion from their own bundle of this module.
-import { NoNodeAvailable, type RouteCompletion } from "@/server/serving/contract";
+import { NoNodeAvailable, type RouteCompletion } from "@/contracts/serving";
 import type { InferenceHub } from "./hub";
 
 const key = Symbol.for("hearth.inferenceHub");

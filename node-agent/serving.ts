@@ -4,9 +4,9 @@
 import WebSocket from "ws";
 import type { GpuContext } from "@/gpu/device";
 import { loadGPT, type LoadedGPT } from "@/gpu/io";
-import type { NodeToServer, ServerToNode } from "@/server/nodes/protocol";
-import { NODE_SOCKET_PATH } from "@/server/nodes/protocol";
-import type { CompletionRequest } from "@/server/serving/contract";
+import type { NodeToServer, ServerToNode } from "@/contracts/node-protocol";
+import { NODE_SOCKET_PATH } from "@/contracts/node-protocol";
+import type { CompletionRequest } from "@/contracts/serving";
 import type { NodeApiClient } from "./client";
 import { streamCompletion } from "./generate";
 import { LoadedModelCache } from "./model-cache";

@@ -4,10 +4,9 @@
 // token is refused it stops.
 import os from "node:os";
 import type { GpuContext } from "@/gpu/device";
-import { NODE_JOB_KINDS, type LeasedJob } from "@/server/jobs/queue";
-import type { LeaseState } from "@/server/jobs/queue";
+import { NODE_JOB_KINDS, type LeasedJob, type LeaseState } from "@/contracts/node-protocol";
 import { NodeApiClient, RequestRefused, ServerUnavailable, sleep, TokenRefused, withRetry } from "./client";
-import { ActiveJob, JobFailure, runEvaluation, runTraining, type JobEnv } from "./jobs";
+import { ActiveJob, JobFailure, runEvaluation, runTraining, type JobEnv } from "./run-job";
 import { LoadedModelCache } from "./model-cache";
 import { NodeServing } from "./serving";
 

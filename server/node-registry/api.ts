@@ -11,8 +11,8 @@ import { errorResponse } from "@/server/http/respond";
 import { describeZod } from "@/server/trpc/init";
 import { getArtifactStore, type ArtifactStore } from "@/server/storage";
 import { logMetrics, recordResults } from "@/server/runs/service";
-import { assertLeaseHeld, failJob, leaseNextJob, NODE_JOB_KINDS, releaseCancelledJob } from "@/server/jobs/queue";
-import { completeEvalJob, completeTrainingJob, storeRunArtifact, storeRunCheckpoint } from "@/server/jobs/reports";
+import { assertLeaseHeld, failJob, leaseNextJob, NODE_JOB_KINDS, releaseCancelledJob } from "@/server/job-queue/queue";
+import { completeEvalJob, completeTrainingJob, storeRunArtifact, storeRunCheckpoint } from "@/server/job-queue/reports";
 import { authenticateNode, heartbeat, NodeAuthError, NodeUnknown, registerNode } from "./service";
 
 const id = z.string().trim().min(1).max(64);

@@ -7,10 +7,10 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { PrismaClient } from "@/server/db/generated/client";
-import { NoNodeAvailable, type CompletionOptions, type CompletionRequest, type CompletionResult } from "@/server/serving/contract";
-import { queueSettings } from "@/server/jobs/settings";
+import { NoNodeAvailable, type CompletionOptions, type CompletionRequest, type CompletionResult } from "@/contracts/serving";
+import { queueSettings } from "@/server/job-queue/settings";
 import { authenticateNode, NodeAuthError, NodeUnknown } from "./service";
-import type { NodeToServer, ServerToNode } from "./protocol";
+import type { NodeToServer, ServerToNode } from "@/contracts/node-protocol";
 import { hubSlot } from "./inference";
 
 interface Pending {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { router } from "@/server/trpc/init";
 import { idSchema, orgProcedure } from "@/server/trpc/procedures";
-import { queueSettings } from "@/server/jobs/settings";
+import { queueSettings } from "@/server/job-queue/settings";
 import { createNodeToken, listNodeTokens, revokeNodeToken } from "./tokens";
 import { listNodeJobs, listNodes } from "./service";
 

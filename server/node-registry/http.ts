@@ -7,7 +7,7 @@ import type { PrismaClient } from "@/server/db/generated/client";
 import type { ArtifactStore } from "@/server/storage";
 import { handleNodeApi, NODE_API_PREFIX } from "./api";
 import type { InferenceHub } from "./hub";
-import { NODE_SOCKET_PATH } from "./protocol";
+import { NODE_SOCKET_PATH } from "@/contracts/node-protocol";
 
 export function isNodeApiPath(pathname: string): boolean {
   return pathname.startsWith(NODE_API_PREFIX);

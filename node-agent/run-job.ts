@@ -10,7 +10,7 @@ import { runTrainJob, validateTrainJobSpec } from "@/gpu/train/job";
 import { TrainControl, type StepMetrics } from "@/gpu/train";
 import { gptEvalModel, runEval, type RunnerCaseResult } from "@/gpu/eval/runner";
 import type { EvalCase } from "@/gpu/eval";
-import type { LeasedJob } from "@/server/jobs/queue";
+import type { LeasedJob } from "@/contracts/node-protocol";
 import { JobCancelled, LeaseLost, withRetry, type NodeApiClient } from "./client";
 
 export type StopReason = "cancelled" | "lost" | "shutdown";

@@ -1,5 +1,5 @@
 // The seam between the OpenAI-compatible serving API (server/serving) and the GPU nodes that run the
-// model (server/nodes). The web process never runs a model itself: it hands a request to a node that
+// model (server/node-registry). The web process never runs a model itself: it hands a request to a node that
 // holds the model version (or asks one to load it) and relays what the node streams back.
 
 export interface CompletionRequest {
@@ -29,7 +29,7 @@ export interface CompletionOptions {
   onText?: (delta: string) => void;
 }
 
-/** Implemented by server/nodes; throws NoNodeAvailable when no online node can serve the model. */
+/** Implemented by server/node-registry; throws NoNodeAvailable when no online node can serve the model. */
 export type RouteCompletion = (request: CompletionRequest, options?: CompletionOptions) => Promise<CompletionResult>;
 
 export class NoNodeAvailable extends Error {

@@ -1,7 +1,7 @@
 // Streaming text generation for the serving API: gpu/nn generate (KV cache) token by token, with
 // stop strings cut out and text released only once no stop string can still start in it.
 import { generate, type GPT } from "@/gpu/nn";
-import type { CompletionRequest, CompletionResult } from "@/server/serving/contract";
+import type { CompletionRequest, CompletionResult } from "@/contracts/serving";
 
 interface Tokenizer {
   encode(text: string): number[];

@@ -1,8 +1,8 @@
 // GPU nodes: registration, heartbeats, who is online, and the node actor behind a request.
 import type { Prisma, PrismaClient } from "@/server/db/generated/client";
 import type { NodeActor } from "@/server/audit/service";
-import { queueSettings } from "@/server/jobs/settings";
-import { renewLease, type LeaseState } from "@/server/jobs/queue";
+import { queueSettings } from "@/server/job-queue/settings";
+import { renewLease, type LeaseState } from "@/server/job-queue/queue";
 import { authenticateNodeToken, type PresentedNodeToken } from "./tokens";
 
 /** Refused node credentials: the node should stop (or wait for a new token), not retry. */

@@ -8,36 +8,14 @@ import { recordAudit, type NodeActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { estimateTrainJob, validateTrainJobSpec } from "@/gpu/train/job";
 import { queueSettings } from "./settings";
+import { NODE_JOB_KINDS, type LeasedJob, type LeaseState } from "@/contracts/node-protocol";
+
+export { NODE_JOB_KINDS, type JobCheckpoint, type LeasedJob, type LeaseState } from "@/contracts/node-protocol";
 
 type Tx = Prisma.TransactionClient;
 
 const DB_NOW = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
 const leaseEnd = (leaseMs: number) => Prisma.sql`(${DB_NOW} + make_interval(secs => ${leaseMs / 1000}::double precision))`;
-
-export const NODE_JOB_KINDS: RunKind[] = ["PRETRAIN", "SFT", "LORA", "EVAL"];
-
-export interface JobCheckpoint {
-  step: number;
-  sha256: string;
-  sizeBytes: number;
-}
-
-/** What a node needs to start (or resume) a leased job. */
-export interface LeasedJob {
-  runId: string;
-  projectId: string;
-  kind: RunKind;
-  config: Record<string, unknown>;
-  datasetVersionId: string | null;
-  modelVersionId: string | null;
-  suiteVersionId: string | null;
-  attempt: number;
-  maxAttempts: number;
-  /** The latest training checkpoint: resume from it. */
-  checkpoint: JobCheckpoint | null;
-  /** Eval cases that already have results (from an earlier attempt): skip them. */
-  doneCaseIds: string[];
-}
 
 export interface NodeCapacity {
   memoryBytes: bigint | null;
@@ -134,12 +112,6 @@ async function describeJob(db: PrismaClient, run: LeasedRow): Promise<LeasedJob>
     doneCaseIds: done.map((d) => d.caseId),
   };
 }
-
-export type LeaseState =
-  /** `attempt`: the run's attempt number now (a reclaim starts a new attempt). */
-  | { state: "held"; reclaimed: boolean; attempt?: number }
-  | { state: "cancelled"; message: string }
-  | { state: "lost"; message: string };
 
 /**
  * A heartbeat's renewal of the lease on `runId`. A node that was out of touch long enough for its

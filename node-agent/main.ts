@@ -1,4 +1,4 @@
-// `npx hearth node --server URL --token TOKEN`: a GPU node process (see server/node/worker.ts).
+// `npx hearth node --server URL --token TOKEN`: a GPU node process (see node-agent/worker.ts).
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";

@@ -1,0 +1,55 @@
+// The wire protocol between the server and a GPU node (`hearth node`): the job kinds and leased-job
+// shape of the node HTTP API (/api/node/...), and the messages on the inference socket
+// (/api/node/socket, JSON frames), where the server pushes completion requests and the node streams
+// text back. Shared by both sides; imports no runtime of ours.
+import type { CompletionRequest, CompletionResult } from "./serving";
+
+export const NODE_SOCKET_PATH = "/api/node/socket";
+
+export type ServerToNode =
+  | { type: "complete"; id: string; request: CompletionRequest }
+  | { type: "cancel"; id: string };
+
+export type NodeToServer =
+  /** The model versions the node holds in memory (sent on connect and whenever it changes). */
+  | { type: "models"; loaded: string[] }
+  | { type: "text"; id: string; delta: string }
+  | { type: "done"; id: string; result: CompletionResult }
+  /** `beforeOutput`: nothing was streamed yet, so another node may take the request. */
+  | { type: "error"; id: string; message: string; beforeOutput: boolean };
+
+/** The kinds of run a node can execute (the same names as the database's RunKind). */
+export type RunKind = "PRETRAIN" | "SFT" | "LORA" | "EVAL";
+
+export const NODE_JOB_KINDS: RunKind[] = ["PRETRAIN", "SFT", "LORA", "EVAL"];
+
+export interface JobCheckpoint {
+  step: number;
+  sha256: string;
+  sizeBytes: number;
+}
+
+/** What a node needs to start (or resume) a leased job. */
+export interface LeasedJob {
+  runId: string;
+  projectId: string;
+  kind: RunKind;
+  config: Record<string, unknown>;
+  datasetVersionId: string | null;
+  modelVersionId: string | null;
+  suiteVersionId: string | null;
+  attempt: number;
+  maxAttempts: number;
+  /** The latest training checkpoint: resume from it. */
+  checkpoint: JobCheckpoint | null;
+  /** Eval cases that already have results (from an earlier attempt): skip them. */
+  doneCaseIds: string[];
+}
+
+
+export type LeaseState =
+  /** `attempt`: the run's attempt number now (a reclaim starts a new attempt). */
+  | { state: "held"; reclaimed: boolean; attempt?: number }
+  | { state: "cancelled"; message: string }
+  | { state: "lost"; message: string };
+
