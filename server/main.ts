@@ -12,7 +12,7 @@ import { serverKey } from "@/server/endpoints/crypto";
 import { allowlistFromEnvironment } from "@/server/endpoints/ssrf";
 import { startEndpointRunWorker } from "@/server/endpoints/eval-runner";
 import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/node-registry/http";
-import { startInferenceHub, stopInferenceHub } from "@/server/node-registry/hub";
+import { startInferenceHub, stopInferenceHub } from "@/server/node-registry/inference";
 import { startJobSweeper } from "@/server/job-queue/sweeper";
 import { routeCompletion } from "@/server/node-registry/inference";
 import { isServingPath, serveOpenAiApi } from "@/server/serving/http";

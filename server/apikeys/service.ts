@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { PrismaClient } from "@/server/db/generated/client";
-import type { Actor } from "@/server/trpc/context";
+import type { Actor } from "@/contracts/actor";
 import { recordAudit } from "@/server/audit/service";
-import { actorId } from "@/server/lib/actor";
+import { actorId } from "@/contracts/actor";
 import { randomToken, safeEqualHex, sha256Hex } from "@/server/auth/tokens";
 import type { ApiScope } from "@/server/auth/roles";
 import { DomainError } from "@/server/errors";

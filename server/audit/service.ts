@@ -1,5 +1,5 @@
 import type { Prisma } from "@/server/db/generated/client";
-import { actorLabel, type Actor } from "@/server/trpc/context";
+import { actorLabel, type Actor } from "@/contracts/actor";
 import { publishAuditEvent } from "./events";
 import { requestContext } from "./request-context";
 

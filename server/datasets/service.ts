@@ -2,10 +2,10 @@ import fsp from "node:fs/promises";
 import os from "node:os";
 import type { Readable } from "node:stream";
 import type { DatasetKind, PrismaClient } from "@/server/db/generated/client";
-import type { Actor } from "@/server/trpc/context";
+import type { Actor } from "@/contracts/actor";
 import { recordAudit } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
-import { actorId } from "@/server/lib/actor";
+import { actorId } from "@/contracts/actor";
 import { getArtifactStore, receiveToTempFile, UploadTooLarge, type ArtifactStore } from "@/server/storage";
 import { DatasetValidator } from "./validate";
 

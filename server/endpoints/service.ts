@@ -3,10 +3,10 @@
 // (audit entries say only whether a key is set or changed). URLs are checked by the SSRF guard at
 // registration, and again on every request (DNS may change in between).
 import type { Prisma, PrismaClient } from "@/server/db/generated/client";
-import type { Actor } from "@/server/trpc/context";
+import type { Actor } from "@/contracts/actor";
 import { recordAudit } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
-import { actorId } from "@/server/lib/actor";
+import { actorId } from "@/contracts/actor";
 import { decryptSecret, encryptSecret } from "./crypto";
 import { checkDestination, guardedFetch, OutboundRequestError, SsrfRefused, type GuardOptions } from "./ssrf";
 import { endpointUrl, type EndpointTarget } from "./client";

@@ -3,7 +3,8 @@ import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { DomainError } from "@/server/errors";
 import { getDb } from "@/server/db/client";
-import { resolveActor, type Actor } from "@/server/trpc/context";
+import type { Actor } from "@/contracts/actor";
+import { resolveActor } from "@/server/auth/resolve-actor";
 import type { PrismaClient } from "@/server/db/generated/client";
 
 /** For plain route handlers (uploads, downloads): the same errors as the tRPC API, never a stack trace. */

@@ -1,8 +1,8 @@
 import type { PrismaClient, Role } from "@/server/db/generated/client";
-import type { Actor } from "@/server/trpc/context";
+import type { Actor } from "@/contracts/actor";
 import type { RoleName } from "@/server/auth/roles";
 import { recordAudit } from "@/server/audit/service";
-import { actorId } from "@/server/lib/actor";
+import { actorId } from "@/contracts/actor";
 import { randomToken, sha256Hex } from "@/server/auth/tokens";
 import { DomainError } from "@/server/errors";
 

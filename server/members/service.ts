@@ -1,5 +1,5 @@
 import type { PrismaClient, Role } from "@/server/db/generated/client";
-import type { Actor } from "@/server/trpc/context";
+import type { Actor } from "@/contracts/actor";
 import type { RoleName } from "@/server/auth/roles";
 import { recordAudit } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";

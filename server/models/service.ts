@@ -1,8 +1,8 @@
 import type { Prisma, PrismaClient } from "@/server/db/generated/client";
-import type { Actor } from "@/server/trpc/context";
+import type { Actor } from "@/contracts/actor";
 import { recordAudit, type AuditActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
-import { actorId } from "@/server/lib/actor";
+import { actorId } from "@/contracts/actor";
 import { caseOutcomes } from "@/server/runs/service";
 import { gate, type GateReport, type Thresholds } from "@/server/runs/gate";
 

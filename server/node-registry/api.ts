@@ -8,16 +8,14 @@ import type { PrismaClient } from "@/server/db/generated/client";
 import type { NodeActor } from "@/server/audit/service";
 import { requestContext } from "@/server/audit/request-context";
 import { errorResponse } from "@/server/http/respond";
-import { describeZod } from "@/server/trpc/init";
+import { caseResultSchema, describeZod, idSchema, metricPointSchema } from "@/contracts/zod";
 import { getArtifactStore, type ArtifactStore } from "@/server/storage";
 import { logMetrics, recordResults } from "@/server/runs/service";
 import { assertLeaseHeld, failJob, leaseNextJob, NODE_JOB_KINDS, releaseCancelledJob } from "@/server/job-queue/queue";
 import { completeEvalJob, completeTrainingJob, storeRunArtifact, storeRunCheckpoint } from "@/server/job-queue/reports";
 import { authenticateNode, heartbeat, NodeAuthError, NodeUnknown, registerNode } from "./service";
 
-const id = z.string().trim().min(1).max(64);
-const metricName = z.string().trim().min(1).max(100).regex(/^[\w./:-]+$/, "may use letters, digits and . / : _ -");
-const grade = z.object({ grader: z.string().max(100), score: z.number().min(0).max(1), pass: z.boolean(), reason: z.string().max(4_000) });
+const id = idSchema;
 
 const schemas = {
   register: z.object({
@@ -30,9 +28,9 @@ const schemas = {
   }),
   heartbeat: z.object({ runId: id.nullable(), loadedModelVersionIds: z.array(id).max(100) }),
   lease: z.object({ kinds: z.array(z.enum(NODE_JOB_KINDS as ["PRETRAIN", "SFT", "LORA", "EVAL"])).max(4).default([]) }),
-  metrics: z.object({ points: z.array(z.object({ name: metricName, step: z.number().int().min(0), value: z.number().finite() })).min(1).max(10_000) }),
+  metrics: z.object({ points: z.array(metricPointSchema).min(1).max(10_000) }),
   results: z.object({
-    results: z.array(z.object({ caseId: z.string().min(1).max(100), output: z.string().max(200_000), grades: z.array(grade).max(50), score: z.number().min(0).max(1), pass: z.boolean() })).min(1).max(1_000),
+    results: z.array(caseResultSchema).min(1).max(1_000),
   }),
   complete: z.object({
     artifactSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),

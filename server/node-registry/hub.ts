@@ -11,7 +11,6 @@ import { NoNodeAvailable, type CompletionOptions, type CompletionRequest, type C
 import { queueSettings } from "@/server/job-queue/settings";
 import { authenticateNode, NodeAuthError, NodeUnknown } from "./service";
 import type { NodeToServer, ServerToNode } from "@/contracts/node-protocol";
-import { hubSlot } from "./inference";
 
 interface Pending {
   onText?: (delta: string) => void;
@@ -186,17 +185,4 @@ export class InferenceHub {
     this.nodes.clear();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
-}
-
-/** Creates this process's hub (server/main.ts does, once). */
-export function startInferenceHub(db: () => PrismaClient): InferenceHub {
-  const hub = hubSlot.get() ?? new InferenceHub(db);
-  hubSlot.set(hub);
-  return hub;
-}
-
-export async function stopInferenceHub(): Promise<void> {
-  const hub = hubSlot.get();
-  hubSlot.set(undefined);
-  await hub?.close();
 }

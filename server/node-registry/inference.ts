@@ -2,7 +2,8 @@
 // (server/node-registry/hub.ts) lives on globalThis: the custom server owns the nodes' sockets, and Next's
 // route handlers (the serving API) call routeCompletion from their own bundle of this module.
 import { NoNodeAvailable, type RouteCompletion } from "@/contracts/serving";
-import type { InferenceHub } from "./hub";
+import type { PrismaClient } from "@/server/db/generated/client";
+import { InferenceHub } from "./hub";
 
 const key = Symbol.for("hearth.inferenceHub");
 const store = globalThis as unknown as Record<symbol, InferenceHub | undefined>;
@@ -20,3 +21,16 @@ export const routeCompletion: RouteCompletion = (request, options) => {
   if (!hub) return Promise.reject(new NoNodeAvailable());
   return hub.route(request, options);
 };
+
+/** Creates this process's hub (server/main.ts does, once). */
+export function startInferenceHub(db: () => PrismaClient): InferenceHub {
+  const hub = hubSlot.get() ?? new InferenceHub(db);
+  hubSlot.set(hub);
+  return hub;
+}
+
+export async function stopInferenceHub(): Promise<void> {
+  const hub = hubSlot.get();
+  hubSlot.set(undefined);
+  await hub?.close();
+}

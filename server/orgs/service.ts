@@ -1,5 +1,5 @@
 import type { PrismaClient } from "@/server/db/generated/client";
-import type { Actor } from "@/server/trpc/context";
+import type { Actor } from "@/contracts/actor";
 import { recordAudit } from "@/server/audit/service";
 import { slugify } from "@/server/slug";
 import { randomBytes } from "node:crypto";

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import type { PrismaClient } from "@/server/db/generated/client";
-import type { Actor } from "@/server/trpc/context";
+import type { Actor } from "@/contracts/actor";
 import { recordAudit } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
-import { actorId } from "@/server/lib/actor";
+import { actorId } from "@/contracts/actor";
 import { diffLines } from "@/server/lib/line-diff";
 import { assignClauseIds, clauseProblems, parseClauses } from "./clauses";
 import { editLiveDocument, policyDocName, readLiveDocument, replaceText } from "@/server/collab";

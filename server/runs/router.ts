@@ -2,6 +2,7 @@ import { z } from "zod";
 import { on } from "node:events";
 import { router } from "@/server/trpc/init";
 import { idSchema, projectProcedure, resourceProcedure } from "@/server/trpc/procedures";
+import { caseResultSchema, metricNameSchema, metricPointSchema } from "@/contracts/zod";
 import type { Prisma } from "@/server/db/generated/client";
 import { DomainError } from "@/server/errors";
 import { assertNotServerRun, compareRuns, createRun, listResults, logMetrics, readMetrics, recordResults, runSelect, transitionRun } from "./service";
@@ -10,8 +11,6 @@ import { metricEvents, type MetricPoint } from "./events";
 const MAX_POINTS_PER_BATCH = 10_000;
 const MAX_RESULTS_PER_BATCH = 1_000;
 const jsonObject = z.record(z.string(), z.unknown());
-const metricName = z.string().trim().min(1).max(100).regex(/^[\w./:-]+$/, "may use letters, digits and . / : _ -");
-const grade = z.object({ grader: z.string().max(100), score: z.number().min(0).max(1), pass: z.boolean(), reason: z.string().max(4_000) });
 
 export const runRouter = router({
   list: projectProcedure("VIEWER", "runs:read")
@@ -49,10 +48,10 @@ export const runRouter = router({
       return transitionRun(ctx.db, ctx.actor, ctx.orgId, input.runId, input.status, { error: input.error, summary: input.summary as Prisma.InputJsonValue | undefined });
     }),
   logMetrics: resourceProcedure("run", "EDITOR", "runs:write")
-    .input(z.object({ points: z.array(z.object({ name: metricName, step: z.number().int().min(0), value: z.number().finite() })).min(1).max(MAX_POINTS_PER_BATCH) }))
+    .input(z.object({ points: z.array(metricPointSchema).min(1).max(MAX_POINTS_PER_BATCH) }))
     .mutation(({ ctx, input }) => logMetrics(ctx.db, ctx.actor, ctx.orgId, input.runId, input.points)),
   metrics: resourceProcedure("run", "VIEWER", "runs:read")
-    .input(z.object({ names: z.array(metricName).max(50).optional() }))
+    .input(z.object({ names: z.array(metricNameSchema).max(50).optional() }))
     .query(({ ctx, input }) => readMetrics(ctx.db, input.runId, input.names)),
   /** Server-sent events: metric points as they are logged. */
   liveMetrics: resourceProcedure("run", "VIEWER", "runs:read").subscription(async function* ({ input, signal }) {
@@ -62,7 +61,7 @@ export const runRouter = router({
     .input(
       z.object({
         results: z
-          .array(z.object({ caseId: z.string().min(1).max(100), output: z.string().max(200_000), grades: z.array(grade).max(50), score: z.number().min(0).max(1), pass: z.boolean() }))
+          .array(caseResultSchema)
           .min(1)
           .max(MAX_RESULTS_PER_BATCH),
       }),

@@ -1,8 +1,8 @@
 import { Prisma as PrismaNamespace, type Prisma, type PrismaClient, type RunKind, type RunStatus, type RunTarget } from "@/server/db/generated/client";
-import type { Actor } from "@/server/trpc/context";
+import type { Actor } from "@/contracts/actor";
 import { recordAudit, type AuditActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
-import { actorId } from "@/server/lib/actor";
+import { actorId } from "@/contracts/actor";
 import { canTransition } from "./transitions";
 import { publishMetricPoints } from "./events";
 import type { CaseOutcome } from "./gate";

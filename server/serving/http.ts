@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { authenticateApiKey } from "@/server/apikeys/service";
-import type { Actor } from "@/server/trpc/context";
+import type { Actor } from "@/contracts/actor";
 import { NoNodeAvailable, type CompletionRequest, type CompletionResult, type RouteCompletion } from "@/contracts/serving";
 import { listServableModels, resolveModel } from "./models";
 import {

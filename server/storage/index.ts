@@ -7,20 +7,9 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { S3ArtifactStore, s3SettingsFromEnvironment } from "./s3";
+import type { ArtifactStore, StoredArtifact } from "./artifact-store";
 
-export interface StoredArtifact {
-  sha256: string;
-  bytes: number;
-}
-
-export interface ArtifactStore {
-  /** Stores a file already written to local disk under its sha256 (a no-op when it is already stored). */
-  putFile(localPath: string, sha256: string): Promise<void>;
-  open(sha256: string): Promise<Readable>;
-  has(sha256: string): Promise<boolean>;
-  /** Removes an artifact (a no-op when it is not stored). Callers check that nothing refers to it. */
-  delete(sha256: string): Promise<void>;
-}
+export type { ArtifactStore, StoredArtifact } from "./artifact-store";
 
 const SHA256 = /^[0-9a-f]{64}$/;
 

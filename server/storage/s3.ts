@@ -3,7 +3,7 @@
 import { createHash, createHmac } from "node:crypto";
 import fs from "node:fs";
 import { Readable } from "node:stream";
-import type { ArtifactStore } from "./index";
+import type { ArtifactStore } from "./artifact-store";
 
 export interface S3Settings {
   endpoint: string;

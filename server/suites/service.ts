@@ -1,8 +1,8 @@
 import type { Prisma, PrismaClient } from "@/server/db/generated/client";
-import type { Actor } from "@/server/trpc/context";
+import type { Actor } from "@/contracts/actor";
 import { recordAudit } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
-import { actorId } from "@/server/lib/actor";
+import { actorId } from "@/contracts/actor";
 import { canonicalJson, sha256Hex } from "@/gpu/eval/hash";
 import { EvalCaseSchema, type EvalCase } from "@/gpu/eval/case";
 import { validateSuiteCases } from "@/gpu/eval/validate";

@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import type { Context } from "./context";
 import type { ApiScope, RoleName } from "@/server/auth/roles";
 import { DomainError } from "@/server/errors";
+import { describeZod } from "@/contracts/zod";
 import { requestContext } from "@/server/audit/request-context";
 
 /** How a procedure is guarded; the authorization matrix test reads it. */
@@ -15,18 +16,6 @@ export type Access =
 
 export interface Meta {
   access: Access;
-}
-
-export function describeZod(error: ZodError): { message: string; fieldErrors: Record<string, string> } {
-  const fieldErrors: Record<string, string> = {};
-  for (const issue of error.issues) {
-    const field = issue.path.join(".") || "(input)";
-    fieldErrors[field] ??= issue.message;
-  }
-  const message = Object.entries(fieldErrors)
-    .map(([field, msg]) => `${field}: ${msg}`)
-    .join("; ");
-  return { message: `Invalid input: ${message}`, fieldErrors };
 }
 
 export const t = initTRPC

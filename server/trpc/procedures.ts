@@ -1,22 +1,15 @@
-import { TRPCError } from "@trpc/server";
+// The guarded procedures: each declares its access level, role and scope in one line; the checks
+// themselves live in server/auth/access.ts, shared with the plain routes.
 import { z } from "zod";
 import { baseProcedure } from "./init";
-import type { Actor } from "./context";
-import { roleAtLeast, type ApiScope, type RoleName } from "@/server/auth/roles";
+import type { ApiScope, RoleName } from "@/server/auth/roles";
+import { authorizeInOrg, authorizeProject, authorizeResource, deny, type ResourceKind } from "@/server/auth/access";
 
-/** Marks a refusal by a guard (as opposed to an error from the procedure body). */
-export class AccessDenied extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "AccessDenied";
-  }
-}
+export { AccessDenied, authorizeResource, type ResourceKind } from "@/server/auth/access";
 
-function deny(code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND", message: string): never {
-  throw new TRPCError({ code, message, cause: new AccessDenied(message) });
-}
+import { idSchema } from "@/contracts/zod";
 
-export const idSchema = z.string().trim().min(1, "is required").max(64, "is too long");
+export { idSchema } from "@/contracts/zod";
 
 export const publicProcedure = baseProcedure.meta({ access: { level: "public" } });
 
@@ -37,46 +30,6 @@ export const authedProcedure = baseProcedure
     return next({ ctx: { ...ctx, actor: ctx.actor } });
   });
 
-interface Grant {
-  role: RoleName | null;
-}
-
-/**
- * Checks that the actor may act in `orgId` with at least `role` (people) or with `scope` (API keys).
- * `notFound` is the message for actors outside the organization, identical to a missing id, so
- * an outsider learns nothing about what exists.
- */
-async function authorizeInOrg(
-  ctx: { db: import("@/server/db/generated/client").PrismaClient; actor: Actor | null },
-  orgId: string,
-  /** The project acted on; null for organization-wide procedures. */
-  projectId: string | null,
-  role: RoleName,
-  scope: ApiScope | null,
-  notFound: string,
-): Promise<Grant> {
-  const actor = ctx.actor;
-  if (!actor) deny("UNAUTHORIZED", "Sign in or send an API key to continue.");
-  if (actor.type === "apiKey") {
-    if (actor.orgId !== orgId) deny("NOT_FOUND", notFound);
-    // A project key sees other projects exactly as an outsider does, and nothing organization-wide.
-    if (actor.projectId && projectId === null) deny("FORBIDDEN", "This API key is limited to one project; it cannot act on the whole organization.");
-    if (actor.projectId && actor.projectId !== projectId) deny("NOT_FOUND", notFound);
-    if (!scope) deny("FORBIDDEN", "API keys cannot do this; sign in as a person.");
-    if (!actor.scopes.includes(scope)) deny("FORBIDDEN", `This API key lacks the "${scope}" scope.`);
-    return { role: null };
-  }
-  const membership = await ctx.db.membership.findUnique({
-    where: { orgId_userId: { orgId, userId: actor.userId } },
-    select: { role: true },
-  });
-  if (!membership) deny("NOT_FOUND", notFound);
-  if (!roleAtLeast(membership.role, role)) {
-    deny("FORBIDDEN", `This needs the ${role} role or higher; your role is ${membership.role}.`);
-  }
-  return { role: membership.role };
-}
-
 export function orgProcedure(role: RoleName, scope: ApiScope | null) {
   return baseProcedure
     .meta({ access: { level: "org", role, scope } })
@@ -92,71 +45,9 @@ export function projectProcedure(role: RoleName, scope: ApiScope | null) {
     .meta({ access: { level: "project", role, scope } })
     .input(z.object({ projectId: idSchema }))
     .use(async ({ ctx, input, next }) => {
-      const project = await ctx.db.project.findUnique({ where: { id: input.projectId }, select: { orgId: true } });
-      if (!project) deny("NOT_FOUND", "Project not found.");
-      const grant = await authorizeInOrg(ctx, project.orgId, input.projectId, role, scope, "Project not found.");
-      return next({
-        ctx: { ...ctx, actor: ctx.actor!, orgId: project.orgId, projectId: input.projectId, role: grant.role },
-      });
+      const grant = await authorizeProject(ctx, input.projectId, role, scope);
+      return next({ ctx: { ...ctx, actor: ctx.actor!, orgId: grant.orgId, projectId: input.projectId, role: grant.role } });
     });
-}
-
-/** Resources that live in a project, and how to find the project of one from its id. */
-const RESOURCE_PROJECT = {
-  policy: (db: Db, id: string) => db.policy.findUnique({ where: { id }, select: { projectId: true } }),
-  suite: (db: Db, id: string) => db.evalSuite.findUnique({ where: { id }, select: { projectId: true } }),
-  suiteVersion: (db: Db, id: string) =>
-    db.suiteVersion.findUnique({ where: { id }, select: { suite: { select: { projectId: true } } } }).then((v) => v && { projectId: v.suite.projectId }),
-  dataset: (db: Db, id: string) => db.dataset.findUnique({ where: { id }, select: { projectId: true } }),
-  datasetVersion: (db: Db, id: string) =>
-    db.datasetVersion.findUnique({ where: { id }, select: { dataset: { select: { projectId: true } } } }).then((v) => v && { projectId: v.dataset.projectId }),
-  model: (db: Db, id: string) => db.model.findUnique({ where: { id }, select: { projectId: true } }),
-  modelVersion: (db: Db, id: string) =>
-    db.modelVersion.findUnique({ where: { id }, select: { model: { select: { projectId: true } } } }).then((v) => v && { projectId: v.model.projectId }),
-  run: (db: Db, id: string) => db.run.findUnique({ where: { id }, select: { projectId: true } }),
-  promotion: (db: Db, id: string) =>
-    db.promotionRequest.findUnique({ where: { id }, select: { model: { select: { projectId: true } } } }).then((v) => v && { projectId: v.model.projectId }),
-  endpoint: (db: Db, id: string) => db.endpoint.findUnique({ where: { id }, select: { projectId: true } }),
-} as const;
-type Db = import("@/server/db/generated/client").PrismaClient;
-export type ResourceKind = keyof typeof RESOURCE_PROJECT;
-
-const RESOURCE_LABEL: Record<ResourceKind, string> = {
-  policy: "Policy",
-  suite: "Eval suite",
-  suiteVersion: "Suite version",
-  dataset: "Dataset",
-  datasetVersion: "Dataset version",
-  model: "Model",
-  modelVersion: "Model version",
-  run: "Run",
-  promotion: "Promotion request",
-  endpoint: "Endpoint",
-};
-
-/**
- * A procedure on one resource inside a project, named by `<kind>Id` in the input. The resource's
- * project decides access exactly as projectProcedure does; unknown ids and other organizations'
- * ids get the same "not found".
- */
-/**
- * Checks access to one resource inside a project exactly as projectProcedure does; unknown ids and
- * other organizations' ids get the same "not found". Also used by non-tRPC routes (uploads, downloads).
- */
-export async function authorizeResource(
-  ctx: { db: Db; actor: Actor | null },
-  kind: ResourceKind,
-  id: string,
-  role: RoleName,
-  scope: ApiScope | null,
-): Promise<{ orgId: string; projectId: string; role: RoleName | null }> {
-  const notFound = `${RESOURCE_LABEL[kind]} not found.`;
-  const owner = await RESOURCE_PROJECT[kind](ctx.db, id);
-  if (!owner) deny("NOT_FOUND", notFound);
-  const project = await ctx.db.project.findUnique({ where: { id: owner.projectId }, select: { orgId: true } });
-  if (!project) deny("NOT_FOUND", notFound);
-  const grant = await authorizeInOrg(ctx, project.orgId, owner.projectId, role, scope, notFound);
-  return { orgId: project.orgId, projectId: owner.projectId, role: grant.role };
 }
 
 /** A procedure on one resource inside a project, named by `<kind>Id` in the input. */

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TRPCError } from "@trpc/server";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { appRouter } from "@/server/trpc/root";
-import { AccessDenied } from "@/server/trpc/procedures";
+import { AccessDenied } from "@/server/auth/access";
 import type { Access } from "@/server/trpc/init";
 import { API_SCOPES, type ApiScope } from "@/server/auth/roles";
 import { ACTOR_NAMES, callerFor, createOrgFixture, FIXTURE_CASE, unique, type ActorName, type OrgFixture } from "../support/fixtures";

@@ -2,7 +2,8 @@
 // and API keys, directly through Prisma, for tests that call the API as each of them.
 import { randomBytes } from "node:crypto";
 import type { PrismaClient } from "@/server/db/generated/client";
-import type { Actor, Context } from "@/server/trpc/context";
+import type { Actor } from "@/contracts/actor";
+import type { Context } from "@/server/trpc/context";
 import { createApiKey } from "@/server/apikeys/service";
 import { createNodeToken } from "@/server/node-registry/tokens";
 import { randomToken, sha256Hex } from "@/server/auth/tokens";

@@ -5,7 +5,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/node-registry/http";
-import { startInferenceHub, stopInferenceHub, type InferenceHub } from "@/server/node-registry/hub";
+import type { InferenceHub } from "@/server/node-registry/hub";
+import { startInferenceHub, stopInferenceHub } from "@/server/node-registry/inference";
 import { routeCompletion } from "@/server/node-registry/inference";
 import { isServingPath, serveOpenAiApi } from "@/server/serving/http";
 

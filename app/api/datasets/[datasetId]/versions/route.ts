@@ -1,4 +1,4 @@
-import { authorizeResource } from "@/server/trpc/procedures";
+import { authorizeResource } from "@/server/auth/access";
 import { uploadDatasetVersion } from "@/server/datasets/service";
 import { errorResponse, requestContext } from "@/server/http/respond";
 

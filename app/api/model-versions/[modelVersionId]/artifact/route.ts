@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { authorizeResource } from "@/server/trpc/procedures";
+import { authorizeResource } from "@/server/auth/access";
 import { getArtifactStore } from "@/server/storage";
 import { DomainError } from "@/server/errors";
 import { errorResponse, requestContext } from "@/server/http/respond";

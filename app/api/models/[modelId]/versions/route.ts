@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { authorizeResource, idSchema } from "@/server/trpc/procedures";
+import { authorizeResource } from "@/server/auth/access";
+import { idSchema } from "@/contracts/zod";
 import { createModelVersionWithArtifact, modelVersionOfRun, serializeModelVersion, storeModelArtifact } from "@/server/models/artifacts";
 import { DomainError } from "@/server/errors";
 import { errorResponse, requestContext } from "@/server/http/respond";

@@ -1,0 +1,17 @@
+// Who is asking: a signed-in person or an API key. Shared by the server's domain code, its routers and
+// the audit log; the server resolves it from a request (server/auth/resolve-actor.ts).
+
+export type Actor =
+  | { type: "user"; userId: string; email: string; name: string }
+  /** projectId: the one project a project key is limited to; absent for organization-wide keys. */
+  | { type: "apiKey"; keyId: string; orgId: string; projectId?: string; scopes: string[]; label: string };
+
+/** How the actor is shown in the audit log and in errors: a person's email, or the key's label. */
+export function actorLabel(actor: Actor): string {
+  return actor.type === "user" ? actor.email : actor.label;
+}
+
+/** The id recorded as author or creator: a user's id, or an API key's. */
+export function actorId(actor: Actor): string {
+  return actor.type === "user" ? actor.userId : actor.keyId;
+}
