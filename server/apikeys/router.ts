@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { router } from "@/server/trpc/init";
 import { idSchema, orgProcedure } from "@/server/trpc/procedures";
-import { API_SCOPES } from "@/server/auth/roles";
+import { API_SCOPES } from "@/contracts/roles";
 import { apiKeySelect, createApiKey, revokeApiKey } from "./service";
 
 export const apiKeyRouter = router({

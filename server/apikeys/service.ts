@@ -4,7 +4,7 @@ import type { Actor } from "@/contracts/actor";
 import { recordAudit } from "@/server/audit/service";
 import { actorId } from "@/contracts/actor";
 import { randomToken, safeEqualHex, sha256Hex } from "@/server/auth/tokens";
-import type { ApiScope } from "@/server/auth/roles";
+import type { ApiScope } from "@/contracts/roles";
 import { DomainError } from "@/server/errors";
 
 // Keys look like hth_<12 hex prefix>_<secret>. The prefix is public and indexed; the key's sha256 is

@@ -5,7 +5,7 @@
 import type { PrismaClient } from "@/server/db/generated/client";
 import type { Actor } from "@/contracts/actor";
 import { DomainError } from "@/server/errors";
-import { roleAtLeast, type ApiScope, type RoleName } from "@/server/auth/roles";
+import { roleAtLeast, type ApiScope, type RoleName } from "@/contracts/roles";
 
 type Db = PrismaClient;
 

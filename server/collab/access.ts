@@ -1,7 +1,7 @@
 // Who may open a shared document: the session user's membership in the organization that owns the
 // policy's or suite's project. VIEWER reads; EDITOR, ADMIN and OWNER write. API keys never reach here.
 import type { PrismaClient } from "@/server/db/client";
-import { roleAtLeast, type RoleName } from "@/server/auth/roles";
+import { roleAtLeast, type RoleName } from "@/contracts/roles";
 import type { CollabDocRef } from "./names";
 
 export interface DocAccess {

@@ -22,7 +22,7 @@ import { userIdFromCookieHeader } from "@/server/auth/session";
 import { recordAudit } from "@/server/audit/service";
 import { allowedOriginsFromEnvironment, resolveDocAccess, type DocAccess } from "./access";
 import { docNameFromPath, parseDocName, type CollabDocRef } from "./names";
-import { readContent } from "./content";
+import { readContent } from "@/contracts/collab-doc";
 import { appendUpdates, docFromState, loadStoredState, readUpdatesSince, replaceSnapshot, seedIfEmpty } from "./store";
 
 const MESSAGE_SYNC = 0;

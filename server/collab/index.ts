@@ -3,6 +3,6 @@ export { CollabServer, READ_ONLY_REASON, CLOSE_ACCESS_REVOKED, CLOSE_ROLE_CHANGE
 export { readLiveDocument, seedDocumentIfEmpty, listDocumentSessions, type DocumentSession } from "./service";
 export { compactDocument } from "./store";
 export { parseDocName, policyDocName, suiteDocName, type CollabDocRef, type CollabDocKind } from "./names";
-export { caseFromMap, caseToMap, readCases, JSON_CASE_FIELDS, type LiveDocumentContent, type SuiteCase } from "./content";
+export { caseFromMap, caseToMap, readCases, JSON_CASE_FIELDS, type LiveDocumentContent, type DraftCase } from "@/contracts/collab-doc";
 export { editLiveDocument, replaceText, replaceCases, appendCases } from "./server-edit";
 export { listDocumentHistory, type HistoryEntry, type HistoryPerson } from "./history";

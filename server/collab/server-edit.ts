@@ -3,7 +3,7 @@
 import * as Y from "yjs";
 import type { PrismaClient } from "@/server/db/client";
 import { appendUpdates, docFromState, loadStoredState, seedIfEmpty } from "./store";
-import { caseToMap, policyText, positionAfterLast, suiteCases, type SuiteCase } from "./content";
+import { caseToMap, policyText, positionAfterLast, suiteCases, type DraftCase } from "@/contracts/collab-doc";
 
 export async function editLiveDocument(db: PrismaClient, docName: string, userId: string | null, edit: (doc: Y.Doc) => void): Promise<void> {
   await seedIfEmpty(db, docName);
@@ -32,13 +32,13 @@ export function replaceText(doc: Y.Doc, next: string): void {
   text.insert(start, next.slice(start, next.length - end));
 }
 
-export function replaceCases(doc: Y.Doc, cases: SuiteCase[]): void {
+export function replaceCases(doc: Y.Doc, cases: DraftCase[]): void {
   const array = suiteCases(doc);
   array.delete(0, array.length);
   array.push(cases.map((c, i) => caseToMap(c, i)));
 }
 
-export function appendCases(doc: Y.Doc, cases: SuiteCase[]): void {
+export function appendCases(doc: Y.Doc, cases: DraftCase[]): void {
   const array = suiteCases(doc);
   const start = positionAfterLast(array);
   array.push(cases.map((c, i) => caseToMap(c, start + i)));

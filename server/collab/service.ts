@@ -1,7 +1,7 @@
 // What the rest of the server asks of live documents: their content (for publishing) and seeding.
 import type { PrismaClient } from "@/server/db/client";
 import { getDb } from "@/server/db/client";
-import { readContent, type LiveDocumentContent } from "./content";
+import { readContent, type LiveDocumentContent } from "@/contracts/collab-doc";
 import { parseDocName } from "./names";
 import { docFromState, loadStoredState, readDraft, seedIfEmpty } from "./store";
 

@@ -20,7 +20,7 @@
 import * as Y from "yjs";
 import { Prisma, type PrismaClient } from "@/server/db/client";
 import { parseDocName, type CollabDocRef } from "./names";
-import { readContent, seedUpdate, type LiveDocumentContent, type SuiteCase } from "./content";
+import { readContent, seedUpdate, type LiveDocumentContent, type DraftCase } from "@/contracts/collab-doc";
 
 export interface NewUpdate {
   update: Uint8Array;
@@ -138,7 +138,7 @@ export async function readDraft(db: PrismaClient, ref: CollabDocRef): Promise<Li
   }
   const suite = await db.evalSuite.findUnique({ where: { id: ref.id }, select: { draft: true } });
   if (!suite) return null;
-  return { cases: Array.isArray(suite.draft) ? (suite.draft as SuiteCase[]) : [] };
+  return { cases: Array.isArray(suite.draft) ? (suite.draft as DraftCase[]) : [] };
 }
 
 /**

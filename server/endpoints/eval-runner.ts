@@ -16,6 +16,8 @@ import { endpointTarget } from "./service";
 import { endpointRunEvents } from "./events";
 import { OutboundRequestError, type GuardOptions } from "./ssrf";
 import { SecretKeyMismatch } from "./crypto";
+import { jsonValue } from "@/server/db/json";
+import { parseStoredCases } from "@/contracts/eval-case";
 
 const SYSTEM = { type: "system" } as const;
 
@@ -232,7 +234,7 @@ async function executeRun(
       throw error;
     }
     const version = await db.suiteVersion.findUniqueOrThrow({ where: { id: run.suiteVersionId }, select: { cases: true } });
-    const cases = version.cases as unknown as EvalCase[];
+    const cases = parseStoredCases(version.cases);
     const already = await db.evalResult.findMany({ where: { runId: run.id }, select: { caseId: true } });
     const done = new Set(already.map((r) => r.caseId));
     const remaining = cases.filter((c) => !done.has(c.id));
@@ -276,7 +278,7 @@ async function executeRun(
         ? { score: 0, pass: false, graders: [{ grader: "endpoint", score: 0, pass: false, reason: `The endpoint gave no answer: ${failure}` }] }
         : await gradeCase(c, output, { judge });
       await db.evalResult.createMany({
-        data: [{ runId: run.id, caseId: c.id, output, grades: graded.graders as unknown as Prisma.InputJsonValue, score: graded.score, pass: graded.pass, ...usage }],
+        data: [{ runId: run.id, caseId: c.id, output, grades: jsonValue(graded.graders), score: graded.score, pass: graded.pass, ...usage }],
         skipDuplicates: true,
       });
       const step = ++completed;

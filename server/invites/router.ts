@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { router } from "@/server/trpc/init";
 import { idSchema, orgProcedure, publicProcedure, userProcedure } from "@/server/trpc/procedures";
-import { ROLES } from "@/server/auth/roles";
+import { ROLES } from "@/contracts/roles";
 import { acceptInvite, createInvite, listInvites, previewInvite, revokeInvite } from "./service";
 
 const token = z.string().trim().min(20, "is not a valid invitation token").max(200, "is not a valid invitation token");

@@ -1,6 +1,6 @@
 import type { PrismaClient, Role } from "@/server/db/generated/client";
 import type { Actor } from "@/contracts/actor";
-import type { RoleName } from "@/server/auth/roles";
+import type { RoleName } from "@/contracts/roles";
 import { recordAudit } from "@/server/audit/service";
 import { actorId } from "@/contracts/actor";
 import { randomToken, sha256Hex } from "@/server/auth/tokens";

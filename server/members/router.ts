@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { router } from "@/server/trpc/init";
 import { idSchema, orgProcedure } from "@/server/trpc/procedures";
-import { ROLES } from "@/server/auth/roles";
+import { ROLES } from "@/contracts/roles";
 import { changeMemberRole, listMembers, removeMember } from "./service";
 
 export const memberRouter = router({

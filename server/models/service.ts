@@ -5,6 +5,7 @@ import { DomainError } from "@/server/errors";
 import { actorId } from "@/contracts/actor";
 import { caseOutcomes } from "@/server/runs/service";
 import { gate, type GateReport, type Thresholds } from "@/server/runs/gate";
+import { jsonValue } from "@/server/db/json";
 
 /** Aliases that can only move through a gated, two-person promotion. */
 export const PROTECTED_ALIASES = new Set(["production"]);
@@ -172,7 +173,7 @@ export async function requestPromotion(
     const pending = await tx.promotionRequest.findFirst({ where: { modelId, alias: input.alias, status: "PENDING" }, select: { id: true } });
     if (pending) throw new DomainError("CONFLICT", `A promotion to "${input.alias}" is already waiting for approval.`);
     const request = await tx.promotionRequest.create({
-      data: { modelId, alias: input.alias, modelVersionId: input.modelVersionId, suiteVersionId: input.suiteVersionId, gateReport: report as unknown as Prisma.InputJsonValue, requestedById: actorId(actor) },
+      data: { modelId, alias: input.alias, modelVersionId: input.modelVersionId, suiteVersionId: input.suiteVersionId, gateReport: jsonValue(report), requestedById: actorId(actor) },
     });
     await recordAudit(tx, actor, { orgId, action: "promotion.request", resourceType: "PromotionRequest", resourceId: request.id, after: { alias: input.alias, modelVersionId: input.modelVersionId, gatePass: report.pass } });
     return request;

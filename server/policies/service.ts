@@ -7,7 +7,7 @@ import { actorId } from "@/contracts/actor";
 import { diffLines } from "@/server/lib/line-diff";
 import { assignClauseIds, clauseProblems, parseClauses } from "./clauses";
 import { editLiveDocument, policyDocName, readLiveDocument, replaceText } from "@/server/collab";
-import { policyText } from "@/server/collab/content";
+import { policyText } from "@/contracts/collab-doc";
 
 /** The policy's current text: the live co-edited document (seeded from the draft on first use). */
 export async function currentPolicyText(db: PrismaClient, policyId: string): Promise<string> {

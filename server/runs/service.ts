@@ -8,6 +8,8 @@ import { publishMetricPoints } from "./events";
 import type { CaseOutcome } from "./gate";
 import { EndpointEvalConfigSchema } from "@/server/endpoints/eval-config";
 import { announceEndpointRun } from "@/server/endpoints/events";
+import { jsonValue } from "@/server/db/json";
+import { parseStoredCases, type EvalCase } from "@/contracts/eval-case";
 
 
 export const runSelect = {
@@ -29,14 +31,6 @@ export const runSelect = {
   finishedAt: true,
 } as const;
 
-interface StoredCase {
-  id: string;
-  input: unknown;
-  expected?: string;
-  choices?: string[];
-  tags?: string[];
-  clauses?: string[];
-}
 
 export async function createRun(
   db: PrismaClient,
@@ -181,7 +175,7 @@ export async function recordResults(
   assertNotServerRun(run.target);
   if (run.kind !== "EVAL") throw new DomainError("BAD_REQUEST", "Only eval runs have per-case results.");
   const version = await db.suiteVersion.findUniqueOrThrow({ where: { id: run.suiteVersionId! }, select: { cases: true } });
-  const known = new Set((version.cases as unknown as StoredCase[]).map((c) => c.id));
+  const known = new Set(parseStoredCases(version.cases).map((c) => c.id));
   const unknown = results.filter((r) => !known.has(r.caseId)).map((r) => r.caseId);
   if (unknown.length) throw new DomainError("BAD_REQUEST", `These case ids are not in the run's suite version: ${unknown.slice(0, 10).join(", ")}${unknown.length > 10 ? ", ..." : ""}.`);
   return db.$transaction(async (tx) => {
@@ -190,7 +184,7 @@ export async function recordResults(
     const [locked] = await tx.$queryRaw<{ status: RunStatus }[]>`SELECT status FROM "Run" WHERE id = ${runId} FOR SHARE`;
     assertAcceptsData(locked.status);
     const created = await tx.evalResult.createMany({
-      data: results.map((r) => ({ runId, caseId: r.caseId, output: r.output, grades: r.grades as unknown as Prisma.InputJsonValue, score: r.score, pass: r.pass })),
+      data: results.map((r) => ({ runId, caseId: r.caseId, output: r.output, grades: jsonValue(r.grades), score: r.score, pass: r.pass })),
       skipDuplicates: true,
     });
     await recordAudit(tx, actor, { orgId, action: "run.results", resourceType: "Run", resourceId: runId, after: { received: results.length, stored: created.count } });
@@ -288,7 +282,7 @@ export async function caseOutcomes(db: Pick<PrismaClient, "evalResult" | "suiteV
     db.evalResult.findMany({ where: { runId }, select: { caseId: true, pass: true, score: true } }),
     db.suiteVersion.findUniqueOrThrow({ where: { id: suiteVersionId }, select: { cases: true } }),
   ]);
-  const tags = new Map((version.cases as unknown as StoredCase[]).map((c) => [c.id, c.tags ?? []]));
+  const tags = new Map(parseStoredCases(version.cases).map((c) => [c.id, c.tags ?? []]));
   return results.map((r) => ({ ...r, tags: tags.get(r.caseId) ?? [] }));
 }
 
@@ -301,8 +295,8 @@ export async function listResults(db: PrismaClient, runId: string, options: { on
     ...(options.cursor ? { cursor: { runId_caseId: { runId, caseId: options.cursor } }, skip: 1 } : {}),
   });
   const cases = run.suiteVersionId
-    ? new Map(((await db.suiteVersion.findUniqueOrThrow({ where: { id: run.suiteVersionId }, select: { cases: true } })).cases as unknown as StoredCase[]).map((c) => [c.id, c]))
-    : new Map<string, StoredCase>();
+    ? new Map(parseStoredCases((await db.suiteVersion.findUniqueOrThrow({ where: { id: run.suiteVersionId }, select: { cases: true } })).cases).map((c) => [c.id, c]))
+    : new Map<string, EvalCase>();
   const page = rows.slice(0, options.limit);
   return {
     items: page.map((r) => {

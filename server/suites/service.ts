@@ -7,6 +7,8 @@ import { canonicalJson, sha256Hex } from "@/gpu/eval/hash";
 import { EvalCaseSchema, type EvalCase } from "@/gpu/eval/case";
 import { validateSuiteCases } from "@/gpu/eval/validate";
 import { appendCases, editLiveDocument, readLiveDocument, replaceCases, suiteDocName } from "@/server/collab";
+import { jsonValue } from "@/server/db/json";
+import { parseStoredCases } from "@/contracts/eval-case";
 
 /** The suite's current cases: the live co-edited document (seeded from the draft on first use). */
 export async function currentSuiteCases(db: PrismaClient, suiteId: string): Promise<Record<string, unknown>[]> {
@@ -98,7 +100,7 @@ export async function publishSuiteVersion(db: PrismaClient, actor: Actor, orgId:
     const latest = await tx.suiteVersion.findFirst({ where: { suiteId }, orderBy: { version: "desc" }, select: { version: true, sha256: true } });
     if (latest?.sha256 === sha256) throw new DomainError("CONFLICT", `Nothing changed since version ${latest.version}.`);
     const version = await tx.suiteVersion.create({
-      data: { suiteId, version: (latest?.version ?? 0) + 1, cases: cases as unknown as Prisma.InputJsonValue, caseCount: cases.length, sha256, message, authorId: actorId(actor) },
+      data: { suiteId, version: (latest?.version ?? 0) + 1, cases: jsonValue(cases), caseCount: cases.length, sha256, message, authorId: actorId(actor) },
       select: versionSummary,
     });
     await recordAudit(tx, actor, { orgId, action: "suite.publish", resourceType: "SuiteVersion", resourceId: version.id, after: { suiteId, ...version } });
@@ -109,7 +111,7 @@ export async function publishSuiteVersion(db: PrismaClient, actor: Actor, orgId:
 export async function getSuiteVersion(db: PrismaClient, suiteId: string, version: number) {
   const found = await db.suiteVersion.findUnique({ where: { suiteId_version: { suiteId, version } } });
   if (!found) throw new DomainError("NOT_FOUND", `Version ${version} of this suite does not exist.`);
-  return { ...found, cases: found.cases as unknown as EvalCase[] };
+  return { ...found, cases: parseStoredCases(found.cases) };
 }
 
 export type CaseChange = { caseId: string; change: "added" | "removed" | "changed"; fields: string[] };

@@ -3,7 +3,7 @@ import superjson from "superjson";
 import { ZodError } from "zod";
 import { randomBytes } from "node:crypto";
 import type { Context } from "./context";
-import type { ApiScope, RoleName } from "@/server/auth/roles";
+import type { ApiScope, RoleName } from "@/contracts/roles";
 import { DomainError } from "@/server/errors";
 import { describeZod } from "@/contracts/zod";
 import { requestContext } from "@/server/audit/request-context";

@@ -2,7 +2,7 @@
 // themselves live in server/auth/access.ts, shared with the plain routes.
 import { z } from "zod";
 import { baseProcedure } from "./init";
-import type { ApiScope, RoleName } from "@/server/auth/roles";
+import type { ApiScope, RoleName } from "@/contracts/roles";
 import { authorizeInOrg, authorizeProject, authorizeResource, deny, type ResourceKind } from "@/server/auth/access";
 
 export { AccessDenied, authorizeResource, type ResourceKind } from "@/server/auth/access";

@@ -17,7 +17,7 @@ import { createPrismaClient, type PrismaClient } from "@/server/db/client";
 import { applyMigrations } from "@/server/db/migrate";
 import { createApiKey } from "@/server/apikeys/service";
 import { createNodeToken } from "@/server/node-registry/tokens";
-import { API_SCOPES } from "@/server/auth/roles";
+import { API_SCOPES } from "@/contracts/roles";
 
 const SECRET = "node-e2e-secret-0123456789abcdefghijkl";
 process.env.NEXTAUTH_SECRET = SECRET;

@@ -6,7 +6,7 @@ import type { PrismaClient } from "@/server/db/generated/client";
 import { appRouter } from "@/server/trpc/root";
 import { AccessDenied } from "@/server/auth/access";
 import type { Access } from "@/server/trpc/init";
-import { API_SCOPES, type ApiScope } from "@/server/auth/roles";
+import { API_SCOPES, type ApiScope } from "@/contracts/roles";
 import { ACTOR_NAMES, callerFor, createOrgFixture, FIXTURE_CASE, unique, type ActorName, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase } from "../support/databases";
 

@@ -7,7 +7,7 @@ import { createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { connectClient, eventually, sessionCookie, startCollabServer, TEST_ORIGIN, tryUpgrade, type RunningCollabServer, type TestClient } from "../support/collab";
 import { compactDocument, readLiveDocument, seedDocumentIfEmpty, listDocumentSessions, caseToMap, readCases } from "@/server/collab";
 import { appendUpdates, loadStoredState, replaceSnapshot } from "@/server/collab/store";
-import { movedPosition, orderedCaseMaps, POSITION_KEY } from "@/server/collab/content";
+import { movedPosition, orderedCaseMaps, POSITION_KEY } from "@/contracts/collab-doc";
 
 describe.each(TEST_DATABASE_KINDS)("co-editing over /yjs on %s", (kind) => {
   let t: TestDatabase;

@@ -7,7 +7,7 @@ import type { Context } from "@/server/trpc/context";
 import { createApiKey } from "@/server/apikeys/service";
 import { createNodeToken } from "@/server/node-registry/tokens";
 import { randomToken, sha256Hex } from "@/server/auth/tokens";
-import { API_SCOPES, type ApiScope, type RoleName } from "@/server/auth/roles";
+import { API_SCOPES, type ApiScope, type RoleName } from "@/contracts/roles";
 import { createCallerFactory } from "@/server/trpc/init";
 import { appRouter } from "@/server/trpc/root";
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { encode } from "next-auth/jwt";
 import { hashPassword, verifyPassword } from "@/server/auth/password";
 import { parseCookieHeader, userIdFromCookieHeader } from "@/server/auth/session";
-import { roleAtLeast } from "@/server/auth/roles";
+import { roleAtLeast } from "@/contracts/roles";
 import { slugify } from "@/server/slug";
 
 describe("password hashing", () => {

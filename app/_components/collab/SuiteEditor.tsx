@@ -5,7 +5,7 @@ import { useEffect, useReducer, useState } from "react";
 import * as Y from "yjs";
 import { CollabStatus } from "./CollabStatus";
 import { useCollabDoc, type CollabUser } from "./useCollabDoc";
-import { caseFromMap, movedPosition, orderedCaseMaps, POSITION_KEY, positionAfterLast } from "@/server/collab/content";
+import { caseFromMap, movedPosition, orderedCaseMaps, POSITION_KEY, positionAfterLast } from "@/contracts/collab-doc";
 
 export type SuiteCaseValue = Record<string, unknown>;
 export interface CaseProblem {

@@ -3,7 +3,7 @@ import { useParams } from "next/navigation";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
-import { API_SCOPES, type ApiScope } from "@/server/auth/roles";
+import { API_SCOPES, type ApiScope } from "@/contracts/roles";
 import { ErrorAlert, fieldError, formatDate, Loading } from "@/app/_components/ui";
 import { RevokeCell, SecretShownOnce } from "@/app/_components/credentials";
 

@@ -11,6 +11,7 @@ import { SuiteEditor } from "@/app/_components/collab/SuiteEditor";
 import { DocumentHistory } from "@/app/_components/collab/DocumentHistory";
 import { validateSuiteCases } from "@/gpu/eval/validate";
 import { RunStatusBadge } from "@/app/_components/RunStatusBadge";
+import type { DraftCase } from "@/contracts/collab-doc";
 
 // The cases editor: live co-editing (API clients use suite.setCases and suite.importCases, which edit the same live document).
 const CasesEditor = SuiteEditor;
@@ -24,7 +25,6 @@ const TABS = [
 ] as const;
 type Tab = (typeof TABS)[number]["id"];
 
-type DraftCase = { id?: unknown; input?: unknown; expected?: unknown; choices?: unknown; tags?: unknown; clauses?: unknown; graders?: unknown };
 type Problem = { index: number; caseId?: string; field: string; message: string };
 type Thresholds = { overall?: number; tags?: Record<string, number> } | null;
 

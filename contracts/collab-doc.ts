@@ -3,11 +3,12 @@
 // per case field, so concurrent edits to different cells of one case both survive.
 import * as Y from "yjs";
 
-export type SuiteCase = Record<string, unknown>;
+/** A case as co-edited: any fields, not yet validated (publishing validates it into an EvalCase). */
+export type DraftCase = Record<string, unknown>;
 
 export interface LiveDocumentContent {
   text?: string;
-  cases?: SuiteCase[];
+  cases?: DraftCase[];
 }
 
 /** Case fields stored as JSON strings inside the Y.Map (lists and grader specs). */
@@ -59,8 +60,8 @@ export function movedPosition(ordered: Y.Map<unknown>[], from: number, delta: -1
 }
 
 /** A case as plain JSON: JSON-string fields are parsed back into values when they parse. */
-export function caseFromMap(map: Y.Map<unknown>): SuiteCase {
-  const out: SuiteCase = {};
+export function caseFromMap(map: Y.Map<unknown>): DraftCase {
+  const out: DraftCase = {};
   for (const [key, value] of map.entries()) {
     if (key === POSITION_KEY) continue;
     if ((JSON_CASE_FIELDS as readonly string[]).includes(key) && typeof value === "string") {
@@ -77,7 +78,7 @@ export function caseFromMap(map: Y.Map<unknown>): SuiteCase {
 }
 
 /** A Y.Map for one case: lists and grader specs become JSON strings, other fields stay as they are. */
-export function caseToMap(value: SuiteCase, position: number): Y.Map<unknown> {
+export function caseToMap(value: DraftCase, position: number): Y.Map<unknown> {
   const map = new Y.Map<unknown>();
   map.set(POSITION_KEY, position);
   for (const [key, field] of Object.entries(value)) {
@@ -88,7 +89,7 @@ export function caseToMap(value: SuiteCase, position: number): Y.Map<unknown> {
   return map;
 }
 
-export function readCases(doc: Y.Doc): SuiteCase[] {
+export function readCases(doc: Y.Doc): DraftCase[] {
   return orderedCaseMaps(suiteCases(doc)).map(caseFromMap);
 }
 
