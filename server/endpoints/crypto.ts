@@ -88,3 +88,6 @@ export function decryptSecret(ciphertext: string, context: string): string {
   decipher.setAuthTag(Buffer.from(tag, "base64url"));
   return Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()]).toString("utf8");
 }
+
+/** What an endpoint's API key is encrypted for (bound into the ciphertext). */
+export const endpointKeyContext = (endpointId: string) => `endpoint:${endpointId}`;

@@ -7,7 +7,7 @@ import type { Actor } from "@/contracts/actor";
 import { recordAudit } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/contracts/actor";
-import { decryptSecret, encryptSecret } from "./crypto";
+import { decryptSecret, encryptSecret, endpointKeyContext } from "./crypto";
 import { checkDestination, guardedFetch, OutboundRequestError, SsrfRefused, type GuardOptions } from "./ssrf";
 import { endpointUrl, type EndpointTarget } from "./client";
 
@@ -33,7 +33,7 @@ function toPublic({ keyCiphertext, ...rest }: Row): PublicEndpoint {
   return { ...rest, hasKey: keyCiphertext !== null };
 }
 
-const keyContext = (endpointId: string) => `endpoint:${endpointId}`;
+const keyContext = endpointKeyContext;
 
 export interface EndpointFields {
   name: string;
