@@ -1,7 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useParams, usePathname, useRouter, useSearchParams } from "next/navigation";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSession } from "next-auth/react";
 import { Suspense, useMemo, useState, type FormEvent } from "react";
 import { useTRPC, useTRPCClient } from "@/app/_lib/trpc";
@@ -72,7 +72,7 @@ function SuitePage() {
         </>
       ) : null}
       {tab === "versions" ? <SuiteVersions versions={s.versions} suiteName={s.name} /> : null}
-      {tab === "runs" ? <SuiteRuns projectId={projectId} orgId={orgId} versions={s.versions} /> : null}
+      {tab === "runs" ? <SuiteRuns projectId={projectId} orgId={orgId} suiteId={suiteId} versions={s.versions} /> : null}
       {tab === "settings" ? <SuiteSettings suiteId={suiteId} canEdit={canEdit} thresholds={s.thresholds as Thresholds} cases={s.draft as DraftCase[]} /> : null}
       {tab === "history" ? <DocumentHistory suiteId={suiteId} /> : null}
     </>
@@ -423,11 +423,16 @@ function SuiteVersions({ versions, suiteName }: { versions: VersionRow[]; suiteN
 
 type RunSummary = { passRate?: number; passed?: number; graded?: number } | null;
 
-function SuiteRuns({ orgId, projectId, versions }: { orgId: string; projectId: string; versions: VersionRow[] }) {
+const RUNS_PAGE = 100;
+
+function SuiteRuns({ orgId, projectId, suiteId, versions }: { orgId: string; projectId: string; suiteId: string; versions: VersionRow[] }) {
   const trpc = useTRPC();
-  const runs = useQuery(trpc.run.list.queryOptions({ projectId, kind: "EVAL", limit: 200 }));
+  // The server picks this suite's runs: filtering the project's newest runs here would lose older ones.
+  const runs = useInfiniteQuery(
+    trpc.run.list.infiniteQueryOptions({ projectId, kind: "EVAL", suiteId, limit: RUNS_PAGE }, { getNextPageParam: (page) => (page.length === RUNS_PAGE ? page[page.length - 1].id : undefined) }),
+  );
   const byId = new Map(versions.map((v) => [v.id, v.version]));
-  const rows = (runs.data ?? []).filter((r) => r.suiteVersionId && byId.has(r.suiteVersionId));
+  const rows = runs.data?.pages.flat() ?? [];
   return (
     <Section title="Runs of this suite">
       <ErrorAlert error={runs.error} />
@@ -473,6 +478,11 @@ function SuiteRuns({ orgId, projectId, versions }: { orgId: string; projectId: s
           </tbody>
         </table>
       )}
+      {runs.hasNextPage ? (
+        <button className="btn" onClick={() => runs.fetchNextPage()} disabled={runs.isFetchingNextPage}>
+          {runs.isFetchingNextPage ? "Loading…" : "Load older runs"}
+        </button>
+      ) : null}
     </Section>
   );
 }
