@@ -9,6 +9,7 @@ import { ErrorAlert, formatDate, Loading } from "@/app/_components/ui";
 import { duration, percent, ProjectCrumbs, Section, TabBar } from "@/app/_components/records";
 import { RunStatusBadge } from "@/app/_components/RunStatusBadge";
 import { appendPoints, MetricsChart, type MetricSeries } from "@/app/_components/MetricsChart";
+import { roleAtLeast } from "@/server/auth/roles";
 
 const TABS = [
   { id: "overview", label: "Overview" },
@@ -79,7 +80,7 @@ function RunPage() {
           </p>
         </div>
         <div className="row">
-          {r.target === "ENDPOINT" && ["QUEUED", "RUNNING"].includes(r.status) && r.role !== "VIEWER" ? <CancelRun runId={runId} onDone={() => run.refetch()} /> : null}
+          {r.target === "ENDPOINT" && ["QUEUED", "RUNNING"].includes(r.status) && roleAtLeast(r.role, "EDITOR") ? <CancelRun runId={runId} onDone={() => run.refetch()} /> : null}
           <RunStatusBadge status={r.status} />
         </div>
       </div>

@@ -11,6 +11,7 @@ import { SuiteEditor } from "@/app/_components/collab/SuiteEditor";
 import { DocumentHistory } from "@/app/_components/collab/DocumentHistory";
 import { validateSuiteCases } from "@/gpu/eval/validate";
 import { RunStatusBadge } from "@/app/_components/RunStatusBadge";
+import { roleAtLeast } from "@/server/auth/roles";
 
 // The cases editor: live co-editing (API clients use suite.setCases and suite.importCases, which edit the same live document).
 const CasesEditor = SuiteEditor;
@@ -47,7 +48,7 @@ function SuitePage() {
   if (suite.isLoading) return <Loading what="suite" />;
   if (suite.error) return <ErrorAlert error={suite.error} />;
   const s = suite.data!;
-  const canEdit = s.role === "OWNER" || s.role === "ADMIN" || s.role === "EDITOR";
+  const canEdit = roleAtLeast(s.role, "EDITOR");
   const latest = s.versions[0] ?? null;
 
   return (
