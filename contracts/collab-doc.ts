@@ -97,11 +97,6 @@ export function readContent(kind: "policy" | "suite", doc: Y.Doc): LiveDocumentC
   return kind === "policy" ? { text: policyText(doc).toString() } : { cases: readCases(doc) };
 }
 
-/** True when the document holds no content of its kind. */
-export function isEmptyContent(kind: "policy" | "suite", doc: Y.Doc): boolean {
-  return kind === "policy" ? policyText(doc).length === 0 : suiteCases(doc).length === 0;
-}
-
 // Seeds are written by a fixed client id, so two instances that seed the same draft concurrently
 // produce identical structs, which Yjs applies once: a belt to the database lock's braces.
 const SEED_CLIENT_ID = 1;

@@ -1,10 +1,14 @@
+// Role names, their order, and API key scopes: plain data and functions with no imports, so the
+// pages (app/) use the same checks as the server without pulling server code into the browser.
+// Keep it free of runtime imports.
 export const ROLES = ["OWNER", "ADMIN", "EDITOR", "VIEWER"] as const;
 export type RoleName = (typeof ROLES)[number];
 
 const RANK: Record<RoleName, number> = { VIEWER: 0, EDITOR: 1, ADMIN: 2, OWNER: 3 };
 
-export function roleAtLeast(role: RoleName, minimum: RoleName): boolean {
-  return RANK[role] >= RANK[minimum];
+/** Whether `role` is `minimum` or above; no role (not a member, or not loaded yet) is below every role. */
+export function roleAtLeast(role: RoleName | null | undefined, minimum: RoleName): boolean {
+  return !!role && RANK[role] >= RANK[minimum];
 }
 
 /**

@@ -16,7 +16,7 @@ export interface NodeWorkerOptions {
   name: string;
   /** Memory the node offers to jobs; default: the machine's RAM on a CPU adapter, else unknown. */
   memoryBytes?: number;
-  /** Seconds between lease attempts while idle. */
+  /** Milliseconds between lease attempts while idle (default 1000, jittered by ±20%). */
   pollMs?: number;
   serve?: boolean;
   openGpu: () => Promise<GpuContext>;

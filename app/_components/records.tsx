@@ -3,6 +3,7 @@ import Link from "next/link";
 import { useQuery } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
+import { roleAtLeast } from "@/contracts/roles";
 
 export type DiffLine = { kind: "same" | "added" | "removed"; text: string; oldLine?: number; newLine?: number };
 
@@ -14,8 +15,8 @@ export function useProjectAccess(projectId: string) {
   return {
     project,
     role,
-    canEdit: role === "OWNER" || role === "ADMIN" || role === "EDITOR",
-    canApprove: role === "OWNER" || role === "ADMIN",
+    canEdit: roleAtLeast(role, "EDITOR"),
+    canApprove: roleAtLeast(role, "ADMIN"),
   };
 }
 

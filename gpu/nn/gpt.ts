@@ -173,24 +173,33 @@ function blockBackward(ctx: GpuContext, p: P, g: P, lora: Adapters, l: number, a
 
 // ---------- the model ----------
 
-/** The matmul shapes of one training step: projections and head forward, dX, dW; attention. */
+/** A block's projections as [in, out]. */
+const projections = (C: number): Array<[number, number]> => [
+  [C, 3 * C],
+  [C, C],
+  [C, 4 * C],
+  [4 * C, C],
+];
+
+/** The matmul shapes of a forward pass over B x T tokens: projections, head, attention. */
+export function gptForwardMatmulShapes(config: GPTConfig, B: number, T: number): MatmulShapeSpec[] {
+  const { nEmbd: C, vocabSize: V, nHead } = config;
+  const N = B * T;
+  const [scores, mix] = attentionMatmulShapes(B, T, C, nHead);
+  return [...projections(C).map(([i, o]) => ({ M: N, N: o, K: i })), { M: N, N: V, K: C, transB: true }, scores, mix];
+}
+
+/** The matmul shapes of one training step: the forward, then input and weight gradients. */
 export function gptMatmulShapes(config: GPTConfig, B: number, T: number): MatmulShapeSpec[] {
   const { nEmbd: C, vocabSize: V, nHead } = config;
   const N = B * T;
-  const layers: Array<[number, number]> = [
-    [C, 3 * C],
-    [C, C],
-    [C, 4 * C],
-    [4 * C, C],
-  ];
   return [
-    ...layers.map(([i, o]) => ({ M: N, N: o, K: i })),
-    { M: N, N: V, K: C, transB: true },
-    ...layers.map(([i, o]) => ({ M: N, N: i, K: o, transB: true })),
+    ...gptForwardMatmulShapes(config, B, T),
+    ...projections(C).map(([i, o]) => ({ M: N, N: i, K: o, transB: true })),
     { M: N, N: C, K: V },
-    ...layers.map(([i, o]) => ({ M: i, N: o, K: N, transA: true })),
+    ...projections(C).map(([i, o]) => ({ M: i, N: o, K: N, transA: true })),
     { M: V, N: C, K: N, transA: true },
-    ...attentionMatmulShapes(B, T, C, nHead),
+    attentionMatmulShapes(B, T, C, nHead)[2],
   ];
 }
 
@@ -309,8 +318,7 @@ export class GPT {
   async tunePrefill(T: number): Promise<void> {
     const cls = Math.ceil(Math.log2(Math.max(1, T)));
     if (this.prefillTuned.has(cls)) return;
-    const { nEmbd: C, nHead } = this.config;
-    await selectMatmulVariantsFor(this.ctx, [...gptMatmulShapes(this.config, 1, T).slice(0, 5), ...attentionMatmulShapes(1, T, C, nHead).slice(0, 2)]);
+    await selectMatmulVariantsFor(this.ctx, gptForwardMatmulShapes(this.config, 1, T));
     this.prefillTuned.add(cls);
   }
 

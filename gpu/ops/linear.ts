@@ -1,5 +1,6 @@
-// Linear layer y = x W (+ b) over the last axis, the building block of attention projections and
-// the MLP. Backward adds dW (and db) into gradient tensors and returns dx.
+// Linear layer y = x W (+ b) over the last axis, and its backward (adds dW and db into gradient
+// tensors, returns dx): a convenience over matmul for engine users and the op tests. The GPT model
+// does not use it: its projections call matmul directly, with LoRA and fused epilogues (nn/gpt.ts).
 
 import type { GpuContext } from "../device";
 import type { Tensor } from "../tensor";

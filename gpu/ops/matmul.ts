@@ -453,18 +453,26 @@ export async function selectMatmulVariantsFor(ctx: GpuContext, shapes: MatmulSha
     const cls = matmulShapeClass(s.M, s.N, s.K, batch);
     if (out[cls]) continue;
     const lead = batch > 1 ? [batch] : [];
-    const a = ctx.tensor(new Float32Array(batch * s.M * s.K).fill(0.5), [...lead, ...(s.transA ? [s.K, s.M] : [s.M, s.K])]);
-    const b = ctx.tensor(new Float32Array(batch * s.K * s.N).fill(0.25), [...lead, ...(s.transB ? [s.N, s.K] : [s.K, s.N])]);
-    const c = ctx.empty([...lead, s.M, s.N]);
+    // Operands only when something is measured: a class already chosen (this process, or the tuning
+    // store) costs no upload, which for a large model's head is hundreds of MB.
+    let operands: Tensor[] | null = null;
     const r = await tuneChoice(
       ctx,
       `matmul:${cls}`,
       matmulVariants(ctx),
-      (variant) => () => void matmul(ctx, a, b, { transA: s.transA, transB: s.transB, triangular: s.triangular, out: c, variant }),
+      (variant) => {
+        operands ??= [
+          ctx.tensor(new Float32Array(batch * s.M * s.K).fill(0.5), [...lead, ...(s.transA ? [s.K, s.M] : [s.M, s.K])]),
+          ctx.tensor(new Float32Array(batch * s.K * s.N).fill(0.25), [...lead, ...(s.transB ? [s.N, s.K] : [s.K, s.N])]),
+          ctx.empty([...lead, s.M, s.N]),
+        ];
+        const [a, b, c] = operands;
+        return () => void matmul(ctx, a, b, { transA: s.transA, transB: s.transB, triangular: s.triangular, out: c, variant });
+      },
       { force: opts.force, fallback: DEFAULT_VARIANT },
     );
     out[cls] = r.choice;
-    for (const t of [a, b, c]) t.release();
+    for (const t of (operands as Tensor[] | null) ?? []) t.release();
   }
   return out;
 }

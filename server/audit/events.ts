@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { processSingleton } from "@/server/lib/process-singleton";
 
 export interface AuditEvent {
   id: string;
@@ -10,11 +11,9 @@ export interface AuditEvent {
   createdAt: Date;
 }
 
-// In-process fan-out for the live audit feed. The emitter lives on globalThis so the custom server
-// and Next's separately bundled route handlers share it.
-const key = Symbol.for("hearth.auditEvents");
-const store = globalThis as unknown as Record<symbol, EventEmitter | undefined>;
-export const auditEvents: EventEmitter = (store[key] ??= new EventEmitter().setMaxListeners(1000));
+// In-process fan-out for the live audit feed, one per process (see processSingleton): the custom
+// server and Next's separately bundled route handlers share it.
+export const auditEvents: EventEmitter = processSingleton("hearth.auditEvents", () => new EventEmitter().setMaxListeners(1000));
 
 export function publishAuditEvent(row: AuditEvent): void {
   // Emitted before the surrounding transaction commits; subscribers re-read from the database.

@@ -30,37 +30,3 @@ export async function readLiveDocument(docName: string, db: PrismaClient = getDb
 export async function seedDocumentIfEmpty(docName: string, initial?: LiveDocumentContent, db: PrismaClient = getDb()): Promise<boolean> {
   return seedIfEmpty(db, docName, initial);
 }
-
-export interface DocumentSession {
-  at: Date;
-  userId: string;
-  userLabel: string;
-  connectedAt: string;
-  disconnectedAt: string;
-  updates: number;
-  role: string;
-}
-
-/** Editing sessions of a document, newest first (from the audit log's `collab.session` entries). */
-export async function listDocumentSessions(docName: string, db: PrismaClient = getDb(), limit = 100): Promise<DocumentSession[]> {
-  const ref = parseDocName(docName);
-  if (!ref) return [];
-  const rows = await db.auditLog.findMany({
-    where: { action: "collab.session", resourceType: ref.kind, resourceId: ref.id },
-    orderBy: { createdAt: "desc" },
-    take: limit,
-    select: { createdAt: true, actorId: true, actorLabel: true, after: true },
-  });
-  return rows.map((row) => {
-    const after = (row.after ?? {}) as Record<string, unknown>;
-    return {
-      at: row.createdAt,
-      userId: row.actorId,
-      userLabel: row.actorLabel,
-      connectedAt: String(after.connectedAt ?? ""),
-      disconnectedAt: String(after.disconnectedAt ?? ""),
-      updates: Number(after.updates ?? 0),
-      role: String(after.role ?? ""),
-    };
-  });
-}

@@ -1,7 +1,8 @@
-// Process-wide database settings, kept on globalThis rather than in module scope: Next bundles
-// route handlers separately from the custom server, so module-level variables would give each
-// bundle its own unconfigured copy.
+// Process-wide database settings, one object per process (see processSingleton) rather than module
+// scope: Next bundles route handlers separately from the custom server, so module-level variables
+// would give each bundle its own unconfigured copy.
 import type { PrismaClient } from "./generated/client";
+import { processSingleton } from "../lib/process-singleton";
 
 export interface DbState {
   url?: string;
@@ -10,9 +11,6 @@ export interface DbState {
   migrationsDir?: string;
 }
 
-const HEARTH_DB = Symbol.for("hearth.db");
-
 export function dbState(): DbState {
-  const g = globalThis as unknown as Record<symbol, DbState | undefined>;
-  return (g[HEARTH_DB] ??= {});
+  return processSingleton<DbState>("hearth.db", () => ({}));
 }

@@ -1,17 +1,18 @@
 // Routing inference to GPU nodes: the RouteCompletion side of contracts/serving.ts. The hub
-// (server/node-registry/hub.ts) lives on globalThis: the custom server owns the nodes' sockets, and Next's
-// route handlers (the serving API) call routeCompletion from their own bundle of this module.
+// (server/node-registry/hub.ts) is held in one slot per process (see processSingleton): the custom
+// server owns the nodes' sockets, and Next's route handlers (the serving API) call routeCompletion
+// from their own bundle of this module.
 import { NoNodeAvailable, type RouteCompletion } from "@/contracts/serving";
+import { processSingleton } from "@/server/lib/process-singleton";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { InferenceHub } from "./hub";
 
-const key = Symbol.for("hearth.inferenceHub");
-const store = globalThis as unknown as Record<symbol, InferenceHub | undefined>;
+const slot = processSingleton("hearth.inferenceHubSlot", (): { hub?: InferenceHub } => ({}));
 
 export const hubSlot = {
-  get: (): InferenceHub | undefined => store[key],
+  get: (): InferenceHub | undefined => slot.hub,
   set: (hub: InferenceHub | undefined) => {
-    store[key] = hub;
+    slot.hub = hub;
   },
 };
 

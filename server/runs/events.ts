@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { processSingleton } from "@/server/lib/process-singleton";
 
 export interface MetricPoint {
   name: string;
@@ -6,10 +7,8 @@ export interface MetricPoint {
   value: number;
 }
 
-// Live metric points for run pages. Shared through globalThis by the custom server and Next's bundles.
-const key = Symbol.for("hearth.metricEvents");
-const store = globalThis as unknown as Record<symbol, EventEmitter | undefined>;
-export const metricEvents: EventEmitter = (store[key] ??= new EventEmitter().setMaxListeners(1000));
+// Live metric points for run pages, one emitter per process (see processSingleton) for the custom server and Next's bundles.
+export const metricEvents: EventEmitter = processSingleton("hearth.metricEvents", () => new EventEmitter().setMaxListeners(1000));
 
 export function publishMetricPoints(runId: string, points: MetricPoint[]): void {
   metricEvents.emit(runId, points);

@@ -13,14 +13,30 @@ const MAX_RESULTS_PER_BATCH = 1_000;
 const jsonObject = z.record(z.string(), z.unknown());
 
 export const runRouter = router({
+  /**
+   * The project's runs, newest first, a page at a time: pass the last run's id as `cursor` for the
+   * next page (a page shorter than `limit` is the last). `suiteId` keeps the runs of any version of
+   * that suite, `suiteVersionId` those of one version: a suite's pages ask for these rather than
+   * filter the project's newest runs, where a busy project's older runs would not be.
+   */
   list: projectProcedure("VIEWER", "runs:read")
-    .input(z.object({ kind: z.enum(["PRETRAIN", "SFT", "LORA", "EVAL"]).optional(), suiteVersionId: idSchema.optional(), limit: z.number().int().min(1).max(200).default(50) }))
+    .input(
+      z.object({
+        kind: z.enum(["PRETRAIN", "SFT", "LORA", "EVAL"]).optional(),
+        suiteVersionId: idSchema.optional(),
+        suiteId: idSchema.optional(),
+        cursor: idSchema.optional(),
+        limit: z.number().int().min(1).max(200).default(50),
+      }),
+    )
     .query(({ ctx, input }) =>
       ctx.db.run.findMany({
-        where: { projectId: ctx.projectId, kind: input.kind, suiteVersionId: input.suiteVersionId },
+        where: { projectId: ctx.projectId, kind: input.kind, suiteVersionId: input.suiteVersionId, ...(input.suiteId ? { suiteVersion: { suiteId: input.suiteId } } : {}) },
         select: runSelect,
-        orderBy: { createdAt: "desc" },
+        // The id breaks ties between runs created in the same millisecond, so pages neither skip nor repeat.
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
         take: input.limit,
+        ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
       }),
     ),
   get: resourceProcedure("run", "VIEWER", "runs:read").query(async ({ ctx, input }) => {

@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { S3ArtifactStore, s3SettingsFromEnvironment } from "./s3";
 import type { ArtifactStore, StoredArtifact } from "./artifact-store";
+import { processSingleton } from "../lib/process-singleton";
 
 export type { ArtifactStore, StoredArtifact } from "./artifact-store";
 
@@ -53,14 +54,12 @@ export class FileArtifactStore implements ArtifactStore {
   }
 }
 
-const key = Symbol.for("hearth.artifactStore");
-const store = globalThis as unknown as Record<symbol, ArtifactStore | undefined>;
-
-/** The configured store: S3-compatible when HEARTH_S3_BUCKET is set, else files under the data directory. */
+/** The configured store, one per process: S3-compatible when HEARTH_S3_BUCKET is set, else files under the data directory. */
 export function getArtifactStore(): ArtifactStore {
   const s3 = s3SettingsFromEnvironment();
-  store[key] ??= s3 ? new S3ArtifactStore(s3) : new FileArtifactStore(path.join(process.env.HEARTH_DATA_DIR ?? path.resolve("data"), "artifacts"));
-  return store[key];
+  return processSingleton<ArtifactStore>("hearth.artifactStore", () =>
+    s3 ? new S3ArtifactStore(s3) : new FileArtifactStore(path.join(process.env.HEARTH_DATA_DIR ?? path.resolve("data"), "artifacts")),
+  );
 }
 
 /** Streams a body to a temp file while hashing and measuring it; `inspect` sees each chunk (for validation). */

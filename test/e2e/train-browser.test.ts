@@ -5,13 +5,17 @@
 // page explains why and queues the job for the GPU nodes; a fine-tune reloaded mid-run resumes from
 // the checkpoint kept in the browser and still ends with one model version. The tests build on each
 // other's models, in order.
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Browser, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
 import { signInOverHttp, trpcHttp } from "../support/http";
 import { unique } from "../support/fixtures";
 
 const app = inject("app");
+
+// A test's budget covers its waits (training runs on SwiftShader, slow on a loaded CI machine):
+// vitest's default of 120 s cut off runs that were still progressing within their own waits.
+const TRAINING_TEST_TIMEOUT = 600_000;
 
 // Short sentences from a small vocabulary: a tiny model's loss falls visibly within a few dozen steps.
 function corpus(): string {
@@ -70,6 +74,18 @@ describe("training in the browser", () => {
   });
   afterAll(async () => browser?.close());
 
+  // Every page a test opens is closed after it, passed or failed: a failed test's page would otherwise
+  // go on training in the shared browser (one GPU process for all pages) and slow the next tests.
+  const contexts: BrowserContext[] = [];
+  async function newContext(): Promise<BrowserContext> {
+    const context = await signedInContext(browser, app.url, cookie);
+    contexts.push(context);
+    return context;
+  }
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((context) => context.close().catch(() => undefined)));
+  });
+
   /**
    * Fills the Train page's form for a tiny run and starts it in the browser: pre-training on the corpus
    * into a new model, or (with `parent`) full fine-tuning on the pairs into the parent's model.
@@ -104,7 +120,7 @@ describe("training in the browser", () => {
   const stepOf = async (page: Page) => Number((await page.getByTestId("train-step").textContent())!.split("/")[0]);
 
   it("trains a tiny model with a live loss chart, records the run and its metrics, uploads the version, and evaluates it", async () => {
-    const context = await signedInContext(browser, app.url, cookie);
+    const context = await newContext();
     const page = await context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(String(e)));
@@ -183,10 +199,10 @@ describe("training in the browser", () => {
     await page.getByTestId("evaluate-form").getByLabel("Suite", { exact: true }).waitFor();
     expect(errors).toEqual([]);
     await context.close();
-  });
+  }, TRAINING_TEST_TIMEOUT);
 
   it("pauses and resumes a run, and cancels it on request or when it was ended in Hearth: CANCELLED, and no model version", async () => {
-    const context = await signedInContext(browser, app.url, cookie);
+    const context = await newContext();
     const page = await context.newPage();
     page.on("dialog", (dialog) => void dialog.accept());
     await startTinyRun(page, { modelName: "support-cancelled", steps: 500 });
@@ -215,7 +231,7 @@ describe("training in the browser", () => {
     expect(await page.locator(".alert-error").textContent()).toContain("The run was ended in Hearth (it is CANCELLED)");
     expect((await call("query", "model.get", { modelId: other.config.modelId })).versions).toEqual([]);
     await context.close();
-  });
+  }, TRAINING_TEST_TIMEOUT);
 
   it("explains when the browser has no GPU adapter, and sends a LoRA fine-tune of the trained model to the GPU nodes instead", async () => {
     const parentModel = (await call("query", "model.list", { projectId })).find((m: { name: string }) => m.name === "support-tiny");
@@ -259,10 +275,16 @@ describe("training in the browser", () => {
   it("resumes a fine-tuning run from the browser's checkpoint after a reload, and registers one model version with its lineage", async () => {
     const parentModel = (await call("query", "model.list", { projectId })).find((m: { name: string }) => m.name === "support-tiny");
     const parent = (await call("query", "model.get", { modelId: parentModel.id })).versions[0];
-    const context = await signedInContext(browser, app.url, cookie);
+    const context = await newContext();
     const page = await context.newPage();
-    await startTinyRun(page, { steps: 40, parent: { modelName: "support-tiny", versionId: parent.id } });
+    await startTinyRun(page, { steps: 100, parent: { modelName: "support-tiny", versionId: parent.id } });
     await expect.poll(async () => Number(await page.getByTestId("train-checkpoint").textContent()) || 0, { timeout: 180_000, interval: 250 }).toBeGreaterThanOrEqual(10);
+    // Held before the reload: a run that reached its last step first has nothing left to resume, and
+    // the tiny model trains a step in well under 100 ms, faster than a loaded test machine may reload.
+    // The reload resumes it all the same.
+    await page.getByRole("button", { name: "Pause" }).click();
+    await expect.poll(() => page.getByTestId("train-stage").textContent()).toBe("Paused");
+    expect(await stepOf(page)).toBeLessThan(100);
     const runId = (await call("query", "run.list", { projectId, kind: "SFT" })).find((r: { status: string }) => r.status === "RUNNING").id;
     await page.reload();
     const notice = page.getByTestId("resumed-notice");
@@ -274,7 +296,7 @@ describe("training in the browser", () => {
     await page.screenshot({ path: screenshotPath("train-resumed"), fullPage: true });
 
     const run = await call("query", "run.get", { runId });
-    expect(run).toMatchObject({ status: "SUCCEEDED", modelVersionId: parent.id, datasetVersionId: pairsVersionId, summary: { steps: 40 } });
+    expect(run).toMatchObject({ status: "SUCCEEDED", modelVersionId: parent.id, datasetVersionId: pairsVersionId, summary: { steps: 100 } });
     const versions = (await call("query", "model.get", { modelId: parentModel.id })).versions;
     const fromRun = versions.filter((v: { runId: string | null }) => v.runId === runId);
     expect(fromRun).toHaveLength(1);
@@ -282,9 +304,10 @@ describe("training in the browser", () => {
     // No gap at the reload: points up to the checkpoint reached Hearth before it, the rest were computed after.
     const [loss, valLoss] = await call("query", "run.metrics", { runId, names: ["loss", "val_loss"] });
     expect(loss.steps[0]).toBe(1);
-    expect(loss.steps).toEqual(expect.arrayContaining([10, 20, 30, 40]));
-    expect(valLoss.steps).toEqual([10, 20, 30, 40]);
+    const checkpoints = Array.from({ length: 10 }, (_, i) => 10 * (i + 1));
+    expect(loss.steps).toEqual(expect.arrayContaining(checkpoints));
+    expect(valLoss.steps).toEqual(checkpoints);
     expect(new Set(loss.steps).size).toBe(loss.steps.length);
     await context.close();
-  });
+  }, TRAINING_TEST_TIMEOUT);
 });

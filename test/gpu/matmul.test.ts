@@ -293,6 +293,18 @@ describe("matmul variant selection", () => {
     expectClose(await ctx.read(C), matmulRef(a, a, { batchA: 8, batchB: 8, M: 9, N: 9, K: 4, transB: true }), "tuned class");
   });
 
+  it("allocates nothing for a shape class already chosen", async () => {
+    const ctx = await gpuContext();
+    const head = { M: 1, N: 4096, K: 256, transB: true }; // 4 MB of operands to measure
+    await selectMatmulVariantsFor(ctx, [head]);
+    ctx.pool.resetPeak();
+    const before = ctx.pool.getStats();
+    await selectMatmulVariantsFor(ctx, [head]);
+    const after = ctx.pool.getStats();
+    expect(after.peakBytesInUse).toBe(before.bytesInUse);
+    expect(after.bytesInUse).toBe(before.bytesInUse);
+  });
+
   it("names the op and the shapes when inner dimensions differ", async () => {
     const ctx = await gpuContext();
     const a = ctx.empty([4, 5]);

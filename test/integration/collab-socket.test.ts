@@ -5,7 +5,7 @@ import * as Y from "yjs";
 import { openTestDatabase, TEST_DATABASE_KINDS, type TestDatabase } from "../support/databases";
 import { createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { connectClient, eventually, sessionCookie, startCollabServer, TEST_ORIGIN, tryUpgrade, type RunningCollabServer, type TestClient } from "../support/collab";
-import { compactDocument, readLiveDocument, seedDocumentIfEmpty, listDocumentSessions, caseToMap, readCases } from "@/server/collab";
+import { compactDocument, readLiveDocument, seedDocumentIfEmpty, listDocumentHistory, parseDocName, caseToMap, readCases } from "@/server/collab";
 import { appendUpdates, loadStoredState, replaceSnapshot } from "@/server/collab/store";
 import { movedPosition, orderedCaseMaps, POSITION_KEY } from "@/contracts/collab-doc";
 
@@ -344,8 +344,9 @@ describe.each(TEST_DATABASE_KINDS)("co-editing over /yjs on %s", (kind) => {
     c.doc.getText("content").insert(0, "edited ");
     await eventually(async () => (await storedText(docName)) === "edited h", "stored");
     c.destroy();
-    await eventually(async () => (await listDocumentSessions(docName, t.db)).length === 1, "the session is recorded");
-    const [session] = await listDocumentSessions(docName, t.db);
-    expect(session).toMatchObject({ userId: f.users.EDITOR.userId, updates: 1, role: "EDITOR" });
+    const sessions = async () => (await listDocumentHistory(t.db, parseDocName(docName)!)).filter((entry) => entry.kind === "session");
+    await eventually(async () => (await sessions()).length === 1, "the session is recorded");
+    const [session] = await sessions();
+    expect(session).toMatchObject({ who: { id: f.users.EDITOR.userId }, updates: 1, role: "EDITOR" });
   });
 });

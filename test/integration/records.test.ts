@@ -144,6 +144,48 @@ describe.each(TEST_DATABASE_KINDS)("records on %s", (kind) => {
     expect(comparison.rows[0]).toMatchObject({ caseId: FIXTURE_CASE.id, change: "regressed" });
   });
 
+  it("lists a suite's runs from the server, older ones past the project's newest 200 included, a page at a time", async () => {
+    const editor = callerFor(db, f.users.EDITOR);
+    const ownerId = f.users.OWNER.userId;
+    const project = await db.project.create({ data: { orgId: f.orgId, name: "Busy project", slug: unique("busy") }, select: { id: true } });
+    const suiteVersion = async () => {
+      const suite = await db.evalSuite.create({ data: { projectId: project.id, name: unique("suite"), draft: [FIXTURE_CASE], createdById: ownerId }, select: { id: true } });
+      const version = await db.suiteVersion.create({ data: { suiteId: suite.id, version: 1, cases: [FIXTURE_CASE], caseCount: 1, sha256: "2".repeat(64), message: "v1", authorId: ownerId }, select: { id: true } });
+      return { suiteId: suite.id, suiteVersionId: version.id };
+    };
+    const quiet = await suiteVersion();
+    const busy = await suiteVersion();
+    const older = await db.run.create({
+      data: { projectId: project.id, kind: "EVAL", target: "BROWSER", status: "SUCCEEDED", suiteVersionId: quiet.suiteVersionId, createdById: ownerId, createdAt: new Date(Date.now() - 86_400_000) },
+      select: { id: true },
+    });
+    await db.run.createMany({
+      data: Array.from({ length: 205 }, (_, i) => ({ projectId: project.id, kind: "EVAL" as const, target: "BROWSER" as const, suiteVersionId: busy.suiteVersionId, createdById: ownerId, createdAt: new Date(Date.now() - i * 1000) })),
+    });
+
+    // What the suite pages used to do: the project's newest 200 eval runs hold none of the quiet suite's.
+    const newest = await editor.run.list({ projectId: project.id, kind: "EVAL", limit: 200 });
+    expect(newest.map((r) => r.id)).not.toContain(older.id);
+    // Asked for the suite (or its version), the server returns its older run.
+    expect((await editor.run.list({ projectId: project.id, kind: "EVAL", suiteId: quiet.suiteId })).map((r) => r.id)).toEqual([older.id]);
+    expect((await editor.run.list({ projectId: project.id, kind: "EVAL", suiteVersionId: quiet.suiteVersionId })).map((r) => r.id)).toEqual([older.id]);
+    // Pages follow each other without gaps or repeats, down to the oldest run.
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await editor.run.list({ projectId: project.id, kind: "EVAL", limit: 100, cursor });
+      seen.push(...page.map((r) => r.id));
+      if (page.length < 100) break;
+      cursor = page[page.length - 1].id;
+    }
+    expect(seen).toHaveLength(206);
+    expect(new Set(seen).size).toBe(206);
+    expect(seen.at(-1)).toBe(older.id);
+    const busyRuns = await editor.run.list({ projectId: project.id, kind: "EVAL", suiteId: busy.suiteId, limit: 200 });
+    expect(busyRuns).toHaveLength(200);
+    expect(await editor.run.list({ projectId: project.id, kind: "EVAL", suiteId: busy.suiteId, limit: 200, cursor: busyRuns[199].id })).toHaveLength(5);
+  });
+
   it("gates a promotion and needs a second admin to approve it", async () => {
     const owner = callerFor(db, f.users.OWNER);
     const editor = callerFor(db, f.users.EDITOR);

@@ -57,6 +57,11 @@ describe("roles", () => {
     expect(roleAtLeast("VIEWER", "EDITOR")).toBe(false);
     expect(roleAtLeast("VIEWER", "VIEWER")).toBe(true);
   });
+
+  it("puts no role (a page still loading, or no membership) below every role", () => {
+    expect(roleAtLeast(null, "VIEWER")).toBe(false);
+    expect(roleAtLeast(undefined, "VIEWER")).toBe(false);
+  });
 });
 
 describe("slugify", () => {

@@ -5,6 +5,7 @@ import { useQuery } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
 import { ErrorAlert, RoleBadge, TopBar, useRequireSession } from "@/app/_components/ui";
+import { roleAtLeast } from "@/contracts/roles";
 
 export default function OrganizationLayout({ children }: { children: ReactNode }) {
   const session = useRequireSession();
@@ -12,7 +13,7 @@ export default function OrganizationLayout({ children }: { children: ReactNode }
   const pathname = usePathname();
   const trpc = useTRPC();
   const org = useQuery({ ...trpc.org.get.queryOptions({ orgId }), enabled: session.status === "authenticated" });
-  const isAdmin = org.data?.role === "OWNER" || org.data?.role === "ADMIN";
+  const isAdmin = roleAtLeast(org.data?.role, "ADMIN");
   const base = `/orgs/${orgId}`;
   const tabs = [
     { href: base, label: "Projects" },

@@ -5,6 +5,7 @@ import { useMutation, useQuery } from "@tanstack/react-query";
 import type { FormEvent } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
 import { ErrorAlert, fieldError, Loading } from "@/app/_components/ui";
+import { roleAtLeast } from "@/contracts/roles";
 
 export default function ProjectsPage() {
   const { orgId } = useParams<{ orgId: string }>();
@@ -13,7 +14,7 @@ export default function ProjectsPage() {
   const org = useQuery(trpc.org.get.queryOptions({ orgId }));
   const projects = useQuery(trpc.project.list.queryOptions({ orgId }));
   const create = useMutation(trpc.project.create.mutationOptions({ onSuccess: (p) => router.push(`/orgs/${orgId}/projects/${p.id}`) }));
-  const canCreate = org.data?.role === "OWNER" || org.data?.role === "ADMIN";
+  const canCreate = roleAtLeast(org.data?.role, "ADMIN");
 
   function onCreate(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();

@@ -5,6 +5,7 @@ import { useState, type FormEvent } from "react";
 import { useSession } from "next-auth/react";
 import { useTRPC } from "@/app/_lib/trpc";
 import { ErrorAlert, fieldError, formatDate, Loading, RoleBadge } from "@/app/_components/ui";
+import { roleAtLeast } from "@/contracts/roles";
 
 const ROLES = ["OWNER", "ADMIN", "EDITOR", "VIEWER"] as const;
 type Role = (typeof ROLES)[number];
@@ -15,8 +16,8 @@ export default function MembersPage() {
   const queryClient = useQueryClient();
   const session = useSession();
   const org = useQuery(trpc.org.get.queryOptions({ orgId }));
-  const isAdmin = org.data?.role === "OWNER" || org.data?.role === "ADMIN";
-  const isOwner = org.data?.role === "OWNER";
+  const isAdmin = roleAtLeast(org.data?.role, "ADMIN");
+  const isOwner = roleAtLeast(org.data?.role, "OWNER");
   const members = useQuery(trpc.member.list.queryOptions({ orgId }));
   const invites = useQuery({ ...trpc.invite.list.queryOptions({ orgId }), enabled: isAdmin });
   const refresh = () =>

@@ -7,6 +7,7 @@ import { useTRPC } from "@/app/_lib/trpc";
 import { ErrorAlert, fieldError, formatDate, Loading } from "@/app/_components/ui";
 import { RevokeCell, SecretShownOnce } from "@/app/_components/credentials";
 import { RunStatusBadge } from "@/app/_components/RunStatusBadge";
+import { roleAtLeast } from "@/contracts/roles";
 
 const STATUS_BADGE: Record<string, string> = { online: "badge badge-ok", busy: "badge badge-running", offline: "badge" };
 const REFRESH_MS = 2000;
@@ -27,7 +28,7 @@ export default function NodesPage() {
   const { orgId } = useParams<{ orgId: string }>();
   const trpc = useTRPC();
   const org = useQuery(trpc.org.get.queryOptions({ orgId }));
-  const isAdmin = org.data?.role === "OWNER" || org.data?.role === "ADMIN";
+  const isAdmin = roleAtLeast(org.data?.role, "ADMIN");
   const nodes = useQuery({ ...trpc.node.list.queryOptions({ orgId }), refetchInterval: REFRESH_MS });
   const jobs = useQuery({ ...trpc.node.jobs.queryOptions({ orgId }), refetchInterval: REFRESH_MS });
   const [now, setNow] = useState(() => Date.now());

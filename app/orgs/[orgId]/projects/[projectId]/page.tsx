@@ -5,6 +5,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
 import { ErrorAlert, fieldError, formatDate, Loading, RoleBadge } from "@/app/_components/ui";
+import { roleAtLeast } from "@/contracts/roles";
 
 export default function ProjectHomePage() {
   const { orgId, projectId } = useParams<{ orgId: string; projectId: string }>();
@@ -37,7 +38,7 @@ export default function ProjectHomePage() {
     { title: "Endpoints", path: "endpoints", count: endpoints.data?.length, text: "OpenAI-compatible models to evaluate, and serving this project's models." },
   ];
   const role = project.data?.role;
-  const canEdit = role === "OWNER" || role === "ADMIN" || role === "EDITOR";
+  const canEdit = roleAtLeast(role, "EDITOR");
 
   function onSave(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -137,7 +138,7 @@ export default function ProjectHomePage() {
           </tbody>
         </table>
       </section>
-      {role === "OWNER" ? (
+      {roleAtLeast(role, "OWNER") ? (
         <section className="card">
           <h2>Danger zone</h2>
           <ErrorAlert error={remove.error} />

@@ -9,6 +9,7 @@ import { percent, ProjectCrumbs, Section } from "@/app/_components/records";
 import { LineageGraph } from "@/app/_components/LineageGraph";
 import { SuiteVersionPicker } from "@/app/_components/pickers";
 import { EvaluatePanel } from "@/app/_components/train/EvaluatePanel";
+import { roleAtLeast } from "@/contracts/roles";
 
 type GateReport = {
   pass: boolean;
@@ -30,8 +31,8 @@ export default function ModelPage() {
   if (model.isLoading) return <Loading what="model" />;
   if (model.error) return <ErrorAlert error={model.error} />;
   const m = model.data!;
-  const canEdit = m.role === "OWNER" || m.role === "ADMIN" || m.role === "EDITOR";
-  const canApprove = m.role === "OWNER" || m.role === "ADMIN";
+  const canEdit = roleAtLeast(m.role, "EDITOR");
+  const canApprove = roleAtLeast(m.role, "ADMIN");
   const aliasesOf = (id: string) => m.aliases.filter((a) => a.modelVersionId === id).map((a) => a.name);
   const versionLabel = new Map(m.versions.map((v) => [v.id, `v${v.version}`]));
   const people = new Map((members.data ?? []).map((mm) => [mm.user.id, mm.user.name || mm.user.email]));

@@ -9,6 +9,7 @@ import { ErrorAlert, formatDate, Loading } from "@/app/_components/ui";
 import { duration, percent, ProjectCrumbs, Section, TabBar } from "@/app/_components/records";
 import { RunStatusBadge } from "@/app/_components/RunStatusBadge";
 import { appendPoints, MetricsChart, type MetricSeries } from "@/app/_components/MetricsChart";
+import { roleAtLeast } from "@/contracts/roles";
 
 const TABS = [
   { id: "overview", label: "Overview" },
@@ -79,7 +80,7 @@ function RunPage() {
           </p>
         </div>
         <div className="row">
-          {r.target === "ENDPOINT" && ["QUEUED", "RUNNING"].includes(r.status) && r.role !== "VIEWER" ? <CancelRun runId={runId} onDone={() => run.refetch()} /> : null}
+          {r.target === "ENDPOINT" && ["QUEUED", "RUNNING"].includes(r.status) && roleAtLeast(r.role, "EDITOR") ? <CancelRun runId={runId} onDone={() => run.refetch()} /> : null}
           <RunStatusBadge status={r.status} />
         </div>
       </div>
@@ -362,15 +363,20 @@ function Results({ runId, live }: { runId: string; live: boolean }) {
   );
 }
 
+const COMPARE_PAGE = 100;
+
 function Compare({ runId, projectId, suiteId }: { runId: string; projectId: string; suiteId: string }) {
   const trpc = useTRPC();
   const params = useSearchParams();
   const router = useRouter();
   const pathname = usePathname();
   const suite = useQuery(trpc.suite.get.queryOptions({ suiteId }));
-  const runs = useQuery(trpc.run.list.queryOptions({ projectId, kind: "EVAL", limit: 200 }));
+  // The server picks this suite's runs: filtering the project's newest runs here would lose older ones.
+  const runs = useInfiniteQuery(
+    trpc.run.list.infiniteQueryOptions({ projectId, kind: "EVAL", suiteId, limit: COMPARE_PAGE }, { getNextPageParam: (page) => (page.length === COMPARE_PAGE ? page[page.length - 1].id : undefined) }),
+  );
   const versionOf = new Map((suite.data?.versions ?? []).map((v) => [v.id, v.version]));
-  const candidates = (runs.data ?? []).filter((r) => r.id !== runId && r.suiteVersionId && versionOf.has(r.suiteVersionId));
+  const candidates = (runs.data?.pages.flat() ?? []).filter((r) => r.id !== runId);
   const base = params.get("base") ?? "";
   const compare = useQuery({ ...trpc.run.compare.queryOptions({ runId, baseRunId: base }), enabled: !!base });
   function choose(id: string) {
@@ -394,6 +400,11 @@ function Compare({ runId, projectId, suiteId }: { runId: string; projectId: stri
           ))}
         </select>
       </label>
+      {runs.hasNextPage ? (
+        <button className="btn" onClick={() => runs.fetchNextPage()} disabled={runs.isFetchingNextPage} style={{ marginBottom: "1rem" }}>
+          {runs.isFetchingNextPage ? "Loading…" : "Load older runs"}
+        </button>
+      ) : null}
       {candidates.length === 0 && runs.data ? <p className="muted">No other eval run of this suite to compare with.</p> : null}
       <ErrorAlert error={compare.error} />
       {compare.isLoading && base ? <Loading what="comparison" /> : null}

@@ -1,7 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useParams, usePathname, useRouter, useSearchParams } from "next/navigation";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSession } from "next-auth/react";
 import { Suspense, useMemo, useState, type FormEvent } from "react";
 import { useTRPC, useTRPCClient } from "@/app/_lib/trpc";
@@ -12,6 +12,7 @@ import { DocumentHistory } from "@/app/_components/collab/DocumentHistory";
 import { validateSuiteCases } from "@/gpu/eval/validate";
 import { RunStatusBadge } from "@/app/_components/RunStatusBadge";
 import type { DraftCase } from "@/contracts/collab-doc";
+import { roleAtLeast } from "@/contracts/roles";
 
 // The cases editor: live co-editing (API clients use suite.setCases and suite.importCases, which edit the same live document).
 const CasesEditor = SuiteEditor;
@@ -47,7 +48,7 @@ function SuitePage() {
   if (suite.isLoading) return <Loading what="suite" />;
   if (suite.error) return <ErrorAlert error={suite.error} />;
   const s = suite.data!;
-  const canEdit = s.role === "OWNER" || s.role === "ADMIN" || s.role === "EDITOR";
+  const canEdit = roleAtLeast(s.role, "EDITOR");
   const latest = s.versions[0] ?? null;
 
   return (
@@ -72,7 +73,7 @@ function SuitePage() {
         </>
       ) : null}
       {tab === "versions" ? <SuiteVersions versions={s.versions} suiteName={s.name} /> : null}
-      {tab === "runs" ? <SuiteRuns projectId={projectId} orgId={orgId} versions={s.versions} /> : null}
+      {tab === "runs" ? <SuiteRuns projectId={projectId} orgId={orgId} suiteId={suiteId} versions={s.versions} /> : null}
       {tab === "settings" ? <SuiteSettings suiteId={suiteId} canEdit={canEdit} thresholds={s.thresholds as Thresholds} cases={s.draft as DraftCase[]} /> : null}
       {tab === "history" ? <DocumentHistory suiteId={suiteId} /> : null}
     </>
@@ -423,11 +424,16 @@ function SuiteVersions({ versions, suiteName }: { versions: VersionRow[]; suiteN
 
 type RunSummary = { passRate?: number; passed?: number; graded?: number } | null;
 
-function SuiteRuns({ orgId, projectId, versions }: { orgId: string; projectId: string; versions: VersionRow[] }) {
+const RUNS_PAGE = 100;
+
+function SuiteRuns({ orgId, projectId, suiteId, versions }: { orgId: string; projectId: string; suiteId: string; versions: VersionRow[] }) {
   const trpc = useTRPC();
-  const runs = useQuery(trpc.run.list.queryOptions({ projectId, kind: "EVAL", limit: 200 }));
+  // The server picks this suite's runs: filtering the project's newest runs here would lose older ones.
+  const runs = useInfiniteQuery(
+    trpc.run.list.infiniteQueryOptions({ projectId, kind: "EVAL", suiteId, limit: RUNS_PAGE }, { getNextPageParam: (page) => (page.length === RUNS_PAGE ? page[page.length - 1].id : undefined) }),
+  );
   const byId = new Map(versions.map((v) => [v.id, v.version]));
-  const rows = (runs.data ?? []).filter((r) => r.suiteVersionId && byId.has(r.suiteVersionId));
+  const rows = runs.data?.pages.flat() ?? [];
   return (
     <Section title="Runs of this suite">
       <ErrorAlert error={runs.error} />
@@ -473,6 +479,11 @@ function SuiteRuns({ orgId, projectId, versions }: { orgId: string; projectId: s
           </tbody>
         </table>
       )}
+      {runs.hasNextPage ? (
+        <button className="btn" onClick={() => runs.fetchNextPage()} disabled={runs.isFetchingNextPage}>
+          {runs.isFetchingNextPage ? "Loading…" : "Load older runs"}
+        </button>
+      ) : null}
     </Section>
   );
 }
