@@ -1,7 +1,10 @@
 // Row softmax over the last axis, with an optional scale and causal mask (for attention scores):
-//   y[r, j] = exp(s x[r, j] - max) / sum_k exp(s x[r, k] - max)   for j <= r mod T when causal, else 0
+//   y[r, j] = exp(s x[r, j] - max) / sum_k exp(s x[r, k] - max)   for lo <= j < hi, else 0
+// where, when causal, row r is a query at position pos = offset + r mod T (offset = cols - T: the
+// queries are the last T of cols positions, as when decoding with a KV cache), hi = pos + 1 and
+// lo = max(0, pos + 1 - window) (window 0: no window); not causal: lo = 0, hi = cols.
 // backward: dx[r, j] = s y[r, j] (dy[r, j] - sum_k dy[r, k] y[r, k]); causal: dx = 0 and dy unread
-//           for j > r mod T (where y = 0)
+//           outside lo <= j < hi (where y = 0)
 // Two layouts, picked per adapter by measurement: forward/backward give each row a workgroup
 // (WG a power of two, tree reductions in workgroup memory, any subgroup size works);
 // *_serial give each row one invocation and no barriers (better where barriers are costly, e.g.
@@ -11,6 +14,8 @@ struct Params {
   cols: u32,
   T: u32,
   causal: u32,
+  offset: u32,
+  window: u32,
   scale: f32,
 }
 
@@ -52,11 +57,17 @@ fn reduce_sum(lid: u32, v: f32) -> f32 {
   return r;
 }
 
-fn row_limit(row: u32) -> u32 {
-  if (p.causal != 0u) {
-    return min(p.cols, row % p.T + 1u);
+// The columns [lo, hi) row `row` may attend to.
+fn row_range(row: u32) -> vec2u {
+  if (p.causal == 0u) {
+    return vec2u(0u, p.cols);
   }
-  return p.cols;
+  let hi = min(p.cols, p.offset + row % p.T + 1u);
+  var lo = 0u;
+  if (p.window != 0u && hi > p.window) {
+    lo = hi - p.window;
+  }
+  return vec2u(lo, hi);
 }
 
 @compute @workgroup_size(WG)
@@ -66,21 +77,21 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     return;
   }
   let base = row * p.cols;
-  let lim = row_limit(row);
+  let range = row_range(row);
   var mx = -3.0e38;
-  for (var j = lid; j < lim; j += WG) {
+  for (var j = range.x + lid; j < range.y; j += WG) {
     mx = max(mx, p.scale * x[base + j]);
   }
   mx = reduce_max(lid, mx);
   var sum = 0.0;
-  for (var j = lid; j < lim; j += WG) {
+  for (var j = range.x + lid; j < range.y; j += WG) {
     sum += exp(p.scale * x[base + j] - mx);
   }
   sum = reduce_sum(lid, sum);
   let inv = 1.0 / sum;
   for (var j = lid; j < p.cols; j += WG) {
     var v = 0.0;
-    if (j < lim) {
+    if (j >= range.x && j < range.y) {
       v = exp(p.scale * x[base + j] - mx) * inv;
     }
     y[base + j] = v;
@@ -95,15 +106,15 @@ fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   }
   let base = row * p.cols;
   // causal: masked entries have y = 0, so dx = 0 there; dy is not read (it may be undefined)
-  let lim = row_limit(row);
+  let range = row_range(row);
   var dot = 0.0;
-  for (var j = lid; j < lim; j += WG) {
+  for (var j = range.x + lid; j < range.y; j += WG) {
     dot += dy[base + j] * yb[base + j];
   }
   dot = reduce_sum(lid, dot);
   for (var j = lid; j < p.cols; j += WG) {
     var v = 0.0;
-    if (j < lim) {
+    if (j >= range.x && j < range.y) {
       v = p.scale * yb[base + j] * (dy[base + j] - dot);
     }
     dx[base + j] = v;
@@ -117,11 +128,11 @@ fn forward_serial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
     return;
   }
   let base = row * p.cols;
-  let lim = row_limit(row);
+  let range = row_range(row);
   // Online max and sum: one pass over the row.
   var mx = -3.0e38;
   var sum = 0.0;
-  for (var j = 0u; j < lim; j++) {
+  for (var j = range.x; j < range.y; j++) {
     let v = p.scale * x[base + j];
     if (v > mx) {
       sum = sum * exp(mx - v) + 1.0;
@@ -133,7 +144,7 @@ fn forward_serial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
   let inv = 1.0 / sum;
   for (var j = 0u; j < p.cols; j++) {
     var v = 0.0;
-    if (j < lim) {
+    if (j >= range.x && j < range.y) {
       v = exp(p.scale * x[base + j] - mx) * inv;
     }
     y[base + j] = v;
@@ -147,15 +158,16 @@ fn backward_serial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
     return;
   }
   let base = row * p.cols;
-  let lim = row_limit(row);
+  let range = row_range(row);
   var dot = 0.0;
-  for (var j = 0u; j < lim; j++) {
+  for (var j = range.x; j < range.y; j++) {
     dot += dy[base + j] * yb[base + j];
   }
-  for (var j = 0u; j < lim; j++) {
-    dx[base + j] = p.scale * yb[base + j] * (dy[base + j] - dot);
-  }
-  for (var j = lim; j < p.cols; j++) {
-    dx[base + j] = 0.0;
+  for (var j = 0u; j < p.cols; j++) {
+    var v = 0.0;
+    if (j >= range.x && j < range.y) {
+      v = p.scale * yb[base + j] * (dy[base + j] - dot);
+    }
+    dx[base + j] = v;
   }
 }

@@ -77,7 +77,7 @@ describe("device", () => {
     expect(() => crossEntropyWithGrad(ctx, ctx.empty([4, 8]), ctx.empty([5], "i32"), 1)).toThrow(
       "crossEntropyWithGrad: targets [5] do not match logits [4,8] (one target per row)",
     );
-    expect(() => softmax(ctx, ctx.empty([2, 3, 4]), { causal: true })).toThrow("softmax: causal softmax needs square score matrices, got [2,3,4]");
+    expect(() => softmax(ctx, ctx.empty([2, 5, 4]), { causal: true })).toThrow("softmax: causal softmax needs no more queries than keys, got [2,5,4]");
     expect(() => embedding(ctx, ctx.empty([2, 10], "i32"), ctx.empty([5, 4]), ctx.empty([8, 4]))).toThrow(
       "embedding: sequence length 10 (tokens [2,10]) exceeds wpe's 8 positions",
     );
