@@ -93,8 +93,9 @@ export function fetchFolderReader(base: string, init: RequestInit = {}): FolderR
     if (sizes.has(name)) return sizes.get(name)!;
     const r = await fetch(url(name), { ...init, method: "HEAD" });
     if (!r.ok) return -1;
-    const n = Number(r.headers.get("content-length") ?? NaN);
-    if (!Number.isFinite(n)) throw new SafetensorsError(`${url(name)}: the server sent no Content-Length`);
+    let n = Number(r.headers.get("content-length") ?? NaN);
+    // a server that sends no length on HEAD: ask for the whole file once
+    if (!Number.isFinite(n)) n = (await (await fetch(url(name), init)).arrayBuffer()).byteLength;
     sizes.set(name, n);
     return n;
   };

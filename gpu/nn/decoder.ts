@@ -19,7 +19,7 @@ import { sumAll } from "../ops/reduce";
 import { rmsNorm, rmsNormBackward, type RmsNormResult } from "../ops/rmsnorm";
 import { rope, ropeBackward, ropeInvFreq, ropeTable, type RopeTable } from "../ops/rope";
 import { swiglu, swigluBackward } from "../ops/swiglu";
-import { isWeight16, linear16, linear16BackwardInput, readWeight16Bytes, tokenEmbedding, tokenEmbeddingBackward, uploadWeight16, Weight16, type AnyWeight } from "../ops/weight16";
+import { isWeight16, linear16, linear16BackwardInput, readWeight16Bytes, tokenEmbedding, tokenEmbeddingBackward, uploadWeight16, type AnyWeight } from "../ops/weight16";
 import { bf16ToF32, encodeSafetensors, f16ToF32, f32ToF16, type SafetensorsDType } from "../io/safetensors";
 import { streamHFFolder, type FolderReader, type StreamedTensor } from "../io/hf-folder";
 import { decoderTensorShapes, parseHFConfig, type DecoderConfig } from "./hf-config";
@@ -509,4 +509,3 @@ function upload(ctx: GpuContext, t: StreamedTensor, o: DecoderLoadOptions): AnyW
   return ctx.tensor(Float32Array.from(bits, half === "f16" ? f16ToF32 : bf16ToF32), t.shape);
 }
 
-export { Weight16 };
