@@ -10,7 +10,7 @@
 // gradients. Blocks read top to bottom, forward and backward side by side.
 
 import type { GpuContext } from "../device";
-import type { Tensor } from "../tensor";
+import { Tensor } from "../tensor";
 import { accumulate, biasAddBackward } from "../ops/elementwise";
 import { crossEntropy, crossEntropyWithGrad } from "../ops/cross-entropy";
 import { groupedQueryAttention, groupedQueryAttentionBackward, releaseGqaSaved, type GqaSaved } from "../ops/gqa";
@@ -412,26 +412,128 @@ export class Decoder {
     return cache.logits;
   }
 
+  // ---------- inference with a key/value cache ----------
+
   /**
-   * Greedy decoding of `maxNewTokens` after `prompt`. Each step re-runs the whole context (no
-   * key/value cache yet): correct, and quick enough for short outputs; O(T^2) for long ones.
+   * One block without saving for backward: positions pos .. pos+T-1, whose rotated keys and values
+   * are written into the layer's cache rows; attention runs over cache rows 0 .. pos+T-1.
    */
-  async generateGreedy(prompt: number[], maxNewTokens: number): Promise<number[]> {
+  private inferBlock(l: number, x: Tensor, pos: number, cache: { k: Tensor; v: Tensor }): Tensor {
     const { ctx, config: c } = this;
-    const seq = [...prompt];
-    const out: number[] = [];
-    for (let i = 0; i < maxNewTokens; i++) {
-      if (seq.length > c.maxPositions) throw new Error(`generateGreedy: ${seq.length} tokens exceed max_position_embeddings ${c.maxPositions}`);
-      const x = ctx.tensor(Int32Array.from(seq), [1, seq.length], "i32");
-      const logits = this.logits(x);
-      const [all] = await ctx.readMany([logits]);
-      logits.release();
+    const pre = `model.layers.${l}.`;
+    const w = (n: string) => this.params.get(pre + n) as Tensor;
+    const none = new Map<string, Tensor>();
+    const T = x.shape[1];
+    const kvd = c.nKvHead * c.headDim;
+    const n1 = rmsNorm(ctx, x, w("input_layernorm.weight"), c.rmsNormEps);
+    const q0 = this.proj(pre + "self_attn.q_proj", n1.y, none);
+    const k0 = this.proj(pre + "self_attn.k_proj", n1.y, none);
+    const v = this.proj(pre + "self_attn.v_proj", n1.y, none);
+    releaseNorm(n1);
+    const q = rope(ctx, q0, this.rope, { nHead: c.nHead, headDim: c.headDim, positionOffset: pos });
+    const k = rope(ctx, k0, this.rope, { nHead: c.nKvHead, headDim: c.headDim, positionOffset: pos });
+    ctx.endPass();
+    const enc = ctx.getEncoder();
+    enc.copyBufferToBuffer(k.buffer, 0, cache.k.buffer, pos * kvd * 4, T * kvd * 4);
+    enc.copyBufferToBuffer(v.buffer, 0, cache.v.buffer, pos * kvd * 4, T * kvd * 4);
+    for (const t of [q0, k0, k, v]) t.release();
+    const kView = new Tensor(cache.k.storage, [1, pos + T, kvd], "f32");
+    const vView = new Tensor(cache.v.storage, [1, pos + T, kvd], "f32");
+    const att = groupedQueryAttention(ctx, q, kView, vView, this.attnOptions(l));
+    q.release();
+    releaseGqaSaved(att.saved);
+    const x1 = this.proj(pre + "self_attn.o_proj", att.out, none, x);
+    att.out.release();
+    const n2 = rmsNorm(ctx, x1, w("post_attention_layernorm.weight"), c.rmsNormEps);
+    const gate = this.proj(pre + "mlp.gate_proj", n2.y, none);
+    const up = this.proj(pre + "mlp.up_proj", n2.y, none);
+    releaseNorm(n2);
+    const act = swiglu(ctx, gate, up);
+    gate.release();
+    up.release();
+    const out = this.proj(pre + "mlp.down_proj", act, none, x1);
+    act.release();
+    x1.release();
+    return out;
+  }
+
+  /** Logits [1, T, V] of tokens at positions pos.. with the caches holding positions < pos. */
+  private inferStep(tokens: number[], pos: number, caches: Array<{ k: Tensor; v: Tensor }>): Tensor {
+    const { ctx, config: c } = this;
+    const t = ctx.tensor(Int32Array.from(tokens), [1, tokens.length], "i32");
+    let x = tokenEmbedding(ctx, t, this.params.get("model.embed_tokens.weight")!);
+    t.release();
+    for (let l = 0; l < c.nLayer; l++) {
+      const y = this.inferBlock(l, x, pos, caches[l]);
       x.release();
-      const row = (all as Float32Array).subarray((seq.length - 1) * c.vocabSize);
+      x = y;
+    }
+    const last = tokens.length === 1 ? x : this.lastRow(x);
+    const nf = rmsNorm(ctx, last, this.params.get("model.norm.weight") as Tensor, c.rmsNormEps);
+    const logits = this.proj(this.head(), nf.y, new Map());
+    releaseNorm(nf);
+    if (last !== x) last.release();
+    x.release();
+    return logits;
+  }
+
+  private lastRow(x: Tensor): Tensor {
+    const [, T, C] = x.shape;
+    const out = this.ctx.empty([1, 1, C]);
+    this.ctx.endPass();
+    this.ctx.getEncoder().copyBufferToBuffer(x.buffer, (T - 1) * C * 4, out.buffer, 0, C * 4);
+    return out;
+  }
+
+  /**
+   * Greedy decoding of `maxNewTokens` after `prompt` (batch 1). With the key/value cache (default)
+   * the prompt runs once and each new token costs one position through every layer; kvCache: false
+   * re-runs the whole context per token (the reference path).
+   */
+  async generateGreedy(prompt: number[], maxNewTokens: number, o: { kvCache?: boolean } = {}): Promise<number[]> {
+    const { ctx, config: c } = this;
+    if (prompt.length === 0) throw new Error("generateGreedy: the prompt must hold at least one token");
+    for (const t of prompt) if (!(Number.isInteger(t) && t >= 0 && t < c.vocabSize)) throw new Error(`generateGreedy: token ${t} is outside the vocabulary of ${c.vocabSize}`);
+    if (prompt.length + maxNewTokens - 1 > c.maxPositions) throw new Error(`generateGreedy: ${prompt.length} + ${maxNewTokens} tokens exceed max_position_embeddings ${c.maxPositions}`);
+    const argmax = (row: Float32Array) => {
       let best = 0;
       for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
-      seq.push(best);
-      out.push(best);
+      return best;
+    };
+    const out: number[] = [];
+    if (o.kvCache === false) {
+      const seq = [...prompt];
+      for (let i = 0; i < maxNewTokens; i++) {
+        const x = ctx.tensor(Int32Array.from(seq), [1, seq.length], "i32");
+        const logits = this.logits(x);
+        const [all] = await ctx.readMany([logits]);
+        logits.release();
+        x.release();
+        const next = argmax((all as Float32Array).subarray((seq.length - 1) * c.vocabSize));
+        seq.push(next);
+        out.push(next);
+      }
+      return out;
+    }
+    const kvd = c.nKvHead * c.headDim;
+    const caches = Array.from({ length: c.nLayer }, () => ({ k: ctx.empty([1, c.maxPositions, kvd]), v: ctx.empty([1, c.maxPositions, kvd]) }));
+    try {
+      let pos = 0;
+      let feed = prompt;
+      for (let i = 0; i < maxNewTokens; i++) {
+        const logits = this.inferStep(feed, pos, caches);
+        const [row] = await ctx.readMany([logits]);
+        logits.release();
+        pos += feed.length;
+        const next = argmax(row as Float32Array);
+        out.push(next);
+        feed = [next];
+      }
+    } finally {
+      for (const cc of caches) {
+        cc.k.release();
+        cc.v.release();
+      }
     }
     return out;
   }
