@@ -2,6 +2,8 @@
 // two per u32; see half_unpack.wgsli). Arithmetic and accumulation are f32.
 //   forward:  y[m, n] = alpha * sum_k x[m, k] W[n, k]  (+ y when accumulating) (+ bias[n]) (+ residual[m, n])
 //   backward_input: dx[m, k] = alpha * sum_n dy[m, n] W[n, k]  (+ dx when accumulating)
+//   unpack: y[i] = W[i] for i < M (the whole weight as f32, for the "unpack" variant: a transient
+//           f32 copy fed to the adapter's fastest f32 matmul)
 // Each invocation computes a 4x4 block in registers (as matmul_blocked). With K even every W row
 // starts on a word, and pairs of elements are read as one word.
 struct Params {
@@ -137,5 +139,20 @@ fn backward_input(@builtin(global_invocation_id) g: vec3u) {
         }
       }
     }
+  }
+}
+
+@compute @workgroup_size(WX, WY)
+fn unpack(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  // two elements per invocation, over a 2-D grid folded like the elementwise kernels
+  let pair = g.y * nwg.x * WX + g.x;
+  let i = 2u * pair;
+  if (i >= p.M) {
+    return;
+  }
+  let v = half_pair(w[pair]);
+  y[i] = v.x;
+  if (i + 1u < p.M) {
+    y[i + 1u] = v.y;
   }
 }

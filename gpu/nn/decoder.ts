@@ -13,13 +13,13 @@ import type { GpuContext } from "../device";
 import { Tensor } from "../tensor";
 import { accumulate, biasAddBackward } from "../ops/elementwise";
 import { crossEntropy, crossEntropyWithGrad } from "../ops/cross-entropy";
-import { groupedQueryAttention, groupedQueryAttentionBackward, releaseGqaSaved, type GqaSaved } from "../ops/gqa";
-import { matmul, matmulBackward } from "../ops/matmul";
+import { gqaMatmulShapes, groupedQueryAttention, groupedQueryAttentionBackward, releaseGqaSaved, type GqaSaved } from "../ops/gqa";
+import { matmul, matmulBackward, selectMatmulVariantsFor, type MatmulShapeSpec } from "../ops/matmul";
 import { sumAll } from "../ops/reduce";
 import { rmsNorm, rmsNormBackward, type RmsNormResult } from "../ops/rmsnorm";
 import { rope, ropeBackward, ropeInvFreq, ropeTable, type RopeTable } from "../ops/rope";
 import { swiglu, swigluBackward } from "../ops/swiglu";
-import { isWeight16, linear16, linear16BackwardInput, readWeight16Bytes, tokenEmbedding, tokenEmbeddingBackward, uploadWeight16, type AnyWeight } from "../ops/weight16";
+import { isWeight16, linear16, selectLinear16VariantsFor, linear16BackwardInput, readWeight16Bytes, tokenEmbedding, tokenEmbeddingBackward, uploadWeight16, type AnyWeight } from "../ops/weight16";
 import { bf16ToF32, encodeSafetensors, f16ToF32, f32ToF16, type SafetensorsDType } from "../io/safetensors";
 import { streamHFFolder, type FolderReader, type StreamedTensor } from "../io/hf-folder";
 import { decoderTensorShapes, parseHFConfig, type DecoderConfig } from "./hf-config";
@@ -162,6 +162,27 @@ export class Decoder {
   /** The head's module: the embedding when tied (logits = x E^T), else lm_head. */
   private head(): string {
     return this.config.tieWordEmbeddings ? "model.embed_tokens" : "lm_head";
+  }
+
+  /**
+   * Measures kernel variants on every product of a training step (batch B, length T): f32 matmuls
+   * (forward, dx, dW, attention) and, for 16-bit weights, fused vs unpacked products. Cached per
+   * adapter; call once before training or generating.
+   */
+  async tune(B: number, T: number): Promise<void> {
+    const N = B * T;
+    const f32: MatmulShapeSpec[] = [];
+    const w16: Array<{ M: number; N: number; K: number; input?: boolean }> = [];
+    for (const [name, p] of this.params) {
+      if (p.rank !== 2 || name === "model.embed_tokens.weight" && !this.config.tieWordEmbeddings) continue;
+      const [out, inp] = p.shape;
+      if (isWeight16(p)) w16.push({ M: N, N: out, K: inp }, { M: N, N: out, K: inp, input: true });
+      else f32.push({ M: N, N: out, K: inp, transB: true }, { M: N, N: inp, K: out }, { M: out, N: inp, K: N, transA: true });
+    }
+    const c = this.config;
+    f32.push(...gqaMatmulShapes(B, T, T, { nHead: c.nHead, nKvHead: c.nKvHead, headDim: c.headDim }));
+    await selectMatmulVariantsFor(this.ctx, f32);
+    if (w16.length) await selectLinear16VariantsFor(this.ctx, w16);
   }
 
   // ---------- LoRA ----------

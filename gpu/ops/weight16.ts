@@ -7,7 +7,9 @@
 
 import type { GpuContext } from "../device";
 import { formatShape, shapeSize, type Tensor } from "../tensor";
-import { elementWG, expectDtype, fail, grid1d, lastDim, placeholder } from "./util";
+import { elementWG, expectDtype, fail, foldGroups, grid1d, lastDim, placeholder } from "./util";
+import { matmul, matmulShapeClass } from "./matmul";
+import { tuneChoice } from "../tuning";
 
 export type HalfKind = "f16" | "bf16";
 
@@ -64,7 +66,39 @@ function wg2d(ctx: GpuContext): [number, number] {
   return [x, y];
 }
 
+/**
+ * How a product with a 16-bit weight runs: "fused" reads and unpacks W inside the product (no
+ * extra memory); "unpack" writes a transient f32 copy of W and runs the adapter's chosen f32
+ * matmul on it (faster where that matmul is much better than a register-blocked one, e.g. on
+ * SwiftShader; costs W's size in f32 while it runs). Same arithmetic either way: exact unpack, f32
+ * products and sums. Chosen per shape class by selectLinear16VariantsFor; default "fused".
+ */
+export type Linear16Variant = "fused" | "unpack";
+export const LINEAR16_VARIANTS: Linear16Variant[] = ["fused", "unpack"];
+
+function variantOf(ctx: GpuContext, M: number, N: number, K: number, forced?: Linear16Variant): Linear16Variant {
+  return forced ?? (ctx.choices.get(`w16:${matmulShapeClass(M, N, K)}`) as Linear16Variant | undefined) ?? "fused";
+}
+
+/** W [out, in] as a new f32 tensor (exact). */
+export function unpackWeight16(ctx: GpuContext, w: Weight16): Tensor {
+  const out = ctx.empty(w.shape, "f32", "unpackWeight16");
+  const pairs = Math.ceil(w.size / 2);
+  if (pairs === 0) return out;
+  const WX = Math.min(64, ctx.limits.maxComputeWorkgroupSizeX);
+  ctx.dispatch({
+    kernel: "matmul_w16",
+    entry: "unpack",
+    constants: { WX, WY: 1, HALF: HALF_CODE[w.half] },
+    params: { u: [w.size, 0, 0, 0, 0], f: [1] },
+    bindings: [null, w.data, out],
+    groups: foldGroups(ctx, Math.ceil(pairs / WX)),
+  });
+  return out;
+}
+
 export interface Linear16Options {
+  variant?: Linear16Variant;
   bias?: Tensor;
   residual?: Tensor;
   alpha?: number;
@@ -90,6 +124,12 @@ export function linear16(ctx: GpuContext, x: Tensor, w: Weight16, o: Linear16Opt
   if (o.residual && o.residual.size !== M * N) fail(op, `residual is ${formatShape(o.residual.shape)}, the result ${formatShape(outShape)}`);
   if (o.accumulate && !o.out) fail(op, "accumulate needs an out tensor");
   if (o.out && o.out.size !== M * N) fail(op, `out is ${formatShape(o.out.shape)}, the result ${formatShape(outShape)}`);
+  if (M > 0 && N > 0 && variantOf(ctx, M, N, K, o.variant) === "unpack") {
+    const wf = unpackWeight16(ctx, w);
+    const y = matmul(ctx, x, wf, { transB: true, bias: o.bias, residual: o.residual, alpha: o.alpha, out: o.out, accumulate: o.accumulate });
+    wf.release();
+    return y;
+  }
   const out = o.out ?? ctx.empty(outShape, "f32", op);
   if (M === 0 || N === 0) return out;
   const [WX, WY] = wg2d(ctx);
@@ -107,7 +147,7 @@ export function linear16(ctx: GpuContext, x: Tensor, w: Weight16, o: Linear16Opt
 }
 
 /** dx [..., in] = dy [..., out] W for a 16-bit W [out, in] (the input gradient of linear16). */
-export function linear16BackwardInput(ctx: GpuContext, dy: Tensor, w: Weight16, o: { alpha?: number; out?: Tensor; accumulate?: boolean } = {}): Tensor {
+export function linear16BackwardInput(ctx: GpuContext, dy: Tensor, w: Weight16, o: { alpha?: number; out?: Tensor; accumulate?: boolean; variant?: Linear16Variant } = {}): Tensor {
   const op = "linear16BackwardInput";
   const [N, K] = check16(op, w);
   if (lastDim(dy) !== N) fail(op, `dy ${formatShape(dy.shape)} does not end in w's ${N} outputs (w ${formatShape(w.shape)})`);
@@ -115,6 +155,12 @@ export function linear16BackwardInput(ctx: GpuContext, dy: Tensor, w: Weight16, 
   const outShape = [...dy.shape.slice(0, -1), K];
   if (o.accumulate && !o.out) fail(op, "accumulate needs an out tensor");
   if (o.out && o.out.size !== M * K) fail(op, `out is ${formatShape(o.out.shape)}, the result ${formatShape(outShape)}`);
+  if (M > 0 && K > 0 && variantOf(ctx, M, K, N, o.variant) === "unpack") {
+    const wf = unpackWeight16(ctx, w);
+    const dx = matmul(ctx, dy, wf, { alpha: o.alpha, out: o.out, accumulate: o.accumulate });
+    wf.release();
+    return o.out ?? dx.reshape(outShape);
+  }
   const out = o.out ?? ctx.empty(outShape, "f32", op);
   if (M === 0 || K === 0) return out;
   const [WX, WY] = wg2d(ctx);
@@ -167,4 +213,32 @@ export function tokenEmbeddingBackward(ctx: GpuContext, tokens: Tensor, dout: Te
     bindings: [tokens, null, null, null, dout, dtable],
     groups: grid1d(ctx, C * vchunks, WG),
   });
+}
+
+/**
+ * Measures both variants on a model's 16-bit products (M rows, W [N, K]; `input` for dx = dy W)
+ * and records the faster per shape class in ctx.choices (cached per adapter like the matmul's).
+ */
+export async function selectLinear16VariantsFor(ctx: GpuContext, shapes: Array<{ M: number; N: number; K: number; input?: boolean }>, opts: { force?: boolean; half?: HalfKind } = {}): Promise<Record<string, Linear16Variant>> {
+  const out: Record<string, Linear16Variant> = {};
+  for (const s of shapes) {
+    // the product's (rows, cols, inner): forward M x N x K; input gradient M x K x N
+    const cls = s.input ? matmulShapeClass(s.M, s.K, s.N) : matmulShapeClass(s.M, s.N, s.K);
+    if (out[cls]) continue;
+    const w = uploadWeight16(ctx, new Uint16Array(s.N * s.K).fill(0x3c00), [s.N, s.K], opts.half ?? "bf16");
+    const x = ctx.tensor(new Float32Array(s.M * (s.input ? s.N : s.K)).fill(0.5), [s.M, s.input ? s.N : s.K]);
+    const y = ctx.empty([s.M, s.input ? s.K : s.N]);
+    const r = await tuneChoice(
+      ctx,
+      `w16:${cls}`,
+      LINEAR16_VARIANTS,
+      (variant) => () => void (s.input ? linear16BackwardInput(ctx, x, w, { out: y, variant }) : linear16(ctx, x, w, { out: y, variant })),
+      { force: opts.force, fallback: "fused" },
+    );
+    out[cls] = r.choice;
+    w.release();
+    x.release();
+    y.release();
+  }
+  return out;
 }

@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { GpuContext } from "../../gpu/device";
 import { bf16ToF32, f16ToF32, f32ToF16 } from "../../gpu/io/safetensors";
-import { linear16, linear16BackwardInput, readWeight16Bytes, tokenEmbedding, tokenEmbeddingBackward, uploadWeight16, type HalfKind } from "../../gpu/ops/weight16";
+import { LINEAR16_VARIANTS, linear16, linear16BackwardInput, readWeight16Bytes, tokenEmbedding, tokenEmbeddingBackward, unpackWeight16, uploadWeight16, type HalfKind } from "../../gpu/ops/weight16";
 import { expectClose, gpuContext, randn, rng } from "./helpers";
 
 let ctx: GpuContext;
@@ -48,12 +48,23 @@ describe.each(["f16", "bf16"] as const)("16-bit weights (%s)", (half) => {
     w.release();
   });
 
-  it.each([
-    [5, 7, 3],
-    [6, 8, 13],
-    [9, 12, 16],
-    [1, 33, 20],
-  ])("y = x W^T + b + r and dx = dy W, M=%i K=%i N=%i", async (M, K, N) => {
+  it("unpacks to f32 exactly (odd element count)", async () => {
+    const bits = randomBits(rng(2), 45, half);
+    const w = uploadWeight16(ctx, bits, [9, 5], half);
+    const f = unpackWeight16(ctx, w);
+    expect(Array.from(await ctx.read(f))).toEqual(Array.from(decode(bits, half)));
+    f.release();
+    w.release();
+  });
+
+  it.each(
+    LINEAR16_VARIANTS.flatMap((v) => [
+      [v, 5, 7, 3],
+      [v, 6, 8, 13],
+      [v, 9, 12, 16],
+      [v, 1, 33, 20],
+    ] as const),
+  )("%s: y = x W^T + b + r and dx = dy W, M=%i K=%i N=%i", async (variant, M, K, N) => {
     const r = rng(M * 100 + K * 10 + N);
     const bits = randomBits(r, N * K, half);
     const W = decode(bits, half);
@@ -66,10 +77,10 @@ describe.each(["f16", "bf16"] as const)("16-bit weights (%s)", (half) => {
     const tb = ctx.tensor(b, [N]);
     const tr = ctx.tensor(res, [M, N]);
     const tdy = ctx.tensor(dy, [M, N]);
-    const y = linear16(ctx, tx, w, { bias: tb, residual: tr });
-    const dx = linear16BackwardInput(ctx, tdy, w);
+    const y = linear16(ctx, tx, w, { bias: tb, residual: tr, variant });
+    const dx = linear16BackwardInput(ctx, tdy, w, { variant });
     const acc = ctx.tensor(new Float32Array(M * K).fill(1), [M, K]);
-    linear16BackwardInput(ctx, tdy, w, { out: acc, accumulate: true, alpha: 0.5 });
+    linear16BackwardInput(ctx, tdy, w, { out: acc, accumulate: true, alpha: 0.5, variant });
     const [gy, gdx, gacc] = await ctx.readMany([y, dx, acc]);
     const ey = new Float64Array(M * N);
     const edx = new Float64Array(M * K);
