@@ -185,7 +185,7 @@ export class HfTokenizer {
   private readonly normalizer: Normalizer | null;
   private readonly preTokenizer: PreTokenizer | null;
   private readonly decoder: Decoder | null;
-  private readonly postProcessor: PostStep | null;
+  private postProcessor: PostStep | null;
   private readonly rawMatcher: AddedMatcher;
   private readonly normalizedMatcher: AddedMatcher;
   /** Named special tokens of tokenizer_config.json (bos_token, eos_token, ...), as strings. */
@@ -229,6 +229,19 @@ export class HfTokenizer {
       const v = cfg[name];
       if (typeof v === "string") this.specialTokens[name] = v;
       else if (v && typeof v === "object" && typeof v.content === "string") this.specialTokens[name] = v.content;
+    }
+    // transformers (TokenizersBackend) replaces the post-processor when tokenizer_config.json says
+    // add_bos_token / add_eos_token, or when tokenizer.json has none: BOS? $A EOS?
+    if ("add_bos_token" in cfg || "add_eos_token" in cfg || !tj.post_processor) {
+      const bos = cfg.add_bos_token && this.specialTokens.bos_token !== undefined ? this.tokenToId(this.specialTokens.bos_token) : undefined;
+      const eos = cfg.add_eos_token && this.specialTokens.eos_token !== undefined ? this.tokenToId(this.specialTokens.eos_token) : undefined;
+      this.postProcessor =
+        bos === undefined && eos === undefined
+          ? null
+          : (ids, offs) => {
+              if (bos !== undefined) ids.unshift(bos), offs.unshift([0, 0]);
+              if (eos !== undefined) ids.push(eos), offs.push([0, 0]);
+            };
     }
     let template: string | Record<string, string> | null = null;
     const ct = cfg.chat_template;

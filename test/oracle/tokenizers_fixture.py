@@ -383,6 +383,8 @@ def main():
             tok.add_special_tokens([TkAddedToken("<|im_start|>", special=True, normalized=False)])
         cfg = CONFIGS[kind]
         kwargs = {f"{k}_token": v for k, v in cfg.items() if v is not None}
+        if kind == "metaspace":  # transformers then rebuilds the post-processor: <s> $A </s>
+            kwargs.update(add_bos_token=True, add_eos_token=True)
         fast = PreTrainedTokenizerFast(tokenizer_object=tok, **kwargs)
         if kind in TEMPLATES:
             fast.chat_template = TEMPLATES[kind]
