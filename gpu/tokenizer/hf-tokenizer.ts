@@ -25,7 +25,7 @@ import {
   slicePiece,
   unsupported,
 } from "./hf-components";
-import { type SftExample, type SftOptions, renderSftExample } from "./sft";
+import { type SftExample, type SftOptions, renderSftExample, renderSftPromptCompletion } from "./sft";
 
 export { HfTokenizerError } from "./hf-components";
 
@@ -185,7 +185,7 @@ export class HfTokenizer {
   private readonly normalizer: Normalizer | null;
   private readonly preTokenizer: PreTokenizer | null;
   private readonly decoder: Decoder | null;
-  private postProcessor: PostStep | null;
+  private readonly postProcessor: PostStep | null;
   private readonly rawMatcher: AddedMatcher;
   private readonly normalizedMatcher: AddedMatcher;
   /** Named special tokens of tokenizer_config.json (bos_token, eos_token, ...), as strings. */
@@ -230,19 +230,8 @@ export class HfTokenizer {
       if (typeof v === "string") this.specialTokens[name] = v;
       else if (v && typeof v === "object" && typeof v.content === "string") this.specialTokens[name] = v.content;
     }
-    // transformers (TokenizersBackend) replaces the post-processor when tokenizer_config.json says
-    // add_bos_token / add_eos_token, or when tokenizer.json has none: BOS? $A EOS?
-    if ("add_bos_token" in cfg || "add_eos_token" in cfg || !tj.post_processor) {
-      const bos = cfg.add_bos_token && this.specialTokens.bos_token !== undefined ? this.tokenToId(this.specialTokens.bos_token) : undefined;
-      const eos = cfg.add_eos_token && this.specialTokens.eos_token !== undefined ? this.tokenToId(this.specialTokens.eos_token) : undefined;
-      this.postProcessor =
-        bos === undefined && eos === undefined
-          ? null
-          : (ids, offs) => {
-              if (bos !== undefined) ids.unshift(bos), offs.unshift([0, 0]);
-              if (eos !== undefined) ids.push(eos), offs.push([0, 0]);
-            };
-    }
+    // tokenizer_config.json's add_bos_token / add_eos_token are not read: transformers 5 loading a
+    // tokenizer.json (TokenizersBackend) keeps its post-processor (the oracle holds this).
     let template: string | Record<string, string> | null = null;
     const ct = cfg.chat_template;
     if (typeof ct === "string") template = ct;
@@ -355,6 +344,11 @@ export class HfTokenizer {
   /** A supervised fine-tuning example: the template's ids and 1 on assistant tokens (its {% generation %} blocks). */
   renderSftExample(messages: ChatMessage[], opts: SftOptions = {}): SftExample {
     return renderSftExample(this, messages, opts);
+  }
+
+  /** A prompt-completion example: loss on the completion's tokens (TRL's completion_only_loss). */
+  renderSftPromptCompletion(prompt: ChatMessage[], completion: ChatMessage[], opts: SftOptions = {}): SftExample {
+    return renderSftPromptCompletion(this, prompt, completion, opts);
   }
 }
 

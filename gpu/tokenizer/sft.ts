@@ -5,7 +5,7 @@
 // assistant_only_loss: each block spans from the token holding its first character to the token
 // holding its last.
 
-import { type ChatMessage, type ChatTemplateOptions, ChatTemplateError, hasGenerationBlocks, renderChatTemplateWithGeneration } from "./chat-template";
+import { type ChatMessage, type ChatTemplateOptions, ChatTemplateError, hasGenerationBlocks, renderChatTemplate, renderChatTemplateWithGeneration } from "./chat-template";
 import type { HfTokenizer } from "./hf-tokenizer";
 
 export interface SftOptions extends Omit<ChatTemplateOptions, "addGenerationPrompt"> {}
@@ -40,5 +40,20 @@ export function renderSftExample(tok: HfTokenizer, messages: ChatMessage[], opts
     for (let t = first; t < stop; t++) lossMask[t] = 1;
   }
   if (!lossMask.includes(1)) throw new ChatTemplateError("this conversation has no assistant tokens to train on (no {% generation %} block rendered)");
+  return { text, ids, lossMask };
+}
+
+/**
+ * A prompt-completion example (TRL's completion_only_loss): the prompt rendered with the generation
+ * prompt, then prompt + completion; the loss covers the tokens past the prompt's. Works with any
+ * template, {% generation %} blocks or not.
+ */
+export function renderSftPromptCompletion(tok: HfTokenizer, prompt: ChatMessage[], completion: ChatMessage[], opts: SftOptions = {}): SftExample {
+  const template = tok.template(opts.templateName, opts.tools);
+  const o = { ...opts, specialTokens: { ...tok.specialTokens, ...opts.specialTokens } };
+  const promptIds = tok.encode(renderChatTemplate(template, prompt, { ...o, addGenerationPrompt: true }), { addSpecialTokens: false });
+  const text = renderChatTemplate(template, [...prompt, ...completion], o);
+  const ids = tok.encode(text, { addSpecialTokens: false });
+  const lossMask = ids.map((_, i) => (i < promptIds.length ? 0 : 1));
   return { text, ids, lossMask };
 }

@@ -13,7 +13,12 @@ interface Entry {
   encode: Record<string, { ids: number[]; with_special: number[] }>;
   decode: Record<string, { text: string; skip_special: string; with_special: string }>;
   chat: Record<string, string | null>;
-  sft?: { conversations: Array<Array<Record<string, unknown>>>; trl: Array<{ input_ids: number[]; mask: number[] }> };
+  sft?: {
+    conversations: Array<Array<Record<string, unknown>>>;
+    trl: Array<{ input_ids: number[]; mask: number[] }>;
+    prompt_completion: Array<{ prompt: Array<Record<string, unknown>>; completion: Array<Record<string, unknown>> }>;
+    trl_prompt_completion: Array<{ input_ids: number[]; mask: number[] }>;
+  };
 }
 interface Fixture {
   texts: Record<string, string>;
@@ -127,6 +132,16 @@ describe.skipIf(!oracleOrSkip())("Hugging Face tokenizers and chat templates, ag
           const ex = tok.renderSftExample(conv as never, { now: FIXED_NOW });
           expect(ex.ids, `${kind} conversation ${i} ids`).toEqual(sft.trl[i].input_ids);
           expect(ex.lossMask, `${kind} conversation ${i} mask`).toEqual(sft.trl[i].mask);
+        });
+      });
+
+      it("masks the completion of prompt-completion data as TRL 1.13's completion_only_loss does", () => {
+        const tok = toks.get(kind)!;
+        const sft = fx.tokenizers[kind].sft!;
+        sft.prompt_completion.forEach(({ prompt, completion }, i) => {
+          const ex = tok.renderSftPromptCompletion(prompt as never, completion as never, { now: FIXED_NOW });
+          expect(ex.ids, `${kind} example ${i} ids`).toEqual(sft.trl_prompt_completion[i].input_ids);
+          expect(ex.lossMask, `${kind} example ${i} mask`).toEqual(sft.trl_prompt_completion[i].mask);
         });
       });
     });

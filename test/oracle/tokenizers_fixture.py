@@ -359,15 +359,18 @@ class _FixedDatetime:
 ctu.datetime = _FixedDatetime  # strftime_now reads the module's datetime when called
 
 
-def sft_masks(tok, conversations):
-    """TRL 1.13's own SFT dataset preparation with assistant_only_loss=True: its labels give the mask."""
+def sft_masks(tok, rows, assistant_only_loss=True):
+    """TRL 1.13's own SFT dataset preparation (SFTTrainer._prepare_dataset): its labels give the mask.
+    Conversations use assistant_only_loss (the template's {% generation %} blocks); prompt-completion
+    rows use completion_only_loss."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
     with tempfile.TemporaryDirectory() as out:
-        args = SFTConfig(output_dir=out, assistant_only_loss=True, max_length=None, report_to=[], dataset_num_proc=None, use_cpu=True, bf16=False)
-        fake = types.SimpleNamespace(_tokenizer=tok, chat_template=None, completion_only_loss=None)
-        ds = SFTTrainer._prepare_dataset(fake, Dataset.from_list([{"messages": c} for c in conversations]), tok, args,
+        args = SFTConfig(output_dir=out, assistant_only_loss=assistant_only_loss, max_length=None, report_to=[],
+                         dataset_num_proc=None, use_cpu=True, bf16=False)
+        fake = types.SimpleNamespace(_tokenizer=tok, chat_template=None, completion_only_loss=True)
+        ds = SFTTrainer._prepare_dataset(fake, Dataset.from_list(rows), tok, args,
                                          packing=False, formatting_func=None, dataset_name="train")
         return [{"input_ids": r["input_ids"], "mask": [0 if l == -100 else 1 for l in r["labels"]]} for r in ds]
 
@@ -390,6 +393,12 @@ def main():
             fast.chat_template = TEMPLATES[kind]
         with tempfile.TemporaryDirectory() as d:
             fast.save_pretrained(d)
+            if kind == "llama2":  # transformers 5 keeps tokenizer.json's post-processor all the same
+                with open(f"{d}/tokenizer_config.json", encoding="utf-8") as f:
+                    config = json.load(f)
+                config.update(add_bos_token=False, add_eos_token=True)
+                with open(f"{d}/tokenizer_config.json", "w", encoding="utf-8") as f:
+                    json.dump(config, f, indent=2, ensure_ascii=False)
             files = {}
             for name in ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja"]:
                 try:
@@ -424,7 +433,9 @@ def main():
             convs = [CONV[:2], CONV[:4], [SYSTEM] + CONV[:4]]
             if kind == "qwen2":
                 convs.append(TOOL_CONV)
-            entry["sft"] = {"conversations": convs, "trl": sft_masks(hf, convs)}
+            pcs = [{"prompt": c[:-1], "completion": c[-1:]} for c in convs]
+            entry["sft"] = {"conversations": convs, "trl": sft_masks(hf, [{"messages": c} for c in convs]),
+                            "prompt_completion": pcs, "trl_prompt_completion": sft_masks(hf, pcs, assistant_only_loss=False)}
         out["tokenizers"][kind] = entry
     json.dump(out, sys.stdout, ensure_ascii=False)
 
