@@ -155,7 +155,7 @@ export function translateRegex(src: string, where: string): RegExp {
 }
 
 function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); // no more: the u flag refuses needless escapes
 }
 
 /** {String: s} or {Regex: r} of a Split or Replace. */
@@ -231,7 +231,12 @@ export function buildNormalizer(j: Json | null | undefined, where = "normalizer"
       return unicodeNormalizer(j.type);
     case "Lowercase":
       return (p) => {
-        if (!p.s) return { ...p, text: p.text.toLowerCase() };
+        // character by character, as tokenizers: no final sigma
+        if (!p.s) {
+          let t = "";
+          for (const ch of p.text) t += ch.toLowerCase();
+          return { ...p, text: t };
+        }
         const b = new PieceBuilder(true);
         let k = 0;
         for (const ch of p.text) {
@@ -290,9 +295,10 @@ function splitPiece(p: Piece, ranges: Array<[number, number]>, behavior: Behavio
       for (const [i, j] of segs) cuts.push([i, j]);
       break;
     case "Contiguous": {
+      // neighbours with the same flag join (with invert, runs of non-matches too), as tokenizers
       let prevMatch = false;
       for (const [i, j, m] of segs) {
-        if (m && prevMatch) cuts[cuts.length - 1][1] = j;
+        if (m === prevMatch && cuts.length) cuts[cuts.length - 1][1] = j;
         else cuts.push([i, j]);
         prevMatch = m;
       }
@@ -681,11 +687,8 @@ export function buildDecoder(j: Json | null | undefined, where = "decoder"): Dec
     case "Metaspace": {
       const rep: string = j.replacement ?? "▁";
       const scheme: string = j.prepend_scheme ?? (j.add_prefix_space === false ? "never" : "always");
-      return (tokens) =>
-        tokens.map((t, i) => {
-          const s = t.split(rep).join(" ");
-          return i === 0 && scheme !== "never" && s.startsWith(" ") ? s.slice(1) : s;
-        });
+      // as tokenizers: in the first token every replacement character goes (not only a leading one)
+      return (tokens) => tokens.map((t, i) => t.split(rep).join(i === 0 && scheme !== "never" ? "" : " "));
     }
     default:
       unsupported(where, j.type ?? "(no type)");

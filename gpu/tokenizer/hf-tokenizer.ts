@@ -80,7 +80,7 @@ function parse(x: string | Json | null | undefined, name: string): Json | null {
 }
 
 function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); // no more: the u flag refuses needless escapes
 }
 
 const isWordChar = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}_]/u.test(c);

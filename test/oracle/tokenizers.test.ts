@@ -5,6 +5,7 @@
 // (tokenizers_fixture.py) makes every fixture.
 import { beforeAll, describe, expect, it } from "vitest";
 import { ChatTemplateError, type HfTokenizer, loadHfTokenizer } from "../../gpu/tokenizer";
+import { buildDecoder, buildNormalizer, buildPreTokenizer, pieceOf } from "../../gpu/tokenizer/hf-components";
 import { oracleOrSkip, runOracle } from "../support/oracle";
 
 interface Entry {
@@ -21,6 +22,11 @@ interface Entry {
   };
 }
 interface Fixture {
+  components: {
+    pre_tokenizers: Array<{ json: Record<string, unknown>; text: string; want: Array<[string, [number, number]]> }>;
+    normalizers: Array<{ json: Record<string, unknown>; text: string; want: string }>;
+    decoders: Array<{ json: Record<string, unknown>; tokens: string[]; want: string }>;
+  };
   texts: Record<string, string>;
   chat_inputs: Record<string, Array<Record<string, unknown>>>;
   tokenizers: Record<string, Entry>;
@@ -53,6 +59,30 @@ describe.skipIf(!oracleOrSkip())("Hugging Face tokenizers and chat templates, ag
     }
     tools = fx.chat_inputs.tools;
   }, 120_000);
+
+  describe("each component alone", () => {
+    it("pre-tokenizers split where tokenizers splits, with the same offsets", () => {
+      for (const c of fx.components.pre_tokenizers) {
+        const pieces = buildPreTokenizer(c.json)!([pieceOf(c.text, 0, true, true)]);
+        const got = pieces.map((p) => [p.text, [Math.min(...p.s!), Math.max(...p.e!)]]);
+        // tokenizers reports offsets in code points; these texts keep to the BMP, so they are UTF-16 units too
+        expect(got, `${JSON.stringify(c.json)} on ${JSON.stringify(c.text)}`).toEqual(c.want);
+      }
+    });
+
+    it("normalizers give tokenizers' text", () => {
+      for (const c of fx.components.normalizers) {
+        expect(buildNormalizer(c.json)!(pieceOf(c.text, 0, true, true)).text, `${JSON.stringify(c.json)} on ${JSON.stringify(c.text)}`).toBe(c.want);
+        expect(buildNormalizer(c.json)!(pieceOf(c.text, 0, false, true)).text).toBe(c.want);
+      }
+    });
+
+    it("decoders give tokenizers' text", () => {
+      for (const c of fx.components.decoders) {
+        expect(buildDecoder(c.json)!(c.tokens).join(""), `${JSON.stringify(c.json)} on ${JSON.stringify(c.tokens)}`).toBe(c.want);
+      }
+    });
+  });
 
   for (const kind of KINDS) {
     describe(kind, () => {

@@ -143,6 +143,8 @@ def extra_tokens(tok, kind):
     # Added tokens with each flag, as fine-tuned vocabularies carry them.
     tok.add_tokens([
         TkAddedToken("<tool_call>", special=False, normalized=False),
+        TkAddedToken("</tool_call>", special=False, normalized=False),
+        TkAddedToken("<|fim-middle|>", special=True, normalized=False),
         TkAddedToken("[MASK]", special=True, lstrip=True, rstrip=False, normalized=False),
         TkAddedToken("<sep>", special=True, lstrip=False, rstrip=True, normalized=False),
         TkAddedToken("wordpiece", special=False, single_word=True, normalized=False),
@@ -153,7 +155,7 @@ def extra_tokens(tok, kind):
 SPECIAL_TEXT = (
     "Hello<|endoftext|>world <|im_start|>user\nHi there<|im_end|>\n<|begin_of_text|>x<|eot_id|> "
     "<s>[INST] hi [/INST]</s> a   [MASK]  b <sep>   c <tool_call>{\"x\": 1}</tool_call> wordpiece wordpieces "
-    "Cafe\u0301 café <unk>"
+    "Cafe\u0301 café <unk> <|fim-middle|>x<|fim-middle|"
 )
 
 CONFIGS = {
@@ -375,9 +377,36 @@ def sft_masks(tok, rows, assistant_only_loss=True):
         return [{"input_ids": r["input_ids"], "mask": [0 if l == -100 else 1 for l in r["labels"]]} for r in ds]
 
 
+def components():
+    """Each component alone, on texts that reach its corners: pre-tokenizer splits with offsets,
+    normalizer output, decoder output."""
+    state = lambda c: json.loads(c.__getstate__())
+    texts = ["a--b-c-", "  hello  world, it's 12345 x_y!", "-start and end-", "ab123c45 ٣٤٥ Ünïcode\tTabs\n\nnew lines  "]
+    pres = [pre_tokenizers.Split(pat, b, invert=inv) for pat in ("-", Regex(r"\s+"), Regex(r"\p{N}{1,2}"))
+            for b in ("removed", "isolated", "merged_with_previous", "merged_with_next", "contiguous") for inv in (False, True)]
+    pres += [pre_tokenizers.Digits(individual_digits=False), pre_tokenizers.Digits(individual_digits=True),
+             pre_tokenizers.Metaspace(prepend_scheme="always", split=True), pre_tokenizers.Metaspace(prepend_scheme="first", split=True),
+             pre_tokenizers.Metaspace(prepend_scheme="never", split=False), pre_tokenizers.Whitespace(), pre_tokenizers.WhitespaceSplit(),
+             pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=True),
+             pre_tokenizers.Sequence([pre_tokenizers.Split(" ", "isolated"), pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=False)]),
+             pre_tokenizers.Split(Regex(LLAMA3_REGEX), "isolated"), pre_tokenizers.Split(Regex(QWEN2_REGEX), "isolated")]
+    pre_cases = [{"json": state(p), "text": t, "want": p.pre_tokenize_str(t)} for p in pres for t in texts]
+    norms = [normalizers.NFKC(), normalizers.NFD(), normalizers.Lowercase(), normalizers.Strip(left=True, right=True),
+             normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")]), normalizers.Replace(Regex(r"\s+"), " ")]
+    norm_texts = ["ＡＢＣ①２ Ünïcode  CAFÉ Cafe\u0301", "  padded\t\n", "İstanbul ΣΊΣΥΦΟΣ"]
+    norm_cases = [{"json": state(n), "text": t, "want": n.normalize_str(t)} for n in norms for t in norm_texts]
+    decs = [decoders.Metaspace(prepend_scheme="first"), decoders.Metaspace(prepend_scheme="never"), decoders.Strip(" ", 1, 1),
+            decoders.ByteFallback(), decoders.Fuse(), decoders.ByteLevel(), decoders.Replace("▁", " "),
+            decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)])]
+    dec_tokens = [["▁▁a▁x", "▁b", "  c  "], ["<0xE6>", "<0x97>", "<0xA5>", "a", "<0xFF>", "<0x41>", "▁z"], ["Ġhello", "Ġw", "orld", "ĠðŁ", "ĺ", "Ģ", "Ã©"]]
+    dec_cases = [{"json": state(d), "tokens": t, "want": d.decode(t)} for d in decs for t in dec_tokens]
+    return {"pre_tokenizers": pre_cases, "normalizers": norm_cases, "decoders": dec_cases}
+
+
 def main():
     texts = {"prose": prose(3, 1234), "mixed": MIXED, "special": SPECIAL_TEXT, "empty": "", "spaces": "   leading and trailing   "}
     out = {"texts": texts, "tokenizers": {},
+           "components": components(),
            "chat_inputs": {"plain": CONV, "system": [SYSTEM] + CONV, "tool_conv": TOOL_CONV, "tools": TOOLS, "bad_order": BAD_ORDER}}
     for kind in ["gpt2", "llama3", "qwen2", "smollm", "llama2", "metaspace"]:
         tok, specials = byte_level(kind) if kind not in ("llama2", "metaspace") else sentencepiece_style(kind)
