@@ -26,7 +26,7 @@ export default defineConfig({
       },
       {
         resolve: { alias },
-        test: { ...shared, name: "e2e", include: ["test/e2e/**/*.test.ts"], globalSetup: ["test/support/setup-app.ts"] },
+        test: { ...shared, name: "e2e", include: ["test/e2e/**/*.test.ts"], globalSetup: ["test/support/setup-app.ts", "test/support/oracle-setup.ts"] },
       },
     ],
   },
