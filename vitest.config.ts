@@ -18,7 +18,7 @@ export default defineConfig({
       { resolve: { alias }, test: { ...shared, name: "gpu", include: ["test/gpu/**/*.test.ts"] } },
       {
         resolve: { alias },
-        test: { ...shared, name: "integration", include: ["test/integration/**/*.test.ts"], globalSetup: ["test/support/databases.ts"] },
+        test: { ...shared, name: "integration", include: ["test/integration/**/*.test.ts"], globalSetup: ["test/support/databases.ts", "test/support/oracle-setup.ts"] },
       },
       {
         resolve: { alias },
@@ -26,7 +26,7 @@ export default defineConfig({
       },
       {
         resolve: { alias },
-        test: { ...shared, name: "e2e", include: ["test/e2e/**/*.test.ts"], globalSetup: ["test/support/setup-app.ts"] },
+        test: { ...shared, name: "e2e", include: ["test/e2e/**/*.test.ts"], globalSetup: ["test/support/setup-app.ts", "test/support/oracle-setup.ts"] },
       },
     ],
   },

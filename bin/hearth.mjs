@@ -10,6 +10,8 @@ import { parseArgs } from "node:util";
 const USAGE = `Usage: hearth gate --model <model id> --suite-version <suite version id> --candidate <model version id>
                   [--baseline <alias or model version id>] [--url <Hearth URL>]
        hearth node --server <Hearth URL> --token <node token> [--name <name>]   (hearth node --help)
+       hearth model push <folder> --model <model id> [--parent <model version id>] [--url <Hearth URL>]
+       hearth model pull <model version id> <folder> [--url <Hearth URL>]
        hearth backup [--out <file.tar>]  |  hearth restore <file.tar>           (hearth backup --help)
 
 Environment: HEARTH_API_KEY (an API key with the runs:read scope), HEARTH_URL (default http://localhost:3000).
@@ -87,8 +89,110 @@ async function backupOrRestore(command, argv) {
   process.exit(await runBackupCommand(command, argv));
 }
 
+// `hearth model push|pull`: a Hugging Face folder in as a model version, or a version out as a folder.
+// Each file is hashed and sent on its own; running push again after an interruption sends only what
+// has not arrived.
+async function walkFolder(root) {
+  const { readdir, stat } = await import("node:fs/promises");
+  const out = [];
+  async function walk(dir, prefix) {
+    for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (entry.name.startsWith(".")) continue; // .git, .cache, .DS_Store
+      const full = path.join(dir, entry.name);
+      const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await walk(full, rel);
+      else if (entry.isFile()) out.push({ path: rel, full, size: (await stat(full)).size });
+    }
+  }
+  await walk(root, "");
+  return out;
+}
+
+async function sha256File(file) {
+  const { createHash } = await import("node:crypto");
+  const { createReadStream } = await import("node:fs");
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file)) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+async function callApi(url, key, method, apiPath, body, headers = {}) {
+  const response = await fetch(`${url}${apiPath}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...headers },
+    body,
+    ...(body && typeof body !== "string" ? { duplex: "half" } : {}),
+  }).catch((error) => fail(`Cannot reach Hearth at ${url}: ${error.cause?.message ?? error.message}`));
+  const json = await response.json().catch(() => null);
+  if (!response.ok) fail(`Hearth refused ${method} ${apiPath} (HTTP ${response.status}): ${json?.error?.message ?? "no details"}`);
+  return json;
+}
+
+const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
+
+async function model(argv) {
+  const [sub, ...args] = argv;
+  const { values, positionals } = parseArgs({ args, options: { model: { type: "string" }, parent: { type: "string" }, url: { type: "string" } }, allowPositionals: true, strict: true });
+  const key = process.env.HEARTH_API_KEY;
+  if (!key) fail("Set HEARTH_API_KEY to an API key with the models:write (push) or models:read (pull) scope.");
+  const url = (values.url ?? process.env.HEARTH_URL ?? "http://localhost:3000").replace(/\/$/, "");
+  if (sub === "push") {
+    if (positionals.length !== 1 || !values.model) fail(USAGE);
+    const files = await walkFolder(path.resolve(positionals[0]));
+    if (!files.length) fail(`${positionals[0]} holds no files.`);
+    console.log(`Hashing ${files.length} files (${mb(files.reduce((n, f) => n + f.size, 0))})...`);
+    for (const f of files) f.sha256 = await sha256File(f.full);
+    const manifest = { files: files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })), ...(values.parent ? { lineage: { parentVersionId: values.parent } } : {}) };
+    const base = `/api/models/${encodeURIComponent(values.model)}/uploads`;
+    let state = await callApi(url, key, "POST", base, JSON.stringify(manifest), { "content-type": "application/json" });
+    const already = files.length - state.missing.length;
+    if (already) console.log(`${already} file(s) already on the server; sending ${state.missing.length}.`);
+    const { createReadStream } = await import("node:fs");
+    const { Readable } = await import("node:stream");
+    for (const [i, name] of state.missing.entries()) {
+      const f = files.find((x) => x.path === name);
+      process.stdout.write(`  [${i + 1}/${state.missing.length}] ${name} (${mb(f.size)})... `);
+      const body = Readable.toWeb(createReadStream(f.full));
+      await callApi(url, key, "PUT", `${base}/${state.uploadId}/files/${name.split("/").map(encodeURIComponent).join("/")}`, body, { "content-type": "application/octet-stream", "content-length": String(f.size) });
+      console.log("ok");
+    }
+    const version = await callApi(url, key, "POST", `${base}/${state.uploadId}/commit`, "");
+    const d = version.description;
+    console.log(`Model version v${version.version} (${version.id}): ${d.architecture ?? d.modelType}, ${d.parameters.toLocaleString("en")} parameters, ${d.dtype}, context ${d.contextLength}${d.license ? `, license ${d.license}` : ""}${d.browser ? "" : " (too large for a browser: runs on GPU nodes)"}.`);
+    return;
+  }
+  if (sub === "pull") {
+    if (positionals.length !== 2) fail(USAGE);
+    const [versionId, dir] = positionals;
+    const { mkdir, rename, rm } = await import("node:fs/promises");
+    const { createWriteStream } = await import("node:fs");
+    const { Readable } = await import("node:stream");
+    const { pipeline } = await import("node:stream/promises");
+    const { files } = await callApi(url, key, "GET", `/api/model-versions/${encodeURIComponent(versionId)}/files`);
+    if (!files.length) fail("This model version is not a Hugging Face folder (a Hearth checkpoint): download it from the model page.");
+    for (const f of files) {
+      const target = path.join(path.resolve(dir), ...f.path.split("/"));
+      await mkdir(path.dirname(target), { recursive: true });
+      const response = await fetch(`${url}/api/model-versions/${encodeURIComponent(versionId)}/files/${f.path.split("/").map(encodeURIComponent).join("/")}`, { headers: { authorization: `Bearer ${key}` } });
+      if (!response.ok) fail(`Hearth refused ${f.path} (HTTP ${response.status}).`);
+      const temp = `${target}.part`;
+      await pipeline(Readable.fromWeb(response.body), createWriteStream(temp));
+      if ((await sha256File(temp)) !== f.sha256) {
+        await rm(temp, { force: true });
+        fail(`${f.path} arrived damaged (sha256 differs); run the command again.`);
+      }
+      await rename(temp, target);
+      console.log(`  ${f.path} (${mb(f.size)})`);
+    }
+    console.log(`Wrote ${files.length} files to ${dir}.`);
+    return;
+  }
+  fail(USAGE);
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === "gate") await gate(rest).catch((error) => fail(error.message));
 else if (command === "node") await node(rest);
 else if (command === "backup" || command === "restore") await backupOrRestore(command, rest);
+else if (command === "model") await model(rest).catch((error) => fail(error.message));
 else fail(USAGE);

@@ -18,6 +18,7 @@ export * from "./ops/rope";
 export * from "./ops/swiglu";
 export * from "./ops/gqa";
 export * from "./ops/embedding";
+export * from "./ops/weight16";
 export * from "./ops/cross-entropy";
 export * from "./ops/adamw";
 export * from "./ops/reduce";

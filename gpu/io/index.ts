@@ -1,2 +1,3 @@
 export * from "./safetensors";
 export * from "./checkpoint";
+export * from "./hf-folder";

@@ -4,3 +4,5 @@ export * from "./generate";
 export * from "./reference";
 export * from "./lora";
 export * from "./kv-cache";
+export * from "./hf-config";
+export * from "./decoder";

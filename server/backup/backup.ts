@@ -21,6 +21,7 @@ const ARTIFACT_COLUMNS: ReadonlyArray<readonly [table: string, column: string]> 
   ["DatasetVersion", "sha256"],
   ["ModelVersion", "artifactSha256"],
   ["RunCheckpoint", "sha256"],
+  ["ModelVersionFile", "sha256"],
 ];
 
 /** AppSetting rows that are keys: never archived (the restored instance makes or is given its own). */

@@ -9,6 +9,7 @@ import { runDashboardBench } from "./dashboard.bench";
 import { runTrainBench } from "./train.bench";
 import { runQueueBench } from "./queue.bench";
 import { runServingBench } from "./serving.bench";
+import { runDecoderBench } from "./decoder.bench";
 
 const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "gpu-matmul", run: runGpuMatmulBench },
@@ -19,6 +20,7 @@ const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "train", run: runTrainBench },
   { name: "queue", run: runQueueBench },
   { name: "serving", run: runServingBench },
+  { name: "decoder", run: runDecoderBench },
 ];
 
 for (const b of benches) {

@@ -10,6 +10,7 @@ import { LineageGraph } from "@/app/_components/LineageGraph";
 import { SuiteVersionPicker } from "@/app/_components/pickers";
 import { EvaluatePanel } from "@/app/_components/train/EvaluatePanel";
 import { roleAtLeast } from "@/contracts/roles";
+import { FolderFiles, FolderImport, FolderSummary, isFolderDescription } from "@/app/_components/models/FolderImport";
 
 type GateReport = {
   pass: boolean;
@@ -24,6 +25,7 @@ export default function ModelPage() {
   const { orgId, projectId, modelId } = useParams<{ orgId: string; projectId: string; modelId: string }>();
   const trpc = useTRPC();
   const model = useQuery(trpc.model.get.queryOptions({ modelId }));
+  const queryClient = useQueryClient();
   const members = useQuery(trpc.member.list.queryOptions({ orgId }));
   const [selected, setSelected] = useState<string | null>(null);
   const [evaluating, setEvaluating] = useState<string | null>(null);
@@ -52,9 +54,9 @@ export default function ModelPage() {
       <Section title="Lineage">
         <LineageGraph nodes={m.versions.map((v) => ({ id: v.id, version: v.version, parentId: v.parentId, aliases: aliasesOf(v.id) }))} selectedId={selected} onSelect={setSelected} />
       </Section>
-      <Section title="Versions">
+      <Section title="Versions" actions={canEdit ? <FolderImport modelId={modelId} onImported={() => void queryClient.invalidateQueries({ queryKey: trpc.model.get.queryKey({ modelId }) })} /> : undefined}>
         {m.versions.length === 0 ? (
-          <p className="empty">No versions yet. Versions are uploaded by training runs or the API.</p>
+          <p className="empty">No versions yet. Import a Hugging Face folder, train one, or push one with npx hearth model push.</p>
         ) : (
           <table className="table" data-testid="model-versions">
             <thead>
@@ -63,7 +65,7 @@ export default function ModelPage() {
                 <th>Aliases</th>
                 <th>Parent</th>
                 <th>Run</th>
-                <th>Artifact</th>
+                <th>Model</th>
                 <th>Created</th>
                 {canEdit ? <th /> : null}
               </tr>
@@ -91,9 +93,17 @@ export default function ModelPage() {
                       "—"
                     )}
                   </td>
-                  <td className="mono hint">
-                    {v.artifactSha256 ? v.artifactSha256.slice(0, 12) : "—"}
-                    {v.sizeBytes !== null ? ` · ${(v.sizeBytes / 1e6).toFixed(1)} MB` : ""}
+                  <td className={isFolderDescription(v.config) ? undefined : "mono hint"}>
+                    {isFolderDescription(v.config) ? (
+                      <>
+                        <FolderSummary d={v.config} /> <span className="hint">{v.sizeBytes !== null ? `${(v.sizeBytes / 1e6).toFixed(1)} MB` : ""}</span> <FolderFiles modelVersionId={v.id} />
+                      </>
+                    ) : (
+                      <>
+                        {v.artifactSha256 ? v.artifactSha256.slice(0, 12) : "—"}
+                        {v.sizeBytes !== null ? ` · ${(v.sizeBytes / 1e6).toFixed(1)} MB` : ""}
+                      </>
+                    )}
                   </td>
                   <td>{formatDate(v.createdAt)}</td>
                   {canEdit ? (
