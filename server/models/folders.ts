@@ -12,6 +12,9 @@ import { parse as parseYaml } from "yaml";
 import type { Prisma, PrismaClient } from "@/server/db/generated/client";
 import type { Actor } from "@/contracts/actor";
 import { actorId } from "@/contracts/actor";
+import type { FolderDescription } from "@/contracts/model-folder";
+
+export type { FolderDescription } from "@/contracts/model-folder";
 import { recordAudit } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { jsonValue } from "@/server/db/json";
@@ -45,22 +48,6 @@ export interface FolderLineage {
   parentVersionId?: string;
 }
 
-/** What the model page shows of a folder, stored in the version's config. */
-export interface FolderDescription {
-  format: "hf-folder";
-  modelType: string;
-  architecture: string | null;
-  parameters: number;
-  /** The weights' dtypes as stored (F32, F16, BF16), most common first. */
-  dtype: string;
-  contextLength: number;
-  license: string | null;
-  vocabSize: number;
-  hasChatTemplate: boolean;
-  weightBytes: number;
-  /** Whether a browser's adapter can hold it; if not it runs on GPU nodes only. */
-  browser: boolean;
-}
 
 export class FolderInvalid extends DomainError {
   constructor(message: string) {

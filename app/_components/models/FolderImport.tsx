@@ -4,6 +4,7 @@
 // the version is created when the last has arrived. Choosing the same folder again after an
 // interruption sends only what is missing.
 import { useState } from "react";
+import type { FolderDescription } from "@/contracts/model-folder";
 
 type Stage = { kind: "idle" } | { kind: "hashing"; done: number; total: number } | { kind: "sending"; sent: number; total: number; file: string } | { kind: "checking" } | { kind: "done"; version: number } | { kind: "error"; message: string };
 
@@ -89,21 +90,6 @@ export function FolderImport({ modelId, onImported }: { modelId: string; onImpor
       ) : null}
     </div>
   );
-}
-
-export interface FolderDescription {
-  format: "hf-folder";
-  modelType: string;
-  architecture: string | null;
-  parameters: number;
-  dtype: string;
-  contextLength: number;
-  license: string | null;
-  browser: boolean;
-}
-
-export function isFolderDescription(config: unknown): config is FolderDescription {
-  return !!config && typeof config === "object" && (config as { format?: unknown }).format === "hf-folder";
 }
 
 const compact = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));

@@ -10,7 +10,8 @@ import { LineageGraph } from "@/app/_components/LineageGraph";
 import { SuiteVersionPicker } from "@/app/_components/pickers";
 import { EvaluatePanel } from "@/app/_components/train/EvaluatePanel";
 import { roleAtLeast } from "@/contracts/roles";
-import { FolderFiles, FolderImport, FolderSummary, isFolderDescription } from "@/app/_components/models/FolderImport";
+import { FolderFiles, FolderImport, FolderSummary } from "@/app/_components/models/FolderImport";
+import { isFolderDescription } from "@/contracts/model-folder";
 
 type GateReport = {
   pass: boolean;
