@@ -3,7 +3,7 @@
 // Text moves through them as pieces that remember, per UTF-16 unit, which span of the original
 // text it came from (only when offsets are asked for: plain encoding carries none).
 
-import { GPT2_SPLIT_REGEX, gpt2ByteToUnicode } from "./bpe";
+import { gpt2ByteToUnicode } from "./bpe";
 
 export class HfTokenizerError extends Error {}
 
@@ -336,6 +336,9 @@ function splitPiece(p: Piece, ranges: Array<[number, number]>, behavior: Behavio
   return cuts.filter(([i, j]) => j > i).map(([i, j]) => slicePiece(p, i, j, p.first && i === 0));
 }
 
+/** ByteLevel's use_regex split: GPT-2's pattern, read as tokenizers' Oniguruma reads it. */
+const BYTE_LEVEL_REGEX = translateRegex("'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+", "pre_tokenizer ByteLevel");
+
 const BYTE_CHARS = gpt2ByteToUnicode();
 const CHAR_BYTE = new Map<string, number>(BYTE_CHARS.map((ch, b) => [ch, b]));
 const utf8 = new TextEncoder();
@@ -379,7 +382,7 @@ export function buildPreTokenizer(j: Json | null | undefined, where = "pre_token
           b.copy(q, 0, q.text.length);
           q = b.build(q.first);
         }
-        const parts = useRegex ? splitPiece(q, matchRanges(GPT2_SPLIT_REGEX, q.text), "Isolated") : [q];
+        const parts = useRegex ? splitPiece(q, matchRanges(BYTE_LEVEL_REGEX, q.text), "Isolated") : [q];
         return parts.map(byteLevelMap);
       });
     }
@@ -616,8 +619,8 @@ class MergeHeap {
 /** A decoder maps the list of token strings to a new list (tokenizers' decode_chain). */
 export type Decoder = (tokens: string[]) => string[];
 
-const utf8Lossy = new TextDecoder("utf-8", { fatal: false });
-const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+const utf8Lossy = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export function buildDecoder(j: Json | null | undefined, where = "decoder"): Decoder | null {
   if (!j) return null;

@@ -60,6 +60,7 @@ MIXED = (
     "const x = {a: [1, 2, 3], 'b': \"str\"}; // JS\n    x.map((v) => v ** 2).filter(Boolean);\n"
     "Contractions: I'm, you're, he's, we've, they'll, I'd, DON'T, She'S.\n"
     "Zero-width: a\u200bb, NBSP:\u00a0x, soft\u00adhyphen, fullwidth ＡＢＣ１２３.\n"
+    "Odd spaces: BOM\ufeffword, NEL\u0085next, ideographic\u3000space, line\u2028sep, thin\u2009space.\n"
 )
 
 # ---------- tokenizers ----------
