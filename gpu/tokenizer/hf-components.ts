@@ -182,12 +182,20 @@ function unicodeNormalizer(form: "NFC" | "NFD" | "NFKC" | "NFKD"): Normalizer {
     const whole = p.text.normalize(form);
     if (!p.s) return { ...p, text: whole };
     if (whole === p.text) return p;
-    // Normalize base character + combining marks at a time, so each output keeps its source span.
+    // Normalize a base character with its combining marks at a time. As tokenizers aligns them, the
+    // k-th output character keeps the k-th input character's span (composition drops the marks'
+    // spans, decomposition repeats the last one).
     const b = new PieceBuilder(true);
     const re = /\P{M}\p{M}*|\p{M}+/gsu;
     for (const m of p.text.matchAll(re)) {
-      const [s, e] = span(p, m.index!, m.index! + m[0].length);
-      b.push(m[0].normalize(form), s, e);
+      const starts: number[] = [];
+      for (let k = 0; k < m[0].length; k += m[0].codePointAt(k)! > 0xffff ? 2 : 1) starts.push(m.index! + k);
+      let k = 0;
+      for (const ch of m[0].normalize(form)) {
+        const at = starts[Math.min(k++, starts.length - 1)];
+        const [s, e] = span(p, at, at + 1);
+        b.push(ch, s, e);
+      }
     }
     if (b.text !== whole) {
       // composition across clusters (Hangul jamo): spread the whole piece's span
@@ -377,8 +385,8 @@ export function buildPreTokenizer(j: Json | null | undefined, where = "pre_token
         let q = p;
         if (addPrefix && !q.text.startsWith(" ")) {
           const b = new PieceBuilder(!!q.s);
-          const [s] = span(q, 0, 1);
-          b.push(" ", s, s);
+          const [s, e] = span(q, 0, 1); // prepended text takes the first character's span, as tokenizers
+          b.push(" ", s, e);
           b.copy(q, 0, q.text.length);
           q = b.build(q.first);
         }
@@ -406,8 +414,8 @@ export function buildPreTokenizer(j: Json | null | undefined, where = "pre_token
         let q = replaceNormalizer(spaces, rep)(p);
         if ((scheme === "always" || (scheme === "first" && q.first)) && !q.text.startsWith(rep) && q.text.length > 0) {
           const b = new PieceBuilder(!!q.s);
-          const [s] = span(q, 0, 1);
-          b.push(rep, s, s);
+          const [s, e] = span(q, 0, 1);
+          b.push(rep, s, e);
           b.copy(q, 0, q.text.length);
           q = b.build(q.first);
         }

@@ -441,7 +441,8 @@ def main():
         for name, text in texts.items():
             ids = hf(text, add_special_tokens=False)["input_ids"]
             with_special = hf(text, add_special_tokens=True)["input_ids"]
-            entry["encode"][name] = {"ids": ids, "with_special": with_special}
+            offsets = [list(o) for o in hf(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]]
+            entry["encode"][name] = {"ids": ids, "with_special": with_special, "offsets": offsets}
             entry["decode"][name] = {"text": hf.decode(ids), "skip_special": hf.decode(with_special, skip_special_tokens=True),
                                      "with_special": hf.decode(with_special)}
         if kind in TEMPLATES:
