@@ -497,6 +497,7 @@ export class BpeModel {
     const hit = this.cache.get(word);
     if (hit) return hit;
     const out = this.tokenizeUncached(word);
+    if (word.length > 256) return out; // a whole text (no pre-tokenizer) would only crowd the cache
     if (this.cache.size >= 10_000) this.cache.clear();
     this.cache.set(word, out);
     return out;

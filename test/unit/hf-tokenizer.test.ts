@@ -156,6 +156,40 @@ describe("loadHfTokenizer", () => {
   });
 });
 
+describe("chat templates from tokenizer_config.json", () => {
+  const { vocab, merges } = tinyVocab();
+  const json = byteLevelJson(vocab, merges);
+  const msgs = [{ role: "user", content: "hi" }];
+
+  it("reads chat_template and the special tokens, and chat_template.jinja wins over it", () => {
+    const tokenizerConfig = { bos_token: { content: "<|eot|>" }, eos_token: "<|eot|>", chat_template: "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}{{ eos_token }}{% endfor %}" };
+    expect(loadHfTokenizer({ tokenizerJson: json, tokenizerConfig }).applyChatTemplate(msgs)).toBe("<|eot|>[user] hi<|eot|>");
+    expect(loadHfTokenizer({ tokenizerJson: json, tokenizerConfig, chatTemplate: "J:{{ messages[0].content }}" }).applyChatTemplate(msgs)).toBe("J:hi");
+  });
+
+  it("picks among named templates as transformers does", () => {
+    const tokenizerConfig = {
+      chat_template: [
+        { name: "default", template: "D{{ messages | length }}" },
+        { name: "tool_use", template: "T{{ tools | length }}" },
+        { name: "rag", template: "R" },
+      ],
+    };
+    const tok = loadHfTokenizer({ tokenizerJson: json, tokenizerConfig });
+    expect(tok.applyChatTemplate(msgs)).toBe("D1");
+    expect(tok.applyChatTemplate(msgs, { tools: [{ type: "function" }] })).toBe("T1");
+    expect(tok.applyChatTemplate(msgs, { templateName: "rag" })).toBe("R");
+    expect(() => tok.applyChatTemplate(msgs, { templateName: "nope" })).toThrow(/"nope" not found; this tokenizer has default, tool_use, rag/);
+  });
+
+  it("raises the template's own message and reports template errors as ChatTemplateError", () => {
+    const tok = loadHfTokenizer({ tokenizerJson: json, chatTemplate: "{% if messages[0].role != 'system' %}{{ raise_exception('System message first, please.') }}{% endif %}" });
+    expect(() => tok.applyChatTemplate(msgs)).toThrow(new ChatTemplateError("System message first, please."));
+    const broken = loadHfTokenizer({ tokenizerJson: json, chatTemplate: "{% for m in messages %}" });
+    expect(() => broken.applyChatTemplate(msgs)).toThrow(ChatTemplateError);
+  });
+});
+
 describe("translateRegex", () => {
   it("keeps Oniguruma's case-insensitive groups and white space", () => {
     const re = translateRegex("(?i:'s|'t)|\\s+(?!\\S)|\\s+", "test");
