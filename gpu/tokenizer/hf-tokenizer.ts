@@ -131,33 +131,37 @@ class AddedMatcher {
 
 type PostStep = (ids: number[], offsets: Array<[number, number]>) => void;
 
-function buildPostProcessor(j: Json | null | undefined, vocabId: (s: string) => number | undefined, where = "post_processor"): PostStep | null {
+function buildPostProcessor(j: Json | null | undefined, where = "post_processor"): PostStep | null {
   if (!j) return null;
   switch (j.type) {
     case "Sequence": {
-      const steps = (j.processors as Json[]).map((p, i) => buildPostProcessor(p, vocabId, `${where}.processors[${i}]`)).filter((s): s is PostStep => !!s);
+      const steps = (j.processors as Json[]).map((p, i) => buildPostProcessor(p, `${where}.processors[${i}]`)).filter((s): s is PostStep => !!s);
       return (ids, offs) => steps.forEach((s) => s(ids, offs));
     }
     case "ByteLevel":
       return null; // ids unchanged; it only trims offsets
     case "TemplateProcessing": {
-      const specials = j.special_tokens as Record<string, { ids: number[] }>;
-      const single = j.single as Json[];
+      const specials = (j.special_tokens ?? {}) as Record<string, { ids: number[] }>;
+      // before and after $A: the ids of the special tokens around the sequence
+      const before: number[] = [];
+      const after: number[] = [];
+      let seen = false;
+      for (const item of j.single as Json[]) {
+        if (item.SpecialToken) {
+          const sp = specials[item.SpecialToken.id];
+          if (!sp) throw new HfTokenizerError(`tokenizer.json: ${where} names special token "${item.SpecialToken.id}" it does not define`);
+          (seen ? after : before).push(...sp.ids);
+        } else if (item.Sequence) {
+          if (item.Sequence.id !== "A" || seen) unsupported(where, `TemplateProcessing single sequence ${item.Sequence.id}`);
+          seen = true;
+        } else unsupported(where, `TemplateProcessing item ${JSON.stringify(item)}`);
+      }
+      if (!seen) unsupported(where, "TemplateProcessing without $A");
       return (ids, offs) => {
-        const outIds: number[] = [];
-        const outOffs: Array<[number, number]> = [];
-        for (const item of single) {
-          if (item.SpecialToken) {
-            const sp = specials[item.SpecialToken.id];
-            if (!sp) throw new HfTokenizerError(`tokenizer.json: ${where} names special token "${item.SpecialToken.id}" it does not define`);
-            for (const id of sp.ids) outIds.push(id), outOffs.push([0, 0]);
-          } else if (item.Sequence) {
-            if (item.Sequence.id !== "A") unsupported(where, `TemplateProcessing single sequence ${item.Sequence.id}`);
-            outIds.push(...ids), outOffs.push(...offs);
-          } else unsupported(where, `TemplateProcessing item ${JSON.stringify(item)}`);
-        }
-        ids.splice(0, ids.length, ...outIds);
-        offs.splice(0, offs.length, ...outOffs);
+        // in place, without spreading (a long document would overflow the call stack)
+        ids.unshift(...before);
+        offs.unshift(...before.map((): [number, number] => [0, 0]));
+        for (const id of after) ids.push(id), offs.push([0, 0]);
       };
     }
     case "RobertaProcessing":
@@ -170,7 +174,6 @@ function buildPostProcessor(j: Json | null | undefined, vocabId: (s: string) => 
       };
     }
     default:
-      void vocabId;
       unsupported(where, j.type ?? "(no type)");
   }
 }
@@ -204,7 +207,7 @@ export class HfTokenizer {
     this.normalizer = buildNormalizer(tj.normalizer);
     this.preTokenizer = buildPreTokenizer(tj.pre_tokenizer);
     this.decoder = buildDecoder(tj.decoder);
-    this.postProcessor = buildPostProcessor(tj.post_processor, (s) => this.tokenToId(s));
+    this.postProcessor = buildPostProcessor(tj.post_processor);
     this.addedTokens = ((tj.added_tokens ?? []) as Json[]).map((t) => ({
       id: t.id,
       content: t.content,

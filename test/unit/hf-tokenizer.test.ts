@@ -84,6 +84,19 @@ describe("loadHfTokenizer", () => {
     expect(tok.decode(ids, { skipSpecialTokens: true })).toBe("hello world");
   });
 
+  it("adds the post-processor's tokens around a long document", () => {
+    const { vocab, merges } = tinyVocab();
+    const eot = Object.keys(vocab).length;
+    const post = { type: "TemplateProcessing", single: [{ SpecialToken: { id: "<|eot|>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "<|eot|>", type_id: 0 } }], pair: [], special_tokens: { "<|eot|>": { id: "<|eot|>", ids: [eot], tokens: ["<|eot|>"] } } };
+    const tok = loadHfTokenizer({ tokenizerJson: byteLevelJson(vocab, merges, { post_processor: post }) });
+    const text = "hello world, ".repeat(40_000);
+    const ids = tok.encode(text);
+    expect(ids[0]).toBe(eot);
+    expect(ids[ids.length - 1]).toBe(eot);
+    expect(ids.length).toBe(tok.encode(text, { addSpecialTokens: false }).length + 2);
+    expect(tok.encodeWithOffsets(text).offsets).toHaveLength(ids.length);
+  });
+
   it("gives each token its span of the input", () => {
     const { vocab, merges } = tinyVocab();
     const tok = loadHfTokenizer({ tokenizerJson: byteLevelJson(vocab, merges) });
