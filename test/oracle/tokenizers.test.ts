@@ -32,7 +32,7 @@ interface Fixture {
   tokenizers: Record<string, Entry>;
 }
 
-const KINDS = ["gpt2", "llama3", "qwen2", "smollm", "llama2", "metaspace"] as const;
+const KINDS = ["gpt2", "neox", "llama3", "qwen2", "smollm", "llama2", "metaspace"] as const;
 const FIXED_NOW = new Date(2026, 6, 26, 9, 5, 3); // the oracle's datetime.now()
 const TOOLS_KEY = /\|tools=True$/;
 
