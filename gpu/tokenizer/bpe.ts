@@ -16,7 +16,7 @@ export interface TokenizerJSON {
 }
 
 const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
+const utf8Decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 function keyOf(bytes: Uint8Array, start = 0, end = bytes.length): string {
   let s = "";

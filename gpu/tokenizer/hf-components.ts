@@ -3,7 +3,7 @@
 // Text moves through them as pieces that remember, per UTF-16 unit, which span of the original
 // text it came from (only when offsets are asked for: plain encoding carries none).
 
-import { GPT2_SPLIT_REGEX, gpt2ByteToUnicode } from "./bpe";
+import { gpt2ByteToUnicode } from "./bpe";
 
 export class HfTokenizerError extends Error {}
 
@@ -182,12 +182,20 @@ function unicodeNormalizer(form: "NFC" | "NFD" | "NFKC" | "NFKD"): Normalizer {
     const whole = p.text.normalize(form);
     if (!p.s) return { ...p, text: whole };
     if (whole === p.text) return p;
-    // Normalize base character + combining marks at a time, so each output keeps its source span.
+    // Normalize a base character with its combining marks at a time. As tokenizers aligns them, the
+    // k-th output character keeps the k-th input character's span (composition drops the marks'
+    // spans, decomposition repeats the last one).
     const b = new PieceBuilder(true);
     const re = /\P{M}\p{M}*|\p{M}+/gsu;
     for (const m of p.text.matchAll(re)) {
-      const [s, e] = span(p, m.index!, m.index! + m[0].length);
-      b.push(m[0].normalize(form), s, e);
+      const starts: number[] = [];
+      for (let k = 0; k < m[0].length; k += m[0].codePointAt(k)! > 0xffff ? 2 : 1) starts.push(m.index! + k);
+      let k = 0;
+      for (const ch of m[0].normalize(form)) {
+        const at = starts[Math.min(k++, starts.length - 1)];
+        const [s, e] = span(p, at, at + 1);
+        b.push(ch, s, e);
+      }
     }
     if (b.text !== whole) {
       // composition across clusters (Hangul jamo): spread the whole piece's span
@@ -336,6 +344,9 @@ function splitPiece(p: Piece, ranges: Array<[number, number]>, behavior: Behavio
   return cuts.filter(([i, j]) => j > i).map(([i, j]) => slicePiece(p, i, j, p.first && i === 0));
 }
 
+/** ByteLevel's use_regex split: GPT-2's pattern, read as tokenizers' Oniguruma reads it. */
+const BYTE_LEVEL_REGEX = translateRegex("'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+", "pre_tokenizer ByteLevel");
+
 const BYTE_CHARS = gpt2ByteToUnicode();
 const CHAR_BYTE = new Map<string, number>(BYTE_CHARS.map((ch, b) => [ch, b]));
 const utf8 = new TextEncoder();
@@ -374,12 +385,12 @@ export function buildPreTokenizer(j: Json | null | undefined, where = "pre_token
         let q = p;
         if (addPrefix && !q.text.startsWith(" ")) {
           const b = new PieceBuilder(!!q.s);
-          const [s] = span(q, 0, 1);
-          b.push(" ", s, s);
+          const [s, e] = span(q, 0, 1); // prepended text takes the first character's span, as tokenizers
+          b.push(" ", s, e);
           b.copy(q, 0, q.text.length);
           q = b.build(q.first);
         }
-        const parts = useRegex ? splitPiece(q, matchRanges(GPT2_SPLIT_REGEX, q.text), "Isolated") : [q];
+        const parts = useRegex ? splitPiece(q, matchRanges(BYTE_LEVEL_REGEX, q.text), "Isolated") : [q];
         return parts.map(byteLevelMap);
       });
     }
@@ -403,8 +414,8 @@ export function buildPreTokenizer(j: Json | null | undefined, where = "pre_token
         let q = replaceNormalizer(spaces, rep)(p);
         if ((scheme === "always" || (scheme === "first" && q.first)) && !q.text.startsWith(rep) && q.text.length > 0) {
           const b = new PieceBuilder(!!q.s);
-          const [s] = span(q, 0, 1);
-          b.push(rep, s, s);
+          const [s, e] = span(q, 0, 1);
+          b.push(rep, s, e);
           b.copy(q, 0, q.text.length);
           q = b.build(q.first);
         }
@@ -486,6 +497,7 @@ export class BpeModel {
     const hit = this.cache.get(word);
     if (hit) return hit;
     const out = this.tokenizeUncached(word);
+    if (word.length > 256) return out; // a whole text (no pre-tokenizer) would only crowd the cache
     if (this.cache.size >= 10_000) this.cache.clear();
     this.cache.set(word, out);
     return out;
@@ -616,8 +628,8 @@ class MergeHeap {
 /** A decoder maps the list of token strings to a new list (tokenizers' decode_chain). */
 export type Decoder = (tokens: string[]) => string[];
 
-const utf8Lossy = new TextDecoder("utf-8", { fatal: false });
-const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+const utf8Lossy = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export function buildDecoder(j: Json | null | undefined, where = "decoder"): Decoder | null {
   if (!j) return null;

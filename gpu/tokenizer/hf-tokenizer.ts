@@ -129,48 +129,87 @@ class AddedMatcher {
   }
 }
 
-type PostStep = (ids: number[], offsets: Array<[number, number]>) => void;
+/**
+ * A post-processing step. When offsets are tracked, `offsets` and `values` (each token's text as
+ * tokenizers' Encoding holds it: an added token's matched text, spaces it stripped included) run
+ * parallel to `ids`; otherwise both are empty.
+ */
+type PostStep = (ids: number[], offsets: Array<[number, number]>, values: string[], addSpecialTokens: boolean) => void;
 
-function buildPostProcessor(j: Json | null | undefined, vocabId: (s: string) => number | undefined, where = "post_processor"): PostStep | null {
+const BYTE_SPACE = "\u0120"; // "Ġ", GPT-2's stand-in for the space byte
+
+function buildPostProcessor(j: Json | null | undefined, tokenOf: (id: number) => string | undefined, where = "post_processor"): PostStep | null {
   if (!j) return null;
   switch (j.type) {
     case "Sequence": {
-      const steps = (j.processors as Json[]).map((p, i) => buildPostProcessor(p, vocabId, `${where}.processors[${i}]`)).filter((s): s is PostStep => !!s);
-      return (ids, offs) => steps.forEach((s) => s(ids, offs));
+      const steps = (j.processors as Json[]).map((p, i) => buildPostProcessor(p, tokenOf, `${where}.processors[${i}]`)).filter((s): s is PostStep => !!s);
+      return (ids, offs, vals, add) => steps.forEach((s) => s(ids, offs, vals, add));
     }
-    case "ByteLevel":
-      return null; // ids unchanged; it only trims offsets
-    case "TemplateProcessing": {
-      const specials = j.special_tokens as Record<string, { ids: number[] }>;
-      const single = j.single as Json[];
-      return (ids, offs) => {
-        const outIds: number[] = [];
-        const outOffs: Array<[number, number]> = [];
-        for (const item of single) {
-          if (item.SpecialToken) {
-            const sp = specials[item.SpecialToken.id];
-            if (!sp) throw new HfTokenizerError(`tokenizer.json: ${where} names special token "${item.SpecialToken.id}" it does not define`);
-            for (const id of sp.ids) outIds.push(id), outOffs.push([0, 0]);
-          } else if (item.Sequence) {
-            if (item.Sequence.id !== "A") unsupported(where, `TemplateProcessing single sequence ${item.Sequence.id}`);
-            outIds.push(...ids), outOffs.push(...offs);
-          } else unsupported(where, `TemplateProcessing item ${JSON.stringify(item)}`);
+    case "ByteLevel": {
+      // ids unchanged; with trim_offsets, a token's offsets leave out its leading and trailing spaces
+      if (!j.trim_offsets) return null;
+      const addPrefix = j.add_prefix_space !== false;
+      const isSpace = (c: string) => c === BYTE_SPACE || /\s/u.test(c);
+      return (ids, offs, vals) => {
+        if (offs.length !== ids.length) return; // offsets not tracked
+        for (let i = 0; i < offs.length; i++) {
+          const chars = [...(vals[i] ?? tokenOf(ids[i]) ?? "")];
+          let lead = 0;
+          while (lead < chars.length && isSpace(chars[lead])) lead++;
+          let trail = 0;
+          while (trail < chars.length && isSpace(chars[chars.length - 1 - trail])) trail++;
+          const o = offs[i];
+          if (lead > 0) {
+            if ((i === 0 || o[0] === 0) && addPrefix && lead === 1) lead = 0;
+            o[0] = Math.min(o[0] + lead, o[1]);
+          }
+          if (trail > 0 && o[1] >= trail) o[1] = Math.max(o[1] - trail, o[0]);
         }
-        ids.splice(0, ids.length, ...outIds);
-        offs.splice(0, offs.length, ...outOffs);
+      };
+    }
+    case "TemplateProcessing": {
+      const specials = (j.special_tokens ?? {}) as Record<string, { ids: number[] }>;
+      // before and after $A: the ids of the special tokens around the sequence
+      const before: number[] = [];
+      const after: number[] = [];
+      let seen = false;
+      for (const item of j.single as Json[]) {
+        if (item.SpecialToken) {
+          const sp = specials[item.SpecialToken.id];
+          if (!sp) throw new HfTokenizerError(`tokenizer.json: ${where} names special token "${item.SpecialToken.id}" it does not define`);
+          (seen ? after : before).push(...sp.ids);
+        } else if (item.Sequence) {
+          if (item.Sequence.id !== "A" || seen) unsupported(where, `TemplateProcessing single sequence ${item.Sequence.id}`);
+          seen = true;
+        } else unsupported(where, `TemplateProcessing item ${JSON.stringify(item)}`);
+      }
+      if (!seen) unsupported(where, "TemplateProcessing without $A");
+      return (ids, offs, vals, add) => {
+        if (!add) return;
+        // in place, without spreading (a long document would overflow the call stack)
+        const track = offs.length > 0 || ids.length === 0;
+        ids.unshift(...before);
+        for (const id of after) ids.push(id);
+        if (!track) return;
+        offs.unshift(...before.map((): [number, number] => [0, 0]));
+        vals.unshift(...before.map((id) => tokenOf(id) ?? ""));
+        for (const id of after) offs.push([0, 0]), vals.push(tokenOf(id) ?? "");
       };
     }
     case "RobertaProcessing":
     case "BertProcessing": {
       const [, clsId] = j.cls as [string, number];
       const [, sepId] = j.sep as [string, number];
-      return (ids, offs) => {
+      return (ids, offs, vals, add) => {
+        if (!add) return;
+        const track = offs.length > 0 || ids.length === 0;
         ids.unshift(clsId), ids.push(sepId);
+        if (!track) return;
         offs.unshift([0, 0]), offs.push([0, 0]);
+        vals.unshift(tokenOf(clsId) ?? ""), vals.push(tokenOf(sepId) ?? "");
       };
     }
     default:
-      void vocabId;
       unsupported(where, j.type ?? "(no type)");
   }
 }
@@ -204,7 +243,7 @@ export class HfTokenizer {
     this.normalizer = buildNormalizer(tj.normalizer);
     this.preTokenizer = buildPreTokenizer(tj.pre_tokenizer);
     this.decoder = buildDecoder(tj.decoder);
-    this.postProcessor = buildPostProcessor(tj.post_processor, (s) => this.tokenToId(s));
+    this.postProcessor = buildPostProcessor(tj.post_processor, (id) => this.idToToken(id));
     this.addedTokens = ((tj.added_tokens ?? []) as Json[]).map((t) => ({
       id: t.id,
       content: t.content,
@@ -279,9 +318,11 @@ export class HfTokenizer {
   private run(text: string, opts: EncodeOptions, track: boolean): EncodingWithOffsets {
     const ids: number[] = [];
     const offsets: Array<[number, number]> = [];
-    const emit = (id: number, p: Piece, i: number, j: number) => {
+    const values: string[] = [];
+    const emit = (id: number, p: Piece, i: number, j: number, value: string | undefined) => {
       ids.push(id);
       if (track) {
+        values.push(value ?? "");
         if (p.text.length === 0) offsets.push([0, 0]);
         else {
           let s = Infinity;
@@ -294,24 +335,24 @@ export class HfTokenizer {
     // 1. added tokens that match the raw text; 2. normalize the rest and match the normalized ones
     for (const raw of this.rawMatcher.split(pieceOf(text, 0, track, true))) {
       if (raw.token) {
-        emit(raw.token.id, raw.piece, 0, raw.piece.text.length);
+        emit(raw.token.id, raw.piece, 0, raw.piece.text.length, raw.piece.text);
         continue;
       }
       const normalized = this.normalizer ? this.normalizer(raw.piece) : raw.piece;
       for (const part of this.normalizedMatcher.split(normalized)) {
         if (part.token) {
-          emit(part.token.id, part.piece, 0, part.piece.text.length);
+          emit(part.token.id, part.piece, 0, part.piece.text.length, part.piece.text);
           continue;
         }
         // 3. pre-tokenize, 4. the model
         const words = this.preTokenizer ? this.preTokenizer([part.piece]) : [part.piece];
         for (const w of words) {
           if (w.text.length === 0) continue;
-          for (const t of this.model.tokenize(w.text)) emit(t.id, w, t.start, t.end);
+          for (const t of this.model.tokenize(w.text)) emit(t.id, w, t.start, t.end, track ? this.model.vocabR[t.id] : undefined);
         }
       }
     }
-    if ((opts.addSpecialTokens ?? true) && this.postProcessor) this.postProcessor(ids, offsets);
+    if (this.postProcessor) this.postProcessor(ids, offsets, values, opts.addSpecialTokens ?? true);
     return { ids, offsets: track ? offsets : [] };
   }
 

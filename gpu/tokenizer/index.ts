@@ -3,5 +3,5 @@ export * from "./hf-tokenizer";
 export { ChatTemplateError, renderChatTemplate, renderChatTemplateWithGeneration, hasGenerationBlocks, strftime } from "./chat-template";
 export type { ChatMessage, ChatTemplateOptions } from "./chat-template";
 export { renderSftExample, renderSftPromptCompletion } from "./sft";
-export type { SftExample, SftOptions } from "./sft";
+export type { SftExample, SftOptions, SftTokenizer } from "./sft";
 export { translateRegex } from "./hf-components";

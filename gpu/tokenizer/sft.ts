@@ -6,7 +6,14 @@
 // holding its last.
 
 import { type ChatMessage, type ChatTemplateOptions, ChatTemplateError, hasGenerationBlocks, renderChatTemplate, renderChatTemplateWithGeneration } from "./chat-template";
-import type { HfTokenizer } from "./hf-tokenizer";
+
+/** What an SFT example needs of a tokenizer (HfTokenizer has it; named here so sft.ts imports no tokenizer module: no cycle). */
+export interface SftTokenizer {
+  template(name?: string, tools?: unknown): string;
+  readonly specialTokens: Record<string, string | undefined>;
+  encode(text: string, opts?: { addSpecialTokens?: boolean }): number[];
+  encodeWithOffsets(text: string, opts?: { addSpecialTokens?: boolean }): { ids: number[]; offsets: Array<[number, number]> };
+}
 
 export interface SftOptions extends Omit<ChatTemplateOptions, "addGenerationPrompt"> {}
 
@@ -18,7 +25,7 @@ export interface SftExample {
   lossMask: number[];
 }
 
-export function renderSftExample(tok: HfTokenizer, messages: ChatMessage[], opts: SftOptions = {}): SftExample {
+export function renderSftExample(tok: SftTokenizer, messages: ChatMessage[], opts: SftOptions = {}): SftExample {
   const template = tok.template(opts.templateName, opts.tools);
   if (!hasGenerationBlocks(template)) {
     throw new ChatTemplateError(
@@ -48,7 +55,7 @@ export function renderSftExample(tok: HfTokenizer, messages: ChatMessage[], opts
  * prompt, then prompt + completion; the loss covers the tokens past the prompt's. Works with any
  * template, {% generation %} blocks or not.
  */
-export function renderSftPromptCompletion(tok: HfTokenizer, prompt: ChatMessage[], completion: ChatMessage[], opts: SftOptions = {}): SftExample {
+export function renderSftPromptCompletion(tok: SftTokenizer, prompt: ChatMessage[], completion: ChatMessage[], opts: SftOptions = {}): SftExample {
   const template = tok.template(opts.templateName, opts.tools);
   const o = { ...opts, specialTokens: { ...tok.specialTokens, ...opts.specialTokens } };
   const promptIds = tok.encode(renderChatTemplate(template, prompt, { ...o, addGenerationPrompt: true }), { addSpecialTokens: false });

@@ -11,7 +11,7 @@ import { oracleOrSkip, runOracle } from "../support/oracle";
 interface Entry {
   files: Record<string, string>;
   generation_config: Record<string, unknown>;
-  encode: Record<string, { ids: number[]; with_special: number[] }>;
+  encode: Record<string, { ids: number[]; with_special: number[]; offsets: Array<[number, number]> }>;
   decode: Record<string, { text: string; skip_special: string; with_special: string }>;
   chat: Record<string, string | null>;
   sft?: {
@@ -32,7 +32,7 @@ interface Fixture {
   tokenizers: Record<string, Entry>;
 }
 
-const KINDS = ["gpt2", "llama3", "qwen2", "smollm", "llama2", "metaspace"] as const;
+const KINDS = ["gpt2", "neox", "llama3", "qwen2", "smollm", "llama2", "metaspace"] as const;
 const FIXED_NOW = new Date(2026, 6, 26, 9, 5, 3); // the oracle's datetime.now()
 const TOOLS_KEY = /\|tools=True$/;
 
@@ -92,6 +92,21 @@ describe.skipIf(!oracleOrSkip())("Hugging Face tokenizers and chat templates, ag
           const want = fx.tokenizers[kind].encode[name];
           expect(tok.encode(text, { addSpecialTokens: false }), `${kind} ${name}`).toEqual(want.ids);
           expect(tok.encode(text), `${kind} ${name} with special tokens`).toEqual(want.with_special);
+        }
+      });
+
+      it("gives each token the offsets transformers gives", () => {
+        const tok = toks.get(kind)!;
+        for (const [name, text] of Object.entries(fx.texts)) {
+          // UTF-16 units to Python's code points
+          const cp: number[] = [];
+          let n = 0;
+          for (let i = 0; i <= text.length; i++) {
+            cp.push(n);
+            if (!(i + 1 < text.length && /[\uD800-\uDBFF]/.test(text[i]) && /[\uDC00-\uDFFF]/.test(text[i + 1]))) n++;
+          }
+          const got = tok.encodeWithOffsets(text, { addSpecialTokens: false }).offsets.map(([s, e]) => [cp[s], cp[e]]);
+          expect(got, `${kind} ${name}`).toEqual(fx.tokenizers[kind].encode[name].offsets);
         }
       });
 

@@ -60,6 +60,7 @@ MIXED = (
     "const x = {a: [1, 2, 3], 'b': \"str\"}; // JS\n    x.map((v) => v ** 2).filter(Boolean);\n"
     "Contractions: I'm, you're, he's, we've, they'll, I'd, DON'T, She'S.\n"
     "Zero-width: a\u200bb, NBSP:\u00a0x, soft\u00adhyphen, fullwidth ＡＢＣ１２３.\n"
+    "Odd spaces: BOM\ufeffword, NEL\u0085next, ideographic\u3000space, line\u2028sep, thin\u2009space.\n"
 )
 
 # ---------- tokenizers ----------
@@ -76,7 +77,7 @@ CORPUS = [prose(6, s) for s in range(4)] + [MIXED] * 3
 
 def byte_level(kind: str):
     tok = Tokenizer(models.BPE(ignore_merges=(kind == "llama3")))
-    if kind == "gpt2":
+    if kind in ("gpt2", "neox"):
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         specials = ["<|endoftext|>"]
     elif kind == "llama3":
@@ -106,6 +107,8 @@ def byte_level(kind: str):
         tok.post_processor = processors.TemplateProcessing(
             single="<|begin_of_text|> $A", pair="<|begin_of_text|> $A <|begin_of_text|> $B:1",
             special_tokens=[("<|begin_of_text|>", tok.token_to_id("<|begin_of_text|>"))])
+    elif kind == "neox":  # offsets without the spaces tokens carry, as GPT-NeoX-style files say
+        tok.post_processor = processors.ByteLevel(add_prefix_space=True, trim_offsets=True)
     else:
         tok.post_processor = processors.ByteLevel(trim_offsets=False)
     return tok, specials
@@ -160,6 +163,7 @@ SPECIAL_TEXT = (
 
 CONFIGS = {
     "gpt2": dict(bos="<|endoftext|>", eos="<|endoftext|>"),
+    "neox": dict(bos="<|endoftext|>", eos="<|endoftext|>"),
     "llama3": dict(bos="<|begin_of_text|>", eos="<|eot_id|>"),
     "qwen2": dict(bos=None, eos="<|im_end|>", pad="<|endoftext|>"),
     "smollm": dict(bos="<|im_start|>", eos="<|im_end|>"),
@@ -317,6 +321,7 @@ You are a helpful AI assistant named SmolLM<|im_end|>
 
 GENERATION_CONFIG = {
     "gpt2": {"bos_token_id": 0, "eos_token_id": 0},
+    "neox": {"eos_token_id": [0]},
     "llama3": {"bos_token_id": 0, "eos_token_id": [1, 4]},
     "qwen2": {"eos_token_id": [2, 0], "pad_token_id": 0},
     "smollm": {"eos_token_id": 2},
@@ -408,7 +413,7 @@ def main():
     out = {"texts": texts, "tokenizers": {},
            "components": components(),
            "chat_inputs": {"plain": CONV, "system": [SYSTEM] + CONV, "tool_conv": TOOL_CONV, "tools": TOOLS, "bad_order": BAD_ORDER}}
-    for kind in ["gpt2", "llama3", "qwen2", "smollm", "llama2", "metaspace"]:
+    for kind in ["gpt2", "neox", "llama3", "qwen2", "smollm", "llama2", "metaspace"]:
         tok, specials = byte_level(kind) if kind not in ("llama2", "metaspace") else sentencepiece_style(kind)
         extra_tokens(tok, kind)
         if kind == "qwen2":
@@ -440,7 +445,8 @@ def main():
         for name, text in texts.items():
             ids = hf(text, add_special_tokens=False)["input_ids"]
             with_special = hf(text, add_special_tokens=True)["input_ids"]
-            entry["encode"][name] = {"ids": ids, "with_special": with_special}
+            offsets = [list(o) for o in hf(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]]
+            entry["encode"][name] = {"ids": ids, "with_special": with_special, "offsets": offsets}
             entry["decode"][name] = {"text": hf.decode(ids), "skip_special": hf.decode(with_special, skip_special_tokens=True),
                                      "with_special": hf.decode(with_special)}
         if kind in TEMPLATES:

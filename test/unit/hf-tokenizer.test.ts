@@ -84,6 +84,19 @@ describe("loadHfTokenizer", () => {
     expect(tok.decode(ids, { skipSpecialTokens: true })).toBe("hello world");
   });
 
+  it("adds the post-processor's tokens around a long document", () => {
+    const { vocab, merges } = tinyVocab();
+    const eot = Object.keys(vocab).length;
+    const post = { type: "TemplateProcessing", single: [{ SpecialToken: { id: "<|eot|>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "<|eot|>", type_id: 0 } }], pair: [], special_tokens: { "<|eot|>": { id: "<|eot|>", ids: [eot], tokens: ["<|eot|>"] } } };
+    const tok = loadHfTokenizer({ tokenizerJson: byteLevelJson(vocab, merges, { post_processor: post }) });
+    const text = "hello world, ".repeat(40_000);
+    const ids = tok.encode(text);
+    expect(ids[0]).toBe(eot);
+    expect(ids[ids.length - 1]).toBe(eot);
+    expect(ids.length).toBe(tok.encode(text, { addSpecialTokens: false }).length + 2);
+    expect(tok.encodeWithOffsets(text).offsets).toHaveLength(ids.length);
+  });
+
   it("gives each token its span of the input", () => {
     const { vocab, merges } = tinyVocab();
     const tok = loadHfTokenizer({ tokenizerJson: byteLevelJson(vocab, merges) });
@@ -153,6 +166,40 @@ describe("loadHfTokenizer", () => {
     expect(tok.applyChatTemplate([{ role: "user", content: "hi" }])).toBe("hi");
     expect(() => tok.renderSftExample([{ role: "user", content: "hi" }])).toThrow(ChatTemplateError);
     expect(() => tok.renderSftExample([{ role: "user", content: "hi" }])).toThrow(/\{% generation %\}/);
+  });
+});
+
+describe("chat templates from tokenizer_config.json", () => {
+  const { vocab, merges } = tinyVocab();
+  const json = byteLevelJson(vocab, merges);
+  const msgs = [{ role: "user", content: "hi" }];
+
+  it("reads chat_template and the special tokens, and chat_template.jinja wins over it", () => {
+    const tokenizerConfig = { bos_token: { content: "<|eot|>" }, eos_token: "<|eot|>", chat_template: "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}{{ eos_token }}{% endfor %}" };
+    expect(loadHfTokenizer({ tokenizerJson: json, tokenizerConfig }).applyChatTemplate(msgs)).toBe("<|eot|>[user] hi<|eot|>");
+    expect(loadHfTokenizer({ tokenizerJson: json, tokenizerConfig, chatTemplate: "J:{{ messages[0].content }}" }).applyChatTemplate(msgs)).toBe("J:hi");
+  });
+
+  it("picks among named templates as transformers does", () => {
+    const tokenizerConfig = {
+      chat_template: [
+        { name: "default", template: "D{{ messages | length }}" },
+        { name: "tool_use", template: "T{{ tools | length }}" },
+        { name: "rag", template: "R" },
+      ],
+    };
+    const tok = loadHfTokenizer({ tokenizerJson: json, tokenizerConfig });
+    expect(tok.applyChatTemplate(msgs)).toBe("D1");
+    expect(tok.applyChatTemplate(msgs, { tools: [{ type: "function" }] })).toBe("T1");
+    expect(tok.applyChatTemplate(msgs, { templateName: "rag" })).toBe("R");
+    expect(() => tok.applyChatTemplate(msgs, { templateName: "nope" })).toThrow(/"nope" not found; this tokenizer has default, tool_use, rag/);
+  });
+
+  it("raises the template's own message and reports template errors as ChatTemplateError", () => {
+    const tok = loadHfTokenizer({ tokenizerJson: json, chatTemplate: "{% if messages[0].role != 'system' %}{{ raise_exception('System message first, please.') }}{% endif %}" });
+    expect(() => tok.applyChatTemplate(msgs)).toThrow(new ChatTemplateError("System message first, please."));
+    const broken = loadHfTokenizer({ tokenizerJson: json, chatTemplate: "{% for m in messages %}" });
+    expect(() => broken.applyChatTemplate(msgs)).toThrow(ChatTemplateError);
   });
 });
 
