@@ -12,7 +12,7 @@ import { parseHFConfig, type DecoderConfig } from "../../gpu/nn/hf-config";
 import { nodeFolderReader } from "../../gpu/io/folder-node";
 import { streamHFFolder, type StreamedTensor } from "../../gpu/io/hf-folder";
 import { decodeSafetensors, f16ToF32, f32ToF16, toFloat32, type SafetensorsFile } from "../../gpu/io/safetensors";
-import { importHFGPT2 } from "../../gpu/io/checkpoint";
+import { exportPeftAdapter, loadHFFolder, loadPeftAdapter } from "../../gpu/nn/hf-load";
 import { gpuContext } from "../gpu/helpers";
 import { oracleOrSkip, runOracle } from "../support/oracle";
 
@@ -225,12 +225,34 @@ describe.skipIf(!oracle)("decoder vs transformers", () => {
     m32.release();
   });
 
+  it("a peft adapter folder (save_pretrained) loads, gives peft's loss, and exports bit-identical tensors", async () => {
+    const r = ref("mistral_sliding");
+    const loaded = await loadHFFolder(ctx, nodeFolderReader(made.mistral_sliding));
+    if (loaded.kind !== "decoder") throw new Error("expected a decoder");
+    const m = loaded.model;
+    const adapterDir = path.join(made.mistral_sliding, "adapter");
+    const cfg = await loadPeftAdapter(m, nodeFolderReader(adapterDir));
+    expect(cfg).toMatchObject({ r: 4, alpha: 8 });
+    const { x, y } = inputsOf(ctx, r);
+    m.enableTraining();
+    const loss = m.trainBatch(x, y, 1 / (B * T));
+    const [l] = await ctx.readMany([loss]);
+    expect(Math.abs(l[0] - r.f("lora_loss")[0])).toBeLessThan(1e-5);
+    const out = await exportPeftAdapter(m);
+    const mine = decodeSafetensors(out["adapter_model.safetensors"]);
+    const theirs = decodeSafetensors(new Uint8Array(readFileSync(path.join(adapterDir, "adapter_model.safetensors"))));
+    expect([...mine.tensors.keys()].sort()).toEqual([...theirs.tensors.keys()].sort());
+    for (const [k, t] of theirs.tensors) expect(Buffer.from(mine.tensors.get(k)!.bytes).equals(Buffer.from(t.bytes)), k).toBe(true);
+    expect(JSON.parse(out["adapter_config.json"])).toMatchObject({ peft_type: "LORA", r: 4, lora_alpha: 8 });
+    for (const t of [loss, x, y]) t.release();
+    m.release();
+  });
+
   describe("gpt2 folder made by transformers, through importHFGPT2", () => {
     async function load() {
-      const dirp = made.gpt2;
-      const cfg = parseHFConfig(readFileSync(path.join(dirp, "config.json"), "utf8"));
-      expect(cfg.modelType).toBe("gpt2");
-      return importHFGPT2(ctx, readFileSync(path.join(dirp, "model.safetensors")), JSON.parse(readFileSync(path.join(dirp, "config.json"), "utf8")));
+      const loaded = await loadHFFolder(ctx, nodeFolderReader(made.gpt2));
+      if (loaded.kind !== "gpt2") throw new Error(`loaded a ${loaded.kind}`);
+      return loaded;
     }
 
     it("logits within 1e-4 and greedy tokens identical", async () => {

@@ -140,6 +140,7 @@ def main():
             lcfg = peft.LoraConfig(r=LORA_R, lora_alpha=LORA_ALPHA, target_modules=LLAMA_TARGETS, init_lora_weights=False,
                                    lora_dropout=0.0)
             pm = peft.get_peft_model(model, lcfg)
+            pm.save_pretrained(os.path.join(path, "adapter"))
             _, lloss = loss_of(pm, tokens)
             lloss.backward()
             ref["lora_loss"] = lloss.detach().reshape(1)
