@@ -2,7 +2,7 @@
 // model.safetensors.index.json, raw 16-bit bytes kept as they are, errors that say what is wrong.
 import { describe, expect, it } from "vitest";
 import { blobFolderReader, hfWeightFiles, streamHFFolder, type FolderReader } from "@/gpu/io/hf-folder";
-import { encodeSafetensors } from "@/gpu/io/safetensors";
+import { encodeSafetensors, type TensorToWrite } from "@/gpu/io/safetensors";
 
 const bf16 = (vals: number[]) => new Uint8Array(Uint16Array.from(vals).buffer);
 
@@ -19,7 +19,7 @@ async function all(reader: FolderReader) {
 describe("HF folders", () => {
   const a = encodeSafetensors(new Map([["model.embed_tokens.weight", { dtype: "BF16" as const, shape: [2, 2], bytes: bf16([0x3f80, 0x4000, 0xbf80, 0x0001]) }]]));
   const b = encodeSafetensors(
-    new Map<string, Parameters<typeof encodeSafetensors>[0] extends Map<string, infer V> ? V : never>([
+    new Map<string, TensorToWrite>([
       ["model.norm.weight", { shape: [2], data: Float32Array.from([1.5, -2]) }],
       ["lm_head.weight", { dtype: "F16", shape: [1, 3], bytes: bf16([0x3c00, 0x0001, 0xfc00]) }],
     ]),
