@@ -11,7 +11,8 @@
 
 import type { GpuContext } from "../device";
 import { Tensor } from "../tensor";
-import { accumulate, biasAddBackward } from "../ops/elementwise";
+import { biasAddBackward } from "../ops/elementwise";
+import { adamw, type AdamWConfig } from "../ops/adamw";
 import { crossEntropy, crossEntropyWithGrad } from "../ops/cross-entropy";
 import { gqaMatmulShapes, groupedQueryAttention, groupedQueryAttentionBackward, releaseGqaSaved, type GqaSaved } from "../ops/gqa";
 import { matmul, matmulBackward, selectMatmulVariantsFor, type MatmulShapeSpec } from "../ops/matmul";
@@ -97,6 +98,9 @@ export class Decoder {
   readonly params: P = new Map();
   /** Gradients (f32) of the trainable parameters, by the same names; see enableTraining. */
   readonly grads = new Map<string, Tensor>();
+  /** AdamW moments (f32), allocated with the gradients. */
+  readonly m = new Map<string, Tensor>();
+  readonly v = new Map<string, Tensor>();
   /** Adapters by module name (e.g. "model.layers.0.self_attn.q_proj"): scale alpha / r. */
   readonly lora = new Map<string, { scale: number }>();
   loraConfig?: DecoderLoraConfig;
@@ -241,14 +245,30 @@ export class Decoder {
     const want = new Set(this.trainableNames());
     for (const name of [...this.grads.keys()]) {
       if (want.has(name)) continue;
-      this.grads.get(name)!.release();
-      this.grads.delete(name);
+      for (const map of [this.grads, this.m, this.v]) {
+        map.get(name)!.release();
+        map.delete(name);
+      }
     }
     for (const name of want) {
       if (this.grads.has(name)) continue;
       const p = this.params.get(name)!;
       if (isWeight16(p)) throw new Error(`Decoder: "${name}" is ${p.half}, frozen; full fine-tuning needs f32 master weights (load with precision: "f32") or LoRA`);
       this.grads.set(name, this.ctx.zeros(p.shape));
+      this.m.set(name, this.ctx.zeros(p.shape));
+      this.v.set(name, this.ctx.zeros(p.shape));
+    }
+  }
+
+  /**
+   * One AdamW update (step counts from 1) of every trainable parameter from this.grads; weight
+   * decay applies to matrices and LoRA adapters, never to norms and biases.
+   */
+  adamwStep(step: number, cfg: AdamWConfig, gradScale?: Tensor): void {
+    for (const [name, grad] of this.grads) {
+      const param = this.params.get(name) as Tensor;
+      const decay = param.rank === 2 ? cfg.weightDecay : 0;
+      adamw(this.ctx, { param, grad, m: this.m.get(name)!, v: this.v.get(name)! }, step, { ...cfg, weightDecay: decay }, gradScale);
     }
   }
 
@@ -601,9 +621,11 @@ export class Decoder {
 
   release(): void {
     for (const t of this.params.values()) if (!t.released) t.release();
-    for (const t of this.grads.values()) t.release();
+    for (const map of [this.grads, this.m, this.v]) {
+      for (const t of map.values()) t.release();
+      map.clear();
+    }
     this.params.clear();
-    this.grads.clear();
     this.rope.cos.release();
     this.rope.sin.release();
   }
