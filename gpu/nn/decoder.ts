@@ -106,7 +106,9 @@ export class Decoder {
   loraConfig?: DecoderLoraConfig;
   /** True once LoRA is attached: only the adapters train. */
   frozenBase = false;
-  readonly rope: RopeTable;
+  /** cos/sin for positions 0 .. rope.maxPositions - 1; grown (doubling) when a longer sequence comes. */
+  rope: RopeTable;
+  private readonly invFreq: Float32Array;
   /** The checkpoint dtype of every base tensor. */
   readonly sourceDtypes = new Map<string, SourceDType>();
 
@@ -114,7 +116,9 @@ export class Decoder {
     readonly ctx: GpuContext,
     readonly config: DecoderConfig,
   ) {
-    this.rope = ropeTable(ctx, ropeInvFreq(config.headDim, config.rope), config.maxPositions);
+    this.invFreq = ropeInvFreq(config.headDim, config.rope);
+    // a table for every position of a 128k-context model would be large: start small, grow on demand
+    this.rope = ropeTable(ctx, this.invFreq, Math.min(config.maxPositions, 256));
   }
 
   /**
@@ -387,12 +391,23 @@ export class Decoder {
 
   // ---------- the model ----------
 
+  /** Makes the rotary table cover positions < n (at most max_position_embeddings). */
+  private ensureRope(n: number): void {
+    if (n <= this.rope.maxPositions) return;
+    const size = Math.min(this.config.maxPositions, Math.max(n, 2 * this.rope.maxPositions));
+    // released tensors may still be read by recorded work: the pool hands them out only later
+    this.rope.cos.release();
+    this.rope.sin.release();
+    this.rope = ropeTable(this.ctx, this.invFreq, size);
+  }
+
   /** tokens [B, T] (i32) -> logits [B, T, V] plus what backward needs. */
   forward(tokens: Tensor): DecoderCache {
     const { ctx, config: c } = this;
     if (tokens.rank !== 2 || tokens.shape[1] > c.maxPositions) {
       throw new Error(`Decoder.forward: tokens must be [B, T] with T <= ${c.maxPositions}, got [${tokens.shape.join(",")}]`);
     }
+    this.ensureRope(tokens.shape[1]);
     const x0 = tokenEmbedding(ctx, tokens, this.params.get("model.embed_tokens.weight")!);
     const blocks: BlockActs[] = [];
     let x = x0;
@@ -501,6 +516,7 @@ export class Decoder {
   /** Logits [1, T, V] of tokens at positions pos.. with the caches holding positions < pos. */
   private inferStep(tokens: number[], pos: number, caches: Array<{ k: Tensor; v: Tensor }>): Tensor {
     const { ctx, config: c } = this;
+    this.ensureRope(pos + tokens.length);
     const t = ctx.tensor(Int32Array.from(tokens), [1, tokens.length], "i32");
     let x = tokenEmbedding(ctx, t, this.params.get("model.embed_tokens.weight")!);
     t.release();

@@ -136,6 +136,27 @@ describe.each(Object.keys(VARIANTS) as Array<keyof typeof VARIANTS>)("decoder (%
   });
 });
 
+describe("decoder rotary table", () => {
+  it("grows past its first 256 positions for a longer sequence and stays exact", async () => {
+    const dir = path.join(root, "long");
+    const config = writeTinyLlamaFolder(dir, { config: { max_position_embeddings: 512 } });
+    const m = await Decoder.fromHF(ctx, nodeFolderReader(dir));
+    expect(m.rope.maxPositions).toBe(256);
+    const L = 300;
+    const x = Int32Array.from({ length: L }, (_, i) => (i * 7) % config.vocabSize);
+    const tx = ctx.tensor(x, [1, L], "i32");
+    const logits = m.logits(tx);
+    expect(m.rope.maxPositions).toBe(512);
+    const weights = new Map<string, Float64Array>();
+    for (const name of m.params.keys()) weights.set(name, Float64Array.from(await m.readParameter(name)));
+    const want = decoderForwardRef(config, weights, x, 1, L);
+    expectClose(await ctx.read(logits), want, "logits", 2e-4, 1e-4);
+    logits.release();
+    tx.release();
+    m.release();
+  });
+});
+
 describe("decoder training steps", () => {
   it("allocate nothing in steady state, and AdamW lowers the loss", async () => {
     const { m, config } = await load("llama", "f32");
