@@ -24,6 +24,8 @@ import { isWeight16, linear16, selectLinear16VariantsFor, linear16BackwardInput,
 import { bf16ToF32, encodeSafetensors, f16ToF32, f32ToF16, type SafetensorsDType } from "../io/safetensors";
 import { streamHFFolder, type FolderReader, type StreamedTensor } from "../io/hf-folder";
 import { decoderTensorShapes, parseHFConfig, type DecoderConfig } from "./hf-config";
+import { mulberry32 } from "./config";
+import { sampleToken } from "./generate";
 
 type P = Map<string, AnyWeight>;
 
@@ -548,16 +550,24 @@ export class Decoder {
    * re-runs the whole context per token (the reference path).
    */
   async generateGreedy(prompt: number[], maxNewTokens: number, o: { kvCache?: boolean } = {}): Promise<number[]> {
+    return this.generate(prompt, { maxNewTokens, temperature: 0, kvCache: o.kvCache });
+  }
+
+  /**
+   * Decoding after `prompt` (batch 1): greedy at temperature 0, else a seeded top-k sample
+   * (sampleToken, as the GPT's generate); stops after maxNewTokens or a stop sequence (included).
+   */
+  async generate(prompt: number[], o: { maxNewTokens: number; temperature?: number; topK?: number; seed?: number; stopTokens?: number[][]; kvCache?: boolean }): Promise<number[]> {
+    const maxNewTokens = o.maxNewTokens;
+    const rand = mulberry32(o.seed ?? 1);
+    const stops = (o.stopTokens ?? []).filter((s) => s.length > 0);
     const { ctx, config: c } = this;
-    if (prompt.length === 0) throw new Error("generateGreedy: the prompt must hold at least one token");
-    for (const t of prompt) if (!(Number.isInteger(t) && t >= 0 && t < c.vocabSize)) throw new Error(`generateGreedy: token ${t} is outside the vocabulary of ${c.vocabSize}`);
-    if (prompt.length + maxNewTokens - 1 > c.maxPositions) throw new Error(`generateGreedy: ${prompt.length} + ${maxNewTokens} tokens exceed max_position_embeddings ${c.maxPositions}`);
-    const argmax = (row: Float32Array) => {
-      let best = 0;
-      for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
-      return best;
-    };
+    if (prompt.length === 0) throw new Error("generate: the prompt must hold at least one token");
+    for (const t of prompt) if (!(Number.isInteger(t) && t >= 0 && t < c.vocabSize)) throw new Error(`generate: token ${t} is outside the vocabulary of ${c.vocabSize}`);
+    if (prompt.length + maxNewTokens - 1 > c.maxPositions) throw new Error(`generate: ${prompt.length} + ${maxNewTokens} tokens exceed max_position_embeddings ${c.maxPositions}`);
+    const pick = (row: Float32Array) => sampleToken(row, rand, o.temperature ?? 1, o.topK);
     const out: number[] = [];
+    const stopped = () => stops.some((st) => st.length <= out.length && st.every((t, i) => out[out.length - st.length + i] === t));
     if (o.kvCache === false) {
       const seq = [...prompt];
       for (let i = 0; i < maxNewTokens; i++) {
@@ -566,14 +576,17 @@ export class Decoder {
         const [all] = await ctx.readMany([logits]);
         logits.release();
         x.release();
-        const next = argmax((all as Float32Array).subarray((seq.length - 1) * c.vocabSize));
+        const next = pick((all as Float32Array).subarray((seq.length - 1) * c.vocabSize));
         seq.push(next);
         out.push(next);
+        if (stopped()) break;
       }
       return out;
     }
     const kvd = c.nKvHead * c.headDim;
-    const caches = Array.from({ length: c.nLayer }, () => ({ k: ctx.empty([1, c.maxPositions, kvd]), v: ctx.empty([1, c.maxPositions, kvd]) }));
+    // room for exactly the positions this call can reach (not the model's whole context)
+    const room = prompt.length + maxNewTokens;
+    const caches = Array.from({ length: c.nLayer }, () => ({ k: ctx.empty([1, room, kvd]), v: ctx.empty([1, room, kvd]) }));
     try {
       let pos = 0;
       let feed = prompt;
@@ -582,8 +595,9 @@ export class Decoder {
         const [row] = await ctx.readMany([logits]);
         logits.release();
         pos += feed.length;
-        const next = argmax(row as Float32Array);
+        const next = pick(row as Float32Array);
         out.push(next);
+        if (stopped()) break;
         feed = [next];
       }
     } finally {
@@ -613,19 +627,25 @@ export class Decoder {
 
   /**
    * The base weights as a safetensors file in Hugging Face naming, each tensor in its checkpoint
-   * dtype: an unmodified import exports bit-identical tensors. (f32 weights rounded to f16 at load
-   * export as F16.)
+   * dtype: an unmodified import exports bit-identical tensors; trained f32 master weights of a 16-bit
+   * checkpoint are rounded to it (nearest even). `dtype: "f32"` writes every tensor as F32 instead.
+   * (f32 weights rounded to f16 at load export as F16.)
    */
-  async exportSafetensors(metadata: Record<string, string> = { format: "pt" }): Promise<Uint8Array> {
+  async exportSafetensors(metadata: Record<string, string> = { format: "pt" }, o: { dtype?: "source" | "f32" } = {}): Promise<Uint8Array> {
     const out = new Map<string, { dtype: SafetensorsDType; shape: number[]; bytes: Uint8Array }>();
     for (const [name, p] of this.params) {
       if (/\.lora_[AB]$/.test(name)) continue;
+      if (isWeight16(p) && o.dtype === "f32") {
+        const v = await this.readParameter(name);
+        out.set(name, { dtype: "F32", shape: [...p.shape], bytes: new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice() });
+        continue;
+      }
       if (isWeight16(p)) {
         out.set(name, { dtype: p.half === "f16" ? "F16" : "BF16", shape: [...p.shape], bytes: await readWeight16Bytes(this.ctx, p) });
         continue;
       }
       const v = (await this.ctx.read(p)) as Float32Array;
-      const src = this.sourceDtypes.get(name) ?? "F32";
+      const src = o.dtype === "f32" ? "F32" : (this.sourceDtypes.get(name) ?? "F32");
       if (src === "F32") out.set(name, { dtype: "F32", shape: [...p.shape], bytes: new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice() });
       else {
         const bits = Uint16Array.from(v, src === "F16" ? f32ToF16 : f32ToBf16);

@@ -157,6 +157,22 @@ describe("decoder rotary table", () => {
   });
 });
 
+describe("decoder generation", () => {
+  it("greedy and seeded sampling agree with and without the key/value cache; stop sequences stop", async () => {
+    const { m } = await load("mistral");
+    const prompt = [3, 14, 15, 9, 2];
+    const greedy = await m.generateGreedy(prompt, 12);
+    expect(await m.generateGreedy(prompt, 12, { kvCache: false })).toEqual(greedy);
+    const sampled = await m.generate(prompt, { maxNewTokens: 12, temperature: 0.9, topK: 20, seed: 4 });
+    expect(await m.generate(prompt, { maxNewTokens: 12, temperature: 0.9, topK: 20, seed: 4, kvCache: false })).toEqual(sampled);
+    const stop = greedy.slice(3, 5);
+    const cut = await m.generate(prompt, { maxNewTokens: 12, temperature: 0, stopTokens: [stop] });
+    expect(cut.slice(-2)).toEqual(stop);
+    expect(cut.length).toBeLessThanOrEqual(5);
+    m.release();
+  });
+});
+
 describe("decoder training steps", () => {
   it("allocate nothing in steady state, and AdamW lowers the loss", async () => {
     const { m, config } = await load("llama", "f32");
