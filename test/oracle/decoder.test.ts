@@ -86,7 +86,7 @@ describe.skipIf(!oracle)("decoder vs transformers", () => {
     dir = mkdtempSync(path.join(tmpdir(), "hearth-decoder-oracle-"));
     runOracle("decoder_fixtures.py", [path.join(dir, "v5")]);
     runOracle("decoder_fixtures.py", [path.join(dir, "v4"), "--transformers4"], { transformers4: true });
-    for (const m of ["llama_gqa_tied", "mistral_sliding", "llama3_bf16", "gpt2"]) made[m] = path.join(dir, "v5", m);
+    for (const m of ["llama_gqa_tied", "mistral_sliding", "llama3_bf16", "qwen2_sliding_layers", "gpt2"]) made[m] = path.join(dir, "v5", m);
     for (const m of ["qwen2_bias_untied", "llama_linear_f16"]) made[m] = path.join(dir, "v4", m);
     ctx = await gpuContext();
   }, 300_000);
@@ -102,12 +102,14 @@ describe.skipIf(!oracle)("decoder vs transformers", () => {
     ["qwen2_bias_untied", "qwen2, q/k/v biases, untied head, transformers 4.57 config"],
     ["llama3_bf16", "llama, llama3 rope scaling, bf16 checkpoint kept 16-bit, transformers 5"],
     ["llama_linear_f16", "llama, linear rope scaling, f16 checkpoint, attention and MLP biases, transformers 4.57"],
+    ["qwen2_sliding_layers", "qwen2, sliding window 4 on layers >= max_window_layers 1 only, tied head, transformers 5"],
   ] as const;
 
   describe.each(decoders)("%s (%s)", (name) => {
     it("logits within 1e-4 of transformers (16-bit weights against transformers in f32 on the same rounded weights)", async () => {
       const r = ref(name);
       const m = await Decoder.fromHF(ctx, nodeFolderReader(made[name]));
+      if (name === "qwen2_sliding_layers") expect(m.config.layerWindows).toEqual([null, 4]);
       const { x, y } = inputsOf(ctx, r);
       const logits = m.logits(x);
       const got = (await ctx.read(logits)) as Float32Array;
