@@ -184,7 +184,7 @@ export class Decoder {
     const f32: MatmulShapeSpec[] = [];
     const w16: Array<{ M: number; N: number; K: number; input?: boolean }> = [];
     for (const [name, p] of this.params) {
-      if (p.rank !== 2 || name === "model.embed_tokens.weight" && !this.config.tieWordEmbeddings) continue;
+      if (p.rank !== 2 || (name === "model.embed_tokens.weight" && !this.config.tieWordEmbeddings)) continue;
       const [out, inp] = p.shape;
       if (isWeight16(p)) w16.push({ M: N, N: out, K: inp }, { M: N, N: out, K: inp, input: true });
       else f32.push({ M: N, N: out, K: inp, transB: true }, { M: N, N: inp, K: out }, { M: out, N: inp, K: N, transA: true });
