@@ -2,7 +2,7 @@
 //   y = weight * (x * rsqrt(mean(x^2) + eps)), all in f32. The forward saves rstd for the backward.
 
 import type { GpuContext } from "../device";
-import type { Tensor } from "../tensor";
+import { formatShape, type Tensor } from "../tensor";
 import { elementWG, expectRank, expectSameShape, expectShape, fail, grid1d, lastDim, placeholder, rowDispatch } from "./util";
 
 export interface RmsNormResult {
@@ -52,8 +52,9 @@ export function rmsNormBackward(
   if (o.residual) expectSameShape(op, ["x", "residual"], x, o.residual);
   const C = lastDim(x);
   expectShape(op, "weight", weight, [C]);
-  expectShape(op, "saved.rstd", saved.rstd, x.shape.slice(0, -1));
   const rows = C === 0 ? 0 : x.size / C;
+  // [rows] in any leading shape: the forward may have seen x as [B*T, C] and the backward [B, T, C]
+  if (saved.rstd.size !== rows) fail(op, `saved.rstd must hold ${rows} rows (x ${formatShape(x.shape)}), got ${formatShape(saved.rstd.shape)}`);
   const needWeightGrad = o.needWeightGrad ?? true;
   if (o.into && needWeightGrad) expectShape(op, "into.dweight", o.into.dweight, [C]);
   const dx = ctx.empty(x.shape, "f32", op);

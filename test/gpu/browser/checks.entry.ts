@@ -2,6 +2,11 @@
 // checks, run through the browser path (navigator.gpu, openBrowserGpu). One readback per check.
 
 import { openBrowserGpu, matmul, MATMUL_VARIANTS, softmax, attention, attentionBackward, layerNorm, layerNormBackward, crossEntropyWithGrad, adamw, type GpuContext } from "../../../gpu/index";
+import { rmsNorm, swiglu, rope, ropeAngles, ropeInvFreq, ropeTable, groupedQueryAttention } from "../../../gpu/index";
+import { rmsNormRef } from "../../../gpu/reference/rmsnorm";
+import { swigluRef } from "../../../gpu/reference/swiglu";
+import { ropeRef } from "../../../gpu/reference/rope";
+import { gqaRef } from "../../../gpu/reference/gqa";
 import { matmulRef } from "../../../gpu/reference/matmul";
 import { softmaxRef } from "../../../gpu/reference/softmax";
 import { attentionRef } from "../../../gpu/reference/attention";
@@ -85,6 +90,27 @@ async function run(): Promise<{ adapter: unknown; variant: string | undefined; r
     const P = ctx.tensor(p, [n]);
     adamw(ctx, { param: P, grad: ctx.tensor(g, [n]), m: ctx.zeros([n]), v: ctx.zeros([n]) }, 1, cfg);
     results.push(compare("adamw step", await ctx.read(P), adamwRef(p, g, new Float64Array(n), new Float64Array(n), 1, cfg).param, 1e-5));
+  }
+  {
+    // the Llama-family kernels: RMSNorm, SwiGLU, RoPE and grouped-query attention over a KV cache
+    const [rows, C] = [5, 33];
+    const x = randn(rows * C, 2);
+    const w = randn(C);
+    results.push(compare("rmsNorm 5x33", await ctx.read(rmsNorm(ctx, ctx.tensor(x, [rows, C]), ctx.tensor(w, [C]), 1e-6).y), rmsNormRef(x, w, 1e-6).y));
+    const up = randn(rows * C);
+    results.push(compare("swiglu 5x33", await ctx.read(swiglu(ctx, ctx.tensor(x, [rows, C]), ctx.tensor(up, [rows, C]))), swigluRef(x, up)));
+    const [B, T, H, D] = [2, 5, 3, 16];
+    const inv = ropeInvFreq(D, { theta: 10000, type: "default" });
+    const { cos, sin } = ropeAngles(inv, 12);
+    const xr = randn(B * T * H * D);
+    const yr = rope(ctx, ctx.tensor(xr, [B, T, H * D]), ropeTable(ctx, inv, 12), { nHead: H, headDim: D, positionOffset: 4 });
+    results.push(compare("rope 2x5x3x16 at +4", await ctx.read(yr), ropeRef(xr, cos, sin, { B, T, nHead: H, headDim: D, positionOffset: 4 })));
+    const g = { B: 2, Tq: 3, Tk: 9, nHead: 4, nKvHead: 2, headDim: 8, window: 4 };
+    const q = randn(g.B * g.Tq * g.nHead * g.headDim);
+    const k = randn(g.B * g.Tk * g.nKvHead * g.headDim);
+    const v = randn(g.B * g.Tk * g.nKvHead * g.headDim);
+    const { out } = groupedQueryAttention(ctx, ctx.tensor(q, [g.B, g.Tq, 32]), ctx.tensor(k, [g.B, g.Tk, 16]), ctx.tensor(v, [g.B, g.Tk, 16]), g);
+    results.push(compare("groupedQueryAttention Tq3 Tk9 H4/2 W4", await ctx.read(out), gqaRef(q, k, v, g)));
   }
   const variant = ctx.choices.get("matmul");
   const adapter = ctx.report.adapter;
