@@ -11,7 +11,8 @@
 
 import type { GpuContext } from "../device";
 import { Tensor } from "../tensor";
-import { accumulate, biasAddBackward } from "../ops/elementwise";
+import { biasAddBackward } from "../ops/elementwise";
+import { adamw, type AdamWConfig } from "../ops/adamw";
 import { crossEntropy, crossEntropyWithGrad } from "../ops/cross-entropy";
 import { gqaMatmulShapes, groupedQueryAttention, groupedQueryAttentionBackward, releaseGqaSaved, type GqaSaved } from "../ops/gqa";
 import { matmul, matmulBackward, selectMatmulVariantsFor, type MatmulShapeSpec } from "../ops/matmul";
@@ -23,6 +24,8 @@ import { isWeight16, linear16, selectLinear16VariantsFor, linear16BackwardInput,
 import { bf16ToF32, encodeSafetensors, f16ToF32, f32ToF16, type SafetensorsDType } from "../io/safetensors";
 import { streamHFFolder, type FolderReader, type StreamedTensor } from "../io/hf-folder";
 import { decoderTensorShapes, parseHFConfig, type DecoderConfig } from "./hf-config";
+import { mulberry32 } from "./config";
+import { sampleToken } from "./generate";
 
 type P = Map<string, AnyWeight>;
 
@@ -97,12 +100,17 @@ export class Decoder {
   readonly params: P = new Map();
   /** Gradients (f32) of the trainable parameters, by the same names; see enableTraining. */
   readonly grads = new Map<string, Tensor>();
+  /** AdamW moments (f32), allocated with the gradients. */
+  readonly m = new Map<string, Tensor>();
+  readonly v = new Map<string, Tensor>();
   /** Adapters by module name (e.g. "model.layers.0.self_attn.q_proj"): scale alpha / r. */
   readonly lora = new Map<string, { scale: number }>();
   loraConfig?: DecoderLoraConfig;
   /** True once LoRA is attached: only the adapters train. */
   frozenBase = false;
-  readonly rope: RopeTable;
+  /** cos/sin for positions 0 .. rope.maxPositions - 1; grown (doubling) when a longer sequence comes. */
+  rope: RopeTable;
+  private readonly invFreq: Float32Array;
   /** The checkpoint dtype of every base tensor. */
   readonly sourceDtypes = new Map<string, SourceDType>();
 
@@ -110,7 +118,9 @@ export class Decoder {
     readonly ctx: GpuContext,
     readonly config: DecoderConfig,
   ) {
-    this.rope = ropeTable(ctx, ropeInvFreq(config.headDim, config.rope), config.maxPositions);
+    this.invFreq = ropeInvFreq(config.headDim, config.rope);
+    // a table for every position of a 128k-context model would be large: start small, grow on demand
+    this.rope = ropeTable(ctx, this.invFreq, Math.min(config.maxPositions, 256));
   }
 
   /**
@@ -174,7 +184,7 @@ export class Decoder {
     const f32: MatmulShapeSpec[] = [];
     const w16: Array<{ M: number; N: number; K: number; input?: boolean }> = [];
     for (const [name, p] of this.params) {
-      if (p.rank !== 2 || name === "model.embed_tokens.weight" && !this.config.tieWordEmbeddings) continue;
+      if (p.rank !== 2 || (name === "model.embed_tokens.weight" && !this.config.tieWordEmbeddings)) continue;
       const [out, inp] = p.shape;
       if (isWeight16(p)) w16.push({ M: N, N: out, K: inp }, { M: N, N: out, K: inp, input: true });
       else f32.push({ M: N, N: out, K: inp, transB: true }, { M: N, N: inp, K: out }, { M: out, N: inp, K: N, transA: true });
@@ -241,14 +251,30 @@ export class Decoder {
     const want = new Set(this.trainableNames());
     for (const name of [...this.grads.keys()]) {
       if (want.has(name)) continue;
-      this.grads.get(name)!.release();
-      this.grads.delete(name);
+      for (const map of [this.grads, this.m, this.v]) {
+        map.get(name)!.release();
+        map.delete(name);
+      }
     }
     for (const name of want) {
       if (this.grads.has(name)) continue;
       const p = this.params.get(name)!;
       if (isWeight16(p)) throw new Error(`Decoder: "${name}" is ${p.half}, frozen; full fine-tuning needs f32 master weights (load with precision: "f32") or LoRA`);
       this.grads.set(name, this.ctx.zeros(p.shape));
+      this.m.set(name, this.ctx.zeros(p.shape));
+      this.v.set(name, this.ctx.zeros(p.shape));
+    }
+  }
+
+  /**
+   * One AdamW update (step counts from 1) of every trainable parameter from this.grads; weight
+   * decay applies to matrices and LoRA adapters, never to norms and biases.
+   */
+  adamwStep(step: number, cfg: AdamWConfig, gradScale?: Tensor): void {
+    for (const [name, grad] of this.grads) {
+      const param = this.params.get(name) as Tensor;
+      const decay = param.rank === 2 ? cfg.weightDecay : 0;
+      adamw(this.ctx, { param, grad, m: this.m.get(name)!, v: this.v.get(name)! }, step, { ...cfg, weightDecay: decay }, gradScale);
     }
   }
 
@@ -367,12 +393,23 @@ export class Decoder {
 
   // ---------- the model ----------
 
+  /** Makes the rotary table cover positions < n (at most max_position_embeddings). */
+  private ensureRope(n: number): void {
+    if (n <= this.rope.maxPositions) return;
+    const size = Math.min(this.config.maxPositions, Math.max(n, 2 * this.rope.maxPositions));
+    // released tensors may still be read by recorded work: the pool hands them out only later
+    this.rope.cos.release();
+    this.rope.sin.release();
+    this.rope = ropeTable(this.ctx, this.invFreq, size);
+  }
+
   /** tokens [B, T] (i32) -> logits [B, T, V] plus what backward needs. */
   forward(tokens: Tensor): DecoderCache {
     const { ctx, config: c } = this;
     if (tokens.rank !== 2 || tokens.shape[1] > c.maxPositions) {
       throw new Error(`Decoder.forward: tokens must be [B, T] with T <= ${c.maxPositions}, got [${tokens.shape.join(",")}]`);
     }
+    this.ensureRope(tokens.shape[1]);
     const x0 = tokenEmbedding(ctx, tokens, this.params.get("model.embed_tokens.weight")!);
     const blocks: BlockActs[] = [];
     let x = x0;
@@ -481,6 +518,7 @@ export class Decoder {
   /** Logits [1, T, V] of tokens at positions pos.. with the caches holding positions < pos. */
   private inferStep(tokens: number[], pos: number, caches: Array<{ k: Tensor; v: Tensor }>): Tensor {
     const { ctx, config: c } = this;
+    this.ensureRope(pos + tokens.length);
     const t = ctx.tensor(Int32Array.from(tokens), [1, tokens.length], "i32");
     let x = tokenEmbedding(ctx, t, this.params.get("model.embed_tokens.weight")!);
     t.release();
@@ -512,16 +550,24 @@ export class Decoder {
    * re-runs the whole context per token (the reference path).
    */
   async generateGreedy(prompt: number[], maxNewTokens: number, o: { kvCache?: boolean } = {}): Promise<number[]> {
+    return this.generate(prompt, { maxNewTokens, temperature: 0, kvCache: o.kvCache });
+  }
+
+  /**
+   * Decoding after `prompt` (batch 1): greedy at temperature 0, else a seeded top-k sample
+   * (sampleToken, as the GPT's generate); stops after maxNewTokens or a stop sequence (included).
+   */
+  async generate(prompt: number[], o: { maxNewTokens: number; temperature?: number; topK?: number; seed?: number; stopTokens?: number[][]; kvCache?: boolean }): Promise<number[]> {
+    const maxNewTokens = o.maxNewTokens;
+    const rand = mulberry32(o.seed ?? 1);
+    const stops = (o.stopTokens ?? []).filter((s) => s.length > 0);
     const { ctx, config: c } = this;
-    if (prompt.length === 0) throw new Error("generateGreedy: the prompt must hold at least one token");
-    for (const t of prompt) if (!(Number.isInteger(t) && t >= 0 && t < c.vocabSize)) throw new Error(`generateGreedy: token ${t} is outside the vocabulary of ${c.vocabSize}`);
-    if (prompt.length + maxNewTokens - 1 > c.maxPositions) throw new Error(`generateGreedy: ${prompt.length} + ${maxNewTokens} tokens exceed max_position_embeddings ${c.maxPositions}`);
-    const argmax = (row: Float32Array) => {
-      let best = 0;
-      for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
-      return best;
-    };
+    if (prompt.length === 0) throw new Error("generate: the prompt must hold at least one token");
+    for (const t of prompt) if (!(Number.isInteger(t) && t >= 0 && t < c.vocabSize)) throw new Error(`generate: token ${t} is outside the vocabulary of ${c.vocabSize}`);
+    if (prompt.length + maxNewTokens - 1 > c.maxPositions) throw new Error(`generate: ${prompt.length} + ${maxNewTokens} tokens exceed max_position_embeddings ${c.maxPositions}`);
+    const pick = (row: Float32Array) => sampleToken(row, rand, o.temperature ?? 1, o.topK);
     const out: number[] = [];
+    const stopped = () => stops.some((st) => st.length <= out.length && st.every((t, i) => out[out.length - st.length + i] === t));
     if (o.kvCache === false) {
       const seq = [...prompt];
       for (let i = 0; i < maxNewTokens; i++) {
@@ -530,14 +576,17 @@ export class Decoder {
         const [all] = await ctx.readMany([logits]);
         logits.release();
         x.release();
-        const next = argmax((all as Float32Array).subarray((seq.length - 1) * c.vocabSize));
+        const next = pick((all as Float32Array).subarray((seq.length - 1) * c.vocabSize));
         seq.push(next);
         out.push(next);
+        if (stopped()) break;
       }
       return out;
     }
     const kvd = c.nKvHead * c.headDim;
-    const caches = Array.from({ length: c.nLayer }, () => ({ k: ctx.empty([1, c.maxPositions, kvd]), v: ctx.empty([1, c.maxPositions, kvd]) }));
+    // room for exactly the positions this call can reach (not the model's whole context)
+    const room = prompt.length + maxNewTokens;
+    const caches = Array.from({ length: c.nLayer }, () => ({ k: ctx.empty([1, room, kvd]), v: ctx.empty([1, room, kvd]) }));
     try {
       let pos = 0;
       let feed = prompt;
@@ -546,8 +595,9 @@ export class Decoder {
         const [row] = await ctx.readMany([logits]);
         logits.release();
         pos += feed.length;
-        const next = argmax(row as Float32Array);
+        const next = pick(row as Float32Array);
         out.push(next);
+        if (stopped()) break;
         feed = [next];
       }
     } finally {
@@ -577,19 +627,25 @@ export class Decoder {
 
   /**
    * The base weights as a safetensors file in Hugging Face naming, each tensor in its checkpoint
-   * dtype: an unmodified import exports bit-identical tensors. (f32 weights rounded to f16 at load
-   * export as F16.)
+   * dtype: an unmodified import exports bit-identical tensors; trained f32 master weights of a 16-bit
+   * checkpoint are rounded to it (nearest even). `dtype: "f32"` writes every tensor as F32 instead.
+   * (f32 weights rounded to f16 at load export as F16.)
    */
-  async exportSafetensors(metadata: Record<string, string> = { format: "pt" }): Promise<Uint8Array> {
+  async exportSafetensors(metadata: Record<string, string> = { format: "pt" }, o: { dtype?: "source" | "f32" } = {}): Promise<Uint8Array> {
     const out = new Map<string, { dtype: SafetensorsDType; shape: number[]; bytes: Uint8Array }>();
     for (const [name, p] of this.params) {
       if (/\.lora_[AB]$/.test(name)) continue;
+      if (isWeight16(p) && o.dtype === "f32") {
+        const v = await this.readParameter(name);
+        out.set(name, { dtype: "F32", shape: [...p.shape], bytes: new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice() });
+        continue;
+      }
       if (isWeight16(p)) {
         out.set(name, { dtype: p.half === "f16" ? "F16" : "BF16", shape: [...p.shape], bytes: await readWeight16Bytes(this.ctx, p) });
         continue;
       }
       const v = (await this.ctx.read(p)) as Float32Array;
-      const src = this.sourceDtypes.get(name) ?? "F32";
+      const src = o.dtype === "f32" ? "F32" : (this.sourceDtypes.get(name) ?? "F32");
       if (src === "F32") out.set(name, { dtype: "F32", shape: [...p.shape], bytes: new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice() });
       else {
         const bits = Uint16Array.from(v, src === "F16" ? f32ToF16 : f32ToBf16);
@@ -601,9 +657,11 @@ export class Decoder {
 
   release(): void {
     for (const t of this.params.values()) if (!t.released) t.release();
-    for (const t of this.grads.values()) t.release();
+    for (const map of [this.grads, this.m, this.v]) {
+      for (const t of map.values()) t.release();
+      map.clear();
+    }
     this.params.clear();
-    this.grads.clear();
     this.rope.cos.release();
     this.rope.sin.release();
   }

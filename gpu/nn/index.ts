@@ -6,3 +6,4 @@ export * from "./lora";
 export * from "./kv-cache";
 export * from "./hf-config";
 export * from "./decoder";
+export * from "./hf-load";

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Decoder } from "../../gpu/nn/decoder";
+import { decoderTensorShapes, type DecoderConfig } from "../../gpu/nn/hf-config";
 import { nodeFolderReader } from "../../gpu/io/folder-node";
 import { writeTinyLlamaFolder } from "../support/tiny-hf-folder";
 import { openBundleInChromium, type BrowserRun } from "./browser/harness";
@@ -16,9 +17,10 @@ describe("loading an HF folder in Node, a page and a worker", () => {
   let dir = "";
   let run: BrowserRun;
   let nodeLogits: Float32Array;
+  let config: DecoderConfig;
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "hearth-hf-folder-"));
-    writeTinyLlamaFolder(dir, { shards: 3 });
+    config = writeTinyLlamaFolder(dir, { shards: 3 });
     const ctx = await gpuContext();
     const m = await Decoder.fromHF(ctx, nodeFolderReader(dir));
     expect([...m.params.values()].filter((p) => "half" in p).length).toBeGreaterThan(0);
@@ -39,9 +41,11 @@ describe("loading an HF folder in Node, a page and a worker", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("in a page, over fetch", async () => {
-    const got = await run.page.evaluate((t) => (globalThis as unknown as { __hearthDecoderPage: (t: number[]) => Promise<number[]> }).__hearthDecoderPage(t), TOKENS);
-    expectClose(got, nodeLogits, "page logits", 1e-5, 1e-5);
+  it("in a page, over fetch with range requests (a header, then one request per tensor)", async () => {
+    const got = await run.page.evaluate((t) => (globalThis as unknown as { __hearthDecoderPage: (t: number[]) => Promise<{ logits: number[]; ranges: number }> }).__hearthDecoderPage(t), TOKENS);
+    expectClose(got.logits, nodeLogits, "page logits", 1e-5, 1e-5);
+    // 3 shards x (length + header) + one range per tensor
+    expect(got.ranges).toBe(3 * 2 + decoderTensorShapes(config).length);
   });
 
   it("in a Web Worker, from Blobs", async () => {

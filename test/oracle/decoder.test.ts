@@ -12,7 +12,7 @@ import { parseHFConfig, type DecoderConfig } from "../../gpu/nn/hf-config";
 import { nodeFolderReader } from "../../gpu/io/folder-node";
 import { streamHFFolder, type StreamedTensor } from "../../gpu/io/hf-folder";
 import { decodeSafetensors, f16ToF32, f32ToF16, toFloat32, type SafetensorsFile } from "../../gpu/io/safetensors";
-import { importHFGPT2 } from "../../gpu/io/checkpoint";
+import { exportPeftAdapter, loadHFFolder, loadPeftAdapter } from "../../gpu/nn/hf-load";
 import { gpuContext } from "../gpu/helpers";
 import { oracleOrSkip, runOracle } from "../support/oracle";
 
@@ -86,7 +86,7 @@ describe.skipIf(!oracle)("decoder vs transformers", () => {
     dir = mkdtempSync(path.join(tmpdir(), "hearth-decoder-oracle-"));
     runOracle("decoder_fixtures.py", [path.join(dir, "v5")]);
     runOracle("decoder_fixtures.py", [path.join(dir, "v4"), "--transformers4"], { transformers4: true });
-    for (const m of ["llama_gqa_tied", "mistral_sliding", "llama3_bf16", "gpt2"]) made[m] = path.join(dir, "v5", m);
+    for (const m of ["llama_gqa_tied", "mistral_sliding", "llama3_bf16", "qwen2_sliding_layers", "gpt2"]) made[m] = path.join(dir, "v5", m);
     for (const m of ["qwen2_bias_untied", "llama_linear_f16"]) made[m] = path.join(dir, "v4", m);
     ctx = await gpuContext();
   }, 300_000);
@@ -102,12 +102,14 @@ describe.skipIf(!oracle)("decoder vs transformers", () => {
     ["qwen2_bias_untied", "qwen2, q/k/v biases, untied head, transformers 4.57 config"],
     ["llama3_bf16", "llama, llama3 rope scaling, bf16 checkpoint kept 16-bit, transformers 5"],
     ["llama_linear_f16", "llama, linear rope scaling, f16 checkpoint, attention and MLP biases, transformers 4.57"],
+    ["qwen2_sliding_layers", "qwen2, sliding window 4 on layers >= max_window_layers 1 only, tied head, transformers 5"],
   ] as const;
 
   describe.each(decoders)("%s (%s)", (name) => {
     it("logits within 1e-4 of transformers (16-bit weights against transformers in f32 on the same rounded weights)", async () => {
       const r = ref(name);
       const m = await Decoder.fromHF(ctx, nodeFolderReader(made[name]));
+      if (name === "qwen2_sliding_layers") expect(m.config.layerWindows).toEqual([null, 4]);
       const { x, y } = inputsOf(ctx, r);
       const logits = m.logits(x);
       const got = (await ctx.read(logits)) as Float32Array;
@@ -225,12 +227,34 @@ describe.skipIf(!oracle)("decoder vs transformers", () => {
     m32.release();
   });
 
+  it("a peft adapter folder (save_pretrained) loads, gives peft's loss, and exports bit-identical tensors", async () => {
+    const r = ref("mistral_sliding");
+    const loaded = await loadHFFolder(ctx, nodeFolderReader(made.mistral_sliding));
+    if (loaded.kind !== "decoder") throw new Error("expected a decoder");
+    const m = loaded.model;
+    const adapterDir = path.join(made.mistral_sliding, "adapter");
+    const cfg = await loadPeftAdapter(m, nodeFolderReader(adapterDir));
+    expect(cfg).toMatchObject({ r: 4, alpha: 8 });
+    const { x, y } = inputsOf(ctx, r);
+    m.enableTraining();
+    const loss = m.trainBatch(x, y, 1 / (B * T));
+    const [l] = await ctx.readMany([loss]);
+    expect(Math.abs(l[0] - r.f("lora_loss")[0])).toBeLessThan(1e-5);
+    const out = await exportPeftAdapter(m);
+    const mine = decodeSafetensors(out["adapter_model.safetensors"]);
+    const theirs = decodeSafetensors(new Uint8Array(readFileSync(path.join(adapterDir, "adapter_model.safetensors"))));
+    expect([...mine.tensors.keys()].sort()).toEqual([...theirs.tensors.keys()].sort());
+    for (const [k, t] of theirs.tensors) expect(Buffer.from(mine.tensors.get(k)!.bytes).equals(Buffer.from(t.bytes)), k).toBe(true);
+    expect(JSON.parse(out["adapter_config.json"])).toMatchObject({ peft_type: "LORA", r: 4, lora_alpha: 8 });
+    for (const t of [loss, x, y]) t.release();
+    m.release();
+  });
+
   describe("gpt2 folder made by transformers, through importHFGPT2", () => {
     async function load() {
-      const dirp = made.gpt2;
-      const cfg = parseHFConfig(readFileSync(path.join(dirp, "config.json"), "utf8"));
-      expect(cfg.modelType).toBe("gpt2");
-      return importHFGPT2(ctx, readFileSync(path.join(dirp, "model.safetensors")), JSON.parse(readFileSync(path.join(dirp, "config.json"), "utf8")));
+      const loaded = await loadHFFolder(ctx, nodeFolderReader(made.gpt2));
+      if (loaded.kind !== "gpt2") throw new Error(`loaded a ${loaded.kind}`);
+      return loaded;
     }
 
     it("logits within 1e-4 and greedy tokens identical", async () => {

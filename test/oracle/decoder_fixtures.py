@@ -60,6 +60,10 @@ def specs():
             num_key_value_heads=1, max_position_embeddings=64, tie_word_embeddings=False, initializer_range=0.1,
             **rope_kwargs(10000.0, {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                                     "original_max_position_embeddings": 16})), {"dtype": torch.bfloat16}
+        yield "qwen2_sliding_layers", transformers.Qwen2Config(
+            vocab_size=100, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, max_position_embeddings=64, tie_word_embeddings=True, initializer_range=0.1,
+            use_sliding_window=True, sliding_window=4, max_window_layers=1, **rope_kwargs(10000.0, None)), {"dtype": torch.float32}
         yield "gpt2", transformers.GPT2Config(
             vocab_size=128, n_positions=64, n_embd=32, n_layer=2, n_head=4, initializer_range=0.1), {"dtype": torch.float32}
     else:
@@ -140,6 +144,7 @@ def main():
             lcfg = peft.LoraConfig(r=LORA_R, lora_alpha=LORA_ALPHA, target_modules=LLAMA_TARGETS, init_lora_weights=False,
                                    lora_dropout=0.0)
             pm = peft.get_peft_model(model, lcfg)
+            pm.save_pretrained(os.path.join(path, "adapter"))
             _, lloss = loss_of(pm, tokens)
             lloss.backward()
             ref["lora_loss"] = lloss.detach().reshape(1)

@@ -24,9 +24,10 @@ export const TINY_LLAMA_CONFIG = {
   dtype: "bfloat16",
 };
 
-export function writeTinyLlamaFolder(dir: string, o: { shards?: number; seed?: number } = {}): DecoderConfig {
+export function writeTinyLlamaFolder(dir: string, o: { shards?: number; seed?: number; config?: Record<string, unknown> } = {}): DecoderConfig {
   mkdirSync(dir, { recursive: true });
-  const config = parseHFConfig(TINY_LLAMA_CONFIG) as DecoderConfig;
+  const json = { ...TINY_LLAMA_CONFIG, ...o.config };
+  const config = parseHFConfig(json) as DecoderConfig;
   let s = (o.seed ?? 3) >>> 0;
   const rand = () => {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
@@ -43,7 +44,7 @@ export function writeTinyLlamaFolder(dir: string, o: { shards?: number; seed?: n
     }
     return [name, { dtype: "BF16", shape, bytes: new Uint8Array(bits.buffer) }];
   });
-  writeFileSync(path.join(dir, "config.json"), JSON.stringify(TINY_LLAMA_CONFIG, null, 2));
+  writeFileSync(path.join(dir, "config.json"), JSON.stringify(json, null, 2));
   const shards = o.shards ?? 1;
   if (shards === 1) {
     writeFileSync(path.join(dir, "model.safetensors"), encodeSafetensors(new Map(tensors), { format: "pt" }));

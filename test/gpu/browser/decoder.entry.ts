@@ -7,15 +7,19 @@ import { openBrowserGpu } from "../../../gpu/index";
 import { Decoder } from "../../../gpu/nn/decoder";
 import { fetchFolderReader } from "../../../gpu/io/hf-folder";
 
-async function inPage(tokens: number[]): Promise<number[]> {
+async function inPage(tokens: number[]): Promise<{ logits: number[]; ranges: number }> {
   const ctx = await openBrowserGpu({ autotune: false });
-  const m = await Decoder.fromHF(ctx, fetchFolderReader("/hf/"));
+  const reader = fetchFolderReader("/hf/");
+  let ranges = 0;
+  const readRange = reader.readRange;
+  reader.readRange = (name, start, end) => (ranges++, readRange(name, start, end));
+  const m = await Decoder.fromHF(ctx, reader);
   const x = ctx.tensor(Int32Array.from(tokens), [1, tokens.length], "i32");
   const logits = m.logits(x);
   const out = Array.from((await ctx.read(logits)) as Float32Array);
   m.release();
   ctx.destroy();
-  return out;
+  return { logits: out, ranges };
 }
 
 async function inWorker(tokens: number[], names: string[]): Promise<number[]> {

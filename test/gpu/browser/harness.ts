@@ -58,7 +58,16 @@ export async function openBundleInChromium(opts: {
         if (url.pathname.startsWith(prefix)) {
           const file = path.join(dir, path.normalize(url.pathname.slice(prefix.length)).replace(/^(\.\.[/\\])+/, ""));
           const body = await readFile(file);
-          return void res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream" }).end(body);
+          const type = TYPES[path.extname(file)] ?? "application/octet-stream";
+          // byte ranges, as a static file server or the Hub's CDN answers them (streaming readers)
+          const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
+          if (range) {
+            const [start, end] = [Number(range[1]), Math.min(Number(range[2]), body.length - 1)];
+            return void res
+              .writeHead(206, { "content-type": type, "content-range": `bytes ${start}-${end}/${body.length}`, "content-length": end - start + 1 })
+              .end(body.subarray(start, end + 1));
+          }
+          return void res.writeHead(200, { "content-type": type, "content-length": body.length }).end(req.method === "HEAD" ? undefined : body);
         }
       }
       res.writeHead(404).end();
