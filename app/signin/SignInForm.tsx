@@ -3,11 +3,7 @@ import Link from "next/link";
 import { signIn } from "next-auth/react";
 import { useSearchParams } from "next/navigation";
 import { Suspense, useState, type FormEvent } from "react";
-
-function safeCallback(value: string | null): string {
-  // Only same-site paths: an open redirect would let a link send people elsewhere after sign-in.
-  return value && value.startsWith("/") && !value.startsWith("//") ? value : "/orgs";
-}
+import { safeCallbackPath } from "@/contracts/redirect";
 
 const ERRORS: Record<string, string> = {
   CredentialsSignin: "That email and password do not match an account.",
@@ -18,7 +14,7 @@ const ERRORS: Record<string, string> = {
 
 function Form({ ssoName }: { ssoName: string | null }) {
   const params = useSearchParams();
-  const callbackUrl = safeCallback(params.get("callbackUrl"));
+  const callbackUrl = safeCallbackPath(params.get("callbackUrl"));
   const [error, setError] = useState<string | null>(params.get("error") ? (ERRORS[params.get("error")!] ?? "Sign-in failed. Try again.") : null);
   const [pending, setPending] = useState(false);
 

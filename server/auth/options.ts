@@ -5,6 +5,7 @@ import { getDb } from "@/server/db/client";
 import { dummyPasswordHash, verifyPassword } from "./password";
 import { authSecret } from "./session";
 import { linkOidcUser } from "./sso";
+import { safeRedirectUrl } from "@/contracts/redirect";
 
 interface OidcProfile {
   sub: string;
@@ -91,6 +92,10 @@ export function buildAuthOptions(): NextAuthOptions {
       ...(oidc ? [oidcProvider(oidc)] : []),
     ],
     callbacks: {
+      async redirect({ url, baseUrl }) {
+        // The same same-origin rule as the sign-in and sign-up pages (SSO sign-in passes callbackUrl here).
+        return safeRedirectUrl(url, baseUrl);
+      },
       async signIn({ account, user }) {
         // Hearth identifies people by email: an SSO identity without one is refused.
         return account?.provider !== "oidc" || Boolean(user.email);
