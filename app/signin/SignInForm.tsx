@@ -10,6 +10,7 @@ const ERRORS: Record<string, string> = {
   OAuthSignin: "Single sign-on could not start. Check the SSO configuration.",
   OAuthCallback: "Single sign-on did not complete. Try again.",
   AccessDenied: "Your identity provider did not share an email address, which Hearth needs.",
+  TooManyAttempts: "Too many failed sign-ins. Wait a little, then try again.",
 };
 
 function Form({ ssoName }: { ssoName: string | null }) {

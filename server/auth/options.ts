@@ -2,7 +2,8 @@ import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import type { OAuthConfig } from "next-auth/providers/oauth";
 import { getDb } from "@/server/db/client";
-import { dummyPasswordHash, verifyPassword } from "./password";
+import { authorizeCredentials } from "./credentials";
+import { CLIENT_ADDRESS_HEADER } from "./rate-limit";
 import { authSecret } from "./session";
 import { linkOidcUser } from "./sso";
 import { safeRedirectUrl } from "@/contracts/redirect";
@@ -78,15 +79,10 @@ export function buildAuthOptions(): NextAuthOptions {
         id: "credentials",
         name: "Email and password",
         credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
-        async authorize(credentials) {
-          const email = credentials?.email?.trim().toLowerCase();
-          const password = credentials?.password;
-          if (!email || !password || password.length > 200) return null;
-          const user = await getDb().user.findUnique({ where: { email }, select: { id: true, email: true, name: true, passwordHash: true } });
-          // Verify against a dummy hash for unknown users so response time does not reveal accounts.
-          const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
-          if (!user || !user.passwordHash || !ok) return null;
-          return { id: user.id, email: user.email, name: user.name };
+        async authorize(credentials, req) {
+          // Limited per account and per address (server/auth/credentials.ts); the route answers 429 before this.
+          const stamped = (req?.headers as Record<string, string | undefined> | undefined)?.[CLIENT_ADDRESS_HEADER];
+          return authorizeCredentials(getDb(), credentials, stamped || null);
         },
       }),
       ...(oidc ? [oidcProvider(oidc)] : []),
