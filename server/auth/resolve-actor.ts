@@ -1,6 +1,6 @@
 import type { PrismaClient } from "@/server/db/generated/client";
 import type { Actor } from "@/contracts/actor";
-import { userIdFromCookieHeader } from "@/server/auth/session";
+import { sessionFromCookieHeader } from "@/server/auth/session";
 import { authenticateApiKey } from "@/server/apikeys/service";
 import { clientAddress } from "@/server/auth/rate-limit";
 
@@ -12,8 +12,8 @@ export async function resolveActor(db: PrismaClient, headers: Headers): Promise<
     if (!match) return null;
     return authenticateApiKey(db, match[1], clientAddress(headers));
   }
-  const userId = await userIdFromCookieHeader(headers.get("cookie"));
-  if (!userId) return null;
-  const user = await db.user.findUnique({ where: { id: userId }, select: { id: true, email: true, name: true } });
-  return user ? { type: "user", userId: user.id, email: user.email, name: user.name } : null;
+  const session = await sessionFromCookieHeader(db, headers.get("cookie"));
+  if (!session) return null;
+  const user = await db.user.findUnique({ where: { id: session.userId }, select: { id: true, email: true, name: true } });
+  return user ? { type: "user", userId: user.id, email: user.email, name: user.name, sessionId: session.sessionId } : null;
 }

@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encode } from "next-auth/jwt";
 import { TRPCError } from "@trpc/server";
+import { createSession } from "@/server/auth/sessions";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { setDatabaseUrl } from "@/server/db/client";
 import { uploadDatasetVersion } from "@/server/datasets/service";
@@ -156,7 +157,7 @@ describe.each(TEST_DATABASE_KINDS)("model artifacts on %s", (kind) => {
 
   describe("over HTTP", () => {
     async function cookieOf(userId: string) {
-      return { cookie: `next-auth.session-token=${await encode({ token: { uid: userId }, secret: process.env.NEXTAUTH_SECRET! })}` };
+      return { cookie: `next-auth.session-token=${await encode({ token: { uid: userId, sid: await createSession(db, userId) }, secret: process.env.NEXTAUTH_SECRET! })}` };
     }
     async function upload(headers: Record<string, string>, body: Uint8Array, query = "", modelId = f.modelId) {
       const req = new Request(`http://localhost/api/models/${modelId}/versions${query}`, { method: "POST", headers, body: Buffer.from(body) });
