@@ -6,7 +6,7 @@ import next from "next";
 import { startDatabase } from "@/server/db";
 import { getDb } from "@/server/db/client";
 import { ensureAuthSecret } from "@/server/settings";
-import { seedDemoOnce } from "@/server/seed";
+import { demoBanner, seedDemoOnce } from "@/server/seed";
 import { CollabServer } from "@/server/collab";
 import { serverKey } from "@/server/endpoints/crypto";
 import { allowlistFromEnvironment } from "@/server/endpoints/ssrf";
@@ -104,7 +104,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const banner = [
     `\nHearth is running at ${publicUrl}`,
     `Database: ${database.embedded ? `embedded PostgreSQL (PGlite) in ${path.resolve(options.dataDir)}` : "DATABASE_URL"}`,
-    ...(demo ? [`Demo sign-in: ${demo.email} / ${demo.password}`] : []),
+    ...(demo ? demoBanner(demo) : []),
     "",
   ];
   console.log(banner.join("\n"));
