@@ -13,6 +13,7 @@ const USAGE = `Usage: hearth gate --model <model id> --suite-version <suite vers
        hearth model push <folder> --model <model id> [--parent <model version id>] [--url <Hearth URL>]
        hearth model pull <model version id> <folder> [--url <Hearth URL>]
        hearth backup [--out <file.tar>]  |  hearth restore <file.tar>           (hearth backup --help)
+       hearth reset-password <email>   (a new random password, printed once; ends the account's sessions)
 
 Environment: HEARTH_API_KEY (an API key with the runs:read scope), HEARTH_URL (default http://localhost:3000).
 Exit status: 0 the gate passed, 1 it failed, 2 the gate could not be evaluated.`;
@@ -190,9 +191,19 @@ async function model(argv) {
   fail(USAGE);
 }
 
+/** A new password for an account, on the database Hearth uses (DATABASE_URL or $HEARTH_DATA_DIR). */
+async function resetPassword(argv) {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const { register } = await import("tsx/esm/api");
+  register({ tsconfig: path.join(root, "tsconfig.json") });
+  const { runResetPassword } = await import(pathToFileURL(path.join(root, "scripts", "reset-password.ts")).href);
+  process.exit(await runResetPassword(argv));
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === "gate") await gate(rest).catch((error) => fail(error.message));
 else if (command === "node") await node(rest);
 else if (command === "backup" || command === "restore") await backupOrRestore(command, rest);
 else if (command === "model") await model(rest).catch((error) => fail(error.message));
+else if (command === "reset-password") await resetPassword(rest);
 else fail(USAGE);

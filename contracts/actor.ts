@@ -2,7 +2,8 @@
 // the audit log; the server resolves it from a request (server/auth/resolve-actor.ts).
 
 export type Actor =
-  | { type: "user"; userId: string; email: string; name: string }
+  /** sessionId: the browser session a cookie carries (server/auth/sessions.ts); absent in tests and scripts. */
+  | { type: "user"; userId: string; email: string; name: string; sessionId?: string }
   /** projectId: the one project a project key is limited to; absent for organization-wide keys. */
   | { type: "apiKey"; keyId: string; orgId: string; projectId?: string; scopes: string[]; label: string };
 

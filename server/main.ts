@@ -6,7 +6,7 @@ import next from "next";
 import { startDatabase } from "@/server/db";
 import { getDb } from "@/server/db/client";
 import { ensureAuthSecret } from "@/server/settings";
-import { seedDemoOnce } from "@/server/seed";
+import { demoBanner, seedDemoOnce } from "@/server/seed";
 import { CollabServer } from "@/server/collab";
 import { serverKey } from "@/server/endpoints/crypto";
 import { allowlistFromEnvironment } from "@/server/endpoints/ssrf";
@@ -16,6 +16,12 @@ import { startInferenceHub, stopInferenceHub } from "@/server/node-registry/infe
 import { startJobSweeper } from "@/server/job-queue/sweeper";
 import { routeCompletion } from "@/server/node-registry/inference";
 import { isServingPath, serveOpenAiApi } from "@/server/serving/http";
+import { addressOfSocket, checkRateLimitSettings, CLIENT_ADDRESS_HEADER } from "@/server/auth/rate-limit";
+
+/** Who is connecting, for the limits on failed attempts: set here only, whatever the client sent. */
+function stampClientAddress(req: http.IncomingMessage): void {
+  req.headers[CLIENT_ADDRESS_HEADER] = addressOfSocket(req.socket.remoteAddress, req.headers["x-forwarded-for"]);
+}
 
 export interface HearthOptions {
   port: number;
@@ -42,6 +48,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   // Misconfiguration of secrets or the outbound allowlist stops the start, not the first request.
   serverKey();
   allowlistFromEnvironment();
+  checkRateLimitSettings();
   const demo = options.seedDemo ? await seedDemoOnce(db, options.dataDir) : null;
 
   const publicUrl = process.env.NEXTAUTH_URL ?? `http://localhost:${options.port}`;
@@ -57,6 +64,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const sweeper = startJobSweeper(getDb); // expired node job leases back to the queue
 
   const server = http.createServer((req, res) => {
+    stampClientAddress(req);
     // The GPU nodes' API (token-authenticated, raw artifact bodies) and the OpenAI-compatible API
     // (streamed straight to the socket) are served before Next.
     const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
@@ -72,6 +80,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
     });
   });
   server.on("upgrade", (req, socket, head) => {
+    stampClientAddress(req);
     const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
     if (options.dev && pathname.startsWith("/_next/")) {
       void nextUpgrade(req, socket, head);
@@ -95,7 +104,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const banner = [
     `\nHearth is running at ${publicUrl}`,
     `Database: ${database.embedded ? `embedded PostgreSQL (PGlite) in ${path.resolve(options.dataDir)}` : "DATABASE_URL"}`,
-    ...(demo ? [`Demo sign-in: ${demo.email} / ${demo.password}`] : []),
+    ...(demo ? demoBanner(demo) : []),
     "",
   ];
   console.log(banner.join("\n"));

@@ -13,13 +13,35 @@ export interface DemoSignIn {
   password: string;
 }
 
+/** What a start says about the demo sign-in: the password only on the start that created it. */
+export interface DemoNotice {
+  email: string;
+  /** Set only on the first start (the one that seeded the demo). */
+  password: string | null;
+  /** Where the password is kept (mode 0600). */
+  file: string;
+}
+
+export function demoSignInFile(dataDir: string): string {
+  return path.join(path.resolve(dataDir), DEMO_FILE);
+}
+
+/** The lines a start prints about the demo sign-in. */
+export function demoBanner(demo: DemoNotice): string[] {
+  const reset = `npx hearth reset-password ${demo.email}`;
+  return demo.password
+    ? [`Demo sign-in: ${demo.email} / ${demo.password}`, `(shown only now; kept in ${demo.file}, mode 0600; reset it with: ${reset})`]
+    : [`Demo sign-in: ${demo.email}; the password is kept in ${demo.file} (mode 0600); reset it with: ${reset}`];
+}
+
 /**
  * Seeds the demo organization, project and user exactly once per database: a marker row is inserted in
  * the same transaction, so a restart (or a second instance) never seeds again, even if the demo
- * organization was since deleted. The generated password is kept only in the data directory (mode 0600)
- * so it can be printed at each start.
+ * organization was since deleted. The generated password is printed on the start that creates it and
+ * kept only in the data directory (mode 0600); later starts say where it is and how to reset it, so
+ * start logs (often collected and kept) do not repeat it.
  */
-export async function seedDemoOnce(db: PrismaClient, dataDir: string): Promise<DemoSignIn | null> {
+export async function seedDemoOnce(db: PrismaClient, dataDir: string): Promise<DemoNotice | null> {
   const password = `demo-${randomBytes(9).toString("base64url")}`;
   const passwordHash = await hashPassword(password);
   const seeded = await db.$transaction(async (tx) => {
@@ -39,12 +61,14 @@ export async function seedDemoOnce(db: PrismaClient, dataDir: string): Promise<D
     await recordAudit(tx, system, { orgId: org.id, action: "project.create", resourceType: "Project", resourceId: project.id, after: project });
     return true;
   });
-  const file = path.join(dataDir, DEMO_FILE);
+  const file = demoSignInFile(dataDir);
   if (seeded) {
     await fs.mkdir(dataDir, { recursive: true });
     await fs.writeFile(file, JSON.stringify({ email: DEMO_EMAIL, password }), { mode: 0o600 });
+    return { email: DEMO_EMAIL, password, file };
   }
-  return readDemoSignIn(dataDir);
+  const kept = await readDemoSignIn(dataDir);
+  return kept ? { email: kept.email, password: null, file } : null;
 }
 
 export async function readDemoSignIn(dataDir: string): Promise<DemoSignIn | null> {

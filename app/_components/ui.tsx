@@ -57,9 +57,9 @@ export function TopBar({ children }: { children?: ReactNode }) {
       <span className="spacer" />
       {session.data?.user ? (
         <div className="row">
-          <span className="muted" data-testid="signed-in-as">
+          <Link className="muted" data-testid="signed-in-as" href="/account/sessions" title="Your sessions and password">
             {session.data.user.email}
-          </span>
+          </Link>
           <button className="btn btn-small" onClick={() => signOut({ callbackUrl: "/signin" })}>
             Sign out
           </button>

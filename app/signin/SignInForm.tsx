@@ -3,22 +3,19 @@ import Link from "next/link";
 import { signIn } from "next-auth/react";
 import { useSearchParams } from "next/navigation";
 import { Suspense, useState, type FormEvent } from "react";
-
-function safeCallback(value: string | null): string {
-  // Only same-site paths: an open redirect would let a link send people elsewhere after sign-in.
-  return value && value.startsWith("/") && !value.startsWith("//") ? value : "/orgs";
-}
+import { safeCallbackPath } from "@/contracts/redirect";
 
 const ERRORS: Record<string, string> = {
   CredentialsSignin: "That email and password do not match an account.",
   OAuthSignin: "Single sign-on could not start. Check the SSO configuration.",
   OAuthCallback: "Single sign-on did not complete. Try again.",
   AccessDenied: "Your identity provider did not share an email address, which Hearth needs.",
+  TooManyAttempts: "Too many failed sign-ins. Wait a little, then try again.",
 };
 
 function Form({ ssoName }: { ssoName: string | null }) {
   const params = useSearchParams();
-  const callbackUrl = safeCallback(params.get("callbackUrl"));
+  const callbackUrl = safeCallbackPath(params.get("callbackUrl"));
   const [error, setError] = useState<string | null>(params.get("error") ? (ERRORS[params.get("error")!] ?? "Sign-in failed. Try again.") : null);
   const [pending, setPending] = useState(false);
 

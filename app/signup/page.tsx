@@ -6,12 +6,12 @@ import { Suspense, type FormEvent } from "react";
 import { useMutation } from "@tanstack/react-query";
 import { useTRPC } from "@/app/_lib/trpc";
 import { ErrorAlert, fieldError } from "@/app/_components/ui";
+import { safeCallbackPath } from "@/contracts/redirect";
 
 function SignUpForm() {
   const trpc = useTRPC();
   const params = useSearchParams();
-  const raw = params.get("callbackUrl");
-  const callbackUrl = raw && raw.startsWith("/") && !raw.startsWith("//") ? raw : "/orgs";
+  const callbackUrl = safeCallbackPath(params.get("callbackUrl"));
   const signUp = useMutation(trpc.user.signUp.mutationOptions());
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {

@@ -5,7 +5,8 @@ import { recordAudit } from "@/server/audit/service";
 import { actorId } from "@/contracts/actor";
 import { randomToken, safeEqualHex, sha256Hex } from "@/server/auth/tokens";
 import type { ApiScope } from "@/contracts/roles";
-import { DomainError } from "@/server/errors";
+import { DomainError, RateLimited } from "@/server/errors";
+import { assertNotBlocked, blockedFor, recordFailure } from "@/server/auth/rate-limit";
 
 // Keys look like hth_<12 hex prefix>_<secret>. The prefix is public and indexed; the key's sha256 is
 // stored. A fast hash is right here: the secret has 192 random bits, so guessing is hopeless anyway.
@@ -59,15 +60,30 @@ export async function revokeApiKey(db: PrismaClient, actor: Actor, orgId: string
   });
 }
 
-/** The actor for a presented key, or null for anything malformed, unknown, revoked or expired. */
-export async function authenticateApiKey(db: PrismaClient, presented: string): Promise<Actor | null> {
+/**
+ * The actor for a presented key, or null for anything malformed, unknown, revoked or expired. Wrong
+ * keys count against the caller's address (`address`, when known) and against the key whose public
+ * prefix they name; a blocked address is refused before any lookup, and while a key is blocked wrong
+ * secrets for it are refused (its right secret still works, so nobody can lock a key's owner out).
+ * Throws RateLimited (429).
+ */
+export async function authenticateApiKey(db: PrismaClient, presented: string, address?: string | null): Promise<Actor | null> {
+  await assertNotBlocked(db, [["token:address", address]]);
   const match = KEY_PATTERN.exec(presented);
-  if (!match) return null;
+  if (!match) {
+    await recordFailure(db, [["token:address", address]]);
+    return null;
+  }
   const key = await db.apiKey.findUnique({
     where: { prefix: match[1] },
     select: { id: true, orgId: true, projectId: true, name: true, prefix: true, secretHash: true, scopes: true, revokedAt: true, expiresAt: true, lastUsedAt: true },
   });
-  if (!key || !safeEqualHex(key.secretHash, sha256Hex(presented))) return null;
+  if (!key || !safeEqualHex(key.secretHash, sha256Hex(presented))) {
+    const wait = key ? await blockedFor(db, "apikey:key", key.prefix) : 0;
+    if (wait) throw new RateLimited(wait);
+    await recordFailure(db, [["token:address", address], ["apikey:key", key?.prefix]]);
+    return null;
+  }
   const now = Date.now();
   if (key.revokedAt || (key.expiresAt && key.expiresAt.getTime() <= now)) return null;
   if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {

@@ -2,9 +2,12 @@ import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import type { OAuthConfig } from "next-auth/providers/oauth";
 import { getDb } from "@/server/db/client";
-import { dummyPasswordHash, verifyPassword } from "./password";
+import { authorizeCredentials } from "./credentials";
+import { CLIENT_ADDRESS_HEADER } from "./rate-limit";
 import { authSecret } from "./session";
 import { linkOidcUser } from "./sso";
+import { safeRedirectUrl } from "@/contracts/redirect";
+import { createSession, endSession, SESSION_MAX_AGE_SECONDS, sessionIsLive } from "./sessions";
 
 interface OidcProfile {
   sub: string;
@@ -70,27 +73,35 @@ export function buildAuthOptions(): NextAuthOptions {
   const oidc = oidcSettings();
   return {
     secret: authSecret(),
-    session: { strategy: "jwt", maxAge: 7 * 24 * 3600 },
+    session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_SECONDS },
     pages: { signIn: "/signin", error: "/signin" },
     providers: [
       CredentialsProvider({
         id: "credentials",
         name: "Email and password",
         credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
-        async authorize(credentials) {
-          const email = credentials?.email?.trim().toLowerCase();
-          const password = credentials?.password;
-          if (!email || !password || password.length > 200) return null;
-          const user = await getDb().user.findUnique({ where: { email }, select: { id: true, email: true, name: true, passwordHash: true } });
-          // Verify against a dummy hash for unknown users so response time does not reveal accounts.
-          const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
-          if (!user || !user.passwordHash || !ok) return null;
-          return { id: user.id, email: user.email, name: user.name };
+        async authorize(credentials, req) {
+          // Limited per account and per address (server/auth/credentials.ts); the route answers 429 before this.
+          const headers = (req?.headers ?? {}) as Record<string, string | undefined>;
+          const address = headers[CLIENT_ADDRESS_HEADER] || null;
+          const user = await authorizeCredentials(getDb(), credentials, address);
+          // Shown on the sessions page; handed to the jwt callback, which stores the session.
+          return user ? { ...user, userAgent: headers["user-agent"] ?? null, address } : null;
         },
       }),
       ...(oidc ? [oidcProvider(oidc)] : []),
     ],
+    events: {
+      async signOut({ token }) {
+        // Sign-out ends the stored session, so a copy of the cookie stops working too.
+        if (typeof token?.sid === "string") await endSession(getDb(), token.sid);
+      },
+    },
     callbacks: {
+      async redirect({ url, baseUrl }) {
+        // The same same-origin rule as the sign-in and sign-up pages (SSO sign-in passes callbackUrl here).
+        return safeRedirectUrl(url, baseUrl);
+      },
       async signIn({ account, user }) {
         // Hearth identifies people by email: an SSO identity without one is refused.
         return account?.provider !== "oidc" || Boolean(user.email);
@@ -102,10 +113,20 @@ export function buildAuthOptions(): NextAuthOptions {
         } else if (user) {
           token.uid = user.id;
         }
+        if (user) {
+          // Each sign-in is a stored session; the cookie carries its id (server/auth/sessions.ts).
+          const details = user as { userAgent?: string | null; address?: string | null };
+          token.sid = await createSession(getDb(), token.uid as string, { userAgent: details.userAgent, address: details.address });
+        } else if (typeof token.sid !== "string" || typeof token.uid !== "string" || !(await sessionIsLive(getDb(), token.sid, token.uid))) {
+          // An ended session (or a cookie from before sessions were stored): the browser is signed out.
+          return { ...token, uid: undefined, sid: undefined };
+        }
         return token;
       },
       async session({ session, token }) {
-        return { ...session, user: { ...session.user, id: token.uid as string } };
+        // An ended session reads as none: next-auth answers an empty session as signed out.
+        if (typeof token.uid !== "string") return {} as typeof session;
+        return { ...session, user: { ...session.user, id: token.uid } };
       },
     },
   };

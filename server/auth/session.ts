@@ -1,4 +1,6 @@
 import { decode } from "next-auth/jwt";
+import type { PrismaClient } from "@/server/db/generated/client";
+import { sessionIsLive } from "./sessions";
 
 const SESSION_COOKIES = ["__Secure-next-auth.session-token", "next-auth.session-token"];
 
@@ -38,16 +40,25 @@ export function authSecret(): string {
 }
 
 /**
- * The signed-in user id from a raw Cookie header. Used by the tRPC context and by WebSocket
- * upgrades, which have no Next request object (next-auth's getToken reads req.cookies only).
+ * The signed-in user and session from a raw Cookie header: a valid next-auth token whose session id
+ * is a live stored session of its user (one primary-key lookup). Used by the tRPC context, the routes
+ * and WebSocket upgrades, which have no Next request object (next-auth's getToken reads req.cookies only).
  */
-export async function userIdFromCookieHeader(cookieHeader: string | null | undefined): Promise<string | null> {
+export async function sessionFromCookieHeader(db: Pick<PrismaClient, "session">, cookieHeader: string | null | undefined): Promise<{ userId: string; sessionId: string } | null> {
   const token = readSessionToken(parseCookieHeader(cookieHeader));
   if (!token) return null;
+  let payload;
   try {
-    const payload = await decode({ token, secret: authSecret() });
-    return typeof payload?.uid === "string" ? payload.uid : null;
+    payload = await decode({ token, secret: authSecret() });
   } catch {
     return null;
   }
+  // A cookie without a session id (from before server-side sessions) cannot be ended, so it is refused.
+  if (typeof payload?.uid !== "string" || typeof payload.sid !== "string") return null;
+  return (await sessionIsLive(db, payload.sid, payload.uid)) ? { userId: payload.uid, sessionId: payload.sid } : null;
+}
+
+/** The signed-in user id from a raw Cookie header, checked against the stored session (sessionFromCookieHeader). */
+export async function userIdFromCookieHeader(db: Pick<PrismaClient, "session">, cookieHeader: string | null | undefined): Promise<string | null> {
+  return (await sessionFromCookieHeader(db, cookieHeader))?.userId ?? null;
 }

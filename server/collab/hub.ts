@@ -201,7 +201,7 @@ export class CollabServer {
     // Cross-site WebSocket hijacking: browsers send cookies with any page's socket, but always send Origin.
     const origin = req.headers.origin;
     if (!origin || !this.allowedOrigins.has(origin)) return { status: 403, text: "Forbidden" };
-    const userId = await userIdFromCookieHeader(req.headers.cookie);
+    const userId = await this.withDb((db) => userIdFromCookieHeader(db, req.headers.cookie));
     if (!userId) return { status: 401, text: "Unauthorized" };
     const user = await this.withDb((db) => db.user.findUnique({ where: { id: userId }, select: { id: true, email: true, name: true } }));
     if (!user) return { status: 401, text: "Unauthorized" };

@@ -8,6 +8,7 @@ import { DomainError } from "@/server/errors";
 import { actorId } from "@/contracts/actor";
 import { getArtifactStore, receiveToTempFile, UploadTooLarge, type ArtifactStore } from "@/server/storage";
 import { DatasetValidator } from "./validate";
+import { recordUpload } from "@/server/storage/uploads";
 
 export const MAX_DATASET_BYTES = Number(process.env.HEARTH_MAX_DATASET_BYTES ?? 1024 * 1024 * 1024);
 
@@ -58,6 +59,7 @@ export async function uploadDatasetVersion(
     if (received.bytes === 0) throw new DomainError("BAD_REQUEST", "The file is empty.");
     if (dataset.kind === "PAIRS" && !stats.pairs) throw new DomainError("BAD_REQUEST", "The file holds no prompt/response pairs.");
     await (options.store ?? getArtifactStore()).putFile(received.tempPath, received.sha256);
+    await recordUpload(db, orgId, received.sha256);
     return await db.$transaction(async (tx) => {
       const latest = await tx.datasetVersion.findFirst({ where: { datasetId }, orderBy: { version: "desc" }, select: { version: true, sha256: true } });
       if (latest?.sha256 === received.sha256) throw new DomainError("CONFLICT", `This file is identical to version ${latest.version}.`);

@@ -36,13 +36,15 @@ function withId(key: Buffer): ServerKey {
   return { key, id: createHash("sha256").update("hearth-server-key-id\0").update(key).digest("hex").slice(0, 12) };
 }
 
-/** Reads the key file, or creates it: linking a finished temp file makes concurrent first starts agree. */
-function keyFromDataDir(dataDir: string): Buffer {
-  const file = path.join(dataDir, KEY_FILE);
+/**
+ * Writes `contents` to `file` (mode 0600) unless it exists, and returns what the file holds: linking a
+ * finished temp file makes concurrent first starts agree on one value.
+ */
+export function writeKeyFileOnce(file: string, contents: string): string {
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(dataDir, { recursive: true });
+    fs.mkdirSync(path.dirname(file), { recursive: true });
     const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
-    fs.writeFileSync(temp, randomBytes(32).toString("base64") + "\n", { mode: 0o600 });
+    fs.writeFileSync(temp, contents, { mode: 0o600 });
     try {
       fs.linkSync(temp, file);
     } catch (error) {
@@ -51,7 +53,13 @@ function keyFromDataDir(dataDir: string): Buffer {
       fs.rmSync(temp, { force: true });
     }
   }
-  return decodeKey(fs.readFileSync(file, "utf8"), file);
+  return fs.readFileSync(file, "utf8");
+}
+
+/** Reads the key file, or creates it. */
+function keyFromDataDir(dataDir: string): Buffer {
+  const file = path.join(dataDir, KEY_FILE);
+  return decodeKey(fs.existsSync(file) ? fs.readFileSync(file, "utf8") : writeKeyFileOnce(file, randomBytes(32).toString("base64") + "\n"), file);
 }
 
 export function serverKey(): ServerKey {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
-import { DomainError } from "@/server/errors";
+import { DomainError, RateLimited } from "@/server/errors";
 import { getDb } from "@/server/db/client";
 import type { Actor } from "@/contracts/actor";
 import { resolveActor } from "@/server/auth/resolve-actor";
@@ -9,6 +9,10 @@ import type { PrismaClient } from "@/server/db/generated/client";
 
 /** For plain route handlers (uploads, downloads): the same errors as the tRPC API, never a stack trace. */
 export function errorResponse(error: unknown): Response {
+  if (error instanceof RateLimited) {
+    return Response.json({ error: { code: error.code, message: error.message } }, { status: 429, headers: { "retry-after": String(error.retryAfterSeconds) } });
+  }
+  if (error instanceof TRPCError && error.cause instanceof RateLimited) return errorResponse(error.cause);
   if (error instanceof DomainError) error = new TRPCError({ code: error.code, message: error.message });
   if (error instanceof TRPCError && error.code !== "INTERNAL_SERVER_ERROR") {
     return Response.json({ error: { code: error.code, message: error.message } }, { status: getHTTPStatusCodeFromError(error) });

@@ -21,6 +21,6 @@ export const inviteRouter = router({
     .input(z.object({ inviteId: idSchema }))
     .mutation(({ ctx, input }) => revokeInvite(ctx.db, ctx.actor, ctx.orgId, input.inviteId)),
   /** What an invitation link offers; anyone holding the link may see it. */
-  preview: publicProcedure.input(z.object({ token })).query(({ ctx, input }) => previewInvite(ctx.db, input.token)),
-  accept: userProcedure.input(z.object({ token })).mutation(({ ctx, input }) => acceptInvite(ctx.db, ctx.user, input.token)),
+  preview: publicProcedure.input(z.object({ token })).query(({ ctx, input }) => previewInvite(ctx.db, input.token, ctx.address)),
+  accept: userProcedure.input(z.object({ token })).mutation(({ ctx, input }) => acceptInvite(ctx.db, ctx.user, input.token, ctx.address)),
 });

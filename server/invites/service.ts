@@ -5,6 +5,7 @@ import { recordAudit } from "@/server/audit/service";
 import { actorId } from "@/contracts/actor";
 import { randomToken, sha256Hex } from "@/server/auth/tokens";
 import { DomainError } from "@/server/errors";
+import { assertNotBlocked, recordFailure } from "@/server/auth/rate-limit";
 
 export const inviteSelect = {
   id: true,
@@ -60,18 +61,38 @@ export async function revokeInvite(db: PrismaClient, actor: Actor, orgId: string
 
 type InviteState = "valid" | "expired" | "revoked" | "accepted";
 
+class InvalidInviteToken extends DomainError {
+  constructor() {
+    super("NOT_FOUND", "This invitation link is not valid. Ask for a new one.");
+  }
+}
+
+/**
+ * Runs a lookup by invitation token under the address's limit on wrong tokens (server/auth/rate-limit.ts):
+ * a blocked address is refused before the lookup, and an unknown token counts against it.
+ */
+async function throttled<T>(db: PrismaClient, address: string | null | undefined, lookup: () => Promise<T>): Promise<T> {
+  await assertNotBlocked(db, [["token:address", address]]);
+  try {
+    return await lookup();
+  } catch (error) {
+    if (error instanceof InvalidInviteToken) await recordFailure(db, [["token:address", address]]);
+    throw error;
+  }
+}
+
 async function findByToken(db: Pick<PrismaClient, "invite">, token: string) {
   const invite = await db.invite.findUnique({
     where: { tokenHash: sha256Hex(token) },
     select: { ...inviteSelect, orgId: true, org: { select: { name: true } } },
   });
-  if (!invite) throw new DomainError("NOT_FOUND", "This invitation link is not valid. Ask for a new one.");
+  if (!invite) throw new InvalidInviteToken();
   const state: InviteState = invite.revokedAt ? "revoked" : invite.acceptedAt ? "accepted" : invite.expiresAt.getTime() <= Date.now() ? "expired" : "valid";
   return { invite, state };
 }
 
-export async function previewInvite(db: PrismaClient, token: string) {
-  const { invite, state } = await findByToken(db, token);
+export async function previewInvite(db: PrismaClient, token: string, address?: string | null) {
+  const { invite, state } = await throttled(db, address, () => findByToken(db, token));
   return { orgName: invite.org.name, role: invite.role, email: invite.email, expiresAt: invite.expiresAt, state };
 }
 
@@ -81,7 +102,11 @@ const STATE_MESSAGES: Record<Exclude<InviteState, "valid">, string> = {
   accepted: "This invitation has already been used.",
 };
 
-export async function acceptInvite(db: PrismaClient, actor: Actor & { type: "user" }, token: string) {
+export async function acceptInvite(db: PrismaClient, actor: Actor & { type: "user" }, token: string, address?: string | null) {
+  return throttled(db, address, () => acceptInviteIn(db, actor, token));
+}
+
+async function acceptInviteIn(db: PrismaClient, actor: Actor & { type: "user" }, token: string) {
   return db.$transaction(async (tx) => {
     const { invite, state } = await findByToken(tx, token);
     if (state !== "valid") throw new DomainError("PRECONDITION_FAILED", STATE_MESSAGES[state]);

@@ -11,6 +11,7 @@ import { transitionRun } from "@/server/runs/service";
 import { createModelVersionWithArtifact, modelVersionOfRun, storeModelArtifact } from "@/server/models/artifacts";
 import { assertLeaseHeld, clearLease } from "./queue";
 import { checkpointsToKeep, pruneRunCheckpoints } from "./checkpoints";
+import { recordUpload } from "@/server/storage/uploads";
 
 /** The largest checkpoint or model a node may upload (HEARTH_MAX_ARTIFACT_BYTES, default 4 GiB). */
 export const MAX_ARTIFACT_BYTES = Number(process.env.HEARTH_MAX_ARTIFACT_BYTES ?? 4 * 1024 ** 3);
@@ -43,6 +44,7 @@ export async function storeRunCheckpoint(
 ) {
   await assertLeaseHeld(db, node, runId);
   const stored = await storeUpload(body, options.store ?? getArtifactStore());
+  await recordUpload(db, node.orgId, stored.sha256);
   // The lease is checked again with the row: the upload may have taken longer than a lease.
   await assertLeaseHeld(db, node, runId);
   await db.runCheckpoint.upsert({
@@ -57,7 +59,7 @@ export async function storeRunCheckpoint(
 /** Stores the finished model of a leased training run, checked as a loadable checkpoint; completeTrainingJob registers it. */
 export async function storeRunArtifact(db: PrismaClient, node: NodeActor, runId: string, body: ReadableStream<Uint8Array> | Readable, options: { store?: ArtifactStore } = {}) {
   await assertLeaseHeld(db, node, runId);
-  const stored = await storeModelArtifact(body, { store: options.store });
+  const stored = await storeModelArtifact({ db, orgId: node.orgId }, body, { store: options.store });
   return { sha256: stored.sha256, sizeBytes: stored.sizeBytes, config: stored.config, parameters: stored.parameters };
 }
 

@@ -3,6 +3,7 @@ import type { Actor } from "@/contracts/actor";
 import type { RoleName } from "@/contracts/roles";
 import { recordAudit } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
+import { endUserSessions } from "@/server/auth/sessions";
 
 const memberSelect = {
   id: true,
@@ -53,4 +54,17 @@ export async function removeMember(db: PrismaClient, actor: Actor, callerRole: R
     await recordAudit(tx, actor, { orgId, action: "member.remove", resourceType: "Membership", resourceId: membershipId, before });
     return { id: membershipId };
   });
+}
+
+/**
+ * An ADMIN ends every session of a member (a lost laptop, someone leaving): they are signed out on
+ * their next request. The owner rules of role changes apply: only an OWNER can do this to an OWNER.
+ */
+export async function endMemberSessions(db: PrismaClient, actor: Actor, callerRole: RoleName | null, orgId: string, membershipId: string) {
+  const member = await db.membership.findFirst({ where: { id: membershipId, orgId }, select: { userId: true, role: true } });
+  if (!member) throw new DomainError("NOT_FOUND", "Member not found.");
+  if (member.role === "OWNER" && callerRole !== "OWNER") throw new DomainError("FORBIDDEN", "Only an OWNER can end an OWNER's sessions.");
+  const ended = await endUserSessions(db, member.userId);
+  await recordAudit(db, actor, { orgId, action: "member.endSessions", resourceType: "Membership", resourceId: membershipId, after: { userId: member.userId, endedSessions: ended } });
+  return { endedSessions: ended };
 }

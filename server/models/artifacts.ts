@@ -8,6 +8,7 @@ import type { Prisma, PrismaClient } from "@/server/db/generated/client";
 import type { AuditActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { getArtifactStore, receiveToTempFile, UploadTooLarge, type ArtifactStore } from "@/server/storage";
+import { recordUpload } from "@/server/storage/uploads";
 import { CHECKPOINT_FORMAT, TRAINING_STATE_FORMAT } from "@/gpu/io/checkpoint";
 import { decodeSafetensors, SafetensorsError } from "@/gpu/io/safetensors";
 import { parameterCount, parameterShapes, validateConfig, type GPTConfig } from "@/gpu/nn/config";
@@ -84,9 +85,11 @@ export interface StoredModelArtifact extends CheckpointDescription {
  * Streams an uploaded checkpoint to a temp file (hashing it on the way, up to the size limit), checks
  * it with describeCheckpoint, and stores it content-addressed. Training states are refused unless
  * `acceptTrainingState` (for resumable checkpoints of a run). Anything malformed, truncated or too
- * large is refused with a DomainError("BAD_REQUEST") and nothing is stored.
+ * large is refused with a DomainError("BAD_REQUEST") and nothing is stored. The upload is recorded as
+ * `owner.orgId`'s, which is what lets that organization (and only it) register a version with it.
  */
 export async function storeModelArtifact(
+  owner: { db: Pick<PrismaClient, "artifactUpload">; orgId: string },
   body: ReadableStream<Uint8Array> | Readable,
   options: { maxBytes?: number; store?: ArtifactStore; acceptTrainingState?: boolean } = {},
 ): Promise<StoredModelArtifact> {
@@ -109,6 +112,7 @@ export async function storeModelArtifact(
       throw new DomainError("BAD_REQUEST", "The checkpoint was not stored: it is a training state (with optimizer moments), not a finished model; upload the job's final checkpoint.");
     }
     await (options.store ?? getArtifactStore()).putFile(received.tempPath, received.sha256);
+    await recordUpload(owner.db, owner.orgId, received.sha256);
     return { ...description, sha256: received.sha256, sizeBytes: received.bytes };
   } finally {
     await fsp.rm(received.tempPath, { force: true });

@@ -6,6 +6,7 @@ import { actorId } from "@/contracts/actor";
 import { caseOutcomes } from "@/server/runs/service";
 import { gate, type GateReport, type Thresholds } from "@/server/runs/gate";
 import { jsonValue } from "@/server/db/json";
+import { uploadedBy } from "@/server/storage/uploads";
 
 /** Aliases that can only move through a gated, two-person promotion. */
 export const PROTECTED_ALIASES = new Set(["production"]);
@@ -67,6 +68,10 @@ export async function createModelVersionIn(tx: Prisma.TransactionClient, actor: 
   }
   if (input.datasetVersionId && !(await tx.datasetVersion.findFirst({ where: { id: input.datasetVersionId, dataset: { projectId: model.projectId } }, select: { id: true } }))) {
     throw new DomainError("NOT_FOUND", "Dataset version not found.");
+  }
+  // The artifact store is shared by all organizations: a hash must name content this organization uploaded.
+  if (input.artifactSha256 && !(await uploadedBy(tx, orgId, input.artifactSha256))) {
+    throw new DomainError("NOT_FOUND", "No artifact with this sha256 was uploaded to this organization; upload the file first.");
   }
   const latest = await tx.modelVersion.findFirst({ where: { modelId }, orderBy: { version: "desc" }, select: { version: true } });
   const version = await tx.modelVersion.create({

@@ -14,6 +14,7 @@ import { logMetrics, recordResults } from "@/server/runs/service";
 import { assertLeaseHeld, failJob, leaseNextJob, NODE_JOB_KINDS, releaseCancelledJob } from "@/server/job-queue/queue";
 import { completeEvalJob, completeTrainingJob, storeRunArtifact, storeRunCheckpoint } from "@/server/job-queue/reports";
 import { authenticateNode, heartbeat, NodeAuthError, NodeUnknown, registerNode } from "./service";
+import { clientAddress } from "@/server/auth/rate-limit";
 
 const id = idSchema;
 
@@ -136,7 +137,7 @@ export async function handleNodeApi(db: PrismaClient, req: Request, options: { s
   return requestContext.run({ requestId: randomUUID() }, async () => {
     try {
       if (req.method === "POST" && path === "register") {
-        return ok(await registerNode(db, req.headers.get("authorization"), await json(req, schemas.register)), 201);
+        return ok(await registerNode(db, req.headers.get("authorization"), await json(req, schemas.register), clientAddress(req.headers)), 201);
       }
       for (const [method, pattern, handler] of ROUTES) {
         const match = pattern.exec(path);

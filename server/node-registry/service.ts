@@ -3,6 +3,7 @@ import type { Prisma, PrismaClient } from "@/server/db/generated/client";
 import type { NodeActor } from "@/server/audit/service";
 import { queueSettings } from "@/server/job-queue/settings";
 import { renewLease, type LeaseState } from "@/server/job-queue/queue";
+import { clientAddress } from "@/server/auth/rate-limit";
 import { authenticateNodeToken, type PresentedNodeToken } from "./tokens";
 
 /** Refused node credentials: the node should stop (or wait for a new token), not retry. */
@@ -34,10 +35,10 @@ export function nodeLabel(name: string, prefix: string): string {
   return `node "${name}" (hnt_${prefix})`;
 }
 
-async function presentedToken(db: PrismaClient, authorization: string | null): Promise<PresentedNodeToken> {
+async function presentedToken(db: PrismaClient, authorization: string | null, address: string | null): Promise<PresentedNodeToken> {
   const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
   if (!match) throw new NodeAuthError("Send the node token as 'Authorization: Bearer hnt_…'.");
-  const token = await authenticateNodeToken(db, match[1]);
+  const token = await authenticateNodeToken(db, match[1], address);
   if ("refused" in token) throw new NodeAuthError(token.refused);
   return token;
 }
@@ -47,8 +48,8 @@ async function presentedToken(db: PrismaClient, authorization: string | null): P
  * Earlier processes of the same name and token that went offline are removed, so restarts do not
  * pile up on the Nodes page.
  */
-export async function registerNode(db: PrismaClient, authorization: string | null, input: NodeRegistration) {
-  const token = await presentedToken(db, authorization);
+export async function registerNode(db: PrismaClient, authorization: string | null, input: NodeRegistration, address: string | null = null) {
+  const token = await presentedToken(db, authorization, address);
   const settings = queueSettings();
   const staleBefore = new Date(Date.now() - settings.offlineAfterMs);
   const node = await db.$transaction(async (tx) => {
@@ -72,7 +73,7 @@ export async function registerNode(db: PrismaClient, authorization: string | nul
 
 /** The node behind a request: a valid, unrevoked token and a node id registered under it. */
 export async function authenticateNode(db: PrismaClient, headers: Headers): Promise<NodeActor & { memoryBytes: bigint | null }> {
-  const token = await presentedToken(db, headers.get("authorization"));
+  const token = await presentedToken(db, headers.get("authorization"), clientAddress(headers));
   const nodeId = headers.get("x-hearth-node") ?? "";
   const node = nodeId ? await db.gpuNode.findUnique({ where: { id: nodeId }, select: { id: true, tokenId: true, name: true, memoryBytes: true } }) : null;
   // Removed (e.g. replaced after a long outage) or never registered: register again.

@@ -6,7 +6,8 @@ import type { Actor } from "@/contracts/actor";
 import { recordAudit } from "@/server/audit/service";
 import { actorId } from "@/contracts/actor";
 import { randomToken, safeEqualHex, sha256Hex } from "@/server/auth/tokens";
-import { DomainError } from "@/server/errors";
+import { DomainError, RateLimited } from "@/server/errors";
+import { assertNotBlocked, blockedFor, recordFailure } from "@/server/auth/rate-limit";
 
 // hnt_<12 hex prefix>_<secret>: the prefix is public and indexed (as for API keys); 192 random bits
 // make a fast hash the right choice.
@@ -75,15 +76,27 @@ export interface PresentedNodeToken {
   prefix: string;
 }
 
-/** The token behind a presented secret, or why it is refused. */
-export async function authenticateNodeToken(db: PrismaClient, presented: string): Promise<PresentedNodeToken | { refused: string }> {
+/**
+ * The token behind a presented secret, or why it is refused. Wrong tokens count against the address
+ * and the token prefix they name, as for API keys (server/apikeys/service.ts); throws RateLimited.
+ */
+export async function authenticateNodeToken(db: PrismaClient, presented: string, address?: string | null): Promise<PresentedNodeToken | { refused: string }> {
+  await assertNotBlocked(db, [["token:address", address]]);
   const match = TOKEN_PATTERN.exec(presented);
-  if (!match) return { refused: "This is not a Hearth node token (they look like hnt_…)." };
+  if (!match) {
+    await recordFailure(db, [["token:address", address]]);
+    return { refused: "This is not a Hearth node token (they look like hnt_…)." };
+  }
   const token = await db.nodeToken.findUnique({
     where: { prefix: match[1] },
     select: { id: true, orgId: true, name: true, prefix: true, secretHash: true, revokedAt: true, lastUsedAt: true },
   });
-  if (!token || !safeEqualHex(token.secretHash, sha256Hex(presented))) return { refused: "Unknown node token." };
+  if (!token || !safeEqualHex(token.secretHash, sha256Hex(presented))) {
+    const wait = token ? await blockedFor(db, "nodetoken:key", token.prefix) : 0;
+    if (wait) throw new RateLimited(wait);
+    await recordFailure(db, [["token:address", address], ["nodetoken:key", token?.prefix]]);
+    return { refused: "Unknown node token." };
+  }
   if (token.revokedAt) return { refused: `The node token "${token.name}" was revoked.` };
   const now = Date.now();
   if (!token.lastUsedAt || now - token.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {

@@ -5,6 +5,8 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { authenticateApiKey } from "@/server/apikeys/service";
+import { addressOfSocket, CLIENT_ADDRESS_HEADER } from "@/server/auth/rate-limit";
+import { RateLimited } from "@/server/errors";
 import type { Actor } from "@/contracts/actor";
 import { NoNodeAvailable, type CompletionRequest, type CompletionResult, type RouteCompletion } from "@/contracts/serving";
 import { listServableModels, resolveModel } from "./models";
@@ -59,7 +61,9 @@ async function authenticate(db: PrismaClient, req: IncomingMessage): Promise<Ext
   const header = req.headers.authorization;
   if (!header) throw new Refusal(openAiError(401, "authentication_error", "No API key was sent. Send a Hearth API key as `Authorization: Bearer hth_...`.", "missing_api_key"));
   const match = /^Bearer\s+(\S+)$/i.exec(header);
-  const actor = match ? await authenticateApiKey(db, match[1]) : null;
+  const stamped = req.headers[CLIENT_ADDRESS_HEADER];
+  const address = typeof stamped === "string" && stamped ? stamped : addressOfSocket(req.socket.remoteAddress, undefined);
+  const actor = match ? await authenticateApiKey(db, match[1], address) : null;
   if (!actor || actor.type !== "apiKey") throw new Refusal(openAiError(401, "authentication_error", "Incorrect API key provided (unknown, revoked or expired).", "invalid_api_key"));
   if (!actor.scopes.includes(SCOPE)) throw new Refusal(openAiError(403, "permission_error", `This API key lacks the "${SCOPE}" scope.`, "insufficient_scope"));
   return actor;
@@ -108,6 +112,10 @@ export async function serveOpenAiApi(req: IncomingMessage, res: ServerResponse, 
   } catch (error) {
     if (res.headersSent) return;
     if (error instanceof Refusal) return sendError(res, error.error);
+    if (error instanceof RateLimited) {
+      res.setHeader("retry-after", String(error.retryAfterSeconds));
+      return sendError(res, openAiError(429, "rate_limit_error", error.message, "rate_limit_exceeded"));
+    }
     const id = randomBytes(6).toString("hex");
     console.error(`[hearth] serving: internal error ${id}:`, error);
     sendError(res, openAiError(500, "server_error", `Something went wrong on the server (error id ${id}).`));

@@ -13,7 +13,7 @@ const MAX_PROMPT_CHARS = 200_000;
 
 export interface OpenAiError {
   status: number;
-  type: "invalid_request_error" | "authentication_error" | "permission_error" | "not_found_error" | "server_error";
+  type: "invalid_request_error" | "authentication_error" | "permission_error" | "not_found_error" | "rate_limit_error" | "server_error";
   code: string | null;
   param: string | null;
   message: string;

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { router } from "@/server/trpc/init";
-import { authedProcedure, publicProcedure } from "@/server/trpc/procedures";
-import { signUp } from "./service";
+import { authedProcedure, publicProcedure, userProcedure } from "@/server/trpc/procedures";
+import { listUserSessions } from "@/server/auth/sessions";
+import { changePassword, endOwnSessions, signUp } from "./service";
 
 export const passwordSchema = z
   .string()
@@ -18,6 +19,16 @@ export const userRouter = router({
       }),
     )
     .mutation(({ ctx, input }) => signUp(ctx.db, input)),
+  /** The caller's signed-in browsers (the sessions page). */
+  sessions: userProcedure.query(({ ctx }) => listUserSessions(ctx.db, ctx.user.userId, ctx.user.sessionId)),
+  /** Ends one of the caller's sessions, or with no sessionId all of them: "sign out everywhere". */
+  endSessions: userProcedure
+    .input(z.object({ sessionId: z.string().min(1).max(100).optional() }))
+    .mutation(({ ctx, input }) => endOwnSessions(ctx.db, ctx.user, input.sessionId ?? null)),
+  /** Changes the password and ends the caller's other sessions. */
+  changePassword: userProcedure
+    .input(z.object({ currentPassword: z.string().min(1, "is required").max(200), newPassword: passwordSchema }))
+    .mutation(({ ctx, input }) => changePassword(ctx.db, ctx.user, input, ctx.address ?? null)),
   me: authedProcedure.query(({ ctx }) =>
     ctx.actor.type === "user"
       ? { type: "user" as const, id: ctx.actor.userId, email: ctx.actor.email, name: ctx.actor.name }

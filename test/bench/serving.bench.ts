@@ -71,7 +71,7 @@ export async function runServingBench(): Promise<void> {
       checkpoints.set(preset, await saveGPT(model, { tokenizer, metadata: { preset } }));
       vocab.set(preset, config.vocabSize);
       model.release();
-      const stored = await storeModelArtifact(Readable.from([Buffer.from(checkpoints.get(preset)!)]));
+      const stored = await storeModelArtifact({ db, orgId: org.id }, Readable.from([Buffer.from(checkpoints.get(preset)!)]));
       const created = await db.model.create({ data: { projectId: project.id, name: preset, createdById: user.id } });
       await createModelVersionWithArtifact(db, actor, org.id, created.id, { config: { preset }, sha256: stored.sha256, sizeBytes: stored.sizeBytes });
     }

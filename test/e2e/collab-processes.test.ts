@@ -88,7 +88,7 @@ describe("co-editing across server processes on PostgreSQL", () => {
     await applyMigrations(cluster.url);
     db = createPrismaClient(cluster.url);
     f = await createCollabFixture(db);
-    cookie = await sessionCookie(f.users.EDITOR.id);
+    cookie = await sessionCookie(db, f.users.EDITOR.id);
   });
   afterAll(async () => {
     await Promise.allSettled(running.map((app) => app.stop()));
@@ -137,7 +137,7 @@ describe("co-editing on the embedded database (the default install)", () => {
       const db = createPrismaClient(embedded.url);
       const f = await createCollabFixture(db);
       docName = await f.createPolicy();
-      cookie = await sessionCookie(f.users.EDITOR.id);
+      cookie = await sessionCookie(db, f.users.EDITOR.id);
       await db.$disconnect();
     } finally {
       await embedded.stop();

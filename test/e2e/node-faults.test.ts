@@ -154,7 +154,7 @@ describe("GPU nodes against a real server", () => {
 
     const browser = await launchBrowser();
     try {
-      const context = await signedInContext(browser, app.url, await sessionCookie(f.users.ADMIN.userId));
+      const context = await signedInContext(browser, app.url, await sessionCookie(db, f.users.ADMIN.userId));
       const page = await context.newPage();
       await page.goto(`/orgs/${f.orgId}/nodes`);
       const row = page.getByTestId("nodes-table").locator("tbody tr", { hasText: holder.name });
@@ -199,7 +199,7 @@ describe("GPU nodes against a real server", () => {
 
   it("refuses a revoked node token at once: the node stops", async () => {
     const node = nodes.get("gpu-b")!;
-    const admin = await sessionCookie(f.users.ADMIN.userId);
+    const admin = await sessionCookie(db, f.users.ADMIN.userId);
     const revoked = await trpcHttp(app.url, "mutation", "node.revokeToken", { orgId: f.orgId, tokenId: tokens["gpu-b"].id }, { cookie: admin });
     expect(revoked.status).toBe(200);
     expect(await node.exited).toBe(3);

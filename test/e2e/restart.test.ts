@@ -15,16 +15,21 @@ describe("restarting on the same ./data", () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function demoSession(app: AppProcess) {
+  async function demoSession(app: AppProcess, firstStart: boolean) {
     const demo = JSON.parse(fs.readFileSync(path.join(dataDir, "demo-sign-in.json"), "utf8")) as { email: string; password: string };
-    await expect.poll(() => app.output()).toContain(`Demo sign-in: ${demo.email} / ${demo.password}`);
+    // The password is printed on the first start only; later starts say where it is and how to reset it.
+    if (firstStart) await expect.poll(() => app.output()).toContain(`Demo sign-in: ${demo.email} / ${demo.password}`);
+    else {
+      await expect.poll(() => app.output()).toContain(`reset it with: npx hearth reset-password ${demo.email}`);
+      expect(app.output()).not.toContain(demo.password);
+    }
     return { demo, cookie: await signInOverHttp(app.url, demo.email, demo.password) };
   }
 
   it("keeps data and does not seed twice", async () => {
     const port = await freePort();
     running = await startAppProcess({ port, dataDir });
-    const first = await demoSession(running);
+    const first = await demoSession(running, true);
     const orgs = await trpcHttp(running.url, "query", "org.list", {}, { cookie: first.cookie });
     expect(orgs.body.result.data.json).toHaveLength(1);
     const demoOrg = orgs.body.result.data.json[0];
@@ -34,7 +39,7 @@ describe("restarting on the same ./data", () => {
     expect(await running.stop()).toBe(0);
 
     running = await startAppProcess({ port, dataDir });
-    const second = await demoSession(running);
+    const second = await demoSession(running, false);
     expect(second.demo).toEqual(first.demo);
     const after = await trpcHttp(running.url, "query", "org.list", {}, { cookie: second.cookie });
     expect(after.body.result.data.json).toEqual([{ ...demoOrg, projectCount: 2 }]);

@@ -29,6 +29,9 @@ const project = (f: OrgFixture) => ({ projectId: f.projectId });
 const MATRIX: Record<string, Row> = {
   "user.signUp": { input: () => ({ email: `${unique("new")}@example.test`, name: "New", password: "correct horse battery" }), allow: EVERYONE },
   "user.me": { input: () => ({}), allow: [...PEOPLE, "keyWithScope", "keyWithoutScope"] },
+  "user.sessions": { input: () => ({}), allow: PEOPLE },
+  "user.endSessions": { input: () => ({}), allow: PEOPLE },
+  "user.changePassword": { input: () => ({ currentPassword: "not the password", newPassword: "a new password 123" }), allow: PEOPLE },
   "org.list": { input: () => ({}), allow: [...PEOPLE, "keyWithScope", "keyWithoutScope"] },
   "org.create": { input: () => ({ name: "Created Org" }), allow: PEOPLE },
   "org.get": { input: org, allow: ["OWNER", "ADMIN", "EDITOR", "VIEWER", "keyWithScope"], scope: "projects:read" },
@@ -40,6 +43,7 @@ const MATRIX: Record<string, Row> = {
   "project.delete": { input: project, allow: ["OWNER"] },
   "member.list": { input: org, allow: ["OWNER", "ADMIN", "EDITOR", "VIEWER", "keyWithScope"], scope: "members:read" },
   "member.updateRole": { input: (f) => ({ ...org(f), membershipId: f.memberships.EDITOR, role: "VIEWER" }), allow: ["OWNER", "ADMIN"] },
+  "member.endSessions": { input: (f) => ({ ...org(f), membershipId: f.memberships.EDITOR }), allow: ["OWNER", "ADMIN"] },
   "member.remove": { input: (f) => ({ ...org(f), membershipId: f.memberships.EDITOR }), allow: ["OWNER", "ADMIN"] },
   "invite.list": { input: org, allow: ["OWNER", "ADMIN"] },
   "invite.create": { input: (f) => ({ ...org(f), role: "EDITOR" }), allow: ["OWNER", "ADMIN"] },

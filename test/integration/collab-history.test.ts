@@ -41,7 +41,7 @@ describe.each(TEST_DATABASE_KINDS)("document history on %s", (kind) => {
       data: { projectId: f.projectId, key: `live-${kind}`, title: "Live", draft: "", createdById: f.users.OWNER.userId },
       select: { id: true },
     });
-    const client = connectClient(server.wsUrl, policyDocName(policy.id), { cookie: await sessionCookie(f.users.EDITOR.userId) });
+    const client = connectClient(server.wsUrl, policyDocName(policy.id), { cookie: await sessionCookie(t.db, f.users.EDITOR.userId) });
     await client.synced();
     client.doc.getText("content").insert(0, "Typed live.");
     await eventually(async () => (await readLiveDocument(policyDocName(policy.id), t.db))?.text === "Typed live.", "the edit was stored");

@@ -47,7 +47,7 @@ describe.each(TEST_DATABASE_KINDS)("co-editing over /yjs on %s", (kind) => {
   beforeAll(async () => {
     t = await openTestDatabase(kind);
     f = await createOrgFixture(t.db);
-    for (const [name, user] of Object.entries(f.users)) cookies[name] = await sessionCookie(user.userId);
+    for (const [name, user] of Object.entries(f.users)) cookies[name] = await sessionCookie(t.db, user.userId);
     server = await startCollabServer({ db: () => t.db, accessRecheckMs: 300, pollIntervalMs: 100 });
   });
   afterAll(async () => {
@@ -152,7 +152,7 @@ describe.each(TEST_DATABASE_KINDS)("co-editing over /yjs on %s", (kind) => {
     const docName = await createPolicy("x");
     const user = await t.db.user.create({ data: { email: `${unique("leaver")}@example.test`, name: "Leaver" }, select: { id: true } });
     const membership = await t.db.membership.create({ data: { orgId: f.orgId, userId: user.id, role: "EDITOR" }, select: { id: true } });
-    cookies.leaver = await sessionCookie(user.id);
+    cookies.leaver = await sessionCookie(t.db, user.id);
     const leaver = client(docName, "leaver" as "EDITOR");
     await leaver.synced();
     await t.db.membership.delete({ where: { id: membership.id } });

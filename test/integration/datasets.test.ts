@@ -13,6 +13,7 @@ import { uploadDatasetVersion } from "@/server/datasets/service";
 import { FileArtifactStore } from "@/server/storage";
 import { S3ArtifactStore, signV4 } from "@/server/storage/s3";
 import { encode } from "next-auth/jwt";
+import { createSession } from "@/server/auth/sessions";
 import { POST as uploadRoute } from "@/app/api/datasets/[datasetId]/versions/route";
 import { callerFor, createOrgFixture, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
@@ -82,7 +83,7 @@ describe("the upload route", () => {
 
   async function post(cookieUserId: string | null, body: string) {
     const headers: Record<string, string> = {};
-    if (cookieUserId) headers.cookie = `next-auth.session-token=${await encode({ token: { uid: cookieUserId }, secret: process.env.NEXTAUTH_SECRET! })}`;
+    if (cookieUserId) headers.cookie = `next-auth.session-token=${await encode({ token: { uid: cookieUserId, sid: await createSession(db, cookieUserId) }, secret: process.env.NEXTAUTH_SECRET! })}`;
     const req = new Request(`http://localhost/api/datasets/${f.datasetId}/versions`, { method: "POST", headers, body });
     return uploadRoute(req, { params: Promise.resolve({ datasetId: f.datasetId }) });
   }

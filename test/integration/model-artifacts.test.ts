@@ -7,6 +7,8 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encode } from "next-auth/jwt";
+import { TRPCError } from "@trpc/server";
+import { createSession } from "@/server/auth/sessions";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { setDatabaseUrl } from "@/server/db/client";
 import { uploadDatasetVersion } from "@/server/datasets/service";
@@ -81,7 +83,7 @@ describe.each(TEST_DATABASE_KINDS)("model artifacts on %s", (kind) => {
 
   it("stores a checkpoint content-addressed and refuses truncated, foreign, incomplete and oversized files, storing nothing", async () => {
     const bytes = checkpoint({ seed: 2 });
-    const stored = await storeModelArtifact(Readable.from([Buffer.from(bytes.subarray(0, 1000)), Buffer.from(bytes.subarray(1000))]));
+    const stored = await storeModelArtifact({ db, orgId: f.orgId }, Readable.from([Buffer.from(bytes.subarray(0, 1000)), Buffer.from(bytes.subarray(1000))]));
     expect(stored).toMatchObject({ sha256: sha256(bytes), sizeBytes: bytes.length, config: CONFIG });
     const chunks: Buffer[] = [];
     for await (const chunk of await getArtifactStore().open(stored.sha256)) chunks.push(chunk as Buffer);
@@ -97,19 +99,19 @@ describe.each(TEST_DATABASE_KINDS)("model artifacts on %s", (kind) => {
       ["with a tokenizer larger than the model", checkpoint({ seed: 5, config: gptPreset("tiny", { vocabSize: 260 }) }), "the tokenizer has"],
     ];
     for (const [, file, message] of cases) {
-      const text = await refusal(storeModelArtifact(Readable.from([Buffer.from(file)])));
+      const text = await refusal(storeModelArtifact({ db, orgId: f.orgId }, Readable.from([Buffer.from(file)])));
       expect(text).toContain("The checkpoint was not stored");
       expect(text).toContain(message);
       expect(await getArtifactStore().has(sha256(file))).toBe(false);
     }
     const big = checkpoint({ seed: 6 });
-    expect(await refusal(storeModelArtifact(Readable.from([Buffer.from(big)]), { maxBytes: 1024 }))).toContain("larger than the limit of 1024 bytes");
+    expect(await refusal(storeModelArtifact({ db, orgId: f.orgId }, Readable.from([Buffer.from(big)]), { maxBytes: 1024 }))).toContain("larger than the limit of 1024 bytes");
     expect(await getArtifactStore().has(sha256(big))).toBe(false);
   });
 
   it("registers a run's checkpoint once, with the run's lineage and training spec, even when two uploads race", async () => {
     const runId = await trainingRun();
-    const artifact = await storeModelArtifact(Readable.from([Buffer.from(checkpoint({ seed: 7 }))]));
+    const artifact = await storeModelArtifact({ db, orgId: f.orgId }, Readable.from([Buffer.from(checkpoint({ seed: 7 }))]));
     const input = { config: { architecture: artifact.config }, runId, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes };
     const [a, b] = await Promise.all([
       createModelVersionWithArtifact(db, f.users.EDITOR, f.orgId, f.modelId, input),
@@ -130,7 +132,7 @@ describe.each(TEST_DATABASE_KINDS)("model artifacts on %s", (kind) => {
     const { nodeId } = await registerNode(db, authorization, { name: "gpu-1", adapter: { vendor: "test", architecture: "", device: "", description: "" }, features: [], limits: {}, memoryBytes: null, version: "test" });
     const node = await authenticateNode(db, new Headers({ authorization, "x-hearth-node": nodeId }));
     const runId = await trainingRun();
-    const artifact = await storeModelArtifact(Readable.from([Buffer.from(checkpoint({ seed: 13 }))]));
+    const artifact = await storeModelArtifact({ db, orgId: f.orgId }, Readable.from([Buffer.from(checkpoint({ seed: 13 }))]));
     const { version, created } = await createModelVersionWithArtifact(db, node, f.orgId, f.modelId, { config: {}, runId, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes });
     expect(created).toBe(true);
     expect(version).toMatchObject({ runId, createdById: f.users.EDITOR.userId, datasetVersionId, parentId: f.modelVersionId });
@@ -139,7 +141,7 @@ describe.each(TEST_DATABASE_KINDS)("model artifacts on %s", (kind) => {
   });
 
   it("refuses eval runs, failed runs, runs of another model, contradicting lineage and artifacts not stored", async () => {
-    const artifact = await storeModelArtifact(Readable.from([Buffer.from(checkpoint({ seed: 8 }))]));
+    const artifact = await storeModelArtifact({ db, orgId: f.orgId }, Readable.from([Buffer.from(checkpoint({ seed: 8 }))]));
     const base = { config: {}, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes };
     const create = (extra: Record<string, string>, modelId = f.modelId) => createModelVersionWithArtifact(db, f.users.EDITOR, f.orgId, modelId, { ...base, ...extra });
     expect(await refusal(create({ runId: await trainingRun({ kind: "EVAL" }) }))).toContain("only training runs do");
@@ -155,7 +157,7 @@ describe.each(TEST_DATABASE_KINDS)("model artifacts on %s", (kind) => {
 
   describe("over HTTP", () => {
     async function cookieOf(userId: string) {
-      return { cookie: `next-auth.session-token=${await encode({ token: { uid: userId }, secret: process.env.NEXTAUTH_SECRET! })}` };
+      return { cookie: `next-auth.session-token=${await encode({ token: { uid: userId, sid: await createSession(db, userId) }, secret: process.env.NEXTAUTH_SECRET! })}` };
     }
     async function upload(headers: Record<string, string>, body: Uint8Array, query = "", modelId = f.modelId) {
       const req = new Request(`http://localhost/api/models/${modelId}/versions${query}`, { method: "POST", headers, body: Buffer.from(body) });
@@ -220,6 +222,27 @@ describe.each(TEST_DATABASE_KINDS)("model artifacts on %s", (kind) => {
       const noArtifact = await download(await cookieOf(f.users.VIEWER.userId), f.modelVersionId);
       expect(noArtifact.status).toBe(404);
       expect((await noArtifact.json()).error.message).toBe("This model version has no artifact.");
+    });
+
+    it("never lets another organization reference or download this organization's file by its hash", async () => {
+      const bytes = checkpoint({ seed: 14 });
+      const uploaded = await upload(await cookieOf(f.users.EDITOR.userId), bytes);
+      expect(uploaded.status).toBe(201);
+      const hash = sha256(bytes);
+      const g = await createOrgFixture(db);
+      const thief = callerFor(db, g.users.EDITOR);
+      // model.createVersion with the victim's hash (the probe's path), and the artifact path nodes use.
+      expect(await refusal(thief.model.createVersion({ modelId: g.modelId, config: {}, artifactSha256: hash, sizeBytes: bytes.length }), TRPCError)).toContain("No artifact with this sha256 was uploaded to this organization");
+      expect(await refusal(createModelVersionWithArtifact(db, g.users.EDITOR, g.orgId, g.modelId, { config: {}, sha256: hash, sizeBytes: bytes.length }))).toContain("No artifact with this sha256");
+      expect(await db.modelVersion.count({ where: { modelId: g.modelId, artifactSha256: hash } })).toBe(0);
+      // A version that already names the file (written before uploads were recorded) does not serve it.
+      const forged = await db.modelVersion.create({ data: { modelId: g.modelId, version: 50, config: {}, artifactSha256: hash, createdById: g.users.EDITOR.userId } });
+      const got = await download(await cookieOf(g.users.VIEWER.userId), forged.id);
+      expect(got.status).toBe(404);
+      expect(JSON.stringify(await got.json())).not.toContain(hash);
+      // The organization that uploaded the file still references it freely.
+      const mine = await callerFor(db, f.users.EDITOR).model.createVersion({ modelId: f.modelId, config: {}, artifactSha256: hash, sizeBytes: bytes.length });
+      expect((await download(await cookieOf(f.users.VIEWER.userId), mine.id)).status).toBe(200);
     });
   });
 });

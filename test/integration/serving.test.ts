@@ -77,8 +77,8 @@ describe.each(TEST_DATABASE_KINDS)("the OpenAI-compatible API on %s", (kind) => 
 
   /** A model named `name` in `projectId` with one version holding the trained artifact. */
   async function registerModel(projectId: string, name: string) {
-    const stored = await storeModelArtifact(Readable.from([Buffer.from(model.artifact)]));
     const created = await db.model.create({ data: { projectId, name, createdById: f.users.EDITOR.userId }, select: { id: true, project: { select: { orgId: true } } } });
+    const stored = await storeModelArtifact({ db, orgId: created.project.orgId }, Readable.from([Buffer.from(model.artifact)]));
     const { version } = await createModelVersionWithArtifact(db, f.users.EDITOR, created.project.orgId, created.id, { config: { preset: "tiny" }, sha256: stored.sha256, sizeBytes: stored.sizeBytes });
     return { modelId: created.id, versionId: version.id };
   }

@@ -9,6 +9,8 @@ import { readVarString, readVarUint } from "lib0/decoding";
 import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
 import { CollabServer, type CollabServerOptions } from "@/server/collab";
+import { createSession } from "@/server/auth/sessions";
+import type { PrismaClient } from "@/server/db/generated/client";
 
 export const TEST_ORIGIN = "http://hearth.test";
 
@@ -17,9 +19,10 @@ export function ensureTestAuthSecret(): string {
   return process.env.NEXTAUTH_SECRET;
 }
 
-/** A Cookie header carrying a next-auth session for `userId`. */
-export async function sessionCookie(userId: string): Promise<string> {
-  const token = await encode({ token: { uid: userId, sub: userId }, secret: ensureTestAuthSecret() });
+/** A Cookie header carrying a next-auth session for `userId`, with its stored session (server/auth/sessions.ts). */
+export async function sessionCookie(db: Pick<PrismaClient, "session">, userId: string): Promise<string> {
+  const sid = await createSession(db, userId);
+  const token = await encode({ token: { uid: userId, sub: userId, sid }, secret: ensureTestAuthSecret() });
   return `next-auth.session-token=${token}`;
 }
 

@@ -32,20 +32,31 @@ describe("session cookies", () => {
     expect(cookies.get("b")).toBe("2");
   });
 
+  // One stored session, live: the lookup userIdFromCookieHeader makes (server/auth/sessions.ts).
+  const sessions = {
+    session: {
+      findUnique: async ({ where }: { where: { id: string } }) => (where.id === "sid_1" ? { userId: "user_123", expiresAt: new Date(Date.now() + 60_000), endedAt: null } : null),
+    },
+  } as never;
+
   it("reads the user id from a real next-auth session token, whole or chunked", async () => {
     process.env.NEXTAUTH_SECRET = "test-secret-for-session-cookies";
-    const token = await encode({ token: { uid: "user_123" }, secret: process.env.NEXTAUTH_SECRET });
-    expect(await userIdFromCookieHeader(`next-auth.session-token=${token}`)).toBe("user_123");
+    const token = await encode({ token: { uid: "user_123", sid: "sid_1" }, secret: process.env.NEXTAUTH_SECRET });
+    expect(await userIdFromCookieHeader(sessions, `next-auth.session-token=${token}`)).toBe("user_123");
     const half = Math.floor(token.length / 2);
-    expect(await userIdFromCookieHeader(`next-auth.session-token.0=${token.slice(0, half)}; next-auth.session-token.1=${token.slice(half)}`)).toBe("user_123");
+    expect(await userIdFromCookieHeader(sessions, `next-auth.session-token.0=${token.slice(0, half)}; next-auth.session-token.1=${token.slice(half)}`)).toBe("user_123");
   });
 
-  it("refuses a token signed with another secret, and garbage", async () => {
+  it("refuses a token signed with another secret, garbage, and tokens without a live stored session", async () => {
     process.env.NEXTAUTH_SECRET = "test-secret-for-session-cookies";
-    const forged = await encode({ token: { uid: "user_123" }, secret: "attacker-secret" });
-    expect(await userIdFromCookieHeader(`next-auth.session-token=${forged}`)).toBeNull();
-    expect(await userIdFromCookieHeader("next-auth.session-token=not-a-jwt")).toBeNull();
-    expect(await userIdFromCookieHeader(undefined)).toBeNull();
+    const forged = await encode({ token: { uid: "user_123", sid: "sid_1" }, secret: "attacker-secret" });
+    expect(await userIdFromCookieHeader(sessions, `next-auth.session-token=${forged}`)).toBeNull();
+    expect(await userIdFromCookieHeader(sessions, "next-auth.session-token=not-a-jwt")).toBeNull();
+    expect(await userIdFromCookieHeader(sessions, undefined)).toBeNull();
+    const noSession = await encode({ token: { uid: "user_123" }, secret: process.env.NEXTAUTH_SECRET });
+    expect(await userIdFromCookieHeader(sessions, `next-auth.session-token=${noSession}`)).toBeNull();
+    const otherUser = await encode({ token: { uid: "user_456", sid: "sid_1" }, secret: process.env.NEXTAUTH_SECRET });
+    expect(await userIdFromCookieHeader(sessions, `next-auth.session-token=${otherUser}`)).toBeNull();
   });
 });
 

@@ -27,6 +27,7 @@ export default function MembersPage() {
     ]);
   const updateRole = useMutation(trpc.member.updateRole.mutationOptions({ onSuccess: refresh }));
   const removeMember = useMutation(trpc.member.remove.mutationOptions({ onSuccess: refresh }));
+  const endSessions = useMutation(trpc.member.endSessions.mutationOptions());
   const [inviteLink, setInviteLink] = useState<string | null>(null);
   const createInvite = useMutation(
     trpc.invite.create.mutationOptions({
@@ -54,7 +55,7 @@ export default function MembersPage() {
           <p className="subtitle">OWNER and ADMIN manage members; EDITOR edits and runs; VIEWER reads.</p>
         </div>
       </div>
-      <ErrorAlert error={members.error ?? updateRole.error ?? removeMember.error} />
+      <ErrorAlert error={members.error ?? updateRole.error ?? removeMember.error ?? endSessions.error} />
       <section className="card">
         {members.isLoading ? <Loading what="members" /> : null}
         <table className="table" data-testid="members-table">
@@ -95,6 +96,17 @@ export default function MembersPage() {
                   <td>{formatDate(m.createdAt)}</td>
                   {isAdmin ? (
                     <td>
+                      {editable ? (
+                        <button
+                          className="btn btn-small"
+                          title="Signs this member out of every browser"
+                          onClick={() => {
+                            if (window.confirm(`Sign ${m.user.email} out everywhere?`)) endSessions.mutate({ orgId, membershipId: m.id });
+                          }}
+                        >
+                          End sessions
+                        </button>
+                      ) : null}{" "}
                       {editable ? (
                         <button
                           className="btn btn-small btn-danger"

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { authorizeResource } from "@/server/auth/access";
 import { getArtifactStore } from "@/server/storage";
+import { uploadedBy } from "@/server/storage/uploads";
 import { DomainError } from "@/server/errors";
 import { errorResponse, requestContext } from "@/server/http/respond";
 
@@ -11,9 +12,11 @@ export async function GET(req: Request, { params }: { params: Promise<{ modelVer
   try {
     const { modelVersionId } = await params;
     const ctx = await requestContext(req);
-    await authorizeResource(ctx, "modelVersion", modelVersionId, "VIEWER", "models:read");
+    const access = await authorizeResource(ctx, "modelVersion", modelVersionId, "VIEWER", "models:read");
     const version = await ctx.db.modelVersion.findUniqueOrThrow({ where: { id: modelVersionId }, select: { version: true, artifactSha256: true, sizeBytes: true, model: { select: { name: true } } } });
     if (!version.artifactSha256) throw new DomainError("NOT_FOUND", "This model version has no artifact.");
+    // A version created before uploads were recorded may name another organization's file: serve only our own.
+    if (!(await uploadedBy(ctx.db, access.orgId, version.artifactSha256))) throw new DomainError("NOT_FOUND", "This model version's artifact was not uploaded to this organization.");
     const stream = await getArtifactStore().open(version.artifactSha256);
     return new Response(Readable.toWeb(stream) as ReadableStream, {
       headers: {

@@ -29,7 +29,7 @@ export async function POST(req: Request, { params }: { params: Promise<{ modelId
       if (existing && existing.modelId === modelId) return Response.json(serializeModelVersion(existing), { status: 200 });
     }
     if (!req.body) throw new DomainError("BAD_REQUEST", "Send the safetensors checkpoint as the request body.");
-    const artifact = await storeModelArtifact(req.body);
+    const artifact = await storeModelArtifact({ db: ctx.db, orgId: access.orgId }, req.body);
     const { version, created } = await createModelVersionWithArtifact(ctx.db, ctx.actor!, access.orgId, modelId, {
       ...lineage,
       config: { architecture: artifact.config, parameters: artifact.parameters, tokenizerVocab: artifact.tokenizerVocab, checkpoint: artifact.metadata },

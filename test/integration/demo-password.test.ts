@@ -1,0 +1,61 @@
+// The demo password is printed on the first start only (start logs are often collected and kept);
+// later starts say where it is kept and how to reset it, and `hearth reset-password <email>` does.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PrismaClient } from "@/server/db/generated/client";
+import { demoBanner, seedDemoOnce } from "@/server/seed";
+import { authorizeCredentials } from "@/server/auth/credentials";
+import { createSession, sessionIsLive } from "@/server/auth/sessions";
+import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
+
+const root = path.resolve(import.meta.dirname, "../..");
+
+describe.each(TEST_DATABASE_KINDS)("the demo sign-in on %s", (kind) => {
+  let db: PrismaClient;
+  let close: () => Promise<void>;
+  let url: string;
+
+  beforeAll(async () => {
+    ({ db, close, url } = await openTestDatabase(kind));
+    // This file owns the demo rows of the shared database.
+    await db.appSetting.deleteMany({ where: { key: "demo_seeded" } });
+    await db.organization.deleteMany({ where: { slug: "demo" } });
+    await db.user.deleteMany({ where: { email: "demo@hearth.local" } });
+  });
+  afterAll(async () => close?.());
+
+  it("prints the password on the first start only, then where it is kept and how to reset it; the reset works", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-demo-"));
+    const first = await seedDemoOnce(db, dataDir);
+    expect(first!.password).toMatch(/^demo-/);
+    expect(demoBanner(first!).join("\n")).toContain(`Demo sign-in: demo@hearth.local / ${first!.password}`);
+    const file = path.join(dataDir, "demo-sign-in.json");
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+
+    const later = await seedDemoOnce(db, dataDir);
+    const banner = demoBanner(later!).join("\n");
+    expect(banner).not.toContain(first!.password);
+    expect(banner).toContain(file);
+    expect(banner).toContain("npx hearth reset-password demo@hearth.local");
+
+    const user = await db.user.findUniqueOrThrow({ where: { email: "demo@hearth.local" } });
+    const sid = await createSession(db, user.id);
+    const cli = spawnSync(process.execPath, [path.join(root, "bin/hearth.mjs"), "reset-password", "demo@hearth.local"], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: url, HEARTH_DATA_DIR: dataDir },
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    expect(cli.stderr).toBe("");
+    expect(cli.status).toBe(0);
+    const password = /New password for demo@hearth\.local: (\S+)/.exec(cli.stdout)![1];
+    expect(await authorizeCredentials(db, { email: "demo@hearth.local", password }, null)).toMatchObject({ id: user.id });
+    expect(await authorizeCredentials(db, { email: "demo@hearth.local", password: first!.password! }, null)).toBeNull();
+    expect(await sessionIsLive(db, sid, user.id)).toBe(false);
+    expect(JSON.parse(fs.readFileSync(file, "utf8"))).toEqual({ email: "demo@hearth.local", password });
+    expect(spawnSync(process.execPath, [path.join(root, "bin/hearth.mjs"), "reset-password", "nobody@example.com"], { cwd: root, env: { ...process.env, DATABASE_URL: url }, encoding: "utf8" }).status).toBe(1);
+  });
+});
