@@ -19,6 +19,7 @@ import { recordAudit } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { jsonValue } from "@/server/db/json";
 import { getArtifactStore, receiveToTempFile, UploadTooLarge, type ArtifactStore } from "@/server/storage";
+import { recordUpload } from "@/server/storage/uploads";
 import { decoderTensorShapes, HFConfigError, parseHFConfig, type DecoderConfig } from "@/gpu/nn/hf-config";
 import { hfWeightFiles, type FolderReader } from "@/gpu/io/hf-folder";
 import { parseSafetensorsHeader, safetensorsHeaderLength, SafetensorsError, type SafetensorsDType } from "@/gpu/io/safetensors";
@@ -252,12 +253,9 @@ function filesOf(row: UploadRow): FolderFile[] {
   return row.files as unknown as FolderFile[];
 }
 
+/** The files among these that this organization has uploaded itself (it need not send them again). */
 async function knownInOrg(db: PrismaClient, orgId: string, sha256s: string[]): Promise<Set<string>> {
-  const rows = await db.modelVersionFile.findMany({
-    where: { sha256: { in: sha256s }, modelVersion: { model: { project: { orgId } } } },
-    select: { sha256: true },
-    distinct: ["sha256"],
-  });
+  const rows = await db.artifactUpload.findMany({ where: { orgId, sha256: { in: sha256s } }, select: { sha256: true } });
   return new Set(rows.map((r) => r.sha256));
 }
 
@@ -271,7 +269,10 @@ async function deleteUnreferenced(db: PrismaClient, store: ArtifactStore, sha256
       db.runCheckpoint.count({ where: { sha256 } }),
       db.$queryRaw<Array<{ n: number }>>`SELECT count(*)::int AS n FROM "ModelUpload" u, jsonb_array_elements(u.files) f WHERE f->>'sha256' = ${sha256} AND f->>'path' = ANY(u.received)`,
     ]);
-    if (files + versions + datasets + checkpoints + (uploads[0]?.n ?? 0) === 0) await store.delete(sha256);
+    if (files + versions + datasets + checkpoints + (uploads[0]?.n ?? 0) === 0) {
+      await store.delete(sha256);
+      await db.artifactUpload.deleteMany({ where: { sha256 } });
+    }
   }
 }
 
@@ -322,7 +323,7 @@ async function uploadOf(db: PrismaClient, modelId: string, uploadId: string): Pr
 }
 
 /** Receives one file of an upload, checked against the sha256 and size the manifest announced. */
-export async function receiveFolderFile(db: PrismaClient, modelId: string, uploadId: string, filePath: string, body: ReadableStream<Uint8Array> | Readable, store: ArtifactStore = getArtifactStore()): Promise<UploadState> {
+export async function receiveFolderFile(db: PrismaClient, orgId: string, modelId: string, uploadId: string, filePath: string, body: ReadableStream<Uint8Array> | Readable, store: ArtifactStore = getArtifactStore()): Promise<UploadState> {
   const row = await uploadOf(db, modelId, uploadId);
   const expected = filesOf(row).find((f) => f.path === filePath);
   if (!expected) throw new DomainError("NOT_FOUND", `"${filePath}" is not a file of this upload.`);
@@ -339,6 +340,7 @@ export async function receiveFolderFile(db: PrismaClient, modelId: string, uploa
         throw new FolderInvalid(`"${filePath}" arrived as ${received.bytes} bytes with sha256 ${received.sha256}, not the ${expected.size} bytes and ${expected.sha256} announced: it changed or was damaged on the way. Nothing was stored; send it again.`);
       }
       await store.putFile(received.tempPath, received.sha256);
+      await recordUpload(db, orgId, received.sha256);
     } finally {
       await fsp.rm(received.tempPath, { force: true });
     }

@@ -10,9 +10,9 @@ export async function PUT(req: Request, { params }: { params: Promise<{ modelId:
   try {
     const { modelId, uploadId, path } = await params;
     const ctx = await requestContext(req);
-    await authorizeResource(ctx, "model", modelId, "EDITOR", "models:write");
+    const access = await authorizeResource(ctx, "model", modelId, "EDITOR", "models:write");
     if (!req.body) throw new DomainError("BAD_REQUEST", "Send the file as the request body.");
-    const state = await receiveFolderFile(ctx.db, modelId, uploadId, path.map(decodeURIComponent).join("/"), req.body);
+    const state = await receiveFolderFile(ctx.db, access.orgId, modelId, uploadId, path.map(decodeURIComponent).join("/"), req.body);
     return Response.json(state);
   } catch (error) {
     return errorResponse(error);
