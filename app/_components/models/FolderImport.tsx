@@ -92,6 +92,8 @@ export function FolderImport({ modelId, onImported }: { modelId: string; onImpor
   );
 }
 
+const bytes = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`);
+
 const compact = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
 
 /** What a folder version is: architecture, size, dtype, context, license, where it runs. */
@@ -128,7 +130,7 @@ export function FolderFiles({ modelVersionId }: { modelVersionId: string }) {
           <a className="mono" href={`/api/model-versions/${encodeURIComponent(modelVersionId)}/files/${f.path.split("/").map(encodeURIComponent).join("/")}`} download>
             {f.path}
           </a>{" "}
-          <span className="hint">{(f.size / 1e6).toFixed(2)} MB</span>
+          <span className="hint">{bytes(f.size)}</span>
         </li>
       ))}
       <li className="hint">Or: npx hearth model pull {modelVersionId} ./folder</li>
