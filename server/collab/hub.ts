@@ -36,6 +36,8 @@ export const READ_ONLY_REASON = "read-only";
 export const CLOSE_ACCESS_REVOKED = 4403;
 /** Close code when the role changed: the client reconnects and gets the new mode. */
 export const CLOSE_ROLE_CHANGED = 4000;
+/** Close code for an update that is not a valid Yjs update (never stored); the client does not reconnect. */
+export const CLOSE_INVALID_UPDATE = 4400;
 
 export interface CollabServerOptions {
   db?: () => PrismaClient;
@@ -125,6 +127,16 @@ function refuse(socket: Duplex, status: number, text: string): void {
 /** An update with no structs and an empty delete set (what an up-to-date client answers to sync step 1). */
 function isEmptyUpdate(update: Uint8Array): boolean {
   return update.length === 2 && update[0] === 0 && update[1] === 0;
+}
+
+/** Whether `update` decodes as a Yjs (v1) update: every struct, its content and the delete set. */
+export function isValidUpdate(update: Uint8Array): boolean {
+  try {
+    Y.decodeUpdate(update);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Origin of the server applying a stored batch: relayed to every connection, senders included. */
@@ -282,6 +294,13 @@ export class CollabServer {
             return;
           }
           if (isEmptyUpdate(update)) return; // a sync step 2 with nothing new
+          // Checked before it is stored: a stored update that does not decode would break every later
+          // load of the document (readLiveDocument, publishing, new sockets' sync).
+          if (!isValidUpdate(update)) {
+            console.warn(`[collab] refused an invalid update from ${conn.user.id} on ${doc.name}`);
+            conn.ws.close(CLOSE_INVALID_UPDATE, "invalid update");
+            return;
+          }
           doc.pending.push({ update, from: conn });
           this.flush(doc);
         }
@@ -348,11 +367,17 @@ export class CollabServer {
         batch.forEach((p, i) => {
           this.noteApplied(doc, ids[i], at);
           p.from.updates++;
-          Y.applyUpdate(doc.doc, p.update, STORED_BATCH);
+          try {
+            Y.applyUpdate(doc.doc, p.update, STORED_BATCH);
+          } catch (error) {
+            // Not expected (updates are validated before they are stored), but never an unhandled rejection.
+            console.error(`[collab] could not apply a stored update of ${doc.name}:`, error);
+            p.from.ws.close(CLOSE_INVALID_UPDATE, "invalid update");
+          }
         });
       }, STORED_BATCH);
       doc.storedSinceCompaction += batch.length;
-    })().finally(() => {
+    })().catch((error) => console.error(`[collab] storing updates of ${doc.name} failed:`, error)).finally(() => {
       doc.flushing = null;
       if (doc.storedSinceCompaction >= this.options.compactAfterUpdates) void this.compact(doc);
       this.flush(doc, this.closed);
