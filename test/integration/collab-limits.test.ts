@@ -9,7 +9,7 @@ import { openTestDatabase, TEST_DATABASE_KINDS, type TestDatabase } from "../sup
 import { createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { connectClient, eventually, sessionCookie, startCollabServer, TEST_ORIGIN, type RunningCollabServer, type TestClient } from "../support/collab";
 import { readLiveDocument } from "@/server/collab";
-import { CLOSE_INVALID_UPDATE } from "@/server/collab/hub";
+import { CLOSE_INVALID_UPDATE, CLOSE_LOG_FULL, CLOSE_RATE_LIMITED, CLOSE_UPDATE_TOO_LARGE, type CollabLimits } from "@/server/collab/hub";
 import { loadStoredState } from "@/server/collab/store";
 
 /** A y-websocket sync "update" message around arbitrary update bytes. */
@@ -19,6 +19,20 @@ function updateMessage(update: Uint8Array): Uint8Array {
   encoding.writeVarUint(encoder, 2); // update
   encoding.writeVarUint8Array(encoder, update);
   return encoding.toUint8Array(encoder);
+}
+
+/** A valid update inserting `chars` characters, from a fresh client (every one is new to the server). */
+function insertUpdate(chars: number): Uint8Array {
+  const doc = new Y.Doc();
+  doc.getText("content").insert(0, "x".repeat(chars));
+  const update = Y.encodeStateAsUpdate(doc);
+  doc.destroy();
+  return update;
+}
+
+/** The close code within `ms`, or "open". */
+function closedWithin(raw: { closed: Promise<{ code: number }> }, ms = 5_000): Promise<number | "open"> {
+  return Promise.race([raw.closed.then((c) => c.code), new Promise<"open">((resolve) => setTimeout(() => resolve("open"), ms))]);
 }
 
 /** A raw socket (no Yjs client): resolves once the server's first message (sync step 1) arrived. */
@@ -52,6 +66,31 @@ describe.each(TEST_DATABASE_KINDS)("hostile co-editing updates on %s", (kind) =>
     const c = connectClient(target.wsUrl, docName, { cookie: cookies[who] });
     clients.push(c);
     return c;
+  }
+
+  async function storedLogBytes(docName: string): Promise<number> {
+    const rows = await t.db.$queryRaw<{ bytes: bigint }[]>`
+      SELECT COALESCE(SUM(octet_length("update")), 0)::bigint AS bytes FROM "CollabUpdate" WHERE "docName" = ${docName}`;
+    return Number(rows[0].bytes);
+  }
+
+  /** Samples the document's stored log while `work` runs; returns the largest size seen. */
+  async function peakLogBytesDuring(docName: string, work: () => Promise<void>): Promise<number> {
+    let peak = 0;
+    let running = true;
+    const sampler = (async () => {
+      while (running) {
+        peak = Math.max(peak, await storedLogBytes(docName));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    try {
+      await work();
+    } finally {
+      running = false;
+      await sampler;
+    }
+    return Math.max(peak, await storedLogBytes(docName));
   }
 
   beforeAll(async () => {
@@ -92,5 +131,60 @@ describe.each(TEST_DATABASE_KINDS)("hostile co-editing updates on %s", (kind) =>
     const stored = new Y.Doc();
     for (const update of (await loadStoredState(t.db, docName)).updates) Y.applyUpdate(stored, update);
     expect(stored.getText("content").toString()).toBe("Note: Refunds within 30 days.");
+  });
+
+  // The probe: twelve valid 15 MB updates over 4 sockets from one EDITOR. Scaled down: limits of
+  // 32 KiB an update, 10 updates and 64 KiB a second per connection, 256 KiB of log per document.
+  const limits: Partial<CollabLimits> = { maxUpdateBytes: 32 * 1024, maxUpdatesPerSecond: 10, maxBytesPerSecond: 64 * 1024, maxLogBytes: 256 * 1024 };
+
+  it("closes an editor flooding with oversized updates and bursts, keeps the log under its limit, and relays everyone else's edits", async () => {
+    const hub = await startCollabServer({ db: () => t.db, pollIntervalMs: 100, foldAfterMs: 0, limits });
+    try {
+      const docName = await createPolicy("start");
+      const [writer, reader] = [client(docName, "ADMIN", hub), client(docName, "VIEWER", hub)];
+      await Promise.all([writer.synced(), reader.synced()]);
+      const url = `${hub.wsUrl}/${docName}`;
+      const peak = await peakLogBytesDuring(docName, async () => {
+        const [justOver, huge, burst, ...steady] = await Promise.all([1, 2, 3, 4, 5, 6].map(() => rawSocket(url, cookies.EDITOR)));
+        justOver.ws.send(updateMessage(insertUpdate(32 * 1024 + 1)));
+        huge.ws.send(updateMessage(insertUpdate(512 * 1024)));
+        for (let i = 0; i < 40; i++) burst.ws.send(updateMessage(insertUpdate(1024)));
+        // Within each connection's rate, but together over the document's log.
+        for (const s of steady) for (let i = 0; i < 15; i++) s.ws.send(updateMessage(insertUpdate(8 * 1024)));
+        // Meanwhile an honest editor's edit reaches the others.
+        writer.doc.getText("content").insert(0, "honest ");
+        expect(await closedWithin(justOver)).toBe(CLOSE_UPDATE_TOO_LARGE);
+        expect(await closedWithin(huge)).toBe(1009); // ws maxPayload: the message is never buffered whole
+        expect(await closedWithin(burst)).toBe(CLOSE_RATE_LIMITED);
+        await eventually(() => reader.doc.getText("content").toString().startsWith("honest "), "the honest edit arrives during the flood");
+        for (const s of steady) s.ws.terminate();
+      });
+      expect(peak).toBeLessThanOrEqual(limits.maxLogBytes!);
+      // Nothing over the update limit was stored, and later edits still arrive.
+      const rows = await t.db.collabUpdate.findMany({ where: { docName }, select: { update: true } });
+      for (const row of rows) expect(row.update.byteLength).toBeLessThanOrEqual(limits.maxUpdateBytes!);
+      writer.doc.getText("content").insert(0, "after ");
+      await eventually(() => reader.doc.getText("content").toString().startsWith("after honest "), "edits after the flood arrive");
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it("refuses updates that would take a document's stored log over its limit (4503): the stored log never exceeds it", async () => {
+    const hub = await startCollabServer({ db: () => t.db, pollIntervalMs: 100, foldAfterMs: 60_000, limits: { ...limits, maxLogBytes: 64 * 1024 } });
+    try {
+      const docName = await createPolicy("");
+      const url = `${hub.wsUrl}/${docName}`;
+      const sockets = await Promise.all([1, 2].map(() => rawSocket(url, cookies.EDITOR)));
+      const peak = await peakLogBytesDuring(docName, async () => {
+        for (const s of sockets) for (let i = 0; i < 6; i++) s.ws.send(updateMessage(insertUpdate(8 * 1024)));
+        const codes = await Promise.all(sockets.map((s) => closedWithin(s, 3_000)));
+        expect(codes).toContain(CLOSE_LOG_FULL);
+      });
+      expect(peak).toBeLessThanOrEqual(64 * 1024);
+      expect(peak).toBeGreaterThan(32 * 1024);
+    } finally {
+      await hub.close();
+    }
   });
 });
