@@ -29,13 +29,14 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 export function crossSiteRefusal(method: string, headers: Headers, requestOrigin?: string): string | null {
   if (SAFE_METHODS.has(method.toUpperCase())) return null;
   if (headers.get("authorization") || !headers.get("cookie")) return null;
-  const fetchSite = headers.get("sec-fetch-site");
-  if (fetchSite && fetchSite !== "same-origin" && fetchSite !== "none") return `Cross-site request refused (Sec-Fetch-Site: ${fetchSite}).`;
+  // Origin decides when present (so HEARTH_ALLOWED_ORIGINS on a sibling host works); otherwise Sec-Fetch-Site.
   const origin = headers.get("origin");
   if (origin !== null) {
     const allowed = allowedOriginsFromEnvironment();
     if (requestOrigin) allowed.add(requestOrigin);
-    if (!allowed.has(origin)) return `Cross-site request refused (Origin: ${origin}).`;
+    return allowed.has(origin) ? null : `Cross-site request refused (Origin: ${origin}).`;
   }
+  const fetchSite = headers.get("sec-fetch-site");
+  if (fetchSite && fetchSite !== "same-origin" && fetchSite !== "none") return `Cross-site request refused (Sec-Fetch-Site: ${fetchSite}).`;
   return null;
 }
