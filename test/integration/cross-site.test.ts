@@ -44,7 +44,7 @@ describe("cookie-authenticated state changes from another origin", () => {
 
   it("refuses a dataset upload with the cookie from another port, another site or a cross-site fetch, and stores nothing", async () => {
     const before = await versions();
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       { cookie, origin: "http://localhost:3001" },
       { cookie, origin: "https://evil.example" },
       { cookie, "sec-fetch-site": "same-site" },
