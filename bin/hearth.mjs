@@ -28,6 +28,8 @@ async function callQuery(url, key, path, input) {
     headers: { authorization: `Bearer ${key}` },
   }).catch((error) => fail(`Cannot reach Hearth at ${url}: ${error.cause?.message ?? error.message}`));
   const body = await response.json().catch(() => null);
+  // 412: the request was understood but the gate cannot be evaluated (no thresholds, unknown baseline, no run).
+  if (response.status === 412) fail(`Gate not evaluable: ${body?.error?.json?.message ?? "no details"}`);
   if (!response.ok) fail(`Hearth refused the request (HTTP ${response.status}): ${body?.error?.json?.message ?? "no details"}`);
   return body.result.data.json;
 }
@@ -59,6 +61,8 @@ async function gate(argv) {
     suiteVersionId,
     ...(values.baseline ? { baseline: values.baseline } : {}),
   });
+  // A gate with nothing to check passes nothing (older servers answered it as passed).
+  if (!report.checks?.length) fail("Gate not evaluable: the suite has no thresholds, so there is nothing to check.");
   if (values.json) {
     console.log(JSON.stringify(report, null, 2));
   } else {

@@ -2,6 +2,7 @@
 // is the engine's (gpu/eval/case.ts: gpu/ imports nothing of ours); this is how the rest of Hearth
 // names it and reads it back from stored JSON. A draft case, as co-edited and before validation, is
 // `DraftCase` (contracts/collab-doc.ts).
+import "@/gpu/eval/zod-config";
 import { z } from "zod";
 import { EvalCaseSchema, type EvalCase } from "@/gpu/eval/case";
 

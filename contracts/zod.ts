@@ -1,5 +1,6 @@
 // Validation schemas that more than one edge uses (the tRPC routers, the node API, plain routes), and
 // the one way a zod failure is described to a person.
+import "@/gpu/eval/zod-config";
 import { z, type ZodError } from "zod";
 
 export const idSchema = z.string().trim().min(1, "is required").max(64, "is too long");

@@ -1,4 +1,5 @@
 // The one Node process that serves Hearth: Next pages, the tRPC API, and WebSocket upgrades.
+import { withSecurityHeaders } from "@/server/http/security-headers";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,7 +64,8 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const inference = startInferenceHub(getDb); // GPU nodes' inference sockets (server/node-registry/inference.ts)
   const sweeper = startJobSweeper(getDb); // expired node job leases back to the queue
 
-  const server = http.createServer((req, res) => {
+  // Security headers (and HSTS over https) on every response, the APIs served before Next included.
+  const server = http.createServer(withSecurityHeaders((req, res) => {
     stampClientAddress(req);
     // The GPU nodes' API (token-authenticated, raw artifact bodies) and the OpenAI-compatible API
     // (streamed straight to the socket) are served before Next.
@@ -78,7 +80,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
       if (!res.headersSent) res.statusCode = 500;
       res.end();
     });
-  });
+  }, { publicUrl }));
   server.on("upgrade", (req, socket, head) => {
     stampClientAddress(req);
     const pathname = new URL(req.url ?? "/", "http://localhost").pathname;

@@ -1,5 +1,6 @@
 // The eval case model: zod schemas validate cases at the edge (uploads, publish, API);
 // everything past the edge trusts these types.
+import "./zod-config";
 import { z } from "zod";
 
 export const CASE_ID_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;

@@ -24,16 +24,5 @@ export async function resolveDocAccess(db: PrismaClient, userId: string, ref: Co
   return { orgId, projectId: resource.projectId, role: membership.role, canWrite: roleAtLeast(membership.role, "EDITOR") };
 }
 
-/** The origins a browser page may open sockets from: NEXTAUTH_URL's, plus HEARTH_ALLOWED_ORIGINS (comma-separated). */
-export function allowedOriginsFromEnvironment(): Set<string> {
-  const origins = new Set<string>();
-  for (const candidate of [process.env.NEXTAUTH_URL, ...(process.env.HEARTH_ALLOWED_ORIGINS ?? "").split(",")]) {
-    if (!candidate?.trim()) continue;
-    try {
-      origins.add(new URL(candidate.trim()).origin);
-    } catch {
-      console.warn(`[collab] ignoring invalid origin ${JSON.stringify(candidate)}`);
-    }
-  }
-  return origins;
-}
+/** The origins a browser page may open sockets from (the same as for cookie-authenticated requests). */
+export { allowedOriginsFromEnvironment } from "@/server/auth/origins";

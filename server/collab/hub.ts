@@ -36,6 +36,49 @@ export const READ_ONLY_REASON = "read-only";
 export const CLOSE_ACCESS_REVOKED = 4403;
 /** Close code when the role changed: the client reconnects and gets the new mode. */
 export const CLOSE_ROLE_CHANGED = 4000;
+/** Close code for an update that is not a valid Yjs update (never stored); the client does not reconnect. */
+export const CLOSE_INVALID_UPDATE = 4400;
+/** Close code for an update larger than `maxUpdateBytes` (decoded); the client does not reconnect. */
+export const CLOSE_UPDATE_TOO_LARGE = 4413;
+/** Close code for a connection sending more updates (or bytes) a second than allowed; the client does not reconnect. */
+export const CLOSE_RATE_LIMITED = 4429;
+/** Close code when the document's stored log is full (compaction is under way): the client reconnects later and resends. */
+export const CLOSE_LOG_FULL = 4503;
+/** Close code for a client that does not read what it is sent (its send buffer is full): it reconnects and syncs again. */
+export const CLOSE_SLOW_CONSUMER = 4508;
+/** ws closes a message over `maxPayload` (the update limit plus this much for the envelope and presence) with 1009. */
+const PAYLOAD_SLACK_BYTES = 64 * 1024;
+
+/** A positive number from the environment, or `fallback`. */
+function envNumber(name: string, fallback: number): number {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/** Limits on what one connection may send and one document may store; defaults read from HEARTH_COLLAB_* (see README). */
+export interface CollabLimits {
+  /** The largest update accepted (decoded bytes); a larger one closes its socket with 4413. */
+  maxUpdateBytes: number;
+  /** Updates a second per connection (token bucket holding two seconds' worth); more closes with 4429. */
+  maxUpdatesPerSecond: number;
+  /** Update bytes a second per connection (token bucket holding two seconds' worth, at least one largest update); more closes with 4429. */
+  maxBytesPerSecond: number;
+  /** Bytes of update log stored per document; an update that would exceed it is refused (4503) and compaction started. */
+  maxLogBytes: number;
+  /** Bytes queued to one connection that it has not read; beyond that it is closed (4508) rather than buffered. */
+  maxBufferedBytes: number;
+}
+
+export function collabLimitsFromEnvironment(): CollabLimits {
+  const maxUpdateBytes = envNumber("HEARTH_COLLAB_MAX_UPDATE_BYTES", 1024 * 1024);
+  return {
+    maxUpdateBytes,
+    maxUpdatesPerSecond: envNumber("HEARTH_COLLAB_MAX_UPDATES_PER_SECOND", 100),
+    maxBytesPerSecond: envNumber("HEARTH_COLLAB_MAX_BYTES_PER_SECOND", 2 * 1024 * 1024),
+    maxLogBytes: envNumber("HEARTH_COLLAB_MAX_LOG_BYTES", 64 * 1024 * 1024),
+    maxBufferedBytes: envNumber("HEARTH_COLLAB_MAX_BUFFERED_BYTES", Math.max(16 * 1024 * 1024, 4 * maxUpdateBytes)),
+  };
+}
 
 export interface CollabServerOptions {
   db?: () => PrismaClient;
@@ -61,6 +104,8 @@ export interface CollabServerOptions {
    * relayed (one message per connection) together. A lone edit is stored at once.
    */
   batchWindowMs?: number;
+  /** Size, rate and storage limits; unset fields come from the environment (collabLimitsFromEnvironment). */
+  limits?: Partial<CollabLimits>;
 }
 
 interface User {
@@ -77,6 +122,12 @@ interface Connection {
   connectedAt: Date;
   updates: number;
   ignored: number;
+  /** Token buckets of the rate limit: updates and bytes left, refilled continuously since `refilledAt`. */
+  updateTokens: number;
+  byteTokens: number;
+  refilledAt: number;
+  /** Closed by the server for breaking a limit: nothing more it sent is taken. */
+  refused: boolean;
 }
 
 interface PendingUpdate {
@@ -89,6 +140,12 @@ class SharedDoc {
   readonly awareness = new awarenessProtocol.Awareness(this.doc);
   readonly conns = new Set<Connection>();
   pending: PendingUpdate[] = [];
+  /** Bytes in `pending`; above the high-water mark the senders' sockets are paused until stored. */
+  pendingBytes = 0;
+  paused = new Set<Connection>();
+  /** Bytes of log rows stored for this document (by any instance) and not yet folded, by row id. */
+  rowBytes = new Map<bigint, number>();
+  logBytes = 0;
   flushing: Promise<void> | null = null;
   /** Presence changes not relayed yet: sent together at the end of the batch window. */
   awarenessChanged = new Set<number>();
@@ -127,6 +184,16 @@ function isEmptyUpdate(update: Uint8Array): boolean {
   return update.length === 2 && update[0] === 0 && update[1] === 0;
 }
 
+/** Whether `update` decodes as a Yjs (v1) update: every struct, its content and the delete set. */
+export function isValidUpdate(update: Uint8Array): boolean {
+  try {
+    Y.decodeUpdate(update);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Origin of the server applying a stored batch: relayed to every connection, senders included. */
 const STORED_BATCH = Symbol("stored batch");
 
@@ -145,19 +212,23 @@ function awarenessMessage(awareness: awarenessProtocol.Awareness, clients: numbe
 }
 
 export class CollabServer {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  private readonly wss: WebSocketServer;
+  private readonly limits: CollabLimits;
   private readonly docs = new Map<string, SharedDoc>();
   private readonly loading = new Map<string, Promise<SharedDoc>>();
   private readonly allowedOrigins: Set<string>;
   private readonly db: () => PrismaClient;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly options: Required<Omit<CollabServerOptions, "db" | "allowedOrigins">>;
+  private readonly options: Required<Omit<CollabServerOptions, "db" | "allowedOrigins" | "limits">>;
   private closed = false;
   private polling = false;
 
   constructor(options: CollabServerOptions = {}) {
     this.db = options.db ?? getDb;
     this.allowedOrigins = new Set(options.allowedOrigins ?? allowedOriginsFromEnvironment());
+    this.limits = { ...collabLimitsFromEnvironment(), ...options.limits };
+    // First line: a frame over this is never buffered whole; ws closes the socket with 1009.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.maxUpdateBytes + PAYLOAD_SLACK_BYTES });
     this.options = {
       pollIntervalMs: options.pollIntervalMs ?? 200,
       accessRecheckMs: options.accessRecheckMs ?? 5_000,
@@ -212,7 +283,19 @@ export class CollabServer {
   }
 
   private accept(ws: WebSocket, ref: CollabDocRef, user: User, access: DocAccess): void {
-    const conn: Connection = { ws, user, access, awarenessIds: new Set(), connectedAt: new Date(), updates: 0, ignored: 0 };
+    const conn: Connection = {
+      ws,
+      user,
+      access,
+      awarenessIds: new Set(),
+      connectedAt: new Date(),
+      updates: 0,
+      ignored: 0,
+      updateTokens: 2 * this.limits.maxUpdatesPerSecond,
+      byteTokens: this.byteBucketSize(),
+      refilledAt: Date.now(),
+      refused: false,
+    };
     const early: RawData[] = [];
     let shared: SharedDoc | null = null;
     ws.binaryType = "nodebuffer";
@@ -258,12 +341,45 @@ export class CollabServer {
 
   private send(conn: Connection, message: Uint8Array): void {
     if (conn.ws.readyState !== WebSocket.OPEN) return;
+    // A client that does not read would have every relayed update buffered here: close it instead
+    // (it reconnects and gets the document through the sync handshake).
+    if (conn.ws.bufferedAmount + message.byteLength > this.limits.maxBufferedBytes) {
+      this.refuse(conn, CLOSE_SLOW_CONSUMER, "not reading");
+      return;
+    }
     conn.ws.send(message, (error) => {
       if (error) conn.ws.terminate();
     });
   }
 
+  private byteBucketSize(): number {
+    return Math.max(2 * this.limits.maxBytesPerSecond, this.limits.maxUpdateBytes);
+  }
+
+  /** Closes a connection that broke a limit; nothing more it sends is taken. */
+  private refuse(conn: Connection, code: number, reason: string): void {
+    if (conn.refused) return;
+    conn.refused = true;
+    console.warn(`[collab] closing a connection of ${conn.user.id}: ${reason} (${code})`);
+    conn.ws.close(code, reason);
+    // A client that does not complete the closing handshake is cut off.
+    setTimeout(() => conn.ws.terminate(), 2_000).unref();
+  }
+
+  /** Takes one update of `bytes` from the connection's rate budget; false when it is spent. */
+  private withinRate(conn: Connection, bytes: number): boolean {
+    const now = Date.now();
+    const elapsed = (now - conn.refilledAt) / 1000;
+    conn.refilledAt = now;
+    conn.updateTokens = Math.min(2 * this.limits.maxUpdatesPerSecond, conn.updateTokens + elapsed * this.limits.maxUpdatesPerSecond);
+    conn.byteTokens = Math.min(this.byteBucketSize(), conn.byteTokens + elapsed * this.limits.maxBytesPerSecond);
+    conn.updateTokens -= 1;
+    conn.byteTokens -= bytes;
+    return conn.updateTokens >= 0 && conn.byteTokens >= 0;
+  }
+
   private onMessage(doc: SharedDoc, conn: Connection, data: RawData): void {
+    if (conn.refused) return;
     try {
       const bytes = data instanceof Buffer ? new Uint8Array(data) : new Uint8Array(Buffer.concat(data as Buffer[]));
       const decoder = decoding.createDecoder(bytes);
@@ -282,7 +398,20 @@ export class CollabServer {
             return;
           }
           if (isEmptyUpdate(update)) return; // a sync step 2 with nothing new
+          if (update.byteLength > this.limits.maxUpdateBytes) return this.refuse(conn, CLOSE_UPDATE_TOO_LARGE, "update too large");
+          if (!this.withinRate(conn, update.byteLength)) return this.refuse(conn, CLOSE_RATE_LIMITED, "too many updates");
+          // Checked before it is stored: a stored update that does not decode would break every later
+          // load of the document (readLiveDocument, publishing, new sockets' sync).
+          if (!isValidUpdate(update)) {
+                  return this.refuse(conn, CLOSE_INVALID_UPDATE, "invalid update");
+          }
           doc.pending.push({ update, from: conn });
+          doc.pendingBytes += update.byteLength;
+          // Backpressure: while a lot waits to be stored, stop reading from the senders (TCP pushes back on them).
+          if (doc.pendingBytes > this.pendingHighWater() && !doc.paused.has(conn)) {
+            doc.paused.add(conn);
+            conn.ws.pause();
+          }
           this.flush(doc);
         }
       } else if (type === MESSAGE_AWARENESS) {
@@ -332,8 +461,25 @@ export class CollabServer {
       return;
     }
     doc.lastFlushAt = Date.now();
-    const batch = doc.pending;
+    // The document's log has room for so much: what does not fit is refused (its senders reconnect
+    // later and resend through the sync handshake) and compaction folds the log meanwhile.
+    const batch: PendingUpdate[] = [];
+    let room = this.limits.maxLogBytes - doc.logBytes;
+    for (const p of doc.pending) {
+      if (p.update.byteLength <= room && !p.from.refused) {
+        batch.push(p);
+        room -= p.update.byteLength;
+      } else if (!p.from.refused) {
+        this.refuse(p.from, CLOSE_LOG_FULL, "document log full");
+      }
+    }
+    if (batch.length < doc.pending.length) void this.compact(doc);
     doc.pending = [];
+    doc.pendingBytes = 0;
+    if (batch.length === 0) {
+      this.resumeReading(doc);
+      return;
+    }
     doc.flushing = (async () => {
       let ids: bigint[];
       try {
@@ -346,22 +492,50 @@ export class CollabServer {
       const at = Date.now();
       doc.doc.transact(() => {
         batch.forEach((p, i) => {
-          this.noteApplied(doc, ids[i], at);
+          this.noteApplied(doc, ids[i], at, p.update.byteLength);
           p.from.updates++;
-          Y.applyUpdate(doc.doc, p.update, STORED_BATCH);
+          try {
+            Y.applyUpdate(doc.doc, p.update, STORED_BATCH);
+          } catch (error) {
+            // Not expected (updates are validated before they are stored), but never an unhandled rejection.
+            console.error(`[collab] could not apply a stored update of ${doc.name}:`, error);
+            p.from.ws.close(CLOSE_INVALID_UPDATE, "invalid update");
+          }
         });
       }, STORED_BATCH);
       doc.storedSinceCompaction += batch.length;
-    })().finally(() => {
+    })().catch((error) => console.error(`[collab] storing updates of ${doc.name} failed:`, error)).finally(() => {
       doc.flushing = null;
-      if (doc.storedSinceCompaction >= this.options.compactAfterUpdates) void this.compact(doc);
+      if (doc.storedSinceCompaction >= this.options.compactAfterUpdates || doc.logBytes > this.limits.maxLogBytes / 2) void this.compact(doc);
+      if (doc.pendingBytes <= this.pendingHighWater()) this.resumeReading(doc);
       this.flush(doc, this.closed);
     });
   }
 
-  private noteApplied(doc: SharedDoc, id: bigint, now: number): void {
+  /** Above this many bytes waiting to be stored, senders are paused. */
+  private pendingHighWater(): number {
+    return 4 * this.limits.maxUpdateBytes;
+  }
+
+  private resumeReading(doc: SharedDoc): void {
+    for (const conn of doc.paused) conn.ws.resume();
+    doc.paused.clear();
+  }
+
+  private noteApplied(doc: SharedDoc, id: bigint, now: number, bytes: number): void {
     doc.recentIds.set(id, now);
     doc.appliedRows.push(id);
+    if (!doc.rowBytes.has(id)) {
+      doc.rowBytes.set(id, bytes);
+      doc.logBytes += bytes;
+    }
+  }
+
+  private forgetRows(doc: SharedDoc, ids: Iterable<bigint>): void {
+    for (const id of ids) {
+      doc.logBytes -= doc.rowBytes.get(id) ?? 0;
+      doc.rowBytes.delete(id);
+    }
   }
 
   private getDoc(ref: CollabDocRef): Promise<SharedDoc> {
@@ -385,6 +559,12 @@ export class CollabServer {
     shared.horizon = state.horizon;
     shared.snapshotVersion = state.throughId;
     shared.appliedRows = [...state.logIds];
+    // The log rows are the last logIds.length updates (after the snapshot, if any).
+    const logStart = state.updates.length - state.logIds.length;
+    state.logIds.forEach((id, i) => {
+      shared.rowBytes.set(id, state.updates[logStart + i].byteLength);
+      shared.logBytes += state.updates[logStart + i].byteLength;
+    });
     // Stored batches, updates polled from the log: to every connection (a sender's own part is a no-op to it).
     shared.doc.on("update", (update: Uint8Array) => {
       const message = syncUpdateMessage(update);
@@ -422,7 +602,7 @@ export class CollabServer {
         for (const row of result.updates) {
           const doc = this.docs.get(row.docName);
           if (!doc || doc.recentIds.has(row.id)) continue;
-          this.noteApplied(doc, row.id, now);
+          this.noteApplied(doc, row.id, now, row.update.byteLength);
           Y.applyUpdate(doc.doc, row.update, "remote");
         }
         for (const doc of docs) for (const [id, at] of doc.recentIds) if (now - at > 30_000) doc.recentIds.delete(id);
@@ -457,6 +637,7 @@ export class CollabServer {
 
   private disconnect(doc: SharedDoc, conn: Connection): void {
     if (!doc.conns.delete(conn)) return;
+    doc.paused.delete(conn);
     awarenessProtocol.removeAwarenessStates(doc.awareness, [...conn.awarenessIds], null);
     if (doc.conns.size === 0) doc.idleSince = Date.now();
     void this.recordSession(doc, conn);
@@ -544,6 +725,7 @@ export class CollabServer {
     doc.snapshotVersion = replaced.throughId;
     const deleted = new Set(replaced.deleted);
     doc.appliedRows = doc.appliedRows.filter((id) => !deleted.has(id));
+    this.forgetRows(doc, deleted);
     return true;
   }
 

@@ -118,7 +118,15 @@ export async function readUpdatesSince(db: PrismaClient, docNames: string[], hor
 export function docFromState(state: StoredState): Y.Doc {
   const doc = new Y.Doc();
   doc.transact(() => {
-    for (const update of state.updates) Y.applyUpdate(doc, update);
+    for (const update of state.updates) {
+      try {
+        Y.applyUpdate(doc, update);
+      } catch (error) {
+        // A row that does not decode (stored before updates were validated) must not make the whole
+        // document unreadable: it is skipped, and dropped from the log by the next compaction.
+        console.error("[collab] skipped a stored update that does not decode:", error);
+      }
+    }
   }, "load");
   return doc;
 }

@@ -15,6 +15,8 @@ export class DatasetValidator {
   private decoder = new StringDecoder("utf8");
   private pending = "";
   private line = 0;
+  /** The current line was over MAX_LINE_BYTES and reported: its rest is dropped up to its newline. */
+  private skipping = false;
   readonly errors: { line: number; message: string }[] = [];
   private stats: DatasetStats = { lines: 0, characters: 0 };
 
@@ -40,18 +42,34 @@ export class DatasetValidator {
     this.pending += text;
     let newline: number;
     while ((newline = this.pending.indexOf("\n")) >= 0) {
-      this.handleLine(this.pending.slice(0, newline));
+      if (this.skipping) this.endSkippedLine();
+      else this.handleLine(this.pending.slice(0, newline));
       this.pending = this.pending.slice(newline + 1);
+    }
+    if (this.skipping) {
+      // Still inside the over-long line: it arrives in many chunks but is one line.
+      this.pending = "";
+      if (final) this.endSkippedLine();
+      return;
     }
     if (Buffer.byteLength(this.pending) > MAX_LINE_BYTES) {
       this.error(this.line + 1, `the line is longer than ${MAX_LINE_BYTES} bytes`);
       this.pending = "";
-      this.line++;
+      this.skipping = true;
+      if (final) this.endSkippedLine();
+      return;
     }
     if (final && this.pending.length) {
       this.handleLine(this.pending);
       this.pending = "";
     }
+  }
+
+  /** The over-long line ends (its error was reported when it passed the limit). */
+  private endSkippedLine() {
+    this.skipping = false;
+    this.line++;
+    this.stats.lines++;
   }
 
   private handleLine(raw: string) {

@@ -5,6 +5,7 @@ import { DomainError, RateLimited } from "@/server/errors";
 import { getDb } from "@/server/db/client";
 import type { Actor } from "@/contracts/actor";
 import { resolveActor } from "@/server/auth/resolve-actor";
+import { crossSiteRefusal } from "@/server/auth/origins";
 import type { PrismaClient } from "@/server/db/generated/client";
 
 /** For plain route handlers (uploads, downloads): the same errors as the tRPC API, never a stack trace. */
@@ -22,7 +23,13 @@ export function errorResponse(error: unknown): Response {
   return Response.json({ error: { code: "INTERNAL_SERVER_ERROR", message: `Something went wrong on the server (error id ${id}).` } }, { status: 500 });
 }
 
+/**
+ * The database and who is asking. A state-changing request authenticated by the session cookie from
+ * another origin (another site, or another port of this host) is refused with 403 (server/auth/origins.ts).
+ */
 export async function requestContext(req: Request): Promise<{ db: PrismaClient; actor: Actor | null }> {
+  const refusal = crossSiteRefusal(req.method, req.headers, new URL(req.url).origin);
+  if (refusal) throw new TRPCError({ code: "FORBIDDEN", message: refusal });
   const db = getDb();
   return { db, actor: await resolveActor(db, req.headers) };
 }

@@ -56,7 +56,7 @@ export const modelRouter = router({
     .mutation(({ ctx, input }) => setAlias(ctx.db, ctx.actor, ctx.orgId, input.modelId, input.alias, input.modelVersionId)),
   gate: resourceProcedure("model", "VIEWER", "runs:read")
     .input(z.object({ candidateVersionId: idSchema, baseline: z.string().trim().max(64).optional(), suiteVersionId: idSchema }))
-    .query(({ ctx, input }) => gateModelVersion(ctx.db, input.modelId, input)),
+    .query(({ ctx, input }) => gateModelVersion(ctx.db, input.modelId, input, { strict: true })),
   promotions: resourceProcedure("model", "VIEWER", "models:read").query(({ ctx, input }) =>
     ctx.db.promotionRequest.findMany({ where: { modelId: input.modelId }, orderBy: { createdAt: "desc" }, take: 50 }),
   ),

@@ -125,14 +125,25 @@ async function latestEvalRun(db: Pick<PrismaClient, "run">, modelVersionId: stri
   });
 }
 
+/** Whether thresholds hold at least one check (an overall rate or a tag's). */
+function hasThresholds(thresholds: Thresholds | null | undefined): boolean {
+  return !!thresholds && (typeof thresholds.overall === "number" || Object.keys(thresholds.tags ?? {}).length > 0);
+}
+
 /**
  * The release gate for a candidate version against a baseline (an alias's current version, or a
  * version id), on one suite version, using the suite's thresholds.
+ * `strict` (the gate as CI asks for it): a gate that cannot be evaluated is refused with
+ * PRECONDITION_FAILED and the reason, rather than reported as passed: a suite with no thresholds
+ * (nothing to fail), a candidate run with no results, a named baseline that is neither an alias nor a
+ * version of the model, or a baseline with no successful run on the suite version. Without it (a
+ * promotion to an alias that may not exist yet) a missing baseline is simply none.
  */
 export async function gateModelVersion(
   db: PrismaClient,
   modelId: string,
   input: { candidateVersionId: string; baseline?: string; suiteVersionId: string },
+  options: { strict?: boolean } = {},
 ): Promise<GateReport & { candidateRunId: string; baselineRunId: string | null; baselineVersionId: string | null }> {
   await ensureVersionOfModel(db, modelId, input.candidateVersionId);
   const model = await db.model.findUniqueOrThrow({ where: { id: modelId }, select: { projectId: true } });
@@ -143,6 +154,10 @@ export async function gateModelVersion(
   if (!suiteVersion) throw new DomainError("NOT_FOUND", "Suite version not found.");
   const candidateRun = await latestEvalRun(db, input.candidateVersionId, input.suiteVersionId);
   if (!candidateRun) throw new DomainError("PRECONDITION_FAILED", "The candidate has no successful eval run on this suite version; run the eval first.");
+  const thresholds = suiteVersion.suite.thresholds as Thresholds | null;
+  if (options.strict && !hasThresholds(thresholds)) {
+    throw new DomainError("PRECONDITION_FAILED", "The suite has no thresholds, so the gate has nothing to check; set an overall or per-tag threshold on the suite.");
+  }
 
   let baselineVersionId: string | null = null;
   if (input.baseline) {
@@ -152,13 +167,19 @@ export async function gateModelVersion(
       const version = await db.modelVersion.findFirst({ where: { id: input.baseline, modelId }, select: { id: true } });
       baselineVersionId = version?.id ?? null;
     }
+    if (options.strict && !baselineVersionId) {
+      throw new DomainError("PRECONDITION_FAILED", `The baseline "${input.baseline}" is neither an alias nor a version of this model.`);
+    }
   }
   const baselineRun = baselineVersionId ? await latestEvalRun(db, baselineVersionId, input.suiteVersionId) : null;
-  const report = gate(
-    await caseOutcomes(db, candidateRun.id, input.suiteVersionId),
-    baselineRun ? await caseOutcomes(db, baselineRun.id, input.suiteVersionId) : null,
-    suiteVersion.suite.thresholds as Thresholds,
-  );
+  if (options.strict && baselineVersionId && !baselineRun) {
+    throw new DomainError("PRECONDITION_FAILED", `The baseline "${input.baseline}" has no successful eval run on this suite version; run the eval first.`);
+  }
+  const candidate = await caseOutcomes(db, candidateRun.id, input.suiteVersionId);
+  if (options.strict && candidate.length === 0) {
+    throw new DomainError("PRECONDITION_FAILED", "The candidate's eval run has no results on this suite version's cases.");
+  }
+  const report = gate(candidate, baselineRun ? await caseOutcomes(db, baselineRun.id, input.suiteVersionId) : null, thresholds ?? {});
   return { ...report, candidateRunId: candidateRun.id, baselineRunId: baselineRun?.id ?? null, baselineVersionId };
 }
 

@@ -1,6 +1,7 @@
 // The node API (/api/node/...): what `hearth node` calls, authenticated by its node token. Plain
 // HTTP with JSON and raw byte bodies, served by server/main.ts before Next sees the request. Every
 // call about a job checks that the calling node holds the job's lease.
+import { jsonTooDeep, TOO_DEEP_MESSAGE } from "@/server/http/json-depth";
 import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import { z, ZodError } from "zod";
@@ -47,8 +48,11 @@ class BadRequest extends Error {}
 async function json<T extends z.ZodType>(req: Request, schema: T): Promise<z.infer<T>> {
   let body: unknown;
   try {
-    body = await req.json();
-  } catch {
+    const text = await req.text();
+    if (jsonTooDeep(text)) throw new BadRequest(TOO_DEEP_MESSAGE);
+    body = JSON.parse(text);
+  } catch (error) {
+    if (error instanceof BadRequest) throw error;
     throw new BadRequest("The body must be JSON.");
   }
   const parsed = schema.safeParse(body);

@@ -1,6 +1,7 @@
 // The OpenAI-compatible API at /v1, served by the custom server before Next (server/main.ts), so a
 // streamed answer goes to the socket as each piece arrives and a client that hangs up stops the node
 // at once. Authenticated by API keys with the models:invoke scope (Bearer); see README.md here.
+import { jsonTooDeep, TOO_DEEP_MESSAGE } from "@/server/http/json-depth";
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PrismaClient } from "@/server/db/generated/client";
@@ -77,8 +78,10 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new Refusal(openAiError(413, "invalid_request_error", `The request body is larger than ${MAX_BODY_BYTES} bytes.`, "request_too_large"));
     chunks.push(chunk);
   }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (jsonTooDeep(text)) throw new Refusal(openAiError(400, "invalid_request_error", TOO_DEEP_MESSAGE, "invalid_json"));
   try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    return JSON.parse(text);
   } catch {
     throw new Refusal(openAiError(400, "invalid_request_error", "The request body is not valid JSON.", "invalid_json"));
   }

@@ -5,6 +5,7 @@ import { runGpuMatmulBench } from "./gpu-matmul.bench";
 import { runWebFirstPageBench } from "./web-first-page.bench";
 import { runMetricsIngestionBench } from "./metrics-ingestion.bench";
 import { runCollabBench } from "./collab.bench";
+import { runCollabFloodBench } from "./collab-flood.bench";
 import { runDashboardBench } from "./dashboard.bench";
 import { runTrainBench } from "./train.bench";
 import { runQueueBench } from "./queue.bench";
@@ -16,6 +17,7 @@ const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "web-first-page", run: runWebFirstPageBench },
   { name: "metrics-ingestion", run: runMetricsIngestionBench },
   { name: "collab", run: runCollabBench },
+  { name: "collab-flood", run: runCollabFloodBench },
   { name: "dashboard", run: runDashboardBench },
   { name: "train", run: runTrainBench },
   { name: "queue", run: runQueueBench },

@@ -2,10 +2,25 @@ import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { appRouter } from "@/server/trpc/root";
 import { createContext } from "@/server/trpc/context";
 import { RateLimited } from "@/server/errors";
+import { crossSiteRefusal } from "@/server/auth/origins";
+import { jsonTooDeep, TOO_DEEP_MESSAGE } from "@/server/http/json-depth";
 
 export const dynamic = "force-dynamic";
 
-function handler(req: Request) {
+const tooDeep = () => Response.json({ error: { code: "BAD_REQUEST", message: TOO_DEEP_MESSAGE } }, { status: 400 });
+
+async function handler(req: Request) {
+  // Mutations (POST) with the session cookie only from the app's own pages (server/auth/origins.ts).
+  const refusal = crossSiteRefusal(req.method, req.headers, new URL(req.url).origin);
+  if (refusal) return Response.json({ error: { code: "FORBIDDEN", message: refusal } }, { status: 403 });
+  // Deeply nested input is refused before any recursive code sees it (server/http/json-depth.ts).
+  const input = new URL(req.url).searchParams.get("input");
+  if (input && jsonTooDeep(input)) return tooDeep();
+  if (req.method === "POST" && req.body) {
+    const text = await req.text();
+    if (jsonTooDeep(text)) return tooDeep();
+    req = new Request(req, { body: text });
+  }
   return fetchRequestHandler({
     endpoint: "/api/trpc",
     req,
