@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encode } from "next-auth/jwt";
+import { createSession } from "@/server/auth/sessions";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { setDatabaseUrl } from "@/server/db/client";
 import { createApiKey } from "@/server/apikeys/service";
@@ -34,7 +35,7 @@ describe("cookie-authenticated state changes from another origin", () => {
     process.env.NEXTAUTH_URL = APP;
     process.env.HEARTH_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-cross-site-"));
     f = await createOrgFixture(db);
-    cookie = `next-auth.session-token=${await encode({ token: { uid: f.users.EDITOR.userId }, secret: process.env.NEXTAUTH_SECRET })}`;
+    cookie = `next-auth.session-token=${await encode({ token: { uid: f.users.EDITOR.userId, sid: await createSession(db, f.users.EDITOR.userId) }, secret: process.env.NEXTAUTH_SECRET })}`;
   });
   afterAll(async () => close?.());
 
