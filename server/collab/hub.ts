@@ -18,7 +18,8 @@ import * as encoding from "lib0/encoding";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
 import type { PrismaClient } from "@/server/db/client";
 import { getDb } from "@/server/db/client";
-import { userIdFromCookieHeader } from "@/server/auth/session";
+import { sessionFromCookieHeader } from "@/server/auth/session";
+import { sessionIsLive } from "@/server/auth/sessions";
 import { recordAudit } from "@/server/audit/service";
 import { allowedOriginsFromEnvironment, resolveDocAccess, type DocAccess } from "./access";
 import { docNameFromPath, parseDocName, type CollabDocRef } from "./names";
@@ -117,6 +118,8 @@ interface User {
 interface Connection {
   ws: WebSocket;
   user: User;
+  /** The sign-in session the socket was opened with: ending it (sign-out, "sign out everywhere") closes the socket. */
+  sessionId: string;
   access: DocAccess;
   awarenessIds: Set<number>;
   connectedAt: Date;
@@ -253,7 +256,7 @@ export class CollabServer {
       (result) => {
         if ("status" in result) return refuse(socket, result.status, result.text);
         if (this.closed) return refuse(socket, 503, "Service Unavailable");
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, result.ref, result.user, result.access));
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, result.ref, result.user, result.sessionId, result.access));
       },
       (error) => {
         console.error("[collab] upgrade failed:", error);
@@ -264,7 +267,7 @@ export class CollabServer {
 
   private async authorizeUpgrade(
     req: IncomingMessage,
-  ): Promise<{ status: number; text: string } | { ref: CollabDocRef; user: User; access: DocAccess }> {
+  ): Promise<{ status: number; text: string } | { ref: CollabDocRef; user: User; sessionId: string; access: DocAccess }> {
     const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
     const docName = docNameFromPath(pathname);
     const ref = docName ? parseDocName(docName) : null;
@@ -272,20 +275,22 @@ export class CollabServer {
     // Cross-site WebSocket hijacking: browsers send cookies with any page's socket, but always send Origin.
     const origin = req.headers.origin;
     if (!origin || !this.allowedOrigins.has(origin)) return { status: 403, text: "Forbidden" };
-    const userId = await this.withDb((db) => userIdFromCookieHeader(db, req.headers.cookie));
-    if (!userId) return { status: 401, text: "Unauthorized" };
+    const session = await this.withDb((db) => sessionFromCookieHeader(db, req.headers.cookie));
+    if (!session) return { status: 401, text: "Unauthorized" };
+    const { userId, sessionId } = session;
     const user = await this.withDb((db) => db.user.findUnique({ where: { id: userId }, select: { id: true, email: true, name: true } }));
     if (!user) return { status: 401, text: "Unauthorized" };
     const access = await this.withDb((db) => resolveDocAccess(db, userId, ref));
     // Unknown document and outsider look the same.
     if (!access) return { status: 404, text: "Not Found" };
-    return { ref, user, access };
+    return { ref, user, sessionId, access };
   }
 
-  private accept(ws: WebSocket, ref: CollabDocRef, user: User, access: DocAccess): void {
+  private accept(ws: WebSocket, ref: CollabDocRef, user: User, sessionId: string, access: DocAccess): void {
     const conn: Connection = {
       ws,
       user,
+      sessionId,
       access,
       awarenessIds: new Set(),
       connectedAt: new Date(),
@@ -619,12 +624,16 @@ export class CollabServer {
     return work(this.db());
   }
 
-  /** Closes connections whose membership is gone; reconnects those whose role changed. */
+  /** Closes connections whose session ended or membership is gone; reconnects those whose role changed. */
   private async recheckAccess(): Promise<void> {
     for (const doc of this.docs.values()) {
       for (const conn of [...doc.conns]) {
         if (this.closed) return;
         try {
+          if (!(await this.withDb((db) => sessionIsLive(db, conn.sessionId, conn.user.id)))) {
+            conn.ws.close(CLOSE_ACCESS_REVOKED, "session ended");
+            continue;
+          }
           const access = await this.withDb((db) => resolveDocAccess(db, conn.user.id, doc.ref));
           if (!access) conn.ws.close(CLOSE_ACCESS_REVOKED, "access revoked");
           else if (access.canWrite !== conn.access.canWrite) conn.ws.close(CLOSE_ROLE_CHANGED, "role changed");

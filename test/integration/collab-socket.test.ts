@@ -8,6 +8,7 @@ import { connectClient, eventually, sessionCookie, startCollabServer, TEST_ORIGI
 import { compactDocument, readLiveDocument, seedDocumentIfEmpty, listDocumentHistory, parseDocName, caseToMap, readCases } from "@/server/collab";
 import { appendUpdates, loadStoredState, replaceSnapshot } from "@/server/collab/store";
 import { movedPosition, orderedCaseMaps, POSITION_KEY } from "@/contracts/collab-doc";
+import { endUserSessions } from "@/server/auth/sessions";
 
 describe.each(TEST_DATABASE_KINDS)("co-editing over /yjs on %s", (kind) => {
   let t: TestDatabase;
@@ -160,6 +161,20 @@ describe.each(TEST_DATABASE_KINDS)("co-editing over /yjs on %s", (kind) => {
     leaver.doc.getText("content").insert(0, "too late");
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await storedText(docName)).toBe("x");
+  });
+
+  it("closes an open socket when its sign-in session is ended (sign out everywhere)", async () => {
+    const docName = await createPolicy("y");
+    const user = await t.db.user.create({ data: { email: `${unique("signout")}@example.test`, name: "Signs Out" }, select: { id: true } });
+    await t.db.membership.create({ data: { orgId: f.orgId, userId: user.id, role: "EDITOR" } });
+    cookies.signsOut = await sessionCookie(t.db, user.id);
+    const editor = client(docName, "signsOut" as "EDITOR");
+    await editor.synced();
+    expect(await endUserSessions(t.db, user.id)).toBe(1);
+    await eventually(() => editor.closeEvents.some((e) => e.code === 4403), "the server closes the socket with 4403", 5_000);
+    editor.doc.getText("content").insert(0, "after sign-out ");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await storedText(docName)).toBe("y");
   });
 
   it("seeds a document from its draft exactly once, across instances racing and restarts", async () => {
