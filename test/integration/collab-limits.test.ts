@@ -11,6 +11,7 @@ import { connectClient, eventually, sessionCookie, startCollabServer, TEST_ORIGI
 import { readLiveDocument } from "@/server/collab";
 import { CLOSE_INVALID_UPDATE, CLOSE_LOG_FULL, CLOSE_RATE_LIMITED, CLOSE_UPDATE_TOO_LARGE, type CollabLimits } from "@/server/collab/hub";
 import { loadStoredState } from "@/server/collab/store";
+import { createPolicyDocument } from "../support/collab";
 
 /** A y-websocket sync "update" message around arbitrary update bytes. */
 function updateMessage(update: Uint8Array): Uint8Array {
@@ -54,13 +55,7 @@ describe.each(TEST_DATABASE_KINDS)("hostile co-editing updates on %s", (kind) =>
   const clients: TestClient[] = [];
   const cookies: Record<string, string> = {};
 
-  async function createPolicy(draft = ""): Promise<string> {
-    const policy = await t.db.policy.create({
-      data: { projectId: f.projectId, key: unique("p"), title: "Refunds", draft, createdById: f.users.OWNER.userId },
-      select: { id: true },
-    });
-    return `policy:${policy.id}`;
-  }
+  const createPolicy = (draft = "") => createPolicyDocument(t.db, f, draft);
 
   function client(docName: string, who: keyof OrgFixture["users"], target = server): TestClient {
     const c = connectClient(target.wsUrl, docName, { cookie: cookies[who] });

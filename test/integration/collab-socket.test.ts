@@ -9,6 +9,7 @@ import { compactDocument, readLiveDocument, seedDocumentIfEmpty, listDocumentHis
 import { appendUpdates, loadStoredState, replaceSnapshot } from "@/server/collab/store";
 import { movedPosition, orderedCaseMaps, POSITION_KEY } from "@/contracts/collab-doc";
 import { endUserSessions } from "@/server/auth/sessions";
+import { createPolicyDocument } from "../support/collab";
 
 describe.each(TEST_DATABASE_KINDS)("co-editing over /yjs on %s", (kind) => {
   let t: TestDatabase;
@@ -17,13 +18,7 @@ describe.each(TEST_DATABASE_KINDS)("co-editing over /yjs on %s", (kind) => {
   const clients: TestClient[] = [];
   const cookies: Record<string, string> = {};
 
-  async function createPolicy(draft = ""): Promise<string> {
-    const policy = await t.db.policy.create({
-      data: { projectId: f.projectId, key: unique("p"), title: "Refunds", draft, createdById: f.users.OWNER.userId },
-      select: { id: true },
-    });
-    return `policy:${policy.id}`;
-  }
+  const createPolicy = (draft = "") => createPolicyDocument(t.db, f, draft);
 
   async function createSuite(draft: unknown[] = []): Promise<string> {
     const suite = await t.db.evalSuite.create({

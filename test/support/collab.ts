@@ -178,3 +178,12 @@ export async function createCollabFixture(db: import("@/server/db/client").Prism
     },
   };
 }
+
+/** A policy of the fixture's project with `draft` as its text, named as its co-editing document. */
+export async function createPolicyDocument(db: Pick<PrismaClient, "policy">, f: { projectId: string; users: { OWNER: { userId: string } } }, draft = ""): Promise<string> {
+  const policy = await db.policy.create({
+    data: { projectId: f.projectId, key: `p-${Math.random().toString(36).slice(2, 10)}`, title: "Refunds", draft, createdById: f.users.OWNER.userId },
+    select: { id: true },
+  });
+  return `policy:${policy.id}`;
+}
