@@ -11,6 +11,7 @@ import { runTrainBench } from "./train.bench";
 import { runQueueBench } from "./queue.bench";
 import { runServingBench } from "./serving.bench";
 import { runDecoderBench } from "./decoder.bench";
+import { runTokenizerBench } from "./tokenizer.bench";
 
 const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "gpu-matmul", run: runGpuMatmulBench },
@@ -23,6 +24,7 @@ const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "queue", run: runQueueBench },
   { name: "serving", run: runServingBench },
   { name: "decoder", run: runDecoderBench },
+  { name: "tokenizer", run: runTokenizerBench },
 ];
 
 for (const b of benches) {

@@ -2,75 +2,10 @@
 // vocabulary, offsets, the pattern translation and strftime. (Identity with transformers is held
 // by test/oracle/tokenizers.test.ts.)
 import { describe, expect, it } from "vitest";
-import { ChatTemplateError, HfTokenizerError, gpt2ByteToUnicode, loadHfTokenizer, strftime, translateRegex } from "../../gpu/tokenizer";
+import { ChatTemplateError, HfTokenizerError, loadHfTokenizer, strftime, translateRegex } from "../../gpu/tokenizer";
+import { bigVocab, byteLevelJson, PAGE, tinyVocab } from "../support/tokenizer-fixtures";
 
-const BYTE_CHARS = gpt2ByteToUnicode();
 
-function byteLevelJson(vocab: Record<string, number>, merges: Array<[string, string]>, over: Record<string, unknown> = {}) {
-  return {
-    version: "1.0",
-    added_tokens: [{ id: Object.keys(vocab).length, content: "<|eot|>", special: true, lstrip: false, rstrip: false, normalized: false, single_word: false }],
-    normalizer: null,
-    pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: null,
-    decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
-    ...over,
-  };
-}
-
-function tinyVocab() {
-  const vocab: Record<string, number> = {};
-  BYTE_CHARS.forEach((c) => (vocab[c] = Object.keys(vocab).length));
-  const merges: Array<[string, string]> = [
-    ["h", "e"],
-    ["l", "l"],
-    ["he", "ll"],
-    ["hell", "o"],
-    ["Ġ", "w"],
-  ];
-  for (const [a, b] of merges) vocab[a + b] = Object.keys(vocab).length;
-  return { vocab, merges };
-}
-
-/**
- * A byte-level vocabulary of `size` tokens: first the merges that build every word of `text` left to
- * right (so real merging happens), then random pairs up to the size (a 128k table to search).
- */
-function bigVocab(size: number, text: string) {
-  const vocab: Record<string, number> = {};
-  const merges: Array<[string, string]> = [];
-  const tokens = [...BYTE_CHARS];
-  BYTE_CHARS.forEach((c, i) => (vocab[c] = i));
-  const add = (a: string, b: string) => {
-    if (vocab[a + b] !== undefined) return;
-    vocab[a + b] = tokens.length;
-    tokens.push(a + b);
-    merges.push([a, b]);
-  };
-  const enc = new TextEncoder();
-  for (const w of text.match(/ ?\p{L}+/gu) ?? []) {
-    const chars = Array.from(enc.encode(w), (b) => BYTE_CHARS[b]);
-    let acc = chars[0];
-    for (const c of chars.slice(1)) (add(acc, c), (acc += c));
-  }
-  let seed = 12345;
-  const rand = () => {
-    // mulberry32
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  while (tokens.length < size) {
-    const a = tokens[Math.floor(rand() * tokens.length)];
-    const b = tokens[Math.floor(rand() * tokens.length)];
-    if (a.length + b.length <= 16) add(a, b);
-  }
-  return { vocab, merges };
-}
-
-const PAGE = Array.from({ length: 40 }, (_, i) => `Line ${i}: the quick brown fox jumps over the lazy dog, then reads ${i * 37} pages of "Moby-Dick" — naïve café.`).join("\n");
 
 describe("loadHfTokenizer", () => {
   it("merges by rank and decodes back", () => {
@@ -111,21 +46,13 @@ describe("loadHfTokenizer", () => {
     expect(offsets[offsets.length - 1]).toEqual([text.length - 7, text.length]);
   });
 
-  it("encodes a page with a 128k vocabulary in milliseconds", () => {
+  it("encodes and decodes a page with a 128k vocabulary (its speed is measured by test/bench/tokenizer.bench.ts)", () => {
     const { vocab, merges } = bigVocab(128_000, PAGE);
-    let t0 = performance.now();
     const tok = loadHfTokenizer({ tokenizerJson: byteLevelJson(vocab, merges) });
-    const loadMs = performance.now() - t0;
-    t0 = performance.now();
     const ids = tok.encode(PAGE);
-    const coldMs = performance.now() - t0;
-    t0 = performance.now();
-    tok.encode(PAGE.toUpperCase() + PAGE);
-    const secondMs = performance.now() - t0;
-    console.log(`128k vocab: load ${loadMs.toFixed(0)} ms, a page (${PAGE.length} chars, ${ids.length} tokens) ${coldMs.toFixed(1)} ms cold, two pages ${secondMs.toFixed(1)} ms`);
     expect(tok.decode(ids)).toBe(PAGE);
     expect(ids.length).toBeLessThan(PAGE.length / 2);
-    expect(coldMs).toBeLessThan(250); // typically a few ms; generous for a shared CI machine
+    expect(tok.encode(PAGE.toUpperCase() + PAGE).slice(-ids.length)).toEqual(ids);
   });
 
   it("refuses what it does not implement, by name", () => {
