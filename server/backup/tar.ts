@@ -5,56 +5,13 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import { once } from "node:events";
 import { Readable } from "node:stream";
+import { parseTarHeader, tarHeader, TAR_BLOCK } from "@/gpu/io/tar";
 
-const BLOCK = 512;
-const OCTAL_SIZE_MAX = 0o77777777777;
-
-function writeString(header: Buffer, offset: number, length: number, value: string): void {
-  const bytes = Buffer.from(value, "utf8");
-  if (bytes.length > length) throw new Error(`tar: "${value}" is longer than ${length} bytes`);
-  bytes.copy(header, offset);
-}
-
-function writeOctal(header: Buffer, offset: number, length: number, value: number): void {
-  writeString(header, offset, length, value.toString(8).padStart(length - 1, "0") + "\0");
-}
-
-function writeSize(header: Buffer, size: number): void {
-  if (size <= OCTAL_SIZE_MAX) return writeOctal(header, 124, 12, size);
-  // GNU base-256: the high bit of the first byte set, the size big-endian in the rest.
-  header[124] = 0x80;
-  let v = BigInt(size);
-  for (let i = 135; i > 124; i--) {
-    header[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-}
-
-function readSize(header: Buffer): number {
-  if (header[124] & 0x80) {
-    let v = 0n;
-    for (let i = 125; i < 136; i++) v = (v << 8n) | BigInt(header[i]);
-    return Number(v);
-  }
-  return parseInt(header.subarray(124, 136).toString("ascii").replace(/\0.*$/, "").trim() || "0", 8);
-}
+const BLOCK = TAR_BLOCK;
 
 function fileHeader(name: string, size: number, mtime: Date): Buffer {
-  const h = Buffer.alloc(BLOCK);
-  writeString(h, 0, 100, name);
-  writeOctal(h, 100, 8, 0o644);
-  writeOctal(h, 108, 8, 0);
-  writeOctal(h, 116, 8, 0);
-  writeSize(h, size);
-  writeOctal(h, 136, 12, Math.floor(mtime.getTime() / 1000));
-  h.fill(0x20, 148, 156); // the checksum is computed with its own field as spaces
-  h[156] = 0x30; // "0": a regular file
-  writeString(h, 257, 6, "ustar\0");
-  writeString(h, 263, 2, "00");
-  let sum = 0;
-  for (const b of h) sum += b;
-  writeString(h, 148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
-  return h;
+  if (Buffer.byteLength(name) > 100) throw new Error(`tar: "${name}" is longer than 100 bytes`);
+  return Buffer.from(tarHeader(name, size, mtime));
 }
 
 /** Writes entries one after another to a file; `finish()` writes the end-of-archive blocks. */
@@ -116,14 +73,14 @@ export async function readTarEntries(path: string): Promise<TarEntry[]> {
     let offset = 0;
     while (offset + BLOCK <= total) {
       await fh.read(header, 0, BLOCK, offset);
-      if (header.every((b) => b === 0)) break;
-      let sum = 0;
-      for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i];
-      const recorded = parseInt(header.subarray(148, 156).toString("ascii").replace(/\0.*$/, "").trim(), 8);
-      if (sum !== recorded) throw new Error(`${path} is not a tar archive, or is damaged (bad header checksum at byte ${offset})`);
-      const name = header.subarray(0, 100).toString("utf8").replace(/\0.*$/s, "");
-      const size = readSize(header);
-      const type = String.fromCharCode(header[156] || 0x30);
+      let info;
+      try {
+        info = parseTarHeader(header, offset);
+      } catch {
+        throw new Error(`${path} is not a tar archive, or is damaged (bad header checksum at byte ${offset})`);
+      }
+      if (!info) break;
+      const { name, size, type } = info;
       const start = offset + BLOCK;
       if (start + size > total) throw new Error(`${path} is truncated: ${name} needs ${size} bytes, the file ends first`);
       if (type === "0") {
