@@ -62,6 +62,14 @@ export async function* streamSafetensors(reader: FolderReader, file: string): As
   }
 }
 
+const utf8 = new TextDecoder();
+
+/** A file of the folder as UTF-8 text, or null when the folder has none. */
+export async function readFolderText(reader: FolderReader, name: string): Promise<string | null> {
+  if (!(await reader.has(name))) return null;
+  return utf8.decode(await reader.readRange(name, 0, await reader.size(name)));
+}
+
 /** Every tensor of an HF folder, shard after shard. */
 export async function* streamHFFolder(reader: FolderReader): AsyncGenerator<StreamedTensor> {
   for (const f of await hfWeightFiles(reader)) yield* streamSafetensors(reader, f);

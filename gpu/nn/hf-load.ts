@@ -4,7 +4,8 @@
 
 import type { GpuContext } from "../device";
 import { importHFGPT2, type LoadedGPT } from "../io/checkpoint";
-import { hfWeightFiles, streamSafetensors, type FolderReader } from "../io/hf-folder";
+import { hfWeightFiles, readFolderText, streamSafetensors, type FolderReader } from "../io/hf-folder";
+import { HfTokenizerError, loadHfTokenizer, type HfTokenizer } from "../tokenizer/hf-tokenizer";
 import { encodeSafetensors, SafetensorsError, toFloat32 } from "../io/safetensors";
 import { Decoder, type DecoderLoadOptions, type DecoderLoraConfig, type LoraModule } from "./decoder";
 import { parseHFConfig } from "./hf-config";
@@ -21,6 +22,18 @@ export async function loadHFFolder(ctx: GpuContext, reader: FolderReader, o: Dec
   if (files.length !== 1) throw new SafetensorsError(`a sharded GPT-2 folder (${files.length} files) is not supported`);
   const bytes = await reader.readRange(files[0], 0, await reader.size(files[0]));
   return { kind: "gpt2", ...importHFGPT2(ctx, bytes, raw as { n_head: number }) };
+}
+
+/** The folder's own tokenizer: tokenizer.json with tokenizer_config.json, chat_template.jinja and generation_config.json when present. */
+export async function loadFolderTokenizer(reader: FolderReader): Promise<HfTokenizer> {
+  const tokenizerJson = await readFolderText(reader, "tokenizer.json");
+  if (tokenizerJson === null) throw new HfTokenizerError("the folder has no tokenizer.json: Hearth needs the model's own tokenizer (save it with the model: tokenizer.save_pretrained(folder))");
+  return loadHfTokenizer({
+    tokenizerJson,
+    tokenizerConfig: await readFolderText(reader, "tokenizer_config.json"),
+    chatTemplate: await readFolderText(reader, "chat_template.jinja"),
+    generationConfig: await readFolderText(reader, "generation_config.json"),
+  });
 }
 
 const PEFT_PREFIX = "base_model.model.";

@@ -21,9 +21,10 @@ import { jsonValue } from "@/server/db/json";
 import { getArtifactStore, receiveToTempFile, UploadTooLarge, type ArtifactStore } from "@/server/storage";
 import { recordUpload } from "@/server/storage/uploads";
 import { decoderTensorShapes, HFConfigError, parseHFConfig, type DecoderConfig } from "@/gpu/nn/hf-config";
-import { hfWeightFiles, type FolderReader } from "@/gpu/io/hf-folder";
+import { hfWeightFiles, readFolderText, type FolderReader } from "@/gpu/io/hf-folder";
 import { parseSafetensorsHeader, safetensorsHeaderLength, SafetensorsError, type SafetensorsDType } from "@/gpu/io/safetensors";
-import { HfTokenizerError, loadHfTokenizer } from "@/gpu/tokenizer/hf-tokenizer";
+import { HfTokenizerError } from "@/gpu/tokenizer/hf-tokenizer";
+import { loadFolderTokenizer } from "@/gpu/nn/hf-load";
 import { createModelVersionIn } from "./service";
 
 /** The largest file of a folder (each shard); the folder as a whole may hold many. */
@@ -137,14 +138,6 @@ export function storeFolderReader(store: ArtifactStore, files: Map<string, { sha
   };
 }
 
-function readText(reader: FolderReader, name: string): Promise<string | null> {
-  return reader.has(name).then(async (has) => {
-    if (!has) return null;
-    const size = await reader.size(name);
-    return Buffer.from(await reader.readRange(name, 0, size)).toString("utf8");
-  });
-}
-
 /** The license a model card's front matter declares (`license: apache-2.0`), if any. */
 function licenseOf(readme: string | null, config: Record<string, unknown>): string | null {
   if (typeof config.license === "string") return config.license;
@@ -175,15 +168,9 @@ export async function describeHfFolder(reader: FolderReader): Promise<FolderDesc
     if (e instanceof HFConfigError) throw new FolderInvalid(`config.json: ${e.message}`);
     throw e;
   }
-  const text = async (name: string) => readText(reader, name);
   let tokenizer;
   try {
-    tokenizer = loadHfTokenizer({
-      tokenizerJson: (await text("tokenizer.json"))!,
-      tokenizerConfig: await text("tokenizer_config.json"),
-      chatTemplate: await text("chat_template.jinja"),
-      generationConfig: await text("generation_config.json"),
-    });
+    tokenizer = await loadFolderTokenizer(reader);
   } catch (e) {
     if (e instanceof HfTokenizerError || e instanceof SyntaxError) throw new FolderInvalid(`tokenizer: ${(e as Error).message}`);
     throw e;
@@ -239,7 +226,7 @@ export async function describeHfFolder(reader: FolderReader): Promise<FolderDesc
     parameters,
     dtype,
     contextLength: config.modelType === "gpt2" ? config.blockSize : config.maxPositions,
-    license: licenseOf(await text("README.md"), rawConfig),
+    license: licenseOf(await readFolderText(reader, "README.md"), rawConfig),
     vocabSize: config.vocabSize,
     hasChatTemplate: tokenizer.chatTemplate !== null,
     weightBytes,
