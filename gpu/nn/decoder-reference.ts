@@ -10,11 +10,18 @@ import { ropeRef } from "../reference/rope";
 import { swigluRef } from "../reference/swiglu";
 import { ropeAngles, ropeInvFreq } from "../ops/rope";
 import type { DecoderConfig } from "./hf-config";
+import { dropoutKeeps } from "../ops/elementwise";
 
 type Weights = Map<string, ArrayLike<number>>;
 
+/** peft LoRA in the reference: scale alpha / r, and optionally each module's dropout mask (seeded as the GPU's). */
+export interface LoraRef {
+  scale: number;
+  dropout?: (module: string) => { p: number; seed: number } | null;
+}
+
 /** Logits [B, T, V] for tokens [B, T]; `lora` adds scale (x A^T) B^T on the modules whose A and B are in w. */
-export function decoderForwardRef(c: DecoderConfig, w: Weights, tokens: ArrayLike<number>, B: number, T: number, lora?: { scale: number }): Float64Array {
+export function decoderForwardRef(c: DecoderConfig, w: Weights, tokens: ArrayLike<number>, B: number, T: number, lora?: LoraRef): Float64Array {
   const N = B * T;
   const H = c.hiddenSize;
   const get = (n: string) => {
@@ -30,7 +37,9 @@ export function decoderForwardRef(c: DecoderConfig, w: Weights, tokens: ArrayLik
     const A = w.get(`${name}.lora_A`);
     if (A && lora) {
       const r = A.length / K;
-      const xa = matmulRef(x, A, { batchA: 1, batchB: 1, M: N, N: r, K, transB: true });
+      const drop = lora.dropout?.(name);
+      const xd = drop ? Float64Array.from(x, (v, i) => (dropoutKeeps(drop.seed, i, drop.p) ? v / (1 - drop.p) : 0)) : x;
+      const xa = matmulRef(xd, A, { batchA: 1, batchB: 1, M: N, N: r, K, transB: true });
       const yl = matmulRef(xa, get(`${name}.lora_B`), { batchA: 1, batchB: 1, M: N, N: O, K: r, transB: true });
       for (let i = 0; i < y.length; i++) y[i] += lora.scale * yl[i];
     }
@@ -60,7 +69,7 @@ export function decoderForwardRef(c: DecoderConfig, w: Weights, tokens: ArrayLik
 }
 
 /** Mean cross-entropy of targets [B*T] under the reference forward. */
-export function decoderLossRef(c: DecoderConfig, w: Weights, tokens: ArrayLike<number>, targets: ArrayLike<number>, B: number, T: number, lora?: { scale: number }): number {
+export function decoderLossRef(c: DecoderConfig, w: Weights, tokens: ArrayLike<number>, targets: ArrayLike<number>, B: number, T: number, lora?: LoraRef): number {
   const losses = crossEntropyRef(decoderForwardRef(c, w, tokens, B, T, lora), targets, c.vocabSize);
   let s = 0;
   for (const v of losses) s += v;

@@ -11,7 +11,7 @@
 
 import type { GpuContext } from "../device";
 import { Tensor } from "../tensor";
-import { biasAddBackward } from "../ops/elementwise";
+import { accumulate, biasAddBackward, dropout } from "../ops/elementwise";
 import { adamw, type AdamWConfig } from "../ops/adamw";
 import { crossEntropy, crossEntropyWithGrad } from "../ops/cross-entropy";
 import { gqaMatmulShapes, groupedQueryAttention, groupedQueryAttentionBackward, releaseGqaSaved, type GqaSaved } from "../ops/gqa";
@@ -38,6 +38,8 @@ export interface DecoderLoraConfig {
   r: number;
   alpha: number;
   targets: LoraModule[];
+  /** peft's lora_dropout: dropout on the adapter's input while training (0 = none). */
+  dropout?: number;
 }
 
 export interface DecoderLoadOptions {
@@ -103,8 +105,10 @@ export class Decoder {
   /** AdamW moments (f32), allocated with the gradients. */
   readonly m = new Map<string, Tensor>();
   readonly v = new Map<string, Tensor>();
-  /** Adapters by module name (e.g. "model.layers.0.self_attn.q_proj"): scale alpha / r. */
-  readonly lora = new Map<string, { scale: number }>();
+  /** Adapters by module name (e.g. "model.layers.0.self_attn.q_proj"): scale alpha / r, index for dropout seeds. */
+  readonly lora = new Map<string, { scale: number; index: number }>();
+  /** Set by beginStep while a training batch runs: LoRA dropout is on and seeded from it; null otherwise. */
+  private dropoutSeed: number | null = null;
   loraConfig?: DecoderLoraConfig;
   /** True once LoRA is attached: only the adapters train. */
   frozenBase = false;
@@ -169,6 +173,37 @@ export class Decoder {
     return n;
   }
 
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+
+  get contextLength(): number {
+    return this.config.maxPositions;
+  }
+
+  /**
+   * The optimizer step (and micro-batch) whose training batch runs next: LoRA dropout masks are
+   * seeded from it, so a resumed run draws the same masks. Dropout stays off outside trainBatch.
+   */
+  beginStep(step: number, micro: number): void {
+    this.stepSeed = (Math.imul(step + 1, 0x9e3779b1) ^ Math.imul(micro + 1, 0x85ebca6b)) >>> 0;
+  }
+
+  private stepSeed = 0;
+
+  /** The dropout a module's adapter applies in the current step's training batch (null: none). */
+  dropoutFor(module: string): { p: number; seed: number } | null {
+    const ad = this.lora.get(module);
+    const p = this.loraConfig?.dropout ?? 0;
+    if (!ad || p <= 0) return null;
+    return { p, seed: (this.stepSeed ^ Math.imul(ad.index + 1, 0xc2b2ae35)) >>> 0 };
+  }
+
+  /** Matrices and LoRA adapters decay; norms and biases never (as adamwStep). */
+  weightDecays(name: string): boolean {
+    return this.params.get(name)?.rank === 2;
+  }
+
   /** The head's module: the embedding when tied (logits = x E^T), else lm_head. */
   private head(): string {
     return this.config.tieWordEmbeddings ? "model.embed_tokens" : "lm_head";
@@ -205,6 +240,7 @@ export class Decoder {
    */
   attachLora(cfg: DecoderLoraConfig, o: { weights?: Map<string, Float32Array>; seed?: number } = {}): void {
     if (!Number.isInteger(cfg.r) || cfg.r < 1) throw new Error(`LoRA: r must be a positive integer, got ${cfg.r}`);
+    if (cfg.dropout !== undefined && !(cfg.dropout >= 0 && cfg.dropout < 1)) throw new Error(`LoRA: dropout must be in [0, 1), got ${cfg.dropout}`);
     if (this.lora.size) throw new Error("LoRA: this model already has adapters");
     let s = (o.seed ?? 7) >>> 0;
     const rand = () => {
@@ -231,7 +267,7 @@ export class Decoder {
           }
           this.params.set(`${mod}.${suffix}`, this.ctx.tensor(data, shape));
         }
-        this.lora.set(mod, { scale: cfg.alpha / cfg.r });
+        this.lora.set(mod, { scale: cfg.alpha / cfg.r, index: this.lora.size });
       }
     }
     this.loraConfig = { ...cfg, targets: [...cfg.targets] };
@@ -292,9 +328,12 @@ export class Decoder {
     const y = isWeight16(w) ? linear16(ctx, x, w, { bias, residual }) : matmul(ctx, x, w, { transB: true, bias, residual });
     const ad = this.lora.get(name);
     if (ad) {
-      const xa = matmul(ctx, x, p.get(`${name}.lora_A`) as Tensor, { transB: true });
+      const drop = this.dropoutSeed === null ? null : this.dropoutFor(name);
+      const xd = drop ? dropout(ctx, x, drop) : x;
+      const xa = matmul(ctx, xd, p.get(`${name}.lora_A`) as Tensor, { transB: true });
       matmul(ctx, xa, p.get(`${name}.lora_B`) as Tensor, { transB: true, alpha: ad.scale, out: y, accumulate: true });
       saved.set(name, xa);
+      if (drop) saved.set(`${name}#dropped`, xd);
     }
     return y;
   }
@@ -316,8 +355,16 @@ export class Decoder {
       const dB = g.get(`${name}.lora_B`);
       const dA = g.get(`${name}.lora_A`);
       const { da: dxa } = matmulBackward(ctx, saved.get(name)!, B, dy, { transB: true, alpha: ad.scale, into: dB ? { db: dB } : undefined, needB: !!dB });
-      if (dA) matmulBackward(ctx, x, A, dxa!, { transB: true, into: { db: dA }, needA: false });
-      matmul(ctx, dxa!, A, { out: dx, accumulate: true });
+      const xd = saved.get(`${name}#dropped`);
+      if (dA) matmulBackward(ctx, xd ?? x, A, dxa!, { transB: true, into: { db: dA }, needA: false });
+      if (xd) {
+        // the adapter saw dropout(x): its gradient to x goes through the same mask
+        const dxd = matmul(ctx, dxa!, A);
+        const dxm = dropout(ctx, dxd, this.dropoutFor(name)!);
+        accumulate(ctx, dx, dxm.reshape(dx.shape));
+        dxd.release();
+        dxm.release();
+      } else matmul(ctx, dxa!, A, { out: dx, accumulate: true });
       dxa!.release();
     }
     return dx;
@@ -440,6 +487,15 @@ export class Decoder {
    * Returns [1] holding lossScale * the sum (for the mean, both 1 / (B T)).
    */
   trainBatch(tokens: Tensor, targets: Tensor, gradScale: number, lossScale = gradScale): Tensor {
+    this.dropoutSeed = this.stepSeed;
+    try {
+      return this.trainBatchInner(tokens, targets, gradScale, lossScale);
+    } finally {
+      this.dropoutSeed = null;
+    }
+  }
+
+  private trainBatchInner(tokens: Tensor, targets: Tensor, gradScale: number, lossScale: number): Tensor {
     const cache = this.forward(tokens);
     const [B, T] = tokens.shape;
     const V = this.config.vocabSize;

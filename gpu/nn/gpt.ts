@@ -12,7 +12,7 @@ import { layerNorm, layerNormBackward, type LayerNormResult } from "../ops/layer
 import { matmul, matmulBackward, selectMatmulVariantsFor, type MatmulShapeSpec } from "../ops/matmul";
 import { crossEntropy, crossEntropyWithGrad } from "../ops/cross-entropy";
 import { sumAll } from "../ops/reduce";
-import { initParameters, parameterShapes, validateConfig, type GPTConfig } from "./config";
+import { decays, initParameters, parameterShapes, validateConfig, type GPTConfig } from "./config";
 
 type P = Map<string, Tensor>;
 
@@ -268,6 +268,18 @@ export class GPT {
     let n = 0;
     for (const t of this.params.values()) n += t.size;
     return n;
+  }
+
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+
+  get contextLength(): number {
+    return this.config.blockSize;
+  }
+
+  weightDecays(name: string): boolean {
+    return decays(name);
   }
 
   /** Names of the parameters that train: all, or only the LoRA adapters when the base is frozen. */

@@ -60,3 +60,35 @@ export function geluBackward(ctx: GpuContext, x: Tensor, dy: Tensor): Tensor {
   ctx.dispatch({ kernel: "gelu", entry: "backward", constants: { WG }, params: { u: [x.size] }, bindings: [x, null, dy, dx], groups: grid1d(ctx, x.size, WG) });
   return dx;
 }
+
+/** The dropout mask's hash, as the kernel computes it (for references and tests). */
+export function dropoutKeeps(seed: number, i: number, p: number): boolean {
+  const pcg = (v: number) => {
+    const s = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;
+    const w = Math.imul(((s >>> ((s >>> 28) + 4)) ^ s) >>> 0, 277803737) >>> 0;
+    return ((w >>> 22) ^ w) >>> 0;
+  };
+  return pcg((i ^ pcg(seed)) >>> 0) >= dropoutThreshold(p);
+}
+
+function dropoutThreshold(p: number): number {
+  return Math.min(0xffffffff, Math.round(p * 2 ** 32));
+}
+
+/**
+ * Inverted dropout: each element kept with probability 1 - p and scaled by 1 / (1 - p). The mask
+ * depends only on (seed, index), so the backward pass is the same call on the gradient.
+ */
+export function dropout(ctx: GpuContext, x: Tensor, o: { p: number; seed: number }): Tensor {
+  if (!(o.p >= 0 && o.p < 1)) fail("dropout", `p must be in [0, 1), got ${o.p}`);
+  const y = ctx.empty(x.shape, "f32", "dropout");
+  const WG = elementWG(ctx);
+  ctx.dispatch({
+    kernel: "dropout",
+    constants: { WG },
+    params: { u: [x.size, o.seed >>> 0, dropoutThreshold(o.p)], f: [1 / (1 - o.p)] },
+    bindings: [x, y],
+    groups: grid1d(ctx, x.size, WG),
+  });
+  return y;
+}

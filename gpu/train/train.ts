@@ -6,8 +6,30 @@ import { adamw } from "../ops/adamw";
 import { accumulate } from "../ops/elementwise";
 import { globalGradNorm } from "../ops/reduce";
 import type { Tensor } from "../tensor";
-import { decays, mulberry32 } from "../nn/config";
-import type { GPT } from "../nn/gpt";
+import type { GpuContext } from "../device";
+import { mulberry32 } from "../nn/config";
+import type { AnyWeight } from "../ops/weight16";
+
+/** What the loop needs of a model: Hearth's GPT and the Hugging Face Decoder both have it. */
+export interface TrainableModel {
+  readonly ctx: GpuContext;
+  readonly params: ReadonlyMap<string, Tensor | AnyWeight>;
+  readonly grads: ReadonlyMap<string, Tensor>;
+  readonly m: ReadonlyMap<string, Tensor>;
+  readonly v: ReadonlyMap<string, Tensor>;
+  /** Vocabulary size and the longest sequence the model takes. */
+  readonly vocabSize: number;
+  readonly contextLength: number;
+  trainableNames(): string[];
+  enableTraining(): void;
+  zeroGrads(): void;
+  /** Whether AdamW's weight decay applies to this parameter. */
+  weightDecays(name: string): boolean;
+  trainBatch(tokens: Tensor, targets: Tensor, gradScale: number, lossScale?: number): Tensor;
+  meanLoss(tokens: Tensor, targets: Tensor): Tensor;
+  /** Optimizer step about to run: seeds what is random per step (LoRA dropout). */
+  beginStep?(step: number, micro: number): void;
+}
 
 export interface TrainConfig {
   steps: number;
@@ -215,13 +237,13 @@ const yieldToEvents = () => new Promise<void>((r) => setTimeout(r, 0));
  * token stream (pre-training windows) or a BatchSource (e.g. SftSampler); token streams are checked
  * against the vocabulary up front.
  */
-export async function train(model: GPT, data: { train: ArrayLike<number> | BatchSource; val?: ArrayLike<number> | BatchSource }, config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+export async function train(model: TrainableModel, data: { train: ArrayLike<number> | BatchSource; val?: ArrayLike<number> | BatchSource }, config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   // Keys given as undefined keep their defaults.
   const c = { ...TRAIN_DEFAULTS, ...(Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as TrainConfig) };
   const ctx = model.ctx;
-  const T = c.seqLen ?? model.config.blockSize;
+  const T = c.seqLen ?? model.contextLength;
   const B = c.batchSize;
-  const vocab = model.config.vocabSize;
+  const vocab = model.vocabSize;
   for (const [name, s] of [["train", data.train], ["val", data.val]] as const) {
     if (!s || isBatchSource(s)) continue;
     for (let i = 0; i < s.length; i++) if (!(s[i] >= 0 && s[i] < vocab)) throw new Error(`train: ${name} token ${i} is ${s[i]}, outside the model's vocabulary of ${vocab}`);
@@ -266,7 +288,8 @@ export async function train(model: GPT, data: { train: ArrayLike<number> | Batch
       ctx.clear(lossAcc);
       // Mean over the tokens that carry a loss (all of them when pre-training; responses in SFT).
       const scale = 1 / Math.max(1, targets);
-      for (const m of micro) {
+      for (const [i, m] of micro.entries()) {
+        model.beginStep?.(step, i);
         const loss = model.trainBatch(m.x, m.y, scale);
         accumulate(ctx, lossAcc, loss);
         loss.release();
@@ -274,8 +297,8 @@ export async function train(model: GPT, data: { train: ArrayLike<number> | Batch
       const lr = learningRate(step, c);
       const norm = globalGradNorm(ctx, grads, c.gradClip);
       names.forEach((n, i) => {
-        const slot = { param: model.params.get(n)!, grad: grads[i], m: model.m.get(n)!, v: model.v.get(n)! };
-        adamw(ctx, slot, step + 1, { lr, beta1: c.beta1, beta2: c.beta2, weightDecay: decays(n) ? c.weightDecay : 0 }, norm.scale);
+        const slot = { param: model.params.get(n) as Tensor, grad: grads[i], m: model.m.get(n)!, v: model.v.get(n)! };
+        adamw(ctx, slot, step + 1, { lr, beta1: c.beta1, beta2: c.beta2, weightDecay: model.weightDecays(n) ? c.weightDecay : 0 }, norm.scale);
       });
       norm.norm.release();
       norm.scale.release();
@@ -311,7 +334,7 @@ export async function train(model: GPT, data: { train: ArrayLike<number> | Batch
 }
 
 /** Mean loss over fixed batches: one submit, one readback. */
-export async function validationLoss(model: GPT, batches: Array<{ x: Tensor; y: Tensor; targets?: number }>): Promise<number> {
+export async function validationLoss(model: Pick<TrainableModel, "ctx" | "meanLoss">, batches: Array<{ x: Tensor; y: Tensor; targets?: number }>): Promise<number> {
   const ctx = model.ctx;
   const acc = ctx.zeros([1]);
   const total = batches.reduce((n, b) => n + (b.targets ?? b.x.size), 0);

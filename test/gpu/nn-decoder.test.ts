@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GpuContext } from "../../gpu/device";
 import { Decoder } from "../../gpu/nn/decoder";
-import { decoderForwardRef, decoderLossRef } from "../../gpu/nn/decoder-reference";
+import { decoderForwardRef, decoderLossRef, type LoraRef } from "../../gpu/nn/decoder-reference";
 import type { DecoderConfig } from "../../gpu/nn/hf-config";
 import { nodeFolderReader } from "../../gpu/io/folder-node";
 import { writeTinyLlamaFolder } from "../support/tiny-hf-folder";
@@ -54,7 +54,7 @@ function batch(V: number) {
 }
 
 /** d loss / d w[name][i] by central differences of the float64 reference. */
-function fd(config: DecoderConfig, w: Map<string, Float64Array>, name: string, i: number, x: Int32Array, y: Int32Array, lora?: { scale: number }, h = 1e-4): number {
+function fd(config: DecoderConfig, w: Map<string, Float64Array>, name: string, i: number, x: Int32Array, y: Int32Array, lora?: LoraRef, h = 1e-4): number {
   const t = w.get(name)!;
   const keep = t[i];
   t[i] = keep + h;
@@ -101,11 +101,11 @@ describe.each(Object.keys(VARIANTS) as Array<keyof typeof VARIANTS>)("decoder (%
     m.release();
   });
 
-  it("LoRA on a 16-bit base: adapter gradients match finite differences, the base gets none", async () => {
+  it.each([0, 0.3])("LoRA on a 16-bit base (dropout %s): adapter gradients match finite differences, the base gets none", async (dropout) => {
     const { m, config, weights } = await load(variant);
     const r = rng(5);
     const lw = new Map<string, Float32Array>();
-    const cfg = { r: 2, alpha: 6, targets: ["q_proj", "v_proj", "o_proj", "down_proj"] as const };
+    const cfg = { r: 2, alpha: 6, dropout, targets: ["q_proj", "v_proj", "o_proj", "down_proj"] as const };
     for (let l = 0; l < config.nLayer; l++) {
       for (const t of cfg.targets) {
         const mod = `model.layers.${l}.${t === "down_proj" ? "mlp" : "self_attn"}.${t}`;
@@ -120,10 +120,19 @@ describe.each(Object.keys(VARIANTS) as Array<keyof typeof VARIANTS>)("decoder (%
     const { x, y } = batch(config.vocabSize);
     const tx = ctx.tensor(x, [B, T], "i32");
     const ty = ctx.tensor(y, [B * T], "i32");
+    m.beginStep(3, 0);
     m.trainBatch(tx, ty, 1 / (B * T)).release();
     const grads = await m.readGradients();
     expect([...grads.keys()].sort()).toEqual([...lw.keys()].sort());
-    const lora = { scale: cfg.alpha / cfg.r };
+    const lora: LoraRef = { scale: cfg.alpha / cfg.r, dropout: (mod) => m.dropoutFor(mod) };
+    if (dropout) {
+      // dropout is on only while training: the loss without it differs from the dropped one
+      const plain = decoderLossRef(config, weights, x, y, B, T, { scale: lora.scale });
+      expect(Math.abs(plain - decoderLossRef(config, weights, x, y, B, T, lora))).toBeGreaterThan(1e-4);
+      const ml = m.meanLoss(tx, ty);
+      expect((await ctx.read(ml))[0]).toBeCloseTo(plain, 4);
+      ml.release();
+    }
     for (const name of grads.keys()) {
       const g = grads.get(name)!;
       const i = Math.floor(r() * g.length);
