@@ -685,24 +685,30 @@ export class Decoder {
    * The base weights as a safetensors file in Hugging Face naming, each tensor in its checkpoint
    * dtype: an unmodified import exports bit-identical tensors; trained f32 master weights of a 16-bit
    * checkpoint are rounded to it (nearest even). `dtype: "f32"` writes every tensor as F32 instead.
-   * (f32 weights rounded to f16 at load export as F16.)
+   * (f32 weights rounded to f16 at load export as F16.) `mergeLora` folds the adapters into their
+   * base weights (W + alpha/r B A, as peft's merge_and_unload); otherwise they are left out.
    */
-  async exportSafetensors(metadata: Record<string, string> = { format: "pt" }, o: { dtype?: "source" | "f32" } = {}): Promise<Uint8Array> {
+  async exportSafetensors(metadata: Record<string, string> = { format: "pt" }, o: { dtype?: "source" | "f32"; mergeLora?: boolean } = {}): Promise<Uint8Array> {
     const out = new Map<string, { dtype: SafetensorsDType; shape: number[]; bytes: Uint8Array }>();
+    const asBytes = (v: Float32Array) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice();
     for (const [name, p] of this.params) {
       if (/\.lora_[AB]$/.test(name)) continue;
-      if (isWeight16(p) && o.dtype === "f32") {
-        const v = await this.readParameter(name);
-        out.set(name, { dtype: "F32", shape: [...p.shape], bytes: new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice() });
+      const mod = name.replace(/\.weight$/, "");
+      const ad = o.mergeLora && name.endsWith(".weight") ? this.lora.get(mod) : undefined;
+      const src: SafetensorsDType = o.dtype === "f32" ? "F32" : isWeight16(p) ? (p.half === "f16" ? "F16" : "BF16") : (this.sourceDtypes.get(name) ?? "F32");
+      if (!ad && isWeight16(p) && src !== "F32") {
+        out.set(name, { dtype: src, shape: [...p.shape], bytes: await readWeight16Bytes(this.ctx, p) });
         continue;
       }
-      if (isWeight16(p)) {
-        out.set(name, { dtype: p.half === "f16" ? "F16" : "BF16", shape: [...p.shape], bytes: await readWeight16Bytes(this.ctx, p) });
-        continue;
+      const v = await this.readParameter(name);
+      if (ad) {
+        // W + scale * B A, summed in f32 (peft's merge), then written in the checkpoint's dtype
+        const delta = matmul(this.ctx, this.params.get(`${mod}.lora_B`) as Tensor, this.params.get(`${mod}.lora_A`) as Tensor, { alpha: ad.scale });
+        const d = (await this.ctx.read(delta)) as Float32Array;
+        delta.release();
+        for (let i = 0; i < v.length; i++) v[i] += d[i];
       }
-      const v = (await this.ctx.read(p)) as Float32Array;
-      const src = o.dtype === "f32" ? "F32" : (this.sourceDtypes.get(name) ?? "F32");
-      if (src === "F32") out.set(name, { dtype: "F32", shape: [...p.shape], bytes: new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice() });
+      if (src === "F32") out.set(name, { dtype: "F32", shape: [...p.shape], bytes: asBytes(v) });
       else {
         const bits = Uint16Array.from(v, src === "F16" ? f32ToF16 : f32ToBf16);
         out.set(name, { dtype: src, shape: [...p.shape], bytes: new Uint8Array(bits.buffer) });

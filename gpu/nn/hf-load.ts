@@ -65,7 +65,8 @@ export async function loadPeftAdapter(model: Decoder, reader: FolderReader): Pro
     if (!m) throw new SafetensorsError(`adapter_model.safetensors: unexpected tensor "${t.name}"`);
     weights.set(`${m[1]}.${m[2]}`, toFloat32(t.name, { dtype: t.dtype, shape: t.shape, bytes: t.bytes }));
   }
-  const cfg: DecoderLoraConfig = { r, alpha, targets: targets as LoraModule[] };
+  const dropout = typeof c.lora_dropout === "number" && c.lora_dropout > 0 && c.lora_dropout < 1 ? c.lora_dropout : undefined;
+  const cfg: DecoderLoraConfig = { r, alpha, targets: targets as LoraModule[], ...(dropout ? { dropout } : {}) };
   model.attachLora(cfg, { weights });
   return cfg;
 }
@@ -84,7 +85,7 @@ export async function exportPeftAdapter(model: Decoder, o: { baseModel?: string 
     base_model_name_or_path: o.baseModel ?? null,
     r: cfg.r,
     lora_alpha: cfg.alpha,
-    lora_dropout: 0,
+    lora_dropout: cfg.dropout ?? 0,
     target_modules: cfg.targets,
     bias: "none",
     fan_in_fan_out: false,

@@ -9,31 +9,12 @@ import { attachLora, mergeLora, LORA_DEFAULTS } from "../nn/lora";
 import { trainBpe, type BytePairTokenizer } from "../tokenizer";
 import { loadGPT, loadTrainingState, saveGPT, saveTrainingState } from "../io/checkpoint";
 import { sha256Hex } from "../io/safetensors";
-import { SftSampler, train, type BatchSource, type SftExample, type StepMetrics, type TrainControl } from "./train";
+import { SftSampler, train, type BatchSource, type SftExample } from "./train";
+import { isTar } from "../io/tar";
+import { runDecoderTrainJob } from "./decoder-job";
+import { TRAIN_JOB_KINDS, type TrainJobHooks, type TrainJobInput, type TrainJobKind, type TrainJobResult, type TrainJobSpec } from "./job-types";
 
-export type TrainJobKind = "PRETRAIN" | "SFT" | "LORA";
-export const TRAIN_JOB_KINDS: readonly TrainJobKind[] = ["PRETRAIN", "SFT", "LORA"];
-
-/** Stored as a training run's config, whatever runs it (a browser or a node). */
-export interface TrainJobSpec {
-  kind: TrainJobKind;
-  preset: GPTPresetName;
-  steps: number;
-  batchSize: number;
-  /** Default: the model's context length. */
-  seqLen?: number;
-  lr: number;
-  warmupSteps?: number;
-  gradAccum?: number;
-  /** PRETRAIN from scratch: size of the byte-level BPE trained on the corpus (at least 256). */
-  vocabSize?: number;
-  seed?: number;
-  /** Steps between checkpoints (there is always one at the end). */
-  checkpointEvery: number;
-  /** Validation loss every N steps on the held-out 10% of the data; 0 or absent disables. */
-  evalEvery?: number;
-  lora?: { rank: number; alpha: number };
-}
+export * from "./job-types";
 
 /** Ends every response in supervised data; generation stops there (the eval runner's default stop). */
 export const SFT_END = "\n\n";
@@ -66,7 +47,8 @@ export function validateTrainJobSpec(raw: unknown): TrainJobSpec {
     preset,
     steps,
     batchSize: int(r.batchSize, "batchSize", 1, 4096),
-    seqLen: optionalInt(r.seqLen, "seqLen", 2, GPT_PRESETS[preset].blockSize),
+    // a decoder parent's context can be long; a GPT's own block size caps it when the job runs
+    seqLen: optionalInt(r.seqLen, "seqLen", 2, 131_072),
     lr: r.lr,
     warmupSteps: optionalInt(r.warmupSteps, "warmupSteps", 0, steps),
     gradAccum: optionalInt(r.gradAccum, "gradAccum", 1, 1024),
@@ -79,6 +61,20 @@ export function validateTrainJobSpec(raw: unknown): TrainJobSpec {
     const l = r.lora as Record<string, unknown>;
     if (typeof l !== "object") throw new SpecError("lora must be an object like { rank, alpha }");
     spec.lora = { rank: int(l.rank, "lora.rank", 1, 256), alpha: typeof l.alpha === "number" && l.alpha > 0 ? l.alpha : LORA_DEFAULTS.alpha };
+    if (l.dropout !== undefined && l.dropout !== null && l.dropout !== 0) {
+      if (typeof l.dropout !== "number" || !(l.dropout > 0 && l.dropout < 1)) throw new SpecError(`lora.dropout must be a number in [0, 1), got ${JSON.stringify(l.dropout)}`);
+      spec.lora.dropout = l.dropout;
+    }
+    if (l.targets !== undefined && l.targets !== null) {
+      if (!Array.isArray(l.targets) || !l.targets.length || l.targets.length > 16 || !l.targets.every((t) => typeof t === "string" && /^[a-z_]{1,32}$/.test(t))) {
+        throw new SpecError(`lora.targets must be a list of module names like ["q_proj", "v_proj"], got ${JSON.stringify(l.targets).slice(0, 200)}`);
+      }
+      spec.lora.targets = [...new Set(l.targets as string[])];
+    }
+  }
+  if (r.exportDtype !== undefined && r.exportDtype !== null) {
+    if (r.exportDtype !== "source" && r.exportDtype !== "float32") throw new SpecError(`exportDtype must be "source" or "float32", got ${JSON.stringify(r.exportDtype)}`);
+    spec.exportDtype = r.exportDtype;
   }
   if (spec.kind === "LORA" && !spec.lora) spec.lora = { rank: LORA_DEFAULTS.rank, alpha: LORA_DEFAULTS.alpha };
   for (const k of Object.keys(spec) as Array<keyof TrainJobSpec>) if (spec[k] === undefined) delete spec[k];
@@ -114,36 +110,6 @@ export function estimateTrainJob(spec: TrainJobSpec, config: GPTConfig = specMod
   const largestBufferBytes = 4 * Math.max(B * T * V, V * C, B * H * T * T, B * T * 4 * C);
   const flopsPerStep = tokens * (6 * N + 12 * L * T * C);
   return { parameters: N, bufferBytes, largestBufferBytes, flopsPerStep, tokensPerStep: tokens };
-}
-
-export interface TrainJobInput {
-  /** The dataset version's bytes: UTF-8 text (PRETRAIN) or JSON Lines of {"prompt", "response"} (SFT, LORA). */
-  dataset: Uint8Array;
-  /** The parent model version's checkpoint: required for SFT and LORA, optional for PRETRAIN (continue). */
-  parent?: Uint8Array;
-  /** A training state from onCheckpoint: training continues exactly where it stopped. */
-  resume?: Uint8Array;
-}
-
-export interface TrainJobHooks {
-  onStep?: (m: StepMetrics) => void | Promise<void>;
-  /** Every checkpointEvery steps and at the end: a resumable training state. */
-  onCheckpoint?: (step: number, bytes: Uint8Array) => void | Promise<void>;
-  onPhase?: (phase: "preparing" | "tokenizing" | "training" | "saving") => void;
-  control?: TrainControl;
-}
-
-export interface TrainJobResult {
-  status: "completed" | "cancelled";
-  /** Optimizer steps done in total, counting those before a resume. */
-  steps: number;
-  losses: Array<{ step: number; loss: number }>;
-  valLosses: Array<{ step: number; loss: number }>;
-  /** The final model (adapters merged) with its tokenizer; absent when cancelled. */
-  artifact?: Uint8Array;
-  sha256?: string;
-  config: GPTConfig;
-  parameters: number;
 }
 
 /** Parses JSON Lines of {"prompt", "response"}; errors name the line. */
@@ -187,6 +153,7 @@ function specFingerprint(spec: TrainJobSpec): string {
 
 export async function runTrainJob(ctx: GpuContext, rawSpec: TrainJobSpec, input: TrainJobInput, hooks: TrainJobHooks = {}): Promise<TrainJobResult> {
   const spec = validateTrainJobSpec(rawSpec);
+  if (input.parent && isTar(input.parent)) return runDecoderTrainJob(ctx, spec, input, hooks, { fingerprint: specFingerprint(spec), decodeText });
   hooks.onPhase?.("preparing");
   const text = decodeText(input.dataset);
 
@@ -207,7 +174,13 @@ export async function runTrainJob(ctx: GpuContext, rawSpec: TrainJobSpec, input:
       model.release();
       throw new SpecError("the parent checkpoint still has LoRA adapters; use a merged export");
     }
-    if (spec.kind === "LORA") attachLora(model, { ...LORA_DEFAULTS, ...spec.lora }, { seed: spec.seed ?? 1 });
+    if (spec.kind === "LORA") {
+      if (spec.lora?.dropout || spec.lora?.targets) {
+        model.release();
+        throw new SpecError("LoRA dropout and target modules apply to Hugging Face models; a Hearth GPT adapts its attention projections");
+      }
+      attachLora(model, { ...LORA_DEFAULTS, rank: spec.lora!.rank, alpha: spec.lora!.alpha }, { seed: spec.seed ?? 1 });
+    }
   } else {
     if (spec.kind !== "PRETRAIN") throw new SpecError(`${spec.kind} fine-tunes a parent model version: choose one`);
     hooks.onPhase?.("tokenizing");

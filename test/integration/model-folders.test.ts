@@ -107,7 +107,7 @@ describe.skipIf(!haveOracle).each(TEST_DATABASE_KINDS)("model folders on %s", (k
     }
     const [a, b] = [JSON.parse(runOracle("hf_folder.py", ["logits", src]).stdout), JSON.parse(runOracle("hf_folder.py", ["logits", out]).stdout)];
     expect(b).toEqual(a);
-    expect(b.chat).toBe("<s>user: Hi</s><s>assistant: ");
+    expect(b.chat).toBe("<s>user:\nHi</s><s>assistant:\n");
   });
 
   it("asks another organization for the bytes even when the server holds the same file", async () => {

@@ -4,6 +4,9 @@
 #   python hf_folder.py make OUTDIR        llama with grouped-query attention, sharded weights (bf16),
 #                                          a byte-level BPE tokenizer, a chat template, a model card
 #   python hf_folder.py logits DIR         loads DIR with AutoModelForCausalLM/AutoTokenizer, prints JSON
+#   python hf_folder.py forward DIR [ADAPTER]   reads {"ids": [[...], ...]} on stdin; prints the last
+#                                          position's logits of each (float32), with ADAPTER (a peft
+#                                          folder) applied on DIR when given, and the chat template
 import json
 import sys
 
@@ -21,15 +24,28 @@ if sys.argv[1] == "make":
     tok.decoder = decoders.ByteLevel()
     tok.train_from_iterator(CORPUS, trainers.BpeTrainer(vocab_size=300, special_tokens=["<s>", "</s>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>")
-    fast.chat_template = "{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}</s>{% endfor %}{% if add_generation_prompt %}<s>assistant: {% endif %}"
+    fast.chat_template = "{% for m in messages %}<s>{{ m['role'] }}:\n{{ m['content'] }}</s>{% endfor %}{% if add_generation_prompt %}<s>assistant:\n{% endif %}"
     fast.save_pretrained(out)
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=320, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=128, bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id, tie_word_embeddings=False)
+                         max_position_embeddings=128, initializer_range=0.25, bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id, tie_word_embeddings=False)
     model = LlamaForCausalLM(config).to(torch.bfloat16)
     model.save_pretrained(out, max_shard_size="20KB")
     with open(f"{out}/README.md", "w") as f:
         f.write("---\nlicense: apache-2.0\n---\n# tiny-llama\nA test model.\n")
+elif sys.argv[1] == "forward":
+    d = sys.argv[2]
+    model = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32)
+    if len(sys.argv) > 3:
+        from peft import PeftModel
+        model = PeftModel.from_pretrained(model, sys.argv[3])
+    model.eval()
+    req = json.load(sys.stdin)
+    out = []
+    with torch.no_grad():
+        for ids in req["ids"]:
+            out.append(model(torch.tensor([ids])).logits[0, -1].tolist())
+    print(json.dumps({"logits": out}))
 elif sys.argv[1] == "logits":
     d = sys.argv[2]
     tokenizer = AutoTokenizer.from_pretrained(d)

@@ -1,0 +1,259 @@
+// A training job on a Hugging Face decoder (llama, mistral, qwen2 families): the parent model
+// version arrives as a folder archive (gpu/io/tar.ts), the model trains with its own tokenizer
+// and chat template, and the result goes back as a folder archive that transformers loads:
+// config, tokenizer files and generation config copied from the parent, the trained weights in the
+// parent's dtype (LoRA merged into them, as peft's merge_and_unload), and for LoRA runs the adapter
+// itself in adapter/ as a peft folder on the parent. Resumable bit for bit from a training state.
+
+import type { GpuContext } from "../device";
+import { decodeSafetensors, encodeSafetensors, sha256Hex, SafetensorsError, toFloat32 } from "../io/safetensors";
+import { memoryFolderReader, readTar, writeTar } from "../io/tar";
+import { Decoder, type DecoderLoraConfig, type LoraModule } from "../nn/decoder";
+import { parseHFConfig } from "../nn/hf-config";
+import { exportPeftAdapter, loadFolderTokenizer } from "../nn/hf-load";
+import type { HfTokenizer } from "../tokenizer/hf-tokenizer";
+import type { ChatMessage } from "../tokenizer/chat-template";
+import { hasGenerationBlocks } from "../tokenizer/chat-template";
+import { mulberry32 } from "../nn/config";
+import { BatchSampler, train, type BatchSource } from "./train";
+import type { TrainJobHooks, TrainJobInput, TrainJobResult, TrainJobSpec } from "./job";
+
+export const DECODER_STATE_FORMAT = "hearth-decoder-train/1";
+
+/** LoRA targets when a spec names none: every projection, as QLoRA's recipe (peft's own default is q and v). */
+export const DECODER_LORA_TARGETS: LoraModule[] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+
+/** Files of the parent folder that travel unchanged into the result (besides config.json). */
+const COPIED = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja", "generation_config.json", "README.md", "LICENSE", "NOTICE"];
+
+export class DecoderJobError extends Error {}
+
+/** One supervised example: token ids and 1 where the loss applies (the assistant's tokens). */
+export interface MaskedExample {
+  ids: number[];
+  mask: number[];
+}
+
+/**
+ * Batches of masked examples, each left-aligned in its row: x = ids[0 .. T), y[t] = ids[t + 1]
+ * where mask[t + 1] is 1, else -1. An example longer than T + 1 keeps the window that ends at its
+ * last masked token (the end of the final answer). Seeded, like SftSampler.
+ */
+export class MaskedSampler implements BatchSource {
+  private readonly rand: () => number;
+  constructor(
+    readonly examples: readonly MaskedExample[],
+    readonly batchSize: number,
+    readonly seqLen: number,
+    seed: number,
+    readonly padToken = 0,
+  ) {
+    if (!examples.some((e) => e.mask.includes(1))) throw new DecoderJobError("no example has tokens to learn (assistant tokens)");
+    this.rand = mulberry32(seed);
+  }
+  next(): { x: Int32Array; y: Int32Array; targets: number } {
+    const { batchSize: B, seqLen: T } = this;
+    const x = new Int32Array(B * T).fill(this.padToken);
+    const y = new Int32Array(B * T).fill(-1);
+    let targets = 0;
+    for (let b = 0; b < B; b++) {
+      const e = this.examples[Math.floor(this.rand() * this.examples.length)];
+      const end = e.mask.lastIndexOf(1) + 1;
+      const start = Math.max(0, end - (T + 1));
+      const ids = e.ids.slice(start, Math.max(end, Math.min(e.ids.length, start + T + 1)));
+      const mask = e.mask.slice(start, start + ids.length);
+      for (let t = 0; t + 1 < ids.length && t < T; t++) {
+        x[b * T + t] = ids[t];
+        if (mask[t + 1]) {
+          y[b * T + t] = ids[t + 1];
+          targets++;
+        }
+      }
+    }
+    return { x, y, targets };
+  }
+  skip(n: number): void {
+    for (let i = 0; i < n * this.batchSize; i++) this.rand();
+  }
+}
+
+/**
+ * Supervised examples from JSON Lines: {"prompt", "response"} pairs or {"messages": [...]}
+ * conversations, rendered through the model's chat template (TRL's conventions: the loss on the
+ * completion, or on the template's {% generation %} blocks when it has them). Without a chat
+ * template: prompt, then response and the end-of-sequence token.
+ */
+export function decoderSftExamples(text: string, tok: HfTokenizer): MaskedExample[] {
+  const out: MaskedExample[] = [];
+  const template = tok.chatTemplate === null ? null : tok.template();
+  const eos = tok.stopTokenIds[0];
+  text.split("\n").forEach((line, i) => {
+    if (!line.trim()) return;
+    let v: { prompt?: unknown; response?: unknown; messages?: unknown };
+    try {
+      v = JSON.parse(line);
+    } catch {
+      throw new DecoderJobError(`dataset line ${i + 1}: not valid JSON`);
+    }
+    const where = `dataset line ${i + 1}`;
+    let prompt: ChatMessage[];
+    let completion: ChatMessage[];
+    if (Array.isArray(v?.messages)) {
+      const msgs = v.messages as ChatMessage[];
+      if (!msgs.every((m) => m && typeof m.role === "string" && typeof m.content === "string")) throw new DecoderJobError(`${where}: every message needs a "role" and a text "content"`);
+      if (msgs.at(-1)?.role !== "assistant") throw new DecoderJobError(`${where}: the conversation must end with the assistant's message`);
+      if (template && hasGenerationBlocks(template)) {
+        const e = tok.renderSftExample(msgs);
+        out.push({ ids: e.ids, mask: e.lossMask });
+        return;
+      }
+      prompt = msgs.slice(0, -1);
+      completion = msgs.slice(-1);
+    } else if (typeof v?.prompt === "string" && typeof v.response === "string") {
+      prompt = [{ role: "user", content: v.prompt }];
+      completion = [{ role: "assistant", content: v.response }];
+    } else throw new DecoderJobError(`${where}: expected {"prompt": "...", "response": "..."} or {"messages": [...]}`);
+    if (template) {
+      const e = tok.renderSftPromptCompletion(prompt, completion);
+      out.push({ ids: e.ids, mask: e.lossMask });
+    } else {
+      const p = tok.encode(prompt.map((m) => String(m.content)).join("\n"));
+      const r = [...tok.encode(String(completion[0].content), { addSpecialTokens: false }), ...(eos === undefined ? [] : [eos])];
+      out.push({ ids: [...p, ...r], mask: [...p.map(() => 0), ...r.map(() => 1)] });
+    }
+  });
+  if (!out.length) throw new DecoderJobError("dataset holds no examples");
+  return out;
+}
+
+/** The LoRA configuration a spec asks for on a decoder. */
+export function decoderLoraConfig(spec: TrainJobSpec): DecoderLoraConfig {
+  const l = spec.lora ?? { rank: 8, alpha: 16 };
+  const targets = (l.targets ?? DECODER_LORA_TARGETS) as LoraModule[];
+  for (const t of targets) if (!DECODER_LORA_TARGETS.includes(t)) throw new DecoderJobError(`lora.targets: "${t}" is not a projection of this model (${DECODER_LORA_TARGETS.join(", ")})`);
+  return { r: l.rank, alpha: l.alpha, targets: [...targets], ...(l.dropout ? { dropout: l.dropout } : {}) };
+}
+
+async function saveDecoderState(model: Decoder, step: number, metadata: Record<string, string>): Promise<Uint8Array> {
+  const names = model.trainableNames();
+  const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+  const data = await model.ctx.readMany(names.flatMap((n) => [model.params.get(n) as never, model.m.get(n)!, model.v.get(n)!]));
+  names.forEach((n, i) => {
+    const shape = model.params.get(n)!.shape;
+    tensors.set(`param.${n}`, { shape, data: data[3 * i] as Float32Array });
+    tensors.set(`adamw.m.${n}`, { shape, data: data[3 * i + 1] as Float32Array });
+    tensors.set(`adamw.v.${n}`, { shape, data: data[3 * i + 2] as Float32Array });
+  });
+  return encodeSafetensors(tensors, { ...metadata, format: DECODER_STATE_FORMAT, step: String(step), lora: JSON.stringify(model.loraConfig ?? null) });
+}
+
+function restoreDecoderState(model: Decoder, bytes: Uint8Array, fingerprint: string): number {
+  const file = decodeSafetensors(bytes);
+  if (file.metadata.format !== DECODER_STATE_FORMAT) throw new DecoderJobError("the checkpoint is not a decoder training state; it cannot resume this job");
+  if (file.metadata.spec !== fingerprint) throw new DecoderJobError("the checkpoint was written by a different training configuration; it cannot be resumed with this one");
+  const step = Number(file.metadata.step);
+  if (!Number.isInteger(step) || step < 0) throw new SafetensorsError(`checkpoint: invalid step ${JSON.stringify(file.metadata.step)}`);
+  for (const n of model.trainableNames()) {
+    for (const [key, target] of [[`param.${n}`, model.params.get(n)], [`adamw.m.${n}`, model.m.get(n)], [`adamw.v.${n}`, model.v.get(n)]] as const) {
+      const t = file.tensors.get(key);
+      if (!t) throw new SafetensorsError(`checkpoint: "${key}" is missing`);
+      const values = toFloat32(key, t);
+      if (!target || values.length !== target.size) throw new SafetensorsError(`checkpoint: "${key}" has ${values.length} values, the model needs ${target?.size}`);
+      model.ctx.write(target as never, values);
+    }
+  }
+  return step;
+}
+
+export interface DecoderJobOptions {
+  fingerprint: string;
+  decodeText(bytes: Uint8Array): string;
+}
+
+/** runTrainJob for a parent that is a Hugging Face folder archive. */
+export async function runDecoderTrainJob(ctx: GpuContext, spec: TrainJobSpec, input: TrainJobInput, hooks: TrainJobHooks, o: DecoderJobOptions): Promise<TrainJobResult> {
+  hooks.onPhase?.("preparing");
+  const text = o.decodeText(input.dataset);
+  const files = readTar(input.parent!);
+  const reader = memoryFolderReader(files);
+  if (!files.has("config.json")) throw new DecoderJobError("the parent folder has no config.json");
+  const hfConfig = parseHFConfig((await reader.readJson("config.json")) as Record<string, unknown>);
+  if (hfConfig.modelType === "gpt2") throw new DecoderJobError("fine-tuning a GPT-2 folder is not supported; import it as a Hearth checkpoint, or choose a llama, mistral or qwen2 model");
+  const tok = await loadFolderTokenizer(reader);
+  // LoRA trains adapters over the frozen 16-bit base; full fine-tuning and pre-training need f32 master weights
+  const model = await Decoder.fromHF(ctx, reader, { precision: spec.kind === "LORA" ? "16bit" : "f32" });
+  try {
+    if (spec.kind === "LORA") model.attachLora(decoderLoraConfig(spec), { seed: spec.seed ?? 1 });
+    model.enableTraining();
+    const startStep = input.resume ? restoreDecoderState(model, input.resume, o.fingerprint) : 0;
+    const seqLen = Math.min(spec.seqLen ?? 512, model.contextLength);
+    const seed = spec.seed ?? 1;
+    hooks.onPhase?.("tokenizing");
+    let trainData: ArrayLike<number> | BatchSource;
+    let valData: ArrayLike<number> | BatchSource | undefined;
+    if (spec.kind === "PRETRAIN") {
+      // continued pre-training on a corpus, with the model's own tokenizer (no BOS inserted mid-text)
+      const ids = tok.encode(text, { addSpecialTokens: false });
+      if (ids.length < seqLen + 1) throw new DecoderJobError(`the corpus is ${ids.length} tokens, fewer than one sequence of ${seqLen} + 1`);
+      const split = Math.floor(ids.length * 0.9);
+      const canValidate = (spec.evalEvery ?? 0) > 0 && split >= seqLen + 1 && ids.length - split >= seqLen + 1;
+      trainData = Int32Array.from(canValidate ? ids.slice(0, split) : ids);
+      if (canValidate) valData = Int32Array.from(ids.slice(split));
+    } else {
+      const examples = decoderSftExamples(text, tok);
+      const pad = tok.tokenToId(tok.specialTokens.pad_token ?? "") ?? tok.stopTokenIds[0] ?? 0;
+      const split = Math.floor(examples.length * 0.9);
+      const canValidate = (spec.evalEvery ?? 0) > 0 && split >= 1 && split < examples.length;
+      trainData = new MaskedSampler(canValidate ? examples.slice(0, split) : examples, spec.batchSize, seqLen, seed, pad);
+      if (canValidate) valData = new MaskedSampler(examples.slice(split), spec.batchSize, seqLen, seed + 7919, pad);
+    }
+    await model.tune(spec.batchSize, seqLen);
+    hooks.onPhase?.("training");
+    const metadata = { spec: o.fingerprint };
+    const result = await train(
+      model,
+      { train: trainData, val: valData },
+      { steps: spec.steps, startStep, batchSize: spec.batchSize, seqLen, gradAccum: spec.gradAccum, lr: spec.lr, warmupSteps: spec.warmupSteps, evalEvery: spec.evalEvery ?? 0, seed, logEvery: Math.min(10, spec.checkpointEvery) },
+      {
+        control: hooks.control,
+        onStep: async (m) => {
+          await hooks.onStep?.(m);
+          if (hooks.onCheckpoint && (m.step % spec.checkpointEvery === 0 || m.step === spec.steps)) await hooks.onCheckpoint(m.step, await saveDecoderState(model, m.step, metadata));
+        },
+      },
+    );
+    const out: TrainJobResult = { status: result.status, steps: result.steps, losses: result.losses, valLosses: result.valLosses, config: hfConfig as never, parameters: model.parameterCount };
+    if (result.status === "completed") {
+      hooks.onPhase?.("saving");
+      out.artifact = await exportDecoderFolder(model, files, { dtype: spec.exportDtype === "float32" ? "f32" : "source", metadata: { kind: spec.kind, steps: String(result.steps) } });
+      out.sha256 = await sha256Hex(out.artifact);
+    }
+    return out;
+  } finally {
+    model.release();
+  }
+}
+
+/**
+ * The trained model as a folder archive: the parent's config and tokenizer files, the weights
+ * (adapters merged) in model.safetensors, and for a LoRA model the peft adapter in adapter/.
+ */
+export async function exportDecoderFolder(model: Decoder, parent: ReadonlyMap<string, Uint8Array>, o: { dtype?: "source" | "f32"; metadata?: Record<string, string> } = {}): Promise<Uint8Array> {
+  const out: Array<[string, Uint8Array]> = [];
+  const config = JSON.parse(new TextDecoder().decode(parent.get("config.json")!)) as Record<string, unknown>;
+  if (o.dtype === "f32") {
+    config.dtype = "float32";
+    delete config.torch_dtype;
+  }
+  out.push(["config.json", new TextEncoder().encode(JSON.stringify(config, null, 2) + "\n")]);
+  for (const name of COPIED) {
+    const f = parent.get(name);
+    if (f) out.push([name, f]);
+  }
+  out.push(["model.safetensors", await model.exportSafetensors({ format: "pt", ...o.metadata }, { dtype: o.dtype, mergeLora: true })]);
+  if (model.loraConfig) {
+    const adapter = await exportPeftAdapter(model);
+    out.push(["adapter/adapter_config.json", new TextEncoder().encode(adapter["adapter_config.json"])], ["adapter/adapter_model.safetensors", adapter["adapter_model.safetensors"]]);
+  }
+  return writeTar(out);
+}
