@@ -8,10 +8,11 @@ import { recordAudit, type NodeActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { getArtifactStore, receiveToTempFile, UploadTooLarge, type ArtifactStore } from "@/server/storage";
 import { transitionRun } from "@/server/runs/service";
-import { createModelVersionWithArtifact, modelVersionOfRun, storeModelArtifact } from "@/server/models/artifacts";
+import { createModelVersionWithArtifact, modelVersionOfRun, storeUploadedModel } from "@/server/models/artifacts";
+import { folderOfManifest, storeFolderManifest } from "@/server/models/folder-archives";
 import { assertLeaseHeld, clearLease } from "./queue";
 import { checkpointsToKeep, pruneRunCheckpoints } from "./checkpoints";
-import { recordUpload } from "@/server/storage/uploads";
+import { recordUpload, uploadedBy } from "@/server/storage/uploads";
 
 /** The largest checkpoint or model a node may upload (HEARTH_MAX_ARTIFACT_BYTES, default 4 GiB). */
 export const MAX_ARTIFACT_BYTES = Number(process.env.HEARTH_MAX_ARTIFACT_BYTES ?? 4 * 1024 ** 3);
@@ -56,10 +57,19 @@ export async function storeRunCheckpoint(
   return { step, sha256: stored.sha256, sizeBytes: stored.bytes };
 }
 
-/** Stores the finished model of a leased training run, checked as a loadable checkpoint; completeTrainingJob registers it. */
+/**
+ * Stores the finished model of a leased training run, checked as a folder import or a loadable
+ * checkpoint is; completeTrainingJob registers it under the sha256 this answers. For a folder (sent as
+ * a ustar archive) that sha256 names the folder's file list, stored beside its files.
+ */
 export async function storeRunArtifact(db: PrismaClient, node: NodeActor, runId: string, body: ReadableStream<Uint8Array> | Readable, options: { store?: ArtifactStore } = {}) {
   await assertLeaseHeld(db, node, runId);
-  const stored = await storeModelArtifact({ db, orgId: node.orgId }, body, { store: options.store });
+  const store = options.store ?? getArtifactStore();
+  const stored = await storeUploadedModel({ db, orgId: node.orgId }, body, { store });
+  if (stored.kind === "folder") {
+    const manifest = await storeFolderManifest({ db, orgId: node.orgId }, stored.folder, store);
+    return { sha256: manifest.sha256, sizeBytes: stored.folder.sizeBytes, config: stored.folder.description, parameters: stored.folder.description.parameters };
+  }
   return { sha256: stored.sha256, sizeBytes: stored.sizeBytes, config: stored.config, parameters: stored.parameters };
 }
 
@@ -94,7 +104,11 @@ async function finishTrainingRun(db: PrismaClient, node: NodeActor, runId: strin
   if (!modelId) throw new DomainError("BAD_REQUEST", "The run's config names no model (modelId) to add the version to.");
   const model = await db.model.findFirst({ where: { id: modelId, projectId: run.projectId }, select: { id: true } });
   if (!model) throw new DomainError("NOT_FOUND", "The run's model (config.modelId) is not in the run's project.");
-  const { version } = await createModelVersionWithArtifact(db, node, node.orgId, modelId, { config: input.modelConfig, runId, sha256: input.artifactSha256, sizeBytes: input.sizeBytes }, options);
+  const store = options.store ?? getArtifactStore();
+  // A folder's file list (storeRunArtifact) becomes a folder version described by the server, as an import is.
+  const folder = (await uploadedBy(db, node.orgId, input.artifactSha256)) && (await store.has(input.artifactSha256)) ? await folderOfManifest(db, node.orgId, input.artifactSha256, store) : null;
+  const artifact = folder ? { config: { ...folder.description }, folder } : { config: input.modelConfig, sha256: input.artifactSha256, sizeBytes: input.sizeBytes };
+  const { version } = await createModelVersionWithArtifact(db, node, node.orgId, modelId, { runId, ...artifact }, options);
   try {
     await transitionRun(db, node, node.orgId, runId, "SUCCEEDED", { summary: { ...input.summary, modelVersionId: version.id } as Prisma.InputJsonValue });
   } catch (error) {

@@ -1,6 +1,7 @@
-// Model artifacts: Hearth safetensors checkpoints uploaded by a browser training run or a GPU node,
-// checked, stored content-addressed in the artifact store, and registered as a model version with
-// its lineage. One path for both callers, so a checkpoint is accepted by the same rules everywhere.
+// Model artifacts: Hearth safetensors checkpoints (or Hugging Face folders sent as one ustar archive)
+// uploaded by a browser training run or a GPU node, checked, stored content-addressed in the artifact
+// store, and registered as a model version with its lineage. One path for both callers, so a model is
+// accepted by the same rules everywhere.
 import fsp from "node:fs/promises";
 import os from "node:os";
 import type { Readable } from "node:stream";
@@ -15,6 +16,7 @@ import { parameterCount, parameterShapes, validateConfig, type GPTConfig } from 
 import { loraShapes, type LoraConfig } from "@/gpu/nn/lora";
 import { BytePairTokenizer, type TokenizerJSON } from "@/gpu/tokenizer/bpe";
 import { createModelVersionIn, modelVersionSelect } from "./service";
+import { isTarFile, unpackFolderArchive, type StoredFolder } from "./folder-archives";
 
 /** The largest checkpoint accepted (the checkpoint is read whole to check it, so keep this within memory). */
 export const MAX_MODEL_BYTES = Number(process.env.HEARTH_MAX_MODEL_BYTES ?? 1024 * 1024 * 1024);
@@ -88,35 +90,66 @@ export interface StoredModelArtifact extends CheckpointDescription {
  * large is refused with a DomainError("BAD_REQUEST") and nothing is stored. The upload is recorded as
  * `owner.orgId`'s, which is what lets that organization (and only it) register a version with it.
  */
-export async function storeModelArtifact(
-  owner: { db: Pick<PrismaClient, "artifactUpload">; orgId: string },
-  body: ReadableStream<Uint8Array> | Readable,
-  options: { maxBytes?: number; store?: ArtifactStore; acceptTrainingState?: boolean } = {},
-): Promise<StoredModelArtifact> {
-  let received;
+export async function storeModelArtifact(owner: ArtifactOwner, body: ReadableStream<Uint8Array> | Readable, options: StoreModelOptions = {}): Promise<StoredModelArtifact> {
+  const received = await receiveModelBody(body, options, "checkpoint");
   try {
-    received = await receiveToTempFile(body, { maxBytes: options.maxBytes ?? MAX_MODEL_BYTES, tempDir: os.tmpdir() });
-  } catch (error) {
-    if (error instanceof UploadTooLarge) throw new DomainError("BAD_REQUEST", `The checkpoint was not stored: ${error.message}`);
-    throw error;
-  }
-  try {
-    let description: CheckpointDescription;
-    try {
-      description = describeCheckpoint(await fsp.readFile(received.tempPath));
-    } catch (error) {
-      if (error instanceof SafetensorsError) throw new DomainError("BAD_REQUEST", `The checkpoint was not stored: ${error.message}`);
-      throw error;
-    }
-    if (description.trainingState && !options.acceptTrainingState) {
-      throw new DomainError("BAD_REQUEST", "The checkpoint was not stored: it is a training state (with optimizer moments), not a finished model; upload the job's final checkpoint.");
-    }
-    await (options.store ?? getArtifactStore()).putFile(received.tempPath, received.sha256);
-    await recordUpload(owner.db, owner.orgId, received.sha256);
-    return { ...description, sha256: received.sha256, sizeBytes: received.bytes };
+    return await storeReceivedCheckpoint(owner, received, options);
   } finally {
     await fsp.rm(received.tempPath, { force: true });
   }
+}
+
+/** A model as uploaded by a training run: a Hearth checkpoint, or a Hugging Face folder sent as one ustar archive. */
+export type UploadedModel = ({ kind: "checkpoint" } & StoredModelArtifact) | { kind: "folder"; folder: StoredFolder };
+
+/**
+ * Stores what a training run uploads as its result: a ustar archive (told by its first block) is
+ * unpacked into a folder, checked as a folder import is, its files stored one by one; anything else
+ * must be a Hearth checkpoint (storeModelArtifact). Same size limit either way, nothing stored when
+ * refused.
+ */
+export async function storeUploadedModel(owner: ArtifactOwner, body: ReadableStream<Uint8Array> | Readable, options: StoreModelOptions = {}): Promise<UploadedModel> {
+  const received = await receiveModelBody(body, options, "model");
+  try {
+    if (await isTarFile(received.tempPath)) {
+      return { kind: "folder", folder: await unpackFolderArchive(owner, received.tempPath, options.store ?? getArtifactStore()) };
+    }
+    return { kind: "checkpoint", ...(await storeReceivedCheckpoint(owner, received, options)) };
+  } finally {
+    await fsp.rm(received.tempPath, { force: true });
+  }
+}
+
+type ArtifactOwner = { db: Pick<PrismaClient, "artifactUpload">; orgId: string };
+type StoreModelOptions = { maxBytes?: number; store?: ArtifactStore; acceptTrainingState?: boolean };
+
+async function receiveModelBody(body: ReadableStream<Uint8Array> | Readable, options: StoreModelOptions, what: "checkpoint" | "model") {
+  try {
+    return await receiveToTempFile(body, { maxBytes: options.maxBytes ?? MAX_MODEL_BYTES, tempDir: os.tmpdir() });
+  } catch (error) {
+    if (error instanceof UploadTooLarge) throw new DomainError("BAD_REQUEST", `The ${what} was not stored: ${error.message}`);
+    throw error;
+  }
+}
+
+async function storeReceivedCheckpoint(owner: ArtifactOwner, received: { tempPath: string; sha256: string; bytes: number }, options: StoreModelOptions): Promise<StoredModelArtifact> {
+  let description: CheckpointDescription;
+  try {
+    description = describeCheckpoint(await fsp.readFile(received.tempPath));
+  } catch (error) {
+    if (error instanceof SafetensorsError) {
+      // Not even a checkpoint's framing: say what the server takes.
+      const neither = error.message.startsWith("safetensors:") || error.message.includes("not a Hearth GPT checkpoint");
+      throw new DomainError("BAD_REQUEST", `The checkpoint was not stored: ${error.message}${neither ? " (send a Hearth GPT checkpoint, or a Hugging Face folder as a ustar archive)" : ""}`);
+    }
+    throw error;
+  }
+  if (description.trainingState && !options.acceptTrainingState) {
+    throw new DomainError("BAD_REQUEST", "The checkpoint was not stored: it is a training state (with optimizer moments), not a finished model; upload the job's final checkpoint.");
+  }
+  await (options.store ?? getArtifactStore()).putFile(received.tempPath, received.sha256);
+  await recordUpload(owner.db, owner.orgId, received.sha256);
+  return { ...description, sha256: received.sha256, sizeBytes: received.bytes };
 }
 
 export function serializeModelVersion<T extends { sizeBytes: bigint | null }>(version: T): Omit<T, "sizeBytes"> & { sizeBytes: number | null } {
@@ -128,18 +161,17 @@ export async function modelVersionOfRun(db: Pick<PrismaClient, "modelVersion">, 
   return db.modelVersion.findFirst({ where: { runId }, select: modelVersionSelect, orderBy: { createdAt: "asc" } });
 }
 
-export interface ModelVersionWithArtifactInput {
-  /** What the checkpoint is (architecture, parameters ...); the run's training spec is added as `training`. */
+export type ModelVersionWithArtifactInput = {
+  /** What the artifact is (architecture, parameters ...; a folder's description); the run's training spec is added as `training`. */
   config: Record<string, unknown>;
   runId?: string;
   datasetVersionId?: string;
   parentVersionId?: string;
-  sha256: string;
-  sizeBytes: number;
-}
+} & ({ sha256: string; sizeBytes: number } | { folder: StoredFolder });
 
 /**
- * Registers a stored artifact as the next version of a model, with its lineage. With a run: the run
+ * Registers a stored artifact (a checkpoint, or a folder's files) as the next version of a model, with
+ * its lineage; a folder's files become the version's files in the same transaction. With a run: the run
  * must be a training run of the model's project that is running or succeeded; the dataset version and
  * parent default to the run's and must agree with them; and the call is idempotent: a second call for
  * the same run returns the version the first created (`created: false`).
@@ -152,7 +184,7 @@ export async function createModelVersionWithArtifact(
   input: ModelVersionWithArtifactInput,
   options: { store?: ArtifactStore } = {},
 ) {
-  if (!(await (options.store ?? getArtifactStore()).has(input.sha256))) {
+  if ("sha256" in input && !(await (options.store ?? getArtifactStore()).has(input.sha256))) {
     throw new DomainError("PRECONDITION_FAILED", "The artifact is not in the artifact store; upload it first.");
   }
   return db.$transaction(async (tx) => {
@@ -191,10 +223,12 @@ export async function createModelVersionWithArtifact(
       parentVersionId,
       policyVersionIds: [],
       suiteVersionIds: [],
-      artifactSha256: input.sha256,
-      sizeBytes: input.sizeBytes,
+      ...("folder" in input ? { sizeBytes: input.folder.sizeBytes } : { artifactSha256: input.sha256, sizeBytes: input.sizeBytes }),
       createdById,
     });
+    if ("folder" in input) {
+      await tx.modelVersionFile.createMany({ data: input.folder.files.map((f) => ({ modelVersionId: version.id, path: f.path, sha256: f.sha256, sizeBytes: BigInt(f.size) })) });
+    }
     return { version: serializeModelVersion(version), created: true };
   });
 }

@@ -62,8 +62,17 @@ export function manifestHash(files: FolderFile[]): string {
   return createHash("sha256").update(JSON.stringify(sorted.map((f) => [f.path, f.sha256, f.size]))).digest("hex");
 }
 
-/** Checks the announced list before anything is stored: names, sizes, the files Hearth needs. */
+/** Checks the announced list before anything is stored: names, sizes, hashes, the files Hearth needs. */
 export function checkManifest(files: FolderFile[]): void {
+  for (const f of files) if (!/^[0-9a-f]{64}$/.test(f.sha256)) throw new FolderInvalid(`"${f.path}": sha256 must be 64 lowercase hex digits.`);
+  checkFolderFiles(files);
+}
+
+/**
+ * The rules every folder's file list obeys, whichever way it arrives (a manifest announced before an
+ * import, or the entries of an archive): names, how many, sizes, the files Hearth needs.
+ */
+export function checkFolderFiles(files: Array<{ path: string; size: number }>): void {
   if (files.length === 0) throw new FolderInvalid("The folder is empty.");
   if (files.length > MAX_FILES) throw new FolderInvalid(`A model folder holds at most ${MAX_FILES} files; this one has ${files.length}.`);
   const seen = new Set<string>();
@@ -72,7 +81,6 @@ export function checkManifest(files: FolderFile[]): void {
     if (!PATH_RE.test(f.path)) throw new FolderInvalid(`"${f.path}" is not a file name Hearth accepts (letters, digits, . _ - and at most 4 folders deep).`);
     if (seen.has(f.path)) throw new FolderInvalid(`"${f.path}" is listed twice.`);
     seen.add(f.path);
-    if (!/^[0-9a-f]{64}$/.test(f.sha256)) throw new FolderInvalid(`"${f.path}": sha256 must be 64 lowercase hex digits.`);
     if (!Number.isSafeInteger(f.size) || f.size < 0) throw new FolderInvalid(`"${f.path}": size must be a whole number of bytes.`);
     if (f.size > MAX_FOLDER_FILE_BYTES) throw new FolderInvalid(`"${f.path}" is ${f.size} bytes; the largest file this server accepts is ${MAX_FOLDER_FILE_BYTES} bytes (HEARTH_MAX_MODEL_BYTES).`);
     total += f.size;
@@ -87,26 +95,8 @@ export function checkManifest(files: FolderFile[]): void {
 
 /** A folder reader over files in the artifact store (by the manifest's hashes). */
 export function storeFolderReader(store: ArtifactStore, files: Map<string, { sha256: string; size: number }>): FolderReader {
-  const bytesOf = new Map<string, Promise<Buffer>>();
-  async function whole(name: string): Promise<Buffer> {
-    const f = files.get(name);
-    if (!f) throw new FolderInvalid(`The folder has no ${name}.`);
-    if (!bytesOf.has(name)) {
-      bytesOf.set(
-        name,
-        (async () => {
-          const chunks: Buffer[] = [];
-          for await (const c of await store.open(f.sha256)) chunks.push(c as Buffer);
-          return Buffer.concat(chunks);
-        })(),
-      );
-    }
-    return bytesOf.get(name)!;
-  }
-  async function range(name: string, start: number, end: number): Promise<Uint8Array> {
-    const f = files.get(name);
-    if (!f) throw new FolderInvalid(`The folder has no ${name}.`);
-    const stream = (await store.open(f.sha256)) as Readable;
+  return checkedFolderReader(new Map([...files].map(([name, f]) => [name, f.size])), async (name, start, end) => {
+    const stream = (await store.open(files.get(name)!.sha256)) as Readable;
     const out = Buffer.alloc(Math.max(0, end - start));
     let pos = 0;
     let filled = 0;
@@ -122,18 +112,43 @@ export function storeFolderReader(store: ArtifactStore, files: Map<string, { sha
     }
     stream.destroy();
     return out.subarray(0, filled);
+  });
+}
+
+/**
+ * A folder reader over files of the given sizes, whatever holds their bytes (the artifact store, an
+ * uploaded archive): a missing file or a file that is not JSON is a FolderInvalid naming it, so a
+ * folder is refused with the same words wherever it came from.
+ */
+export function checkedFolderReader(sizes: Map<string, number>, readRange: (name: string, start: number, end: number) => Promise<Uint8Array>): FolderReader {
+  const jsonOf = new Map<string, Promise<unknown>>();
+  function known(name: string): number {
+    const size = sizes.get(name);
+    if (size === undefined) throw new FolderInvalid(`The folder has no ${name}.`);
+    return size;
   }
   return {
-    has: async (name) => files.has(name),
-    size: async (name) => files.get(name)?.size ?? 0,
-    readRange: range,
+    has: async (name) => sizes.has(name),
+    size: async (name) => sizes.get(name) ?? 0,
+    readRange: async (name, start, end) => {
+      known(name);
+      return readRange(name, start, end);
+    },
     readJson: async (name) => {
-      try {
-        return JSON.parse((await whole(name)).toString("utf8"));
-      } catch (e) {
-        if (e instanceof FolderInvalid) throw e;
-        throw new FolderInvalid(`${name} is not valid JSON (${(e as Error).message}).`);
+      const size = known(name);
+      if (!jsonOf.has(name)) {
+        jsonOf.set(
+          name,
+          readRange(name, 0, size).then((bytes) => {
+            try {
+              return JSON.parse(Buffer.from(bytes).toString("utf8"));
+            } catch (e) {
+              throw new FolderInvalid(`${name} is not valid JSON (${(e as Error).message}).`);
+            }
+          }),
+        );
       }
+      return jsonOf.get(name)!;
     },
   };
 }

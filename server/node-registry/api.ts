@@ -14,6 +14,8 @@ import { getArtifactStore, type ArtifactStore } from "@/server/storage";
 import { logMetrics, recordResults } from "@/server/runs/service";
 import { assertLeaseHeld, failJob, leaseNextJob, NODE_JOB_KINDS, releaseCancelledJob } from "@/server/job-queue/queue";
 import { completeEvalJob, completeTrainingJob, storeRunArtifact, storeRunCheckpoint } from "@/server/job-queue/reports";
+import { listVersionFiles } from "@/server/models/folders";
+import { folderArchiveResponse } from "@/server/models/folder-archives";
 import { authenticateNode, heartbeat, NodeAuthError, NodeUnknown, registerNode } from "./service";
 import { clientAddress } from "@/server/auth/rate-limit";
 
@@ -66,9 +68,18 @@ function bodyOf(req: Request): ReadableStream<Uint8Array> {
 }
 
 async function streamArtifact(store: ArtifactStore, sha256: string | null | undefined, what: string): Promise<Response> {
-  if (!sha256) return Response.json({ error: { code: "NOT_FOUND", message: `${what} has no stored artifact.` } }, { status: 404 });
+  if (!sha256) return notStored(what);
   const stream = await store.open(sha256);
   return new Response(Readable.toWeb(stream) as ReadableStream, { headers: { "content-type": "application/octet-stream", "x-content-sha256": sha256 } });
+}
+
+const notStored = (what: string) => Response.json({ error: { code: "NOT_FOUND", message: `${what} has no stored artifact.` } }, { status: 404 });
+
+/** A model version as one artifact: its checkpoint, or its folder's files as a ustar archive. */
+async function streamModelVersion(db: PrismaClient, store: ArtifactStore, version: { id: string; artifactSha256: string | null } | null, what: string): Promise<Response> {
+  if (!version || version.artifactSha256) return streamArtifact(store, version?.artifactSha256, what);
+  const files = await listVersionFiles(db, version.id);
+  return files.length ? folderArchiveResponse(store, files) : notStored(what);
 }
 
 type Handler = (ctx: { db: PrismaClient; req: Request; node: NodeActor & { memoryBytes: bigint | null }; params: string[]; store: ArtifactStore }) => Promise<Response>;
@@ -89,8 +100,8 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
   }],
   ["GET", /^runs\/([^/]+)\/model$/, async ({ db, node, params, store }) => {
     const run = await assertLeaseHeld(db, node, params[0]);
-    const version = run.modelVersionId ? await db.modelVersion.findUnique({ where: { id: run.modelVersionId }, select: { artifactSha256: true } }) : null;
-    return streamArtifact(store, version?.artifactSha256, "The run's model version");
+    const version = run.modelVersionId ? await db.modelVersion.findUnique({ where: { id: run.modelVersionId }, select: { id: true, artifactSha256: true } }) : null;
+    return streamModelVersion(db, store, version, "The run's model version");
   }],
   ["GET", /^runs\/([^/]+)\/cases$/, async ({ db, node, params }) => {
     const run = await assertLeaseHeld(db, node, params[0]);
@@ -127,9 +138,9 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
   }],
   ["POST", /^runs\/([^/]+)\/release$/, async ({ db, node, params }) => ok(await releaseCancelledJob(db, node, params[0]))],
   ["GET", /^model-versions\/([^/]+)\/artifact$/, async ({ db, node, params, store }) => {
-    const version = await db.modelVersion.findFirst({ where: { id: params[0], model: { project: { orgId: node.orgId } } }, select: { artifactSha256: true } });
+    const version = await db.modelVersion.findFirst({ where: { id: params[0], model: { project: { orgId: node.orgId } } }, select: { id: true, artifactSha256: true } });
     if (!version) return ok({ error: { code: "NOT_FOUND", message: "Model version not found." } }, 404);
-    return streamArtifact(store, version.artifactSha256, "This model version");
+    return streamModelVersion(db, store, version, "This model version");
   }],
 ];
 
