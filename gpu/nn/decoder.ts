@@ -72,7 +72,10 @@ interface BlockActs {
 export interface DecoderCache {
   tokens: Tensor;
   x0: Tensor;
-  blocks: BlockActs[];
+  /** Each block's saved activations; null where they were dropped (recomputed in backward, or not kept). */
+  blocks: Array<BlockActs | null>;
+  /** With activation recomputation: each block's input (x0, then every block's output but the last). */
+  inputs: Tensor[];
   xf: Tensor;
   nf: RmsNormResult;
   logits: Tensor;
@@ -83,13 +86,26 @@ function releaseNorm(n: RmsNormResult): void {
   n.rstd.release();
 }
 
+/** Releases what a block saved for backward, except its input and output. */
+function releaseBlockSaved(b: BlockActs): void {
+  releaseNorm(b.n1);
+  releaseNorm(b.n2);
+  for (const t of [b.q, b.k, b.v, b.att.out, b.x1, b.gate, b.up, b.act, ...b.lora.values()]) t.release();
+  releaseGqaSaved(b.att.saved);
+}
+
 export function releaseDecoderCache(c: DecoderCache, o: { keepLogits?: boolean } = {}): void {
-  c.x0.release();
-  for (const b of c.blocks) {
-    releaseNorm(b.n1);
-    releaseNorm(b.n2);
-    for (const t of [b.q, b.k, b.v, b.att.out, b.x1, b.gate, b.up, b.act, b.out, ...b.lora.values()]) t.release();
-    releaseGqaSaved(b.att.saved);
+  // the residual stream: x0 and every block's output, as far as the forward pass kept them
+  // (a released buffer may already belong to another tensor: never test .released here)
+  if (c.blocks.every((b) => b)) {
+    c.x0.release();
+    for (const b of c.blocks) {
+      releaseBlockSaved(b!);
+      b!.out.release();
+    }
+  } else {
+    for (const t of c.inputs) t.release();
+    c.xf.release();
   }
   releaseNorm(c.nf);
   if (!o.keepLogits) c.logits.release();
@@ -450,24 +466,40 @@ export class Decoder {
     this.rope = ropeTable(this.ctx, this.invFreq, size);
   }
 
-  /** tokens [B, T] (i32) -> logits [B, T, V] plus what backward needs. */
-  forward(tokens: Tensor): DecoderCache {
+  /**
+   * Activation recomputation: training keeps only each block's input and runs the block's forward
+   * again during backward (about a third more compute, a block's activations instead of all of them).
+   */
+  recompute = false;
+
+  /**
+   * tokens [B, T] (i32) -> logits [B, T, V] plus what backward needs: every block's activations
+   * ("all"), only block inputs to recompute them from ("inputs"), or nothing (inference, "none").
+   */
+  forward(tokens: Tensor, keep: "all" | "inputs" | "none" = "all"): DecoderCache {
     const { ctx, config: c } = this;
     if (tokens.rank !== 2 || tokens.shape[1] > c.maxPositions) {
       throw new Error(`Decoder.forward: tokens must be [B, T] with T <= ${c.maxPositions}, got [${tokens.shape.join(",")}]`);
     }
     this.ensureRope(tokens.shape[1]);
     const x0 = tokenEmbedding(ctx, tokens, this.params.get("model.embed_tokens.weight")!);
-    const blocks: BlockActs[] = [];
+    const blocks: Array<BlockActs | null> = [];
+    const inputs: Tensor[] = [];
     let x = x0;
     for (let l = 0; l < c.nLayer; l++) {
       const b = this.blockForward(l, x);
-      blocks.push(b);
+      if (keep === "all") blocks.push(b);
+      else {
+        releaseBlockSaved(b);
+        blocks.push(null);
+        if (keep === "inputs") inputs.push(x);
+        else x.release();
+      }
       x = b.out;
     }
     const nf = rmsNorm(ctx, x, this.params.get("model.norm.weight") as Tensor, c.rmsNormEps);
     const logits = this.proj(this.head(), nf.y, new Map());
-    return { tokens, x0, blocks, xf: x, nf, logits };
+    return { tokens, x0, blocks, inputs, xf: x, nf, logits };
   }
 
   /** Adds every trainable gradient for upstream dlogits [B, T, V] into this.grads. */
@@ -476,7 +508,20 @@ export class Decoder {
     const dnf = this.projBackward(this.head(), cache.nf.y, dlogits, new Map());
     let dx = this.normBackward("model.norm.weight", cache.xf, cache.nf, dnf);
     dnf.release();
-    for (let l = this.config.nLayer - 1; l >= 0; l--) dx = this.blockBackward(l, cache.blocks[l], dx);
+    for (let l = this.config.nLayer - 1; l >= 0; l--) {
+      const saved = cache.blocks[l];
+      if (saved) {
+        dx = this.blockBackward(l, saved, dx);
+        continue;
+      }
+      // recompute the block from its input (LoRA dropout draws the same mask: it is seeded, not stored)
+      const input = cache.inputs[l];
+      if (!input) throw new Error("Decoder.backward: the forward pass kept no activations (forward with keep \"all\" or \"inputs\")");
+      const a = this.blockForward(l, input);
+      a.out.release();
+      dx = this.blockBackward(l, a, dx);
+      releaseBlockSaved(a);
+    }
     const dE = this.grads.get("model.embed_tokens.weight");
     if (dE) tokenEmbeddingBackward(this.ctx, cache.tokens, dx, dE);
     dx.release();
@@ -496,7 +541,7 @@ export class Decoder {
   }
 
   private trainBatchInner(tokens: Tensor, targets: Tensor, gradScale: number, lossScale: number): Tensor {
-    const cache = this.forward(tokens);
+    const cache = this.forward(tokens, this.recompute ? "inputs" : "all");
     const [B, T] = tokens.shape;
     const V = this.config.vocabSize;
     const { losses, dlogits } = crossEntropyWithGrad(this.ctx, cache.logits.reshape([B * T, V]), targets, gradScale);
@@ -510,7 +555,7 @@ export class Decoder {
 
   /** [1] mean cross-entropy (no gradients). */
   meanLoss(tokens: Tensor, targets: Tensor): Tensor {
-    const cache = this.forward(tokens);
+    const cache = this.forward(tokens, "none");
     const [B, T] = tokens.shape;
     const losses = crossEntropy(this.ctx, cache.logits.reshape([B * T, this.config.vocabSize]), targets);
     const loss = sumAll(this.ctx, losses, { scale: 1 / (B * T) });
@@ -521,7 +566,7 @@ export class Decoder {
 
   /** Logits [B, T, V] (caller releases). */
   logits(tokens: Tensor): Tensor {
-    const cache = this.forward(tokens);
+    const cache = this.forward(tokens, "none");
     releaseDecoderCache(cache, { keepLogits: true });
     return cache.logits;
   }
