@@ -341,18 +341,45 @@ describe.each(TEST_DATABASE_KINDS)("the OpenAI-compatible API on %s", (kind) => 
       expect(completion.usage).toEqual(usage);
     }
 
-    it("serves a version whose artifact is the folder's archive: the template's chat, up to eos", async () => {
-      // The archive goes into the artifact store as it is: this server's upload path still checks for
-      // a safetensors checkpoint, but what the node reads is GET model-versions/:id/artifact's bytes.
+    /**
+     * A version whose artifact is the folder's archive. It goes into the artifact store as it is: this
+     * server's upload path still checks for a safetensors checkpoint, but what a node reads is the
+     * bytes of GET model-versions/:id/artifact and runs/:id/model.
+     */
+    async function archiveVersion(name: string): Promise<string> {
       const archive = writeTar(files);
       const sha256 = createHash("sha256").update(archive).digest("hex");
       const file = path.join(dataDir, `${sha256}.tar`);
       fs.writeFileSync(file, archive);
       await getArtifactStore().putFile(file, sha256);
       await recordUpload(db, f.orgId, sha256);
-      const created = await db.model.create({ data: { projectId: f.projectId, name: "folder-archive", createdById: f.users.EDITOR.userId }, select: { id: true } });
-      await createModelVersionWithArtifact(db, f.users.EDITOR, f.orgId, created.id, { config: { format: "hf-folder" }, sha256, sizeBytes: archive.length });
+      const created = await db.model.create({ data: { projectId: f.projectId, name, createdById: f.users.EDITOR.userId }, select: { id: true } });
+      return (await createModelVersionWithArtifact(db, f.users.EDITOR, f.orgId, created.id, { config: { format: "hf-folder" }, sha256, sizeBytes: archive.length })).version.id;
+    }
+
+    it("serves a version whose artifact is the folder's archive: the template's chat, up to eos", async () => {
+      await archiveVersion("folder-archive");
       await servesFolder(`${slug}/folder-archive:v1`);
+    });
+
+    it("evaluates the folder's archive on the node: chat through the template up to eos, multiple choice by log-likelihood", async () => {
+      const versionId = await archiveVersion("folder-eval");
+      const cases = [
+        { id: "chat", input: CONVERSATION, graders: [{ type: "equals", value: ANSWER, trim: false }], tags: [], clauses: [] },
+        { id: "mc", input: CONVERSATION, choices: ["17.", "42.", "99."], answerIndex: 1, graders: [{ type: "multiple-choice" }], tags: [], clauses: [] },
+        { id: "wrong", input: CONVERSATION, graders: [{ type: "contains", values: ["banana"] }], tags: [], clauses: [] },
+      ];
+      const suite = await db.evalSuite.create({ data: { projectId: f.projectId, name: unique("folder-suite"), draft: cases, createdById: f.users.EDITOR.userId }, select: { id: true } });
+      const suiteVersion = await db.suiteVersion.create({ data: { suiteId: suite.id, version: 1, cases, caseCount: cases.length, sha256: "4".repeat(64), message: "v1", authorId: f.users.EDITOR.userId }, select: { id: true } });
+      const run = await callerFor(db, f.users.EDITOR).run.create({ projectId: f.projectId, kind: "EVAL", target: "NODE", suiteVersionId: suiteVersion.id, modelVersionId: versionId, config: { maxTokens: 16, temperature: 0 } });
+      await until(async () => ["SUCCEEDED", "FAILED"].includes((await db.run.findUniqueOrThrow({ where: { id: run.id } })).status), "the node's eval run finishing", () => node.output());
+      const done = await db.run.findUniqueOrThrow({ where: { id: run.id } });
+      expect([done.status, done.error]).toEqual(["SUCCEEDED", null]);
+      const results = await callerFor(db, f.users.VIEWER).run.results({ runId: run.id });
+      const byCase = Object.fromEntries(results.items.map((r) => [r.caseId, r]));
+      expect(byCase.chat).toMatchObject({ pass: true, output: ANSWER });
+      expect(byCase.mc).toMatchObject({ pass: true });
+      expect(byCase.wrong).toMatchObject({ pass: false, output: ANSWER });
     });
 
     it("serves a folder version imported through the folder upload service", async ({ skip }) => {
