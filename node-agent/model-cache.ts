@@ -1,10 +1,9 @@
 // Model versions a node keeps loaded on one GPU device: the most recently used `capacity` of them,
 // the oldest released before another is loaded. Serving keeps two on its own device; eval jobs keep
 // the last one on the jobs' device (suite after suite against one version skips the reload).
-import type { LoadedGPT } from "@/gpu/io";
 
-export class LoadedModelCache {
-  private readonly held = new Map<string, LoadedGPT>();
+export class LoadedModelCache<T extends { release(): void }> {
+  private readonly held = new Map<string, T>();
 
   constructor(private readonly capacity: number) {}
 
@@ -13,7 +12,7 @@ export class LoadedModelCache {
   }
 
   /** The loaded model version, loading it with `load` (which may throw: nothing is kept) when absent. */
-  async get(modelVersionId: string, load: () => Promise<LoadedGPT>): Promise<LoadedGPT> {
+  async get(modelVersionId: string, load: () => Promise<T>): Promise<T> {
     const cached = this.held.get(modelVersionId);
     if (cached) {
       // Most recently used last, so eviction takes the oldest.
@@ -25,7 +24,7 @@ export class LoadedModelCache {
     while (this.held.size >= this.capacity) {
       const [oldest, evicted] = this.held.entries().next().value!;
       this.held.delete(oldest);
-      evicted.model.release();
+      evicted.release();
     }
     const loaded = await load();
     this.held.set(modelVersionId, loaded);
@@ -33,7 +32,7 @@ export class LoadedModelCache {
   }
 
   release(): void {
-    for (const loaded of this.held.values()) loaded.model.release();
+    for (const loaded of this.held.values()) loaded.release();
     this.held.clear();
   }
 }

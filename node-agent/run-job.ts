@@ -1,14 +1,16 @@
 // Running one leased job on the node: a training run (runTrainJob, resumed from the run's latest
-// checkpoint) or an eval run (gpu/eval runner on a model loaded with loadGPT). Whatever the server
-// must not lose (metrics, checkpoints, results, the final model) is retried until it is stored or
-// the job is taken away; metrics up to a step are stored before that step's checkpoint, so a node
-// resuming from the checkpoint neither loses nor repeats any.
+// checkpoint) or an eval run (gpu/eval runner on a model loaded with loadTextModel: a Hearth
+// checkpoint or a Hugging Face folder archive). Whatever the server must not lose (metrics,
+// checkpoints, results, the final model) is retried until it is stored or the job is taken away;
+// metrics up to a step are stored before that step's checkpoint, so a node resuming from the
+// checkpoint neither loses nor repeats any.
 import type { GpuContext } from "@/gpu/device";
-import { loadGPT } from "@/gpu/io";
 import type { LoadedModelCache } from "./model-cache";
 import { runTrainJob, validateTrainJobSpec } from "@/gpu/train/job";
 import { TrainControl, type StepMetrics } from "@/gpu/train";
-import { gptEvalModel, runEval, type RunnerCaseResult } from "@/gpu/eval/runner";
+import { runEval, textEvalModel, type RunnerCaseResult } from "@/gpu/eval/runner";
+import { loadTextModel, NoTokenizerError, type TextModel } from "@/gpu/nn/text-model";
+import { HfTokenizerError } from "@/gpu/tokenizer/hf-tokenizer";
 import type { EvalCase } from "@/gpu/eval";
 import type { LeasedJob } from "@/contracts/node-protocol";
 import { JobCancelled, LeaseLost, withRetry, type NodeApiClient } from "./client";
@@ -48,7 +50,7 @@ export interface JobEnv {
   ctx: GpuContext;
   log: (line: string) => void;
   /** The last model evaluated stays loaded (capacity 1): suite after suite against one version skips the reload. */
-  evalModel: LoadedModelCache;
+  evalModel: LoadedModelCache<TextModel>;
 }
 
 export type JobOutcome = { status: "succeeded"; detail: string } | { status: "stopped"; reason: StopReason };
@@ -181,11 +183,17 @@ export async function runEvaluation(env: JobEnv, active: ActiveJob): Promise<Job
   const config = job.config as { maxTokens?: unknown; temperature?: unknown; topK?: unknown; seed?: unknown; stop?: unknown };
   const { cases } = await reliably(env, active, "downloading the cases", () => env.api.call<{ cases: EvalCase[] }>("GET", runPath(job, "cases")));
   if (!job.modelVersionId) throw new JobFailure("The eval run names no model version to evaluate.", false);
-  const loaded = await env.evalModel.get(job.modelVersionId, async () => loadGPT(env.ctx, await reliably(env, active, "downloading the model", () => env.api.bytes(runPath(job, "model")))));
+  const loaded = await env.evalModel
+    .get(job.modelVersionId, async () => loadTextModel(env.ctx, await reliably(env, active, "downloading the model", () => env.api.bytes(runPath(job, "model")))))
+    .catch((error: unknown) => {
+      // Another attempt would read the same bytes: a model without a tokenizer fails for good.
+      if (error instanceof NoTokenizerError) throw new JobFailure("The model version's checkpoint has no tokenizer, so it cannot be evaluated.", false);
+      if (error instanceof HfTokenizerError) throw new JobFailure(`The model version's tokenizer cannot be read: ${error.message}`, false);
+      throw error;
+    });
   try {
-    if (!loaded.tokenizer) throw new JobFailure("The model version's checkpoint has no tokenizer, so it cannot be evaluated.", false);
     const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
-    const model = gptEvalModel(loaded.model, loaded.tokenizer, {
+    const model = textEvalModel(loaded, {
       maxNewTokens: Math.max(1, Math.min(num(config.maxTokens) ?? 64, 4096)),
       temperature: num(config.temperature),
       topK: num(config.topK),

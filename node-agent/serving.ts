@@ -1,9 +1,10 @@
 // The node's inference side: one WebSocket to the server (reconnecting with backoff), a small cache
-// of loaded model versions on a GPU device of its own (so serving never disturbs a training job's
-// device), and one completion at a time, streamed back as it is generated.
+// of loaded model versions (Hearth checkpoints and Hugging Face folders alike, as TextModels) on a GPU
+// device of its own (so serving never disturbs a training job's device), and one completion at a
+// time, streamed back as it is generated.
 import WebSocket from "ws";
 import type { GpuContext } from "@/gpu/device";
-import { loadGPT, type LoadedGPT } from "@/gpu/io";
+import { loadTextModel, type TextModel } from "@/gpu/nn/text-model";
 import type { NodeToServer, ServerToNode } from "@/contracts/node-protocol";
 import { NODE_SOCKET_PATH } from "@/contracts/node-protocol";
 import type { CompletionRequest } from "@/contracts/serving";
@@ -15,7 +16,7 @@ export class NodeServing {
   private socket: WebSocket | null = null;
   private stopped = false;
   private reconnectDelay = 500;
-  private readonly models = new LoadedModelCache(2);
+  private readonly models = new LoadedModelCache<TextModel>(2);
   private readonly cancelled = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   private ctx: Promise<GpuContext> | null = null;
@@ -68,17 +69,14 @@ export class NodeServing {
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
   }
 
-  private async model(modelVersionId: string): Promise<LoadedGPT> {
+  private async model(modelVersionId: string): Promise<TextModel> {
     let fresh = false;
     const loaded = await this.models.get(modelVersionId, async () => {
       this.ctx ??= this.openGpu();
       const ctx = await this.ctx;
+      // A Hearth checkpoint, or a Hugging Face folder as one ustar archive: loadTextModel tells them apart.
       const bytes = await this.api.bytes(`model-versions/${encodeURIComponent(modelVersionId)}/artifact`);
-      const candidate = loadGPT(ctx, bytes);
-      if (!candidate.tokenizer) {
-        candidate.model.release();
-        throw new Error("This model version's checkpoint has no tokenizer, so it cannot serve text.");
-      }
+      const candidate = await loadTextModel(ctx, bytes);
       fresh = true;
       return candidate;
     });
@@ -93,8 +91,8 @@ export class NodeServing {
     let streamed = false;
     try {
       if (this.cancelled.has(id)) return;
-      const { model, tokenizer } = await this.model(request.modelVersionId);
-      const result = await streamCompletion(model, tokenizer!, request, {
+      const model = await this.model(request.modelVersionId);
+      const result = await streamCompletion(model, request, {
         onText: (delta) => {
           streamed = true;
           this.send({ type: "text", id, delta });

@@ -8,6 +8,7 @@ import { NODE_JOB_KINDS, type LeasedJob, type LeaseState } from "@/contracts/nod
 import { NodeApiClient, RequestRefused, ServerUnavailable, sleep, TokenRefused, withRetry } from "./client";
 import { ActiveJob, JobFailure, runEvaluation, runTraining, type JobEnv } from "./run-job";
 import { LoadedModelCache } from "./model-cache";
+import type { TextModel } from "@/gpu/nn/text-model";
 import { NodeServing } from "./serving";
 
 export interface NodeWorkerOptions {
@@ -36,7 +37,7 @@ export class NodeWorker {
   private fatal: Error | null = null;
   private wake: (() => void) | null = null;
   private readonly log: (line: string) => void;
-  private readonly evalModel = new LoadedModelCache(1);
+  private readonly evalModel = new LoadedModelCache<TextModel>(1);
 
   constructor(private readonly options: NodeWorkerOptions) {
     this.api = new NodeApiClient(options.serverUrl.replace(/\/+$/, ""), options.token);

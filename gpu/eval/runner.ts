@@ -5,48 +5,62 @@ import type { ChatMessage, EvalCase } from "./case";
 import { gradeCase, type CaseResult } from "./grade";
 import type { Judge } from "./graders/types";
 import type { GPT } from "../nn/gpt";
-import { generateText, logLikelihood } from "../nn/generate";
+import { completeText, gptTextModel, plainChatPrompt, type TextModel } from "../nn/text-model";
 
-/** What the runner needs from a model; gptEvalModel adapts a GPT, tests and servers may stub it. */
+/** What the runner needs from a model; textEvalModel adapts a TextModel, tests and servers may stub it. */
 export interface EvalModel {
   generate(prompt: string): Promise<string>;
   /** log p(continuation | context). */
   logLikelihood(context: string, continuation: string): Promise<number>;
+  /** Chat inputs, when the model renders them itself (its chat template); without this they arrive flattened by promptOf. */
+  chat?: {
+    generate(messages: ChatMessage[]): Promise<string>;
+    logLikelihood(messages: ChatMessage[], continuation: string): Promise<number>;
+  };
 }
 
-export interface GptEvalOptions {
+export interface TextEvalOptions {
   maxNewTokens?: number;
   /** 0 (default) = greedy. */
   temperature?: number;
   topK?: number;
   seed?: number;
-  /** Generation ends at the first of these strings (default: a blank line). */
+  /**
+   * Generation ends at the first of these strings, and always at the model's stop tokens. Default:
+   * a blank line for a model without stop tokens (a Hearth GPT); otherwise none, plus the plain chat
+   * format's turn starts for chat inputs when the model has no chat template.
+   */
   stop?: string[];
 }
 
-export function gptEvalModel(model: GPT, tokenizer: { encode(s: string): number[]; decode(ids: number[]): string }, o: GptEvalOptions = {}): EvalModel {
+/**
+ * A TextModel as an EvalModel: a string input is a raw prompt, a chat input goes through the
+ * model's chat template (or the plain format); a multiple-choice choice is scored as a continuation.
+ */
+export function textEvalModel(model: TextModel, o: TextEvalOptions = {}): EvalModel {
+  // A model without stop tokens (a Hearth GPT) has always ended its answers at a blank line.
+  const stopsFor = (chat: boolean) => (model.stopTokenIds.length === 0 ? (o.stop ?? ["\n\n"]) : [...(o.stop ?? []), ...(chat ? model.chatStops : [])]);
+  const generate = async (ids: number[], chat: boolean) =>
+    (await completeText(model, ids, { maxNewTokens: o.maxNewTokens ?? 64, temperature: o.temperature ?? 0, topK: o.topK, seed: o.seed ?? 0, stop: stopsFor(chat) })).text;
+  const logLikelihood = async (ids: number[], continuation: string) => (await model.logLikelihood(ids, model.encode(continuation))).logprob;
   return {
-    async generate(prompt) {
-      const r = await generateText(model, tokenizer, prompt, {
-        maxNewTokens: o.maxNewTokens ?? 64,
-        temperature: o.temperature ?? 0,
-        topK: o.topK,
-        seed: o.seed ?? 0,
-        stop: o.stop ?? ["\n\n"],
-      });
-      return r.text;
-    },
-    async logLikelihood(context, continuation) {
-      const ctxIds = tokenizer.encode(context);
-      return (await logLikelihood(model, ctxIds.length ? ctxIds : [0], tokenizer.encode(continuation))).logprob;
+    generate: (prompt) => generate(model.promptIds(prompt), false),
+    logLikelihood: (context, continuation) => logLikelihood(model.promptIds(context), continuation),
+    chat: {
+      generate: (messages) => generate(model.chatPromptIds(messages), true),
+      logLikelihood: (messages, continuation) => logLikelihood(model.chatPromptIds(messages), continuation),
     },
   };
 }
 
-/** A chat input flattened to plain text ending where the assistant's reply starts. */
+/** A GPT with its tokenizer, as textEvalModel(gptTextModel(model, tokenizer)). */
+export function gptEvalModel(model: GPT, tokenizer: { encode(s: string): number[]; decode(ids: number[]): string }, o: TextEvalOptions = {}): EvalModel {
+  return textEvalModel(gptTextModel(model, tokenizer), o);
+}
+
+/** A chat input flattened to Hearth's plain format, ending where the assistant's reply starts. */
 export function promptOf(input: string | ChatMessage[]): string {
-  if (typeof input === "string") return input;
-  return input.map((m) => `${m.role}: ${m.content}\n`).join("") + "assistant:";
+  return typeof input === "string" ? input : plainChatPrompt(input);
 }
 
 export interface RunnerCaseResult extends CaseResult {
@@ -75,13 +89,14 @@ export async function runEval(
       break;
     }
     const c = cases[i];
+    const chat = typeof c.input !== "string" && model.chat ? { model: model.chat, messages: c.input } : null;
     const prompt = promptOf(c.input);
     const needsOutput = c.graders.some((g) => g.type !== "multiple-choice");
-    const output = needsOutput ? await model.generate(prompt) : "";
+    const output = needsOutput ? await (chat ? chat.model.generate(chat.messages) : model.generate(prompt)) : "";
     let lls: number[] | undefined;
     if (c.choices && c.graders.some((g) => g.type === "multiple-choice")) {
       lls = [];
-      for (const choice of c.choices) lls.push(await model.logLikelihood(prompt, choice));
+      for (const choice of c.choices) lls.push(await (chat ? chat.model.logLikelihood(chat.messages, choice) : model.logLikelihood(prompt, choice)));
     }
     const graded = await gradeCase(c, output, { logLikelihoods: lls, judge: o.judge });
     const r: RunnerCaseResult = { ...graded, output, logLikelihoods: lls };

@@ -656,9 +656,13 @@ export class Decoder {
 
   /**
    * Decoding after `prompt` (batch 1): greedy at temperature 0, else a seeded top-k sample
-   * (sampleToken, as the GPT's generate); stops after maxNewTokens or a stop sequence (included).
+   * (sampleToken, as the GPT's generate); stops after maxNewTokens, a stop sequence (included), or
+   * when onToken (called with each new token, for streaming) returns false.
    */
-  async generate(prompt: number[], o: { maxNewTokens: number; temperature?: number; topK?: number; seed?: number; stopTokens?: number[][]; kvCache?: boolean }): Promise<number[]> {
+  async generate(
+    prompt: number[],
+    o: { maxNewTokens: number; temperature?: number; topK?: number; seed?: number; stopTokens?: number[][]; kvCache?: boolean; onToken?: (token: number) => boolean | void },
+  ): Promise<number[]> {
     const maxNewTokens = o.maxNewTokens;
     const rand = mulberry32(o.seed ?? 1);
     const stops = (o.stopTokens ?? []).filter((s) => s.length > 0);
@@ -668,7 +672,7 @@ export class Decoder {
     if (prompt.length + maxNewTokens - 1 > c.maxPositions) throw new Error(`generate: ${prompt.length} + ${maxNewTokens} tokens exceed max_position_embeddings ${c.maxPositions}`);
     const pick = (row: Float32Array) => sampleToken(row, rand, o.temperature ?? 1, o.topK);
     const out: number[] = [];
-    const stopped = () => stops.some((st) => st.length <= out.length && st.every((t, i) => out[out.length - st.length + i] === t));
+    const stopped = () => o.onToken?.(out[out.length - 1]) === false || stops.some((st) => st.length <= out.length && st.every((t, i) => out[out.length - st.length + i] === t));
     if (o.kvCache === false) {
       const seq = [...prompt];
       for (let i = 0; i < maxNewTokens; i++) {

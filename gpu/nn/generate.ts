@@ -147,11 +147,17 @@ export async function logLikelihood(model: GPT, context: number[], continuation:
   if (context.length === 0) throw new Error("logLikelihood: needs at least one context token (e.g. an end-of-text token)");
   const seq = [...context, ...continuation].slice(-(model.config.blockSize + 1));
   const input = seq.slice(0, -1);
-  const V = model.config.vocabSize;
   const logits = await contextLogits(model, input);
+  return continuationLogprob(logits, model.config.vocabSize, input.length - continuation.length, continuation);
+}
+
+/**
+ * The log-likelihood of `continuation` from logits rows [.., V]: row first + j predicts
+ * continuation[j]. Shared by the GPT and the decoder (gpu/nn/text-model.ts).
+ */
+export function continuationLogprob(logits: Float32Array, V: number, first: number, continuation: number[]): LogLikelihood {
   let logprob = 0;
   let greedy = true;
-  const first = input.length - continuation.length;
   for (let j = 0; j < continuation.length; j++) {
     const row = logits.subarray((first + j) * V, (first + j + 1) * V);
     let mx = -Infinity;

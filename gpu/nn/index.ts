@@ -7,3 +7,4 @@ export * from "./kv-cache";
 export * from "./hf-config";
 export * from "./decoder";
 export * from "./hf-load";
+export * from "./text-model";

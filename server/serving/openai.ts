@@ -1,9 +1,11 @@
 // The OpenAI wire format, as much of it as Hearth's models can honour: request schemas (validated
-// at the edge, with OpenAI's error shape), the chat template, and response and stream-chunk bodies.
+// at the edge, with OpenAI's error shape), chat messages for the node, and response and stream-chunk bodies.
 // Parameters Hearth cannot honour are refused by name rather than silently ignored.
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { promptOf } from "@/gpu/eval/runner";
+import type { ChatMessage } from "@/gpu/eval/case";
+import { PLAIN_CHAT_STOPS } from "@/gpu/nn/text-model";
 import type { CompletionRequest, CompletionResult } from "@/contracts/serving";
 
 export const MAX_TOKENS_LIMIT = 4_096;
@@ -121,20 +123,19 @@ export function completionRequestOf(body: CompletionBody): Omit<CompletionReques
 }
 
 /**
- * Chat template (documented in server/serving/README.md): one line per message, `role: content`,
- * then `assistant:` where the reply starts; "developer" counts as "system". It is the template the
- * eval runner uses for chat cases, so a served model sees what it was evaluated on. The reply ends
- * where the model starts a new user or system turn.
+ * Chat (documented in server/serving/README.md): the node renders the messages with the model's chat
+ * template and ends the reply at its stop tokens. A model without a template (a Hearth GPT) gets the
+ * plain format: one line per message, `role: content`, then `assistant:` where the reply starts, the
+ * reply ending where the model starts a new user or system turn. It is what the eval runner does for
+ * chat cases, so a served model sees what it was evaluated on. "developer" counts as "system".
  */
-export const CHAT_TURN_STOPS = ["\nuser:", "\nsystem:"];
+export const CHAT_TURN_STOPS: string[] = [...PLAIN_CHAT_STOPS];
 
-export function chatPrompt(messages: ChatBody["messages"]): string {
-  return promptOf(
-    messages.map((m) => ({
-      role: m.role === "developer" ? "system" : m.role,
-      content: typeof m.content === "string" ? m.content : (m.content ?? []).map((p) => p.text).join(""),
-    })),
-  );
+export function chatMessages(messages: ChatBody["messages"]): ChatMessage[] {
+  return messages.map((m) => ({
+    role: m.role === "developer" ? "system" : m.role,
+    content: typeof m.content === "string" ? m.content : (m.content ?? []).map((p) => p.text).join(""),
+  }));
 }
 
 export function chatRequestOf(body: ChatBody): Omit<CompletionRequest, "modelVersionId" | "orgId"> | OpenAiError {
@@ -143,15 +144,18 @@ export function chatRequestOf(body: ChatBody): Omit<CompletionRequest, "modelVer
   if (body.tools?.length || body.functions?.length) return unsupported(body.tools?.length ? "tools" : "functions", "tool calling is not supported.");
   if (body.logprobs) return unsupported("logprobs", "is not supported.");
   if (body.response_format && body.response_format.type !== "text") return unsupported("response_format", `only {"type": "text"} is supported.`);
-  const prompt = chatPrompt(body.messages);
+  const messages = chatMessages(body.messages);
+  const prompt = promptOf(messages);
   if (prompt.length > MAX_PROMPT_CHARS) return openAiError(400, "invalid_request_error", `messages: the conversation is longer than ${MAX_PROMPT_CHARS} characters.`, "invalid_value", "messages");
   return {
     prompt,
+    messages,
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_CHAT_MAX_TOKENS,
     temperature: body.temperature ?? 1,
     ...(body.top_k != null ? { topK: body.top_k } : {}),
     ...(body.seed != null ? { seed: body.seed } : {}),
-    stop: [...stops(body.stop), ...CHAT_TURN_STOPS],
+    // the chat format's own stops (turn starts, stop tokens) are the node's: it knows the model
+    stop: stops(body.stop),
   };
 }
 

@@ -1,9 +1,13 @@
 // The eval runner end to end: a tiny GPT over-fitted on one sentence answers a generation case
-// and a multiple-choice case; a stub model checks prompts, cancellation and the summary.
+// and a multiple-choice case; so does a tiny llama folder over-fitted on one conversation, through its
+// chat template and up to its eos token; a stub model checks prompts, cancellation and the summary.
 
 import { describe, expect, it } from "vitest";
 import type { EvalCase } from "../../gpu/eval/case";
-import { gptEvalModel, promptOf, runEval, type EvalModel } from "../../gpu/eval/runner";
+import { gptEvalModel, promptOf, runEval, textEvalModel, type EvalModel } from "../../gpu/eval/runner";
+import { writeTar } from "../../gpu/io/tar";
+import { loadTextModel } from "../../gpu/nn/text-model";
+import { ANSWER, CONVERSATION, QUESTION, trainedChatFolder } from "../support/tiny-chat-folder";
 import { GPT } from "../../gpu/nn/gpt";
 import { gptPreset } from "../../gpu/nn/config";
 import { trainBpe } from "../../gpu/tokenizer";
@@ -30,6 +34,44 @@ describe("eval runner", () => {
     expect(run.results[1].logLikelihoods![1]).toBeGreaterThan(Math.max(run.results[1].logLikelihoods![0], run.results[1].logLikelihoods![2]));
     expect(run.passRate).toBe(1);
     model.release();
+  });
+
+  it("grades a llama folder's chat through its template and its multiple choice by log-likelihood", async () => {
+    const ctx = await gpuContext();
+    const folder = await trainedChatFolder(ctx);
+    const cases: EvalCase[] = [
+      { ...base, id: "chat", input: CONVERSATION, graders: [{ type: "equals", value: ANSWER, trim: false }] },
+      { ...base, id: "raw", input: `<s>user: ${QUESTION}</s><s>assistant: `, graders: [{ type: "equals", value: ANSWER, trim: false }] },
+      { ...base, id: "mc", input: CONVERSATION, choices: ["17.", "42.", "99."], answerIndex: 1, graders: [{ type: "multiple-choice" }] },
+    ];
+    const model = await loadTextModel(ctx, writeTar(folder));
+    try {
+      // maxNewTokens 16: "42." is exact only if generation ends at </s>
+      const run = await runEval(cases, textEvalModel(model, { maxNewTokens: 16 }));
+      expect(run.results.map((r) => [r.caseId, r.output, r.pass])).toEqual([
+        ["chat", ANSWER, true],
+        ["raw", ANSWER, true],
+        ["mc", "", true],
+      ]);
+      const [w17, w42, w99] = run.results[2].logLikelihoods!;
+      expect(w42).toBeGreaterThan(Math.max(w17, w99));
+      expect(run.passRate).toBe(1);
+      // stop strings cut the answer too
+      const cut = await runEval(cases.slice(0, 1), textEvalModel(model, { maxNewTokens: 16, stop: ["2"] }));
+      expect(cut.results[0].output).toBe("4");
+    } finally {
+      model.release();
+    }
+    // Without its template the conversation is rendered in the plain format, which this model never saw.
+    const plain = new Map(folder);
+    plain.delete("chat_template.jinja");
+    const untemplated = await loadTextModel(ctx, writeTar(plain));
+    try {
+      const run = await runEval(cases.slice(0, 1), textEvalModel(untemplated, { maxNewTokens: 16 }));
+      expect(run.results[0].pass).toBe(false);
+    } finally {
+      untemplated.release();
+    }
   });
 
   it("flattens chat inputs, stops when aborted and summarises what ran", async () => {

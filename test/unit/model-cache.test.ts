@@ -1,18 +1,17 @@
 // The node's cache of loaded model versions (node-agent/model-cache.ts), with stand-in models that
 // record their release.
 import { describe, expect, it } from "vitest";
-import type { LoadedGPT } from "@/gpu/io";
 import { LoadedModelCache } from "@/node-agent/model-cache";
 
-function fakeModel(id: string, released: string[]): LoadedGPT {
-  return { model: { release: () => released.push(id) } } as unknown as LoadedGPT;
+function fakeModel(id: string, released: string[]) {
+  return { release: () => void released.push(id) };
 }
 
 describe("LoadedModelCache", () => {
   it("loads once, keeps the most recently used, and releases the oldest before loading another", async () => {
     const released: string[] = [];
     const loads: string[] = [];
-    const cache = new LoadedModelCache(2);
+    const cache = new LoadedModelCache<ReturnType<typeof fakeModel>>(2);
     const load = (id: string) => async () => {
       loads.push(id);
       expect(cache.ids().length).toBeLessThan(2); // room was made first
@@ -32,7 +31,7 @@ describe("LoadedModelCache", () => {
   });
 
   it("keeps nothing when loading fails", async () => {
-    const cache = new LoadedModelCache(1);
+    const cache = new LoadedModelCache<ReturnType<typeof fakeModel>>(1);
     await expect(cache.get("bad", async () => Promise.reject(new Error("no tokenizer")))).rejects.toThrow("no tokenizer");
     expect(cache.ids()).toEqual([]);
   });

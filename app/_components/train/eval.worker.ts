@@ -1,8 +1,9 @@
-// The eval worker: loads a model version's checkpoint on this browser's GPU and runs a suite
-// version's cases with the shared eval runner, reporting each graded case as it is done.
+// The eval worker: loads a model version's artifact (a Hearth checkpoint, or a Hugging Face folder as
+// one ustar archive) on this browser's GPU and runs a suite version's cases with the shared eval
+// runner, reporting each graded case as it is done.
 import { openBrowserGpu, type GpuContext } from "@/gpu/index";
-import { loadGPT } from "@/gpu/io";
-import { gptEvalModel, runEval } from "@/gpu/eval/runner";
+import { loadTextModel, NoTokenizerError } from "@/gpu/nn/text-model";
+import { runEval, textEvalModel } from "@/gpu/eval/runner";
 import { tuningStore } from "./browser-store";
 import { describeError, type EvalWorkerEvent, type EvalWorkerRequest } from "./protocol";
 
@@ -18,10 +19,11 @@ async function evaluate(request: Extract<EvalWorkerRequest, { type: "start" }>) 
   try {
     ctx = await openBrowserGpu({ tuningStore, label: "hearth-eval" });
     send({ type: "gpu", adapter: ctx.report.adapter.description || ctx.report.adapter.vendor || "WebGPU adapter" });
-    const { model, tokenizer } = loadGPT(ctx, request.model);
+    const model = await loadTextModel(ctx, request.model).catch((error: unknown) => {
+      throw error instanceof NoTokenizerError ? new Error("This model version's checkpoint has no tokenizer, so its outputs cannot be decoded.") : error;
+    });
     try {
-      if (!tokenizer) throw new Error("This model version's checkpoint has no tokenizer, so its outputs cannot be decoded.");
-      const summary = await runEval(request.cases, gptEvalModel(model, tokenizer, { maxNewTokens: request.options.maxNewTokens }), {
+      const summary = await runEval(request.cases, textEvalModel(model, { maxNewTokens: request.options.maxNewTokens }), {
         signal,
         onCase: (result, index) => send({ type: "case", index, result }),
       });
