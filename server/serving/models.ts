@@ -32,7 +32,8 @@ export async function listServableModels(db: PrismaClient, scope: ModelScope): P
         select: {
           name: true,
           aliases: { select: { name: true, modelVersionId: true } },
-          versions: { where: { artifactSha256: { not: null } }, select: { id: true, version: true, createdAt: true }, orderBy: { version: "desc" } },
+          // servable: a checkpoint, or a Hugging Face folder (its files travel to the node as one archive)
+          versions: { where: { OR: [{ artifactSha256: { not: null } }, { files: { some: {} } }] }, select: { id: true, version: true, createdAt: true }, orderBy: { version: "desc" } },
         },
         orderBy: { name: "asc" },
       },
@@ -72,7 +73,7 @@ function parseModelId(id: string): { projectSlug: string; candidates: { name: st
 
 /**
  * The model version an id names (with its exact `:v<N>` id), if the key may reach it and it has an
- * artifact; otherwise null. One statement per reading of the id: it runs on every request.
+ * artifact or a folder; otherwise null. One statement per reading of the id: it runs on every request.
  */
 export async function resolveModel(db: PrismaClient, scope: ModelScope, id: string): Promise<ServableModel | null> {
   const parsed = parseModelId(id);
@@ -84,7 +85,8 @@ export async function resolveModel(db: PrismaClient, scope: ModelScope, id: stri
       SELECT v.id, v.version, v."createdAt"
       FROM "Project" p
       JOIN "Model" m ON m."projectId" = p.id AND m.name = ${name}
-      JOIN "ModelVersion" v ON v."modelId" = m.id AND v."artifactSha256" IS NOT NULL
+      JOIN "ModelVersion" v ON v."modelId" = m.id
+        AND (v."artifactSha256" IS NOT NULL OR EXISTS (SELECT 1 FROM "ModelVersionFile" f WHERE f."modelVersionId" = v.id))
       LEFT JOIN "ModelAlias" a ON a."modelId" = m.id AND a.name = ${tag}
       WHERE p."orgId" = ${scope.orgId} AND p.slug = ${parsed.projectSlug} AND (${scope.projectId ?? null}::text IS NULL OR p.id = ${scope.projectId ?? null})
         AND CASE ${kind}::text WHEN 'latest' THEN true WHEN 'version' THEN v.version = ${numbered ? Number(numbered[1]) : -1}::int ELSE v.id = a."modelVersionId" END

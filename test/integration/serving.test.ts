@@ -23,8 +23,6 @@ import { runTrainJob, type TrainJobSpec } from "@/gpu/train";
 import { createApiKey, revokeApiKey } from "@/server/apikeys/service";
 import { createModelVersionWithArtifact, storeModelArtifact } from "@/server/models/artifacts";
 import { commitFolderUpload, receiveFolderFile, startFolderUpload } from "@/server/models/folders";
-import { getArtifactStore } from "@/server/storage";
-import { recordUpload } from "@/server/storage/uploads";
 import { createNodeToken } from "@/server/node-registry/tokens";
 import { CHAT_TURN_STOPS } from "@/server/serving/openai";
 import { resolveModel } from "@/server/serving/models";
@@ -341,29 +339,24 @@ describe.each(TEST_DATABASE_KINDS)("the OpenAI-compatible API on %s", (kind) => 
       expect(completion.usage).toEqual(usage);
     }
 
-    /**
-     * A version whose artifact is the folder's archive. It goes into the artifact store as it is: this
-     * server's upload path still checks for a safetensors checkpoint, but what a node reads is the
-     * bytes of GET model-versions/:id/artifact and runs/:id/model.
-     */
-    async function archiveVersion(name: string): Promise<string> {
-      const archive = writeTar(files);
-      const sha256 = createHash("sha256").update(archive).digest("hex");
-      const file = path.join(dataDir, `${sha256}.tar`);
-      fs.writeFileSync(file, archive);
-      await getArtifactStore().putFile(file, sha256);
-      await recordUpload(db, f.orgId, sha256);
+    /** A folder version imported file by file through the folder upload service, as the model page and `hearth model push` do. */
+    async function importFolder(name: string): Promise<string> {
       const created = await db.model.create({ data: { projectId: f.projectId, name, createdById: f.users.EDITOR.userId }, select: { id: true } });
-      return (await createModelVersionWithArtifact(db, f.users.EDITOR, f.orgId, created.id, { config: { format: "hf-folder" }, sha256, sizeBytes: archive.length })).version.id;
+      const manifest = [...files].map(([p, b]) => ({ path: p, sha256: createHash("sha256").update(b).digest("hex"), size: b.length }));
+      const upload = await startFolderUpload(db, f.users.EDITOR, f.orgId, created.id, { files: manifest, lineage: {} });
+      for (const n of upload.missing) await receiveFolderFile(db, f.orgId, created.id, upload.uploadId, n, Readable.from([Buffer.from(files.get(n)!)]));
+      const version = await commitFolderUpload(db, f.users.EDITOR, f.orgId, created.id, upload.uploadId);
+      expect(version.description).toMatchObject({ format: "hf-folder", hasChatTemplate: true });
+      return version.id;
     }
 
-    it("serves a version whose artifact is the folder's archive: the template's chat, up to eos", async () => {
-      await archiveVersion("folder-archive");
-      await servesFolder(`${slug}/folder-archive:v1`);
+    it("serves an imported folder version (the node reads it as one archive): the template's chat, up to eos", async () => {
+      await importFolder("folder-import");
+      await servesFolder(`${slug}/folder-import:v1`);
     });
 
-    it("evaluates the folder's archive on the node: chat through the template up to eos, multiple choice by log-likelihood", async () => {
-      const versionId = await archiveVersion("folder-eval");
+    it("evaluates an imported folder version on the node: chat through the template up to eos, multiple choice by log-likelihood", async () => {
+      const versionId = await importFolder("folder-eval");
       const cases = [
         { id: "chat", input: CONVERSATION, graders: [{ type: "equals", value: ANSWER, trim: false }], tags: [], clauses: [] },
         { id: "mc", input: CONVERSATION, choices: ["17.", "42.", "99."], answerIndex: 1, graders: [{ type: "multiple-choice" }], tags: [], clauses: [] },
@@ -382,21 +375,6 @@ describe.each(TEST_DATABASE_KINDS)("the OpenAI-compatible API on %s", (kind) => 
       expect(byCase.wrong).toMatchObject({ pass: false, output: ANSWER });
     });
 
-    it("serves a folder version imported through the folder upload service", async ({ skip }) => {
-      const created = await db.model.create({ data: { projectId: f.projectId, name: "folder-import", createdById: f.users.EDITOR.userId }, select: { id: true } });
-      const manifest = [...files].map(([p, b]) => ({ path: p, sha256: createHash("sha256").update(b).digest("hex"), size: b.length }));
-      const upload = await startFolderUpload(db, f.users.EDITOR, f.orgId, created.id, { files: manifest, lineage: {} });
-      for (const name of upload.missing) await receiveFolderFile(db, f.orgId, created.id, upload.uploadId, name, Readable.from([Buffer.from(files.get(name)!)]));
-      const version = await commitFolderUpload(db, f.users.EDITOR, f.orgId, created.id, upload.uploadId);
-      expect(version.description).toMatchObject({ format: "hf-folder", hasChatTemplate: true });
-      // The node fetches GET model-versions/:id/artifact and reads the archive it answers; until the
-      // server serves a folder version's files as that archive, such a version is not servable.
-      if (!(await resolveModel(db, { orgId: f.orgId, projectId: f.projectId }, `${slug}/folder-import:v1`))) {
-        console.warn("serving.test.ts: this server does not serve folder versions as archives yet; the imported folder's case is skipped");
-        return skip("the server does not serve a folder version's artifact as an archive yet");
-      }
-      await servesFolder(`${slug}/folder-import:v1`);
-    });
   });
 });
 
