@@ -9,13 +9,14 @@ import type { GpuContext } from "../device";
 import { decodeSafetensors, encodeSafetensors, sha256Hex, SafetensorsError, toFloat32 } from "../io/safetensors";
 import { memoryFolderReader, readTar, writeTar } from "../io/tar";
 import { Decoder, type DecoderLoraConfig, type LoraModule } from "../nn/decoder";
-import { parseHFConfig } from "../nn/hf-config";
+import { parseHFConfig, type DecoderConfig } from "../nn/hf-config";
 import { exportPeftAdapter, loadFolderTokenizer } from "../nn/hf-load";
 import type { HfTokenizer } from "../tokenizer/hf-tokenizer";
 import type { ChatMessage } from "../tokenizer/chat-template";
 import { hasGenerationBlocks } from "../tokenizer/chat-template";
 import { mulberry32 } from "../nn/config";
-import { BatchSampler, train, type BatchSource } from "./train";
+import { train, type BatchSource } from "./train";
+import { planDecoderTraining } from "./memory-plan";
 import type { TrainJobHooks, TrainJobInput, TrainJobResult, TrainJobSpec } from "./job";
 
 export const DECODER_STATE_FORMAT = "hearth-decoder-train/1";
@@ -207,7 +208,13 @@ export async function runDecoderTrainJob(ctx: GpuContext, spec: TrainJobSpec, in
       trainData = new MaskedSampler(canValidate ? examples.slice(0, split) : examples, spec.batchSize, seqLen, seed, pad);
       if (canValidate) valData = new MaskedSampler(examples.slice(split), spec.batchSize, seqLen, seed + 7919, pad);
     }
+    model.recompute = !!spec.recompute;
+    const lora = model.loraConfig;
+    const sourceBytes = [...model.sourceDtypes.values()].some((d) => d !== "F32") ? 2 : 4;
+    const plan = planDecoderTraining(hfConfig, { kind: spec.kind, batchSize: spec.batchSize, seqLen, gradAccum: spec.gradAccum, lora: lora && { r: lora.r, targets: lora.targets, dropout: lora.dropout }, recompute: spec.recompute, sourceBytes, valBatches: valData ? 4 : 0 });
     await model.tune(spec.batchSize, seqLen);
+    // the plan counts what training holds: measure from here (tuning's trial buffers are gone)
+    ctx.pool.resetPeak();
     hooks.onPhase?.("training");
     const metadata = { spec: o.fingerprint };
     const result = await train(
@@ -222,7 +229,8 @@ export async function runDecoderTrainJob(ctx: GpuContext, spec: TrainJobSpec, in
         },
       },
     );
-    const out: TrainJobResult = { status: result.status, steps: result.steps, losses: result.losses, valLosses: result.valLosses, config: hfConfig as never, parameters: model.parameterCount };
+    const memory = { plannedBytes: plan.total, peakBytes: ctx.pool.getStats().peakBytesInUse };
+    const out: TrainJobResult = { status: result.status, steps: result.steps, losses: result.losses, valLosses: result.valLosses, config: hfConfig as DecoderConfig, parameters: model.parameterCount, memory };
     if (result.status === "completed") {
       hooks.onPhase?.("saving");
       out.artifact = await exportDecoderFolder(model, files, { dtype: spec.exportDtype === "float32" ? "f32" : "source", metadata: { kind: spec.kind, steps: String(result.steps) } });

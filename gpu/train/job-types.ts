@@ -32,6 +32,8 @@ export interface TrainJobSpec {
    * adapters' input and the projections adapted (q_proj ... down_proj; default all of them).
    */
   lora?: { rank: number; alpha: number; dropout?: number; targets?: string[] };
+  /** Activation recomputation (Hugging Face decoders): keep block inputs only, recompute in backward; longer contexts fit. */
+  recompute?: boolean;
   /** A decoder's exported weights: in the parent's dtype (default) or float32 (exact, twice the size of 16-bit). */
   exportDtype?: "source" | "float32";
 }
@@ -70,6 +72,8 @@ export interface TrainJobResult {
   sha256?: string;
   /** The model's shape: Hearth's GPTConfig, or a decoder's parsed config.json. */
   config: GPTConfig | DecoderConfig;
+  /** A decoder job's memory plan (computed before it started) and the pool's measured peak while training. */
+  memory?: { plannedBytes: number; peakBytes: number };
   parameters: number;
 }
 

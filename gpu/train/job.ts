@@ -72,6 +72,10 @@ export function validateTrainJobSpec(raw: unknown): TrainJobSpec {
       spec.lora.targets = [...new Set(l.targets as string[])];
     }
   }
+  if (r.recompute !== undefined && r.recompute !== null && r.recompute !== false) {
+    if (r.recompute !== true) throw new SpecError(`recompute must be true or false, got ${JSON.stringify(r.recompute)}`);
+    spec.recompute = true;
+  }
   if (r.exportDtype !== undefined && r.exportDtype !== null) {
     if (r.exportDtype !== "source" && r.exportDtype !== "float32") throw new SpecError(`exportDtype must be "source" or "float32", got ${JSON.stringify(r.exportDtype)}`);
     spec.exportDtype = r.exportDtype;
