@@ -17,7 +17,7 @@ import { hasGenerationBlocks } from "../tokenizer/chat-template";
 import { mulberry32 } from "../nn/config";
 import { train, type BatchSource } from "./train";
 import { planDecoderTraining } from "./memory-plan";
-import type { TrainJobHooks, TrainJobInput, TrainJobResult, TrainJobSpec } from "./job";
+import type { TrainJobHooks, TrainJobInput, TrainJobResult, TrainJobSpec } from "./job-types";
 
 export const DECODER_STATE_FORMAT = "hearth-decoder-train/1";
 

@@ -11,8 +11,8 @@ export const TRAIN_JOB_KINDS: readonly TrainJobKind[] = ["PRETRAIN", "SFT", "LOR
 /** Stored as a training run's config, whatever runs it (a browser or a node). */
 export interface TrainJobSpec {
   kind: TrainJobKind;
-  /** A Hearth GPT shape (from scratch, or ignored with a parent: the parent's shape wins). */
-  preset: GPTPresetName;
+  /** A Hearth GPT shape for training from scratch (with a parent, the parent's shape wins and it may be left out). */
+  preset?: GPTPresetName;
   steps: number;
   batchSize: number;
   /** Default: the model's context length. */

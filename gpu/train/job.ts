@@ -38,8 +38,10 @@ export function validateTrainJobSpec(raw: unknown): TrainJobSpec {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new SpecError("training config must be an object");
   const r = raw as Record<string, unknown>;
   if (!TRAIN_JOB_KINDS.includes(r.kind as TrainJobKind)) throw new SpecError(`kind must be one of ${TRAIN_JOB_KINDS.join(", ")}, got ${JSON.stringify(r.kind)}`);
-  if (typeof r.preset !== "string" || !Object.hasOwn(GPT_PRESETS, r.preset)) throw new SpecError(`preset must be one of ${Object.keys(GPT_PRESETS).join(", ")}, got ${JSON.stringify(r.preset)}`);
-  const preset = r.preset as GPTPresetName;
+  if (r.preset !== undefined && r.preset !== null && (typeof r.preset !== "string" || !Object.hasOwn(GPT_PRESETS, r.preset))) {
+    throw new SpecError(`preset must be one of ${Object.keys(GPT_PRESETS).join(", ")}, got ${JSON.stringify(r.preset)}`);
+  }
+  const preset = (r.preset ?? undefined) as GPTPresetName | undefined;
   if (typeof r.lr !== "number" || !(r.lr > 0 && r.lr <= 1)) throw new SpecError(`lr must be a number in (0, 1], got ${JSON.stringify(r.lr)}`);
   const steps = int(r.steps, "steps", 1, MAX_STEPS);
   const spec: TrainJobSpec = {
@@ -87,6 +89,7 @@ export function validateTrainJobSpec(raw: unknown): TrainJobSpec {
 
 /** The model shape a spec trains (a parent model's shape wins when there is one). */
 export function specModelConfig(spec: TrainJobSpec): GPTConfig {
+  if (!spec.preset) throw new SpecError(`a model trained from scratch needs a preset (${Object.keys(GPT_PRESETS).join(", ")})`);
   const vocab = spec.vocabSize ?? Math.max(256, GPT_PRESETS[spec.preset].vocabSize);
   return gptPreset(spec.preset, { vocabSize: vocab });
 }
@@ -189,7 +192,7 @@ export async function runTrainJob(ctx: GpuContext, rawSpec: TrainJobSpec, input:
     if (spec.kind !== "PRETRAIN") throw new SpecError(`${spec.kind} fine-tunes a parent model version: choose one`);
     hooks.onPhase?.("tokenizing");
     tokenizer = trainBpe(text.slice(0, TOKENIZER_SAMPLE_CHARS), specModelConfig(spec).vocabSize);
-    model = GPT.create(ctx, gptPreset(spec.preset, { vocabSize: tokenizer.vocabSize }), { seed: spec.seed ?? 1 });
+    model = GPT.create(ctx, { ...specModelConfig(spec), vocabSize: tokenizer.vocabSize }, { seed: spec.seed ?? 1 });
   }
   try {
     if (!tokenizer) throw new SpecError("the parent checkpoint has no tokenizer; Hearth cannot encode text for it");
@@ -246,7 +249,7 @@ export async function runTrainJob(ctx: GpuContext, rawSpec: TrainJobSpec, input:
     if (result.status === "completed") {
       hooks.onPhase?.("saving");
       if (model.loraConfig) mergeLora(model);
-      out.artifact = await saveGPT(model, { tokenizer, metadata: { kind: spec.kind, preset: spec.preset, steps: String(result.steps) } });
+      out.artifact = await saveGPT(model, { tokenizer, metadata: { kind: spec.kind, ...(spec.preset ? { preset: spec.preset } : {}), steps: String(result.steps) } });
       out.sha256 = await sha256Hex(out.artifact);
       out.parameters = model.parameterCount;
     }

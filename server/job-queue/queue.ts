@@ -6,7 +6,12 @@
 import { Prisma, type PrismaClient, type RunKind } from "@/server/db/generated/client";
 import { recordAudit, type NodeActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
-import { estimateTrainJob, validateTrainJobSpec } from "@/gpu/train/job";
+import { estimateTrainJob, validateTrainJobSpec, type TrainJobSpec } from "@/gpu/train/job";
+import { decoderLoraConfig } from "@/gpu/train/decoder-job";
+import { planDecoderTraining } from "@/gpu/train/memory-plan";
+import { parseHFConfig } from "@/gpu/nn/hf-config";
+import { getArtifactStore, type ArtifactStore } from "@/server/storage";
+import { listVersionFiles, storeFolderReader } from "@/server/models/folders";
 import { queueSettings } from "./settings";
 import { NODE_JOB_KINDS, type LeasedJob, type LeaseState } from "@/contracts/node-protocol";
 
@@ -35,13 +40,13 @@ export async function admitQueuedJobs(db: PrismaClient, orgId: string): Promise<
       AND r."projectId" IN (SELECT id FROM "Project" WHERE "orgId" = ${orgId})`;
   const pending = await db.run.findMany({
     where: { target: "NODE", status: "QUEUED", requiredMemory: null, kind: { not: "EVAL" }, project: { orgId } },
-    select: { id: true, kind: true, config: true },
+    select: { id: true, kind: true, config: true, modelVersionId: true },
     take: 100,
   });
   for (const run of pending) {
     let requiredMemory: bigint;
     try {
-      requiredMemory = BigInt(Math.ceil(estimateTrainJob(validateTrainJobSpec({ ...(run.config as object), kind: run.kind })).bufferBytes));
+      requiredMemory = BigInt(Math.ceil(await trainingMemory(db, validateTrainJobSpec({ ...(run.config as object), kind: run.kind }), run.modelVersionId)));
     } catch (error) {
       await db.$transaction(async (tx) => {
         const changed = await tx.run.updateMany({ where: { id: run.id, status: "QUEUED" }, data: { status: "FAILED", error: `Invalid training config: ${(error as Error).message}`, finishedAt: new Date() } });
@@ -51,6 +56,31 @@ export async function admitQueuedJobs(db: PrismaClient, orgId: string): Promise<
     }
     await db.run.updateMany({ where: { id: run.id, requiredMemory: null }, data: { requiredMemory } });
   }
+}
+
+/**
+ * GPU memory a training job needs: a Hugging Face parent's memory plan (from its config.json), or
+ * the GPT estimate of the spec's shape.
+ */
+async function trainingMemory(db: PrismaClient, spec: TrainJobSpec, parentId: string | null, store: ArtifactStore = getArtifactStore()): Promise<number> {
+  const files = parentId ? await listVersionFiles(db, parentId) : [];
+  const configFile = files.find((f) => f.path === "config.json");
+  if (!configFile) return estimateTrainJob(spec).bufferBytes;
+  const reader = storeFolderReader(store, new Map(files.map((f) => [f.path, f])));
+  const config = parseHFConfig((await reader.readJson("config.json")) as Record<string, unknown>);
+  if (config.modelType === "gpt2") throw new Error("fine-tuning a GPT-2 folder is not supported; choose a llama, mistral or qwen2 model");
+  const lora = spec.kind === "LORA" ? decoderLoraConfig(spec) : undefined;
+  const plan = planDecoderTraining(config, {
+    kind: spec.kind,
+    batchSize: spec.batchSize,
+    seqLen: Math.min(spec.seqLen ?? 512, config.maxPositions),
+    gradAccum: spec.gradAccum,
+    lora,
+    recompute: spec.recompute,
+    sourceBytes: config.dtype === "float32" ? 4 : 2,
+    valBatches: spec.evalEvery ? 4 : 0,
+  });
+  return plan.total;
 }
 
 interface LeasedRow {

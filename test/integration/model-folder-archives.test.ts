@@ -20,6 +20,9 @@ import { registerNode } from "@/server/node-registry/service";
 import { getArtifactStore } from "@/server/storage";
 import { readTar, TAR_BLOCK, writeTar } from "@/gpu/io/tar";
 import { encodeSafetensors } from "@/gpu/io/safetensors";
+import { parseHFConfig, type DecoderConfig } from "@/gpu/nn/hf-config";
+import { planDecoderTraining } from "@/gpu/train/memory-plan";
+import { estimateTrainJob, validateTrainJobSpec } from "@/gpu/train/job";
 import { POST as uploadRoute } from "@/app/api/models/[modelId]/versions/route";
 import { GET as artifactRoute } from "@/app/api/model-versions/[modelVersionId]/artifact/route";
 import { GET as listRoute } from "@/app/api/model-versions/[modelVersionId]/files/route";
@@ -179,6 +182,15 @@ describe.each(TEST_DATABASE_KINDS)("model folder archives on %s", (kind) => {
     const foreign = await nodeRequest({ secret, nodeId }, "GET", `model-versions/${importedId}/artifact`);
     expect(foreign.status).toBe(404);
     expect(foreign.headers.get("x-hearth-artifact")).toBeNull();
+  });
+
+  it("sizes a node job on a folder by the parent's memory plan, not a GPT preset's estimate", async () => {
+    const { runId } = await trainingRun("NODE");
+    const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { requiredMemory: true } });
+    const config = parseHFConfig(JSON.parse(imported.get("config.json")!.toString("utf8"))) as DecoderConfig;
+    const plan = planDecoderTraining(config, { kind: "SFT", batchSize: TINY_SPEC.batchSize, seqLen: TINY_SPEC.seqLen, sourceBytes: 2 });
+    expect(run.requiredMemory).toBe(BigInt(Math.ceil(plan.total)));
+    expect(plan.total).not.toBe(estimateTrainJob(validateTrainJobSpec({ ...TINY_SPEC, kind: "SFT" })).bufferBytes);
   });
 
   it("creates a folder version from a browser run's archive, with the run's lineage and the folder's description; a retry gives back the same version", async () => {
