@@ -4,6 +4,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
+import { isFolderDescription } from "@/contracts/model-folder";
 
 /** Picks a published suite version: a suite, then one of its versions (latest first). */
 export function SuiteVersionPicker({ projectId, value, onChange }: { projectId: string; value: string; onChange: (id: string) => void }) {
@@ -126,8 +127,13 @@ export function ModelVersionPicker({
   const trpc = useTRPC();
   const models = useQuery(trpc.model.list.queryOptions({ projectId }));
   const [modelId, setModelId] = useState(value?.modelId ?? "");
+  // a version chosen from outside (e.g. a folder just imported) brings its model along
+  useEffect(() => {
+    if (value && value.modelId !== modelId) setModelId(value.modelId);
+  }, [value?.modelId]); // eslint-disable-line react-hooks/exhaustive-deps
   const model = useQuery({ ...trpc.model.get.queryOptions({ modelId }), enabled: !!modelId });
-  const versions = [...(model.data?.versions ?? [])].filter((v) => v.artifactSha256).reverse();
+  // a checkpoint, or a Hugging Face folder (it travels to the worker or node as one archive)
+  const versions = [...(model.data?.versions ?? [])].filter((v) => v.artifactSha256 || isFolderDescription(v.config)).reverse();
   const pick = (versionId: string) => {
     const v = versions.find((x) => x.id === versionId);
     onChange(model.data && v ? { id: v.id, version: v.version, modelId: model.data.id, modelName: model.data.name, config: v.config } : null);
@@ -158,7 +164,7 @@ export function ModelVersionPicker({
       <label className="field">
         {versionLabel}
         <select value={value?.id ?? ""} onChange={(e) => pick(e.target.value)} disabled={!model.data} aria-label={versionLabel}>
-          <option value="">{model.data && versions.length === 0 ? "no version with a checkpoint" : "choose…"}</option>
+          <option value="">{model.data && versions.length === 0 ? "no version with weights" : "choose…"}</option>
           {versions.map((v) => (
             <option key={v.id} value={v.id}>
               v{v.version}

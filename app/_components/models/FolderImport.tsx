@@ -27,7 +27,7 @@ function folderFiles(list: FileList): Array<{ path: string; file: File }> {
     .filter((f) => !f.path.split("/").some((part) => part.startsWith(".")));
 }
 
-export function FolderImport({ modelId, onImported }: { modelId: string; onImported: () => void }) {
+export function FolderImport({ modelId, onImported, label = "Import a Hugging Face folder…" }: { modelId: string; onImported: (version: { id: string; version: number }) => void; label?: string }) {
   const [stage, setStage] = useState<Stage>({ kind: "idle" });
   const busy = stage.kind === "hashing" || stage.kind === "sending" || stage.kind === "checking";
 
@@ -51,9 +51,9 @@ export function FolderImport({ modelId, onImported }: { modelId: string; onImpor
         sent += f.file.size;
       }
       setStage({ kind: "checking" });
-      const version = (await api(`${base}/${state.uploadId}/commit`, { method: "POST" })) as { version: number };
+      const version = (await api(`${base}/${state.uploadId}/commit`, { method: "POST" })) as { id: string; version: number };
       setStage({ kind: "done", version: version.version });
-      onImported();
+      onImported(version);
     } catch (e) {
       setStage({ kind: "error", message: (e as Error).message });
     }
@@ -62,7 +62,7 @@ export function FolderImport({ modelId, onImported }: { modelId: string; onImpor
   return (
     <div data-testid="folder-import">
       <label className="btn">
-        Import a Hugging Face folder…
+        {label}
         <input
           type="file"
           data-testid="folder-input"

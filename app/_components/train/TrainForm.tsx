@@ -11,6 +11,12 @@ import { DatasetVersionPicker, ModelVersionPicker, type PickedDatasetVersion, ty
 import { GPT_PRESETS, validateConfig, type GPTConfig, type GPTPresetName } from "@/gpu/nn/config";
 import { estimateTrainJob, validateTrainJobSpec, type TrainJobKind, type TrainJobSpec } from "@/gpu/train";
 import { saveJob, type StoredJob } from "./browser-store";
+import { isFolderDescription } from "@/contracts/model-folder";
+import { FolderImport, FolderSummary } from "@/app/_components/models/FolderImport";
+import { planDecoderTraining } from "@/gpu/train/memory-plan";
+import { DECODER_LORA_TARGETS } from "@/gpu/train/decoder-job";
+import type { LoraModule } from "@/gpu/nn/decoder";
+import { MemoryPlanView, useFolderConfig } from "./DecoderPlan";
 import { formatBytes, formatCount, whyItDoesNotFit, type BrowserGpu } from "./gpu-support";
 
 const PRESETS: Array<{ name: Exclude<GPTPresetName, "gpt2">; label: string; steps: number; lr: number }> = [
@@ -64,6 +70,11 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
   const [batchSize, setBatchSize] = useState(8);
   const [checkpointEvery, setCheckpointEvery] = useState(0);
   const [loraRank, setLoraRank] = useState(8);
+  const [loraAlpha, setLoraAlpha] = useState(16);
+  const [loraDropout, setLoraDropout] = useState(0.05);
+  const [loraTargets, setLoraTargets] = useState<LoraModule[]>([...DECODER_LORA_TARGETS]);
+  const [seqLen, setSeqLen] = useState(256);
+  const [recompute, setRecompute] = useState(false);
   const [where, setWhere] = useState<"BROWSER" | "NODE" | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -71,10 +82,14 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
 
   const kind: TrainJobKind = dataset?.kind === "PAIRS" ? pairsKind : "PRETRAIN";
   const parentConfig = architectureOf(parent);
+  // a Hugging Face folder parent: its own config.json shapes the job (and its memory plan)
+  const folder = parent && isFolderDescription(parent.config) ? parent.config : null;
+  const folderConfig = useFolderConfig(folder ? parent!.id : null);
+  const decoder = folder ? folderConfig.data : undefined;
   const every = checkpointEvery || Math.max(1, Math.min(50, Math.round(steps / 10)));
   const spec: TrainJobSpec = {
     kind,
-    preset: presetOf(parentConfig, preset),
+    ...(folder ? {} : { preset: presetOf(parentConfig, preset) }),
     steps,
     batchSize,
     lr,
@@ -82,17 +97,34 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
     seed: 1,
     checkpointEvery: every,
     evalEvery: every,
-    ...(kind === "LORA" ? { lora: { rank: loraRank, alpha: 2 * loraRank } } : {}),
+    ...(folder ? { seqLen: Math.min(seqLen, decoder?.maxPositions ?? seqLen), ...(recompute ? { recompute: true } : {}) } : {}),
+    ...(kind === "LORA" ? { lora: folder ? { rank: loraRank, alpha: loraAlpha, ...(loraDropout > 0 ? { dropout: loraDropout } : {}), targets: loraTargets } : { rank: loraRank, alpha: 2 * loraRank } } : {}),
   };
   const checked = useMemo(() => {
     try {
       const valid = validateTrainJobSpec(spec);
-      return { spec: valid, estimate: estimateTrainJob(valid, parentConfig), problem: null };
+      if (folder) {
+        if (!decoder) return { spec: valid, estimate: null, plan: null, problem: folderConfig.error ? (folderConfig.error as Error).message : "Reading the parent's configuration…" };
+        if (kind === "LORA" && !loraTargets.length) return { spec: null, estimate: null, plan: null, problem: "Choose at least one projection for the LoRA adapters." };
+        const plan = planDecoderTraining(decoder, {
+          kind,
+          batchSize,
+          seqLen: valid.seqLen!,
+          lora: kind === "LORA" ? { r: loraRank, targets: loraTargets, dropout: loraDropout } : undefined,
+          recompute,
+          sourceBytes: folder.dtype === "F32" ? 4 : 2,
+          valBatches: 4,
+          generateTokens: valid.seqLen,
+        });
+        return { spec: valid, estimate: { parameters: plan.parameters, bufferBytes: plan.total, largestBufferBytes: plan.largestBuffer, flopsPerStep: plan.flopsPerStep, tokensPerStep: plan.tokensPerStep }, plan, problem: null };
+      }
+      return { spec: valid, estimate: estimateTrainJob(valid, parentConfig), plan: null, problem: null };
     } catch (e) {
-      return { spec: null, estimate: null, problem: (e as Error).message };
+      return { spec: null, estimate: null, plan: null, problem: (e as Error).message };
     }
-  }, [JSON.stringify(spec), parentConfig]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [JSON.stringify(spec), parentConfig, decoder, folderConfig.error, recompute]); // eslint-disable-line react-hooks/exhaustive-deps
   const reasons = checked.estimate ? whyItDoesNotFit(checked.estimate, gpu) : [];
+  if (folder && !folder.browser && gpu.status === "ready") reasons.push("this model is marked for GPU nodes only (its weights exceed what a browser's adapter holds)");
   const browserOk = gpu.status === "ready" && reasons.length === 0;
   const chosenWhere = where ?? (gpu.status === "checking" ? "BROWSER" : browserOk ? "BROWSER" : "NODE");
   const needsParent = kind !== "PRETRAIN";
@@ -114,6 +146,15 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
   function chooseParent(version: PickedModelVersion | null) {
     setParent(version);
     if (version && !target) setTarget(version.modelId);
+    if (version && isFolderDescription(version.config)) setSeqLen((n) => Math.min(n, (version.config as { contextLength: number }).contextLength));
+  }
+
+  /** A folder just imported into the chosen model becomes the parent. */
+  async function importedParent(v: { id: string; version: number }) {
+    await queryClient.invalidateQueries({ queryKey: trpc.model.get.queryKey({ modelId: target }) });
+    const model = await client.model.get.query({ modelId: target });
+    const version = model.versions.find((x) => x.id === v.id);
+    if (version) chooseParent({ id: version.id, version: version.version, modelId: model.id, modelName: model.name, config: version.config });
   }
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
@@ -214,6 +255,12 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
               <input value={newModelName} onChange={(ev) => setNewModelName(ev.target.value)} maxLength={100} placeholder="support-assistant" aria-label="New model name" />
             </label>
           ) : null}
+          {folder ? (
+            <div className="field" data-testid="parent-folder">
+              Parent: a Hugging Face model
+              <FolderSummary d={folder} />
+            </div>
+          ) : (
           <label className="field">
             Preset
             <select value={parentConfig ? spec.preset : preset} onChange={(ev) => choosePreset(ev.target.value as GPTPresetName)} disabled={!!parentConfig} aria-label="Preset">
@@ -225,7 +272,11 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
             </select>
             {parentConfig ? <span className="hint">The parent's shape: {parentConfig.nLayer} layers × {parentConfig.nEmbd} wide, context {parentConfig.blockSize}.</span> : null}
           </label>
+          )}
         </div>
+        {target && target !== NEW_MODEL ? (
+          <FolderImport modelId={target} label="Import a Hugging Face folder into this model as the parent…" onImported={(v) => void importedParent(v)} />
+        ) : null}
       </Section>
 
       <Section title="Training">
@@ -253,12 +304,51 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
               <input type="number" min={1} max={256} value={loraRank} onChange={(ev) => setLoraRank(Math.max(1, Math.floor(Number(ev.target.value) || 1)))} aria-label="LoRA rank" />
             </label>
           ) : null}
+          {folder ? (
+            <label className="field">
+              Sequence length
+              <input type="number" min={2} max={folder.contextLength} value={spec.seqLen} onChange={(ev) => setSeqLen(Math.max(2, Math.floor(Number(ev.target.value) || 2)))} aria-label="Sequence length" />
+              <span className="hint">tokens (context {folder.contextLength})</span>
+            </label>
+          ) : null}
         </div>
+        {folder && kind === "LORA" ? (
+          <div className="inline" data-testid="lora-options">
+            <label className="field">
+              LoRA alpha
+              <input type="number" min={0.01} step="any" value={loraAlpha} onChange={(ev) => setLoraAlpha(Math.max(0.01, Number(ev.target.value) || 1))} aria-label="LoRA alpha" />
+              <span className="hint">scale alpha / rank = {(loraAlpha / loraRank).toPrecision(3)}</span>
+            </label>
+            <label className="field">
+              LoRA dropout
+              <input type="number" min={0} max={0.9} step={0.01} value={loraDropout} onChange={(ev) => setLoraDropout(Math.min(0.9, Math.max(0, Number(ev.target.value) || 0)))} aria-label="LoRA dropout" />
+            </label>
+            <fieldset className="field" style={{ border: "none", padding: 0, margin: 0 }}>
+              <legend style={{ padding: 0, marginBottom: "0.3rem" }}>Adapted projections</legend>
+              <div className="row" style={{ flexWrap: "wrap", gap: "0.6rem" }}>
+                {DECODER_LORA_TARGETS.map((t) => (
+                  <label key={t} className="row mono" style={{ fontSize: "0.85rem" }}>
+                    <input type="checkbox" checked={loraTargets.includes(t)} onChange={(ev) => setLoraTargets((all) => (ev.target.checked ? DECODER_LORA_TARGETS.filter((x) => x === t || all.includes(x)) : all.filter((x) => x !== t)))} /> {t}
+                  </label>
+                ))}
+              </div>
+            </fieldset>
+          </div>
+        ) : null}
+        {folder ? (
+          <label className="row">
+            <input type="checkbox" checked={recompute} onChange={(ev) => setRecompute(ev.target.checked)} aria-label="Recompute activations" /> Recompute activations in the backward pass (about a third more compute; fits longer sequences)
+          </label>
+        ) : null}
         <p className="hint">Warm-up over the first 5% of steps, then cosine decay to a tenth of the rate; AdamW, gradient clipping at 1.</p>
       </Section>
 
       <Section title="Where it runs">
-        {e ? (
+        {checked.plan ? (
+          <div data-testid="train-estimate">
+            <MemoryPlanView plan={checked.plan} budget={gpu.status === "ready" ? gpu.memoryBudget : null} steps={steps} />
+          </div>
+        ) : e ? (
           <div className="stats" data-testid="train-estimate">
             <div className="stat">
               <b>{formatCount(e.parameters)}</b>

@@ -2,6 +2,7 @@
 // A training run in progress in this browser: progress, loss chart, speed, ETA; pause, resume, cancel;
 // and, at the end, the model version it produced.
 import Link from "next/link";
+import { formatBytes } from "./gpu-support";
 import { useSyncExternalStore } from "react";
 import { Section } from "@/app/_components/records";
 import { MetricsChart } from "@/app/_components/MetricsChart";
@@ -141,6 +142,12 @@ export function TrainingMonitor({ session, orgId, projectId, onEvaluate, onDone 
               Evaluate it
             </button>
           </div>
+        ) : null}
+        {v.memory ? (
+          <p className="hint" data-testid="train-memory" style={{ margin: 0 }}>
+            GPU memory: planned {formatBytes(v.memory.plannedBytes)}, measured peak {formatBytes(v.memory.peakBytes)} ({v.memory.plannedBytes >= v.memory.peakBytes ? "+" : ""}
+            {(((v.memory.plannedBytes - v.memory.peakBytes) / v.memory.peakBytes) * 100).toFixed(1)}% plan vs measured)
+          </p>
         ) : null}
         {finished && v.stage !== "upload-failed" ? (
           <button className="btn" onClick={onDone}>

@@ -35,6 +35,8 @@ export interface TrainingOutcome {
   /** Steady training speed near the end (tokens per second over the last steps). */
   tokensPerSecond: number | null;
   sha256: string;
+  /** A Hugging Face model's memory plan and the GPU memory the job measured at its peak. */
+  memory?: { plannedBytes: number; peakBytes: number };
 }
 
 export interface StoredCheckpoint {

@@ -24,6 +24,7 @@ export type TrainWorkerEvent =
       valLosses: Array<{ step: number; loss: number }>;
       artifact?: Uint8Array;
       sha256?: string;
+      memory?: { plannedBytes: number; peakBytes: number };
     }
   | { type: "error"; message: string };
 

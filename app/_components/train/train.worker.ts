@@ -33,7 +33,7 @@ async function train(request: Extract<TrainWorkerRequest, { type: "start" }>) {
     );
     const { artifact } = result;
     send(
-      { type: "done", status: result.status, steps: result.steps, parameters: result.parameters, losses: result.losses, valLosses: result.valLosses, artifact, sha256: result.sha256 },
+      { type: "done", status: result.status, steps: result.steps, parameters: result.parameters, losses: result.losses, valLosses: result.valLosses, artifact, sha256: result.sha256, memory: result.memory },
       artifact ? [artifact.buffer] : [],
     );
   } catch (error) {

@@ -46,6 +46,8 @@ export interface TrainingView {
   syncError: string | null;
   error: string | null;
   modelVersion: UploadedModelVersion | null;
+  /** A Hugging Face model's memory plan against the peak the job measured (set when it finishes). */
+  memory: { plannedBytes: number; peakBytes: number } | null;
   /** loss and val_loss by step, for the chart; bump seriesVersion on change. */
   series: Map<string, MetricSeries>;
   seriesVersion: number;
@@ -102,6 +104,7 @@ export class TrainingSession {
       syncError: null,
       error: null,
       modelVersion: null,
+      memory: job.result?.memory ?? null,
       series: new Map(),
       seriesVersion: 0,
     };
@@ -275,11 +278,12 @@ export class TrainingSession {
         else if (e.type === "error") reject(new Error(e.message));
         else if (e.type === "done") {
           if (e.status === "cancelled" || !e.artifact) return resolve("cancelled");
+          if (e.memory) this.update({ memory: e.memory });
           const lastLoss = e.losses.at(-1)?.loss ?? this.view.loss;
           const lastVal = e.valLosses.at(-1)?.loss ?? this.view.valLoss;
           resolve({
             artifact: e.artifact,
-            result: { steps: e.steps, tokens: e.steps * this.tokensPerStep, parameters: e.parameters, finalLoss: lastLoss ?? null, finalValLoss: lastVal ?? null, tokensPerSecond: this.view.tokensPerSecond, sha256: e.sha256 ?? "" },
+            result: { steps: e.steps, tokens: e.steps * this.tokensPerStep, parameters: e.parameters, finalLoss: lastLoss ?? null, finalValLoss: lastVal ?? null, tokensPerSecond: this.view.tokensPerSecond, sha256: e.sha256 ?? "", ...(e.memory ? { memory: e.memory } : {}) },
           });
         }
       };

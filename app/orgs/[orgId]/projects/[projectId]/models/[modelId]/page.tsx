@@ -97,7 +97,10 @@ export default function ModelPage() {
                   <td className={isFolderDescription(v.config) ? undefined : "mono hint"}>
                     {isFolderDescription(v.config) ? (
                       <>
-                        <FolderSummary d={v.config} /> <span className="hint">{v.sizeBytes !== null ? `${(v.sizeBytes / 1e6).toFixed(1)} MB` : ""}</span> <FolderFiles modelVersionId={v.id} />
+                        <FolderSummary d={v.config} /> <span className="hint">{v.sizeBytes !== null ? `${(v.sizeBytes / 1e6).toFixed(1)} MB` : ""}</span> <FolderFiles modelVersionId={v.id} />{" "}
+                        <a className="btn btn-small" href={`/api/model-versions/${encodeURIComponent(v.id)}/artifact`} download data-testid="download-folder" title="The whole folder as one tar archive (tar -xf unpacks it); npx hearth model pull writes it file by file">
+                          Download folder (.tar)
+                        </a>
                       </>
                     ) : (
                       <>
@@ -109,7 +112,7 @@ export default function ModelPage() {
                   <td>{formatDate(v.createdAt)}</td>
                   {canEdit ? (
                     <td>
-                      {v.artifactSha256 ? (
+                      {v.artifactSha256 || isFolderDescription(v.config) ? (
                         <button className="btn btn-small" onClick={() => setEvaluating(v.id)} aria-pressed={evaluating === v.id}>
                           Evaluate
                         </button>
