@@ -35,8 +35,21 @@ const PARTS: Array<{ key: keyof DecoderMemoryPlan; label: string; color: string 
 ];
 
 export function MemoryPlanView({ plan, budget, steps, measured }: { plan: DecoderMemoryPlan; budget: number | null; steps: number; measured?: number }) {
-  const scale = Math.max(plan.total, budget ?? 0, measured ?? 0);
-  const pct = (n: number) => `${((100 * n) / scale).toFixed(2)}%`;
+  // the parts fill the bar; the budget gets its own thin bar below (a small model is a sliver of a big budget)
+  const scale = Math.max(plan.total, measured ?? 0);
+  const pct = (n: number, of = scale) => `${Math.min(100, (100 * n) / of).toFixed(2)}%`;
+  let x = 0;
+  const rects: ReactElement[] = PARTS.map((p) => {
+    const v = plan[p.key] as number;
+    const r = (
+      <rect key={p.key} x={pct(x)} y="2" width={pct(v)} height="18" fill={p.color}>
+        <title>{`${p.label}: ${formatBytes(v)}`}</title>
+      </rect>
+    );
+    x += v;
+    return r;
+  });
+  const share = budget ? plan.total / budget : null;
   return (
     <div data-testid="memory-plan">
       <div className="stats">
@@ -61,30 +74,31 @@ export function MemoryPlanView({ plan, budget, steps, measured }: { plan: Decode
           <span>in all</span>
         </div>
       </div>
-      <svg role="img" aria-label={`Memory plan: ${formatBytes(plan.total)}${budget ? ` of a ${formatBytes(budget)} budget` : ""}`} width="100%" height="30" style={{ display: "block", margin: "0.4rem 0" }}>
-        {PARTS.reduce<{ x: number; rects: ReactElement[] }>(
-          (acc, p) => {
-            const v = plan[p.key] as number;
-            acc.rects.push(<rect key={p.key} x={pct(acc.x)} y="4" width={pct(v)} height="18" fill={p.color}><title>{`${p.label}: ${formatBytes(v)}`}</title></rect>);
-            acc.x += v;
-            return acc;
-          },
-          { x: 0, rects: [] },
-        ).rects}
-        {budget ? <line x1={pct(budget)} x2={pct(budget)} y1="0" y2="26" stroke="#222" strokeWidth="2" strokeDasharray="3 2" /> : null}
-        {measured ? <line x1={pct(measured)} x2={pct(measured)} y1="0" y2="26" stroke="#b00" strokeWidth="2" /> : null}
+      <svg role="img" aria-label={`Memory plan: ${formatBytes(plan.total)}`} width="100%" height="22" style={{ display: "block", marginTop: "0.5rem" }}>
+        {rects}
+        {measured ? <line x1={pct(measured)} x2={pct(measured)} y1="0" y2="22" stroke="#b00" strokeWidth="2" /> : null}
       </svg>
-      <p className="hint" style={{ margin: 0 }}>
+      <p className="hint" style={{ margin: "0.2rem 0 0.4rem" }}>
         {PARTS.map((p) => (
           <span key={p.key} style={{ marginRight: "0.8rem", whiteSpace: "nowrap" }}>
             <span style={{ display: "inline-block", width: 10, height: 10, background: p.color, marginRight: 4 }} />
             {p.label} {formatBytes(plan[p.key] as number)}
           </span>
         ))}
-        {budget ? <span style={{ whiteSpace: "nowrap" }}>┊ dashed: this browser's budget {formatBytes(budget)}</span> : null}
-        {measured ? <span style={{ whiteSpace: "nowrap" }}> │ red: measured peak {formatBytes(measured)}</span> : null}
-        {plan.kvCache ? <span style={{ whiteSpace: "nowrap" }}> · KV cache for generation {formatBytes(plan.kvCache)}</span> : null}
+        {measured ? <span style={{ whiteSpace: "nowrap" }}>red line: measured peak {formatBytes(measured)}</span> : null}
       </p>
+      {share !== null ? (
+        <div data-testid="plan-budget">
+          <svg role="img" aria-label={`${(share * 100).toFixed(1)}% of this browser's budget`} width="100%" height="10" style={{ display: "block" }}>
+            <rect x="0" y="1" width="100%" height="8" fill="#e8e4df" />
+            <rect x="0" y="1" width={pct(plan.total, budget!)} height="8" fill={share > 1 ? "#c0392b" : "#4e79a7"} />
+          </svg>
+          <p className="hint" style={{ margin: "0.2rem 0 0" }}>
+            {share < 0.001 ? "under 0.1%" : `${(share * 100).toFixed(1)}%`} of this browser's memory budget ({formatBytes(budget!)}).
+            {plan.kvCache ? ` Generating afterwards adds a key/value cache of ${formatBytes(plan.kvCache)}.` : ""}
+          </p>
+        </div>
+      ) : null}
     </div>
   );
 }

@@ -151,7 +151,7 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
 
   /** A folder just imported into the chosen model becomes the parent. */
   async function importedParent(v: { id: string; version: number }) {
-    await queryClient.invalidateQueries({ queryKey: trpc.model.get.queryKey({ modelId: target }) });
+    await Promise.all([queryClient.invalidateQueries({ queryKey: trpc.model.get.queryKey({ modelId: target }) }), queryClient.invalidateQueries({ queryKey: trpc.model.list.queryKey({ projectId }) })]);
     const model = await client.model.get.query({ modelId: target });
     const version = model.versions.find((x) => x.id === v.id);
     if (version) chooseParent({ id: version.id, version: version.version, modelId: model.id, modelName: model.name, config: version.config });
@@ -257,8 +257,11 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
           ) : null}
           {folder ? (
             <div className="field" data-testid="parent-folder">
-              Parent: a Hugging Face model
-              <FolderSummary d={folder} />
+              Parent (a Hugging Face model)
+              <span>
+                <FolderSummary d={folder} />
+              </span>
+              <span className="hint">Trains with its own tokenizer and chat template; the result is a folder transformers loads.</span>
             </div>
           ) : (
           <label className="field">

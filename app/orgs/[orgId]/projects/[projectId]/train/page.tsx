@@ -66,7 +66,7 @@ export default function TrainPage() {
       <div className="page-header">
         <div>
           <h1>Train</h1>
-          <p className="subtitle">Pre-train or fine-tune a small GPT on this device's GPU (WebGPU, in a background worker: the page stays usable), or send the job to your GPU nodes. The run, its metrics and the model version land in Hearth.</p>
+          <p className="subtitle">Fine-tune an open-weight model (a Hugging Face folder: Llama, Mistral, Qwen, SmolLM) or pre-train a small GPT on this device's GPU (WebGPU, in a background worker: the page stays usable), or send the job to your GPU nodes. The run, its metrics and the model version land in Hearth.</p>
         </div>
       </div>
       <ErrorAlert error={lookupError} />
