@@ -256,8 +256,8 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
             </label>
           ) : null}
           {folder ? (
-            <div className="field" data-testid="parent-folder">
-              Parent (a Hugging Face model)
+            <div className="field" data-testid="parent-folder" style={{ display: "flex", flexDirection: "column", gap: "0.2rem" }}>
+              <span>Parent (a Hugging Face model)</span>
               <span>
                 <FolderSummary d={folder} />
               </span>
