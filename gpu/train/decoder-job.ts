@@ -9,14 +9,17 @@ import type { GpuContext } from "../device";
 import { decodeSafetensors, encodeSafetensors, sha256Hex, SafetensorsError, toFloat32 } from "../io/safetensors";
 import { memoryFolderReader, readTar, writeTar } from "../io/tar";
 import { Decoder, type DecoderLoraConfig, type LoraModule } from "../nn/decoder";
-import { parseHFConfig, type DecoderConfig } from "../nn/hf-config";
+import { decoderTensorShapes, parseHFConfig, type DecoderConfig } from "../nn/hf-config";
+import type { StreamedTensor } from "../io/hf-folder";
+import { trainBpe } from "../tokenizer/bpe";
+import { hfTokenizerFiles } from "../tokenizer/hf-export";
 import { exportPeftAdapter, loadFolderTokenizer } from "../nn/hf-load";
 import type { HfTokenizer } from "../tokenizer/hf-tokenizer";
 import type { ChatMessage } from "../tokenizer/chat-template";
 import { hasGenerationBlocks } from "../tokenizer/chat-template";
 import { mulberry32 } from "../nn/config";
 import { train, type BatchSource } from "./train";
-import { planDecoderTraining } from "./memory-plan";
+import { DECODER_SHAPES, planDecoderTraining } from "./memory-plan";
 import type { TrainJobHooks, TrainJobInput, TrainJobResult, TrainJobSpec } from "./job-types";
 
 export const DECODER_STATE_FORMAT = "hearth-decoder-train/1";
@@ -171,18 +174,73 @@ export interface DecoderJobOptions {
   decodeText(bytes: Uint8Array): string;
 }
 
-/** runTrainJob for a parent that is a Hugging Face folder archive. */
-export async function runDecoderTrainJob(ctx: GpuContext, spec: TrainJobSpec, input: TrainJobInput, hooks: TrainJobHooks, o: DecoderJobOptions): Promise<TrainJobResult> {
-  hooks.onPhase?.("preparing");
-  const text = o.decodeText(input.dataset);
-  const files = readTar(input.parent!);
+/** What a decoder job starts from: the folder's files (config, tokenizer; weights only when imported), its model and tokenizer. */
+interface DecoderStart {
+  files: Map<string, Uint8Array>;
+  hfConfig: DecoderConfig;
+  tok: HfTokenizer;
+  model: Decoder;
+}
+
+/** The imported parent folder: LoRA keeps its 16-bit base frozen; full fine-tuning and pre-training need f32 master weights. */
+async function startFromFolder(ctx: GpuContext, spec: TrainJobSpec, archive: Uint8Array): Promise<DecoderStart> {
+  const files = readTar(archive);
   const reader = memoryFolderReader(files);
   if (!files.has("config.json")) throw new DecoderJobError("the parent folder has no config.json");
   const hfConfig = parseHFConfig((await reader.readJson("config.json")) as Record<string, unknown>);
   if (hfConfig.modelType === "gpt2") throw new DecoderJobError("fine-tuning a GPT-2 folder is not supported; import it as a Hearth checkpoint, or choose a llama, mistral or qwen2 model");
   const tok = await loadFolderTokenizer(reader);
-  // LoRA trains adapters over the frozen 16-bit base; full fine-tuning and pre-training need f32 master weights
   const model = await Decoder.fromHF(ctx, reader, { precision: spec.kind === "LORA" ? "16bit" : "f32" });
+  return { files, hfConfig, tok, model };
+}
+
+/** Characters of corpus a from-scratch tokenizer is trained on (BPE training time grows with the text). */
+const TOKENIZER_SAMPLE_CHARS = 200_000;
+
+/**
+ * Pre-training from random weights in a known model's shape (SmolLM2, Qwen2.5): a byte-level BPE
+ * trained on the corpus becomes the model's Hugging Face tokenizer, the vocabulary sizes the
+ * embeddings, and the weights start as transformers initializes them (normal, std 0.02; norms 1).
+ */
+async function startFromScratch(ctx: GpuContext, spec: TrainJobSpec, text: string, hooks: TrainJobHooks): Promise<DecoderStart> {
+  const shape = DECODER_SHAPES[spec.architecture!];
+  hooks.onPhase?.("tokenizing");
+  const bpe = trainBpe(text.slice(0, TOKENIZER_SAMPLE_CHARS), spec.vocabSize ?? 4096);
+  const tokFiles = hfTokenizerFiles(bpe);
+  const json = { ...shape.config, architectures: [shape.architecture], vocab_size: tokFiles.eosId + 1, bos_token_id: null, eos_token_id: tokFiles.eosId, torch_dtype: "float32" };
+  const utf8 = new TextEncoder();
+  const files = new Map<string, Uint8Array>([
+    ["config.json", utf8.encode(JSON.stringify(json, null, 2) + "\n")],
+    ["tokenizer.json", utf8.encode(JSON.stringify(tokFiles.tokenizerJson))],
+    ["tokenizer_config.json", utf8.encode(JSON.stringify(tokFiles.tokenizerConfig, null, 2) + "\n")],
+    ["generation_config.json", utf8.encode(JSON.stringify({ eos_token_id: tokFiles.eosId, pad_token_id: tokFiles.eosId }, null, 2) + "\n")],
+  ]);
+  const hfConfig = parseHFConfig(json) as DecoderConfig;
+  const tok = await loadFolderTokenizer(memoryFolderReader(files));
+  const model = await Decoder.fromTensors(ctx, hfConfig, randomDecoderTensors(hfConfig, spec.seed ?? 1), { precision: "f32" });
+  return { files, hfConfig, tok, model };
+}
+
+/** Weights as transformers initializes a llama-family model: normal(0, 0.02) matrices, zero biases, unit norms. */
+export function* randomDecoderTensors(c: DecoderConfig, seed: number, std = 0.02): Generator<StreamedTensor> {
+  const rand = mulberry32(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  for (const [name, shape] of decoderTensorShapes(c)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const v = new Float32Array(n);
+    if (name.endsWith("norm.weight")) v.fill(1);
+    else if (!name.endsWith(".bias")) for (let i = 0; i < n; i++) v[i] = std * normal();
+    yield { name, dtype: "F32", shape, bytes: new Uint8Array(v.buffer), file: "random" };
+  }
+}
+
+/** runTrainJob for a Hugging Face decoder: a parent folder archive, or pre-training a known shape from scratch. */
+export async function runDecoderTrainJob(ctx: GpuContext, spec: TrainJobSpec, input: TrainJobInput, hooks: TrainJobHooks, o: DecoderJobOptions): Promise<TrainJobResult> {
+  hooks.onPhase?.("preparing");
+  const text = o.decodeText(input.dataset);
+  if (!input.parent && !spec.architecture) throw new DecoderJobError("a decoder job needs a parent folder or an architecture to pre-train");
+  if (!input.parent && spec.kind !== "PRETRAIN") throw new DecoderJobError(`${spec.kind} fine-tunes a parent model version: choose one`);
+  const { files, hfConfig, tok, model } = input.parent ? await startFromFolder(ctx, spec, input.parent) : await startFromScratch(ctx, spec, text, hooks);
   try {
     if (spec.kind === "LORA") model.attachLora(decoderLoraConfig(spec), { seed: spec.seed ?? 1 });
     model.enableTraining();

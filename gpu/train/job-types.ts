@@ -3,6 +3,7 @@
 
 import type { GPTConfig, GPTPresetName } from "../nn/config";
 import type { DecoderConfig } from "../nn/hf-config";
+import type { DecoderShapeName } from "./memory-plan";
 import type { StepMetrics, TrainControl } from "./train";
 
 export type TrainJobKind = "PRETRAIN" | "SFT" | "LORA";
@@ -11,6 +12,11 @@ export const TRAIN_JOB_KINDS: readonly TrainJobKind[] = ["PRETRAIN", "SFT", "LOR
 /** Stored as a training run's config, whatever runs it (a browser or a node). */
 export interface TrainJobSpec {
   kind: TrainJobKind;
+  /**
+   * Pre-training a Hugging Face decoder from random weights in a known model's shape (with a
+   * tokenizer trained on the corpus: vocabSize, default 4096); the result is a folder transformers loads.
+   */
+  architecture?: DecoderShapeName;
   /** A Hearth GPT shape for training from scratch (with a parent, the parent's shape wins and it may be left out). */
   preset?: GPTPresetName;
   steps: number;

@@ -12,6 +12,7 @@ import { sha256Hex } from "../io/safetensors";
 import { SftSampler, train, type BatchSource, type SftExample } from "./train";
 import { isTar } from "../io/tar";
 import { runDecoderTrainJob } from "./decoder-job";
+import { DECODER_SHAPES, type DecoderShapeName } from "./memory-plan";
 import { TRAIN_JOB_KINDS, type TrainJobHooks, type TrainJobInput, type TrainJobKind, type TrainJobResult, type TrainJobSpec } from "./job-types";
 
 export * from "./job-types";
@@ -73,6 +74,11 @@ export function validateTrainJobSpec(raw: unknown): TrainJobSpec {
       }
       spec.lora.targets = [...new Set(l.targets as string[])];
     }
+  }
+  if (r.architecture !== undefined && r.architecture !== null) {
+    if (typeof r.architecture !== "string" || !Object.hasOwn(DECODER_SHAPES, r.architecture)) throw new SpecError(`architecture must be one of ${Object.keys(DECODER_SHAPES).join(", ")}, got ${JSON.stringify(r.architecture)}`);
+    if (spec.preset) throw new SpecError("give a preset (a Hearth GPT) or an architecture (a Hugging Face decoder), not both");
+    spec.architecture = r.architecture as DecoderShapeName;
   }
   if (r.recompute !== undefined && r.recompute !== null && r.recompute !== false) {
     if (r.recompute !== true) throw new SpecError(`recompute must be true or false, got ${JSON.stringify(r.recompute)}`);
@@ -160,7 +166,7 @@ function specFingerprint(spec: TrainJobSpec): string {
 
 export async function runTrainJob(ctx: GpuContext, rawSpec: TrainJobSpec, input: TrainJobInput, hooks: TrainJobHooks = {}): Promise<TrainJobResult> {
   const spec = validateTrainJobSpec(rawSpec);
-  if (input.parent && isTar(input.parent)) return runDecoderTrainJob(ctx, spec, input, hooks, { fingerprint: specFingerprint(spec), decodeText });
+  if ((input.parent && isTar(input.parent)) || (!input.parent && spec.architecture)) return runDecoderTrainJob(ctx, spec, input, hooks, { fingerprint: specFingerprint(spec), decodeText });
   hooks.onPhase?.("preparing");
   const text = decodeText(input.dataset);
 

@@ -154,12 +154,20 @@ export function planDecoderTraining(c: DecoderConfig, o: DecoderPlanOptions): De
 
 /** Decoder shapes of well-known open-weight models, for presets and plans before a folder is imported. */
 export const DECODER_SHAPES = {
+  /** A llama small enough to pre-train on a CPU-emulated adapter in seconds (tests, first steps). */
+  "llama-tiny": {
+    label: "tiny llama (about 0.4M parameters with a 4k vocabulary)",
+    architecture: "LlamaForCausalLM",
+    config: { model_type: "llama", vocab_size: 4097, hidden_size: 64, intermediate_size: 176, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16, max_position_embeddings: 512, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true, torch_dtype: "float32" },
+  },
   "smollm2-135m": {
     label: "SmolLM2-135M",
+    architecture: "LlamaForCausalLM",
     config: { model_type: "llama", vocab_size: 49152, hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, head_dim: 64, max_position_embeddings: 8192, rms_norm_eps: 1e-5, rope_theta: 100000, tie_word_embeddings: true, torch_dtype: "bfloat16" },
   },
   "qwen2.5-0.5b": {
     label: "Qwen2.5-0.5B",
+    architecture: "Qwen2ForCausalLM",
     config: { model_type: "qwen2", vocab_size: 151936, hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1000000, tie_word_embeddings: true, torch_dtype: "bfloat16", use_sliding_window: false },
   },
 } as const;

@@ -8,7 +8,7 @@ import { recordAudit, type NodeActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { estimateTrainJob, validateTrainJobSpec, type TrainJobSpec } from "@/gpu/train/job";
 import { decoderLoraConfig } from "@/gpu/train/decoder-job";
-import { planDecoderTraining } from "@/gpu/train/memory-plan";
+import { DECODER_SHAPES, planDecoderTraining } from "@/gpu/train/memory-plan";
 import { parseHFConfig } from "@/gpu/nn/hf-config";
 import { getArtifactStore, type ArtifactStore } from "@/server/storage";
 import { listVersionFiles, storeFolderReader } from "@/server/models/folders";
@@ -65,9 +65,11 @@ export async function admitQueuedJobs(db: PrismaClient, orgId: string): Promise<
 async function trainingMemory(db: PrismaClient, spec: TrainJobSpec, parentId: string | null, store: ArtifactStore = getArtifactStore()): Promise<number> {
   const files = parentId ? await listVersionFiles(db, parentId) : [];
   const configFile = files.find((f) => f.path === "config.json");
-  if (!configFile) return estimateTrainJob(spec).bufferBytes;
-  const reader = storeFolderReader(store, new Map(files.map((f) => [f.path, f])));
-  const config = parseHFConfig((await reader.readJson("config.json")) as Record<string, unknown>);
+  let raw: Record<string, unknown>;
+  if (configFile) raw = (await storeFolderReader(store, new Map(files.map((f) => [f.path, f]))).readJson("config.json")) as Record<string, unknown>;
+  else if (spec.architecture && !parentId) raw = { ...DECODER_SHAPES[spec.architecture].config, vocab_size: (spec.vocabSize ?? 4096) + 1 };
+  else return estimateTrainJob(spec).bufferBytes;
+  const config = parseHFConfig(raw);
   if (config.modelType === "gpt2") throw new Error("fine-tuning a GPT-2 folder is not supported; choose a llama, mistral or qwen2 model");
   const lora = spec.kind === "LORA" ? decoderLoraConfig(spec) : undefined;
   const plan = planDecoderTraining(config, {
@@ -77,7 +79,7 @@ async function trainingMemory(db: PrismaClient, spec: TrainJobSpec, parentId: st
     gradAccum: spec.gradAccum,
     lora,
     recompute: spec.recompute,
-    sourceBytes: config.dtype === "float32" ? 4 : 2,
+    sourceBytes: config.dtype === "float32" || !configFile ? 4 : 2,
     valBatches: spec.evalEvery ? 4 : 0,
   });
   return plan.total;

@@ -199,6 +199,19 @@ describe.skipIf(!oracle)("fine-tuning an imported Hugging Face folder", () => {
     }
   });
 
+  it("pre-trains a llama from random weights with a tokenizer trained on the corpus; transformers loads the folder and agrees", async () => {
+    const r = await runTrainJob(ctx, { kind: "PRETRAIN", architecture: "llama-tiny", vocabSize: 300, steps: 30, batchSize: 2, seqLen: 32, lr: 1e-2, checkpointEvery: 30, seed: 5 }, { dataset: CORPUS });
+    expect(r.losses.at(-1)!.loss).toBeLessThan(r.losses[0].loss * 0.6);
+    const files = readTar(r.artifact!);
+    expect(JSON.parse(new TextDecoder().decode(files.get("config.json")!))).toMatchObject({ architectures: ["LlamaForCausalLM"], hidden_size: 64, num_hidden_layers: 2 });
+    const folder = writeFolder(files, path.join(dir, "scratch"));
+    const own = await loadFolderTokenizer(memoryFolderReader(files));
+    const ids = ["Refunds are possible within", "Shipping takes five"].map((t) => own.encode(t));
+    const model = await loadFrom(r.artifact!);
+    expect(maxDiff(await hearthLogits(model, ids), torchLogits(folder, ids))).toBeLessThan(1e-4);
+    model.release();
+  });
+
   it("refuses bad input with a message: a folder without a tokenizer, a dataset line that is not a pair, unknown LoRA targets", async () => {
     const noTok = writeTar([...parentFiles].filter(([n]) => n !== "tokenizer.json"));
     await expect(runTrainJob(ctx, LORA, { dataset: DATASET, parent: noTok })).rejects.toThrow(/no tokenizer\.json/);
