@@ -77,6 +77,11 @@ describe.skipIf(!oracleOrSkip())("fine-tuning a Hugging Face folder in the brows
     await expect.poll(() => pick("Parent version").inputValue()).toBe(v1.id);
     await page.getByTestId("memory-plan").waitFor();
     await page.getByTestId("lora-options").waitFor();
+    // Presets shaped like SmolLM2-135M and Qwen2.5-0.5B, planned on this adapter with a time per step.
+    const presets = page.getByTestId("preset-table");
+    expect(await presets.locator("tbody tr td:first-child").allTextContents()).toEqual(expect.arrayContaining(["SmolLM2-135M", "Qwen2.5-0.5B"]));
+    await expect.poll(() => page.getByTestId("plan-time").count(), { timeout: 60_000 }).toBe(1);
+    expect(await presets.locator("tbody tr").first().textContent()).toMatch(/\d+(\.\d+)? (s|min|h|days)/);
 
     await pick("Steps").fill("40");
     await pick("Learning rate").fill("0.02");

@@ -5,8 +5,8 @@
 import { useQuery } from "@tanstack/react-query";
 import type { ReactElement } from "react";
 import { parseHFConfig, type DecoderConfig } from "@/gpu/nn/hf-config";
-import type { DecoderMemoryPlan } from "@/gpu/train/memory-plan";
-import { formatBytes, formatCount } from "./gpu-support";
+import { DECODER_SHAPES, planDecoderTraining, type DecoderMemoryPlan, type DecoderShapeName } from "@/gpu/train/memory-plan";
+import { formatBytes, formatCount, formatDuration } from "./gpu-support";
 
 /** The parent folder's parsed config.json (fetched once per version). */
 export function useFolderConfig(modelVersionId: string | null) {
@@ -34,7 +34,7 @@ const PARTS: Array<{ key: keyof DecoderMemoryPlan; label: string; color: string 
   { key: "other", label: "batches, tables", color: "#bab0ac" },
 ];
 
-export function MemoryPlanView({ plan, budget, steps, measured }: { plan: DecoderMemoryPlan; budget: number | null; steps: number; measured?: number }) {
+export function MemoryPlanView({ plan, budget, steps, measured, speed }: { plan: DecoderMemoryPlan; budget: number | null; steps: number; measured?: number; speed?: { gflops: number } | null }) {
   // the parts fill the bar; the budget gets its own thin bar below (a small model is a sliver of a big budget)
   const scale = Math.max(plan.total, measured ?? 0);
   const pct = (n: number, of = scale) => `${Math.min(100, (100 * n) / of).toFixed(2)}%`;
@@ -73,6 +73,12 @@ export function MemoryPlanView({ plan, budget, steps, measured }: { plan: Decode
           <b>{formatCount(plan.flopsPerStep * steps)}FLOP</b>
           <span>in all</span>
         </div>
+        {speed ? (
+          <div className="stat" title={`at this adapter's measured f32 matmul speed, ${speed.gflops.toFixed(1)} GFLOP/s; other kernels make training slower`}>
+            <b data-testid="plan-time">≥ {formatDuration((plan.flopsPerStep * steps) / (speed.gflops * 1e9))}</b>
+            <span>on this adapter</span>
+          </div>
+        ) : null}
       </div>
       <svg role="img" aria-label={`Memory plan: ${formatBytes(plan.total)}`} width="100%" height="22" style={{ display: "block", marginTop: "0.5rem" }}>
         {rects}
@@ -100,5 +106,54 @@ export function MemoryPlanView({ plan, budget, steps, measured }: { plan: Decode
         </div>
       ) : null}
     </div>
+  );
+}
+
+/** A known model's shape with a vocabulary (the presets' plans are computed before any folder exists). */
+export function shapeConfig(name: DecoderShapeName, vocabSize?: number): DecoderConfig {
+  const c = DECODER_SHAPES[name].config;
+  return parseHFConfig({ ...c, vocab_size: vocabSize ?? c.vocab_size } as Record<string, unknown>) as DecoderConfig;
+}
+
+const ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] as const;
+
+/**
+ * The presets shaped like known open-weight models, each planned on this adapter for the batch and
+ * sequence length chosen: pre-training from random weights (a 4k-token vocabulary trained on the
+ * corpus) and LoRA rank 8 on an imported base (its own vocabulary, 16-bit weights).
+ */
+export function PresetTable({ batchSize, seqLen, budget, speed }: { batchSize: number; seqLen: number; budget: number | null; speed: { gflops: number } | null }) {
+  const rows = (Object.keys(DECODER_SHAPES) as DecoderShapeName[]).map((name) => {
+    const pre = planDecoderTraining(shapeConfig(name, 4097), { kind: "PRETRAIN", batchSize, seqLen, sourceBytes: 4 });
+    const lora = planDecoderTraining(shapeConfig(name), { kind: "LORA", batchSize, seqLen, lora: { r: 8, targets: ALL_PROJECTIONS }, sourceBytes: 2 });
+    return { name, label: DECODER_SHAPES[name].label, pre, lora };
+  });
+  const step = (flops: number) => (speed ? formatDuration(flops / (speed.gflops * 1e9)) : "—");
+  const fits = (bytes: number) => (budget === null ? "" : bytes <= budget ? "fits" : "too big");
+  return (
+    <table className="table" data-testid="preset-table" style={{ fontSize: "0.85rem" }}>
+      <thead>
+        <tr>
+          <th>Shape</th>
+          <th>Parameters</th>
+          <th>Pre-train (random init): memory · per step</th>
+          <th>LoRA r8 on an imported base: memory · per step</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.name}>
+            <td>{r.label}</td>
+            <td>{formatCount(r.lora.parameters)}</td>
+            <td>
+              {formatBytes(r.pre.total)} <span className="hint">{fits(r.pre.total)}</span> · {step(r.pre.flopsPerStep)}
+            </td>
+            <td>
+              {formatBytes(r.lora.total)} <span className="hint">{fits(r.lora.total)}</span> · {step(r.lora.flopsPerStep)}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

@@ -16,7 +16,9 @@ import { FolderImport, FolderSummary } from "@/app/_components/models/FolderImpo
 import { planDecoderTraining } from "@/gpu/train/memory-plan";
 import { DECODER_LORA_TARGETS } from "@/gpu/train/decoder-job";
 import type { LoraModule } from "@/gpu/nn/decoder";
-import { MemoryPlanView, useFolderConfig } from "./DecoderPlan";
+import { MemoryPlanView, PresetTable, shapeConfig, useFolderConfig } from "./DecoderPlan";
+import { DECODER_SHAPES, type DecoderShapeName } from "@/gpu/train/memory-plan";
+import { useAdapterSpeed } from "./gpu-support";
 import { formatBytes, formatCount, whyItDoesNotFit, type BrowserGpu } from "./gpu-support";
 
 const PRESETS: Array<{ name: Exclude<GPTPresetName, "gpt2">; label: string; steps: number; lr: number }> = [
@@ -75,6 +77,9 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
   const [loraTargets, setLoraTargets] = useState<LoraModule[]>([...DECODER_LORA_TARGETS]);
   const [seqLen, setSeqLen] = useState(256);
   const [recompute, setRecompute] = useState(false);
+  /** Pre-training a Hugging Face decoder shape from random weights instead of a Hearth GPT preset. */
+  const [architecture, setArchitecture] = useState<DecoderShapeName | null>(null);
+  const speed = useAdapterSpeed(gpu);
   const [where, setWhere] = useState<"BROWSER" | "NODE" | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -85,11 +90,13 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
   // a Hugging Face folder parent: its own config.json shapes the job (and its memory plan)
   const folder = parent && isFolderDescription(parent.config) ? parent.config : null;
   const folderConfig = useFolderConfig(folder ? parent!.id : null);
-  const decoder = folder ? folderConfig.data : undefined;
+  const scratch = !parent && kind === "PRETRAIN" && architecture ? architecture : null;
+  const decoder = folder ? folderConfig.data : scratch ? shapeConfig(scratch, 4097) : undefined;
+  const decoderJob = !!folder || !!scratch;
   const every = checkpointEvery || Math.max(1, Math.min(50, Math.round(steps / 10)));
   const spec: TrainJobSpec = {
     kind,
-    ...(folder ? {} : { preset: presetOf(parentConfig, preset) }),
+    ...(folder ? {} : scratch ? { architecture: scratch, vocabSize: 4096 } : { preset: presetOf(parentConfig, preset) }),
     steps,
     batchSize,
     lr,
@@ -97,13 +104,13 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
     seed: 1,
     checkpointEvery: every,
     evalEvery: every,
-    ...(folder ? { seqLen: Math.min(seqLen, decoder?.maxPositions ?? seqLen), ...(recompute ? { recompute: true } : {}) } : {}),
+    ...(decoderJob ? { seqLen: Math.min(seqLen, decoder?.maxPositions ?? seqLen), ...(recompute ? { recompute: true } : {}) } : {}),
     ...(kind === "LORA" ? { lora: folder ? { rank: loraRank, alpha: loraAlpha, ...(loraDropout > 0 ? { dropout: loraDropout } : {}), targets: loraTargets } : { rank: loraRank, alpha: 2 * loraRank } } : {}),
   };
   const checked = useMemo(() => {
     try {
       const valid = validateTrainJobSpec(spec);
-      if (folder) {
+      if (decoderJob) {
         if (!decoder) return { spec: valid, estimate: null, plan: null, problem: folderConfig.error ? (folderConfig.error as Error).message : "Reading the parent's configuration…" };
         if (kind === "LORA" && !loraTargets.length) return { spec: null, estimate: null, plan: null, problem: "Choose at least one projection for the LoRA adapters." };
         const plan = planDecoderTraining(decoder, {
@@ -112,7 +119,7 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
           seqLen: valid.seqLen!,
           lora: kind === "LORA" ? { r: loraRank, targets: loraTargets, dropout: loraDropout } : undefined,
           recompute,
-          sourceBytes: folder.dtype === "F32" ? 4 : 2,
+          sourceBytes: folder && folder.dtype !== "F32" ? 2 : 4,
           valBatches: 4,
           generateTokens: valid.seqLen,
         });
@@ -122,7 +129,7 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
     } catch (e) {
       return { spec: null, estimate: null, plan: null, problem: (e as Error).message };
     }
-  }, [JSON.stringify(spec), parentConfig, decoder, folderConfig.error, recompute]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [JSON.stringify(spec), parentConfig, decoder, folderConfig.error, recompute, scratch]); // eslint-disable-line react-hooks/exhaustive-deps
   const reasons = checked.estimate ? whyItDoesNotFit(checked.estimate, gpu) : [];
   if (folder && !folder.browser && gpu.status === "ready") reasons.push("this model is marked for GPU nodes only (its weights exceed what a browser's adapter holds)");
   const browserOk = gpu.status === "ready" && reasons.length === 0;
@@ -137,7 +144,14 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
         ? "Choose the model the result is added to (or name a new one)."
         : checked.problem;
 
-  function choosePreset(name: GPTPresetName) {
+  function choosePreset(value: string) {
+    if (value.startsWith("hf:")) {
+      setArchitecture(value.slice(3) as DecoderShapeName);
+      setLr(3e-3);
+      return;
+    }
+    const name = value as GPTPresetName;
+    setArchitecture(null);
     setPreset(name);
     setSteps(PRESETS.find((p) => p.name === name)!.steps);
     setLr(defaultLr(name, kind));
@@ -266,12 +280,23 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
           ) : (
           <label className="field">
             Preset
-            <select value={parentConfig ? spec.preset : preset} onChange={(ev) => choosePreset(ev.target.value as GPTPresetName)} disabled={!!parentConfig} aria-label="Preset">
-              {PRESETS.map((p) => (
-                <option key={p.name} value={p.name}>
-                  {p.label}
-                </option>
-              ))}
+            <select value={parentConfig ? spec.preset : scratch ? `hf:${scratch}` : preset} onChange={(ev) => choosePreset(ev.target.value)} disabled={!!parentConfig} aria-label="Preset">
+              <optgroup label="Hearth GPT (its own tokenizer and checkpoint)">
+                {PRESETS.map((p) => (
+                  <option key={p.name} value={p.name}>
+                    {p.label}
+                  </option>
+                ))}
+              </optgroup>
+              {kind === "PRETRAIN" && !parent ? (
+                <optgroup label="Hugging Face decoder from random weights (exports as a folder)">
+                  {(Object.keys(DECODER_SHAPES) as DecoderShapeName[]).map((name) => (
+                    <option key={name} value={`hf:${name}`}>
+                      {DECODER_SHAPES[name].label}
+                    </option>
+                  ))}
+                </optgroup>
+              ) : null}
             </select>
             {parentConfig ? <span className="hint">The parent's shape: {parentConfig.nLayer} layers × {parentConfig.nEmbd} wide, context {parentConfig.blockSize}.</span> : null}
           </label>
@@ -307,11 +332,11 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
               <input type="number" min={1} max={256} value={loraRank} onChange={(ev) => setLoraRank(Math.max(1, Math.floor(Number(ev.target.value) || 1)))} aria-label="LoRA rank" />
             </label>
           ) : null}
-          {folder ? (
+          {decoderJob ? (
             <label className="field">
               Sequence length
-              <input type="number" min={2} max={folder.contextLength} value={spec.seqLen} onChange={(ev) => setSeqLen(Math.max(2, Math.floor(Number(ev.target.value) || 2)))} aria-label="Sequence length" />
-              <span className="hint">tokens (context {folder.contextLength})</span>
+              <input type="number" min={2} max={decoder?.maxPositions ?? folder?.contextLength} value={spec.seqLen} onChange={(ev) => setSeqLen(Math.max(2, Math.floor(Number(ev.target.value) || 2)))} aria-label="Sequence length" />
+              <span className="hint">tokens (context {decoder?.maxPositions ?? folder?.contextLength})</span>
             </label>
           ) : null}
         </div>
@@ -338,7 +363,7 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
             </fieldset>
           </div>
         ) : null}
-        {folder ? (
+        {decoderJob ? (
           <label className="row">
             <input type="checkbox" checked={recompute} onChange={(ev) => setRecompute(ev.target.checked)} aria-label="Recompute activations" /> Recompute activations in the backward pass (about a third more compute; fits longer sequences)
           </label>
@@ -346,10 +371,20 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
         <p className="hint">Warm-up over the first 5% of steps, then cosine decay to a tenth of the rate; AdamW, gradient clipping at 1.</p>
       </Section>
 
+      {kind === "PRETRAIN" || folder ? (
+        <Section title="Open-weight shapes on this adapter">
+          <p className="hint" style={{ marginTop: 0 }}>
+            What a model shaped like these needs at batch {batchSize} × {decoderJob ? spec.seqLen : seqLen} tokens, planned as the job counts its buffers; times are at this adapter&apos;s measured matmul speed
+            {speed ? ` (${speed.gflops.toFixed(1)} GFLOP/s)` : ""}, a lower bound. Import a folder of one to fine-tune it, or choose its shape as the preset to pre-train from random weights.
+          </p>
+          <PresetTable batchSize={batchSize} seqLen={decoderJob ? spec.seqLen! : seqLen} budget={gpu.status === "ready" ? gpu.memoryBudget : null} speed={speed} />
+        </Section>
+      ) : null}
+
       <Section title="Where it runs">
         {checked.plan ? (
           <div data-testid="train-estimate">
-            <MemoryPlanView plan={checked.plan} budget={gpu.status === "ready" ? gpu.memoryBudget : null} steps={steps} />
+            <MemoryPlanView plan={checked.plan} budget={gpu.status === "ready" ? gpu.memoryBudget : null} steps={steps} speed={speed} />
           </div>
         ) : e ? (
           <div className="stats" data-testid="train-estimate">

@@ -71,3 +71,43 @@ export function formatCount(n: number): string {
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
   return String(Math.round(n));
 }
+
+/**
+ * This adapter's f32 matmul throughput, measured once per page: three 512 x 512 x 512 products after
+ * a warm-up. Training runs below it (other kernels, readbacks), so a time from it is a lower bound.
+ */
+export function useAdapterSpeed(gpu: BrowserGpu): { gflops: number } | null {
+  const [speed, setSpeed] = useState<{ gflops: number } | null>(null);
+  useEffect(() => {
+    if (gpu.status !== "ready") return;
+    let live = true;
+    void (async () => {
+      const [{ requestBrowserGpuContext }, { matmul }] = await Promise.all([import("@/gpu/device"), import("@/gpu/ops/matmul")]);
+      const ctx = await requestBrowserGpuContext({ label: "hearth-speed-probe" });
+      try {
+        const n = 512;
+        const a = ctx.tensor(new Float32Array(n * n).fill(0.5), [n, n]);
+        const b = ctx.tensor(new Float32Array(n * n).fill(0.25), [n, n]);
+        await ctx.read(matmul(ctx, a, b));
+        const t0 = performance.now();
+        const outs = [0, 1, 2].map(() => matmul(ctx, a, b));
+        await ctx.readMany(outs);
+        const s = (performance.now() - t0) / 1000;
+        if (live && s > 0) setSpeed({ gflops: (3 * 2 * n * n * n) / s / 1e9 });
+      } finally {
+        ctx.destroy();
+      }
+    })().catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [gpu.status]);
+  return speed;
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172_800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86_400).toFixed(1)} days`;
+}
