@@ -2,12 +2,12 @@
 //   npx tsx scripts/train.ts --corpus file.txt --preset tiny --steps 200 --out model.safetensors
 // Or run a training job exactly as the browser and GPU nodes do (npm run train -- --config job.json):
 //   job.json = a TrainJobSpec plus "dataset" (corpus or JSON Lines pairs) and optional "parent"
-//   (a model checkpoint, for SFT and LORA), paths relative to job.json. The latest training state
+//   (a model checkpoint, or a Hugging Face folder: then --out is the folder written), paths relative to job.json. The latest training state
 //   is kept in <out>.state; --resume <that file> continues from it.
 // Options: --vocab N (trained byte-level BPE size, default the preset's, at least 256), --batch N,
 // --seq N, --accum N, --lr X, --warmup N, --log-every N, --eval-every N, --seed N, --sample N.
 
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { openNodeGpu } from "../gpu/device-node";
@@ -16,7 +16,23 @@ import { GPT_PRESETS, gptPreset, parameterCount, type GPTPresetName } from "../g
 import { generateText } from "../gpu/nn/generate";
 import { trainBpe } from "../gpu/tokenizer";
 import { runTrainJob, train, validateTrainJobSpec } from "../gpu/train";
-import { saveGPT, sha256Hex } from "../gpu/io";
+import { isTar, readTar, saveGPT, sha256Hex, writeTar } from "../gpu/io";
+
+/** A parent: a Hearth checkpoint file, or a Hugging Face folder (sent to the job as one archive). */
+function readParent(p: string): Uint8Array {
+  if (!statSync(p).isDirectory()) return readFileSync(p);
+  const files: Array<[string, Uint8Array]> = [];
+  const walk = (dir: string, prefix: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      if (name.startsWith(".")) continue;
+      const full = path.join(dir, name);
+      if (statSync(full).isDirectory()) walk(full, `${prefix}${name}/`);
+      else files.push([`${prefix}${name}`, readFileSync(full)]);
+    }
+  };
+  walk(p, "");
+  return writeTar(files);
+}
 
 const { values: a } = parseArgs({
   options: {
@@ -67,7 +83,7 @@ async function runJobFile(file: string) {
   const res = await runTrainJob(
     ctx,
     spec,
-    { dataset: readFileSync(near(dataset)), parent: typeof parent === "string" ? readFileSync(near(parent)) : undefined, resume: a.resume ? readFileSync(a.resume) : undefined },
+    { dataset: readFileSync(near(dataset)), parent: typeof parent === "string" ? readParent(near(parent)) : undefined, resume: a.resume ? readFileSync(a.resume) : undefined },
     {
       onPhase: (phase) => console.log(`${phase}...`),
       onStep: (m) => {
@@ -86,8 +102,16 @@ async function runJobFile(file: string) {
       },
     },
   );
-  writeFileSync(out, res.artifact!);
-  console.log(`wrote ${out}: ${res.parameters.toLocaleString()} parameters, ${res.artifact!.length.toLocaleString()} bytes, sha256 ${res.sha256} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  if (!res.artifact) die("the job ended without a model (cancelled)");
+  if (isTar(res.artifact)) {
+    // a Hugging Face model: --out is a folder transformers loads (adapter/ holds a LoRA run's peft adapter)
+    for (const [name, bytes] of readTar(res.artifact)) {
+      mkdirSync(path.dirname(path.join(out, name)), { recursive: true });
+      writeFileSync(path.join(out, name), bytes);
+    }
+  } else writeFileSync(out, res.artifact);
+  const memory = res.memory ? `; GPU memory planned ${(res.memory.plannedBytes / 2 ** 20).toFixed(1)} MiB, measured peak ${(res.memory.peakBytes / 2 ** 20).toFixed(1)} MiB` : "";
+  console.log(`wrote ${out}: ${res.parameters.toLocaleString()} parameters, ${res.artifact.length.toLocaleString()} bytes, sha256 ${res.sha256} (${((performance.now() - t0) / 1000).toFixed(1)} s)${memory}`);
   ctx.destroy();
 }
 
