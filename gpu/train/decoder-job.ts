@@ -18,7 +18,8 @@ import type { HfTokenizer } from "../tokenizer/hf-tokenizer";
 import type { ChatMessage } from "../tokenizer/chat-template";
 import { hasGenerationBlocks } from "../tokenizer/chat-template";
 import { mulberry32 } from "../nn/config";
-import { train, type BatchSource } from "./train";
+import type { BatchSource } from "./train";
+import { corpusData, exampleData, trainForJob } from "./job-run";
 import { DECODER_SHAPES, planDecoderTraining } from "./memory-plan";
 import type { TrainJobHooks, TrainJobInput, TrainJobResult, TrainJobSpec } from "./job-types";
 
@@ -246,47 +247,23 @@ export async function runDecoderTrainJob(ctx: GpuContext, spec: TrainJobSpec, in
     model.enableTraining();
     const startStep = input.resume ? restoreDecoderState(model, input.resume, o.fingerprint) : 0;
     const seqLen = Math.min(spec.seqLen ?? 512, model.contextLength);
-    const seed = spec.seed ?? 1;
     hooks.onPhase?.("tokenizing");
-    let trainData: ArrayLike<number> | BatchSource;
-    let valData: ArrayLike<number> | BatchSource | undefined;
-    if (spec.kind === "PRETRAIN") {
-      // continued pre-training on a corpus, with the model's own tokenizer (no BOS inserted mid-text)
-      const ids = tok.encode(text, { addSpecialTokens: false });
-      if (ids.length < seqLen + 1) throw new DecoderJobError(`the corpus is ${ids.length} tokens, fewer than one sequence of ${seqLen} + 1`);
-      const split = Math.floor(ids.length * 0.9);
-      const canValidate = (spec.evalEvery ?? 0) > 0 && split >= seqLen + 1 && ids.length - split >= seqLen + 1;
-      trainData = Int32Array.from(canValidate ? ids.slice(0, split) : ids);
-      if (canValidate) valData = Int32Array.from(ids.slice(split));
-    } else {
-      const examples = decoderSftExamples(text, tok);
-      const pad = tok.tokenToId(tok.specialTokens.pad_token ?? "") ?? tok.stopTokenIds[0] ?? 0;
-      const split = Math.floor(examples.length * 0.9);
-      const canValidate = (spec.evalEvery ?? 0) > 0 && split >= 1 && split < examples.length;
-      trainData = new MaskedSampler(canValidate ? examples.slice(0, split) : examples, spec.batchSize, seqLen, seed, pad);
-      if (canValidate) valData = new MaskedSampler(examples.slice(split), spec.batchSize, seqLen, seed + 7919, pad);
-    }
+    const pad = tok.tokenToId(tok.specialTokens.pad_token ?? "") ?? tok.stopTokenIds[0] ?? 0;
+    const data =
+      spec.kind === "PRETRAIN"
+        ? // continued pre-training on a corpus, with the model's own tokenizer (no BOS inserted mid-text)
+          corpusData(tok.encode(text, { addSpecialTokens: false }), seqLen, spec)
+        : exampleData(decoderSftExamples(text, tok), spec, (examples, seed) => new MaskedSampler(examples, spec.batchSize, seqLen, seed, pad));
     model.recompute = !!spec.recompute;
     const lora = model.loraConfig;
     const sourceBytes = [...model.sourceDtypes.values()].some((d) => d !== "F32") ? 2 : 4;
-    const plan = planDecoderTraining(hfConfig, { kind: spec.kind, batchSize: spec.batchSize, seqLen, gradAccum: spec.gradAccum, lora: lora && { r: lora.r, targets: lora.targets, dropout: lora.dropout }, recompute: spec.recompute, sourceBytes, valBatches: valData ? 4 : 0 });
+    const plan = planDecoderTraining(hfConfig, { kind: spec.kind, batchSize: spec.batchSize, seqLen, gradAccum: spec.gradAccum, lora: lora && { r: lora.r, targets: lora.targets, dropout: lora.dropout }, recompute: spec.recompute, sourceBytes, valBatches: data.val ? 4 : 0 });
     await model.tune(spec.batchSize, seqLen);
     // the plan counts what training holds: measure from here (tuning's trial buffers are gone)
     ctx.pool.resetPeak();
     hooks.onPhase?.("training");
     const metadata = { spec: o.fingerprint };
-    const result = await train(
-      model,
-      { train: trainData, val: valData },
-      { steps: spec.steps, startStep, batchSize: spec.batchSize, seqLen, gradAccum: spec.gradAccum, lr: spec.lr, warmupSteps: spec.warmupSteps, evalEvery: spec.evalEvery ?? 0, seed, logEvery: Math.min(10, spec.checkpointEvery) },
-      {
-        control: hooks.control,
-        onStep: async (m) => {
-          await hooks.onStep?.(m);
-          if (hooks.onCheckpoint && (m.step % spec.checkpointEvery === 0 || m.step === spec.steps)) await hooks.onCheckpoint(m.step, await saveDecoderState(model, m.step, metadata));
-        },
-      },
-    );
+    const result = await trainForJob(model, data, spec, { seqLen, startStep, hooks, save: (step) => saveDecoderState(model, step, metadata) });
     const memory = { plannedBytes: plan.total, peakBytes: ctx.pool.getStats().peakBytesInUse };
     const out: TrainJobResult = { status: result.status, steps: result.steps, losses: result.losses, valLosses: result.valLosses, config: hfConfig as DecoderConfig, parameters: model.parameterCount, memory };
     if (result.status === "completed") {

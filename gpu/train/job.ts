@@ -9,7 +9,8 @@ import { attachLora, mergeLora, LORA_DEFAULTS } from "../nn/lora";
 import { trainBpe, type BytePairTokenizer } from "../tokenizer";
 import { loadGPT, loadTrainingState, saveGPT, saveTrainingState } from "../io/checkpoint";
 import { sha256Hex } from "../io/safetensors";
-import { SftSampler, train, type BatchSource, type SftExample } from "./train";
+import { SftSampler, type SftExample } from "./train";
+import { corpusData, exampleData, trainForJob } from "./job-run";
 import { isTar } from "../io/tar";
 import { runDecoderTrainJob } from "./decoder-job";
 import { DECODER_SHAPES, type DecoderShapeName } from "./memory-plan";
@@ -205,52 +206,15 @@ export async function runTrainJob(ctx: GpuContext, rawSpec: TrainJobSpec, input:
     const config = model.config;
     const seqLen = Math.min(spec.seqLen ?? config.blockSize, config.blockSize);
     hooks.onPhase?.("tokenizing");
-    let trainData: ArrayLike<number> | BatchSource;
-    let valData: ArrayLike<number> | BatchSource | undefined;
-    const seed = spec.seed ?? 1;
-    if (spec.kind === "PRETRAIN") {
-      const ids = tokenizer.encode(text);
-      if (ids.length < seqLen + 1) throw new SpecError(`the corpus is ${ids.length} tokens, fewer than one sequence of ${seqLen} + 1`);
-      const split = Math.floor(ids.length * 0.9);
-      const canValidate = (spec.evalEvery ?? 0) > 0 && split >= seqLen + 1 && ids.length - split >= seqLen + 1;
-      trainData = Int32Array.from(canValidate ? ids.slice(0, split) : ids);
-      if (canValidate) valData = Int32Array.from(ids.slice(split));
-    } else {
-      const examples = sftExamples(parsePairs(text), tokenizer);
-      const split = Math.floor(examples.length * 0.9);
-      const canValidate = (spec.evalEvery ?? 0) > 0 && split >= 1 && split < examples.length;
-      trainData = new SftSampler(canValidate ? examples.slice(0, split) : examples, spec.batchSize, seqLen, seed);
-      if (canValidate) valData = new SftSampler(examples.slice(split), spec.batchSize, seqLen, seed + 7919);
-    }
+    const tok = tokenizer;
+    const data =
+      spec.kind === "PRETRAIN"
+        ? corpusData(tok.encode(text), seqLen, spec)
+        : exampleData(sftExamples(parsePairs(text), tok), spec, (examples, seed) => new SftSampler(examples, spec.batchSize, seqLen, seed));
     await model.tune(spec.batchSize, seqLen);
     hooks.onPhase?.("training");
     const metadata = { spec: specFingerprint(spec) };
-    const tok = tokenizer;
-    const result = await train(
-      model,
-      { train: trainData, val: valData },
-      {
-        steps: spec.steps,
-        startStep,
-        batchSize: spec.batchSize,
-        seqLen,
-        gradAccum: spec.gradAccum,
-        lr: spec.lr,
-        warmupSteps: spec.warmupSteps,
-        evalEvery: spec.evalEvery ?? 0,
-        seed,
-        logEvery: Math.min(10, spec.checkpointEvery),
-      },
-      {
-        control: hooks.control,
-        onStep: async (m) => {
-          await hooks.onStep?.(m);
-          if (hooks.onCheckpoint && (m.step % spec.checkpointEvery === 0 || m.step === spec.steps)) {
-            await hooks.onCheckpoint(m.step, await saveTrainingState(model, { step: m.step, tokenizer: tok, metadata }));
-          }
-        },
-      },
-    );
+    const result = await trainForJob(model, data, spec, { seqLen, startStep, hooks, save: (step) => saveTrainingState(model, { step, tokenizer: tok, metadata }) });
     const out: TrainJobResult = { status: result.status, steps: result.steps, losses: result.losses, valLosses: result.valLosses, config, parameters: model.parameterCount };
     if (result.status === "completed") {
       hooks.onPhase?.("saving");
