@@ -143,8 +143,14 @@ async function model(argv) {
   const url = (values.url ?? process.env.HEARTH_URL ?? "http://localhost:3000").replace(/\/$/, "");
   if (sub === "push") {
     if (positionals.length !== 1 || !values.model) fail(USAGE);
+    const { stat } = await import("node:fs/promises");
+    const where = await stat(path.resolve(positionals[0])).catch(() => null);
+    if (!where) fail(`${positionals[0]} does not exist: give the folder save_pretrained wrote.`);
+    if (!where.isDirectory()) fail(`${positionals[0]} is a file: give the folder that holds config.json, the tokenizer files and the weights.`);
     const files = await walkFolder(path.resolve(positionals[0]));
     if (!files.length) fail(`${positionals[0]} holds no files.`);
+    // checked here too, before hashing gigabytes: the server says the same after the manifest
+    if (!files.some((f) => f.path === "config.json")) fail(`${positionals[0]} has no config.json: choose the model's folder itself (the one save_pretrained wrote).`);
     console.log(`Hashing ${files.length} files (${mb(files.reduce((n, f) => n + f.size, 0))})...`);
     for (const f of files) f.sha256 = await sha256File(f.full);
     const manifest = { files: files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })), ...(values.parent ? { lineage: { parentVersionId: values.parent } } : {}) };

@@ -260,7 +260,14 @@ describe.skipIf(!haveOracle).each(TEST_DATABASE_KINDS)("hearth model push and pu
     for (const [name, bytes] of folder) if (name !== "config.json") fs.writeFileSync(path.join(noConfig, name), bytes);
     const notModel = await run(["push", noConfig, "--model", f.modelId, "--url", server.url], { key });
     expect(notModel.status, notModel.out).toBe(2);
-    expect(notModel.out).toMatch(/\(HTTP 400\): The folder has no config\.json: choose the model's folder itself/);
+    // refused before any file is hashed or sent
+    expect(notModel.out).toMatch(/weights-only has no config\.json: choose the model's folder itself/);
+    expect(notModel.out).not.toContain("Hashing");
+    const missing = await run(["push", path.join(noConfig, "nope"), "--model", f.modelId, "--url", server.url], { key });
+    expect([missing.status, missing.out.trim()]).toEqual([2, `${path.join(noConfig, "nope")} does not exist: give the folder save_pretrained wrote.`]);
+    const aFile = await run(["push", path.join(noConfig, "tokenizer.json"), "--model", f.modelId, "--url", server.url], { key });
+    expect(aFile.status).toBe(2);
+    expect(aFile.out).toContain("is a file: give the folder that holds config.json");
 
     const foreign = await run(["push", dir, "--model", otherModelId, "--url", server.url], { key });
     expect(foreign.status, foreign.out).toBe(2);
