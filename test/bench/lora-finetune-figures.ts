@@ -219,13 +219,19 @@ export function kernelTable(kernels: KernelProfile[], top = 15): string {
   return table(["kernel", "ms/step", "share", "dispatches"], rows);
 }
 
+/** The median of step times (a shared machine's load spikes skew the mean). */
+export function medianMs(ms: number[]): number {
+  const s = [...ms].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
 export function describeFigures(f: LoraBenchFigures): string {
   const lines = [
     `adapter: ${f.adapter}`,
     `${f.layers} layers, ${(f.parameters / 1e6).toFixed(1)}M bf16 parameters frozen, ${(f.trainableParameters / 1e6).toFixed(2)}M LoRA parameters (f32), ${f.tokensPerStep} tokens/step`,
     `load ${(f.loadMs / 1000).toFixed(1)} s, tuning ${(f.tuneMs / 1000).toFixed(1)} s, warm-up ${(f.warmMs / 1000).toFixed(1)} s; ` +
       `timed steps (${f.stepMs.length}): ${f.stepMs.map((ms) => (ms / 1000).toFixed(2)).join(", ")} s`,
-    `${f.tokensPerSec.toFixed(1)} tokens/s (${f.msPerStep.toFixed(0)} ms/step), ${f.submitsPerStep.toFixed(1)} submits and ${f.dispatchesPerStep.toFixed(0)} dispatches per step`,
+    `${f.tokensPerSec.toFixed(1)} tokens/s (${f.msPerStep.toFixed(0)} ms/step; by the median step ${((1000 * f.tokensPerStep) / medianMs(f.stepMs)).toFixed(1)}), ${f.submitsPerStep.toFixed(1)} submits and ${f.dispatchesPerStep.toFixed(0)} dispatches per step`,
     `GPU memory (pool): ${mib(f.bytesAfterLoad)} in use after load (bf16 base + adapters), peak ${mib(f.peakBytesInUse)} in use while training, ${mib(f.bytesHeld)} held at the end`,
     `loss: ${f.losses.map((l) => l.toFixed(4)).join(" -> ")}`,
   ];

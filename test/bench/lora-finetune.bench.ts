@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url";
 import { openNodeGpu } from "../../gpu/device-node";
 import { openBundleInChromium } from "../gpu/browser/harness";
 import { oraclePython, oracleReady } from "../support/oracle";
-import { DEFAULT_LORA_SPEC, describeFigures, loraFinetuneFigures, table, mib, type LoraBenchFigures, type LoraBenchSpec } from "./lora-finetune-figures";
+import { DEFAULT_LORA_SPEC, describeFigures, loraFinetuneFigures, medianMs, table, mib, type LoraBenchFigures, type LoraBenchSpec } from "./lora-finetune-figures";
 import { runLoraPeer, type PeerFigures } from "./lora-peer";
 
 const env = process.env;
@@ -66,7 +66,7 @@ async function peer(layers: number, spec: LoraBenchSpec): Promise<PeerFigures> {
 function describePeer(p: PeerFigures): string {
   return (
     `${p.library} on ${p.device}, ${p.layers} layers, base ${p.dtype}, adapters ${p.adapterDtype}: ` +
-    `${p.tokensPerSec.toFixed(1)} tokens/s (${p.msPerStep.toFixed(0)} ms/step over ${p.timedSteps} timed steps after ${p.warmSteps} warm-up in ${p.warmSeconds.toFixed(1)} s; ` +
+    `${p.tokensPerSec.toFixed(1)} tokens/s (by the median step ${((1000 * p.tokensPerStep) / medianMs(p.stepMs)).toFixed(1)}; ${p.msPerStep.toFixed(0)} ms/step over ${p.timedSteps} timed steps after ${p.warmSteps} warm-up in ${p.warmSeconds.toFixed(1)} s; ` +
     `steps ${p.stepMs.map((ms) => (ms / 1000).toFixed(2)).join(", ")} s), ${p.peakKind} ${mib(p.peakBytes)}`
   );
 }
@@ -107,7 +107,10 @@ export async function runLoraFinetuneBench(): Promise<void> {
   };
   const report = (where: string, f: LoraBenchFigures, p: PeerFigures | null) => {
     const ratio = p ? `${(f.tokensPerSec / p.tokensPerSec).toFixed(2)}x` : "-";
-    if (p) console.log(`ratio Hearth (${where}) / transformers + peft (CPU, ${p.device}) at ${f.layers} layers: ${ratio}`);
+    if (p) {
+      const byMedian = medianMs(p.stepMs) / medianMs(f.stepMs);
+      console.log(`ratio Hearth (${where}) / transformers + peft (CPU, ${p.device}) at ${f.layers} layers: ${ratio} (by median steps ${byMedian.toFixed(2)}x)`);
+    }
     summary.push([`Hearth, ${where}`, String(f.layers), f.tokensPerSec.toFixed(1), String(f.stepMs.length), mib(f.peakBytesInUse), p ? p.tokensPerSec.toFixed(1) : "-", ratio]);
   };
 
