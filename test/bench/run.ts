@@ -12,6 +12,7 @@ import { runQueueBench } from "./queue.bench";
 import { runServingBench } from "./serving.bench";
 import { runDecoderBench } from "./decoder.bench";
 import { runTokenizerBench } from "./tokenizer.bench";
+import { runLoraFinetuneBench } from "./lora-finetune.bench";
 
 const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "gpu-matmul", run: runGpuMatmulBench },
@@ -25,6 +26,7 @@ const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "serving", run: runServingBench },
   { name: "decoder", run: runDecoderBench },
   { name: "tokenizer", run: runTokenizerBench },
+  { name: "lora-finetune", run: runLoraFinetuneBench },
 ];
 
 for (const b of benches) {

@@ -1,0 +1,136 @@
+// The GPU check: the LoRA fine-tuning step of test/bench/lora-finetune.bench.ts (SmolLM2-135M-
+// shaped llama, random weights, bf16 base frozen, LoRA r=8 alpha=16 on q,k,v,o,gate,up,down, batch
+// 1 x 256 tokens, AdamW, clipping) by Hearth in Node on Dawn (Vulkan) on the machine's GPU, and by
+// transformers + peft with PyTorch on CUDA; tokens/s of each and the ratio, printed and written
+// to $OUT/gpu-check.json when OUT is set.
+//
+// Run it through scripts/gpu-check.sh, which sets up the Vulkan loader and driver and picks Node
+// and this file (with tsx) or its carried bundle; that script's header says how to run it on a
+// machine without this repo's node_modules. It fails, saying why, when there is no Vulkan GPU
+// adapter or no CUDA, unless GPU_CHECK_ALLOW_CPU=1 (for trying it out without a GPU: Dawn on a CPU
+// driver such as SwiftShader, torch on the CPU).
+//
+//   GPU_CHECK_LAYERS=30  GPU_CHECK_SEQ=256  GPU_CHECK_WARM=2  GPU_CHECK_STEPS=10  GPU_CHECK_PROFILE=1  GPU_CHECK_TUNE=1
+//   GPU_CHECK_PEER_WARM=3  GPU_CHECK_PEER_STEPS=20  GPU_CHECK_PYTHON=python3  GPU_CHECK_ALLOW_CPU=0
+import { spawnSync } from "node:child_process";
+import { cpus } from "node:os";
+import fs from "node:fs";
+import path from "node:path";
+import { openNodeGpu } from "../../gpu/device-node";
+import type { GpuContext } from "../../gpu/device";
+import { DEFAULT_LORA_SPEC, describeFigures, loraFinetuneFigures, mib, type LoraBenchFigures, type LoraBenchSpec } from "./lora-finetune-figures";
+import { runLoraPeer, type PeerFigures } from "./lora-peer";
+
+const env = process.env;
+const num = (name: string, fallback: number) => (env[name] === undefined || env[name] === "" ? fallback : Number(env[name]));
+const allowCpu = env.GPU_CHECK_ALLOW_CPU === "1";
+const python = env.GPU_CHECK_PYTHON || "python3";
+const repo = process.cwd();
+const peerScript = path.join(repo, "test/bench/lora_finetune_peer.py");
+
+function fail(msg: string): never {
+  console.error(`\nGPU CHECK FAILED: ${msg}`);
+  writeJson({ ok: false, error: msg });
+  process.exit(2);
+}
+
+function writeJson(o: object): void {
+  if (!env.OUT) return;
+  fs.mkdirSync(env.OUT, { recursive: true });
+  fs.writeFileSync(path.join(env.OUT, "gpu-check.json"), JSON.stringify({ date: new Date().toISOString(), build: env.GPU_CHECK_BUILD ?? "source", ...o }, null, 2));
+}
+
+/** torch's view of CUDA, asked before anything long runs. */
+function probeTorch(): { ok: boolean; cuda: boolean; line: string } {
+  const code = "import torch, transformers, peft; c = torch.cuda.is_available(); print(c, torch.__version__, transformers.__version__, peft.__version__, torch.cuda.get_device_name() if c else '-')";
+  const r = spawnSync(python, ["-c", code], { encoding: "utf8", timeout: 120_000 });
+  if (r.status !== 0) return { ok: false, cuda: false, line: (r.error?.message ?? r.stderr).trim().split("\n").slice(-3).join(" ") };
+  return { ok: true, cuda: r.stdout.startsWith("True"), line: r.stdout.trim() };
+}
+
+async function main(): Promise<void> {
+  const spec: LoraBenchSpec = {
+    ...DEFAULT_LORA_SPEC,
+    layers: num("GPU_CHECK_LAYERS", 30),
+    seqLen: num("GPU_CHECK_SEQ", DEFAULT_LORA_SPEC.seqLen),
+    warmSteps: num("GPU_CHECK_WARM", 2),
+    timedSteps: num("GPU_CHECK_STEPS", 10),
+    profile: env.GPU_CHECK_PROFILE !== "0",
+    tune: env.GPU_CHECK_TUNE !== "0",
+  };
+  console.log(
+    `GPU check: LoRA fine-tuning of a SmolLM2-135M-shaped llama (${spec.layers} layers, random weights, bf16 base frozen, LoRA r=${spec.rank} alpha=${spec.alpha} ` +
+      `on q,k,v,o,gate,up,down, batch ${spec.batchSize} x ${spec.seqLen} tokens), Hearth (Node, Dawn) vs transformers + peft (PyTorch)`,
+  );
+
+  // Both sides' devices first, so a machine without them fails in seconds.
+  const torch = probeTorch();
+  if (!torch.ok) fail(`${python} cannot import torch, transformers and peft (${torch.line}); set GPU_CHECK_PYTHON to a python that has them`);
+  console.log(`python: ${python} (CUDA available, torch, transformers, peft, device): ${torch.line}`);
+  if (!torch.cuda && !allowCpu) fail(`torch sees no CUDA GPU (torch.cuda.is_available() is False: no NVIDIA driver, no GPU, or a CPU-only torch build)`);
+  const peerDevice = torch.cuda ? "cuda" : "cpu";
+
+  let ctx: GpuContext;
+  try {
+    ctx = await openNodeGpu({ autotune: false, powerPreference: "high-performance" });
+  } catch (e) {
+    fail(`Dawn found no Vulkan GPU adapter: ${(e as Error).message}`);
+  }
+  const a = ctx.report.adapter;
+  const adapterText = [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(" ");
+  console.log(`Dawn adapter: ${adapterText}; features: ${JSON.stringify(ctx.report.features)}`);
+  if (/swiftshader|llvmpipe|lavapipe|software|cpu/i.test(adapterText) && !allowCpu) {
+    ctx.destroy();
+    fail(
+      `Dawn's only adapter is a CPU driver (${adapterText}): no Vulkan driver for the GPU was found. Install the Vulkan loader (libvulkan1) ` +
+        `and point VK_DRIVER_FILES at the NVIDIA ICD (e.g. /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json); scripts/gpu-check.sh does both when it can`,
+    );
+  }
+
+  console.log(`\n## Hearth in Node (Dawn): ${spec.warmSteps} warm-up step(s), ${spec.timedSteps} timed`);
+  let hearth: LoraBenchFigures;
+  try {
+    hearth = await loraFinetuneFigures(ctx, spec, (line) => console.log(`  ${line}`));
+  } catch (e) {
+    fail(`Hearth's run failed: ${(e as Error).stack ?? e}`);
+  } finally {
+    ctx.destroy();
+  }
+  console.log(describeFigures(hearth));
+
+  const cpuPeer = peerDevice === "cpu";
+  console.log(`\n## transformers + peft, PyTorch on ${peerDevice}`);
+  let peer: PeerFigures;
+  try {
+    peer = await runLoraPeer({
+      python,
+      script: peerScript,
+      device: peerDevice,
+      threads: num("GPU_CHECK_PEER_THREADS", cpuPeer ? Math.min(16, cpus().length) : 4),
+      layers: spec.layers,
+      seqLen: spec.seqLen,
+      rank: spec.rank,
+      alpha: spec.alpha,
+      warm: num("GPU_CHECK_PEER_WARM", cpuPeer ? 1 : 3),
+      steps: num("GPU_CHECK_PEER_STEPS", cpuPeer ? 2 : 20),
+      log: (l) => console.log(`  ${l}`),
+    });
+  } catch (e) {
+    fail(`the PyTorch peer failed: ${(e as Error).message}`);
+  }
+  console.log(
+    `${peer.library} on ${peer.device}: ${peer.tokensPerSec.toFixed(1)} tokens/s (${peer.msPerStep.toFixed(1)} ms/step over ${peer.timedSteps} steps), ` +
+      `${peer.peakKind} ${mib(peer.peakBytes)}`,
+  );
+
+  const ratio = hearth.tokensPerSec / peer.tokensPerSec;
+  console.log(`\n## result`);
+  console.log(`Hearth (Node, Dawn on ${adapterText}): ${hearth.tokensPerSec.toFixed(1)} tokens/s, ${hearth.msPerStep.toFixed(1)} ms/step, peak pool ${mib(hearth.peakBytesInUse)}`);
+  console.log(`transformers + peft (PyTorch on ${peer.device}): ${peer.tokensPerSec.toFixed(1)} tokens/s, ${peer.msPerStep.toFixed(1)} ms/step, peak ${mib(peer.peakBytes)}`);
+  console.log(`ratio Hearth / PyTorch: ${ratio.toFixed(3)}x${allowCpu && (cpuPeer || /swiftshader|llvmpipe|lavapipe/i.test(adapterText)) ? "  (GPU_CHECK_ALLOW_CPU: not a GPU figure)" : ""}`);
+  writeJson({ ok: true, spec, adapter: adapterText, hearth, peer, ratio });
+  if (env.OUT) console.log(`written: ${path.join(env.OUT, "gpu-check.json")}`);
+}
+
+await main();
+process.exit(0);
