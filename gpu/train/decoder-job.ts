@@ -18,7 +18,7 @@ import type { HfTokenizer } from "../tokenizer/hf-tokenizer";
 import type { ChatMessage } from "../tokenizer/chat-template";
 import { hasGenerationBlocks } from "../tokenizer/chat-template";
 import { mulberry32 } from "../nn/config";
-import type { BatchSource } from "./train";
+import { ExampleSampler } from "./train";
 import { corpusData, exampleData, trainForJob } from "./job-run";
 import { DECODER_SHAPES, planDecoderTraining } from "./memory-plan";
 import type { TrainJobHooks, TrainJobInput, TrainJobResult, TrainJobSpec } from "./job-types";
@@ -44,41 +44,26 @@ export interface MaskedExample {
  * where mask[t + 1] is 1, else -1. An example longer than T + 1 keeps the window that ends at its
  * last masked token (the end of the final answer). Seeded, like SftSampler.
  */
-export class MaskedSampler implements BatchSource {
-  private readonly rand: () => number;
-  constructor(
-    readonly examples: readonly MaskedExample[],
-    readonly batchSize: number,
-    readonly seqLen: number,
-    seed: number,
-    readonly padToken = 0,
-  ) {
+export class MaskedSampler extends ExampleSampler<MaskedExample> {
+  constructor(examples: readonly MaskedExample[], batchSize: number, seqLen: number, seed: number, padToken = 0) {
     if (!examples.some((e) => e.mask.includes(1))) throw new DecoderJobError("no example has tokens to learn (assistant tokens)");
-    this.rand = mulberry32(seed);
+    super(examples, batchSize, seqLen, seed, padToken);
   }
-  next(): { x: Int32Array; y: Int32Array; targets: number } {
-    const { batchSize: B, seqLen: T } = this;
-    const x = new Int32Array(B * T).fill(this.padToken);
-    const y = new Int32Array(B * T).fill(-1);
+  protected fillRow(e: MaskedExample, x: Int32Array, y: Int32Array, at: number): number {
+    const T = this.seqLen;
+    const end = e.mask.lastIndexOf(1) + 1;
+    const start = Math.max(0, end - (T + 1));
+    const ids = e.ids.slice(start, Math.max(end, Math.min(e.ids.length, start + T + 1)));
+    const mask = e.mask.slice(start, start + ids.length);
     let targets = 0;
-    for (let b = 0; b < B; b++) {
-      const e = this.examples[Math.floor(this.rand() * this.examples.length)];
-      const end = e.mask.lastIndexOf(1) + 1;
-      const start = Math.max(0, end - (T + 1));
-      const ids = e.ids.slice(start, Math.max(end, Math.min(e.ids.length, start + T + 1)));
-      const mask = e.mask.slice(start, start + ids.length);
-      for (let t = 0; t + 1 < ids.length && t < T; t++) {
-        x[b * T + t] = ids[t];
-        if (mask[t + 1]) {
-          y[b * T + t] = ids[t + 1];
-          targets++;
-        }
+    for (let t = 0; t + 1 < ids.length && t < T; t++) {
+      x[at + t] = ids[t];
+      if (mask[t + 1]) {
+        y[at + t] = ids[t + 1];
+        targets++;
       }
     }
-    return { x, y, targets };
-  }
-  skip(n: number): void {
-    for (let i = 0; i < n * this.batchSize; i++) this.rand();
+    return targets;
   }
 }
 

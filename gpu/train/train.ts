@@ -171,45 +171,60 @@ export interface SftExample {
 }
 
 /**
- * Batches of prompt/response examples, each left-aligned in its row: x = the example's tokens,
- * y = the next token where it belongs to the response, -1 elsewhere (prompt and padding).
- * Examples longer than T + 1 tokens keep their prompt's end and as much response as fits.
+ * Batches of supervised examples drawn at random (seeded), each left-aligned in its row: x holds the
+ * example's tokens (padding after), y the next token where the loss applies and -1 elsewhere. A
+ * subclass says how one example fills its row and how many targets it gave.
  */
-export class SftSampler implements BatchSource {
+export abstract class ExampleSampler<E> implements BatchSource {
   private readonly rand: () => number;
   constructor(
-    readonly examples: readonly SftExample[],
+    readonly examples: readonly E[],
     readonly batchSize: number,
     readonly seqLen: number,
     seed: number,
     readonly padToken = 0,
   ) {
-    if (!examples.some((e) => e.response.length > 0)) throw new Error("SftSampler: no example has response tokens");
     this.rand = mulberry32(seed);
   }
+  /** Writes example e into x and y from offset `at` (seqLen slots); returns the targets written. */
+  protected abstract fillRow(e: E, x: Int32Array, y: Int32Array, at: number): number;
   next(): { x: Int32Array; y: Int32Array; targets: number } {
     const { batchSize: B, seqLen: T } = this;
     const x = new Int32Array(B * T).fill(this.padToken);
     const y = new Int32Array(B * T).fill(-1);
     let targets = 0;
-    for (let b = 0; b < B; b++) {
-      const e = this.examples[Math.floor(this.rand() * this.examples.length)];
-      // Keep at most T + 1 tokens: the response first (up to T), then as much of the prompt's end as fits.
-      const response = e.response.slice(0, T);
-      const prompt = e.prompt.slice(Math.max(0, e.prompt.length - (T + 1 - response.length)));
-      const seq = [...prompt, ...response];
-      for (let t = 0; t + 1 < seq.length; t++) {
-        x[b * T + t] = seq[t];
-        if (t + 1 >= prompt.length) {
-          y[b * T + t] = seq[t + 1];
-          targets++;
-        }
-      }
-    }
+    for (let b = 0; b < B; b++) targets += this.fillRow(this.examples[Math.floor(this.rand() * this.examples.length)], x, y, b * T);
     return { x, y, targets };
   }
   skip(n: number): void {
     for (let i = 0; i < n * this.batchSize; i++) this.rand();
+  }
+}
+
+/**
+ * Prompt/response examples: y = the next token where it belongs to the response. Examples longer
+ * than T + 1 tokens keep their prompt's end and as much response as fits.
+ */
+export class SftSampler extends ExampleSampler<SftExample> {
+  constructor(examples: readonly SftExample[], batchSize: number, seqLen: number, seed: number, padToken = 0) {
+    if (!examples.some((e) => e.response.length > 0)) throw new Error("SftSampler: no example has response tokens");
+    super(examples, batchSize, seqLen, seed, padToken);
+  }
+  protected fillRow(e: SftExample, x: Int32Array, y: Int32Array, at: number): number {
+    const T = this.seqLen;
+    // Keep at most T + 1 tokens: the response first (up to T), then as much of the prompt's end as fits.
+    const response = e.response.slice(0, T);
+    const prompt = e.prompt.slice(Math.max(0, e.prompt.length - (T + 1 - response.length)));
+    const seq = [...prompt, ...response];
+    let targets = 0;
+    for (let t = 0; t + 1 < seq.length; t++) {
+      x[at + t] = seq[t];
+      if (t + 1 >= prompt.length) {
+        y[at + t] = seq[t + 1];
+        targets++;
+      }
+    }
+    return targets;
   }
 }
 
