@@ -205,4 +205,25 @@ describe.skipIf(!haveOracle)("the torch engine on a node process", () => {
     const losses = await db.runMetric.findMany({ where: { runId, name: "loss" }, orderBy: { step: "asc" }, select: { step: true } });
     expect(losses.map((l) => l.step)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
   }, 180_000);
+
+  it("a cancel kills the Python process group within seconds and the run ends CANCELLED", async () => {
+    const runId = await loraRun(pairsVersionId, { ...SPEC, steps: 500, checkpointEvery: 100 });
+    const [, pid] = await torchNode.waitFor(new RegExp(`run ${runId}: torch process (\\d+) started`));
+    await torchNode.waitFor(new RegExp(`run ${runId}: step 2/500`), 60_000);
+    const cancelledAt = Date.now();
+    await callerFor(db, f.users.EDITOR).run.transition({ runId, status: "CANCELLED" });
+    await torchNode.waitFor(new RegExp(`run ${runId} cancelled at step \\d+`), 15_000);
+    const alive = () => {
+      try {
+        process.kill(Number(pid), 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await expect.poll(alive, { timeout: 10_000 }).toBe(false);
+    expect(Date.now() - cancelledAt).toBeLessThan(10_000);
+    expect((await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true } })).status).toBe("CANCELLED");
+    expect(await db.modelVersion.count({ where: { runId } })).toBe(0);
+  }, 60_000);
 });
