@@ -23,6 +23,31 @@ export type RunKind = "PRETRAIN" | "SFT" | "LORA" | "EVAL";
 
 export const NODE_JOB_KINDS: RunKind[] = ["PRETRAIN", "SFT", "LORA", "EVAL"];
 
+/**
+ * The engines a node can run: `webgpu` (Hearth's WGSL engine on Dawn, any GPU, no Python) and `torch`
+ * (PyTorch with transformers and peft, in a Python environment the node was given). Training on a
+ * Hugging Face folder runs on either; Hearth's own GPT checkpoints and evals run on webgpu only.
+ */
+export type NodeEngine = "webgpu" | "torch";
+export const NODE_ENGINES: NodeEngine[] = ["webgpu", "torch"];
+
+/** A GPU as the torch engine sees it. */
+export interface NodeGpu {
+  name: string;
+  memoryBytes: number;
+}
+
+/** What a node says about one engine at registration: whether it runs, and if not, exactly why. */
+export interface EngineReport {
+  engine: NodeEngine;
+  available: boolean;
+  /** Why the engine is unavailable (no Python given, a package missing, ...). */
+  reason?: string;
+  /** Versions of what the engine runs on (python, torch, transformers, peft, safetensors; cuda). */
+  versions?: Record<string, string | null>;
+  gpus?: NodeGpu[];
+}
+
 export interface JobCheckpoint {
   step: number;
   sha256: string;
@@ -34,6 +59,8 @@ export interface LeasedJob {
   runId: string;
   projectId: string;
   kind: RunKind;
+  /** The engine that runs the job (recorded at its first lease; a resumed job keeps it). */
+  engine: NodeEngine;
   config: Record<string, unknown>;
   datasetVersionId: string | null;
   modelVersionId: string | null;

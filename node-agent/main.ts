@@ -6,14 +6,23 @@ import { parseArgs } from "node:util";
 import { openNodeGpu } from "@/gpu/device-node";
 import { NodeWorker } from "./worker";
 import { defaultTuningFile, fileTuningStore } from "./tuning-store";
+import { defaultTorchDir, probeTorch, setupTorch } from "./torch-engine";
 
 export const NODE_USAGE = `Usage: hearth node --server <Hearth URL> --token <node token> [--name <name>] [--memory-gb <GiB>] [--no-serve]
+                   [--python <path> | --setup-torch cpu [--torch-dir <dir>]] [--engines webgpu,torch]
 
   --server     the Hearth server (or HEARTH_URL)
   --token      a node token from the Nodes page (or HEARTH_NODE_TOKEN, which keeps it out of 'ps')
   --name       how the node appears on the Nodes page (default: the host name)
   --memory-gb  memory offered to jobs (default: the machine's RAM on a CPU adapter; unknown on a GPU)
   --no-serve   run jobs only, do not serve models to the OpenAI-compatible API
+  --python     a Python environment with torch, transformers, peft and safetensors: the node then runs
+               the torch engine too (and trains Hugging Face folders with it); without it, webgpu only
+  --setup-torch cpu
+               create that environment (a venv in --torch-dir, default ~/.local/share/hearth/torch-venv)
+               from the hash-pinned node-agent/torch/requirements.txt with pip, then use it
+  --engines    the engines to offer (default: every one that runs here); torch-only nodes never lease
+               Hearth GPT checkpoints or evals, which run on webgpu only
 
 Exit status: 0 stopped (SIGINT/SIGTERM), 2 bad usage or no GPU, 3 the server refused the token.`;
 
@@ -28,6 +37,10 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
         name: { type: "string" },
         "memory-gb": { type: "string" },
         "no-serve": { type: "boolean", default: false },
+        python: { type: "string" },
+        "setup-torch": { type: "string" },
+        "torch-dir": { type: "string" },
+        engines: { type: "string" },
         help: { type: "boolean", default: false },
       },
       strict: true,
@@ -55,8 +68,33 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
     }
     memoryBytes = Math.floor(gib * 1024 ** 3);
   }
+  const engines = (values.engines ?? "webgpu,torch").split(",").map((e) => e.trim());
+  if (!engines.length || engines.some((e) => e !== "webgpu" && e !== "torch")) {
+    console.error(`--engines takes webgpu, torch or both, got "${values.engines}"`);
+    return 2;
+  }
+  if (values.python && values["setup-torch"]) {
+    console.error("Give --python or --setup-torch, not both.");
+    return 2;
+  }
+  let python = values.python;
+  if (values["setup-torch"] !== undefined) {
+    try {
+      python = setupTorch(values["setup-torch"], values["torch-dir"] ?? defaultTorchDir(), (line) => console.log(`[hearth node] ${line}`));
+    } catch (error) {
+      console.error(`[hearth node] ${(error as Error).message}`);
+      return 2;
+    }
+  }
+  let torch;
+  if (!engines.includes("torch")) torch = { env: null, report: { engine: "torch" as const, available: false, reason: "not offered by this node (--engines)" } };
+  else if (python) torch = probeTorch(python);
+  if (engines.includes("torch") && !engines.includes("webgpu") && !torch?.env) {
+    console.error(`[hearth node] --engines torch, but the torch engine cannot run: ${torch?.report.reason ?? "give --python or --setup-torch"}`);
+    return 2;
+  }
   const tuningStore = fileTuningStore(defaultTuningFile());
-  const worker = new NodeWorker({ serverUrl, token, name: values.name ?? os.hostname(), memoryBytes, serve: !values["no-serve"], openGpu: () => openNodeGpu({ tuningStore }) });
+  const worker = new NodeWorker({ serverUrl, token, name: values.name ?? os.hostname(), memoryBytes, serve: !values["no-serve"], openGpu: () => openNodeGpu({ tuningStore }), webgpu: engines.includes("webgpu"), torch });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
       console.log(`[hearth node] stopping (${signal})...`);

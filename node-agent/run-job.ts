@@ -23,11 +23,20 @@ export class ActiveJob {
   stopReason: StopReason | null = null;
   step = 0;
 
+  private readonly stopHooks: Array<() => void> = [];
+
   constructor(readonly job: LeasedJob) {}
 
   stop(reason: StopReason): void {
     this.stopReason ??= reason;
     this.control.cancel();
+    for (const hook of this.stopHooks) hook();
+  }
+
+  /** Runs `hook` when the job is told to stop (at once if it already was): the torch engine kills its process. */
+  onStop(hook: () => void): void {
+    this.stopHooks.push(hook);
+    if (this.stopped) hook();
   }
 
   get stopped(): boolean {
@@ -55,10 +64,10 @@ export interface JobEnv {
 
 export type JobOutcome = { status: "succeeded"; detail: string } | { status: "stopped"; reason: StopReason };
 
-const runPath = (job: LeasedJob, rest: string) => `runs/${encodeURIComponent(job.runId)}/${rest}`;
+export const runPath = (job: LeasedJob, rest: string) => `runs/${encodeURIComponent(job.runId)}/${rest}`;
 
 /** Calls the server until it answers, unless the job is stopped meanwhile; a lost lease stops the job. */
-async function reliably<T>(env: JobEnv, active: ActiveJob, what: string, fn: () => Promise<T>): Promise<T> {
+export async function reliably<T>(env: Pick<JobEnv, "api" | "log">, active: ActiveJob, what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await withRetry(fn, {
       stopped: () => active.stopped,
@@ -72,13 +81,13 @@ async function reliably<T>(env: JobEnv, active: ActiveJob, what: string, fn: () 
 }
 
 /** Metric points buffered and sent about once a second; flush() when they must be stored. */
-class MetricSender {
+export class MetricSender {
   private buffer: Array<{ name: string; step: number; value: number }> = [];
   private sending: Promise<void> | null = null;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly env: JobEnv,
+    private readonly env: Pick<JobEnv, "api" | "log">,
     private readonly active: ActiveJob,
   ) {
     this.timer = setInterval(() => void this.flush().catch(() => {}), 1000);

@@ -4,12 +4,13 @@
 // token is refused it stops.
 import os from "node:os";
 import type { GpuContext } from "@/gpu/device";
-import { NODE_JOB_KINDS, type LeasedJob, type LeaseState } from "@/contracts/node-protocol";
+import { NODE_JOB_KINDS, type EngineReport, type LeasedJob, type LeaseState, type NodeEngine } from "@/contracts/node-protocol";
 import { NodeApiClient, RequestRefused, ServerUnavailable, sleep, TokenRefused, withRetry } from "./client";
 import { ActiveJob, JobFailure, runEvaluation, runTraining, type JobEnv } from "./run-job";
 import { LoadedModelCache } from "./model-cache";
 import type { TextModel } from "@/gpu/nn/text-model";
 import { NodeServing } from "./serving";
+import { runTorchTraining, type TorchEnv } from "./torch-engine";
 
 export interface NodeWorkerOptions {
   serverUrl: string;
@@ -21,6 +22,10 @@ export interface NodeWorkerOptions {
   pollMs?: number;
   serve?: boolean;
   openGpu: () => Promise<GpuContext>;
+  /** false: the node does not offer the webgpu engine (--engines torch); it opens no WebGPU device. */
+  webgpu?: boolean;
+  /** The torch engine: its Python environment when it runs, and what the node reports about it. */
+  torch?: { env: TorchEnv | null; report: EngineReport };
   log?: (line: string) => void;
 }
 
@@ -38,6 +43,7 @@ export class NodeWorker {
   private wake: (() => void) | null = null;
   private readonly log: (line: string) => void;
   private readonly evalModel = new LoadedModelCache<TextModel>(1);
+  private waiting: string | null = null;
 
   constructor(private readonly options: NodeWorkerOptions) {
     this.api = new NodeApiClient(options.serverUrl.replace(/\/+$/, ""), options.token);
@@ -46,7 +52,8 @@ export class NodeWorker {
 
   /** Runs until stop() or a refused token; resolves with the reason it ended. */
   async run(): Promise<{ reason: "stopped" | "token-refused"; message?: string }> {
-    this.ctx = await this.options.openGpu();
+    if (this.options.webgpu !== false) this.ctx = await this.options.openGpu();
+    if (!this.engines().length) throw new Error(`no engine to run: ${this.engineReports().map((r) => `${r.engine}: ${r.reason}`).join("; ")}`);
     try {
       await this.register();
     } catch (error) {
@@ -57,7 +64,7 @@ export class NodeWorker {
       }
       throw error;
     }
-    if (this.options.serve !== false) {
+    if (this.options.serve !== false && this.ctx) {
       this.serving = new NodeServing(this.api, this.options.openGpu, this.log);
       this.serving.start();
     }
@@ -85,17 +92,31 @@ export class NodeWorker {
     this.stop();
   }
 
+  /** What the node says about each engine at registration. */
+  private engineReports(): EngineReport[] {
+    const webgpu: EngineReport = this.ctx ? { engine: "webgpu", available: true } : { engine: "webgpu", available: false, reason: "not offered by this node (started with --engines torch)" };
+    const torch: EngineReport = this.options.torch?.report ?? { engine: "torch", available: false, reason: "no Python environment given: start the node with --python PATH (one with torch, transformers, peft and safetensors) or --setup-torch cpu" };
+    return [webgpu, torch];
+  }
+
+  /** The engines this node runs, in the order it prefers them for training: torch first. */
+  private engines(): NodeEngine[] {
+    return [...(this.options.torch?.env ? (["torch"] as const) : []), ...(this.ctx ? (["webgpu"] as const) : [])];
+  }
+
   private async register(): Promise<void> {
-    const report = this.ctx!.report;
-    const cpuAdapter = /swiftshader|llvmpipe|lavapipe|cpu/i.test(`${report.adapter.vendor} ${report.adapter.architecture} ${report.adapter.description}`);
-    const memoryBytes = this.options.memoryBytes ?? (cpuAdapter ? os.totalmem() : null);
+    const report = this.ctx?.report ?? { adapter: { vendor: "", architecture: "", device: "", description: "no WebGPU device (torch engine only)" }, features: {} as Record<string, unknown>, limits: {} as Record<string, number> };
+    const cpuAdapter = !this.ctx || /swiftshader|llvmpipe|lavapipe|cpu/i.test(`${report.adapter.vendor} ${report.adapter.architecture} ${report.adapter.description}`);
+    const torchGpus = this.options.torch?.env?.gpus ?? [];
+    const memoryBytes = this.options.memoryBytes ?? (torchGpus.length ? Math.min(...torchGpus.map((g) => g.memoryBytes)) : cpuAdapter ? os.totalmem() : null);
     const features = Object.entries(report.features)
       .filter(([, v]) => v === true)
       .map(([k]) => k);
+    const engines = this.engineReports();
     const registration = await withRetry(
       () =>
         this.api.call<{ nodeId: string; heartbeatMs: number; leaseMs: number }>("POST", "register", {
-          json: { name: this.options.name, adapter: report.adapter, features, limits: { ...report.limits, subgroupMinSize: report.features.subgroupMinSize, subgroupMaxSize: report.features.subgroupMaxSize }, memoryBytes, version: VERSION },
+          json: { name: this.options.name, adapter: report.adapter, features, limits: Object.fromEntries(Object.entries({ ...report.limits, subgroupMinSize: report.features.subgroupMinSize, subgroupMaxSize: report.features.subgroupMaxSize }).filter(([, v]) => typeof v === "number")), memoryBytes, version: VERSION, engines },
         }),
       { stopped: () => this.stopping, onRetry: (error, delay) => this.log(`registering: ${error.message}; retrying in ${(delay / 1000).toFixed(1)} s`) },
     );
@@ -104,6 +125,11 @@ export class NodeWorker {
     this.lastContact = Date.now();
     const adapter = [report.adapter.vendor, report.adapter.architecture, report.adapter.description].filter(Boolean).join(" / ");
     this.log(`registered with ${this.api.serverUrl} as "${this.options.name}" (node ${registration.nodeId}); adapter ${adapter || "unknown"}; lease ${registration.leaseMs / 1000} s`);
+    for (const e of engines) {
+      const versions = e.versions ? Object.entries(e.versions).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", ") : "";
+      const gpus = e.gpus?.length ? `; GPUs: ${e.gpus.map((g) => `${g.name} (${(g.memoryBytes / 1024 ** 3).toFixed(0)} GiB)`).join(", ")}` : e.engine === "torch" && e.available ? "; no CUDA GPU: training runs on the CPU" : "";
+      this.log(`engine ${e.engine}: ${e.available ? `available${versions ? ` (${versions})` : ""}${gpus}` : `unavailable: ${e.reason}`}`);
+    }
   }
 
   private async heartbeatLoop(): Promise<void> {
@@ -151,7 +177,12 @@ export class NodeWorker {
     while (!this.stopping) {
       let job: LeasedJob | null = null;
       try {
-        ({ job } = await this.api.call<{ job: LeasedJob | null }>("POST", "lease", { json: { kinds: NODE_JOB_KINDS } }));
+        const kinds = this.ctx ? NODE_JOB_KINDS : NODE_JOB_KINDS.filter((k) => k !== "EVAL");
+        let waiting: string | null | undefined;
+        ({ job, waiting } = await this.api.call<{ job: LeasedJob | null; waiting?: string | null }>("POST", "lease", { json: { kinds, engines: this.engines() } }));
+        // Said once each time it changes, not at every poll.
+        if (!job && (waiting ?? null) !== this.waiting && waiting) this.log(waiting);
+        if (!job) this.waiting = waiting ?? null;
       } catch (error) {
         if (error instanceof TokenRefused) {
           this.log(`the server refused this node's token: ${error.message} Stopping.`);
@@ -171,12 +202,20 @@ export class NodeWorker {
   private async work(job: LeasedJob): Promise<void> {
     const active = new ActiveJob(job);
     this.active = active;
-    this.log(`leased run ${job.runId} (${job.kind}, attempt ${job.attempt} of ${job.maxAttempts})`);
+    const engine = job.engine ?? "webgpu";
+    this.log(`leased run ${job.runId} (${job.kind}, attempt ${job.attempt} of ${job.maxAttempts}) on engine ${engine}`);
     if (job.kind !== "EVAL") this.evalModel.release(); // training needs the device's memory
-    const env: JobEnv = { api: this.api, ctx: this.ctx!, log: this.log, evalModel: this.evalModel };
     const path = `runs/${encodeURIComponent(job.runId)}`;
     try {
-      const outcome = job.kind === "EVAL" ? await runEvaluation(env, active) : await runTraining(env, active);
+      let outcome;
+      if (engine === "torch") {
+        if (!this.options.torch?.env || job.kind === "EVAL") throw new JobFailure("This node was handed a torch job it cannot run.", true);
+        outcome = await runTorchTraining({ api: this.api, torch: this.options.torch.env, log: this.log }, active);
+      } else {
+        if (!this.ctx) throw new JobFailure("This node was handed a webgpu job but runs torch only.", true);
+        const env: JobEnv = { api: this.api, ctx: this.ctx, log: this.log, evalModel: this.evalModel };
+        outcome = job.kind === "EVAL" ? await runEvaluation(env, active) : await runTraining(env, active);
+      }
       if (outcome.status === "succeeded") this.log(`run ${job.runId} succeeded: ${outcome.detail}`);
       else await this.afterStop(active, outcome.reason);
     } catch (error) {

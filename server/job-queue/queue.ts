@@ -13,7 +13,7 @@ import { parseHFConfig } from "@/gpu/nn/hf-config";
 import { getArtifactStore, type ArtifactStore } from "@/server/storage";
 import { listVersionFiles, storeFolderReader } from "@/server/models/folders";
 import { queueSettings } from "./settings";
-import { NODE_JOB_KINDS, type LeasedJob, type LeaseState } from "@/contracts/node-protocol";
+import { NODE_JOB_KINDS, type LeasedJob, type LeaseState, type NodeEngine } from "@/contracts/node-protocol";
 
 export { NODE_JOB_KINDS, type JobCheckpoint, type LeasedJob, type LeaseState } from "@/contracts/node-protocol";
 
@@ -25,6 +25,23 @@ const leaseEnd = (leaseMs: number) => Prisma.sql`(${DB_NOW} + make_interval(secs
 export interface NodeCapacity {
   memoryBytes: bigint | null;
   kinds: RunKind[];
+  /** The node's engines (default webgpu); with torch among them, torch trains what it can. */
+  engines?: NodeEngine[];
+}
+
+/**
+ * Whether the torch engine can run the queued run `q`: training (PRETRAIN, SFT, LORA) of a Hugging
+ * Face folder parent. Hearth's GPT checkpoints, pre-training from scratch and evals run on webgpu only.
+ */
+const TORCH_CAN_RUN = Prisma.sql`(q.kind::text IN ('PRETRAIN', 'SFT', 'LORA') AND q."modelVersionId" IS NOT NULL
+  AND EXISTS (SELECT 1 FROM "ModelVersion" mv WHERE mv.id = q."modelVersionId" AND mv."artifactSha256" IS NULL))`;
+
+/** Queued runs `q` that a node with `engines` can run: one whose engine is recorded goes only to that engine. */
+function enginesCanRun(engines: NodeEngine[]) {
+  const torch = engines.includes("torch");
+  const webgpu = engines.includes("webgpu");
+  return Prisma.sql`(CASE WHEN q.engine IS NOT NULL THEN q.engine = ANY(${engines}::text[])
+    ELSE ${webgpu} OR (${torch} AND ${TORCH_CAN_RUN}) END)`;
 }
 
 /**
@@ -89,6 +106,7 @@ interface LeasedRow {
   id: string;
   projectId: string;
   kind: RunKind;
+  engine: NodeEngine;
   config: unknown;
   datasetVersionId: string | null;
   modelVersionId: string | null;
@@ -102,27 +120,44 @@ export async function leaseNextJob(db: PrismaClient, node: NodeActor, capacity: 
   const { leaseMs } = queueSettings();
   await admitQueuedJobs(db, node.orgId);
   const kinds = capacity.kinds.length ? capacity.kinds : NODE_JOB_KINDS;
+  const engines = capacity.engines?.length ? capacity.engines : (["webgpu"] as NodeEngine[]);
   const memory = capacity.memoryBytes;
   const row = await db.$transaction(async (tx) => {
     const rows = await tx.$queryRaw<LeasedRow[]>`
       UPDATE "Run" AS r
       SET status = 'RUNNING', "leaseNodeId" = ${node.nodeId}, "leaseExpiresAt" = ${leaseEnd(leaseMs)},
-          attempts = r.attempts + 1, "startedAt" = COALESCE(r."startedAt", ${DB_NOW})
+          attempts = r.attempts + 1, "startedAt" = COALESCE(r."startedAt", ${DB_NOW}),
+          engine = COALESCE(r.engine, (SELECT CASE WHEN ${engines.includes("torch")} AND ${TORCH_CAN_RUN} THEN 'torch' ELSE 'webgpu' END FROM "Run" q WHERE q.id = r.id))
       WHERE r.id = (
         SELECT q.id FROM "Run" q JOIN "Project" p ON p.id = q."projectId"
         WHERE q.target = 'NODE' AND q.status = 'QUEUED' AND NOT q."cancelRequested" AND p."orgId" = ${node.orgId}
-          AND q.kind::text = ANY(${kinds}::text[])
+          AND q.kind::text = ANY(${kinds}::text[]) AND ${enginesCanRun(engines)}
           AND q."requiredMemory" IS NOT NULL AND (${memory}::bigint IS NULL OR q."requiredMemory" <= ${memory}::bigint)
         ORDER BY q."createdAt", q.id
         LIMIT 1
         FOR UPDATE OF q SKIP LOCKED)
-      RETURNING r.id, r."projectId", r.kind::text AS kind, r.config, r."datasetVersionId", r."modelVersionId", r."suiteVersionId", r.attempts, r."maxAttempts"`;
+      RETURNING r.id, r."projectId", r.kind::text AS kind, r.engine, r.config, r."datasetVersionId", r."modelVersionId", r."suiteVersionId", r.attempts, r."maxAttempts"`;
     if (!rows.length) return null;
     // The node's row shows the job from its next heartbeat on (within a second).
-    await recordAudit(tx, node, { orgId: node.orgId, action: "run.lease", resourceType: "Run", resourceId: rows[0].id, after: { nodeId: node.nodeId, attempt: rows[0].attempts } });
+    await recordAudit(tx, node, { orgId: node.orgId, action: "run.lease", resourceType: "Run", resourceId: rows[0].id, after: { nodeId: node.nodeId, attempt: rows[0].attempts, engine: rows[0].engine } });
     return rows[0];
   });
   return row ? describeJob(db, row) : null;
+}
+
+/**
+ * When a node leased nothing: the queued jobs of its organization that only engines it lacks can run,
+ * said plainly (e.g. a torch-only node and a job on a Hearth GPT checkpoint), or null when there are none.
+ */
+export async function jobsOtherEnginesRun(db: PrismaClient, node: NodeActor, engines: NodeEngine[]): Promise<string | null> {
+  const rows = await db.$queryRaw<Array<{ count: bigint }>>`
+    SELECT count(*) AS count FROM "Run" q JOIN "Project" p ON p.id = q."projectId"
+    WHERE q.target = 'NODE' AND q.status = 'QUEUED' AND NOT q."cancelRequested" AND p."orgId" = ${node.orgId} AND NOT ${enginesCanRun(engines)}`;
+  const count = Number(rows[0]?.count ?? 0);
+  if (!count) return null;
+  const other = engines.includes("webgpu") ? "torch" : "webgpu";
+  const what = other === "webgpu" ? " (Hearth GPT checkpoints, pre-training from scratch, evals, or runs started on webgpu)" : " (runs started on torch, which only torch resumes)";
+  return `${count} queued job${count === 1 ? "" : "s"} need${count === 1 ? "s" : ""} the ${other} engine${what}, which this node does not run (it runs ${engines.join(", ")}); it does not lease ${count === 1 ? "it" : "them"}.`;
 }
 
 async function describeJob(db: PrismaClient, run: LeasedRow): Promise<LeasedJob> {
@@ -134,6 +169,7 @@ async function describeJob(db: PrismaClient, run: LeasedRow): Promise<LeasedJob>
     runId: run.id,
     projectId: run.projectId,
     kind: run.kind,
+    engine: run.engine,
     config: (run.config ?? {}) as Record<string, unknown>,
     datasetVersionId: run.datasetVersionId,
     modelVersionId: run.modelVersionId,

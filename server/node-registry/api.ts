@@ -12,7 +12,8 @@ import { errorResponse } from "@/server/http/respond";
 import { caseResultSchema, describeZod, idSchema, metricPointSchema } from "@/contracts/zod";
 import { getArtifactStore, type ArtifactStore } from "@/server/storage";
 import { logMetrics, recordResults } from "@/server/runs/service";
-import { assertLeaseHeld, failJob, leaseNextJob, NODE_JOB_KINDS, releaseCancelledJob } from "@/server/job-queue/queue";
+import { assertLeaseHeld, failJob, jobsOtherEnginesRun, leaseNextJob, NODE_JOB_KINDS, releaseCancelledJob } from "@/server/job-queue/queue";
+import { NODE_ENGINES } from "@/contracts/node-protocol";
 import { completeEvalJob, completeTrainingJob, storeRunArtifact, storeRunCheckpoint } from "@/server/job-queue/reports";
 import { listVersionFiles } from "@/server/models/folders";
 import { folderArchiveResponse } from "@/server/models/folder-archives";
@@ -29,9 +30,26 @@ const schemas = {
     limits: z.record(z.string().max(100), z.number()),
     memoryBytes: z.number().int().min(0).nullable(),
     version: z.string().max(50),
+    // Agents from before engines were reported run webgpu only.
+    engines: z
+      .array(
+        z.object({
+          engine: z.enum(NODE_ENGINES as ["webgpu", "torch"]),
+          available: z.boolean(),
+          reason: z.string().max(2000).optional(),
+          versions: z.record(z.string().max(50), z.string().max(200).nullable()).optional(),
+          gpus: z.array(z.object({ name: z.string().max(200), memoryBytes: z.number().int().min(0) })).max(64).optional(),
+        }),
+      )
+      .max(2)
+      .default([{ engine: "webgpu", available: true }]),
   }),
   heartbeat: z.object({ runId: id.nullable(), loadedModelVersionIds: z.array(id).max(100) }),
-  lease: z.object({ kinds: z.array(z.enum(NODE_JOB_KINDS as ["PRETRAIN", "SFT", "LORA", "EVAL"])).max(4).default([]) }),
+  lease: z.object({
+    kinds: z.array(z.enum(NODE_JOB_KINDS as ["PRETRAIN", "SFT", "LORA", "EVAL"])).max(4).default([]),
+    /** The node's engines in the order it prefers them for training (default: webgpu, for older agents). */
+    engines: z.array(z.enum(NODE_ENGINES as ["webgpu", "torch"])).min(1).max(2).default(["webgpu"]),
+  }),
   metrics: z.object({ points: z.array(metricPointSchema).min(1).max(10_000) }),
   results: z.object({
     results: z.array(caseResultSchema).min(1).max(1_000),
@@ -90,8 +108,9 @@ const ok = (value: unknown, status = 200) => Response.json(value, { status });
 const ROUTES: Array<[string, RegExp, Handler]> = [
   ["POST", /^heartbeat$/, async ({ db, req, node }) => ok(await heartbeat(db, node, await json(req, schemas.heartbeat)))],
   ["POST", /^lease$/, async ({ db, req, node }) => {
-    const { kinds } = await json(req, schemas.lease);
-    return ok({ job: await leaseNextJob(db, node, { memoryBytes: node.memoryBytes, kinds }) });
+    const { kinds, engines } = await json(req, schemas.lease);
+    const job = await leaseNextJob(db, node, { memoryBytes: node.memoryBytes, kinds, engines });
+    return ok(job ? { job } : { job, waiting: await jobsOtherEnginesRun(db, node, engines) });
   }],
   ["GET", /^runs\/([^/]+)\/dataset$/, async ({ db, node, params, store }) => {
     const run = await assertLeaseHeld(db, node, params[0]);

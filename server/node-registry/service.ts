@@ -1,6 +1,7 @@
 // GPU nodes: registration, heartbeats, who is online, and the node actor behind a request.
 import type { Prisma, PrismaClient } from "@/server/db/generated/client";
 import type { NodeActor } from "@/server/audit/service";
+import type { EngineReport, NodeEngine } from "@/contracts/node-protocol";
 import { queueSettings } from "@/server/job-queue/settings";
 import { renewLease, type LeaseState } from "@/server/job-queue/queue";
 import { clientAddress } from "@/server/auth/rate-limit";
@@ -29,6 +30,14 @@ export interface NodeRegistration {
   limits: Record<string, number>;
   memoryBytes: number | null;
   version: string;
+  /** Default: webgpu only (agents from before engines were reported). */
+  engines?: EngineReport[];
+}
+
+/** The engines a node runs, torch first: a node with both trains Hugging Face folders on torch. */
+export function availableEngines(reports: EngineReport[] = [{ engine: "webgpu", available: true }]): NodeEngine[] {
+  const on = new Set(reports.filter((r) => r.available).map((r) => r.engine));
+  return (["torch", "webgpu"] as const).filter((e) => on.has(e));
 }
 
 export function nodeLabel(name: string, prefix: string): string {
@@ -64,6 +73,8 @@ export async function registerNode(db: PrismaClient, authorization: string | nul
         features: input.features,
         memoryBytes: input.memoryBytes === null ? null : BigInt(input.memoryBytes),
         loadedModelVersionIds: [],
+        engines: availableEngines(input.engines),
+        engineInfo: Object.fromEntries((input.engines ?? [{ engine: "webgpu", available: true }]).map(({ engine, ...rest }) => [engine, rest])) as unknown as Prisma.InputJsonValue,
       },
       select: { id: true, orgId: true },
     });
@@ -102,7 +113,7 @@ export function nodeStatus(node: { lastSeenAt: Date; currentRunId: string | null
 export async function listNodes(db: PrismaClient, orgId: string) {
   const nodes = await db.gpuNode.findMany({
     where: { orgId },
-    select: { id: true, name: true, adapter: true, limits: true, features: true, memoryBytes: true, currentRunId: true, loadedModelVersionIds: true, startedAt: true, lastSeenAt: true, token: { select: { name: true, revokedAt: true } } },
+    select: { id: true, name: true, adapter: true, limits: true, features: true, memoryBytes: true, engines: true, engineInfo: true, currentRunId: true, loadedModelVersionIds: true, startedAt: true, lastSeenAt: true, token: { select: { name: true, revokedAt: true } } },
     orderBy: { lastSeenAt: "desc" },
   });
   const runIds = nodes.map((n) => n.currentRunId).filter((id): id is string => !!id);
@@ -122,6 +133,8 @@ export async function listNodes(db: PrismaClient, orgId: string) {
         status,
         adapter: n.adapter as { vendor?: string; architecture?: string; device?: string; description?: string; version?: string },
         features: n.features,
+        engines: n.engines,
+        engineInfo: n.engineInfo as Partial<Record<NodeEngine, Omit<EngineReport, "engine">>>,
         memoryBytes: n.memoryBytes === null ? null : Number(n.memoryBytes),
         loadedModelVersionIds: status === "offline" ? [] : n.loadedModelVersionIds,
         startedAt: n.startedAt,
@@ -137,7 +150,7 @@ export async function listNodes(db: PrismaClient, orgId: string) {
 export async function listNodeJobs(db: PrismaClient, orgId: string) {
   const runs = await db.run.findMany({
     where: { target: "NODE", project: { orgId }, OR: [{ status: { in: ["QUEUED", "RUNNING"] } }, { finishedAt: { gt: new Date(Date.now() - 24 * 3_600_000) } }] },
-    select: { id: true, kind: true, status: true, projectId: true, attempts: true, maxAttempts: true, error: true, leaseNodeId: true, createdAt: true, startedAt: true, finishedAt: true, project: { select: { name: true } } },
+    select: { id: true, kind: true, status: true, engine: true, projectId: true, attempts: true, maxAttempts: true, error: true, leaseNodeId: true, createdAt: true, startedAt: true, finishedAt: true, project: { select: { name: true } } },
     orderBy: { createdAt: "desc" },
     take: 50,
   });

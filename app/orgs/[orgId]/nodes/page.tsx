@@ -86,6 +86,7 @@ export default function NodesPage() {
                 <th>Node</th>
                 <th>Status</th>
                 <th>Adapter</th>
+                <th>Engines</th>
                 <th>Memory</th>
                 <th>Current job</th>
                 <th>Models loaded</th>
@@ -105,6 +106,9 @@ export default function NodesPage() {
                   <td>
                     {node.adapter.description || node.adapter.device || "unknown adapter"}
                     <div className="hint">{[node.adapter.vendor, node.adapter.architecture].filter(Boolean).join(" · ")}</div>
+                  </td>
+                  <td>
+                    <NodeEngines engines={node.engines} info={node.engineInfo} />
                   </td>
                   <td>{bytes(node.memoryBytes)}</td>
                   <td>
@@ -143,6 +147,7 @@ export default function NodesPage() {
                 <th>Run</th>
                 <th>Status</th>
                 <th>Attempt</th>
+                <th>Engine</th>
                 <th>Node</th>
                 <th>Queued</th>
                 <th>Last error</th>
@@ -163,6 +168,7 @@ export default function NodesPage() {
                   <td>
                     {job.attempts} of {job.maxAttempts}
                   </td>
+                  <td>{job.engine ?? <span className="muted">not leased yet</span>}</td>
                   <td>{(job.leaseNodeId && list.find((n) => n.id === job.leaseNodeId)?.name) || <span className="muted">—</span>}</td>
                   <td>{ago(job.createdAt, now)}</td>
                   <td>{job.error ? <pre className="cell-text">{job.error}</pre> : <span className="muted">—</span>}</td>
@@ -174,6 +180,30 @@ export default function NodesPage() {
       </section>
 
       {isAdmin ? <NodeTokens orgId={orgId} /> : null}
+    </>
+  );
+}
+
+type EngineInfo = { available?: boolean; reason?: string; versions?: Record<string, string | null>; gpus?: Array<{ name: string; memoryBytes: number }> };
+
+/** The engines a node runs (torch with its versions and GPUs), and for each one it lacks, why. */
+function NodeEngines({ engines, info }: { engines: string[]; info: Partial<Record<string, EngineInfo>> }) {
+  const missing = (["webgpu", "torch"] as const).filter((e) => !engines.includes(e) && info[e]?.reason);
+  return (
+    <>
+      {engines.length ? engines.join(" · ") : <span className="muted">none</span>}
+      {info.torch?.available && (
+        <div className="hint">
+          {["torch", "transformers", "peft"].map((p) => info.torch?.versions?.[p] && `${p} ${info.torch.versions[p]}`).filter(Boolean).join(", ")}
+          {"; "}
+          {info.torch.gpus?.length ? info.torch.gpus.map((g) => `${g.name} (${bytes(g.memoryBytes)})`).join(", ") : "no CUDA GPU (CPU)"}
+        </div>
+      )}
+      {missing.map((e) => (
+        <div key={e} className="hint">
+          no {e}: {info[e]!.reason}
+        </div>
+      ))}
     </>
   );
 }

@@ -1,0 +1,262 @@
+// The torch engine of `hearth node`: a Python environment with torch, transformers, peft and
+// safetensors (given with --python, or made with --setup-torch cpu from node-agent/torch/requirements.txt),
+// probed at start (node-agent/torch/probe.py), and training jobs run by node-agent/torch/train.py in
+// a process group of its own (plain Python on a CPU, torchrun with one process per GPU), whose JSON
+// lines the agent relays to the server as the webgpu engine's runTraining does: metrics, checkpoints,
+// the result folder as an archive, completion; a cancel kills the group; a process that dies fails
+// the attempt with its last stderr lines.
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import type { EngineReport, NodeGpu } from "@/contracts/node-protocol";
+import { readTar, writeTar } from "@/gpu/io/tar";
+import { parseHFConfig } from "@/gpu/nn/hf-config";
+import { validateTrainJobSpec } from "@/gpu/train/job";
+import { ActiveJob, JobFailure, MetricSender, reliably, runPath, type JobOutcome } from "./run-job";
+import type { NodeApiClient } from "./client";
+
+const TORCH_DIR = path.join(import.meta.dirname, "torch");
+export const TORCH_REQUIREMENTS = path.join(TORCH_DIR, "requirements.txt");
+const NEEDED = ["torch", "transformers", "peft", "safetensors"];
+
+export interface TorchEnv {
+  python: string;
+  gpus: NodeGpu[];
+}
+
+interface ProbeOutput {
+  python: string;
+  packages: Record<string, string | null>;
+  missing: string[];
+  errors: Record<string, string>;
+  cuda: string | null;
+  gpus: Array<{ name: string; memoryBytes: number }>;
+}
+
+/** What the Python at `python` can run: the torch engine's report, with exactly what is missing when it cannot. */
+export function probeTorch(python: string): { report: EngineReport; env: TorchEnv | null } {
+  const r = spawnSync(python, [path.join(TORCH_DIR, "probe.py")], { encoding: "utf8", timeout: 120_000 });
+  if (r.error) return { report: { engine: "torch", available: false, reason: `cannot run the Python "${python}": ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}` }, env: null };
+  let probe: ProbeOutput;
+  try {
+    probe = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "");
+  } catch {
+    return { report: { engine: "torch", available: false, reason: `the Python "${python}" could not run the probe (exit ${r.status ?? r.signal}): ${r.stderr.trim().split("\n").slice(-3).join(" ")}` }, env: null };
+  }
+  const versions: Record<string, string | null> = { python: probe.python, ...probe.packages, cuda: probe.cuda };
+  const missing = NEEDED.filter((p) => !probe.packages[p]);
+  if (missing.length) {
+    const why = missing.map((p) => `${p} (${probe.errors[p] ?? "not installed"})`).join(", ");
+    return { report: { engine: "torch", available: false, versions, reason: `the Python "${python}" lacks ${why}; install node-agent/torch/requirements.txt into it, or start the node with --setup-torch cpu` }, env: null };
+  }
+  const gpus = probe.gpus.map((g) => ({ name: g.name, memoryBytes: g.memoryBytes }));
+  return { report: { engine: "torch", available: true, versions, gpus }, env: { python, gpus } };
+}
+
+/**
+ * --setup-torch cpu: a virtual environment at `dir` with the hash-pinned requirements (pip's own index
+ * configuration; no retries against an unreachable index). Returns its Python.
+ */
+export function setupTorch(variant: string, dir: string, log: (line: string) => void): string {
+  if (variant !== "cpu") throw new Error(`--setup-torch knows "cpu" only (a CUDA build is not pinned yet), got "${variant}"`);
+  const python = path.join(dir, "bin", "python");
+  if (!fs.existsSync(python)) {
+    log(`creating a Python environment for the torch engine in ${dir}`);
+    const venv = spawnSync("python3", ["-m", "venv", dir], { stdio: "inherit" });
+    if (venv.status !== 0) throw new Error(`python3 -m venv ${dir} failed (${venv.error?.message ?? `exit ${venv.status}`}); install Python 3.10+ with venv, or give --python`);
+  }
+  log(`installing ${TORCH_REQUIREMENTS} (pip install --require-hashes)`);
+  const pip = spawnSync(python, ["-m", "pip", "install", "-q", "--retries", "0", "--timeout", "10", "--require-hashes", "-r", TORCH_REQUIREMENTS], { stdio: "inherit" });
+  if (pip.status !== 0) throw new Error(`installing the torch engine's requirements into ${dir} failed (exit ${pip.status}); see pip's output above`);
+  return python;
+}
+
+/** The default place for --setup-torch's environment. */
+export const defaultTorchDir = () => path.join(process.env.XDG_DATA_HOME ?? path.join(os.homedir(), ".local", "share"), "hearth", "torch-venv");
+
+export interface TorchJobEnv {
+  api: NodeApiClient;
+  torch: TorchEnv;
+  log: (line: string) => void;
+}
+
+const STDERR_LINES = 20;
+
+type TorchEvent =
+  | { type: "step"; step: number; loss: number; lr: number; tokens: number; elapsedMs: number; valLoss?: number }
+  | { type: "checkpoint"; step: number; path: string }
+  | { type: "done"; path: string; steps: number; parameters: number; finalLoss: number | null }
+  | { type: "error"; message: string; retryable?: boolean };
+
+function folderArchive(dir: string): Uint8Array {
+  const files: Array<[string, Uint8Array]> = [];
+  const walk = (rel: string) => {
+    for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(p);
+      else if (entry.isFile()) files.push([p, fs.readFileSync(path.join(dir, p))]);
+    }
+  };
+  walk("");
+  return writeTar(files);
+}
+
+/** A training job on the torch engine, from its leased spec to the model version (or a failed attempt). */
+export async function runTorchTraining(env: TorchJobEnv, active: ActiveJob): Promise<JobOutcome> {
+  const { job } = active;
+  let spec;
+  try {
+    spec = validateTrainJobSpec({ ...job.config, kind: job.kind });
+  } catch (error) {
+    throw new JobFailure(`Invalid training config: ${(error as Error).message}`, false);
+  }
+  const jobEnv = { api: env.api, log: env.log };
+  const fetchBytes = (what: string, p: string) => reliably(jobEnv, active, `downloading the ${what}`, () => env.api.bytes(runPath(job, p)));
+  if (!job.modelVersionId) throw new JobFailure("The torch engine trains a Hugging Face folder parent; this run has none (pre-training from scratch runs on webgpu).", false);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), `hearth-torch-${job.runId}-`));
+  try {
+    fs.writeFileSync(path.join(work, "dataset"), await fetchBytes("dataset", "dataset"));
+    let parentFiles: Map<string, Uint8Array>;
+    try {
+      parentFiles = readTar(await fetchBytes("parent model", "model"));
+    } catch {
+      parentFiles = new Map();
+    }
+    if (!parentFiles.has("config.json")) throw new JobFailure("The torch engine trains Hugging Face folders; the parent model version is not one (Hearth GPT checkpoints train on webgpu).", false);
+    for (const [name, bytes] of parentFiles) {
+      const to = path.join(work, "parent", name);
+      if (!to.startsWith(path.join(work, "parent") + path.sep)) throw new JobFailure(`The parent archive holds a file outside its folder: ${name}`, false);
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      fs.writeFileSync(to, bytes);
+    }
+    fs.writeFileSync(path.join(work, "spec.json"), JSON.stringify(spec));
+    const args = ["--spec", path.join(work, "spec.json"), "--dataset", path.join(work, "dataset"), "--parent", path.join(work, "parent"), "--work", work];
+    if (job.checkpoint) {
+      fs.writeFileSync(path.join(work, "resume.tar"), await fetchBytes(`checkpoint of step ${job.checkpoint.step}`, `checkpoints/${job.checkpoint.step}`));
+      args.push("--resume", path.join(work, "resume.tar"));
+      env.log(`run ${job.runId}: resuming from the checkpoint of step ${job.checkpoint.step}`);
+    }
+    return await runProcess(env, active, spec, work, args);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: { steps: number }, work: string, args: string[]): Promise<JobOutcome> {
+  const { job } = active;
+  const jobEnv = { api: env.api, log: env.log };
+  const script = path.join(TORCH_DIR, "train.py");
+  const gpus = env.torch.gpus.length;
+  const argv = gpus > 0 ? ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", String(gpus), script, ...args] : [script, ...args];
+  const child = spawn(env.torch.python, argv, {
+    cwd: work,
+    detached: true, // its own process group: a cancel kills torchrun and every rank
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PYTHONUNBUFFERED: "1", HF_HUB_OFFLINE: "1", HF_HUB_DISABLE_PROGRESS_BARS: "1", TRANSFORMERS_VERBOSITY: "error", TOKENIZERS_PARALLELISM: "false" },
+  });
+  env.log(`run ${job.runId}: torch process ${child.pid} started (${gpus > 0 ? `torchrun, ${gpus} GPU${gpus === 1 ? "" : "s"}` : "CPU"})`);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
+  const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
+  let killTimer: NodeJS.Timeout | undefined;
+  const killGroup = () => {
+    if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {}
+    killTimer ??= setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {}
+    }, 3000);
+  };
+  active.onStop(killGroup);
+
+  const stderr: string[] = [];
+  readline.createInterface({ input: child.stderr! }).on("line", (line) => {
+    stderr.push(line);
+    if (stderr.length > STDERR_LINES) stderr.shift();
+  });
+
+  const metrics = new MetricSender(jobEnv, active);
+  let previous: { elapsedMs: number; tokens: number } | null = null;
+  let reported: { message: string; retryable: boolean } | null = null;
+  let done: Extract<TorchEvent, { type: "done" }> | null = null;
+  let lastLoss: number | null = null;
+  let lastVal: number | null = null;
+  // Events are handled one after another, in order: a checkpoint is stored after the metrics before it.
+  let handling: Promise<void> = Promise.resolve();
+  let handlingError: unknown = null;
+  const handle = async (event: TorchEvent) => {
+    if (event.type === "step") {
+      const points = [{ name: "lr", step: event.step, value: event.lr }];
+      if (Number.isFinite(event.loss)) points.push({ name: "loss", step: event.step, value: event.loss });
+      if (event.valLoss !== undefined && Number.isFinite(event.valLoss)) points.push({ name: "val_loss", step: event.step, value: event.valLoss });
+      if (previous && event.elapsedMs > previous.elapsedMs) points.push({ name: "tokens_per_s", step: event.step, value: ((event.tokens - previous.tokens) * 1000) / (event.elapsedMs - previous.elapsedMs) });
+      previous = { elapsedMs: event.elapsedMs, tokens: event.tokens };
+      metrics.push(points);
+      active.step = event.step;
+      lastLoss = event.loss;
+      if (event.valLoss !== undefined) lastVal = event.valLoss;
+      env.log(`run ${job.runId}: step ${event.step}/${spec.steps} loss ${event.loss.toFixed(4)}`);
+    } else if (event.type === "checkpoint") {
+      const bytes = fs.readFileSync(event.path);
+      await metrics.flush();
+      await reliably(jobEnv, active, `uploading the checkpoint of step ${event.step}`, () => env.api.call("PUT", runPath(job, `checkpoints/${event.step}`), { body: bytes }));
+      fs.rmSync(event.path, { force: true });
+      env.log(`run ${job.runId}: checkpoint of step ${event.step} stored (${bytes.length} bytes)`);
+    } else if (event.type === "done") done = event;
+    else if (event.type === "error") reported = { message: event.message, retryable: event.retryable !== false };
+  };
+  readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+    let event: TorchEvent;
+    try {
+      event = JSON.parse(line);
+    } catch {
+      env.log(`run ${job.runId}: torch: ${line}`);
+      return;
+    }
+    handling = handling.then(() => (handlingError ? undefined : handle(event))).catch((error: unknown) => {
+      handlingError ??= error;
+      killGroup();
+    });
+  });
+
+  try {
+    const ended = await Promise.race([exited, spawnError.then((error) => ({ error }))]);
+    if ("error" in ended) throw new JobFailure(`cannot start the torch engine's Python (${env.torch.python}): ${ended.error.message}`, true);
+    await handling;
+    if (active.stopped) return { status: "stopped", reason: active.stopReason! };
+    if (handlingError) throw handlingError;
+    const r = reported as { message: string; retryable: boolean } | null;
+    if (r) throw new JobFailure(`${r.message}${r.retryable && stderr.length ? `\n${stderr.slice(-8).join("\n")}` : ""}`, r.retryable);
+    const finished = done as Extract<TorchEvent, { type: "done" }> | null;
+    if (ended.code !== 0 || !finished) {
+      const how = ended.signal ? `was killed by ${ended.signal}` : `exited with status ${ended.code}`;
+      throw new JobFailure(`The torch process ${how}${finished ? "" : " before it finished"}.${stderr.length ? ` Its last output:\n${stderr.join("\n")}` : ""}`, true);
+    }
+    await metrics.flush();
+    const artifact = folderArchive(finished.path);
+    const stored = await reliably(jobEnv, active, "uploading the model", () => env.api.call<{ sha256: string; sizeBytes: number }>("PUT", runPath(job, "artifact"), { body: artifact }));
+    const config = parseHFConfig(JSON.parse(fs.readFileSync(path.join(finished.path, "config.json"), "utf8")));
+    const completed = await reliably(jobEnv, active, "registering the model version", () =>
+      env.api.call<{ modelVersionId: string }>("POST", runPath(job, "complete"), {
+        json: {
+          artifactSha256: stored.sha256,
+          sizeBytes: stored.sizeBytes,
+          modelConfig: { ...config, parameters: finished.parameters },
+          summary: { steps: finished.steps, finalLoss: finished.finalLoss ?? lastLoss, finalValLoss: lastVal, resumedFromStep: job.checkpoint?.step ?? null, attempt: job.attempt, engine: "torch" },
+        },
+      }),
+    );
+    return { status: "succeeded", detail: `model version ${completed.modelVersionId}` };
+  } catch (error) {
+    if (active.stopped) return { status: "stopped", reason: active.stopReason! };
+    throw error;
+  } finally {
+    killGroup();
+    clearTimeout(killTimer);
+    metrics.close();
+  }
+}
