@@ -8,7 +8,7 @@ import type { Browser } from "playwright-core";
 import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
 import { signInOverHttp, trpcHttp } from "../support/http";
 import { unique } from "../support/fixtures";
-import { oracleOrSkip, runOracle } from "../support/oracle";
+import { copyTinyLlamaFolder, oracleOrSkip, runOracle } from "../support/oracle";
 
 const app = inject("app");
 
@@ -17,7 +17,7 @@ describe.skipIf(!oracleOrSkip())("a Hugging Face folder in the browser", () => {
   const folder = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hearth-e2e-hf-")), "tiny-llama");
   beforeAll(async () => {
     browser = await launchBrowser();
-    runOracle("hf_folder.py", ["make", folder]);
+    copyTinyLlamaFolder(folder);
   });
   afterAll(async () => browser?.close());
 

@@ -12,7 +12,7 @@ import { readTar } from "@/gpu/io/tar";
 import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
 import { signInOverHttp, trpcHttp } from "../support/http";
 import { unique } from "../support/fixtures";
-import { oracleOrSkip, runOracle } from "../support/oracle";
+import { copyTinyLlamaFolder, oracleOrSkip, runOracle } from "../support/oracle";
 
 const app = inject("app");
 
@@ -32,7 +32,7 @@ describe.skipIf(!oracleOrSkip())("fine-tuning a Hugging Face folder in the brows
   const folder = path.join(root, "tiny-llama");
   beforeAll(async () => {
     browser = await launchBrowser(["--enable-unsafe-webgpu"]);
-    runOracle("hf_folder.py", ["make", folder]);
+    copyTinyLlamaFolder(folder);
   });
   afterAll(async () => {
     await browser?.close();

@@ -25,7 +25,7 @@ import { GET as listRoute } from "@/app/api/model-versions/[modelVersionId]/file
 import { GET as downloadRoute } from "@/app/api/model-versions/[modelVersionId]/files/[...path]/route";
 import { createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
-import { oracleOrSkip, runOracle } from "../support/oracle";
+import { copyTinyLlamaFolder, OracleServer, oracleOrSkip, runOracle } from "../support/oracle";
 
 process.env.HEARTH_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-model-cli-"));
 const root = path.resolve(import.meta.dirname, "../..");
@@ -52,14 +52,17 @@ function readFolder(dir: string): Folder {
 /** The tiny sharded llama folder (transformers' save_pretrained) and transformers' logits for it, made once. */
 let source: { dir: string; folder: Folder; logits: number[][] } | undefined;
 const IDS = { ids: [[0, 86, 84]] };
-function forward(dir: string): number[][] {
-  return JSON.parse(runOracle("hf_folder.py", ["forward", dir], { input: JSON.stringify(IDS) }).stdout).logits;
+let torch: OracleServer | undefined;
+async function forward(dir: string): Promise<number[][]> {
+  torch ??= new OracleServer("hf_folder.py", ["serve"]);
+  return (await torch.request<{ logits: number[][] }>({ dir, ...IDS })).logits;
 }
-function sourceFolder() {
+afterAll(() => torch?.close());
+async function sourceFolder() {
   if (!source) {
     const dir = path.join(tempDir("hearth-cli-src-"), "tiny-llama");
-    runOracle("hf_folder.py", ["make", dir]);
-    source = { dir, folder: readFolder(dir), logits: forward(dir) };
+    copyTinyLlamaFolder(dir);
+    source = { dir, folder: readFolder(dir), logits: await forward(dir) };
   }
   return source;
 }
@@ -167,7 +170,7 @@ describe.skipIf(!haveOracle).each(TEST_DATABASE_KINDS)("hearth model push and pu
   let versionId: string;
 
   beforeAll(async () => {
-    sourceFolder();
+    await sourceFolder();
     const opened = await openTestDatabase(kind);
     ({ db, close } = opened);
     setDatabaseUrl(opened.url);
@@ -187,7 +190,7 @@ describe.skipIf(!haveOracle).each(TEST_DATABASE_KINDS)("hearth model push and pu
   const versionCount = () => db.modelVersion.count({ where: { modelId: f.modelId } });
 
   it("resumes an interrupted push, sending only the files that had not arrived, and creates one version equal to the folder", async () => {
-    const { dir, folder } = sourceFolder();
+    const { dir, folder } = await sourceFolder();
     const names = [...folder.keys()];
     expect(names.filter((n) => n.endsWith(".safetensors"))).toHaveLength(4);
     const before = await versionCount();
@@ -231,7 +234,7 @@ describe.skipIf(!haveOracle).each(TEST_DATABASE_KINDS)("hearth model push and pu
   });
 
   it("pulls the version back byte for byte, and transformers loads the pulled folder with the same logits", async () => {
-    const { folder, logits } = sourceFolder();
+    const { folder, logits } = await sourceFolder();
     const out = path.join(tempDir("hearth-cli-pull-"), "pulled");
     const pulled = await run(["pull", versionId, out, "--url", server.url], { key: readKey });
     expect(pulled.status, pulled.out).toBe(0);
@@ -239,14 +242,14 @@ describe.skipIf(!haveOracle).each(TEST_DATABASE_KINDS)("hearth model push and pu
     const back = readFolder(out);
     expect([...back.keys()]).toEqual([...folder.keys()]);
     for (const [name, bytes] of folder) expect(back.get(name)!.equals(bytes), name).toBe(true);
-    const got = forward(out);
+    const got = await forward(out);
     expect(got[0]).toHaveLength(320);
     expect(got[0].every(Number.isFinite)).toBe(true);
     expect(got).toEqual(logits);
   });
 
   it("says what is wrong, with exit status 2: no API key, a folder that is not a model, another organization's model, an unknown version", async () => {
-    const { dir, folder } = sourceFolder();
+    const { dir, folder } = await sourceFolder();
     const before = await versionCount();
 
     for (const args of [["push", dir, "--model", f.modelId], ["pull", versionId, tempDir("hearth-cli-nokey-")]]) {

@@ -17,7 +17,7 @@ import { GET as listRoute } from "@/app/api/model-versions/[modelVersionId]/file
 import { GET as downloadRoute } from "@/app/api/model-versions/[modelVersionId]/files/[...path]/route";
 import { createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
-import { oracleOrSkip, runOracle } from "../support/oracle";
+import { copyTinyLlamaFolder, oracleOrSkip, runOracle } from "../support/oracle";
 
 process.env.HEARTH_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-model-folders-"));
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -48,7 +48,7 @@ describe.skipIf(!haveOracle).each(TEST_DATABASE_KINDS)("model folders on %s", (k
     const otherModel = await db.model.create({ data: { projectId: (await db.project.create({ data: { orgId: f.otherOrgId, name: "Other", slug: unique("p") } })).id, name: "other", createdById: outsider.userId } });
     otherKey = (await createApiKey(db, outsider, { orgId: f.otherOrgId, name: unique("o"), scopes: ["models:write", "models:read"] })).secret;
     (globalThis as Record<string, unknown>).otherModelId = otherModel.id;
-    runOracle("hf_folder.py", ["make", src]);
+    copyTinyLlamaFolder(src);
     folder = readFolder(src);
   });
   afterAll(async () => close?.());

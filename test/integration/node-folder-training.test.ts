@@ -22,7 +22,7 @@ import { getArtifactStore } from "@/server/storage";
 import { callerFor, createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
 import { startNodeProcess, type NodeProcess } from "../support/nodes";
-import { oracleOrSkip, runOracle } from "../support/oracle";
+import { copyTinyLlamaFolder, OracleServer, oracleOrSkip, runOracle } from "../support/oracle";
 
 process.env.HEARTH_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-node-folder-training-"));
 const haveOracle = oracleOrSkip();
@@ -41,16 +41,19 @@ const PAIRS = [
 const SPEC = { kind: "LORA", steps: 8, batchSize: 2, seqLen: 48, lr: 0.02, checkpointEvery: 4, lora: { rank: 4, alpha: 8, dropout: 0.05, targets: ["q_proj", "v_proj"] } };
 const IDS = { ids: [[0, 86, 84], [1, 40, 41, 42, 43]] };
 
-function forward(dir: string, adapter?: string): number[][] {
-  return JSON.parse(runOracle("hf_folder.py", ["forward", dir, ...(adapter ? [adapter] : [])], { input: JSON.stringify(IDS) }).stdout).logits;
+let torch: OracleServer | undefined;
+async function forward(dir: string, adapter?: string): Promise<number[][]> {
+  torch ??= new OracleServer("hf_folder.py", ["serve"]);
+  return (await torch.request<{ logits: number[][] }>({ dir, ...(adapter ? { adapter } : {}), ...IDS })).logits;
 }
+afterAll(() => torch?.close());
 /** The parent folder (transformers' own) and transformers' logits for it, made once for both databases. */
 let parentFolder: { dir: string; logits: number[][] } | undefined;
-function parent() {
+async function parent() {
   if (!parentFolder) {
     const dir = path.join(tempDir("hearth-node-ft-src-"), "tiny-llama");
-    runOracle("hf_folder.py", ["make", dir]);
-    parentFolder = { dir, logits: forward(dir) };
+    copyTinyLlamaFolder(dir);
+    parentFolder = { dir, logits: await forward(dir) };
   }
   return parentFolder;
 }
@@ -80,7 +83,7 @@ describe.skipIf(!haveOracle).each(TEST_DATABASE_KINDS)("a LoRA fine-tune of a Hu
     f = await createOrgFixture(db);
 
     // The parent: transformers' folder, imported file by file as `hearth model push` does.
-    parentDir = parent().dir;
+    parentDir = (await parent()).dir;
     const names = fs.readdirSync(parentDir).sort();
     const bytes = new Map(names.map((n) => [n, fs.readFileSync(path.join(parentDir, n))]));
     const upload = await startFolderUpload(db, f.users.EDITOR, f.orgId, f.modelId, { files: names.map((n) => ({ path: n, sha256: sha256(bytes.get(n)!), size: bytes.get(n)!.length })), lineage: {} });
@@ -165,7 +168,7 @@ describe.skipIf(!haveOracle).each(TEST_DATABASE_KINDS)("a LoRA fine-tune of a Hu
     expect(adapterConfig).toMatchObject({ peft_type: "LORA", r: 4, lora_alpha: 8, lora_dropout: 0.05 });
     expect([...adapterConfig.target_modules].sort()).toEqual(["q_proj", "v_proj"]);
 
-    const merged = forward(out);
+    const merged = await forward(out);
     expect(merged).toHaveLength(IDS.ids.length);
     for (const row of merged) {
       expect(row).toHaveLength(320);
@@ -173,8 +176,8 @@ describe.skipIf(!haveOracle).each(TEST_DATABASE_KINDS)("a LoRA fine-tune of a Hu
     }
     // Training moved the model, and the adapter on the parent (peft) is the merged model, up to the
     // rounding of the merged weights to the parent's bf16 (measured: moved 0.79, apart 0.013).
-    const adapted = forward(parentDir, path.join(out, "adapter"));
-    const moved = maxAbsDiff(parent().logits, merged);
+    const adapted = await forward(parentDir, path.join(out, "adapter"));
+    const moved = maxAbsDiff((await parent()).logits, merged);
     expect(moved).toBeGreaterThan(0);
     expect(maxAbsDiff(adapted, merged)).toBeLessThan(moved / 10);
   });

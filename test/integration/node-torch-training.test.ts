@@ -29,7 +29,7 @@ import { probeTorch } from "@/node-agent/torch-engine";
 import { callerFor, createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase } from "../support/databases";
 import { startNodeProcess, TINY_SPEC, type NodeProcess } from "../support/nodes";
-import { oracleOrSkip, oraclePython, runOracle } from "../support/oracle";
+import { copyTinyLlamaFolder, oracleOrSkip, oraclePython, runOracle } from "../support/oracle";
 import { gpuContext } from "../gpu/helpers";
 
 process.env.HEARTH_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-node-torch-"));
@@ -78,7 +78,7 @@ describe.skipIf(!haveOracle)("the torch engine on a node process", () => {
     setDatabaseUrl(opened.url);
     f = await createOrgFixture(db);
     parentDir = path.join(tempDir("hearth-node-torch-src-"), "tiny-llama");
-    runOracle("hf_folder.py", ["make", parentDir]);
+    copyTinyLlamaFolder(parentDir);
     const names = fs.readdirSync(parentDir).sort();
     const bytes = new Map(names.map((n) => [n, fs.readFileSync(path.join(parentDir, n))]));
     const upload = await startFolderUpload(db, f.users.EDITOR, f.orgId, f.modelId, { files: names.map((n) => ({ path: n, sha256: sha256(bytes.get(n)!), size: bytes.get(n)!.length })), lineage: {} });

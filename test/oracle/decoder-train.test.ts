@@ -18,7 +18,7 @@ import { exportDecoderFolder } from "../../gpu/train/decoder-job";
 import { runTrainJob, type TrainJobSpec } from "../../gpu/train/job";
 import type { HfTokenizer } from "../../gpu/tokenizer/hf-tokenizer";
 import { gpuContext } from "../gpu/helpers";
-import { oracleOrSkip, runOracle } from "../support/oracle";
+import { copyTinyLlamaFolder, OracleServer, oracleOrSkip, runOracle } from "../support/oracle";
 
 const oracle = oracleOrSkip();
 let ctx: GpuContext;
@@ -59,10 +59,11 @@ function promptIds(prompt: string): number[] {
   return tok.encode(tok.applyChatTemplate([{ role: "user", content: prompt }], { addGenerationPrompt: true }), { addSpecialTokens: false });
 }
 
+let torch: OracleServer | undefined;
 /** transformers' (and with an adapter, peft's) last-position logits for each id list. */
-function torchLogits(folder: string, ids: number[][], adapter?: string): number[][] {
-  const args = ["forward", folder, ...(adapter ? [adapter] : [])];
-  return JSON.parse(runOracle("hf_folder.py", args, { input: JSON.stringify({ ids }) }).stdout).logits;
+async function torchLogits(folder: string, ids: number[][], adapter?: string): Promise<number[][]> {
+  torch ??= new OracleServer("hf_folder.py", ["serve"]);
+  return (await torch.request<{ logits: number[][] }>({ dir: folder, ids, ...(adapter ? { adapter } : {}) })).logits;
 }
 
 async function hearthLogits(model: Decoder, ids: number[][]): Promise<number[][]> {
@@ -106,7 +107,7 @@ describe.skipIf(!oracle)("fine-tuning an imported Hugging Face folder", () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "hearth-decoder-train-"));
-    runOracle("hf_folder.py", ["make", path.join(dir, "parent")]);
+    copyTinyLlamaFolder(path.join(dir, "parent"));
     parentTar = writeTar(readFolder(path.join(dir, "parent")));
     parentFiles = readTar(parentTar);
     tok = await loadFolderTokenizer(memoryFolderReader(parentFiles));
@@ -118,6 +119,7 @@ describe.skipIf(!oracle)("fine-tuning an imported Hugging Face folder", () => {
   }, 300_000);
 
   afterAll(() => {
+    torch?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -138,7 +140,7 @@ describe.skipIf(!oracle)("fine-tuning an imported Hugging Face folder", () => {
     }
     expect(n).toBe(exported.tensors.size);
     const folder = writeFolder(out, path.join(dir, "untrained"));
-    expect(maxDiff(await hearthLogits(model, probes()), torchLogits(folder, probes()))).toBeLessThan(1e-4);
+    expect(maxDiff(await hearthLogits(model, probes()), await torchLogits(folder, probes()))).toBeLessThan(1e-4);
     model.release();
   });
 
@@ -163,12 +165,12 @@ describe.skipIf(!oracle)("fine-tuning an imported Hugging Face folder", () => {
     const folder = writeFolder(files, path.join(dir, "lora"));
     const ids = probes();
     const merged = await loadFrom(lora.artifact);
-    expect(maxDiff(await hearthLogits(merged, ids), torchLogits(folder, ids))).toBeLessThan(1e-4);
+    expect(maxDiff(await hearthLogits(merged, ids), await torchLogits(folder, ids))).toBeLessThan(1e-4);
     merged.release();
     // the parent with the adapter (unmerged), in Hearth and in peft
     const base = await loadFrom(parentTar);
     await loadPeftAdapter(base, memoryFolderReader(new Map([...files].filter(([n]) => n.startsWith("adapter/")).map(([n, b]) => [n.slice("adapter/".length), b]))));
-    expect(maxDiff(await hearthLogits(base, ids), torchLogits(path.join(dir, "parent"), ids, path.join(folder, "adapter")))).toBeLessThan(1e-4);
+    expect(maxDiff(await hearthLogits(base, ids), await torchLogits(path.join(dir, "parent"), ids, path.join(folder, "adapter")))).toBeLessThan(1e-4);
     base.release();
   });
 
@@ -194,7 +196,7 @@ describe.skipIf(!oracle)("fine-tuning an imported Hugging Face folder", () => {
       const files = readTar(r.artifact!);
       expect(files.has("adapter/adapter_config.json")).toBe(false);
       const model = await loadFrom(r.artifact!);
-      expect(maxDiff(await hearthLogits(model, ids), torchLogits(writeFolder(files, path.join(dir, name)), ids)), name).toBeLessThan(1e-4);
+      expect(maxDiff(await hearthLogits(model, ids), await torchLogits(writeFolder(files, path.join(dir, name)), ids)), name).toBeLessThan(1e-4);
       model.release();
     }
   });
@@ -208,7 +210,7 @@ describe.skipIf(!oracle)("fine-tuning an imported Hugging Face folder", () => {
     const own = await loadFolderTokenizer(memoryFolderReader(files));
     const ids = ["Refunds are possible within", "Shipping takes five"].map((t) => own.encode(t));
     const model = await loadFrom(r.artifact!);
-    expect(maxDiff(await hearthLogits(model, ids), torchLogits(folder, ids))).toBeLessThan(1e-4);
+    expect(maxDiff(await hearthLogits(model, ids), await torchLogits(folder, ids))).toBeLessThan(1e-4);
     model.release();
   });
 

@@ -4,6 +4,9 @@
 #   python hf_folder.py make OUTDIR        llama with grouped-query attention, sharded weights (bf16),
 #                                          a byte-level BPE tokenizer, a chat template, a model card
 #   python hf_folder.py logits DIR         loads DIR with AutoModelForCausalLM/AutoTokenizer, prints JSON
+#   python hf_folder.py serve              the same as forward for one request per stdin line
+#                                          ({"dir", "adapter"?, "ids"}), one JSON line answered each,
+#                                          so a test file imports torch and transformers once
 #   python hf_folder.py forward DIR [ADAPTER]   reads {"ids": [[...], ...]} on stdin; prints the last
 #                                          position's logits of each (float32), with ADAPTER (a peft
 #                                          folder) applied on DIR when given, and the chat template
@@ -33,19 +36,29 @@ if sys.argv[1] == "make":
     model.save_pretrained(out, max_shard_size="20KB")
     with open(f"{out}/README.md", "w") as f:
         f.write("---\nlicense: apache-2.0\n---\n# tiny-llama\nA test model.\n")
-elif sys.argv[1] == "forward":
-    d = sys.argv[2]
-    model = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32)
-    if len(sys.argv) > 3:
-        from peft import PeftModel
-        model = PeftModel.from_pretrained(model, sys.argv[3])
-    model.eval()
-    req = json.load(sys.stdin)
-    out = []
-    with torch.no_grad():
-        for ids in req["ids"]:
-            out.append(model(torch.tensor([ids])).logits[0, -1].tolist())
-    print(json.dumps({"logits": out}))
+elif sys.argv[1] in ("forward", "serve"):
+    def last_logits(d, adapter, ids_list):
+        model = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32)
+        if adapter:
+            from peft import PeftModel
+            model = PeftModel.from_pretrained(model, adapter)
+        model.eval()
+        with torch.no_grad():
+            return [model(torch.tensor([ids])).logits[0, -1].tolist() for ids in ids_list]
+
+    if sys.argv[1] == "forward":
+        req = json.load(sys.stdin)
+        print(json.dumps({"logits": last_logits(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None, req["ids"])}))
+    else:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            req = json.loads(line)
+            try:
+                out = {"logits": last_logits(req["dir"], req.get("adapter"), req["ids"])}
+            except Exception as e:  # the test reads the message; the server goes on
+                out = {"error": f"{type(e).__name__}: {e}"}
+            print(json.dumps(out), flush=True)
 elif sys.argv[1] == "logits":
     d = sys.argv[2]
     tokenizer = AutoTokenizer.from_pretrained(d)

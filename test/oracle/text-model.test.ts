@@ -11,7 +11,7 @@ import type { GpuContext } from "../../gpu/device";
 import { writeTar } from "../../gpu/io/tar";
 import { completeText, loadTextModel, type TextModel } from "../../gpu/nn/text-model";
 import { gpuContext } from "../gpu/helpers";
-import { oracleOrSkip, runOracle } from "../support/oracle";
+import { copyTinyLlamaFolder, oracleOrSkip, runOracle } from "../support/oracle";
 
 const oracle = oracleOrSkip();
 const MESSAGES = [
@@ -51,7 +51,7 @@ describe.skipIf(!oracle)("TextModel vs transformers on a llama folder", () => {
   beforeAll(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-text-model-oracle-"));
     dir = path.join(root, "tiny-llama");
-    runOracle("hf_folder.py", ["make", dir]);
+    copyTinyLlamaFolder(dir);
     want = transformers(dir);
     ctx = await gpuContext();
     model = await loadTextModel(ctx, archive(dir));

@@ -7,7 +7,7 @@
 //   describe.skipIf(!oracle)("...", () => { const out = runOracle("make_fixture.py", [dir]); });
 //
 // With CI=true an unavailable oracle fails the run instead of skipping.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -92,4 +92,74 @@ export function runOracle(script: string, args: string[] = [], opts: { transform
   });
   if (r.status !== 0) throw new Error(`oracle ${script} ${args.join(" ")} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stderr}`);
   return { stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * The tiny llama folder `hf_folder.py make` writes (transformers: bf16, 4 shards, byte-level BPE,
+ * chat template), made once per checkout and kept under test-results/oracle-cache, keyed by the
+ * script and the pinned packages: importing torch and transformers to remake it costs seconds per
+ * test file. Copies it to `dest` (tests may change their copy).
+ */
+export function copyTinyLlamaFolder(dest: string): string {
+  const key = crypto.createHash("sha256").update(fs.readFileSync(path.join(ORACLE_DIR, "hf_folder.py"))).update(requirementsHash()).digest("hex").slice(0, 16);
+  const cached = path.resolve(import.meta.dirname, "../../test-results/oracle-cache", `tiny-llama-${key}`);
+  if (!fs.existsSync(path.join(cached, "config.json"))) {
+    fs.mkdirSync(path.dirname(cached), { recursive: true });
+    const tmp = `${cached}.tmp-${process.pid}-${Date.now()}`;
+    runOracle("hf_folder.py", ["make", tmp]);
+    try {
+      fs.renameSync(tmp, cached);
+    } catch {
+      // another test file made it first: theirs is the same folder
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  fs.cpSync(cached, dest, { recursive: true });
+  return dest;
+}
+
+/**
+ * A long-lived oracle script answering one JSON line per request line (e.g. `hf_folder.py serve`):
+ * torch and transformers are imported once per test file instead of once per question.
+ */
+export class OracleServer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private buffer = "";
+  private stderr = "";
+  private waiting: Array<{ resolve: (v: unknown) => void; reject: (e: Error) => void }> = [];
+
+  constructor(script: string, args: string[] = []) {
+    this.child = spawn(oraclePython(), [path.join(ORACLE_DIR, script), ...args], {
+      env: { ...process.env, PYTHONHASHSEED: "0", OMP_NUM_THREADS: "1", TOKENIZERS_PARALLELISM: "false", HF_HUB_OFFLINE: "1" },
+    });
+    this.child.stdout.setEncoding("utf8");
+    this.child.stdout.on("data", (chunk: string) => {
+      this.buffer += chunk;
+      let nl: number;
+      while ((nl = this.buffer.indexOf("\n")) >= 0) {
+        const line = this.buffer.slice(0, nl);
+        this.buffer = this.buffer.slice(nl + 1);
+        const next = this.waiting.shift();
+        if (!next) continue;
+        const answer = JSON.parse(line) as { error?: string };
+        if (answer.error) next.reject(new Error(`oracle ${script}: ${answer.error}`));
+        else next.resolve(answer);
+      }
+    });
+    this.child.stderr.on("data", (chunk) => (this.stderr = (this.stderr + chunk).slice(-8000)));
+    this.child.on("exit", (code) => {
+      for (const w of this.waiting.splice(0)) w.reject(new Error(`oracle ${script} exited (${code}):\n${this.stderr}`));
+    });
+  }
+
+  request<T>(body: unknown): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ resolve: resolve as (v: unknown) => void, reject });
+      this.child.stdin.write(JSON.stringify(body) + "\n");
+    });
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
 }
