@@ -17,6 +17,8 @@ import { loraShapes, type LoraConfig } from "@/gpu/nn/lora";
 import { BytePairTokenizer, type TokenizerJSON } from "@/gpu/tokenizer/bpe";
 import { createModelVersionIn, modelVersionSelect } from "./service";
 import { isTarFile, unpackFolderArchive, type StoredFolder } from "./folder-archives";
+import { MAX_FOLDER_BYTES } from "./folders";
+import { isTar, TAR_BLOCK } from "@/gpu/io/tar";
 
 /** The largest checkpoint accepted (the checkpoint is read whole to check it, so keep this within memory). */
 export const MAX_MODEL_BYTES = Number(process.env.HEARTH_MAX_MODEL_BYTES ?? 1024 * 1024 * 1024);
@@ -105,8 +107,8 @@ export type UploadedModel = ({ kind: "checkpoint" } & StoredModelArtifact) | { k
 /**
  * Stores what a training run uploads as its result: a ustar archive (told by its first block) is
  * unpacked into a folder, checked as a folder import is, its files stored one by one; anything else
- * must be a Hearth checkpoint (storeModelArtifact). Same size limit either way, nothing stored when
- * refused.
+ * must be a Hearth checkpoint (storeModelArtifact). A checkpoint is held to HEARTH_MAX_MODEL_BYTES,
+ * an archive to the folder import's limit (HEARTH_MAX_MODEL_FOLDER_BYTES); nothing stored when refused.
  */
 export async function storeUploadedModel(owner: ArtifactOwner, body: ReadableStream<Uint8Array> | Readable, options: StoreModelOptions = {}): Promise<UploadedModel> {
   const received = await receiveModelBody(body, options, "model");
@@ -121,11 +123,28 @@ export async function storeUploadedModel(owner: ArtifactOwner, body: ReadableStr
 }
 
 type ArtifactOwner = { db: Pick<PrismaClient, "artifactUpload">; orgId: string };
-type StoreModelOptions = { maxBytes?: number; store?: ArtifactStore; acceptTrainingState?: boolean };
+type StoreModelOptions = {
+  /** A checkpoint's size limit (HEARTH_MAX_MODEL_BYTES). */
+  maxBytes?: number;
+  /** A folder archive's (a model result): the folder import's limit, HEARTH_MAX_MODEL_FOLDER_BYTES. */
+  folderMaxBytes?: number;
+  store?: ArtifactStore;
+  acceptTrainingState?: boolean;
+};
 
 async function receiveModelBody(body: ReadableStream<Uint8Array> | Readable, options: StoreModelOptions, what: "checkpoint" | "model") {
+  // A model result that starts like a ustar archive is a folder: it may be as large as a folder import.
+  const limits = { maxBytes: options.maxBytes ?? MAX_MODEL_BYTES, tempDir: os.tmpdir(), inspect: undefined as ((chunk: Buffer) => void) | undefined };
+  if (what === "model") {
+    let head = Buffer.alloc(0);
+    limits.inspect = (chunk) => {
+      if (head.length >= TAR_BLOCK) return;
+      head = Buffer.concat([head, chunk.subarray(0, TAR_BLOCK - head.length)]);
+      if (head.length >= TAR_BLOCK && isTar(head)) limits.maxBytes = Math.max(limits.maxBytes, options.folderMaxBytes ?? MAX_FOLDER_BYTES);
+    };
+  }
   try {
-    return await receiveToTempFile(body, { maxBytes: options.maxBytes ?? MAX_MODEL_BYTES, tempDir: os.tmpdir() });
+    return await receiveToTempFile(body, limits);
   } catch (error) {
     if (error instanceof UploadTooLarge) throw new DomainError("BAD_REQUEST", `The ${what} was not stored: ${error.message}`);
     throw error;

@@ -78,9 +78,10 @@ export async function receiveToTempFile(
       async function* (chunks: AsyncIterable<Buffer>) {
         for await (const chunk of chunks) {
           bytes += chunk.length;
+          // inspect first: it may raise the limit (a model result that turns out to be a folder archive)
+          options.inspect?.(chunk);
           if (bytes > options.maxBytes) throw new UploadTooLarge(options.maxBytes);
           hash.update(chunk);
-          options.inspect?.(chunk);
           yield chunk;
         }
       },

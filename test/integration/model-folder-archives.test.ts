@@ -14,6 +14,7 @@ import { setDatabaseUrl } from "@/server/db/client";
 import { createSession } from "@/server/auth/sessions";
 import { uploadDatasetVersion } from "@/server/datasets/service";
 import { commitFolderUpload, receiveFolderFile, startFolderUpload } from "@/server/models/folders";
+import { storeUploadedModel } from "@/server/models/artifacts";
 import { handleNodeApi } from "@/server/node-registry/api";
 import { createNodeToken } from "@/server/node-registry/tokens";
 import { registerNode } from "@/server/node-registry/service";
@@ -296,6 +297,17 @@ describe.each(TEST_DATABASE_KINDS)("model folder archives on %s", (kind) => {
     expect((await truncated.json()).error.message).toMatch(/The archive is truncated/);
     expect(await counts()).toEqual(before);
     expect((await db.run.findUniqueOrThrow({ where: { id: runId } })).status).toBe("RUNNING");
+  });
+
+  it("holds a folder archive to the folder limit and a checkpoint to the checkpoint limit", async () => {
+    const archive = tarOf(tinyFolder({ seed: 21 }));
+    const owner = { db, orgId: f.orgId };
+    const limits = { maxBytes: 4096, folderMaxBytes: archive.length + 1024 };
+    const stored = await storeUploadedModel(owner, Readable.from([archive]), limits);
+    expect(stored.kind).toBe("folder");
+    await expect(storeUploadedModel(owner, Readable.from([tarOf(tinyFolder({ seed: 22 }))]), { ...limits, folderMaxBytes: archive.length / 2 })).rejects.toThrow(/larger than the limit of \d+ bytes/);
+    const checkpoint = Buffer.alloc(10_000, 7);
+    await expect(storeUploadedModel(owner, Readable.from([checkpoint]), limits)).rejects.toThrow(/larger than the limit of 4096 bytes/);
   });
 
   it("lets a VIEWER download but not upload, and another organization do neither", async () => {
