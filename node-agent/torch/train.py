@@ -18,6 +18,7 @@ import argparse
 import json
 import math
 import os
+import pickle
 import random
 import shutil
 import sys
@@ -329,8 +330,9 @@ def restore(path, work, model, optimizer, data, kind, fingerprint, torch):
     try:
         with tarfile.open(path) as tar:
             tar.extractall(d, filter="data")
-        state = torch.load(os.path.join(d, "trainer_state.pt"), weights_only=False)
-    except (tarfile.TarError, FileNotFoundError, RuntimeError) as error:
+        # weights_only: a checkpoint is data from the server; it must never run code on this machine
+        state = torch.load(os.path.join(d, "trainer_state.pt"), weights_only=True)
+    except (tarfile.TarError, FileNotFoundError, RuntimeError, pickle.UnpicklingError) as error:
         raise JobError(f"the checkpoint is not a torch training state ({error}); only the torch engine resumes a torch run")
     if state.get("format") != STATE_FORMAT:
         raise JobError("the checkpoint is not a torch training state; it cannot resume this job")
