@@ -7,7 +7,8 @@
 // Options: --vocab N (trained byte-level BPE size, default the preset's, at least 256), --batch N,
 // --seq N, --accum N, --lr X, --warmup N, --log-every N, --eval-every N, --seed N, --sample N.
 
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { readFolderFiles, writeFolderFiles } from "../gpu/io/folder-node";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { openNodeGpu } from "../gpu/device-node";
@@ -20,18 +21,7 @@ import { isTar, readTar, saveGPT, sha256Hex, writeTar } from "../gpu/io";
 
 /** A parent: a Hearth checkpoint file, or a Hugging Face folder (sent to the job as one archive). */
 function readParent(p: string): Uint8Array {
-  if (!statSync(p).isDirectory()) return readFileSync(p);
-  const files: Array<[string, Uint8Array]> = [];
-  const walk = (dir: string, prefix: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      if (name.startsWith(".")) continue;
-      const full = path.join(dir, name);
-      if (statSync(full).isDirectory()) walk(full, `${prefix}${name}/`);
-      else files.push([`${prefix}${name}`, readFileSync(full)]);
-    }
-  };
-  walk(p, "");
-  return writeTar(files);
+  return statSync(p).isDirectory() ? writeTar(readFolderFiles(p)) : readFileSync(p);
 }
 
 const { values: a } = parseArgs({
@@ -105,10 +95,7 @@ async function runJobFile(file: string) {
   if (!res.artifact) die("the job ended without a model (cancelled)");
   if (isTar(res.artifact)) {
     // a Hugging Face model: --out is a folder transformers loads (adapter/ holds a LoRA run's peft adapter)
-    for (const [name, bytes] of readTar(res.artifact)) {
-      mkdirSync(path.dirname(path.join(out, name)), { recursive: true });
-      writeFileSync(path.join(out, name), bytes);
-    }
+    writeFolderFiles(readTar(res.artifact), out);
   } else writeFileSync(out, res.artifact);
   const memory = res.memory ? `; GPU memory planned ${(res.memory.plannedBytes / 2 ** 20).toFixed(1)} MiB, measured peak ${(res.memory.peakBytes / 2 ** 20).toFixed(1)} MiB` : "";
   console.log(`wrote ${out}: ${res.parameters.toLocaleString()} parameters, ${res.artifact.length.toLocaleString()} bytes, sha256 ${res.sha256} (${((performance.now() - t0) / 1000).toFixed(1)} s)${memory}`);

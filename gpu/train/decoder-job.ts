@@ -19,7 +19,7 @@ import type { ChatMessage } from "../tokenizer/chat-template";
 import { hasGenerationBlocks } from "../tokenizer/chat-template";
 import { mulberry32 } from "../nn/config";
 import { ExampleSampler } from "./train";
-import { corpusData, exampleData, trainForJob } from "./job-run";
+import { corpusData, exampleData, TOKENIZER_SAMPLE_CHARS, trainForJob } from "./job-run";
 import { DECODER_SHAPES, planDecoderTraining } from "./memory-plan";
 import type { TrainJobHooks, TrainJobInput, TrainJobResult, TrainJobSpec } from "./job-types";
 
@@ -180,8 +180,6 @@ async function startFromFolder(ctx: GpuContext, spec: TrainJobSpec, archive: Uin
   return { files, hfConfig, tok, model };
 }
 
-/** Characters of corpus a from-scratch tokenizer is trained on (BPE training time grows with the text). */
-const TOKENIZER_SAMPLE_CHARS = 200_000;
 
 /**
  * Pre-training from random weights in a known model's shape (SmolLM2, Qwen2.5): a byte-level BPE

@@ -7,6 +7,9 @@ import { train, type BatchSource, type TrainableModel, type TrainResult } from "
 
 export class JobDataError extends Error {}
 
+/** Characters of corpus a from-scratch tokenizer is trained on (BPE training time grows with the text). */
+export const TOKENIZER_SAMPLE_CHARS = 200_000;
+
 export interface JobData {
   train: ArrayLike<number> | BatchSource;
   val?: ArrayLike<number> | BatchSource;

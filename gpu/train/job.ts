@@ -10,7 +10,7 @@ import { trainBpe, type BytePairTokenizer } from "../tokenizer";
 import { loadGPT, loadTrainingState, saveGPT, saveTrainingState } from "../io/checkpoint";
 import { sha256Hex } from "../io/safetensors";
 import { SftSampler, type SftExample } from "./train";
-import { corpusData, exampleData, trainForJob } from "./job-run";
+import { corpusData, exampleData, TOKENIZER_SAMPLE_CHARS, trainForJob } from "./job-run";
 import { isTar } from "../io/tar";
 import { runDecoderTrainJob } from "./decoder-job";
 import { DECODER_SHAPES, type DecoderShapeName } from "./memory-plan";
@@ -20,8 +20,6 @@ export * from "./job-types";
 
 /** Ends every response in supervised data; generation stops there (the eval runner's default stop). */
 export const SFT_END = "\n\n";
-/** Characters of corpus used to train a tokenizer (BPE training cost grows with the text). */
-const TOKENIZER_SAMPLE_CHARS = 200_000;
 const MAX_STEPS = 1_000_000;
 
 class SpecError extends Error {}

@@ -9,6 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { readTar } from "@/gpu/io/tar";
+import { writeFolderFiles } from "@/gpu/io/folder-node";
 import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
 import { signInOverHttp, trpcHttp } from "../support/http";
 import { unique } from "../support/fixtures";
@@ -140,10 +141,7 @@ describe.skipIf(!oracleOrSkip())("fine-tuning a Hugging Face folder in the brows
     const files = readTar(archive);
     expect([...files.keys()]).toEqual(expect.arrayContaining(["config.json", "model.safetensors", "tokenizer.json", "adapter/adapter_config.json", "adapter/adapter_model.safetensors"]));
     const out = path.join(root, "downloaded");
-    for (const [name, bytes] of files) {
-      fs.mkdirSync(path.dirname(path.join(out, name)), { recursive: true });
-      fs.writeFileSync(path.join(out, name), bytes);
-    }
+    writeFolderFiles(files, out);
     const { logits } = JSON.parse(runOracle("hf_folder.py", ["forward", out], { input: JSON.stringify({ ids: [[0, 86, 84]] }) }).stdout);
     expect(logits[0]).toHaveLength(320);
     expect(logits[0].every((x: number) => Number.isFinite(x))).toBe(true);

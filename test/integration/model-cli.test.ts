@@ -14,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFolderFiles } from "@/gpu/io/folder-node";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { setDatabaseUrl } from "@/server/db/client";
 import { createApiKey } from "@/server/apikeys/service";
@@ -35,19 +36,7 @@ const tempDir = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix
 
 type Folder = Map<string, Buffer>;
 
-/** Every file under dir by its path relative to dir ("/"-separated), in path order. */
-function readFolder(dir: string): Folder {
-  const out: Folder = new Map();
-  const walk = (sub: string) => {
-    for (const entry of fs.readdirSync(path.join(dir, sub), { withFileTypes: true })) {
-      const rel = sub ? `${sub}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) walk(rel);
-      else out.set(rel, fs.readFileSync(path.join(dir, rel)));
-    }
-  };
-  walk("");
-  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
-}
+const readFolder = (dir: string): Folder => readFolderFiles(dir);
 
 /** The tiny sharded llama folder (transformers' save_pretrained) and transformers' logits for it, made once. */
 let source: { dir: string; folder: Folder; logits: number[][] } | undefined;

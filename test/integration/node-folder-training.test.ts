@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeFolderFiles } from "@/gpu/io/folder-node";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { setDatabaseUrl } from "@/server/db/client";
 import { uploadDatasetVersion } from "@/server/datasets/service";
@@ -22,20 +23,14 @@ import { getArtifactStore } from "@/server/storage";
 import { callerFor, createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
 import { startNodeProcess, type NodeProcess } from "../support/nodes";
-import { copyTinyLlamaFolder, OracleServer, oracleOrSkip, runOracle } from "../support/oracle";
+import { copyTinyLlamaFolder, TINY_LLAMA_PAIRS, OracleServer, oracleOrSkip, runOracle } from "../support/oracle";
 
 process.env.HEARTH_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-node-folder-training-"));
 const haveOracle = oracleOrSkip();
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const tempDir = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
-/** Words the tiny folder's tokenizer was trained on (test/oracle/hf_folder.py). */
-const PAIRS = [
-  { prompt: "Refunds are possible?", response: "Refunds are possible within thirty days of delivery." },
-  { prompt: "How long does shipping take?", response: "Shipping takes five working days." },
-  { prompt: "Hello!", response: "Hello! How can I help you today?" },
-  { prompt: "When can I get a refund?", response: "Within thirty days of delivery." },
-]
+const PAIRS = TINY_LLAMA_PAIRS
   .map((p) => JSON.stringify(p))
   .join("\n");
 const SPEC = { kind: "LORA", steps: 8, batchSize: 2, seqLen: 48, lr: 0.02, checkpointEvery: 4, lora: { rank: 4, alpha: 8, dropout: 0.05, targets: ["q_proj", "v_proj"] } };
@@ -160,8 +155,7 @@ describe.skipIf(!haveOracle).each(TEST_DATABASE_KINDS)("a LoRA fine-tune of a Hu
     for (const file of files) {
       const bytes = Buffer.concat(await (await getArtifactStore().open(file.sha256)).toArray());
       expect(sha256(bytes)).toBe(file.sha256);
-      fs.mkdirSync(path.dirname(path.join(out, file.path)), { recursive: true });
-      fs.writeFileSync(path.join(out, file.path), bytes);
+      writeFolderFiles([[file.path, bytes]], out);
     }
     expect(fs.readFileSync(path.join(out, "tokenizer.json")).equals(fs.readFileSync(path.join(parentDir, "tokenizer.json")))).toBe(true);
     const adapterConfig = JSON.parse(fs.readFileSync(path.join(out, "adapter", "adapter_config.json"), "utf8"));

@@ -14,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeFolderFiles } from "@/gpu/io/folder-node";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { setDatabaseUrl } from "@/server/db/client";
 import { uploadDatasetVersion } from "@/server/datasets/service";
@@ -29,7 +30,7 @@ import { probeTorch } from "@/node-agent/torch-engine";
 import { callerFor, createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase } from "../support/databases";
 import { startNodeProcess, TINY_SPEC, type NodeProcess } from "../support/nodes";
-import { copyTinyLlamaFolder, oracleOrSkip, oraclePython, runOracle } from "../support/oracle";
+import { copyTinyLlamaFolder, TINY_LLAMA_PAIRS, oracleOrSkip, oraclePython, runOracle } from "../support/oracle";
 import { gpuContext } from "../gpu/helpers";
 
 process.env.HEARTH_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-node-torch-"));
@@ -37,12 +38,7 @@ const haveOracle = oracleOrSkip();
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const tempDir = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
-const PAIRS = [
-  { prompt: "Refunds are possible?", response: "Refunds are possible within thirty days of delivery." },
-  { prompt: "How long does shipping take?", response: "Shipping takes five working days." },
-  { prompt: "Hello!", response: "Hello! How can I help you today?" },
-  { prompt: "When can I get a refund?", response: "Within thirty days of delivery." },
-];
+const PAIRS = TINY_LLAMA_PAIRS;
 const SPEC = { kind: "LORA", steps: 6, batchSize: 2, seqLen: 48, lr: 0.02, checkpointEvery: 3, lora: { rank: 4, alpha: 8, dropout: 0.05, targets: ["q_proj", "v_proj"] } };
 const IDS = [[0, 86, 84, 40, 41, 42, 43, 12]];
 
@@ -152,8 +148,7 @@ describe.skipIf(!haveOracle)("the torch engine on a node process", () => {
     const archive: Array<[string, Uint8Array]> = [];
     for (const file of files) {
       const bytes = Buffer.concat(await (await getArtifactStore().open(file.sha256)).toArray());
-      fs.mkdirSync(path.dirname(path.join(out, file.path)), { recursive: true });
-      fs.writeFileSync(path.join(out, file.path), bytes);
+      writeFolderFiles([[file.path, bytes]], out);
       archive.push([file.path, new Uint8Array(bytes)]);
     }
     // The parent's config and tokenizer travel unchanged; the adapter is peft's, with the run's settings.

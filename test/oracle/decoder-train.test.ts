@@ -5,12 +5,13 @@
 // its adapter loads in peft on the parent with outputs within 1e-4; an untrained export is
 // bit-identical; a resumed run ends bit for bit where an uninterrupted one does; full fine-tuning
 // and continued pre-training run on the same folder.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GpuContext } from "../../gpu/device";
 import { decodeSafetensors } from "../../gpu/io/safetensors";
+import { readFolderFiles, writeFolderFiles } from "../../gpu/io/folder-node";
 import { memoryFolderReader, readTar, writeTar } from "../../gpu/io/tar";
 import { Decoder } from "../../gpu/nn/decoder";
 import { loadFolderTokenizer, loadPeftAdapter } from "../../gpu/nn/hf-load";
@@ -37,23 +38,7 @@ const CORPUS = new TextEncoder().encode("Refunds are possible within thirty days
 
 const LORA: TrainJobSpec = { kind: "LORA", preset: "tiny", steps: 60, batchSize: 3, seqLen: 64, lr: 2e-2, checkpointEvery: 30, seed: 3, lora: { rank: 8, alpha: 16, dropout: 0.05 } };
 
-function readFolder(d: string, prefix = ""): Array<[string, Uint8Array]> {
-  const out: Array<[string, Uint8Array]> = [];
-  for (const name of readdirSync(d).sort()) {
-    const p = path.join(d, name);
-    if (statSync(p).isDirectory()) out.push(...readFolder(p, `${prefix}${name}/`));
-    else out.push([`${prefix}${name}`, new Uint8Array(readFileSync(p))]);
-  }
-  return out;
-}
-
-function writeFolder(files: Map<string, Uint8Array>, d: string): string {
-  for (const [name, bytes] of files) {
-    mkdirSync(path.dirname(path.join(d, name)), { recursive: true });
-    writeFileSync(path.join(d, name), bytes);
-  }
-  return d;
-}
+const writeFolder = (files: Map<string, Uint8Array>, d: string) => writeFolderFiles(files, d);
 
 function promptIds(prompt: string): number[] {
   return tok.encode(tok.applyChatTemplate([{ role: "user", content: prompt }], { addGenerationPrompt: true }), { addSpecialTokens: false });
@@ -108,7 +93,7 @@ describe.skipIf(!oracle)("fine-tuning an imported Hugging Face folder", () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "hearth-decoder-train-"));
     copyTinyLlamaFolder(path.join(dir, "parent"));
-    parentTar = writeTar(readFolder(path.join(dir, "parent")));
+    parentTar = writeTar(readFolderFiles(path.join(dir, "parent")));
     parentFiles = readTar(parentTar);
     tok = await loadFolderTokenizer(memoryFolderReader(parentFiles));
     ctx = await gpuContext();

@@ -163,3 +163,11 @@ export class OracleServer {
     this.child.stdin.end();
   }
 }
+
+/** Prompt/response pairs in the words the tiny llama's tokenizer was trained on (hf_folder.py's corpus). */
+export const TINY_LLAMA_PAIRS = [
+  { prompt: "Refunds are possible?", response: "Refunds are possible within thirty days of delivery." },
+  { prompt: "How long does shipping take?", response: "Shipping takes five working days." },
+  { prompt: "Hello!", response: "Hello! How can I help you today?" },
+  { prompt: "When can I get a refund?", response: "Within thirty days of delivery." },
+];
