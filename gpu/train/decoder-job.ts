@@ -20,7 +20,7 @@ import { hasGenerationBlocks } from "../tokenizer/chat-template";
 import { mulberry32 } from "../nn/config";
 import { ExampleSampler } from "./train";
 import { corpusData, exampleData, TOKENIZER_SAMPLE_CHARS, trainForJob } from "./job-run";
-import { DECODER_SHAPES, planDecoderTraining } from "./memory-plan";
+import { DECODER_SHAPES, planDecoderTraining, type DecoderMemoryPlan } from "./memory-plan";
 import type { TrainJobHooks, TrainJobInput, TrainJobResult, TrainJobSpec } from "./job-types";
 
 export const DECODER_STATE_FORMAT = "hearth-decoder-train/1";
@@ -122,6 +122,31 @@ export function decoderLoraConfig(spec: TrainJobSpec): DecoderLoraConfig {
   const targets = (l.targets ?? DECODER_LORA_TARGETS) as LoraModule[];
   for (const t of targets) if (!DECODER_LORA_TARGETS.includes(t)) throw new DecoderJobError(`lora.targets: "${t}" is not a projection of this model (${DECODER_LORA_TARGETS.join(", ")})`);
   return { r: l.rank, alpha: l.alpha, targets: [...targets], ...(l.dropout ? { dropout: l.dropout } : {}) };
+}
+
+/** The sequence length a decoder job trains at: the spec's (default 512), at most the model's context. */
+export function decoderSeqLen(spec: TrainJobSpec, config: DecoderConfig): number {
+  return Math.min(spec.seqLen ?? 512, config.maxPositions);
+}
+
+/**
+ * A decoder job's memory plan from its spec: what the job computes before it trains, what the server
+ * sizes a node job by and what the Train page draws. `validates`: whether validation batches are held
+ * (the job knows once it has split its data; before that, whether the spec asks for validation).
+ */
+export function planForSpec(config: DecoderConfig, spec: TrainJobSpec, o: { sourceBytes: 2 | 4; validates?: boolean; generateTokens?: number }): DecoderMemoryPlan {
+  const lora = spec.kind === "LORA" ? decoderLoraConfig(spec) : undefined;
+  return planDecoderTraining(config, {
+    kind: spec.kind,
+    batchSize: spec.batchSize,
+    seqLen: decoderSeqLen(spec, config),
+    gradAccum: spec.gradAccum,
+    lora,
+    recompute: spec.recompute,
+    sourceBytes: o.sourceBytes,
+    valBatches: (o.validates ?? (spec.evalEvery ?? 0) > 0) ? 4 : 0,
+    generateTokens: o.generateTokens,
+  });
 }
 
 async function saveDecoderState(model: Decoder, step: number, metadata: Record<string, string>): Promise<Uint8Array> {
@@ -229,7 +254,7 @@ export async function runDecoderTrainJob(ctx: GpuContext, spec: TrainJobSpec, in
     if (spec.kind === "LORA") model.attachLora(decoderLoraConfig(spec), { seed: spec.seed ?? 1 });
     model.enableTraining();
     const startStep = input.resume ? restoreDecoderState(model, input.resume, o.fingerprint) : 0;
-    const seqLen = Math.min(spec.seqLen ?? 512, model.contextLength);
+    const seqLen = decoderSeqLen(spec, hfConfig);
     hooks.onPhase?.("tokenizing");
     const pad = tok.tokenToId(tok.specialTokens.pad_token ?? "") ?? tok.stopTokenIds[0] ?? 0;
     const data =
@@ -238,9 +263,8 @@ export async function runDecoderTrainJob(ctx: GpuContext, spec: TrainJobSpec, in
           corpusData(tok.encode(text, { addSpecialTokens: false }), seqLen, spec)
         : exampleData(decoderSftExamples(text, tok), spec, (examples, seed) => new MaskedSampler(examples, spec.batchSize, seqLen, seed, pad));
     model.recompute = !!spec.recompute;
-    const lora = model.loraConfig;
     const sourceBytes = [...model.sourceDtypes.values()].some((d) => d !== "F32") ? 2 : 4;
-    const plan = planDecoderTraining(hfConfig, { kind: spec.kind, batchSize: spec.batchSize, seqLen, gradAccum: spec.gradAccum, lora: lora && { r: lora.r, targets: lora.targets, dropout: lora.dropout }, recompute: spec.recompute, sourceBytes, valBatches: data.val ? 4 : 0 });
+    const plan = planForSpec(hfConfig, spec, { sourceBytes, validates: !!data.val });
     await model.tune(spec.batchSize, seqLen);
     // the plan counts what training holds: measure from here (tuning's trial buffers are gone)
     ctx.pool.resetPeak();

@@ -7,8 +7,8 @@ import { Prisma, type PrismaClient, type RunKind } from "@/server/db/generated/c
 import { recordAudit, type NodeActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { estimateTrainJob, validateTrainJobSpec, type TrainJobSpec } from "@/gpu/train/job";
-import { decoderLoraConfig } from "@/gpu/train/decoder-job";
-import { DECODER_SHAPES, planDecoderTraining } from "@/gpu/train/memory-plan";
+import { planForSpec } from "@/gpu/train/decoder-job";
+import { DECODER_SHAPES } from "@/gpu/train/memory-plan";
 import { parseHFConfig } from "@/gpu/nn/hf-config";
 import { getArtifactStore, type ArtifactStore } from "@/server/storage";
 import { listVersionFiles, storeFolderReader } from "@/server/models/folders";
@@ -88,18 +88,7 @@ async function trainingMemory(db: PrismaClient, spec: TrainJobSpec, parentId: st
   else return estimateTrainJob(spec).bufferBytes;
   const config = parseHFConfig(raw);
   if (config.modelType === "gpt2") throw new Error("fine-tuning a GPT-2 folder is not supported; choose a llama, mistral or qwen2 model");
-  const lora = spec.kind === "LORA" ? decoderLoraConfig(spec) : undefined;
-  const plan = planDecoderTraining(config, {
-    kind: spec.kind,
-    batchSize: spec.batchSize,
-    seqLen: Math.min(spec.seqLen ?? 512, config.maxPositions),
-    gradAccum: spec.gradAccum,
-    lora,
-    recompute: spec.recompute,
-    sourceBytes: config.dtype === "float32" || !configFile ? 4 : 2,
-    valBatches: spec.evalEvery ? 4 : 0,
-  });
-  return plan.total;
+  return planForSpec(config, spec, { sourceBytes: config.dtype === "float32" || !configFile ? 4 : 2 }).total;
 }
 
 interface LeasedRow {

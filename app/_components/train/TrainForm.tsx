@@ -13,8 +13,7 @@ import { estimateTrainJob, validateTrainJobSpec, type TrainJobKind, type TrainJo
 import { saveJob, type StoredJob } from "./browser-store";
 import { isFolderDescription } from "@/contracts/model-folder";
 import { FolderImport, FolderSummary } from "@/app/_components/models/FolderImport";
-import { planDecoderTraining } from "@/gpu/train/memory-plan";
-import { DECODER_LORA_TARGETS } from "@/gpu/train/decoder-job";
+import { DECODER_LORA_TARGETS, planForSpec } from "@/gpu/train/decoder-job";
 import type { LoraModule } from "@/gpu/nn/decoder";
 import { MemoryPlanView, PresetTable, shapeConfig, useFolderConfig } from "./DecoderPlan";
 import { DECODER_SHAPES, type DecoderShapeName } from "@/gpu/train/memory-plan";
@@ -113,16 +112,7 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
       if (decoderJob) {
         if (!decoder) return { spec: valid, estimate: null, plan: null, problem: folderConfig.error ? (folderConfig.error as Error).message : "Reading the parent's configuration…" };
         if (kind === "LORA" && !loraTargets.length) return { spec: null, estimate: null, plan: null, problem: "Choose at least one projection for the LoRA adapters." };
-        const plan = planDecoderTraining(decoder, {
-          kind,
-          batchSize,
-          seqLen: valid.seqLen!,
-          lora: kind === "LORA" ? { r: loraRank, targets: loraTargets, dropout: loraDropout } : undefined,
-          recompute,
-          sourceBytes: folder && folder.dtype !== "F32" ? 2 : 4,
-          valBatches: 4,
-          generateTokens: valid.seqLen,
-        });
+        const plan = planForSpec(decoder, valid, { sourceBytes: folder && folder.dtype !== "F32" ? 2 : 4, generateTokens: valid.seqLen });
         return { spec: valid, estimate: { parameters: plan.parameters, bufferBytes: plan.total, largestBufferBytes: plan.largestBuffer, flopsPerStep: plan.flopsPerStep, tokensPerStep: plan.tokensPerStep }, plan, problem: null };
       }
       return { spec: valid, estimate: estimateTrainJob(valid, parentConfig), plan: null, problem: null };
