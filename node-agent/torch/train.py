@@ -9,6 +9,7 @@
 # the completion only, continued pre-training on a corpus; AdamW (betas 0.9/0.95, weight decay 0.1 on
 # matrices), linear warm-up then cosine decay to lr/10, gradient clipping at 1, gradient accumulation.
 # It prints JSON lines on stdout (rank 0 only), which the agent relays to the server:
+#   {"type": "start", "device", "processes", "dtype", "trainable"}   the model is loaded
 #   {"type": "step", "step", "loss", "lr", "tokens", "elapsedMs"[, "valLoss"]}
 #   {"type": "checkpoint", "step", "path"}   a ustar archive: the folder (adapter/ or model.safetensors)
 #                                            and trainer_state.pt (optimizer, step, RNG states)
@@ -19,14 +20,13 @@ import json
 import math
 import os
 import pickle
-import random
 import shutil
 import sys
 import tarfile
 import time
 import traceback
 
-STATE_FORMAT = "hearth-torch-train/1"
+STATE_FORMAT = "hearth-torch-train/2"
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 COPIED = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja", "generation_config.json", "README.md", "LICENSE", "NOTICE"]
 
@@ -98,19 +98,59 @@ def sft_examples(text, tok):
     return out
 
 
+class Mulberry32:
+    """The WebGPU engine's seeded generator (mulberry32 in gpu/nn/config.ts), number for number: with the
+    same seed both engines draw the same batches and the same initial LoRA weights."""
+
+    def __init__(self, seed):
+        self.state = seed & 0xFFFFFFFF
+
+    def __call__(self):
+        self.state = (self.state + 0x6D2B79F5) & 0xFFFFFFFF
+        t = self.state
+        t = _imul(t ^ (t >> 15), t | 1)
+        t ^= (t + _imul(t ^ (t >> 7), t | 61)) & 0xFFFFFFFF
+        return ((t ^ (t >> 14)) & 0xFFFFFFFF) / 4294967296
+
+    def below(self, n):
+        """Math.floor(rand() * n)."""
+        return math.floor(self() * n)
+
+
+def _imul(a, b):
+    return (a * b) & 0xFFFFFFFF
+
+
+def init_lora_like_webgpu(model, layers, targets, seed, torch):
+    """LoRA's A matrices drawn as the WebGPU engine draws them (Decoder.attachLora): uniform in
+    +-1/sqrt(in) (nn.Linear's and peft's bound) from mulberry32(seed), layer by layer, target by target;
+    B stays zero. The same seed gives both engines the same initial adapter."""
+    rand = Mulberry32(seed)
+    modules = dict(model.named_modules())
+    for l in range(layers):
+        for t in targets:
+            part = "mlp" if t in ("gate_proj", "up_proj", "down_proj") else "self_attn"
+            a = modules[f"base_model.model.model.layers.{l}.{part}.{t}"].lora_A["default"].weight
+            r, fan_in = a.shape
+            bound = 1 / math.sqrt(fan_in)
+            values = [(rand() * 2 - 1) * bound for _ in range(r * fan_in)]
+            with torch.no_grad():
+                a.copy_(torch.tensor(values, dtype=torch.float32).view(r, fan_in))
+
+
 class MaskedSampler:
     """Random examples, each left-aligned in its row, the window ending at its last masked token (MaskedSampler in decoder-job.ts)."""
 
     def __init__(self, examples, batch, seq_len, seed, pad):
         self.examples, self.batch, self.seq_len, self.pad = examples, batch, seq_len, pad
-        self.rand = random.Random(seed)
+        self.rand = Mulberry32(seed)
 
     def next(self, torch):
         B, T = self.batch, self.seq_len
         x = torch.full((B, T), self.pad, dtype=torch.long)
         y = torch.full((B, T), -100, dtype=torch.long)
         for b in range(B):
-            ids, mask = self.examples[self.rand.randrange(len(self.examples))]
+            ids, mask = self.examples[self.rand.below(len(self.examples))]
             end = len(mask) - mask[::-1].index(1) if 1 in mask else len(ids)
             start = max(0, end - (T + 1))
             ids_w = ids[start : max(end, min(len(ids), start + T + 1))]
@@ -129,12 +169,12 @@ class CorpusSampler:
         if len(ids) < seq_len + 1:
             raise JobError(f"the corpus is {len(ids)} tokens, fewer than one sequence of {seq_len} + 1")
         self.ids, self.batch, self.seq_len = ids, batch, seq_len
-        self.rand = random.Random(seed)
+        self.rand = Mulberry32(seed)
 
     def next(self, torch):
         rows = []
         for _ in range(self.batch):
-            s = self.rand.randrange(len(self.ids) - self.seq_len)
+            s = self.rand.below(len(self.ids) - self.seq_len)
             rows.append(self.ids[s : s + self.seq_len + 1])
         t = torch.tensor(rows, dtype=torch.long)
         return t[:, :-1].contiguous(), t[:, 1:].contiguous()
@@ -206,7 +246,9 @@ def main():
                 raise JobError(f'lora.targets: "{t}" is not a projection of this model ({", ".join(LORA_TARGETS)})')
         lora = LoraConfig(r=int(l["rank"]), lora_alpha=l["alpha"], lora_dropout=float(l.get("dropout") or 0.0), target_modules=list(targets), task_type="CAUSAL_LM")
         model = get_peft_model(model, lora)
+        init_lora_like_webgpu(model, model.config.num_hidden_layers, targets, seed, torch)
     model.train()
+    emit(type="start", device=str(device), processes=WORLD, dtype=str(next(model.parameters()).dtype).replace("torch.", ""), trainable=sum(p.numel() for p in model.parameters() if p.requires_grad))
 
     with open(args.dataset, "rb") as f:
         text = f.read().decode("utf-8")
@@ -255,7 +297,7 @@ def main():
             "fingerprint": fingerprint,
             "step": step,
             "optimizer": optimizer.state_dict(),
-            "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else None, "sampler": data.rand.getstate()},
+            "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else None, "sampler": data.rand.state},
         }
         torch.save(state, os.path.join(d, "trainer_state.pt"))
         path = d + ".tar"
@@ -290,12 +332,14 @@ def main():
         if val_batches and ((step + 1) % eval_every == 0 or step + 1 == steps):
             model.eval()
             with torch.no_grad():
-                losses = []
+                # the mean over every target token of the fixed batches, as validationLoss in gpu/train/train.ts
+                total_val, targets_val = 0.0, 0
                 for x, y in val_batches:
                     lg = model(input_ids=x.to(device)).logits.float()
-                    losses.append(float(torch.nn.functional.cross_entropy(lg.view(-1, lg.size(-1)), y.to(device).view(-1), ignore_index=-100)))
+                    total_val += float(torch.nn.functional.cross_entropy(lg.view(-1, lg.size(-1)), y.to(device).view(-1), ignore_index=-100, reduction="sum"))
+                    targets_val += int((y != -100).sum())
             model.train()
-            event["valLoss"] = sum(losses) / len(losses)
+            event["valLoss"] = total_val / max(1, targets_val)
         emit(**event)
         if RANK == 0 and ((step + 1) % every == 0 or step + 1 == steps):
             checkpoint(step + 1)
@@ -352,7 +396,7 @@ def restore(path, work, model, optimizer, data, kind, fingerprint, torch):
     torch.set_rng_state(state["rng"]["torch"])
     if state["rng"].get("cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-    data.rand.setstate(state["rng"]["sampler"])
+    data.rand.state = int(state["rng"]["sampler"])
     shutil.rmtree(d)
     return int(state["step"])
 
