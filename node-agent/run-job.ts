@@ -1,6 +1,6 @@
 // Running one leased job on the node: a training run (runTrainJob, resumed from the run's latest
-// checkpoint) or an eval run (gpu/eval runner on a model loaded with loadTextModel: a Hearth
-// checkpoint or a Hugging Face folder archive). Whatever the server must not lose (metrics,
+// checkpoint) or an eval run (gpu/eval runner on a model loaded by the run's engine: loadTextModel, a
+// Hearth checkpoint or a Hugging Face folder archive, on webgpu; loadTorchTextModel on torch). Whatever the server must not lose (metrics,
 // checkpoints, results, the final model) is retried until it is stored or the job is taken away;
 // metrics up to a step are stored before that step's checkpoint, so a node resuming from the
 // checkpoint neither loses nor repeats any.
@@ -61,6 +61,17 @@ export interface JobEnv {
   /** The last model evaluated stays loaded (capacity 1): suite after suite against one version skips the reload. */
   evalModel: LoadedModelCache<TextModel>;
 }
+
+/** The engine an eval runs on: how it loads a model version's artifact, and how many cases it runs at once. */
+export interface EvalEngine {
+  name: "webgpu" | "torch";
+  load(artifact: Uint8Array): Promise<TextModel>;
+  /** Cases in flight at once: the torch engine batches them; the WebGPU engine runs one at a time. */
+  concurrency: number;
+}
+
+/** The WebGPU engine for evals: Hearth checkpoints and folder archives on the jobs' device. */
+export const webgpuEvalEngine = (ctx: GpuContext): EvalEngine => ({ name: "webgpu", load: (bytes) => loadTextModel(ctx, bytes), concurrency: 1 });
 
 export type JobOutcome = { status: "succeeded"; detail: string } | { status: "stopped"; reason: StopReason };
 
@@ -187,13 +198,13 @@ export async function runTraining(env: JobEnv, active: ActiveJob): Promise<JobOu
   }
 }
 
-export async function runEvaluation(env: JobEnv, active: ActiveJob): Promise<JobOutcome> {
+export async function runEvaluation(env: Omit<JobEnv, "ctx">, active: ActiveJob, engine: EvalEngine): Promise<JobOutcome> {
   const { job } = active;
   const config = job.config as { maxTokens?: unknown; temperature?: unknown; topK?: unknown; seed?: unknown; stop?: unknown };
   const { cases } = await reliably(env, active, "downloading the cases", () => env.api.call<{ cases: EvalCase[] }>("GET", runPath(job, "cases")));
   if (!job.modelVersionId) throw new JobFailure("The eval run names no model version to evaluate.", false);
   const loaded = await env.evalModel
-    .get(job.modelVersionId, async () => loadTextModel(env.ctx, await reliably(env, active, "downloading the model", () => env.api.bytes(runPath(job, "model")))))
+    .get(`${engine.name}:${job.modelVersionId}`, async () => engine.load(await reliably(env, active, "downloading the model", () => env.api.bytes(runPath(job, "model")))))
     .catch((error: unknown) => {
       // Another attempt would read the same bytes: a model without a tokenizer fails for good.
       if (error instanceof NoTokenizerError) throw new JobFailure("The model version's checkpoint has no tokenizer, so it cannot be evaluated.", false);
@@ -219,6 +230,7 @@ export async function runEvaluation(env: JobEnv, active: ActiveJob): Promise<Job
       sending = sending.then(() => reliably(env, active, "sending results", () => env.api.call("POST", runPath(job, "results"), { json: { results } })));
     };
     const summary = await runEval(todo, model, {
+      concurrency: engine.concurrency,
       signal: { get aborted() { return active.stopped; } },
       onCase: (r, i) => {
         pending.push(r);

@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import type { EngineReport, NodeGpu } from "@/contracts/node-protocol";
+import { readFolderFiles, writeFolderFiles } from "@/gpu/io/folder-node";
 import { readTar, writeTar } from "@/gpu/io/tar";
 import { parseHFConfig } from "@/gpu/nn/hf-config";
 import { validateTrainJobSpec } from "@/gpu/train/job";
@@ -85,23 +86,11 @@ export interface TorchJobEnv {
 const STDERR_LINES = 20;
 
 type TorchEvent =
+  | { type: "start"; device: string; processes: number; dtype: string; trainable: number }
   | { type: "step"; step: number; loss: number; lr: number; tokens: number; elapsedMs: number; valLoss?: number }
   | { type: "checkpoint"; step: number; path: string }
   | { type: "done"; path: string; steps: number; parameters: number; finalLoss: number | null }
   | { type: "error"; message: string; retryable?: boolean };
-
-function folderArchive(dir: string): Uint8Array {
-  const files: Array<[string, Uint8Array]> = [];
-  const walk = (rel: string) => {
-    for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) walk(p);
-      else if (entry.isFile()) files.push([p, fs.readFileSync(path.join(dir, p))]);
-    }
-  };
-  walk("");
-  return writeTar(files);
-}
 
 /** A training job on the torch engine, from its leased spec to the model version (or a failed attempt). */
 export async function runTorchTraining(env: TorchJobEnv, active: ActiveJob): Promise<JobOutcome> {
@@ -125,11 +114,10 @@ export async function runTorchTraining(env: TorchJobEnv, active: ActiveJob): Pro
       parentFiles = new Map();
     }
     if (!parentFiles.has("config.json")) throw new JobFailure("The torch engine trains Hugging Face folders; the parent model version is not one (Hearth GPT checkpoints train on webgpu).", false);
-    for (const [name, bytes] of parentFiles) {
-      const to = path.join(work, "parent", name);
-      if (!to.startsWith(path.join(work, "parent") + path.sep)) throw new JobFailure(`The parent archive holds a file outside its folder: ${name}`, false);
-      fs.mkdirSync(path.dirname(to), { recursive: true });
-      fs.writeFileSync(to, bytes);
+    try {
+      writeFolderFiles(parentFiles, path.join(work, "parent"));
+    } catch (error) {
+      throw new JobFailure(`The parent archive cannot be unpacked: ${(error as Error).message}`, false);
     }
     fs.writeFileSync(path.join(work, "spec.json"), JSON.stringify(spec));
     const args = ["--spec", path.join(work, "spec.json"), "--dataset", path.join(work, "dataset"), "--parent", path.join(work, "parent"), "--work", work];
@@ -206,6 +194,8 @@ async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: { steps: nu
       await reliably(jobEnv, active, `uploading the checkpoint of step ${event.step}`, () => env.api.call("PUT", runPath(job, `checkpoints/${event.step}`), { body: bytes }));
       fs.rmSync(event.path, { force: true });
       env.log(`run ${job.runId}: checkpoint of step ${event.step} stored (${bytes.length} bytes)`);
+    } else if (event.type === "start") {
+      env.log(`run ${job.runId}: torch engine training on ${event.device}${event.processes > 1 ? ` (${event.processes} processes)` : ""}, ${event.dtype}, ${event.trainable} trainable parameters`);
     } else if (event.type === "done") done = event;
     else if (event.type === "error") reported = { message: event.message, retryable: event.retryable !== false };
   };
@@ -237,7 +227,7 @@ async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: { steps: nu
       throw new JobFailure(`The torch process ${how}${finished ? "" : " before it finished"}.${stderr.length ? ` Its last output:\n${stderr.join("\n")}` : ""}`, true);
     }
     await metrics.flush();
-    const artifact = folderArchive(finished.path);
+    const artifact = writeTar(readFolderFiles(finished.path));
     const stored = await reliably(jobEnv, active, "uploading the model", () => env.api.call<{ sha256: string; sizeBytes: number }>("PUT", runPath(job, "artifact"), { body: artifact }));
     const config = parseHFConfig(JSON.parse(fs.readFileSync(path.join(finished.path, "config.json"), "utf8")));
     const completed = await reliably(jobEnv, active, "registering the model version", () =>

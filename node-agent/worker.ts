@@ -6,11 +6,12 @@ import os from "node:os";
 import type { GpuContext } from "@/gpu/device";
 import { NODE_JOB_KINDS, type EngineReport, type LeasedJob, type LeaseState, type NodeEngine } from "@/contracts/node-protocol";
 import { NodeApiClient, RequestRefused, ServerUnavailable, sleep, TokenRefused, withRetry } from "./client";
-import { ActiveJob, JobFailure, runEvaluation, runTraining, type JobEnv } from "./run-job";
+import { ActiveJob, JobFailure, runEvaluation, runTraining, webgpuEvalEngine, type JobEnv } from "./run-job";
 import { LoadedModelCache } from "./model-cache";
 import type { TextModel } from "@/gpu/nn/text-model";
 import { NodeServing } from "./serving";
 import { runTorchTraining, type TorchEnv } from "./torch-engine";
+import { torchEvalEngine } from "./torch-inference";
 
 export interface NodeWorkerOptions {
   serverUrl: string;
@@ -64,8 +65,8 @@ export class NodeWorker {
       }
       throw error;
     }
-    if (this.options.serve !== false && this.ctx) {
-      this.serving = new NodeServing(this.api, this.options.openGpu, this.log);
+    if (this.options.serve !== false) {
+      this.serving = new NodeServing(this.api, { openGpu: this.ctx ? this.options.openGpu : null, torch: this.options.torch?.env ?? null }, this.log);
       this.serving.start();
     }
     const beating = this.heartbeatLoop();
@@ -177,7 +178,7 @@ export class NodeWorker {
     while (!this.stopping) {
       let job: LeasedJob | null = null;
       try {
-        const kinds = this.ctx ? NODE_JOB_KINDS : NODE_JOB_KINDS.filter((k) => k !== "EVAL");
+        const kinds = NODE_JOB_KINDS;
         let waiting: string | null | undefined;
         ({ job, waiting } = await this.api.call<{ job: LeasedJob | null; waiting?: string | null }>("POST", "lease", { json: { kinds, engines: this.engines() } }));
         // Said once each time it changes, not at every poll.
@@ -209,12 +210,16 @@ export class NodeWorker {
     try {
       let outcome;
       if (engine === "torch") {
-        if (!this.options.torch?.env || job.kind === "EVAL") throw new JobFailure("This node was handed a torch job it cannot run.", true);
-        outcome = await runTorchTraining({ api: this.api, torch: this.options.torch.env, log: this.log }, active);
+        const torch = this.options.torch?.env;
+        if (!torch) throw new JobFailure("This node was handed a torch job it cannot run.", true);
+        outcome =
+          job.kind === "EVAL"
+            ? await runEvaluation({ api: this.api, log: this.log, evalModel: this.evalModel }, active, torchEvalEngine(torch, this.log))
+            : await runTorchTraining({ api: this.api, torch, log: this.log }, active);
       } else {
         if (!this.ctx) throw new JobFailure("This node was handed a webgpu job but runs torch only.", true);
         const env: JobEnv = { api: this.api, ctx: this.ctx, log: this.log, evalModel: this.evalModel };
-        outcome = job.kind === "EVAL" ? await runEvaluation(env, active) : await runTraining(env, active);
+        outcome = job.kind === "EVAL" ? await runEvaluation(env, active, webgpuEvalEngine(this.ctx)) : await runTraining(env, active);
       }
       if (outcome.status === "succeeded") this.log(`run ${job.runId} succeeded: ${outcome.detail}`);
       else await this.afterStop(active, outcome.reason);

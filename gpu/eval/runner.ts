@@ -79,29 +79,45 @@ export interface EvalRunSummary {
 export async function runEval(
   cases: EvalCase[],
   model: EvalModel,
-  o: { judge?: Judge; onCase?: (r: RunnerCaseResult, index: number) => void; signal?: { aborted: boolean } } = {},
+  o: {
+    judge?: Judge;
+    onCase?: (r: RunnerCaseResult, index: number) => void;
+    signal?: { aborted: boolean };
+    /**
+     * Cases in flight at once (default 1): a model that batches requests (the torch engine) runs
+     * them together. Results and onCase still come in case order.
+     */
+    concurrency?: number;
+  } = {},
 ): Promise<EvalRunSummary> {
   const results: RunnerCaseResult[] = [];
   let cancelled = false;
-  for (let i = 0; i < cases.length; i++) {
-    if (o.signal?.aborted) {
-      cancelled = true;
-      break;
-    }
-    const c = cases[i];
+  const width = Math.max(1, Math.floor(o.concurrency ?? 1));
+  const runCase = async (c: EvalCase): Promise<RunnerCaseResult> => {
     const chat = typeof c.input !== "string" && model.chat ? { model: model.chat, messages: c.input } : null;
     const prompt = promptOf(c.input);
     const needsOutput = c.graders.some((g) => g.type !== "multiple-choice");
     const output = needsOutput ? await (chat ? chat.model.generate(chat.messages) : model.generate(prompt)) : "";
     let lls: number[] | undefined;
     if (c.choices && c.graders.some((g) => g.type === "multiple-choice")) {
-      lls = [];
-      for (const choice of c.choices) lls.push(await (chat ? chat.model.logLikelihood(chat.messages, choice) : model.logLikelihood(prompt, choice)));
+      const choices = c.choices;
+      const score = (choice: string) => (chat ? chat.model.logLikelihood(chat.messages, choice) : model.logLikelihood(prompt, choice));
+      lls = width > 1 ? await Promise.all(choices.map(score)) : [];
+      if (width === 1) for (const choice of choices) lls.push(await score(choice));
     }
     const graded = await gradeCase(c, output, { logLikelihoods: lls, judge: o.judge });
-    const r: RunnerCaseResult = { ...graded, output, logLikelihoods: lls };
-    results.push(r);
-    o.onCase?.(r, i);
+    return { ...graded, output, logLikelihoods: lls };
+  };
+  for (let i = 0; i < cases.length; i += width) {
+    if (o.signal?.aborted) {
+      cancelled = true;
+      break;
+    }
+    const window = await Promise.all(cases.slice(i, i + width).map(runCase));
+    window.forEach((r, j) => {
+      results.push(r);
+      o.onCase?.(r, i + j);
+    });
   }
   const n = Math.max(1, results.length);
   return {

@@ -146,7 +146,8 @@ function hfTokens(tok: HfTokenizer): Tokens {
   };
 }
 
-interface Network {
+/** The network side of a TextModel: what runs the model on token ids (Hearth's engine here; the torch engine in node-agent/torch-engine.ts). */
+export interface TextNetwork {
   kind: TextModel["kind"];
   contextLength: number;
   generate(prompt: number[], o: TextGenerateOptions & { stopTokenIds: readonly number[]; vocabLimit?: number }): Promise<TextGenerateResult>;
@@ -154,7 +155,7 @@ interface Network {
   release(): void;
 }
 
-function gptNetwork(model: GPT): Network {
+function gptNetwork(model: GPT): TextNetwork {
   return {
     kind: "gpt",
     contextLength: model.config.blockSize,
@@ -175,7 +176,7 @@ function gptNetwork(model: GPT): Network {
   };
 }
 
-function decoderNetwork(model: Decoder): Network {
+function decoderNetwork(model: Decoder): TextNetwork {
   const { ctx, config } = model;
   const n = config.maxPositions;
   return {
@@ -223,7 +224,7 @@ function decoderNetwork(model: Decoder): Network {
   };
 }
 
-function textModel(net: Network, tok: Tokens): TextModel {
+function textModel(net: TextNetwork, tok: Tokens): TextModel {
   const orStart = (ids: readonly number[]) => {
     if (ids.length) return [...ids];
     if (!tok.start.length) throw new TextModelError("the prompt is empty and the tokenizer has no beginning-of-text token to start from");
@@ -250,20 +251,30 @@ export function gptTextModel(model: GPT, tokenizer: PlainTokenizer): TextModel {
   return textModel(gptNetwork(model), plainTokens(tokenizer));
 }
 
+/** Any network over a folder's token ids, with the folder's tokenizer, as a TextModel. */
+export function networkTextModel(net: TextNetwork, tokenizer: HfTokenizer): TextModel {
+  return textModel(net, hfTokens(tokenizer));
+}
+
 /** A decoder and its folder's tokenizer as a TextModel. */
 export function decoderTextModel(model: Decoder, tokenizer: HfTokenizer): TextModel {
   return textModel(decoderNetwork(model), hfTokens(tokenizer));
 }
 
 /** The files of a folder archive; a folder archived with its own directory (one top-level folder) is unwrapped. */
-export function archiveFolderReader(bytes: Uint8Array): FolderReader {
-  let files = readTar(bytes);
+export function archiveFolderFiles(bytes: Uint8Array): Map<string, Uint8Array> {
+  const files = readTar(bytes);
   const names = [...files.keys()];
   const top = names[0]?.split("/")[0];
   if (!files.has("config.json") && top && names.every((n) => n.startsWith(`${top}/`))) {
-    files = new Map([...files].map(([n, b]) => [n.slice(top.length + 1), b]));
+    return new Map([...files].map(([n, b]) => [n.slice(top.length + 1), b]));
   }
-  return memoryFolderReader(files);
+  return files;
+}
+
+/** A folder archive's files as a FolderReader (see archiveFolderFiles). */
+export function archiveFolderReader(bytes: Uint8Array): FolderReader {
+  return memoryFolderReader(archiveFolderFiles(bytes));
 }
 
 /** A Hugging Face folder's model with the folder's tokenizer (read first: a folder without one fails before any weight is uploaded). */

@@ -89,4 +89,31 @@ describe("eval runner", () => {
     expect(run.results.map((r) => r.pass)).toEqual([true, false]);
     expect(run.passRate).toBe(0.5);
   });
+
+  it("keeps `concurrency` cases in flight for a batching model, answering in case order whatever order they finish in", async () => {
+    let inFlight = 0;
+    let most = 0;
+    const order: string[] = [];
+    const later = <T>(value: T, ms: number) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
+    const slowFirst: EvalModel = {
+      generate: async (p) => {
+        most = Math.max(most, ++inFlight);
+        const out = await later(p.toUpperCase(), p === "a" || p === "e" ? 30 : 1);
+        inFlight--;
+        order.push(p);
+        return out;
+      },
+      logLikelihood: async (_, choice) => (choice === "right" ? -1 : -5),
+    };
+    const cases: EvalCase[] = ["a", "b", "c", "d", "e", "f", "g"].map((id) => ({ ...base, id, input: id, graders: [{ type: "equals", value: id.toUpperCase() }] }));
+    cases.push({ ...base, id: "mc", input: "q", choices: ["wrong", "right", "other"], answerIndex: 1, graders: [{ type: "multiple-choice" }] });
+    const seen: number[] = [];
+    const run = await runEval(cases, slowFirst, { concurrency: 4, onCase: (_, i) => void seen.push(i) });
+    expect(most).toBe(4);
+    expect(order.slice(0, 4)).not.toEqual(["a", "b", "c", "d"]); // they finished out of order...
+    expect(run.results.map((r) => r.caseId)).toEqual(cases.map((c) => c.id)); // ...and are answered in order
+    expect(seen).toEqual(cases.map((_, i) => i));
+    expect(run.results.every((r) => r.pass)).toBe(true);
+    expect(run.results.at(-1)!.logLikelihoods).toEqual([-5, -1, -5]);
+  });
 });

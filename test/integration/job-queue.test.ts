@@ -72,6 +72,28 @@ describe.each(TEST_DATABASE_KINDS)("the node job queue on %s", (kind) => {
     expect(job!.config).toMatchObject({ preset: "tiny", modelId: f.modelId });
   });
 
+  it("routes by engine: a folder version's eval goes to torch (preferred by a node with both), a Hearth checkpoint's to webgpu only, and a run keeps its engine", async () => {
+    const f = await createOrgFixture(db);
+    const folder = await db.modelVersion.create({ data: { modelId: f.modelId, version: 2, config: { format: "hf-folder" }, sizeBytes: 4096n, createdById: f.users.EDITOR.userId }, select: { id: true } });
+    await db.modelVersionFile.create({ data: { modelVersionId: folder.id, path: "config.json", sha256: "c".repeat(64), sizeBytes: 100n } });
+    const checkpointVersion = await db.modelVersion.update({ where: { id: f.modelVersionId }, data: { artifactSha256: "a".repeat(64), sizeBytes: 4096n } });
+    const evalOf = (modelVersionId: string) => callerFor(db, f.users.EDITOR).run.create({ projectId: f.projectId, kind: "EVAL", target: "NODE", config: { maxTokens: 8 }, suiteVersionId: f.suiteVersionId, modelVersionId });
+    const onCheckpoint = await evalOf(checkpointVersion.id);
+    const onFolder = await evalOf(folder.id);
+    const torchOnly = await registerTestNode(db, f, "torch-only");
+    expect(await leaseNextJob(db, torchOnly, { ...capacity(torchOnly), engines: ["torch"] })).toMatchObject({ runId: onFolder.id, kind: "EVAL", engine: "torch" });
+    expect(await leaseNextJob(db, torchOnly, { ...capacity(torchOnly), engines: ["torch"] })).toBeNull();
+    const webgpuOnly = await registerTestNode(db, f, "webgpu-only");
+    expect(await leaseNextJob(db, webgpuOnly, { ...capacity(webgpuOnly), engines: ["webgpu"] })).toMatchObject({ runId: onCheckpoint.id, engine: "webgpu" });
+    const both = await registerTestNode(db, f, "both");
+    const next = await evalOf(folder.id);
+    expect(await leaseNextJob(db, both, { ...capacity(both), engines: ["torch", "webgpu"] })).toMatchObject({ runId: next.id, engine: "torch" });
+    // A retried attempt goes back to the engine it started on: a webgpu-only node does not take it.
+    await failJob(db, both, next.id, "the node went away", true);
+    expect(await leaseNextJob(db, webgpuOnly, { ...capacity(webgpuOnly), engines: ["webgpu"] })).toBeNull();
+    expect(await leaseNextJob(db, torchOnly, { ...capacity(torchOnly), engines: ["torch"] })).toMatchObject({ runId: next.id, engine: "torch", attempt: 2 });
+  });
+
   it("fails a run whose training config cannot be valid instead of leasing it", async () => {
     const f = await createOrgFixture(db);
     const run = await queueRun(f, { preset: "enormous", steps: 0, modelId: f.modelId });
