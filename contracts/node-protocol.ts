@@ -26,8 +26,8 @@ export const NODE_JOB_KINDS: RunKind[] = ["PRETRAIN", "SFT", "LORA", "EVAL"];
 /**
  * The engines a node can run: `webgpu` (Hearth's WGSL engine on Dawn, any GPU, no Python) and `torch`
  * (PyTorch with transformers and peft, in a Python environment the node was given). Training on a
- * Hugging Face folder, and evals and serving of one, run on either; Hearth's own GPT checkpoints and
- * pre-training from scratch run on webgpu only.
+ * Hugging Face folder (or from scratch in a known architecture), and evals and serving of a folder,
+ * run on either; Hearth's own GPT checkpoints run on webgpu only.
  */
 export type NodeEngine = "webgpu" | "torch";
 export const NODE_ENGINES: NodeEngine[] = ["webgpu", "torch"];

@@ -22,7 +22,7 @@ export const NODE_USAGE = `Usage: hearth node --server <Hearth URL> --token <nod
                create that environment (a venv in --torch-dir, default ~/.local/share/hearth/torch-venv)
                from the hash-pinned node-agent/torch/requirements.txt with pip, then use it
   --engines    the engines to offer (default: every one that runs here); torch-only nodes never lease
-               Hearth GPT checkpoints or pre-training from scratch, which run on webgpu only
+               Hearth GPT checkpoints, which run on webgpu only
 
 Exit status: 0 stopped (SIGINT/SIGTERM), 2 bad usage or no GPU, 3 the server refused the token.`;
 

@@ -15,6 +15,9 @@ import { readFolderFiles, writeFolderFiles } from "@/gpu/io/folder-node";
 import { readTar, writeTar } from "@/gpu/io/tar";
 import { parseHFConfig } from "@/gpu/nn/hf-config";
 import { validateTrainJobSpec } from "@/gpu/train/job";
+import type { TrainJobSpec } from "@/gpu/train/job-types";
+import { randomDecoderTensors, scratchFolderFiles } from "@/gpu/train/decoder-job";
+import { encodeSafetensors, type TensorToWrite } from "@/gpu/io/safetensors";
 import { ActiveJob, JobFailure, MetricSender, reliably, runPath, type JobOutcome } from "./run-job";
 import type { NodeApiClient } from "./client";
 
@@ -103,15 +106,19 @@ export async function runTorchTraining(env: TorchJobEnv, active: ActiveJob): Pro
   }
   const jobEnv = { api: env.api, log: env.log };
   const fetchBytes = (what: string, p: string) => reliably(jobEnv, active, `downloading the ${what}`, () => env.api.bytes(runPath(job, p)));
-  if (!job.modelVersionId) throw new JobFailure("The torch engine trains a Hugging Face folder parent; this run has none (pre-training from scratch runs on webgpu).", false);
+  if (!job.modelVersionId && !(spec.kind === "PRETRAIN" && spec.architecture)) throw new JobFailure("The torch engine trains a Hugging Face folder parent, or pre-trains a known architecture; this run has neither.", false);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `hearth-torch-${job.runId}-`));
   try {
-    fs.writeFileSync(path.join(work, "dataset"), await fetchBytes("dataset", "dataset"));
+    const dataset = await fetchBytes("dataset", "dataset");
+    fs.writeFileSync(path.join(work, "dataset"), dataset);
     let parentFiles: Map<string, Uint8Array>;
-    try {
-      parentFiles = readTar(await fetchBytes("parent model", "model"));
-    } catch {
-      parentFiles = new Map();
+    if (!job.modelVersionId) parentFiles = scratchParent(spec, dataset, (line) => env.log(`run ${job.runId}: ${line}`));
+    else {
+      try {
+        parentFiles = readTar(await fetchBytes("parent model", "model"));
+      } catch {
+        parentFiles = new Map();
+      }
     }
     if (!parentFiles.has("config.json")) throw new JobFailure("The torch engine trains Hugging Face folders; the parent model version is not one (Hearth GPT checkpoints train on webgpu).", false);
     try {
@@ -130,6 +137,30 @@ export async function runTorchTraining(env: TorchJobEnv, active: ActiveJob): Pro
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Pre-training from scratch: the folder the WebGPU engine's job starts from (scratchFolderFiles: the
+ * architecture's config, a tokenizer trained on the corpus) with its initial weights written out
+ * (randomDecoderTensors, the same seed), so both engines start from the same model.
+ */
+function scratchParent(spec: TrainJobSpec, dataset: Uint8Array, log: (line: string) => void): Map<string, Uint8Array> {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(dataset);
+  } catch {
+    throw new JobFailure("Invalid training config: dataset is not valid UTF-8 text", false);
+  }
+  let scratch;
+  try {
+    log(`training a tokenizer on the corpus for a new ${spec.architecture}`);
+    scratch = scratchFolderFiles(spec, text);
+  } catch (error) {
+    throw new JobFailure((error as Error).message, false);
+  }
+  const tensors = new Map<string, TensorToWrite>();
+  for (const t of randomDecoderTensors(scratch.hfConfig, spec.seed ?? 1)) tensors.set(t.name, { dtype: "F32", shape: t.shape, data: new Float32Array(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength / 4) });
+  return new Map([...scratch.files, ["model.safetensors", encodeSafetensors(tensors, { format: "pt" })]]);
 }
 
 async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: { steps: number }, work: string, args: string[]): Promise<JobOutcome> {

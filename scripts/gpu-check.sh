@@ -2,7 +2,8 @@
 # GPU check (under 5 minutes on one NVIDIA GPU): the LoRA fine-tuning step of
 # `BENCH_ONLY=lora-finetune npm run bench` (SmolLM2-135M-shaped llama, bf16 base, LoRA r=8 on the
 # seven projections, batch 1 x 256) by Hearth in Node on Dawn/Vulkan and by transformers + peft on
-# PyTorch/CUDA: tokens/s of each and the ratio, printed, and with $OUT set written to
+# PyTorch/CUDA: tokens/s of each and the ratio; then the torch engine of `hearth node` itself
+# (node-agent/torch/train.py on one GPU) on a LoRA job over a folder of that shape; printed, and with $OUT set written to
 # $OUT/gpu-check.json (and the log to $OUT/gpu-check.log). The work is test/bench/gpu-check.ts.
 #
 #   scripts/gpu-check.sh              run the check, from the repo root (exit 2 and why: no CUDA, no Vulkan GPU)

@@ -212,8 +212,22 @@ async function startFromFolder(ctx: GpuContext, spec: TrainJobSpec, archive: Uin
  * embeddings, and the weights start as transformers initializes them (normal, std 0.02; norms 1).
  */
 async function startFromScratch(ctx: GpuContext, spec: TrainJobSpec, text: string, hooks: TrainJobHooks): Promise<DecoderStart> {
-  const shape = DECODER_SHAPES[spec.architecture!];
   hooks.onPhase?.("tokenizing");
+  const { files, hfConfig } = scratchFolderFiles(spec, text);
+  const tok = await loadFolderTokenizer(memoryFolderReader(files));
+  const model = await Decoder.fromTensors(ctx, hfConfig, randomDecoderTensors(hfConfig, spec.seed ?? 1), { precision: "f32" });
+  return { files, hfConfig, tok, model };
+}
+
+/**
+ * The folder a from-scratch job starts from, without its weights: config.json in the architecture's
+ * shape, and the tokenizer trained on the corpus (tokenizer.json, tokenizer_config.json,
+ * generation_config.json). The weights are randomDecoderTensors(hfConfig, seed). The torch engine
+ * starts from the same folder, with those weights written out (node-agent/torch-engine.ts).
+ */
+export function scratchFolderFiles(spec: TrainJobSpec, text: string): { files: Map<string, Uint8Array>; hfConfig: DecoderConfig } {
+  const shape = DECODER_SHAPES[spec.architecture!];
+  if (!shape) throw new DecoderJobError(`unknown architecture "${spec.architecture}" (${Object.keys(DECODER_SHAPES).join(", ")})`);
   const bpe = trainBpe(text.slice(0, TOKENIZER_SAMPLE_CHARS), spec.vocabSize ?? 4096);
   const tokFiles = hfTokenizerFiles(bpe);
   const json = { ...shape.config, architectures: [shape.architecture], vocab_size: tokFiles.eosId + 1, bos_token_id: null, eos_token_id: tokFiles.eosId, torch_dtype: "float32" };
@@ -224,10 +238,7 @@ async function startFromScratch(ctx: GpuContext, spec: TrainJobSpec, text: strin
     ["tokenizer_config.json", utf8.encode(JSON.stringify(tokFiles.tokenizerConfig, null, 2) + "\n")],
     ["generation_config.json", utf8.encode(JSON.stringify({ eos_token_id: tokFiles.eosId, pad_token_id: tokFiles.eosId }, null, 2) + "\n")],
   ]);
-  const hfConfig = parseHFConfig(json) as DecoderConfig;
-  const tok = await loadFolderTokenizer(memoryFolderReader(files));
-  const model = await Decoder.fromTensors(ctx, hfConfig, randomDecoderTensors(hfConfig, spec.seed ?? 1), { precision: "f32" });
-  return { files, hfConfig, tok, model };
+  return { files, hfConfig: parseHFConfig(json) as DecoderConfig };
 }
 
 /** Weights as transformers initializes a llama-family model: normal(0, 0.02) matrices, zero biases, unit norms. */

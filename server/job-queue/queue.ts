@@ -31,11 +31,12 @@ export interface NodeCapacity {
 
 /**
  * Whether the torch engine can run the queued run `q`: training (PRETRAIN, SFT, LORA) of a Hugging
- * Face folder parent, or an eval of a folder version. Hearth's GPT checkpoints and pre-training from
- * scratch run on webgpu only.
+ * Face folder parent, an eval of a folder version, or pre-training a known architecture from scratch.
+ * Hearth's GPT checkpoints (and pre-training one from a preset) run on webgpu only.
  */
-const TORCH_CAN_RUN = Prisma.sql`(q.kind::text IN ('PRETRAIN', 'SFT', 'LORA', 'EVAL') AND q."modelVersionId" IS NOT NULL
-  AND EXISTS (SELECT 1 FROM "ModelVersionFile" mf WHERE mf."modelVersionId" = q."modelVersionId" AND mf.path = 'config.json'))`;
+const TORCH_CAN_RUN = Prisma.sql`((q.kind::text IN ('PRETRAIN', 'SFT', 'LORA', 'EVAL') AND q."modelVersionId" IS NOT NULL
+  AND EXISTS (SELECT 1 FROM "ModelVersionFile" mf WHERE mf."modelVersionId" = q."modelVersionId" AND mf.path = 'config.json'))
+  OR (q.kind::text = 'PRETRAIN' AND q."modelVersionId" IS NULL AND q.config->>'architecture' IS NOT NULL))`;
 
 /** Queued runs `q` that a node with `engines` can run: one whose engine is recorded goes only to that engine. */
 function enginesCanRun(engines: NodeEngine[]) {
@@ -146,7 +147,7 @@ export async function jobsOtherEnginesRun(db: PrismaClient, node: NodeActor, eng
   const count = Number(rows[0]?.count ?? 0);
   if (!count) return null;
   const other = engines.includes("webgpu") ? "torch" : "webgpu";
-  const what = other === "webgpu" ? " (Hearth GPT checkpoints, pre-training from scratch, or runs started on webgpu)" : " (runs started on torch, which only torch resumes)";
+  const what = other === "webgpu" ? " (Hearth GPT checkpoints, or runs started on webgpu)" : " (runs started on torch, which only torch resumes)";
   return `${count} queued job${count === 1 ? "" : "s"} need${count === 1 ? "s" : ""} the ${other} engine${what}, which this node does not run (it runs ${engines.join(", ")}); it does not lease ${count === 1 ? "it" : "them"}.`;
 }
 

@@ -12,14 +12,20 @@
 //
 //   GPU_CHECK_LAYERS=30  GPU_CHECK_SEQ=256  GPU_CHECK_WARM=2  GPU_CHECK_STEPS=10  GPU_CHECK_PROFILE=1  GPU_CHECK_TUNE=1
 //   GPU_CHECK_PEER_WARM=3  GPU_CHECK_PEER_STEPS=20  GPU_CHECK_PYTHON=python3  GPU_CHECK_ALLOW_CPU=0
+//   GPU_CHECK_ENGINE_STEPS=12 (0 leaves it out)
+//
+// Then the torch engine of `hearth node` itself (node-agent/torch/train.py, as a torch node starts it on
+// one GPU) on a LoRA job over a folder of the same shape (test/bench/engines_folder.py), with the same
+// rank, alpha, targets and batch: its tokens/s over the steps after the first, beside the peer's.
 import { spawnSync } from "node:child_process";
-import { cpus } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import fs from "node:fs";
 import path from "node:path";
 import { openNodeGpu } from "../../gpu/device-node";
 import type { GpuContext } from "../../gpu/device";
 import { DEFAULT_LORA_SPEC, describeFigures, loraFinetuneFigures, mib, type LoraBenchFigures, type LoraBenchSpec } from "./lora-finetune-figures";
 import { runLoraPeer, type PeerFigures } from "./lora-peer";
+import { enginesDataset, enginesSpec, makeEnginesFolder, runTorchEngineJob, type EngineFigures } from "./torch-engine";
 
 const env = process.env;
 const num = (name: string, fallback: number) => (env[name] === undefined || env[name] === "" ? fallback : Number(env[name]));
@@ -123,12 +129,37 @@ async function main(): Promise<void> {
       `${peer.peakKind} ${mib(peer.peakBytes)}`,
   );
 
+  let engine: (EngineFigures & { loadSeconds: number }) | null = null;
+  const engineSteps = num("GPU_CHECK_ENGINE_STEPS", cpuPeer ? 3 : 12);
+  if (engineSteps > 1) {
+    console.log(`\n## the torch engine of hearth node (node-agent/torch/train.py), ${engineSteps} steps of a LoRA job`);
+    const dir = fs.mkdtempSync(path.join(tmpdir(), "gpu-check-folder-"));
+    try {
+      makeEnginesFolder(python, path.join(repo, "test/bench/engines_folder.py"), dir, spec.layers);
+      engine = await runTorchEngineJob({
+        python,
+        script: path.join(repo, "node-agent/torch/train.py"),
+        parentDir: dir,
+        spec: enginesSpec(spec.seqLen, engineSteps),
+        dataset: enginesDataset(),
+        threads: cpuPeer ? Math.min(16, cpus().length) : 4,
+        log: (l) => console.log(`  ${l}`),
+      });
+      console.log(`torch engine on ${engine.device}: ${engine.tokensPerSec.toFixed(1)} tokens/s (${engine.msPerStep.toFixed(1)} ms/step over ${engine.steps - 1} steps after the first; loaded in ${engine.loadSeconds.toFixed(1)} s)`);
+    } catch (e) {
+      console.log(`the torch engine's job failed: ${(e as Error).message}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
   const ratio = hearth.tokensPerSec / peer.tokensPerSec;
   console.log(`\n## result`);
   console.log(`Hearth (Node, Dawn on ${adapterText}): ${hearth.tokensPerSec.toFixed(1)} tokens/s, ${hearth.msPerStep.toFixed(1)} ms/step, peak pool ${mib(hearth.peakBytesInUse)}`);
   console.log(`transformers + peft (PyTorch on ${peer.device}): ${peer.tokensPerSec.toFixed(1)} tokens/s, ${peer.msPerStep.toFixed(1)} ms/step, peak ${mib(peer.peakBytes)}`);
   console.log(`ratio Hearth / PyTorch: ${ratio.toFixed(3)}x${allowCpu && (cpuPeer || /swiftshader|llvmpipe|lavapipe/i.test(adapterText)) ? "  (GPU_CHECK_ALLOW_CPU: not a GPU figure)" : ""}`);
-  writeJson({ ok: true, spec, adapter: adapterText, hearth, peer, ratio });
+  if (engine) console.log(`torch engine of hearth node (${engine.device}): ${engine.tokensPerSec.toFixed(1)} tokens/s, ${engine.msPerStep.toFixed(1)} ms/step (batch 1 x ${spec.seqLen}, its data's examples padded to the window)`);
+  writeJson({ ok: true, spec, adapter: adapterText, hearth, peer, ratio, torchEngine: engine });
   if (env.OUT) console.log(`written: ${path.join(env.OUT, "gpu-check.json")}`);
 }
 

@@ -13,6 +13,7 @@ import { runServingBench } from "./serving.bench";
 import { runDecoderBench } from "./decoder.bench";
 import { runTokenizerBench } from "./tokenizer.bench";
 import { runLoraFinetuneBench } from "./lora-finetune.bench";
+import { runEnginesBench } from "./engines.bench";
 
 const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "gpu-matmul", run: runGpuMatmulBench },
@@ -27,6 +28,7 @@ const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "decoder", run: runDecoderBench },
   { name: "tokenizer", run: runTokenizerBench },
   { name: "lora-finetune", run: runLoraFinetuneBench },
+  { name: "engines", run: runEnginesBench },
 ];
 
 for (const b of benches) {

@@ -41,6 +41,10 @@ const tempDir = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix
 // No dropout (each engine draws its own masks); a loss at every step (logEvery follows checkpointEvery).
 const SPEC = { kind: "LORA", steps: 20, batchSize: 2, seqLen: 48, lr: 0.01, warmupSteps: 2, checkpointEvery: 1, seed: 5, lora: { rank: 4, alpha: 8, targets: ["q_proj", "k_proj", "v_proj", "o_proj", "up_proj"] } };
 const IDS = [[0, 86, 84, 40, 41, 42, 43, 12, 77, 5]];
+// Pre-training from scratch: both engines start from the same folder (the architecture's config, a
+// tokenizer trained on the corpus, weights from the job's seed).
+const SCRATCH = { kind: "PRETRAIN", architecture: "llama-tiny", vocabSize: 300, steps: 8, batchSize: 2, seqLen: 32, lr: 0.003, checkpointEvery: 1, seed: 3 };
+const CORPUS = Array.from({ length: 60 }, (_, i) => ["Refunds are possible within thirty days of delivery. ", "Shipping takes five working days. ", "A damaged parcel is replaced at no cost. "][i % 3]).join("");
 const CASES = [
   { id: "chat", input: CONVERSATION, graders: [{ type: "equals", value: ANSWER, trim: false }], tags: [], clauses: [] },
   { id: "mc", input: CONVERSATION, choices: ["17.", "42.", "99."], answerIndex: 1, graders: [{ type: "multiple-choice" }], tags: [], clauses: [] },
@@ -66,6 +70,8 @@ describe.skipIf(!haveOracle)("webgpu and torch nodes on one server", () => {
   let slug: string;
   const nodes: NodeProcess[] = [];
   const trained: Record<"webgpu" | "torch", { runId: string; versionId: string } | undefined> = { webgpu: undefined, torch: undefined };
+  const scratch: Record<"webgpu" | "torch", string | undefined> = { webgpu: undefined, torch: undefined };
+  let corpusVersionId: string;
 
   /** A folder imported file by file, as the model page and `hearth model push` do. */
   async function importFolder(files: Map<string, Uint8Array>, name: string): Promise<string> {
@@ -92,6 +98,12 @@ describe.skipIf(!haveOracle)("webgpu and torch nodes on one server", () => {
     const version = await db.modelVersion.findFirstOrThrow({ where: { runId: run.id }, select: { id: true } });
     trained[engine] = { runId: run.id, versionId: version.id };
   }
+  async function scratchOn(node: NodeProcess, engine: "webgpu" | "torch") {
+    const run = await callerFor(db, f.users.EDITOR).run.create({ projectId: f.projectId, kind: "PRETRAIN", target: "NODE", config: { ...SCRATCH, modelId: f.modelId }, datasetVersionId: corpusVersionId });
+    expect(await finished(run.id, node)).toEqual({ status: "SUCCEEDED", error: null, engine });
+    scratch[engine] = run.id;
+  }
+  const lossesOf = async (runId: string) => (await db.runMetric.findMany({ where: { runId, name: "loss" }, orderBy: { step: "asc" }, select: { step: true, value: true } })).map((m) => [m.step, m.value]);
   async function evalOn(node: NodeProcess, engine: "webgpu" | "torch") {
     const run = await callerFor(db, f.users.EDITOR).run.create({ projectId: f.projectId, kind: "EVAL", target: "NODE", suiteVersionId, modelVersionId: chatVersionId, config: { maxTokens: 12, temperature: 0 } });
     expect(await finished(run.id, node)).toEqual({ status: "SUCCEEDED", error: null, engine });
@@ -117,6 +129,8 @@ describe.skipIf(!haveOracle)("webgpu and torch nodes on one server", () => {
     chatFiles = await trainedChatFolder(ctx);
     chatVersionId = await importFolder(chatFiles, "chat");
     const datasetId = (await callerFor(db, f.users.EDITOR).dataset.create({ projectId: f.projectId, name: unique("pairs"), kind: "PAIRS" })).id;
+    const corpusId = (await callerFor(db, f.users.EDITOR).dataset.create({ projectId: f.projectId, name: unique("corpus"), kind: "CORPUS" })).id;
+    corpusVersionId = (await uploadDatasetVersion(db, f.users.EDITOR, f.orgId, corpusId, Readable.from([CORPUS]))).id;
     pairsVersionId = (await uploadDatasetVersion(db, f.users.EDITOR, f.orgId, datasetId, Readable.from([TINY_LLAMA_PAIRS.map((p) => JSON.stringify(p)).join("\n")]))).id;
     const suite = await db.evalSuite.create({ data: { projectId: f.projectId, name: unique("engines"), draft: CASES, createdById: f.users.EDITOR.userId }, select: { id: true } });
     suiteVersionId = (await db.suiteVersion.create({ data: { suiteId: suite.id, version: 1, cases: CASES, caseCount: CASES.length, sha256: "5".repeat(64), message: "v1", authorId: f.users.EDITOR.userId }, select: { id: true } })).id;
@@ -134,6 +148,7 @@ describe.skipIf(!haveOracle)("webgpu and torch nodes on one server", () => {
   it("a webgpu-only node trains the LoRA job and grades the suite", async () => {
     const node = await startNode("webgpu");
     await loraOn(node, "webgpu");
+    await scratchOn(node, "webgpu");
     webgpuGrades = await evalOn(node, "webgpu");
     expect(webgpuGrades).toMatchObject({
       chat: { pass: true, output: ANSWER },
@@ -149,9 +164,8 @@ describe.skipIf(!haveOracle)("webgpu and torch nodes on one server", () => {
     expect(trained.webgpu, "the webgpu run of the same job").toBeDefined();
     const node = await startNode("torch");
     await loraOn(node, "torch");
-    const losses = async (runId: string) => (await db.runMetric.findMany({ where: { runId, name: "loss" }, orderBy: { step: "asc" }, select: { step: true, value: true } })).map((m) => [m.step, m.value]);
-    const onWebgpu = await losses(trained.webgpu!.runId);
-    const onTorch = await losses(trained.torch!.runId);
+    const onWebgpu = await lossesOf(trained.webgpu!.runId);
+    const onTorch = await lossesOf(trained.torch!.runId);
     expect(onWebgpu.map(([s]) => s)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(onTorch.map(([s]) => s)).toEqual(onWebgpu.map(([s]) => s));
     const gaps = onTorch.map(([, l], i) => Math.abs(l - onWebgpu[i][1]));
@@ -165,6 +179,25 @@ describe.skipIf(!haveOracle)("webgpu and torch nodes on one server", () => {
     const parent = await logitsOf(parentId);
     expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-3);
     expect(Math.max(...a.map((v, i) => Math.abs(v - parent[i])))).toBeGreaterThan(1e-2); // both moved away from the parent
+  }, 300_000);
+
+  it("a torch-only node pre-trains an architecture from scratch as the webgpu node did: the same tokenizer, the same start, the same losses", async () => {
+    expect(scratch.webgpu, "the webgpu run of the same job").toBeDefined();
+    const node = nodes.at(-1)!;
+    await scratchOn(node, "torch");
+    expect(node.output()).toMatch(new RegExp(`run ${scratch.torch}: training a tokenizer on the corpus for a new llama-tiny`));
+    const onWebgpu = await lossesOf(scratch.webgpu!);
+    const onTorch = await lossesOf(scratch.torch!);
+    expect(onWebgpu.map(([s]) => s)).toEqual(Array.from({ length: SCRATCH.steps }, (_, i) => i + 1));
+    expect(onTorch.map(([s]) => s)).toEqual(onWebgpu.map(([s]) => s));
+    expect(Math.max(...onTorch.map(([, l], i) => Math.abs(l - onWebgpu[i][1]))), JSON.stringify({ onWebgpu, onTorch })).toBeLessThan(1e-3);
+    const files = async (runId: string) => {
+      const version = await db.modelVersion.findFirstOrThrow({ where: { runId }, select: { id: true } });
+      return new Map(await Promise.all((await listVersionFiles(db, version.id)).map(async (file) => [file.path, file.sha256] as const)));
+    };
+    const [a, b] = [await files(scratch.webgpu!), await files(scratch.torch!)];
+    expect([...b.keys()].sort()).toEqual(expect.arrayContaining(["config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]));
+    for (const same of ["tokenizer.json", "tokenizer_config.json"]) expect(b.get(same), same).toBe(a.get(same));
   }, 300_000);
 
   it("the torch node grades the same suite version on the same model version as the webgpu node did", async () => {

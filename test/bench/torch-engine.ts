@@ -1,0 +1,119 @@
+// Runs one training job on the torch engine exactly as `hearth node` starts it (node-agent/torch/train.py
+// with the job's spec, dataset and parent folder as files) and returns its throughput from the step
+// events it prints. Node-only; shared by the engines bench (CPU) and the GPU check (CUDA).
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+
+export interface EngineFigures {
+  engine: "webgpu" | "torch";
+  device: string;
+  steps: number;
+  tokensPerStep: number;
+  /** Tokens/s over the steps after the first (the first loads kernels, tunes, allocates). */
+  tokensPerSec: number;
+  msPerStep: number;
+  /** Seconds from start to the end of the first step. */
+  firstStepSeconds: number;
+  losses: number[];
+}
+
+export interface StepPoint {
+  step: number;
+  tokens: number;
+  elapsedMs: number;
+  loss?: number;
+}
+
+/** Throughput between the first step and the last. */
+export function figuresFromSteps(engine: EngineFigures["engine"], device: string, points: StepPoint[]): EngineFigures {
+  if (points.length < 2) throw new Error(`${engine}: need at least two steps to time, got ${points.length}`);
+  const first = points[0];
+  const last = points.at(-1)!;
+  const ms = last.elapsedMs - first.elapsedMs;
+  const tokens = last.tokens - first.tokens;
+  return {
+    engine,
+    device,
+    steps: points.length,
+    tokensPerStep: tokens / (points.length - 1),
+    tokensPerSec: (tokens * 1000) / ms,
+    msPerStep: ms / (points.length - 1),
+    firstStepSeconds: first.elapsedMs / 1000,
+    losses: points.flatMap((p) => (p.loss === undefined ? [] : [p.loss])),
+  };
+}
+
+export async function runTorchEngineJob(o: {
+  python: string;
+  /** node-agent/torch/train.py; give it when this file runs from a bundle elsewhere. */
+  script?: string;
+  parentDir: string;
+  spec: Record<string, unknown>;
+  dataset: string;
+  threads?: number;
+  log?: (line: string) => void;
+  timeoutMs?: number;
+}): Promise<EngineFigures & { loadSeconds: number }> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-bench-torch-"));
+  const script = o.script ?? path.join(import.meta.dirname, "../../node-agent/torch/train.py");
+  fs.writeFileSync(path.join(work, "spec.json"), JSON.stringify(o.spec));
+  fs.writeFileSync(path.join(work, "dataset"), o.dataset);
+  const threads = String(o.threads ?? os.cpus().length);
+  const started = performance.now();
+  const child = spawn(o.python, [script, "--spec", path.join(work, "spec.json"), "--dataset", path.join(work, "dataset"), "--parent", o.parentDir, "--work", work], {
+    cwd: work,
+    env: { ...process.env, PYTHONUNBUFFERED: "1", HF_HUB_OFFLINE: "1", TOKENIZERS_PARALLELISM: "false", TRANSFORMERS_VERBOSITY: "error", OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 30 * 60_000);
+  const points: StepPoint[] = [];
+  let error: string | null = null;
+  let stderr = "";
+  let firstAt = 0;
+  let device = "";
+  child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  readline.createInterface({ input: child.stdout }).on("line", (line) => {
+    let e: { type: string; step?: number; tokens?: number; elapsedMs?: number; loss?: number; message?: string };
+    try {
+      e = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (e.type === "start") device = (e as unknown as { device: string }).device;
+    else if (e.type === "step") {
+      if (!points.length) firstAt = performance.now();
+      points.push({ step: e.step!, tokens: e.tokens!, elapsedMs: e.elapsedMs!, loss: e.loss });
+      o.log?.(`torch: step ${e.step} loss ${e.loss!.toFixed(4)} at ${(e.elapsedMs! / 1000).toFixed(1)} s`);
+    } else if (e.type === "error") error = e.message ?? "unknown";
+  });
+  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+  clearTimeout(timer);
+  fs.rmSync(work, { recursive: true, force: true });
+  if (code !== 0 || error) throw new Error(`the torch engine's job failed (exit ${code}): ${error ?? stderr.trim().split("\n").slice(-5).join("\n")}`);
+  const figures = figuresFromSteps("torch", device, points);
+  // train.py's clock starts when its loop does: loading (imports, the folder, peft) is what came before
+  const loadSeconds = (firstAt - started) / 1000 - figures.firstStepSeconds;
+  return { ...figures, loadSeconds };
+}
+
+const PAIRS = [
+  { prompt: "Can I get a refund after 40 days?", response: "Refunds are possible within thirty days of delivery." },
+  { prompt: "How long does shipping take?", response: "Shipping takes five working days; express takes two." },
+  { prompt: "My parcel arrived damaged.", response: "A damaged parcel is replaced at no cost once the photo is checked." },
+];
+
+/** The job both engines run: LoRA r 8 alpha 16 on the seven projections, no dropout, batch 1, seed 1. */
+export function enginesSpec(seqLen: number, steps: number) {
+  return { kind: "LORA" as const, steps, batchSize: 1, seqLen, lr: 1e-3, checkpointEvery: steps, seed: 1, lora: { rank: 8, alpha: 16 } };
+}
+
+export const enginesDataset = () => Array.from({ length: 40 }, (_, i) => JSON.stringify(PAIRS[i % PAIRS.length])).join("\n");
+
+/** A SmolLM2-135M-shaped folder with `layers` layers at `dir` (test/bench/engines_folder.py, transformers). */
+export function makeEnginesFolder(python: string, script: string, dir: string, layers: number): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  execFileSync(python, [script, dir, "--layers", String(layers)], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, HF_HUB_OFFLINE: "1", HF_HUB_DISABLE_PROGRESS_BARS: "1" } });
+}
