@@ -11,7 +11,8 @@ import type { GpuContext } from "../../gpu/device";
 import { writeTar } from "../../gpu/io/tar";
 import { completeText, loadTextModel, type TextModel } from "../../gpu/nn/text-model";
 import { gpuContext } from "../gpu/helpers";
-import { copyTinyLlamaFolder, oracleOrSkip, runOracle } from "../support/oracle";
+import { copyTinyLlamaFolder, oracleOrSkip, oraclePython, runOracle } from "../support/oracle";
+import { loadTorchTextModel } from "../../node-agent/torch-inference";
 
 const oracle = oracleOrSkip();
 const MESSAGES = [
@@ -101,5 +102,54 @@ describe.skipIf(!oracle)("TextModel vs transformers on a llama folder", () => {
       const got = await model.logLikelihood(context, continuation);
       expect(Math.abs(got.logprob - want.scores[i].logprob), `${JSON.stringify(s)}: ${got.logprob} vs ${want.scores[i].logprob}`).toBeLessThan(1e-3);
     }
+  });
+});
+
+// The torch engine's TextModel (node-agent/torch-inference.ts): the same text side over transformers in a
+// Python process, batching what arrives together. Held to the same oracle, and to its failures.
+describe.skipIf(!oracle)("the torch engine's TextModel vs transformers", () => {
+  let root = "";
+  let dir = "";
+  let model: TextModel;
+  let want: OracleOut;
+
+  beforeAll(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-torch-text-model-"));
+    dir = path.join(root, "tiny-llama");
+    copyTinyLlamaFolder(dir);
+    want = transformers(dir);
+    model = await loadTorchTextModel({ python: oraclePython(), gpus: [] }, archive(dir));
+  }, 300_000);
+
+  afterAll(() => {
+    model?.release();
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it("generates greedily token for token and scores within 1e-3, with requests sent together run as one batch", async () => {
+    const prompt = model.chatPromptIds(MESSAGES);
+    expect(prompt).toEqual(want.prompt);
+    const [got, ...scores] = await Promise.all([
+      completeText(model, prompt, { maxNewTokens: MAX_NEW_TOKENS, temperature: 0 }),
+      ...SCORES.map((s) => model.logLikelihood("messages" in s ? model.chatPromptIds(s.messages!) : model.promptIds(s.text!), model.encode(s.continuation))),
+    ]);
+    expect(got.tokens).toEqual(want.generated);
+    for (const [i, score] of scores.entries()) expect(Math.abs(score.logprob - want.scores[i].logprob), JSON.stringify(SCORES[i])).toBeLessThan(1e-3);
+    // a shorter prompt beside a longer one (left padding) generates what it generates alone
+    const short = model.promptIds("Shipping");
+    const [alone] = [await completeText(model, short, { maxNewTokens: 8, temperature: 0 })];
+    const [together] = await Promise.all([completeText(model, short, { maxNewTokens: 8, temperature: 0 }), completeText(model, prompt, { maxNewTokens: 8, temperature: 0 })]);
+    expect(together.tokens).toEqual(alone.tokens);
+  });
+
+  it("fails a request with Python's message and goes on; releasing the model fails what waits on it (never a hang); a Python without torch says so", async () => {
+    await expect(model.logLikelihood([1, 2, 3], [999_999])).rejects.toThrow(/the torch engine could not run the model: RuntimeError: index 999999 is out of bounds/);
+    expect((await completeText(model, model.promptIds("Shipping"), { maxNewTokens: 4, temperature: 0 })).tokens).toHaveLength(4);
+
+    const doomed = await loadTorchTextModel({ python: oraclePython(), gpus: [] }, archive(dir));
+    const waiting = completeText(doomed, doomed.promptIds("Shipping"), { maxNewTokens: 100, temperature: 0, onText: () => doomed.release() });
+    await expect(waiting).rejects.toThrow(/the model was released/);
+
+    await expect(loadTorchTextModel({ python: "/usr/bin/python3", gpus: [] }, archive(dir))).rejects.toThrow("the torch engine failed: ModuleNotFoundError: No module named 'torch'");
   });
 });
