@@ -9,7 +9,7 @@ import { defaultTuningFile, fileTuningStore } from "./tuning-store";
 import { defaultTorchDir, probeTorch, setupTorch } from "./torch-engine";
 
 export const NODE_USAGE = `Usage: hearth node --server <Hearth URL> --token <node token> [--name <name>] [--memory-gb <GiB>] [--no-serve]
-                   [--python <path> | --setup-torch cpu [--torch-dir <dir>]] [--engines webgpu,torch]
+                   [--python <path> | --setup-torch cpu [--torch-dir <dir>]] [--engines webgpu,torch] [--cpu-ranks <n>]
 
   --server     the Hearth server (or HEARTH_URL)
   --token      a node token from the Nodes page (or HEARTH_NODE_TOKEN, which keeps it out of 'ps')
@@ -21,6 +21,8 @@ export const NODE_USAGE = `Usage: hearth node --server <Hearth URL> --token <nod
   --setup-torch cpu
                create that environment (a venv in --torch-dir, default ~/.local/share/hearth/torch-venv)
                from the hash-pinned node-agent/torch/requirements.txt with pip, then use it
+  --cpu-ranks  on a machine without CUDA GPUs, the processes one torch job may run as (gloo; default 1):
+               a job asking for gpus: N runs as N processes sharing the CPU. With GPUs, one per GPU
   --engines    the engines to offer (default: every one that runs here); torch-only nodes never lease
                Hearth GPT checkpoints, which run on webgpu only
 
@@ -41,6 +43,7 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
         "setup-torch": { type: "string" },
         "torch-dir": { type: "string" },
         engines: { type: "string" },
+        "cpu-ranks": { type: "string" },
         help: { type: "boolean", default: false },
       },
       strict: true,
@@ -86,9 +89,20 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
       return 2;
     }
   }
+  let cpuRanks: number | undefined;
+  if (values["cpu-ranks"] !== undefined) {
+    cpuRanks = Number(values["cpu-ranks"]);
+    if (!Number.isInteger(cpuRanks) || cpuRanks < 1 || cpuRanks > 64) {
+      console.error(`--cpu-ranks must be a whole number from 1 to 64, got "${values["cpu-ranks"]}"`);
+      return 2;
+    }
+  }
   let torch;
   if (!engines.includes("torch")) torch = { env: null, report: { engine: "torch" as const, available: false, reason: "not offered by this node (--engines)" } };
-  else if (python) torch = probeTorch(python);
+  else if (python) {
+    torch = probeTorch(python);
+    if (torch.env && cpuRanks) torch.env.cpuRanks = cpuRanks;
+  }
   if (engines.includes("torch") && !engines.includes("webgpu") && !torch?.env) {
     console.error(`[hearth node] --engines torch, but the torch engine cannot run: ${torch?.report.reason ?? "give --python or --setup-torch"}`);
     return 2;

@@ -16,7 +16,8 @@ import { readTar, writeTar } from "@/gpu/io/tar";
 import { parseHFConfig } from "@/gpu/nn/hf-config";
 import { validateTrainJobSpec } from "@/gpu/train/job";
 import type { TrainJobSpec } from "@/gpu/train/job-types";
-import { randomDecoderTensors, scratchFolderFiles } from "@/gpu/train/decoder-job";
+import { planForSpec, randomDecoderTensors, scratchFolderFiles } from "@/gpu/train/decoder-job";
+import type { DecoderConfig } from "@/gpu/nn/hf-config";
 import { encodeSafetensors, type TensorToWrite } from "@/gpu/io/safetensors";
 import { ActiveJob, JobFailure, MetricSender, reliably, runPath, type JobOutcome } from "./run-job";
 import type { NodeApiClient } from "./client";
@@ -28,7 +29,12 @@ const NEEDED = ["torch", "transformers", "peft", "safetensors"];
 export interface TorchEnv {
   python: string;
   gpus: NodeGpu[];
+  /** On a node without CUDA GPUs: processes one job may run as on the CPU (--cpu-ranks; default 1). */
+  cpuRanks?: number;
 }
+
+/** Processes the torch engine can run one job as: one per GPU, or --cpu-ranks on a CPU. */
+export const torchRanks = (torch: TorchEnv) => (torch.gpus.length ? torch.gpus.length : (torch.cpuRanks ?? 1));
 
 interface ProbeOutput {
   python: string;
@@ -126,13 +132,22 @@ export async function runTorchTraining(env: TorchJobEnv, active: ActiveJob): Pro
     } catch (error) {
       throw new JobFailure(`The parent archive cannot be unpacked: ${(error as Error).message}`, false);
     }
-    fs.writeFileSync(path.join(work, "spec.json"), JSON.stringify(spec));
     const args = ["--spec", path.join(work, "spec.json"), "--dataset", path.join(work, "dataset"), "--parent", path.join(work, "parent"), "--work", work];
+    let resumed: Map<string, Uint8Array> | null = null;
     if (job.checkpoint) {
-      fs.writeFileSync(path.join(work, "resume.tar"), await fetchBytes(`checkpoint of step ${job.checkpoint.step}`, `checkpoints/${job.checkpoint.step}`));
+      const bytes = await fetchBytes(`checkpoint of step ${job.checkpoint.step}`, `checkpoints/${job.checkpoint.step}`);
+      fs.writeFileSync(path.join(work, "resume.tar"), bytes);
       args.push("--resume", path.join(work, "resume.tar"));
       env.log(`run ${job.runId}: resuming from the checkpoint of step ${job.checkpoint.step}`);
+      try {
+        resumed = readTar(bytes);
+      } catch {
+        resumed = null; // train.py says what is wrong with it
+      }
     }
+    const ranks = spec.gpus ?? 1;
+    if (ranks > 1 && !spec.strategy) spec = { ...spec, strategy: chooseStrategy(spec, parentFiles, resumed, env.torch) };
+    fs.writeFileSync(path.join(work, "spec.json"), JSON.stringify(spec));
     return await runProcess(env, active, spec, work, args);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -163,19 +178,42 @@ function scratchParent(spec: TrainJobSpec, dataset: Uint8Array, log: (line: stri
   return new Map([...scratch.files, ["model.safetensors", encodeSafetensors(tensors, { format: "pt" })]]);
 }
 
-async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: { steps: number }, work: string, args: string[]): Promise<JobOutcome> {
+/**
+ * DDP or FSDP for a job on several processes that names neither: what its checkpoint was written with
+ * when it resumes (the optimizer's state differs), else FSDP when the job's memory plan exceeds one of
+ * this node's GPUs, else DDP (a CPU node: DDP).
+ */
+function chooseStrategy(spec: TrainJobSpec, parent: Map<string, Uint8Array>, resumed: Map<string, Uint8Array> | null, torch: TorchEnv): "ddp" | "fsdp" {
+  const saved = resumed?.get("job.json");
+  if (saved) {
+    const s = (JSON.parse(new TextDecoder().decode(saved)) as { strategy?: unknown }).strategy;
+    if (s === "ddp" || s === "fsdp") return s;
+  }
+  if (!torch.gpus.length) return "ddp";
+  const config = parseHFConfig(JSON.parse(new TextDecoder().decode(parent.get("config.json"))));
+  if (config.modelType === "gpt2") return "ddp";
+  const plan = planForSpec(config as DecoderConfig, spec, { sourceBytes: config.dtype === "float32" ? 4 : 2 });
+  return plan.total > Math.min(...torch.gpus.map((g) => g.memoryBytes)) ? "fsdp" : "ddp";
+}
+
+async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: TrainJobSpec, work: string, args: string[]): Promise<JobOutcome> {
   const { job } = active;
   const jobEnv = { api: env.api, log: env.log };
   const script = path.join(TORCH_DIR, "train.py");
+  // One process per GPU the job asks for (the lease gave it a node with that many), through torchrun;
+  // on a node without GPUs, that many processes on the CPU (gloo), sharing its cores.
+  const ranks = spec.gpus ?? 1;
   const gpus = env.torch.gpus.length;
-  const argv = gpus > 0 ? ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", String(gpus), script, ...args] : [script, ...args];
+  const argv = ranks > 1 ? ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", String(ranks), script, ...args] : [script, ...args];
+  const threads = gpus === 0 && ranks > 1 ? { OMP_NUM_THREADS: String(Math.max(1, Math.floor(os.cpus().length / ranks))) } : {};
   const child = spawn(env.torch.python, argv, {
     cwd: work,
     detached: true, // its own process group: a cancel kills torchrun and every rank
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, PYTHONUNBUFFERED: "1", HF_HUB_OFFLINE: "1", HF_HUB_DISABLE_PROGRESS_BARS: "1", TRANSFORMERS_VERBOSITY: "error", TOKENIZERS_PARALLELISM: "false" },
+    env: { ...process.env, PYTHONUNBUFFERED: "1", HF_HUB_OFFLINE: "1", HF_HUB_DISABLE_PROGRESS_BARS: "1", TRANSFORMERS_VERBOSITY: "error", TOKENIZERS_PARALLELISM: "false", ...threads },
   });
-  env.log(`run ${job.runId}: torch process ${child.pid} started (${gpus > 0 ? `torchrun, ${gpus} GPU${gpus === 1 ? "" : "s"}` : "CPU"})`);
+  const where = gpus > 0 ? `${ranks} of ${gpus} GPU${gpus === 1 ? "" : "s"}` : "the CPU";
+  env.log(`run ${job.runId}: torch process ${child.pid} started (${ranks > 1 ? `torchrun, ${ranks} processes with ${spec.strategy}, on ${where}` : `one process, on ${gpus > 0 ? "GPU 0" : "the CPU"}`})`);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
   const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
   let killTimer: NodeJS.Timeout | undefined;

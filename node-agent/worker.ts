@@ -10,7 +10,7 @@ import { ActiveJob, JobFailure, runEvaluation, runTraining, webgpuEvalEngine, ty
 import { LoadedModelCache } from "./model-cache";
 import type { TextModel } from "@/gpu/nn/text-model";
 import { NodeServing } from "./serving";
-import { runTorchTraining, type TorchEnv } from "./torch-engine";
+import { runTorchTraining, torchRanks, type TorchEnv } from "./torch-engine";
 import { torchEvalEngine } from "./torch-inference";
 
 export interface NodeWorkerOptions {
@@ -180,7 +180,8 @@ export class NodeWorker {
       try {
         const kinds = NODE_JOB_KINDS;
         let waiting: string | null | undefined;
-        ({ job, waiting } = await this.api.call<{ job: LeasedJob | null; waiting?: string | null }>("POST", "lease", { json: { kinds, engines: this.engines() } }));
+        const ranks = this.options.torch?.env ? torchRanks(this.options.torch.env) : 1;
+        ({ job, waiting } = await this.api.call<{ job: LeasedJob | null; waiting?: string | null }>("POST", "lease", { json: { kinds, engines: this.engines(), ranks } }));
         // Said once each time it changes, not at every poll.
         if (!job && (waiting ?? null) !== this.waiting && waiting) this.log(waiting);
         if (!job) this.waiting = waiting ?? null;

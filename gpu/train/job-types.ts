@@ -42,6 +42,13 @@ export interface TrainJobSpec {
   recompute?: boolean;
   /** A decoder's exported weights: in the parent's dtype (default) or float32 (exact, twice the size of 16-bit). */
   exportDtype?: "source" | "float32";
+  /**
+   * Processes (one per GPU) the job runs on, each taking an equal share of every batch (the torch
+   * engine; default 1). batchSize is the global batch and must be a multiple of it.
+   */
+  gpus?: number;
+  /** How several processes share the model: "ddp" (a full copy each) or "fsdp" (sharded). Default: ddp when it fits one GPU. */
+  strategy?: "ddp" | "fsdp";
 }
 
 export interface TrainJobInput {

@@ -87,6 +87,15 @@ export function validateTrainJobSpec(raw: unknown): TrainJobSpec {
     if (r.exportDtype !== "source" && r.exportDtype !== "float32") throw new SpecError(`exportDtype must be "source" or "float32", got ${JSON.stringify(r.exportDtype)}`);
     spec.exportDtype = r.exportDtype;
   }
+  if (r.gpus !== undefined && r.gpus !== null) {
+    spec.gpus = int(r.gpus, "gpus", 1, 64);
+    if (spec.batchSize % spec.gpus !== 0) throw new SpecError(`batchSize ${spec.batchSize} must be a multiple of gpus ${spec.gpus}: each process takes an equal share of every batch`);
+    if (spec.gpus === 1) delete spec.gpus;
+  }
+  if (r.strategy !== undefined && r.strategy !== null) {
+    if (r.strategy !== "ddp" && r.strategy !== "fsdp") throw new SpecError(`strategy must be "ddp" or "fsdp", got ${JSON.stringify(r.strategy)}`);
+    spec.strategy = r.strategy;
+  }
   if (spec.kind === "LORA" && !spec.lora) spec.lora = { rank: LORA_DEFAULTS.rank, alpha: LORA_DEFAULTS.alpha };
   for (const k of Object.keys(spec) as Array<keyof TrainJobSpec>) if (spec[k] === undefined) delete spec[k];
   return spec;

@@ -16,6 +16,7 @@
 #   {"type": "done", "path", "steps", "parameters", "finalLoss"}   the result folder
 #   {"type": "error", "message"}             and exit status 1
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -215,6 +216,10 @@ def main():
     every = int(spec["checkpointEvery"])
     seed = int(spec.get("seed") or 1)
     eval_every = int(spec.get("evalEvery") or 0)
+    strategy = spec.get("strategy") or "ddp"
+    fsdp = WORLD > 1 and strategy == "fsdp"
+    if batch % WORLD:
+        raise JobError(f"batchSize {batch} must be a multiple of the {WORLD} processes: each takes an equal share of every batch")
 
     if WORLD > 1:
         torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
@@ -229,8 +234,9 @@ def main():
         raise JobError("fine-tuning a GPT-2 folder is not supported; choose a llama, mistral or qwen2 model")
     source_dtype = parent_dtype(parent_config, torch)
     tok = AutoTokenizer.from_pretrained(args.parent)
-    # LoRA keeps the base frozen (in its own dtype on a GPU); full training needs float32 master weights.
-    load_dtype = source_dtype if kind == "LORA" and device.type == "cuda" else torch.float32
+    # LoRA keeps the base frozen (in its own dtype on a GPU); full training needs float32 master weights,
+    # and so does FSDP (its shards are float32 masters; on a GPU it computes in the folder's dtype).
+    load_dtype = source_dtype if kind == "LORA" and device.type == "cuda" and not fsdp else torch.float32
     model = AutoModelForCausalLM.from_pretrained(args.parent, dtype=load_dtype).to(device)
     context = getattr(model.config, "max_position_embeddings", None) or 512
     seq_len = min(int(spec.get("seqLen") or 512), context)
@@ -247,8 +253,15 @@ def main():
         lora = LoraConfig(r=int(l["rank"]), lora_alpha=l["alpha"], lora_dropout=float(l.get("dropout") or 0.0), target_modules=list(targets), task_type="CAUSAL_LM")
         model = get_peft_model(model, lora)
         init_lora_like_webgpu(model, model.config.num_hidden_layers, targets, seed, torch)
+    if fsdp:
+        from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+        policy = MixedPrecisionPolicy(param_dtype=source_dtype, reduce_dtype=torch.float32) if device.type == "cuda" else MixedPrecisionPolicy()
+        for layer in (model.base_model.model if kind == "LORA" else model).model.layers:
+            fully_shard(layer, mp_policy=policy)
+        fully_shard(model, mp_policy=policy)
     model.train()
-    emit(type="start", device=str(device), processes=WORLD, dtype=str(next(model.parameters()).dtype).replace("torch.", ""), trainable=sum(p.numel() for p in model.parameters() if p.requires_grad))
+    emit(type="start", device=str(device), processes=WORLD, strategy=strategy if WORLD > 1 else None, dtype=str(next(model.parameters()).dtype).replace("torch.", ""), trainable=sum(p.numel() for p in model.parameters() if p.requires_grad))
 
     with open(args.dataset, "rb") as f:
         text = f.read().decode("utf-8")
@@ -258,13 +271,14 @@ def main():
         ids = tok.encode(text, add_special_tokens=False)
         split = int(len(ids) * 0.9)
         can_val = eval_every > 0 and split >= seq_len + 1 and len(ids) - split >= seq_len + 1
-        data = CorpusSampler(ids[:split] if can_val else ids, batch, seq_len, seed + RANK)
+        # every process draws the whole batch (the same generator) and takes its share of the rows
+        data = CorpusSampler(ids[:split] if can_val else ids, batch, seq_len, seed)
         val = CorpusSampler(ids[split:], batch, seq_len, seed + 7919) if can_val else None
     else:
         examples = sft_examples(text, tok)
         split = int(len(examples) * 0.9)
         can_val = eval_every > 0 and 1 <= split < len(examples)
-        data = MaskedSampler(examples[:split] if can_val else examples, batch, seq_len, seed + RANK, pad)
+        data = MaskedSampler(examples[:split] if can_val else examples, batch, seq_len, seed, pad)
         val = MaskedSampler(examples[split:], batch, seq_len, seed + 7919, pad) if can_val else None
     val_batches = [val.next(torch) for _ in range(4)] if val else []
 
@@ -274,29 +288,57 @@ def main():
         {"params": [p for _, p in trainable if p.ndim != 2], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, betas=(0.9, 0.95), eps=1e-8)
-    ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[LOCAL_RANK] if device.type == "cuda" else None) if WORLD > 1 else model
+    ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[LOCAL_RANK] if device.type == "cuda" else None) if WORLD > 1 and not fsdp else model
 
-    fingerprint = json.dumps({k: spec.get(k) for k in ["kind", "steps", "batchSize", "seqLen", "lr", "warmupSteps", "gradAccum", "seed", "lora"]}, sort_keys=True)
+    fingerprint = json.dumps({k: spec.get(k) for k in ["kind", "steps", "batchSize", "seqLen", "lr", "warmupSteps", "gradAccum", "seed", "lora", "strategy"]}, sort_keys=True)
     start = 0
     if args.resume:
-        start = restore(args.resume, args.work, model, optimizer, data, kind, fingerprint, torch)
+        start = restore(args.resume, args.work, model, optimizer, data, kind, fingerprint, torch, fsdp)
 
-    def save_folder(into):
+    def full_states():
+        """The model's weights and the optimizer's state, whole, on rank 0: FSDP gathers its shards (every rank calls this)."""
+        if not fsdp:
+            return None, optimizer.state_dict()
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict, get_optimizer_state_dict
+
+        o = StateDictOptions(full_state_dict=True, cpu_offload=True)
+        return get_model_state_dict(model, options=o), get_optimizer_state_dict(model, optimizer, options=o)
+
+    def save_folder(into, weights):
         os.makedirs(into, exist_ok=True)
+        if weights is None:
+            if kind == "LORA":
+                model.save_pretrained(os.path.join(into, "adapter"))
+            else:
+                model.save_pretrained(into, max_shard_size="1000GB")
+            return
+        from safetensors.torch import save_file
+
         if kind == "LORA":
-            model.save_pretrained(os.path.join(into, "adapter"))
+            from peft import get_peft_model_state_dict
+
+            os.makedirs(os.path.join(into, "adapter"), exist_ok=True)
+            adapter = get_peft_model_state_dict(model, state_dict=weights)
+            save_file({k: v.contiguous() for k, v in adapter.items()}, os.path.join(into, "adapter", "adapter_model.safetensors"))
+            model.peft_config["default"].save_pretrained(os.path.join(into, "adapter"))
         else:
-            model.save_pretrained(into, max_shard_size="1000GB")
+            save_file({k: v.clone().contiguous() for k, v in weights.items()}, os.path.join(into, "model.safetensors"))
 
     def checkpoint(step):
+        weights, optim = full_states()
+        if RANK != 0:
+            return
         d = os.path.join(args.work, f"checkpoint-{step}")
         shutil.rmtree(d, ignore_errors=True)
-        save_folder(d)
+        save_folder(d, weights)
+        with open(os.path.join(d, "job.json"), "w") as f:
+            # read by the agent that resumes it: the same strategy must load this optimizer state
+            json.dump({"strategy": strategy if WORLD > 1 else None, "processes": WORLD}, f)
         state = {
             "format": STATE_FORMAT,
             "fingerprint": fingerprint,
             "step": step,
-            "optimizer": optimizer.state_dict(),
+            "optimizer": optim,
             "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else None, "sampler": data.rand.state},
         }
         torch.save(state, os.path.join(d, "trainer_state.pt"))
@@ -318,13 +360,22 @@ def main():
         if count == 0:
             raise JobError("a batch has no tokens to learn; use longer sequences (seqLen)")
         total = 0.0
-        for x, y in micro:
-            x, y = x.to(device), y.to(device)
-            logits = ddp(input_ids=x).logits.float()
-            loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=-100, reduction="sum") / count
-            loss.backward()
+        share = batch // WORLD
+        for i, (x, y) in enumerate(micro):
+            # this process's rows of the global batch; the loss is its part of the global mean, and
+            # since DDP and FSDP average gradients over processes, each backward is scaled by their number
+            x, y = x[RANK * share : (RANK + 1) * share].to(device), y[RANK * share : (RANK + 1) * share].to(device)
+            quiet = ddp.no_sync() if ddp is not model and i < len(micro) - 1 else contextlib.nullcontext()
+            with quiet:
+                logits = ddp(input_ids=x).logits.float()
+                loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=-100, reduction="sum") / count
+                (loss * WORLD).backward()
             total += float(loss.detach())
             tokens += x.numel()
+        if WORLD > 1:
+            summed = torch.tensor([total], dtype=torch.float64, device=device)
+            torch.distributed.all_reduce(summed)
+            total = float(summed)
         torch.nn.utils.clip_grad_norm_([p for _, p in trainable], 1.0)
         optimizer.step()
         last_loss = total
@@ -341,9 +392,18 @@ def main():
             model.train()
             event["valLoss"] = total_val / max(1, targets_val)
         emit(**event)
-        if RANK == 0 and ((step + 1) % every == 0 or step + 1 == steps):
+        if (step + 1) % every == 0 or step + 1 == steps:
             checkpoint(step + 1)
 
+    final = model
+    if fsdp:
+        # the trained weights, whole, in an unsharded copy of the model on rank 0
+        weights, _ = full_states()
+        if RANK == 0:
+            final = AutoModelForCausalLM.from_pretrained(args.parent, dtype=torch.float32)
+            if kind == "LORA":
+                final = get_peft_model(final, lora)
+            final.load_state_dict(weights, strict=False)
     if RANK == 0:
         out = os.path.join(args.work, "result")
         shutil.rmtree(out, ignore_errors=True)
@@ -351,12 +411,12 @@ def main():
         for name in ["config.json", *COPIED]:
             if os.path.exists(os.path.join(args.parent, name)):
                 shutil.copyfile(os.path.join(args.parent, name), os.path.join(out, name))
-        parameters = sum(p.numel() for p in (model.get_base_model() if kind == "LORA" else model).parameters())
+        parameters = sum(p.numel() for p in (final.get_base_model() if kind == "LORA" else final).parameters())
         if kind == "LORA":
-            model.save_pretrained(os.path.join(out, "adapter"))
-            merged = model.merge_and_unload()
+            final.save_pretrained(os.path.join(out, "adapter"))
+            merged = final.merge_and_unload()
         else:
-            merged = model
+            merged = final
         # The merged weights in the parent's dtype, under transformers' names, as one file; the parent's config stays.
         weights = os.path.join(args.work, "weights")
         shutil.rmtree(weights, ignore_errors=True)
@@ -368,8 +428,8 @@ def main():
         torch.distributed.destroy_process_group()
 
 
-def restore(path, work, model, optimizer, data, kind, fingerprint, torch):
-    d = os.path.join(work, "resume")
+def restore(path, work, model, optimizer, data, kind, fingerprint, torch, fsdp):
+    d = os.path.join(work, f"resume-{RANK}")
     shutil.rmtree(d, ignore_errors=True)
     try:
         with tarfile.open(path) as tar:
@@ -384,7 +444,18 @@ def restore(path, work, model, optimizer, data, kind, fingerprint, torch):
         raise JobError("the checkpoint was written by a different training configuration; it cannot be resumed with this one")
     from safetensors.torch import load_file
 
-    if kind == "LORA":
+    if fsdp:
+        # every process reads the whole state and keeps its shards
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict, set_optimizer_state_dict
+
+        if kind == "LORA":
+            saved = load_file(os.path.join(d, "adapter", "adapter_model.safetensors"))
+            weights = {k[: -len(".weight")] + ".default.weight" if ".lora_" in k else k: v for k, v in saved.items()}
+        else:
+            weights = load_file(os.path.join(d, "model.safetensors"))
+        set_model_state_dict(model, weights, options=StateDictOptions(full_state_dict=True, strict=False))
+        set_optimizer_state_dict(model, optimizer, optim_state_dict=state["optimizer"], options=StateDictOptions(full_state_dict=True))
+    elif kind == "LORA":
         from peft import set_peft_model_state_dict
 
         set_peft_model_state_dict(model, load_file(os.path.join(d, "adapter", "adapter_model.safetensors")))
@@ -392,7 +463,8 @@ def restore(path, work, model, optimizer, data, kind, fingerprint, torch):
         missing = model.load_state_dict(load_file(os.path.join(d, "model.safetensors")), strict=False)
         if missing.unexpected_keys:
             raise JobError(f"the checkpoint's weights do not fit the model: {missing.unexpected_keys[:3]}")
-    optimizer.load_state_dict(state["optimizer"])
+    if not fsdp:
+        optimizer.load_state_dict(state["optimizer"])
     torch.set_rng_state(state["rng"]["torch"])
     if state["rng"].get("cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["rng"]["cuda"])

@@ -27,7 +27,12 @@ export interface NodeCapacity {
   kinds: RunKind[];
   /** The node's engines (default webgpu); with torch among them, torch trains what it can. */
   engines?: NodeEngine[];
+  /** Processes the torch engine can run one job as (its GPUs; default 1): a job asking for more gpus is not leased. */
+  ranks?: number;
 }
+
+/** The processes (GPUs) a queued run `q` asks for: its config's gpus, 1 when absent. */
+const RUN_GPUS = Prisma.sql`(CASE WHEN q.config->>'gpus' ~ '^[0-9]{1,3}$' THEN (q.config->>'gpus')::int ELSE 1 END)`;
 
 /**
  * Whether the torch engine can run the queued run `q`: training (PRETRAIN, SFT, LORA) of a Hugging
@@ -38,12 +43,16 @@ const TORCH_CAN_RUN = Prisma.sql`((q.kind::text IN ('PRETRAIN', 'SFT', 'LORA', '
   AND EXISTS (SELECT 1 FROM "ModelVersionFile" mf WHERE mf."modelVersionId" = q."modelVersionId" AND mf.path = 'config.json'))
   OR (q.kind::text = 'PRETRAIN' AND q."modelVersionId" IS NULL AND q.config->>'architecture' IS NOT NULL))`;
 
-/** Queued runs `q` that a node with `engines` can run: one whose engine is recorded goes only to that engine. */
-function enginesCanRun(engines: NodeEngine[]) {
+/**
+ * Queued runs `q` that a node with `engines` can run: one whose engine is recorded goes only to that
+ * engine; a job on several GPUs only to torch, on a node with that many.
+ */
+function enginesCanRun(engines: NodeEngine[], ranks: number) {
   const torch = engines.includes("torch");
   const webgpu = engines.includes("webgpu");
-  return Prisma.sql`(CASE WHEN q.engine IS NOT NULL THEN q.engine = ANY(${engines}::text[])
-    ELSE ${webgpu} OR (${torch} AND ${TORCH_CAN_RUN}) END)`;
+  const onTorch = Prisma.sql`(${torch} AND ${TORCH_CAN_RUN} AND ${RUN_GPUS} <= ${ranks}::int)`;
+  const onWebgpu = Prisma.sql`(${webgpu} AND ${RUN_GPUS} = 1)`;
+  return Prisma.sql`(CASE WHEN q.engine = 'torch' THEN ${onTorch} WHEN q.engine = 'webgpu' THEN ${onWebgpu} ELSE ${onWebgpu} OR ${onTorch} END)`;
 }
 
 /**
@@ -78,8 +87,8 @@ export async function admitQueuedJobs(db: PrismaClient, orgId: string): Promise<
 }
 
 /**
- * GPU memory a training job needs: a Hugging Face parent's memory plan (from its config.json), or
- * the GPT estimate of the spec's shape.
+ * GPU memory a training job needs on each of its GPUs: a Hugging Face parent's memory plan (from its
+ * config.json), or the GPT estimate of the spec's shape.
  */
 async function trainingMemory(db: PrismaClient, spec: TrainJobSpec, parentId: string | null, store: ArtifactStore = getArtifactStore()): Promise<number> {
   const files = parentId ? await listVersionFiles(db, parentId) : [];
@@ -90,7 +99,11 @@ async function trainingMemory(db: PrismaClient, spec: TrainJobSpec, parentId: st
   else return estimateTrainJob(spec).bufferBytes;
   const config = parseHFConfig(raw);
   if (config.modelType === "gpt2") throw new Error("fine-tuning a GPT-2 folder is not supported; choose a llama, mistral or qwen2 model");
-  return planForSpec(config, spec, { sourceBytes: config.dtype === "float32" || !configFile ? 4 : 2 }).total;
+  const total = planForSpec(config, spec, { sourceBytes: config.dtype === "float32" || !configFile ? 4 : 2 }).total;
+  // Across several GPUs FSDP shards weights, gradients and moments (each process also holds its share
+  // of the batch's activations): a GPU needs about its share. DDP keeps a whole copy on each.
+  const gpus = spec.gpus ?? 1;
+  return gpus > 1 && spec.strategy !== "ddp" ? Math.ceil(total / gpus) : total;
 }
 
 interface LeasedRow {
@@ -112,17 +125,18 @@ export async function leaseNextJob(db: PrismaClient, node: NodeActor, capacity: 
   await admitQueuedJobs(db, node.orgId);
   const kinds = capacity.kinds.length ? capacity.kinds : NODE_JOB_KINDS;
   const engines = capacity.engines?.length ? capacity.engines : (["webgpu"] as NodeEngine[]);
+  const ranks = capacity.ranks ?? 1;
   const memory = capacity.memoryBytes;
   const row = await db.$transaction(async (tx) => {
     const rows = await tx.$queryRaw<LeasedRow[]>`
       UPDATE "Run" AS r
       SET status = 'RUNNING', "leaseNodeId" = ${node.nodeId}, "leaseExpiresAt" = ${leaseEnd(leaseMs)},
           attempts = r.attempts + 1, "startedAt" = COALESCE(r."startedAt", ${DB_NOW}),
-          engine = COALESCE(r.engine, (SELECT CASE WHEN ${engines.includes("torch")} AND ${TORCH_CAN_RUN} THEN 'torch' ELSE 'webgpu' END FROM "Run" q WHERE q.id = r.id))
+          engine = COALESCE(r.engine, (SELECT CASE WHEN ${engines.includes("torch")} AND ${TORCH_CAN_RUN} AND ${RUN_GPUS} <= ${ranks}::int THEN 'torch' ELSE 'webgpu' END FROM "Run" q WHERE q.id = r.id))
       WHERE r.id = (
         SELECT q.id FROM "Run" q JOIN "Project" p ON p.id = q."projectId"
         WHERE q.target = 'NODE' AND q.status = 'QUEUED' AND NOT q."cancelRequested" AND p."orgId" = ${node.orgId}
-          AND q.kind::text = ANY(${kinds}::text[]) AND ${enginesCanRun(engines)}
+          AND q.kind::text = ANY(${kinds}::text[]) AND ${enginesCanRun(engines, ranks)}
           AND q."requiredMemory" IS NOT NULL AND (${memory}::bigint IS NULL OR q."requiredMemory" <= ${memory}::bigint)
         ORDER BY q."createdAt", q.id
         LIMIT 1
@@ -138,17 +152,31 @@ export async function leaseNextJob(db: PrismaClient, node: NodeActor, capacity: 
 
 /**
  * When a node leased nothing: the queued jobs of its organization that only engines it lacks can run,
- * said plainly (e.g. a torch-only node and a job on a Hearth GPT checkpoint), or null when there are none.
+ * or that ask for more GPUs than it has, said plainly (e.g. a torch-only node and a job on a Hearth GPT
+ * checkpoint), or null when there are none.
  */
-export async function jobsOtherEnginesRun(db: PrismaClient, node: NodeActor, engines: NodeEngine[]): Promise<string | null> {
+export async function jobsOtherEnginesRun(db: PrismaClient, node: NodeActor, engines: NodeEngine[], ranks = 1): Promise<string | null> {
+  const widest = engines.includes("torch") ? ranks : 1;
   const rows = await db.$queryRaw<Array<{ count: bigint }>>`
     SELECT count(*) AS count FROM "Run" q JOIN "Project" p ON p.id = q."projectId"
-    WHERE q.target = 'NODE' AND q.status = 'QUEUED' AND NOT q."cancelRequested" AND p."orgId" = ${node.orgId} AND NOT ${enginesCanRun(engines)}`;
+    WHERE q.target = 'NODE' AND q.status = 'QUEUED' AND NOT q."cancelRequested" AND p."orgId" = ${node.orgId} AND NOT ${enginesCanRun(engines, ranks)}
+      AND ${RUN_GPUS} <= ${widest}::int`;
+  const tooWide = await db.$queryRaw<Array<{ count: bigint; gpus: number }>>`
+    SELECT count(*) AS count, max(${RUN_GPUS}) AS gpus FROM "Run" q JOIN "Project" p ON p.id = q."projectId"
+    WHERE q.target = 'NODE' AND q.status = 'QUEUED' AND NOT q."cancelRequested" AND p."orgId" = ${node.orgId} AND ${RUN_GPUS} > ${widest}::int`;
+  const lines: string[] = [];
   const count = Number(rows[0]?.count ?? 0);
-  if (!count) return null;
-  const other = engines.includes("webgpu") ? "torch" : "webgpu";
-  const what = other === "webgpu" ? " (Hearth GPT checkpoints, or runs started on webgpu)" : " (runs started on torch, which only torch resumes)";
-  return `${count} queued job${count === 1 ? "" : "s"} need${count === 1 ? "s" : ""} the ${other} engine${what}, which this node does not run (it runs ${engines.join(", ")}); it does not lease ${count === 1 ? "it" : "them"}.`;
+  if (count) {
+    const other = engines.includes("webgpu") ? "torch" : "webgpu";
+    const what = other === "webgpu" ? " (Hearth GPT checkpoints, or runs started on webgpu)" : " (runs started on torch, which only torch resumes)";
+    lines.push(`${count} queued job${count === 1 ? "" : "s"} need${count === 1 ? "s" : ""} the ${other} engine${what}, which this node does not run (it runs ${engines.join(", ")}); it does not lease ${count === 1 ? "it" : "them"}.`);
+  }
+  const wide = Number(tooWide[0]?.count ?? 0);
+  if (wide) {
+    const has = engines.includes("torch") ? `${ranks} process${ranks === 1 ? "" : "es"} (its GPUs, or --cpu-ranks)` : "1 process (the webgpu engine; several GPUs need torch)";
+    lines.push(`${wide} queued job${wide === 1 ? "" : "s"} ask${wide === 1 ? "s" : ""} for up to ${tooWide[0].gpus} GPUs on one node; this node runs ${has}.`);
+  }
+  return lines.length ? lines.join(" ") : null;
 }
 
 async function describeJob(db: PrismaClient, run: LeasedRow): Promise<LeasedJob> {

@@ -49,6 +49,8 @@ const schemas = {
     kinds: z.array(z.enum(NODE_JOB_KINDS as ["PRETRAIN", "SFT", "LORA", "EVAL"])).max(4).default([]),
     /** The node's engines in the order it prefers them for training (default: webgpu, for older agents). */
     engines: z.array(z.enum(NODE_ENGINES as ["webgpu", "torch"])).min(1).max(2).default(["webgpu"]),
+    /** Processes the torch engine can run one job as (its GPUs, or --cpu-ranks on a CPU); default 1. */
+    ranks: z.number().int().min(1).max(64).default(1),
   }),
   metrics: z.object({ points: z.array(metricPointSchema).min(1).max(10_000) }),
   results: z.object({
@@ -108,9 +110,9 @@ const ok = (value: unknown, status = 200) => Response.json(value, { status });
 const ROUTES: Array<[string, RegExp, Handler]> = [
   ["POST", /^heartbeat$/, async ({ db, req, node }) => ok(await heartbeat(db, node, await json(req, schemas.heartbeat)))],
   ["POST", /^lease$/, async ({ db, req, node }) => {
-    const { kinds, engines } = await json(req, schemas.lease);
-    const job = await leaseNextJob(db, node, { memoryBytes: node.memoryBytes, kinds, engines });
-    return ok(job ? { job } : { job, waiting: await jobsOtherEnginesRun(db, node, engines) });
+    const { kinds, engines, ranks } = await json(req, schemas.lease);
+    const job = await leaseNextJob(db, node, { memoryBytes: node.memoryBytes, kinds, engines, ranks });
+    return ok(job ? { job } : { job, waiting: await jobsOtherEnginesRun(db, node, engines, ranks) });
   }],
   ["GET", /^runs\/([^/]+)\/dataset$/, async ({ db, node, params, store }) => {
     const run = await assertLeaseHeld(db, node, params[0]);

@@ -82,7 +82,7 @@ describe.skipIf(!haveOracle)("webgpu and torch nodes on one server", () => {
   }
   async function startNode(engine: "webgpu" | "torch") {
     const { secret } = await createNodeToken(db, f.users.ADMIN, f.orgId, unique(engine));
-    const args = engine === "torch" ? ["--engines", "torch", "--python", oraclePython()] : ["--engines", "webgpu", "--no-serve"];
+    const args = engine === "torch" ? ["--engines", "torch", "--python", oraclePython(), "--cpu-ranks", "2"] : ["--engines", "webgpu", "--no-serve"];
     const node = startNodeProcess({ serverUrl: serving.origin, token: secret, name: unique(`${engine}-node`), args });
     nodes.push(node);
     await node.waitFor(/registered with/);
@@ -92,8 +92,10 @@ describe.skipIf(!haveOracle)("webgpu and torch nodes on one server", () => {
     await until(async () => ["SUCCEEDED", "FAILED"].includes((await db.run.findUniqueOrThrow({ where: { id: runId } })).status), `run ${runId} finishing`, () => node.output());
     return db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, error: true, engine: true } });
   }
+  const loraRun = async (extra: Record<string, unknown> = {}) =>
+    callerFor(db, f.users.EDITOR).run.create({ projectId: f.projectId, kind: "LORA", target: "NODE", config: { ...SPEC, ...extra, modelId: (await db.modelVersion.findUniqueOrThrow({ where: { id: parentId } })).modelId }, datasetVersionId: pairsVersionId, modelVersionId: parentId });
   async function loraOn(node: NodeProcess, engine: "webgpu" | "torch") {
-    const run = await callerFor(db, f.users.EDITOR).run.create({ projectId: f.projectId, kind: "LORA", target: "NODE", config: { ...SPEC, modelId: (await db.modelVersion.findUniqueOrThrow({ where: { id: parentId } })).modelId }, datasetVersionId: pairsVersionId, modelVersionId: parentId });
+    const run = await loraRun();
     expect(await finished(run.id, node)).toEqual({ status: "SUCCEEDED", error: null, engine });
     const version = await db.modelVersion.findFirstOrThrow({ where: { runId: run.id }, select: { id: true } });
     trained[engine] = { runId: run.id, versionId: version.id };
@@ -179,6 +181,26 @@ describe.skipIf(!haveOracle)("webgpu and torch nodes on one server", () => {
     const parent = await logitsOf(parentId);
     expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-3);
     expect(Math.max(...a.map((v, i) => Math.abs(v - parent[i])))).toBeGreaterThan(1e-2); // both moved away from the parent
+  }, 300_000);
+
+  it("the same job as 2 processes sharing each batch (DDP, and forced FSDP) gives the 1-process losses within 1e-5; a job asking for more GPUs than the node has stays queued and the node says why", async () => {
+    expect(trained.torch, "the 1-process torch run").toBeDefined();
+    const node = nodes.at(-1)!;
+    const one = await lossesOf(trained.torch!.runId);
+    for (const strategy of ["ddp", "fsdp"] as const) {
+      const run = await loraRun({ gpus: 2, ...(strategy === "fsdp" ? { strategy } : {}) });
+      await node.waitFor(new RegExp(`run ${run.id}: torch process \\d+ started \\(torchrun, 2 processes with ${strategy}, on the CPU\\)`));
+      await node.waitFor(new RegExp(`run ${run.id}: torch engine training on cpu \\(2 processes\\)`));
+      expect(await finished(run.id, node)).toEqual({ status: "SUCCEEDED", error: null, engine: "torch" });
+      const two = await lossesOf(run.id);
+      expect(two.map(([s]) => s)).toEqual(one.map(([s]) => s));
+      expect(Math.max(...two.map(([, l], i) => Math.abs(l - one[i][1]))), `${strategy}: ${JSON.stringify({ one, two })}`).toBeLessThan(1e-5);
+      expect(await db.modelVersion.count({ where: { runId: run.id } })).toBe(1);
+    }
+    const wide = await loraRun({ gpus: 4, batchSize: 4 });
+    await node.waitFor(/1 queued job asks for up to 4 GPUs on one node; this node runs 2 processes/);
+    expect((await db.run.findUniqueOrThrow({ where: { id: wide.id }, select: { status: true } })).status).toBe("QUEUED");
+    await callerFor(db, f.users.EDITOR).run.transition({ runId: wide.id, status: "CANCELLED" });
   }, 300_000);
 
   it("a torch-only node pre-trains an architecture from scratch as the webgpu node did: the same tokenizer, the same start, the same losses", async () => {
