@@ -11,7 +11,11 @@
 // adapter, and their losses are printed side by side. Tokens/s are over the steps after the first.
 //
 //   BENCH_ONLY=engines npm run bench       (or npx tsx test/bench/engines.bench.ts)
-//   BENCH_ENGINES_LAYERS=2  BENCH_ENGINES_SEQ=128  BENCH_ENGINES_STEPS=4  BENCH_ENGINES_THREADS=2
+// With BENCH_ENGINES_PROCESSES=2 the torch engine also runs the job as 2 processes (torchrun, DDP, gloo on
+// the CPU here: they share the cores, so this shows the overhead, not a speed-up) and prints the scaling
+// efficiency, tokens/s of N processes / (N x tokens/s of one); the GPU check does it across GPUs.
+//
+//   BENCH_ENGINES_LAYERS=2  BENCH_ENGINES_SEQ=128  BENCH_ENGINES_STEPS=4  BENCH_ENGINES_THREADS=2  BENCH_ENGINES_PROCESSES=1
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -69,6 +73,11 @@ export async function runEnginesBench(): Promise<void> {
 
   const torch = await runTorchEngineJob({ python, parentDir, spec: { ...spec }, dataset, threads, log: (l) => console.log(`  ${l}`) });
   const webgpu = await webgpuEngine(parentDir, spec, dataset);
+  const processes = num("BENCH_ENGINES_PROCESSES", 1);
+  const wide =
+    processes > 1
+      ? await runTorchEngineJob({ python, parentDir, spec: { ...spec, batchSize: processes }, dataset, processes, threads: Math.max(1, Math.floor(threads / processes)), log: (l) => console.log(`  ${l}`) })
+      : null;
 
   const row = (f: EngineFigures) => `| ${f.engine} | ${f.device} | ${f.tokensPerSec.toFixed(1)} | ${f.msPerStep.toFixed(0)} | ${f.firstStepSeconds.toFixed(1)} | ${f.losses.map((l) => l.toFixed(4)).join(", ")} |`;
   console.log("\n| engine | device | tokens/s | ms/step | first step s | losses |\n| --- | --- | --- | --- | --- | --- |");
@@ -76,6 +85,10 @@ export async function runEnginesBench(): Promise<void> {
   console.log(row(webgpu));
   console.log(`torch engine loaded in ${torch.loadSeconds.toFixed(1)} s (imports, folder, peft) with ${threads} threads`);
   console.log(`ratio torch / webgpu: ${(torch.tokensPerSec / webgpu.tokensPerSec).toFixed(1)}x; first-step loss ${torch.losses[0]?.toFixed(5)} vs ${webgpu.losses[0]?.toFixed(5)} (the same job: same batches, same initial adapter)`);
+  if (wide) {
+    const single = await runTorchEngineJob({ python, parentDir, spec: { ...spec, batchSize: processes }, dataset, threads, log: (l) => console.log(`  ${l}`) });
+    console.log(`torch engine, batch ${processes} x ${seqLen}: 1 process ${single.tokensPerSec.toFixed(1)} tokens/s, ${processes} processes (DDP, on the same CPU) ${wide.tokensPerSec.toFixed(1)} tokens/s; scaling efficiency ${((100 * wide.tokensPerSec) / (processes * single.tokensPerSec)).toFixed(0)}% (the processes share this machine's cores)`);
+  }
   console.log(`load after: ${os.loadavg()[0].toFixed(1)}`);
 }
 

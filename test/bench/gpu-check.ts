@@ -47,11 +47,11 @@ function writeJson(o: object): void {
 }
 
 /** torch's view of CUDA, asked before anything long runs. */
-function probeTorch(): { ok: boolean; cuda: boolean; line: string } {
-  const code = "import torch, transformers, peft; c = torch.cuda.is_available(); print(c, torch.__version__, transformers.__version__, peft.__version__, torch.cuda.get_device_name() if c else '-')";
+function probeTorch(): { ok: boolean; cuda: boolean; gpus: number; line: string } {
+  const code = "import torch, transformers, peft; c = torch.cuda.is_available(); print(c, torch.__version__, transformers.__version__, peft.__version__, torch.cuda.get_device_name() if c else '-', torch.cuda.device_count())";
   const r = spawnSync(python, ["-c", code], { encoding: "utf8", timeout: 120_000 });
-  if (r.status !== 0) return { ok: false, cuda: false, line: (r.error?.message ?? r.stderr).trim().split("\n").slice(-3).join(" ") };
-  return { ok: true, cuda: r.stdout.startsWith("True"), line: r.stdout.trim() };
+  if (r.status !== 0) return { ok: false, cuda: false, gpus: 0, line: (r.error?.message ?? r.stderr).trim().split("\n").slice(-3).join(" ") };
+  return { ok: true, cuda: r.stdout.startsWith("True"), gpus: Number(r.stdout.trim().split(/\s+/).at(-1)) || 0, line: r.stdout.trim() };
 }
 
 async function main(): Promise<void> {
@@ -130,6 +130,7 @@ async function main(): Promise<void> {
   );
 
   let engine: (EngineFigures & { loadSeconds: number }) | null = null;
+  const scaling: Array<{ processes: number; tokensPerSec: number; efficiency: number }> = [];
   const engineSteps = num("GPU_CHECK_ENGINE_STEPS", cpuPeer ? 3 : 12);
   if (engineSteps > 1) {
     console.log(`\n## the torch engine of hearth node (node-agent/torch/train.py), ${engineSteps} steps of a LoRA job`);
@@ -146,6 +147,24 @@ async function main(): Promise<void> {
         log: (l) => console.log(`  ${l}`),
       });
       console.log(`torch engine on ${engine.device}: ${engine.tokensPerSec.toFixed(1)} tokens/s (${engine.msPerStep.toFixed(1)} ms/step over ${engine.steps - 1} steps after the first; loaded in ${engine.loadSeconds.toFixed(1)} s)`);
+      // Several GPUs: the same job per GPU (batch 1 each, so the global batch grows with them), 2, 4, 8...
+      const gpuCount = torch.gpus;
+      if (gpuCount < 2) console.log(`one GPU here: no scaling figure (a machine with several GPUs prints 1, 2, ... processes and the efficiency)`);
+      for (let n = 2; n <= gpuCount; n *= 2) {
+        const wide = await runTorchEngineJob({
+          python,
+          script: path.join(repo, "node-agent/torch/train.py"),
+          parentDir: dir,
+          spec: { ...enginesSpec(spec.seqLen, engineSteps), batchSize: n },
+          dataset: enginesDataset(),
+          processes: n,
+          threads: 4,
+          log: (l) => console.log(`  ${l}`),
+        });
+        const efficiency = wide.tokensPerSec / (n * engine.tokensPerSec);
+        scaling.push({ processes: n, tokensPerSec: wide.tokensPerSec, efficiency });
+        console.log(`torch engine on ${n} GPUs (DDP): ${wide.tokensPerSec.toFixed(1)} tokens/s, scaling efficiency ${(100 * efficiency).toFixed(0)}%`);
+      }
     } catch (e) {
       console.log(`the torch engine's job failed: ${(e as Error).message}`);
     } finally {
@@ -159,7 +178,8 @@ async function main(): Promise<void> {
   console.log(`transformers + peft (PyTorch on ${peer.device}): ${peer.tokensPerSec.toFixed(1)} tokens/s, ${peer.msPerStep.toFixed(1)} ms/step, peak ${mib(peer.peakBytes)}`);
   console.log(`ratio Hearth / PyTorch: ${ratio.toFixed(3)}x${allowCpu && (cpuPeer || /swiftshader|llvmpipe|lavapipe/i.test(adapterText)) ? "  (GPU_CHECK_ALLOW_CPU: not a GPU figure)" : ""}`);
   if (engine) console.log(`torch engine of hearth node (${engine.device}): ${engine.tokensPerSec.toFixed(1)} tokens/s, ${engine.msPerStep.toFixed(1)} ms/step (batch 1 x ${spec.seqLen}, its data's examples padded to the window)`);
-  writeJson({ ok: true, spec, adapter: adapterText, hearth, peer, ratio, torchEngine: engine });
+  for (const s of scaling) console.log(`torch engine on ${s.processes} GPUs: ${s.tokensPerSec.toFixed(1)} tokens/s, scaling efficiency ${(100 * s.efficiency).toFixed(0)}%`);
+  writeJson({ ok: true, spec, adapter: adapterText, hearth, peer, ratio, torchEngine: engine, scaling });
   if (env.OUT) console.log(`written: ${path.join(env.OUT, "gpu-check.json")}`);
 }
 

@@ -10,6 +10,8 @@ import readline from "node:readline";
 export interface EngineFigures {
   engine: "webgpu" | "torch";
   device: string;
+  /** Processes the job ran as (torch: one per GPU). */
+  processes?: number;
   steps: number;
   tokensPerStep: number;
   /** Tokens/s over the steps after the first (the first loads kernels, tunes, allocates). */
@@ -53,17 +55,22 @@ export async function runTorchEngineJob(o: {
   parentDir: string;
   spec: Record<string, unknown>;
   dataset: string;
+  /** Processes (through torchrun, as a node runs a job with gpus > 1); default 1. */
+  processes?: number;
   threads?: number;
   log?: (line: string) => void;
   timeoutMs?: number;
 }): Promise<EngineFigures & { loadSeconds: number }> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-bench-torch-"));
   const script = o.script ?? path.join(import.meta.dirname, "../../node-agent/torch/train.py");
-  fs.writeFileSync(path.join(work, "spec.json"), JSON.stringify(o.spec));
+  fs.writeFileSync(path.join(work, "spec.json"), JSON.stringify({ ...o.spec, ...((o.processes ?? 1) > 1 ? { gpus: o.processes } : {}) }));
   fs.writeFileSync(path.join(work, "dataset"), o.dataset);
   const threads = String(o.threads ?? os.cpus().length);
   const started = performance.now();
-  const child = spawn(o.python, [script, "--spec", path.join(work, "spec.json"), "--dataset", path.join(work, "dataset"), "--parent", o.parentDir, "--work", work], {
+  const processes = o.processes ?? 1;
+  const jobArgs = [script, "--spec", path.join(work, "spec.json"), "--dataset", path.join(work, "dataset"), "--parent", o.parentDir, "--work", work];
+  const argv = processes > 1 ? ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", String(processes), ...jobArgs] : jobArgs;
+  const child = spawn(o.python, argv, {
     cwd: work,
     env: { ...process.env, PYTHONUNBUFFERED: "1", HF_HUB_OFFLINE: "1", TOKENIZERS_PARALLELISM: "false", TRANSFORMERS_VERBOSITY: "error", OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads },
     stdio: ["ignore", "pipe", "pipe"],
@@ -93,7 +100,7 @@ export async function runTorchEngineJob(o: {
   clearTimeout(timer);
   fs.rmSync(work, { recursive: true, force: true });
   if (code !== 0 || error) throw new Error(`the torch engine's job failed (exit ${code}): ${error ?? stderr.trim().split("\n").slice(-5).join("\n")}`);
-  const figures = figuresFromSteps("torch", device, points);
+  const figures = { ...figuresFromSteps("torch", device, points), processes };
   // train.py's clock starts when its loop does: loading (imports, the folder, peft) is what came before
   const loadSeconds = (firstAt - started) / 1000 - figures.firstStepSeconds;
   return { ...figures, loadSeconds };
