@@ -47,6 +47,8 @@ export interface EngineReport {
   /** Versions of what the engine runs on (python, torch, transformers, peft, safetensors; cuda). */
   versions?: Record<string, string | null>;
   gpus?: NodeGpu[];
+  /** torch: the processes one job may run as on this node (one per GPU, or --cpu-ranks on a CPU). */
+  ranks?: number;
 }
 
 export interface JobCheckpoint {

@@ -96,7 +96,8 @@ export class NodeWorker {
   /** What the node says about each engine at registration. */
   private engineReports(): EngineReport[] {
     const webgpu: EngineReport = this.ctx ? { engine: "webgpu", available: true } : { engine: "webgpu", available: false, reason: "not offered by this node (started with --engines torch)" };
-    const torch: EngineReport = this.options.torch?.report ?? { engine: "torch", available: false, reason: "no Python environment given: start the node with --python PATH (one with torch, transformers, peft and safetensors) or --setup-torch cpu" };
+    const env = this.options.torch?.env;
+    const torch: EngineReport = env ? { ...this.options.torch!.report, ranks: torchRanks(env) } : this.options.torch?.report ?? { engine: "torch", available: false, reason: "no Python environment given: start the node with --python PATH (one with torch, transformers, peft and safetensors) or --setup-torch cpu" };
     return [webgpu, torch];
   }
 

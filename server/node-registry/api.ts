@@ -39,6 +39,7 @@ const schemas = {
           reason: z.string().max(2000).optional(),
           versions: z.record(z.string().max(50), z.string().max(200).nullable()).optional(),
           gpus: z.array(z.object({ name: z.string().max(200), memoryBytes: z.number().int().min(0) })).max(64).optional(),
+          ranks: z.number().int().min(1).max(64).optional(),
         }),
       )
       .max(2)

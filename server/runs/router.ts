@@ -7,6 +7,7 @@ import type { Prisma } from "@/server/db/generated/client";
 import { DomainError } from "@/server/errors";
 import { assertNotServerRun, compareRuns, createRun, listResults, logMetrics, readMetrics, recordResults, runSelect, transitionRun } from "./service";
 import { metricEvents, type MetricPoint } from "./events";
+import { whyQueued } from "@/server/job-queue/queue";
 
 const MAX_POINTS_PER_BATCH = 10_000;
 const MAX_RESULTS_PER_BATCH = 1_000;
@@ -41,7 +42,7 @@ export const runRouter = router({
     ),
   get: resourceProcedure("run", "VIEWER", "runs:read").query(async ({ ctx, input }) => {
     const run = await ctx.db.run.findUniqueOrThrow({ where: { id: input.runId }, select: { ...runSelect, suiteVersion: { select: { id: true, version: true, suiteId: true, caseCount: true, suite: { select: { name: true } } } }, endpoint: { select: { id: true, name: true } } } });
-    return { ...run, role: ctx.role };
+    return { ...run, role: ctx.role, waiting: await whyQueued(ctx.db, run) };
   }),
   create: projectProcedure("EDITOR", "runs:write")
     .input(

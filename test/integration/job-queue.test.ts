@@ -8,11 +8,13 @@ import { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { FileArtifactStore } from "@/server/storage";
-import { failJob, leaseNextJob, reapExpiredLeases, renewLease, NODE_JOB_KINDS } from "@/server/job-queue/queue";
+import { failJob, jobsOtherEnginesRun, leaseNextJob, reapExpiredLeases, renewLease, NODE_JOB_KINDS } from "@/server/job-queue/queue";
+import { createNodeToken } from "@/server/node-registry/tokens";
+import { authenticateNode, registerNode } from "@/server/node-registry/service";
 import { completeTrainingJob, storeRunArtifact, storeRunCheckpoint } from "@/server/job-queue/reports";
 import { callerFor, createOrgFixture, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
-import { registerTestNode, tinyCheckpoint, TINY_SPEC } from "../support/nodes";
+import { registration, registerTestNode, tinyCheckpoint, TINY_SPEC } from "../support/nodes";
 
 async function queueRun(f: OrgFixture, config: Record<string, unknown> = { ...TINY_SPEC, modelId: f.modelId }, kind: "PRETRAIN" | "EVAL" = "PRETRAIN") {
   const caller = callerFor(f.db, f.users.EDITOR);
@@ -92,6 +94,23 @@ describe.each(TEST_DATABASE_KINDS)("the node job queue on %s", (kind) => {
     await failJob(db, both, next.id, "the node went away", true);
     expect(await leaseNextJob(db, webgpuOnly, { ...capacity(webgpuOnly), engines: ["webgpu"] })).toBeNull();
     expect(await leaseNextJob(db, torchOnly, { ...capacity(torchOnly), engines: ["torch"] })).toMatchObject({ runId: next.id, engine: "torch", attempt: 2 });
+  });
+
+  it("leases a job on several GPUs only to a torch node with that many, and says on the run why it waits", async () => {
+    const f = await createOrgFixture(db);
+    const caller = callerFor(db, f.users.EDITOR);
+    // pre-training a known shape from scratch: torch runs it (and only torch runs it on several GPUs)
+    const wide = await queueRun(f, { kind: "PRETRAIN", architecture: "llama-tiny", steps: 2, batchSize: 4, seqLen: 16, lr: 0.01, checkpointEvery: 2, gpus: 4, modelId: f.modelId });
+    expect((await caller.run.get({ runId: wide.id })).waiting).toMatch(/^No GPU node of this organization is online/);
+    const webgpu = await registerTestNode(db, f, "webgpu");
+    const { secret } = await createNodeToken(db, f.users.ADMIN, f.orgId, "torch token");
+    const { nodeId } = await registerNode(db, `Bearer ${secret}`, { ...registration("torch-2"), engines: [{ engine: "torch", available: true, gpus: [], ranks: 2 }] });
+    const torch = await authenticateNode(db, new Headers({ authorization: `Bearer ${secret}`, "x-hearth-node": nodeId }));
+    expect(await leaseNextJob(db, webgpu, { ...capacity(webgpu), engines: ["webgpu"] })).toBeNull();
+    expect(await leaseNextJob(db, torch, { ...capacity(webgpu), engines: ["torch"], ranks: 2 })).toBeNull();
+    expect((await caller.run.get({ runId: wide.id })).waiting).toBe("It asks for 4 GPUs on one node; the most any online node offers is 2. It stays queued until a node with 4 (torch engine) connects, or cancel it and ask for fewer.");
+    expect(await jobsOtherEnginesRun(db, torch, ["torch"], 2)).toMatch(/1 queued job asks for up to 4 GPUs on one node; this node runs 2 processes/);
+    expect(await leaseNextJob(db, torch, { ...capacity(webgpu), engines: ["torch"], ranks: 4 })).toMatchObject({ runId: wide.id, engine: "torch" });
   });
 
   it("fails a run whose training config cannot be valid instead of leasing it", async () => {

@@ -89,6 +89,11 @@ function RunPage() {
           {r.error}
         </div>
       ) : null}
+      {r.waiting ? (
+        <div className="alert alert-info" role="status">
+          Waiting: {r.waiting}
+        </div>
+      ) : null}
       <TabBar label="Run" tabs={tabs} current={tab} hrefFor={(id) => `${pathname}?tab=${id}`} />
       {tab === "overview" ? (
         <>
