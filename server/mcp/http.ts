@@ -1,7 +1,9 @@
 // The MCP endpoint at /mcp: streamable HTTP, stateless (any instance answers any request), served by the
 // custom server before Next (server/main.ts). Authenticated by a Hearth API key (Bearer); a browser's
 // Origin must be one of Hearth's own (DNS rebinding); tool calls are limited per key.
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { z } from "zod";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { authenticateApiKey } from "@/server/apikeys/service";
@@ -82,13 +84,15 @@ export async function serveMcp(req: IncomingMessage, res: ServerResponse, option
   if (toolCalls.length) {
     const wait = await toolCallWait(db, actor.keyId);
     if (wait) return sendError(res, 429, `This key has made too many tool calls (HEARTH_MCP_RATE_LIMIT); try again in ${wait} seconds.`, { "retry-after": String(wait) });
-    // Calls of tools this key cannot see (approve, delete, ...) are answered by the SDK as unknown tools; they are audited here.
-    const visible = new Set(toolsForKey(actor).map((tool) => tool.name));
+    // The SDK answers calls of tools this key cannot see (approve, delete, ...) as unknown tools and calls
+    // with invalid arguments before any tool runs; both are audited here, so every call leaves an entry.
+    const visible = new Map(toolsForKey(actor).map((tool) => [tool.name, tool]));
     for (const call of toolCalls) {
-      const name = typeof call.params?.name === "string" ? call.params.name : String(call.params?.name);
-      if (!visible.has(name)) {
-        await auditToolCall({ db, actor, tool: name.slice(0, 100), args: call.params?.arguments, outcome: "refused", detail: "no such tool for this key", thread, requestId: `mcp-refused-${Date.now()}` });
-      }
+      const name = (typeof call.params?.name === "string" ? call.params.name : String(call.params?.name)).slice(0, 100);
+      const tool = visible.get(name);
+      const audit = (outcome: "refused" | "error", detail: string) => auditToolCall({ db, actor, tool: name, args: call.params?.arguments, outcome, detail, thread, requestId: `mcp-${randomUUID()}` });
+      if (!tool) await audit("refused", "no such tool for this key");
+      else if (!z.object(tool.input).safeParse(call.params?.arguments ?? {}).success) await audit("error", "invalid arguments");
     }
   }
 

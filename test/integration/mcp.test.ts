@@ -357,6 +357,15 @@ describe("the MCP server", () => {
     expect((call.after as { arguments: { replace: string } }).arguments.replace).toContain("[redacted]");
   });
 
+  it("audits a call with invalid arguments, which the SDK answers before any tool runs", async () => {
+    const { secret, actor } = await key(["suites:read"], { agent: true });
+    const client = await httpClient(secret);
+    const result = (await client.callTool({ name: "get_suite_version", arguments: { suiteId, version: "latest" } })) as ToolResult;
+    expect(result.isError).toBe(true);
+    const calls = await auditOf(actor.keyId, "mcp.call");
+    expect(calls.map((c) => c.after)).toEqual([expect.objectContaining({ tool: "get_suite_version", outcome: "error", detail: "invalid arguments" })]);
+  });
+
   // Authorization matrix rows for the MCP tools: the scopes each tool needs, stated by hand. A key holding
   // exactly those sees and calls the tool (its guard lets it through); a key holding every other scope
   // neither sees it nor can call it, and the attempt is audited as refused.
