@@ -196,6 +196,12 @@ describe("the MCP server", () => {
     const launched = calls.find((c) => c.resourceId === "create_eval_run")!;
     const runCreated = await db.auditLog.findFirst({ where: { action: "run.create", resourceId: runId } });
     expect(runCreated?.requestId).toBe(launched.requestId);
+    // The audit log shows the session as one thread: its calls and the changes they made.
+    const thread = await callerFor(db, f.users.ADMIN).audit.list({ orgId: f.orgId, thread: "thread-http-1", limit: 200 });
+    const actions = thread.items.map((e) => e.action);
+    expect(actions.filter((a) => a === "mcp.call")).toHaveLength(calls.length);
+    expect(actions).toEqual(expect.arrayContaining(["suite.update", "run.create"]));
+    expect(thread.items.every((e) => e.actorId === actor.keyId || e.actorType === "SYSTEM")).toBe(true);
   });
 
   it("does the routine loop over stdio through `hearth mcp`, the key taken from the environment", async () => {
