@@ -77,7 +77,9 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
       ? serveNodeApi(getDb(), req, res)
       : isServingPath(pathname)
         ? serveOpenAiApi(req, res, { db: getDb(), routeCompletion })
-        : handle(req, res);
+        : isMcpPath(pathname)
+          ? serveMcp(req, res, { db: getDb() }) // agents' MCP clients, with API keys (server/mcp)
+          : handle(req, res);
     served.catch((err) => {
       console.error("[hearth] request failed:", err);
       if (!res.headersSent) res.statusCode = 500;
