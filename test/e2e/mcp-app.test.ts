@@ -32,7 +32,7 @@ describe("the MCP server in Hearth's process", () => {
 
     const http = new Client({ name: "e2e-agent", version: "1" });
     await http.connect(new StreamableHTTPClientTransport(new URL(`${app.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${secret}` } } }));
-    const projects = (await http.callTool({ name: "list_projects", arguments: {} })) as { structuredContent: { untrusted_data: { id: string }[] } };
+    const projects = (await http.callTool({ name: "list_projects", arguments: {} })) as unknown as { structuredContent: { untrusted_data: { id: string }[] } };
     expect(projects.structuredContent.untrusted_data.map((p) => p.id)).toEqual([project.id]);
     await http.close();
 
@@ -41,7 +41,7 @@ describe("the MCP server in Hearth's process", () => {
     await stdio.connect(new StdioClientTransport({ command: process.execPath, args: [path.join(rootDir, "bin", "hearth.mjs"), "mcp", "--url", app.url], env: { ...env, HEARTH_API_KEY: secret }, cwd: rootDir, stderr: "pipe" }));
     const tools = (await stdio.listTools()).tools.map((t) => t.name).sort();
     expect(tools).toEqual(["get_suite", "get_suite_version", "list_projects", "list_suites", "propose_cases"]);
-    const read = (await stdio.callTool({ name: "get_suite", arguments: { suiteId: suite.id } })) as { structuredContent: { untrusted_data: { draft: { id: string }[] } } };
+    const read = (await stdio.callTool({ name: "get_suite", arguments: { suiteId: suite.id } })) as unknown as { structuredContent: { untrusted_data: { draft: { id: string }[] } } };
     expect(read.structuredContent.untrusted_data.draft.map((c) => c.id)).toEqual([FIXTURE_CASE.id]);
     await stdio.close();
 
