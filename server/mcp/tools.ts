@@ -289,3 +289,30 @@ export const MCP_TOOLS: readonly ToolDefinition[] = [
     run: (args, ctx) => ctx.call("dashboard.project", args),
   }),
 ];
+
+/** Records also readable as MCP resources (by URI), each through one read procedure. */
+export interface ResourceDefinition {
+  name: string;
+  title: string;
+  description: string;
+  /** An RFC 6570 template with one variable, the procedure's id field. */
+  uriTemplate: string;
+  procedure: string;
+  idField: string;
+  extraInput?: Record<string, unknown>;
+}
+
+export const MCP_RESOURCES: readonly ResourceDefinition[] = [
+  { name: "suite", title: "Eval suite", description: "An eval suite: live draft cases, problems, thresholds and published versions (as get_suite).", uriTemplate: "hearth://suites/{suiteId}", procedure: "suite.get", idField: "suiteId" },
+  { name: "policy", title: "Policy", description: "A policy: live draft text, its clauses and published versions (as get_policy).", uriTemplate: "hearth://policies/{policyId}", procedure: "policy.get", idField: "policyId" },
+  { name: "run", title: "Run", description: "A run: status, summary, suite and model versions or endpoint (as get_run).", uriTemplate: "hearth://runs/{runId}", procedure: "run.get", idField: "runId" },
+  {
+    name: "run-failures",
+    title: "An eval run's failed cases",
+    description: "The first 200 failed cases of an eval run, with outputs and grades (as get_run_results with onlyFailures).",
+    uriTemplate: "hearth://runs/{runId}/failures",
+    procedure: "run.results",
+    idField: "runId",
+    extraInput: { onlyFailures: true, limit: 200 },
+  },
+];

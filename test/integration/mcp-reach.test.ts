@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { API_SCOPES } from "@/contracts/roles";
 import { procedureAccessList } from "@/server/trpc/caller";
 import type { Access } from "@/server/trpc/init";
-import { MCP_TOOLS } from "@/server/mcp/tools";
+import { MCP_RESOURCES, MCP_TOOLS } from "@/server/mcp/tools";
 import { toolsForKey, type KeyActor } from "@/server/mcp/server";
 
 /** Steps that belong to people: approvals, roles and memberships, keys and tokens, deletion, secrets. */
@@ -88,6 +88,15 @@ describe("what keys and agents can reach, from the metadata", () => {
         if (tool.readOnly) expect(procedure!.type, `${tool.name} is read-only but calls ${path}`).toBe("query");
       }
       expect(tool.name).not.toMatch(/approve|reject|promote|publish|delete|remove|role|member|key|invite|token|alias/);
+    }
+  });
+
+  it("reads resources only through key-callable queries", () => {
+    for (const resource of MCP_RESOURCES) {
+      const procedure = byPath.get(resource.procedure);
+      expect(procedure?.type, resource.name).toBe("query");
+      expect(keyCanCall(procedure!.access), resource.name).toBe(true);
+      expect(PEOPLE_ONLY).not.toContain(resource.procedure);
     }
   });
 

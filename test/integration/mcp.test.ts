@@ -137,6 +137,8 @@ describe("the MCP server", () => {
     const reader = await httpClient((await key(["suites:read"])).secret);
     expect((await reader.listTools()).tools.map((t) => t.name).sort()).toEqual(["get_suite", "get_suite_version", "list_suites"]);
 
+    expect((await reader.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate)).toEqual(["hearth://suites/{suiteId}"]);
+
     const runner = await httpClient((await key(["runs:read", "runs:write"])).secret);
     // runs:read also reads release gates and dashboard figures (model.gate and dashboard.project declare it).
     expect((await runner.listTools()).tools.map((t) => t.name).sort()).toEqual(["check_release_gate", "create_eval_run", "get_run", "get_run_metrics", "get_run_results", "list_runs", "project_dashboard", "wait_for_run"]);
@@ -179,6 +181,11 @@ describe("the MCP server", () => {
       const failures = data(await client.callTool({ name: "get_run_results", arguments: { runId: created.id, onlyFailures: true } }));
       expect(failures.items.map((r: { caseId: string }) => r.caseId).sort()).toEqual(["shipping-time", INJECTION_ID].sort());
       expect(failures.items.find((r: { caseId: string }) => r.caseId === "shipping-time").output).toBe("I do not know.");
+      // The same failures as a resource, for clients that attach records to a conversation.
+      const resource = await client.readResource({ uri: `hearth://runs/${created.id}/failures` });
+      const [content] = resource.contents as { mimeType: string; text: string }[];
+      expect(content.mimeType).toBe("application/json");
+      expect(JSON.parse(content.text).untrusted_data.items.map((r: { caseId: string }) => r.caseId).sort()).toEqual(["shipping-time", INJECTION_ID].sort());
       return created.id as string;
     } finally {
       editor.destroy();
@@ -375,7 +382,7 @@ describe("the MCP server", () => {
   // Authorization matrix rows for the MCP tools: the scopes each tool needs, stated by hand. A key holding
   // exactly those sees and calls the tool (its guard lets it through); a key holding every other scope
   // neither sees it nor can call it, and the attempt is audited as refused.
-  const MCP_MATRIX: Record<string, { scopes: ApiScope[]; args: (f: OrgFixture) => Record<string, unknown> }> = {
+  const MCP_MATRIX: Record<string, { scopes: ApiScope[]; args: (f: OrgFixture) => Record<string, unknown>; /** Past the guard, the service's own answer. */ fails?: string }> = {
     list_projects: { scopes: ["projects:read"], args: () => ({}) },
     list_suites: { scopes: ["suites:read"], args: (f) => ({ projectId: f.projectId }) },
     get_suite: { scopes: ["suites:read"], args: (f) => ({ suiteId: f.suiteId }) },
@@ -395,7 +402,8 @@ describe("the MCP server", () => {
     get_run_metrics: { scopes: ["runs:read"], args: (f) => ({ runId: f.runId }) },
     create_eval_run: { scopes: ["runs:write"], args: (f) => ({ projectId: f.projectId, suiteVersionId: f.suiteVersionId, endpointId: f.endpointId }) },
     wait_for_run: { scopes: ["runs:read"], args: (f) => ({ runId: f.baseRunId, timeoutSeconds: 1 }) },
-    check_release_gate: { scopes: ["runs:read"], args: (f) => ({ modelId: f.modelId, candidateVersionId: f.modelVersionId, suiteVersionId: f.suiteVersionId }) },
+    // The fixture's candidate has no finished eval run: the gate itself says so, after the guard let the key in.
+    check_release_gate: { scopes: ["runs:read"], args: (f) => ({ modelId: f.modelId, candidateVersionId: f.modelVersionId, suiteVersionId: f.suiteVersionId }), fails: "PRECONDITION_FAILED" },
     project_dashboard: { scopes: ["runs:read"], args: (f) => ({ projectId: f.projectId }) },
   };
 
@@ -412,7 +420,8 @@ describe("the MCP server", () => {
     const withScopes = await httpClient((await key(row.scopes)).secret);
     expect((await withScopes.listTools()).tools.map((t) => t.name)).toContain(name);
     const allowed = (await withScopes.callTool({ name, arguments: row.args(f) })) as ToolResult;
-    expect((allowed.structuredContent?.error as { outcome?: string } | undefined)?.outcome, JSON.stringify(allowed.structuredContent)).not.toBe("refused");
+    if (row.fails) expect(allowed.structuredContent).toMatchObject({ error: { outcome: "error", code: row.fails } });
+    else expect(allowed.isError, JSON.stringify(allowed.structuredContent)).toBeFalsy();
 
     const others = await key(API_SCOPES.filter((s) => !row.scopes.includes(s)));
     const without = await httpClient(others.secret);
