@@ -79,11 +79,14 @@ export async function serveMcp(req: IncomingMessage, res: ServerResponse, option
 
   const messages = (Array.isArray(body) ? body : [body]) as JsonRpcMessage[];
   const toolCalls = messages.filter((m) => m && m.method === "tools/call");
+  const counted = messages.some((m) => m && (m.method === "tools/call" || m.method === "resources/read"));
   const rawThread = req.headers[AGENT_SESSION_HEADER];
   const thread = typeof rawThread === "string" && /^[\w.:-]{1,100}$/.test(rawThread) ? rawThread : null;
-  if (toolCalls.length) {
+  if (counted) {
     const wait = await toolCallWait(db, actor.keyId);
     if (wait) return sendError(res, 429, `This key has made too many tool calls (HEARTH_MCP_RATE_LIMIT); try again in ${wait} seconds.`, { "retry-after": String(wait) });
+  }
+  if (toolCalls.length) {
     // The SDK answers calls of tools this key cannot see (approve, delete, ...) as unknown tools and calls
     // with invalid arguments before any tool runs; both are audited here, so every call leaves an entry.
     const visible = new Map(toolsForKey(actor).map((tool) => [tool.name, tool]));

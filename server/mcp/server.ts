@@ -12,7 +12,8 @@ import { requestContext } from "@/server/audit/request-context";
 import { DomainError } from "@/server/errors";
 import { procedureAccess, procedureCaller } from "@/server/trpc/caller";
 import { MCP_RESOURCES, MCP_TOOLS, type ResourceDefinition, type ToolDefinition } from "./tools";
-import { MCP_CALL_ACTION, runQuotaLeft } from "./limits";
+import { MCP_CALL_ACTION } from "./limits";
+import { assertRunQuota } from "@/server/runs/quota";
 
 export type KeyActor = Extract<Actor, { type: "apiKey" }>;
 
@@ -127,10 +128,7 @@ export function buildMcpServer(options: { db: PrismaClient; actor: KeyActor; thr
         const requestId = `mcp-${randomUUID()}`;
         const audit = (outcome: McpCallAudit["outcome"], detail?: string) => auditToolCall({ db, actor, tool: tool.name, args, outcome, detail, thread, requestId });
         try {
-          if (tool.name === "create_eval_run") {
-            const quota = await runQuotaLeft(db, actor.keyId);
-            if (quota.left === 0) throw new DomainError("TOO_MANY_REQUESTS", `This key has launched its quota of ${quota.limit.count} runs in ${quota.limit.seconds} seconds (HEARTH_MCP_RUN_QUOTA); try again later.`);
-          }
+          if (tool.name === "create_eval_run") await assertRunQuota(db, actor.keyId);
           const call = procedureCaller({ db, actor, requestId, address: options.address });
           const result = await tool.run(args, { call, orgId: actor.orgId, projectId: actor.projectId, signal: extra.signal });
           await audit("ok");

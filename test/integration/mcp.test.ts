@@ -350,6 +350,9 @@ describe("the MCP server", () => {
       const refused = await launch();
       expect(refused.isError).toBe(true);
       expect(refused.structuredContent).toMatchObject({ error: { outcome: "refused", code: "TOO_MANY_REQUESTS" } });
+      // An agent's key meets the same quota when it goes round MCP to the API.
+      const direct = await callerFor(db, runner.actor).run.create({ projectId: f.projectId, kind: "EVAL", target: "ENDPOINT", endpointId, suiteVersionId }).then(() => null, (e: TRPCError) => e.code);
+      expect(direct).toBe("TOO_MANY_REQUESTS");
       expect(await db.run.count({ where: { createdById: runner.actor.keyId } })).toBe(1);
       const outcomes = (await auditOf(runner.actor.keyId, "mcp.call")).map((c) => (c.after as { outcome: string }).outcome);
       expect(outcomes).toEqual(["ok", "refused"]);
