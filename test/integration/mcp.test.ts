@@ -171,6 +171,10 @@ describe("the MCP server", () => {
       await eventually(() => suiteCases(editor.doc).toArray().some((m) => caseFromMap(m).id === caseId), "the editor sees the proposed case");
       const update = await db.collabUpdate.findFirst({ where: { docName: suiteDocName(suiteId) }, orderBy: { id: "desc" }, select: { userId: true } });
       expect(update?.userId).toBe(keyId);
+      // The suite's history, which editors read, names the agent's key as the edit's author.
+      const history = await callerFor(db, f.users.EDITOR).collab.suiteHistory({ suiteId, limit: 5 });
+      const edit = history.find((e) => e.kind === "edit");
+      expect(edit?.who).toMatchObject({ id: keyId, label: expect.stringMatching(/^Agent key "/) });
 
       const created = data(await client.callTool({ name: "create_eval_run", arguments: { projectId: f.projectId, suiteVersionId, endpointId, maxTokens: 32 } }));
       expect(created).toMatchObject({ kind: "EVAL", target: "ENDPOINT" });
