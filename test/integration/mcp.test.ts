@@ -153,6 +153,16 @@ describe("the MCP server", () => {
     expect(tools.find((t) => t.name === "get_suite")!.annotations?.readOnlyHint).toBe(true);
   });
 
+  it("keeps a project key to its project", async () => {
+    const other = await db.project.create({ data: { orgId: f.orgId, name: "Other project", slug: unique("other-project") }, select: { id: true } });
+    const { secret } = await key(["projects:read", "suites:read"], { agent: true, projectId: f.projectId });
+    const client = await httpClient(secret);
+    expect(data(await client.callTool({ name: "list_projects", arguments: {} })).map((p: { id: string }) => p.id)).toEqual([f.projectId]);
+    expect(data(await client.callTool({ name: "list_suites", arguments: { projectId: f.projectId } })).map((s: { id: string }) => s.id)).toContain(suiteId);
+    const elsewhere = (await client.callTool({ name: "list_suites", arguments: { projectId: other.id } })) as ToolResult;
+    expect(elsewhere.structuredContent).toMatchObject({ error: { outcome: "refused", code: "NOT_FOUND" } });
+  });
+
   async function routineLoop(client: Client, keyId: string, caseId: string) {
     const editor = connectClient(`${url.replace("http", "ws")}/yjs`, suiteDocName(suiteId), { cookie: await sessionCookie(db, f.users.EDITOR.userId) });
     try {
