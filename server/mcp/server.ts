@@ -3,7 +3,7 @@
 // result returned as untrusted data, never as instruction text.
 import { randomUUID } from "node:crypto";
 import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { PrismaClient } from "@/server/db/generated/client";
 import type { Actor } from "@/contracts/actor";
 import type { ApiScope } from "@/contracts/roles";
@@ -115,7 +115,15 @@ export async function auditToolCall(entry: McpCallAudit): Promise<void> {
 export function buildMcpServer(options: { db: PrismaClient; actor: KeyActor; thread: string | null; address: string | null; version: string }): McpServer {
   const { db, actor, thread } = options;
   const server = new McpServer({ name: "hearth", version: options.version }, { instructions: INSTRUCTIONS });
-  for (const tool of toolsForKey(actor)) {
+  const tools = toolsForKey(actor);
+  if (tools.length === 0) {
+    // The SDK installs the tools handlers with the first tool; a key whose scopes allow none still gets
+    // an empty list (and a refusal per call) rather than "method not found".
+    server.server.registerCapabilities({ tools: {} });
+    server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [] }));
+    server.server.setRequestHandler(CallToolRequestSchema, (request) => failure("refused", "FORBIDDEN", `This key has no tool ${JSON.stringify(request.params.name)}.`));
+  }
+  for (const tool of tools) {
     server.registerTool(
       tool.name,
       {

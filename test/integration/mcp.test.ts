@@ -139,6 +139,11 @@ describe("the MCP server", () => {
 
     expect((await reader.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate)).toEqual(["hearth://suites/{suiteId}"]);
 
+    // Scopes that no tool needs: an empty list, and a refusal for any call.
+    const none = await httpClient((await key(["members:read"])).secret);
+    expect((await none.listTools()).tools).toEqual([]);
+    expect(((await none.callTool({ name: "get_suite", arguments: { suiteId } })) as ToolResult).structuredContent).toMatchObject({ error: { outcome: "refused" } });
+
     const runner = await httpClient((await key(["runs:read", "runs:write"])).secret);
     // runs:read also reads release gates and dashboard figures (model.gate and dashboard.project declare it).
     expect((await runner.listTools()).tools.map((t) => t.name).sort()).toEqual(["check_release_gate", "create_eval_run", "get_run", "get_run_metrics", "get_run_results", "list_runs", "project_dashboard", "wait_for_run"]);
