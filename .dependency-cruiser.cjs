@@ -54,9 +54,9 @@ module.exports = {
     },
     {
       name: "domain-code-does-not-import-trpc",
-      comment: "Only routers (server/*/router.ts) and the tRPC folder know tRPC; domain code throws DomainError and routers translate.",
+      comment: "Only routers (server/*/router.ts), the tRPC folder and the MCP server (server/mcp/, a second edge that calls the same guarded procedures) know tRPC; domain code throws DomainError and routers translate.",
       severity: "error",
-      from: { path: "^server/", pathNot: "^server/(trpc/|[^/]+/router\\.ts$)" },
+      from: { path: "^server/", pathNot: "^server/(trpc/|mcp/|[^/]+/router\\.ts$)" },
       to: { path: "^server/trpc/" },
     },
     {

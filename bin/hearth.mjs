@@ -14,8 +14,10 @@ const USAGE = `Usage: hearth gate --model <model id> --suite-version <suite vers
        hearth model pull <model version id> <folder> [--url <Hearth URL>]
        hearth backup [--out <file.tar>]  |  hearth restore <file.tar>           (hearth backup --help)
        hearth reset-password <email>   (a new random password, printed once; ends the account's sessions)
+       hearth mcp [--url <Hearth URL>]  (an MCP server on stdin/stdout for local agents, relayed to <URL>/mcp)
 
-Environment: HEARTH_API_KEY (an API key with the runs:read scope), HEARTH_URL (default http://localhost:3000).
+Environment: HEARTH_API_KEY (an API key: for gate, with the runs:read scope; for mcp, ideally an agent key),
+HEARTH_URL (default http://localhost:3000).
 Exit status: 0 the gate passed, 1 it failed, 2 the gate could not be evaluated.`;
 
 function fail(message) {
@@ -210,10 +212,41 @@ async function resetPassword(argv) {
   process.exit(await runResetPassword(argv));
 }
 
+// `hearth mcp`: a local MCP client (an editor's agent) starts this as its stdio server; every message is
+// relayed to Hearth's /mcp with the key from HEARTH_API_KEY (never an argument: it would show in `ps`).
+// stdout carries only MCP messages; anything for people goes to stderr.
+async function mcp(argv) {
+  const { values } = parseArgs({ args: argv, options: { url: { type: "string" } }, strict: true });
+  const key = process.env.HEARTH_API_KEY;
+  if (!key) fail("Set HEARTH_API_KEY to a Hearth API key (an agent key, ideally); it is not taken as an argument.");
+  const endpoint = new URL(values.url ?? process.env.HEARTH_URL ?? "http://localhost:3000");
+  if (!endpoint.pathname.replace(/\/+$/, "").endsWith("/mcp")) endpoint.pathname = `${endpoint.pathname.replace(/\/+$/, "")}/mcp`;
+  const { randomUUID } = await import("node:crypto");
+  const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");
+  const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
+  // One thread in Hearth's audit log per run of this command.
+  const headers = { authorization: `Bearer ${key}`, "x-hearth-agent-session": `stdio-${randomUUID()}` };
+  const upstream = new StreamableHTTPClientTransport(endpoint, { requestInit: { headers } });
+  const local = new StdioServerTransport();
+  local.onmessage = (message) => {
+    upstream.send(message).catch((error) => {
+      console.error(`[hearth mcp] ${endpoint.href}: ${error.message}`);
+      if ("id" in message && "method" in message) void local.send({ jsonrpc: "2.0", id: message.id, error: { code: -32000, message: `Hearth at ${endpoint.origin} refused or could not be reached: ${error.message}` } });
+    });
+  };
+  upstream.onmessage = (message) => void local.send(message);
+  upstream.onerror = (error) => console.error(`[hearth mcp] ${error.message}`);
+  local.onclose = () => void upstream.close().finally(() => process.exit(0));
+  process.stdin.once("end", () => void upstream.close().finally(() => process.exit(0)));
+  await upstream.start();
+  await local.start();
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === "gate") await gate(rest).catch((error) => fail(error.message));
 else if (command === "node") await node(rest);
 else if (command === "backup" || command === "restore") await backupOrRestore(command, rest);
 else if (command === "model") await model(rest).catch((error) => fail(error.message));
 else if (command === "reset-password") await resetPassword(rest);
+else if (command === "mcp") await mcp(rest).catch((error) => fail(error.message));
 else fail(USAGE);

@@ -5,7 +5,8 @@ export type Actor =
   /** sessionId: the browser session a cookie carries (server/auth/sessions.ts); absent in tests and scripts. */
   | { type: "user"; userId: string; email: string; name: string; sessionId?: string }
   /** projectId: the one project a project key is limited to; absent for organization-wide keys. */
-  | { type: "apiKey"; keyId: string; orgId: string; projectId?: string; scopes: string[]; label: string };
+  /** agent: an agent's key (MCP clients): refused promotion requests and publishing on top of its scopes. */
+  | { type: "apiKey"; keyId: string; orgId: string; projectId?: string; scopes: string[]; label: string; agent?: boolean };
 
 /** How the actor is shown in the audit log and in errors: a person's email, or the key's label. */
 export function actorLabel(actor: Actor): string {

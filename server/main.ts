@@ -17,6 +17,8 @@ import { startInferenceHub, stopInferenceHub } from "@/server/node-registry/infe
 import { startJobSweeper } from "@/server/job-queue/sweeper";
 import { routeCompletion } from "@/server/node-registry/inference";
 import { isServingPath, serveOpenAiApi } from "@/server/serving/http";
+import { isMcpPath, serveMcp } from "@/server/mcp/http";
+import { checkMcpSettings } from "@/server/mcp/limits";
 import { addressOfSocket, checkRateLimitSettings, CLIENT_ADDRESS_HEADER } from "@/server/auth/rate-limit";
 
 /** Who is connecting, for the limits on failed attempts: set here only, whatever the client sent. */
@@ -50,6 +52,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   serverKey();
   allowlistFromEnvironment();
   checkRateLimitSettings();
+  checkMcpSettings();
   const demo = options.seedDemo ? await seedDemoOnce(db, options.dataDir) : null;
 
   const publicUrl = process.env.NEXTAUTH_URL ?? `http://localhost:${options.port}`;
@@ -68,13 +71,15 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const server = http.createServer(withSecurityHeaders((req, res) => {
     stampClientAddress(req);
     // The GPU nodes' API (token-authenticated, raw artifact bodies) and the OpenAI-compatible API
-    // (streamed straight to the socket) are served before Next.
+    // (streamed straight to the socket) are served before Next, as is the MCP server for agents.
     const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
     const served = isNodeApiPath(pathname)
       ? serveNodeApi(getDb(), req, res)
       : isServingPath(pathname)
         ? serveOpenAiApi(req, res, { db: getDb(), routeCompletion })
-        : handle(req, res);
+        : isMcpPath(pathname)
+          ? serveMcp(req, res, { db: getDb() }) // agents' MCP clients, with API keys (server/mcp)
+          : handle(req, res);
     served.catch((err) => {
       console.error("[hearth] request failed:", err);
       if (!res.headersSent) res.statusCode = 500;

@@ -16,10 +16,12 @@ export const apiKeyRouter = router({
         expiresInDays: z.number().int().min(1).max(3650).optional(),
         /** Limits the key to one project of the organization. */
         projectId: idSchema.optional(),
+        /** An agent's key (MCP): it also cannot request promotions or publish suite or policy versions. */
+        agent: z.boolean().default(false),
       }),
     )
     .mutation(({ ctx, input }) =>
-      createApiKey(ctx.db, ctx.actor, { orgId: ctx.orgId, name: input.name, scopes: [...new Set(input.scopes)], expiresInDays: input.expiresInDays, projectId: input.projectId }),
+      createApiKey(ctx.db, ctx.actor, { orgId: ctx.orgId, name: input.name, scopes: [...new Set(input.scopes)], expiresInDays: input.expiresInDays, projectId: input.projectId, agent: input.agent }),
     ),
   revoke: orgProcedure("ADMIN", null)
     .input(z.object({ keyId: idSchema }))

@@ -18,6 +18,7 @@ export const apiKeySelect = {
   name: true,
   prefix: true,
   scopes: true,
+  agent: true,
   project: { select: { id: true, name: true, slug: true } },
   createdAt: true,
   lastUsedAt: true,
@@ -28,7 +29,7 @@ export const apiKeySelect = {
 export async function createApiKey(
   db: PrismaClient,
   actor: Actor,
-  input: { orgId: string; name: string; scopes: ApiScope[]; expiresInDays?: number; projectId?: string },
+  input: { orgId: string; name: string; scopes: ApiScope[]; expiresInDays?: number; projectId?: string; agent?: boolean },
 ) {
   if (input.projectId) {
     const project = await db.project.findFirst({ where: { id: input.projectId, orgId: input.orgId }, select: { id: true } });
@@ -40,7 +41,7 @@ export async function createApiKey(
   const createdById = actorId(actor);
   const key = await db.$transaction(async (tx) => {
     const row = await tx.apiKey.create({
-      data: { orgId: input.orgId, projectId: input.projectId ?? null, name: input.name, prefix, secretHash: sha256Hex(secret), scopes: input.scopes, createdById, expiresAt },
+      data: { orgId: input.orgId, projectId: input.projectId ?? null, name: input.name, prefix, secretHash: sha256Hex(secret), scopes: input.scopes, agent: input.agent ?? false, createdById, expiresAt },
       select: apiKeySelect,
     });
     await recordAudit(tx, actor, { orgId: input.orgId, action: "apiKey.create", resourceType: "ApiKey", resourceId: row.id, after: row });
@@ -76,7 +77,7 @@ export async function authenticateApiKey(db: PrismaClient, presented: string, ad
   }
   const key = await db.apiKey.findUnique({
     where: { prefix: match[1] },
-    select: { id: true, orgId: true, projectId: true, name: true, prefix: true, secretHash: true, scopes: true, revokedAt: true, expiresAt: true, lastUsedAt: true },
+    select: { id: true, orgId: true, projectId: true, name: true, prefix: true, secretHash: true, scopes: true, agent: true, revokedAt: true, expiresAt: true, lastUsedAt: true },
   });
   if (!key || !safeEqualHex(key.secretHash, sha256Hex(presented))) {
     const wait = key ? await blockedFor(db, "apikey:key", key.prefix) : 0;
@@ -95,6 +96,7 @@ export async function authenticateApiKey(db: PrismaClient, presented: string, ad
     orgId: key.orgId,
     ...(key.projectId ? { projectId: key.projectId } : {}),
     scopes: key.scopes,
-    label: `API key "${key.name}" (hth_${key.prefix})`,
+    label: `${key.agent ? "Agent key" : "API key"} "${key.name}" (hth_${key.prefix})`,
+    ...(key.agent ? { agent: true } : {}),
   };
 }

@@ -2,10 +2,19 @@ import { z } from "zod";
 import { on } from "node:events";
 import { router } from "@/server/trpc/init";
 import { orgProcedure } from "@/server/trpc/procedures";
-import type { Prisma } from "@/server/db/generated/client";
+import type { Prisma, PrismaClient } from "@/server/db/generated/client";
+import { MCP_CALL_ACTION } from "@/server/mcp/limits";
 import { auditEvents, type AuditEvent } from "./events";
 
 const PAGE_SIZE_MAX = 200;
+
+/** An agent session's MCP calls (after.thread) and whatever those calls changed (their request ids). */
+async function threadFilter(db: PrismaClient, orgId: string, thread: string): Promise<Prisma.AuditLogWhereInput> {
+  const inThread: Prisma.AuditLogWhereInput = { after: { path: ["thread"], equals: thread } };
+  const calls = await db.auditLog.findMany({ where: { orgId, action: MCP_CALL_ACTION, ...inThread }, select: { requestId: true }, take: 5_000 });
+  const requestIds = calls.map((c) => c.requestId).filter((id): id is string => !!id);
+  return { OR: [inThread, { requestId: { in: requestIds } }] };
+}
 
 export const auditRouter = router({
   list: orgProcedure("ADMIN", "audit:read")
@@ -14,6 +23,8 @@ export const auditRouter = router({
         action: z.string().trim().max(100).optional(),
         actor: z.string().trim().max(200).optional(),
         resourceType: z.string().trim().max(100).optional(),
+        /** An agent's session (MCP calls sent with X-Hearth-Agent-Session): its calls and the changes they made. */
+        thread: z.string().trim().max(100).optional(),
         from: z.coerce.date().optional(),
         to: z.coerce.date().optional(),
         cursor: z.string().max(64).optional(),
@@ -21,7 +32,9 @@ export const auditRouter = router({
       }),
     )
     .query(async ({ ctx, input }) => {
+      const thread = input.thread ? await threadFilter(ctx.db, ctx.orgId, input.thread) : {};
       const where: Prisma.AuditLogWhereInput = {
+        ...thread,
         orgId: ctx.orgId,
         ...(input.action ? { action: { startsWith: input.action } } : {}),
         ...(input.actor ? { actorLabel: { contains: input.actor, mode: "insensitive" } } : {}),

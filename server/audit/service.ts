@@ -57,3 +57,19 @@ export async function recordAudit(
   });
   publishAuditEvent(row);
 }
+
+/**
+ * Records that an agent's key was refused (by a procedure's guard or on the MCP server), in a
+ * transaction of its own: the refused call changed nothing, but the attempt is part of the record.
+ */
+export async function auditAgentRefusal(
+  db: { $transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> },
+  actor: Extract<Actor, { type: "apiKey" }>,
+  attempted: string,
+  reason: string,
+  details: Record<string, unknown> = {},
+): Promise<void> {
+  await db.$transaction((tx) =>
+    recordAudit(tx, actor, { orgId: actor.orgId, action: "agent.refused", resourceType: "ApiKey", resourceId: actor.keyId, after: { attempted, reason, ...details } }),
+  );
+}

@@ -60,7 +60,7 @@ export const modelRouter = router({
   promotions: resourceProcedure("model", "VIEWER", "models:read").query(({ ctx, input }) =>
     ctx.db.promotionRequest.findMany({ where: { modelId: input.modelId }, orderBy: { createdAt: "desc" }, take: 50 }),
   ),
-  requestPromotion: resourceProcedure("model", "EDITOR", "models:write")
+  requestPromotion: resourceProcedure("model", "EDITOR", "models:write", { agentKeys: false })
     .input(z.object({ alias: aliasName, modelVersionId: idSchema, suiteVersionId: idSchema }))
     .mutation(({ ctx, input }) => requestPromotion(ctx.db, ctx.actor, ctx.orgId, input.modelId, input)),
   approvePromotion: resourceProcedure("promotion", "ADMIN", null).mutation(({ ctx, input }) => decidePromotion(ctx.db, ctx.actor, ctx.orgId, input.promotionId, "APPROVED")),

@@ -23,7 +23,7 @@ export const policyRouter = router({
   update: resourceProcedure("policy", "EDITOR", "policies:write")
     .input(z.object({ title: title.optional(), draft: content.optional() }))
     .mutation(({ ctx, input }) => updatePolicyDraft(ctx.db, ctx.actor, ctx.orgId, input.policyId, { title: input.title, draft: input.draft })),
-  publish: resourceProcedure("policy", "EDITOR", "policies:write")
+  publish: resourceProcedure("policy", "EDITOR", "policies:write", { agentKeys: false })
     .input(z.object({ message: z.string().trim().min(1, "describe what changed").max(500) }))
     .mutation(({ ctx, input }) => publishPolicyVersion(ctx.db, ctx.actor, ctx.orgId, input.policyId, input.message)),
   version: resourceProcedure("policy", "VIEWER", "policies:read")

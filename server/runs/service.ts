@@ -1,6 +1,7 @@
 import { Prisma as PrismaNamespace, type Prisma, type PrismaClient, type RunKind, type RunStatus, type RunTarget } from "@/server/db/generated/client";
 import type { Actor } from "@/contracts/actor";
 import { recordAudit, type AuditActor } from "@/server/audit/service";
+import { assertRunQuota } from "./quota";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/contracts/actor";
 import { canTransition } from "./transitions";
@@ -38,6 +39,8 @@ export async function createRun(
   orgId: string,
   input: { projectId: string; kind: RunKind; target: RunTarget; config: Prisma.InputJsonValue; suiteVersionId?: string; modelVersionId?: string; datasetVersionId?: string; endpointId?: string },
 ) {
+  // An agent's key is held to its run quota whichever way it launches (MCP or the API).
+  if (actor.type === "apiKey" && actor.agent) await assertRunQuota(db, actor.keyId);
   // Referenced records must be in the same project; anything else reads as not found.
   if (input.suiteVersionId) {
     const found = await db.suiteVersion.findFirst({ where: { id: input.suiteVersionId, suite: { projectId: input.projectId } }, select: { id: true } });

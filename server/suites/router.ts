@@ -38,7 +38,7 @@ export const suiteRouter = router({
       const suite = await addCases(ctx.db, ctx.actor, ctx.orgId, input.suiteId, parsed.cases, input.mode);
       return { imported: parsed.cases.length, caseCount: suite.draft.length, warnings: parsed.warnings };
     }),
-  publish: resourceProcedure("suite", "EDITOR", "suites:write")
+  publish: resourceProcedure("suite", "EDITOR", "suites:write", { agentKeys: false })
     .input(z.object({ message: z.string().trim().min(1, "describe what changed").max(500) }))
     .mutation(({ ctx, input }) => publishSuiteVersion(ctx.db, ctx.actor, ctx.orgId, input.suiteId, input.message)),
   version: resourceProcedure("suite", "VIEWER", "suites:read")

@@ -12,7 +12,7 @@ import { requestContext } from "@/server/audit/request-context";
 export type Access =
   | { level: "public" }
   | { level: "signedIn"; apiKeys: boolean }
-  | { level: "org" | "project"; role: RoleName; scope: ApiScope | null };
+  | { level: "org" | "project"; role: RoleName; scope: ApiScope | null; agentKeys?: boolean };
 
 export interface Meta {
   access: Access;

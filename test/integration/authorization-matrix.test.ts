@@ -204,6 +204,23 @@ describe("authorization matrix", () => {
     });
   }
 
+  // Agents' keys: allowed exactly what a key with the scope is, except requesting promotions and
+  // publishing; with every scope, still nothing a key without scopes could not do.
+  const AGENTS_REFUSED = ["model.requestPromotion", "suite.publish", "policy.publish"];
+  it("allows an agent's key what a key with the scope may do, except promotion requests and publishing", async () => {
+    let shared: OrgFixture | undefined;
+    for (const path of Object.keys(MATRIX)) {
+      const row = MATRIX[path];
+      const isQuery = procedures[path]._def.type !== "mutation";
+      const f = isQuery ? (shared ??= await createOrgFixture(db)) : await createOrgFixture(db);
+      const forKeys = row.allow.includes("keyWithScope");
+      const agent = await f.key(forKeys && row.scope ? [row.scope] : API_SCOPES, { agent: true });
+      const outcome = await attempt(db, f, path, agent);
+      const expected = forKeys && !AGENTS_REFUSED.includes(path) ? "allowed" : "denied";
+      expect(outcome.outcome, `${path} as an agent key: ${JSON.stringify(outcome)}`).toBe(expected);
+    }
+  });
+
   it("tells an outsider the same thing for a project that exists and one that does not", async () => {
     const f = await createOrgFixture(db);
     const outsider = callerFor(db, f.users.outsider);

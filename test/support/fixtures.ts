@@ -50,8 +50,8 @@ export interface OrgFixture {
   promotionId: string;
   /** An external endpoint of the project, on a loopback URL the SSRF guard refuses (no key). */
   endpointId: string;
-  /** An API key of the organization holding exactly `scopes` (all scopes by default). */
-  key(scopes?: readonly ApiScope[]): Promise<Actor & { type: "apiKey" }>;
+  /** An API key of the organization holding exactly `scopes` (all scopes by default); `agent`: an agent's key. */
+  key(scopes?: readonly ApiScope[], options?: { agent?: boolean }): Promise<Actor & { type: "apiKey" }>;
 }
 
 export async function createOrgFixture(db: PrismaClient): Promise<OrgFixture> {
@@ -76,9 +76,9 @@ export async function createOrgFixture(db: PrismaClient): Promise<OrgFixture> {
   const nodeToken = await createNodeToken(db, owner, org.id, "fixture node");
   const records = await createProjectRecords(db, project.id, owner.userId, editor.userId);
 
-  async function key(scopes: readonly ApiScope[] = API_SCOPES): Promise<Actor & { type: "apiKey" }> {
-    const { key: row } = await createApiKey(db, owner, { orgId: org.id, name: unique("key"), scopes: [...scopes] });
-    return { type: "apiKey", keyId: row.id, orgId: org.id, scopes: [...scopes], label: `API key (hth_${row.prefix})` };
+  async function key(scopes: readonly ApiScope[] = API_SCOPES, options: { agent?: boolean } = {}): Promise<Actor & { type: "apiKey" }> {
+    const { key: row } = await createApiKey(db, owner, { orgId: org.id, name: unique("key"), scopes: [...scopes], agent: options.agent });
+    return { type: "apiKey", keyId: row.id, orgId: org.id, scopes: [...scopes], label: `API key (hth_${row.prefix})`, ...(options.agent ? { agent: true } : {}) };
   }
 
   return {

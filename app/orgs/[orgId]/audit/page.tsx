@@ -6,6 +6,12 @@ import { Suspense, type FormEvent } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
 import { ErrorAlert, formatDate, Loading } from "@/app/_components/ui";
 
+/** The agent session an MCP call was made in (server/mcp records it in the entry's after). */
+function threadOf(after: unknown): string | null {
+  const thread = after && typeof after === "object" ? (after as { thread?: unknown }).thread : null;
+  return typeof thread === "string" ? thread : null;
+}
+
 function AuditLog() {
   const { orgId } = useParams<{ orgId: string }>();
   const params = useSearchParams();
@@ -17,6 +23,7 @@ function AuditLog() {
     action: params.get("action") || undefined,
     actor: params.get("actor") || undefined,
     resourceType: params.get("resourceType") || undefined,
+    thread: params.get("thread") || undefined,
   };
   const input = { orgId, ...filters, limit: 50 };
   const log = useInfiniteQuery(
@@ -30,7 +37,7 @@ function AuditLog() {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     const next = new URLSearchParams();
-    for (const key of ["action", "actor", "resourceType"]) {
+    for (const key of ["action", "actor", "resourceType", "thread"]) {
       const value = String(form.get(key) ?? "").trim();
       if (value) next.set(key, value);
     }
@@ -68,6 +75,10 @@ function AuditLog() {
               ))}
             </select>
           </label>
+          <label className="field">
+            Agent session
+            <input name="thread" defaultValue={filters.thread} placeholder="stdio-…" />
+          </label>
           <button className="btn btn-primary" type="submit">
             Filter
           </button>
@@ -99,7 +110,14 @@ function AuditLog() {
                     {row.actorLabel}
                     <div className="hint">{row.actorType === "API_KEY" ? "API key" : row.actorType === "SYSTEM" ? "system" : "user"}</div>
                   </td>
-                  <td className="mono">{row.action}</td>
+                  <td className="mono">
+                    {row.action}
+                    {threadOf(row.after) ? (
+                      <div className="hint">
+                        <a href={`${pathname}?thread=${encodeURIComponent(threadOf(row.after)!)}`}>agent session</a>
+                      </div>
+                    ) : null}
+                  </td>
                   <td>
                     {row.resourceType}
                     <div className="hint mono">{row.resourceId}</div>

@@ -49,7 +49,7 @@ export default function ApiKeysPage() {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     const projectId = String(form.get("projectId") ?? "");
-    create.mutate({ orgId, name: String(form.get("name")), scopes: form.getAll("scopes") as Scope[], ...(projectId ? { projectId } : {}) });
+    create.mutate({ orgId, name: String(form.get("name")), scopes: form.getAll("scopes") as Scope[], agent: form.get("agent") === "on", ...(projectId ? { projectId } : {}) });
   }
 
   return (
@@ -59,7 +59,8 @@ export default function ApiKeysPage() {
           <h1>API keys</h1>
           <p className="subtitle">
             For CI jobs, agents and apps: send <code>Authorization: Bearer &lt;key&gt;</code> to <code>/api/trpc</code>, or use the key with
-            any OpenAI client at <code>/v1</code> (scope <code>models:invoke</code>).
+            any OpenAI client at <code>/v1</code> (scope <code>models:invoke</code>). Agents connect an MCP client to <code>/mcp</code> or run{" "}
+            <code>npx hearth mcp</code>.
           </p>
         </div>
       </div>
@@ -97,6 +98,13 @@ export default function ApiKeysPage() {
               </label>
             ))}
           </fieldset>
+          <label className="row" style={{ gap: "0.35rem", flexWrap: "nowrap", alignItems: "baseline" }}>
+            <input type="checkbox" name="agent" data-testid="api-key-agent" style={{ flex: "none" }} />
+            <span>
+              An agent&apos;s key (MCP clients, AI agents)
+              <span className="hint"> — besides its scopes it can never request a promotion or publish a suite or policy version: a person does that.</span>
+            </span>
+          </label>
           <div>
             <button className="btn btn-primary" type="submit" disabled={create.isPending}>
               Create key
@@ -130,7 +138,14 @@ export default function ApiKeysPage() {
             <tbody>
               {keys.data.map((key) => (
                 <tr key={key.id}>
-                  <td>{key.name}</td>
+                  <td>
+                    {key.name}
+                    {key.agent ? (
+                      <span className="badge" style={{ marginLeft: 6 }}>
+                        agent
+                      </span>
+                    ) : null}
+                  </td>
                   <td className="mono">hth_{key.prefix}_…</td>
                   <td>{key.project ? key.project.name : <span className="muted">every project</span>}</td>
                   <td>

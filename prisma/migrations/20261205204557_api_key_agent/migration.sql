@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "ApiKey" ADD COLUMN     "agent" BOOLEAN NOT NULL DEFAULT false;

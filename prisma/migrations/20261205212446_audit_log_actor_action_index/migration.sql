@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "AuditLog_actorId_action_createdAt_idx" ON "AuditLog"("actorId", "action", "createdAt");
