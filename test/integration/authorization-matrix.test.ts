@@ -82,6 +82,7 @@ const MATRIX: Record<string, Row> = {
   "run.get": { input: (f) => ({ runId: f.runId }), allow: READERS, scope: "runs:read" },
   "run.create": { input: (f) => ({ ...project(f), kind: "EVAL", target: "BROWSER", suiteVersionId: f.suiteVersionId }), allow: WRITERS, scope: "runs:write" },
   "run.transition": { input: (f) => ({ runId: f.runId, status: "CANCELLED" }), allow: WRITERS, scope: "runs:write" },
+  "run.retry": { input: (f) => ({ runId: f.runId }), allow: WRITERS, scope: "runs:write" },
   "run.logMetrics": { input: (f) => ({ runId: f.runId, points: [{ name: "loss", step: 1, value: 2.5 }] }), allow: WRITERS, scope: "runs:write" },
   "run.metrics": { input: (f) => ({ runId: f.runId }), allow: READERS, scope: "runs:read" },
   "run.liveMetrics": { input: (f) => ({ runId: f.runId }), allow: READERS, scope: "runs:read" },
