@@ -2,7 +2,7 @@ import { z } from "zod";
 import { router } from "@/server/trpc/init";
 import { idSchema, projectProcedure, resourceProcedure } from "@/server/trpc/procedures";
 import type { Prisma } from "@/server/db/generated/client";
-import { createModel, createModelVersion, decidePromotion, gateModelVersion, modelVersionSelect, requestPromotion, setAlias } from "./service";
+import { createModel, createModelVersion, decidePromotion, gateModelVersion, latestScoresByVersion, modelVersionSelect, requestPromotion, setAlias } from "./service";
 
 const name = z.string().trim().min(1, "is required").max(100).regex(/^[\w .:-]+$/, "may use letters, digits, spaces and . : _ -");
 const aliasName = z.string().trim().regex(/^[a-z][a-z0-9-]{0,31}$/, "must be lowercase, like production or candidate");
@@ -28,7 +28,8 @@ export const modelRouter = router({
         aliases: { select: { id: true, name: true, modelVersionId: true, protected: true, updatedAt: true } },
       },
     });
-    return { ...model, versions: model.versions.map((v) => ({ ...v, sizeBytes: v.sizeBytes === null ? null : Number(v.sizeBytes) })), role: ctx.role };
+    const scores = await latestScoresByVersion(ctx.db, model.id);
+    return { ...model, versions: model.versions.map((v) => ({ ...v, sizeBytes: v.sizeBytes === null ? null : Number(v.sizeBytes) })), scores, role: ctx.role };
   }),
   create: projectProcedure("EDITOR", "models:write")
     .input(z.object({ name }))

@@ -85,7 +85,11 @@ describe("suites, runs and models in a browser", () => {
     const page = await context.newPage();
     await page.goto(projectUrl);
     await expect(page.getByTestId("count-suites").textContent()).resolves.toBe("0");
-    await page.getByRole("link", { name: /Eval suites/ }).click();
+    // The sidebar names every section and the slug that API calls and /v1 model ids use.
+    const nav = page.getByTestId("project-nav");
+    expect(await nav.getByRole("link").allTextContents()).toEqual(["Support bot", "Overview", "Dashboard", "Policies", "Eval suites", "Datasets", "Train", "Models", "Runs", "Endpoints"]);
+    await expect(nav.getByTestId("project-slug").textContent()).resolves.toBe("support-bot");
+    await page.getByTestId("project-nav").getByRole("link", { name: "Eval suites" }).click();
     await page.getByLabel("Name").fill("Support answers");
     await page.getByLabel("Description").fill("What the support bot must say");
     await page.getByRole("button", { name: "Create suite" }).click();
@@ -266,10 +270,15 @@ describe("suites, runs and models in a browser", () => {
     const aliceContext = await contextFor(browser, aliceCookie);
     const page = await aliceContext.newPage();
     await page.goto(projectUrl);
-    await page.getByRole("link", { name: /Models/ }).click();
+    await page.getByTestId("project-nav").getByRole("link", { name: "Models" }).click();
     await page.getByRole("link", { name: "support-small" }).click();
     await page.getByTestId("lineage").waitFor();
     expect(await page.getByTestId("lineage").locator("g.node").count()).toBe(4);
+    // Each version's latest score per suite, newest version first: v4 and v3 were never measured.
+    const versionRows = page.getByTestId("model-versions").locator("tbody tr");
+    await expect(page.getByTestId("model-versions").locator("thead").textContent()).resolves.toContain("Support answers");
+    const scores = await versionRows.evaluateAll((rows) => rows.map((row) => row.querySelector("[data-testid=version-score]")?.textContent?.trim()));
+    expect(scores).toEqual(["not run", "not run", "80.0%suite v2", "60.0%suite v2"]);
 
     const request = page.locator("section", { has: page.getByRole("heading", { name: "Request promotion" }) });
     await request.getByLabel("Candidate").selectOption({ label: "v2" });
