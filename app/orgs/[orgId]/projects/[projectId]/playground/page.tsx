@@ -1,0 +1,189 @@
+"use client";
+// The playground: chat with one model version, or two side by side, in this browser (WebGPU), with the
+// sampling settings and the exact /v1 request that reproduces each answer.
+import { useParams } from "next/navigation";
+import { useQuery } from "@tanstack/react-query";
+import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useTRPC } from "@/app/_lib/trpc";
+import { ErrorAlert } from "@/app/_components/ui";
+import { Section } from "@/app/_components/records";
+import { ModelVersionPicker, type PickedModelVersion } from "@/app/_components/pickers";
+import type { SamplingSettings } from "@/app/_components/playground/protocol";
+import { useBrowserModel } from "@/app/_components/playground/browser-model";
+import { chatCompletionBody, curlCommand } from "@/app/_components/playground/reproduce";
+import type { ChatMessage } from "@/gpu/eval/case";
+
+type Turn = { role: "user" | "assistant"; content: string; ms?: number; request?: object };
+
+function Pane({ label, projectId, slug, turnsKey, onReady }: { label: "A" | "B"; projectId: string; slug: string; turnsKey: number; onReady: (pane: PaneHandle | null) => void }) {
+  const [version, setVersion] = useState<PickedModelVersion | null>(null);
+  const model = useBrowserModel(version);
+  const [turns, setTurns] = useState<Turn[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const origin = typeof window === "undefined" ? "" : window.location.origin;
+
+  // A new model (or "clear") starts a new conversation.
+  useEffect(() => setTurns([]), [version?.id, turnsKey]);
+  const ready = model.state.stage === "ready" && version;
+  const latest = useRef({ turns, version, ask: model.ask });
+  latest.current = { turns, version, ask: model.ask };
+  useEffect(() => {
+    onReady(
+      ready
+        ? {
+            send: async (system, user, sampling) => {
+              const { turns: before, version: v, ask } = latest.current;
+              const history: ChatMessage[] = [...(system ? [{ role: "system" as const, content: system }] : []), ...before.map((t) => ({ role: t.role, content: t.content })), { role: "user", content: user }];
+              setTurns((t) => [...t, { role: "user", content: user }]);
+              setBusy(true);
+              setError(null);
+              try {
+                const answer = await ask(history, sampling);
+                const request = chatCompletionBody({ projectSlug: slug, modelName: v!.modelName, version: v!.version }, history, sampling);
+                setTurns((t) => [...t, { role: "assistant", content: answer.text, ms: answer.ms, request }]);
+              } catch (e) {
+                setError((e as Error).message);
+              } finally {
+                setBusy(false);
+              }
+            },
+          }
+        : null,
+    );
+  }, [ready, slug]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  return (
+    <section className="card playground-pane" data-testid={`playground-pane-${label.toLowerCase()}`}>
+      <h2>Model {label}</h2>
+      <div className="row" style={{ flexWrap: "wrap" }}>
+        <ModelVersionPicker projectId={projectId} value={version} onChange={setVersion} modelLabel={`Model ${label}`} versionLabel={`Version ${label}`} />
+      </div>
+      <p className="hint" data-testid="model-state">
+        {model.state.stage === "none"
+          ? "Pick a model version to chat with."
+          : model.state.stage === "loading"
+            ? "Loading the weights onto this browser's GPU…"
+            : model.state.stage === "ready"
+              ? `Ready on ${model.state.adapter} (WebGPU, in this browser).`
+              : null}
+      </p>
+      {model.state.stage === "failed" ? (
+        <div className="alert alert-error" role="alert">
+          {model.state.error}
+        </div>
+      ) : null}
+      <ol className="chat" data-testid="chat">
+        {turns.map((t, i) => (
+          <li key={i} className={`chat-turn chat-${t.role}`}>
+            <span className="hint">{t.role === "user" ? "You" : `${version?.modelName} v${version?.version}${t.ms !== undefined ? ` · ${(t.ms / 1000).toFixed(1)} s` : ""}`}</span>
+            {/* Model output is text, never markup; whitespace-only output is shown escaped. */}
+            {t.role === "assistant" && t.content.trim() === "" ? (
+              <code data-testid="answer">{JSON.stringify(t.content)}</code>
+            ) : (
+              <pre className="cell-text" data-testid={t.role === "assistant" ? "answer" : undefined}>
+                {t.content}
+              </pre>
+            )}
+            {t.request ? (
+              <details>
+                <summary>The request that reproduces this answer</summary>
+                <pre className="json" data-testid="reproduce">
+                  {curlCommand(origin, t.request)}
+                </pre>
+                <p className="hint">
+                  Hearth&apos;s OpenAI-compatible API runs it on the organization&apos;s GPU nodes, with an API key that has the models:invoke scope.
+                </p>
+              </details>
+            ) : null}
+          </li>
+        ))}
+        {busy ? <li className="hint">Generating…</li> : null}
+      </ol>
+      {error ? (
+        <div className="alert alert-error" role="alert">
+          {error}
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+type PaneHandle = { send: (system: string, user: string, sampling: SamplingSettings) => Promise<void> };
+
+export default function PlaygroundPage() {
+  const { projectId } = useParams<{ orgId: string; projectId: string }>();
+  const trpc = useTRPC();
+  const project = useQuery(trpc.project.get.queryOptions({ projectId }));
+  const panes = useRef<{ A: PaneHandle | null; B: PaneHandle | null }>({ A: null, B: null });
+  const [readyCount, setReadyCount] = useState(0);
+  const [turnsKey, setTurnsKey] = useState(0);
+  const [sampling, setSampling] = useState<SamplingSettings>({ temperature: 0, topK: 0, maxTokens: 48, seed: 0 });
+  const [system, setSystem] = useState("");
+  const [message, setMessage] = useState("");
+  const [sending, setSending] = useState(false);
+  const slug = project.data?.slug ?? "";
+
+  const setPane = (label: "A" | "B") => (handle: PaneHandle | null) => {
+    panes.current[label] = handle;
+    setReadyCount((panes.current.A ? 1 : 0) + (panes.current.B ? 1 : 0));
+  };
+
+  async function onSend(event: FormEvent) {
+    event.preventDefault();
+    const text = message.trim();
+    if (!text) return;
+    setSending(true);
+    setMessage("");
+    // Both models answer the same turn at once, each in its own worker.
+    await Promise.all([panes.current.A, panes.current.B].filter((p): p is PaneHandle => !!p).map((p) => p.send(system, text, sampling)));
+    setSending(false);
+  }
+
+  const number = (key: keyof SamplingSettings, label: string, o: { min: number; max: number; step: number }, hint: string) => (
+    <label className="field" title={hint}>
+      {label}
+      <input type="number" value={sampling[key]} min={o.min} max={o.max} step={o.step} onChange={(e) => setSampling({ ...sampling, [key]: Number(e.target.value) })} style={{ width: "7rem" }} />
+    </label>
+  );
+
+  return (
+    <>
+      <div className="page-header">
+        <div>
+          <h1>Playground</h1>
+          <p className="subtitle">Chat with a model version, or two side by side, in this browser with WebGPU. Each answer shows the exact request that reproduces it.</p>
+        </div>
+      </div>
+      <ErrorAlert error={project.error} />
+      <Section title="Sampling">
+        <div className="row" style={{ flexWrap: "wrap", alignItems: "flex-end" }}>
+          {number("temperature", "Temperature", { min: 0, max: 2, step: 0.1 }, "0 picks the most likely token every time (greedy)")}
+          {number("topK", "Top-k", { min: 0, max: 1000, step: 1 }, "Sample among the k most likely tokens; 0 for no cut")}
+          {number("maxTokens", "Max tokens", { min: 1, max: 512, step: 1 }, "The longest answer, in tokens")}
+          {number("seed", "Seed", { min: 0, max: 2 ** 31 - 1, step: 1 }, "The same seed and settings give the same sampled answer")}
+          <button type="button" className="btn" onClick={() => setTurnsKey((k) => k + 1)}>
+            Clear conversations
+          </button>
+        </div>
+        <label className="field">
+          System prompt (optional)
+          <textarea value={system} onChange={(e) => setSystem(e.target.value)} rows={2} maxLength={4000} />
+        </label>
+      </Section>
+      <div className="playground-grid">
+        <Pane label="A" projectId={projectId} slug={slug} turnsKey={turnsKey} onReady={setPane("A")} />
+        <Pane label="B" projectId={projectId} slug={slug} turnsKey={turnsKey} onReady={setPane("B")} />
+      </div>
+      <form className="card row" onSubmit={onSend} style={{ alignItems: "flex-end" }}>
+        <label className="field" style={{ flex: 1 }}>
+          Message
+          <textarea value={message} onChange={(e) => setMessage(e.target.value)} rows={2} maxLength={8000} />
+        </label>
+        <button className="btn btn-primary" type="submit" disabled={sending || readyCount === 0 || !message.trim()}>
+          {sending ? "Answering…" : readyCount === 2 ? "Send to both" : "Send"}
+        </button>
+      </form>
+    </>
+  );
+}
