@@ -256,6 +256,17 @@ describe("suites, runs and models in a browser", () => {
     await page.getByText("CANCELLED").first().waitFor();
     await expect(call(aliceCookie, "query", "run.get", { runId: retriedId }).then((r) => r.status)).resolves.toBe("CANCELLED");
 
+    // The audit log folds the eval run's two metric batches into one entry that links to the run.
+    await page.goto(`/orgs/${orgId}/audit?resourceType=Run`);
+    const audit = page.getByTestId("audit-table");
+    await audit.waitFor();
+    const folded = audit.locator("tbody tr", { has: page.getByTestId("audit-group") });
+    expect(await folded.count()).toBe(1);
+    await expect(folded.getByTestId("audit-group").textContent()).resolves.toMatch(/^2 batches since .*: 2,300 of 2,300 stored$/);
+    await expect(folded.getByRole("link", { name: "Run" }).getAttribute("href")).resolves.toBe(`${projectUrl}/runs/${runId}`);
+    await expect(page.getByLabel("Resource").inputValue()).resolves.toBe("Run");
+    await page.screenshot({ path: screenshotPath("audit-runs-folded"), fullPage: true });
+
     await page.goto(`${projectUrl}/runs/${training.id}`);
     const summary = page.getByTestId("run-summary-table");
     await summary.waitFor();
