@@ -116,6 +116,7 @@ const MATRIX: Record<string, Row> = {
   "endpoint.update": { input: (f) => ({ endpointId: f.endpointId, model: "other-model" }), allow: ["OWNER", "ADMIN"] },
   "endpoint.delete": { input: (f) => ({ endpointId: f.endpointId }), allow: ["OWNER", "ADMIN"] },
   "endpoint.check": { input: (f) => ({ endpointId: f.endpointId }), allow: ["OWNER", "ADMIN"] },
+  "endpoint.chat": { input: (f) => ({ endpointId: f.endpointId, messages: [{ role: "user", content: "Hi" }], maxTokens: 8, temperature: 0 }), allow: WRITERS, scope: "models:invoke" },
   "node.list": { input: org, allow: READERS, scope: "runs:read" },
   "node.jobs": { input: org, allow: READERS, scope: "runs:read" },
   "node.tokens": { input: org, allow: ["OWNER", "ADMIN"] },

@@ -2,7 +2,7 @@
 // reads back to exactly that body, quotes in the messages included.
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { chatCompletionBody, curlCommand, servedModelId } from "@/app/_components/playground/reproduce";
+import { chatCompletionBody, curlCommand, endpointChatBody, endpointCurlCommand, servedModelId } from "@/app/_components/playground/reproduce";
 
 const target = { projectSlug: "support-assistant", modelName: "assistant", version: 3 };
 const sampling = { temperature: 0.7, topK: 0, maxTokens: 64, seed: 11 };
@@ -23,5 +23,13 @@ describe("the playground's reproducing request", () => {
     const dArgument = command.slice(command.indexOf(" -d ") + 4);
     const echoed = execFileSync("sh", ["-c", `printf '%s' ${dArgument}`], { encoding: "utf8" });
     expect(JSON.parse(echoed)).toEqual(body);
+  });
+
+  it("sends an endpoint's turn to its own URL and key, without top_k", () => {
+    const body = endpointChatBody("gpt-test", [{ role: "user", content: "Hi" }], { ...sampling, topK: 5 });
+    expect(body).toEqual({ model: "gpt-test", messages: [{ role: "user", content: "Hi" }], temperature: 0.7, max_tokens: 64, seed: 11 });
+    const command = endpointCurlCommand("https://llm.example.com/v1/", body);
+    expect(command).toContain("https://llm.example.com/v1/chat/completions -d '");
+    expect(command).toContain("$ENDPOINT_API_KEY");
   });
 });

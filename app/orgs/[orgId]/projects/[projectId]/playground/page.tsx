@@ -4,44 +4,57 @@
 import { useParams } from "next/navigation";
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useRef, useState, type FormEvent } from "react";
-import { useTRPC } from "@/app/_lib/trpc";
+import { useTRPC, useTRPCClient } from "@/app/_lib/trpc";
 import { ErrorAlert } from "@/app/_components/ui";
 import { Section } from "@/app/_components/records";
 import { ModelVersionPicker, type PickedModelVersion } from "@/app/_components/pickers";
 import type { SamplingSettings } from "@/app/_components/playground/protocol";
 import { useBrowserModel } from "@/app/_components/playground/browser-model";
-import { chatCompletionBody, curlCommand } from "@/app/_components/playground/reproduce";
+import { chatCompletionBody, curlCommand, endpointChatBody, endpointCurlCommand } from "@/app/_components/playground/reproduce";
 import type { ChatMessage } from "@/gpu/eval/case";
 
-type Turn = { role: "user" | "assistant"; content: string; ms?: number; request?: object };
+type Turn = { role: "user" | "assistant"; content: string; ms?: number; request?: string; by?: string };
 
 function Pane({ label, projectId, slug, turnsKey, onReady }: { label: "A" | "B"; projectId: string; slug: string; turnsKey: number; onReady: (pane: PaneHandle | null) => void }) {
+  const trpc = useTRPC();
+  const client = useTRPCClient();
+  const [source, setSource] = useState<"model" | "endpoint">("model");
   const [version, setVersion] = useState<PickedModelVersion | null>(null);
-  const model = useBrowserModel(version);
+  const [endpointId, setEndpointId] = useState("");
+  const endpoints = useQuery({ ...trpc.endpoint.list.queryOptions({ projectId }), enabled: source === "endpoint" });
+  const endpoint = endpoints.data?.find((e) => e.id === endpointId) ?? null;
+  const model = useBrowserModel(source === "model" ? version : null);
   const [turns, setTurns] = useState<Turn[]>([]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const origin = typeof window === "undefined" ? "" : window.location.origin;
 
-  // A new model (or "clear") starts a new conversation.
-  useEffect(() => setTurns([]), [version?.id, turnsKey]);
-  const ready = model.state.stage === "ready" && version;
-  const latest = useRef({ turns, version, ask: model.ask });
-  latest.current = { turns, version, ask: model.ask };
+  // Another model or endpoint (or "clear") starts a new conversation.
+  const target = source === "model" ? (version?.id ?? "") : endpointId;
+  useEffect(() => setTurns([]), [target, turnsKey]);
+  const ready = source === "model" ? model.state.stage === "ready" && !!version : !!endpoint;
+  const latest = useRef({ turns, version, endpoint, source, ask: model.ask });
+  latest.current = { turns, version, endpoint, source, ask: model.ask };
   useEffect(() => {
     onReady(
       ready
         ? {
             send: async (system, user, sampling) => {
-              const { turns: before, version: v, ask } = latest.current;
+              const { turns: before, version: v, endpoint: e, source: from, ask } = latest.current;
               const history: ChatMessage[] = [...(system ? [{ role: "system" as const, content: system }] : []), ...before.map((t) => ({ role: t.role, content: t.content })), { role: "user", content: user }];
               setTurns((t) => [...t, { role: "user", content: user }]);
               setBusy(true);
               setError(null);
               try {
-                const answer = await ask(history, sampling);
-                const request = chatCompletionBody({ projectSlug: slug, modelName: v!.modelName, version: v!.version }, history, sampling);
-                setTurns((t) => [...t, { role: "assistant", content: answer.text, ms: answer.ms, request }]);
+                if (from === "model") {
+                  const answer = await ask(history, sampling);
+                  const body = chatCompletionBody({ projectSlug: slug, modelName: v!.modelName, version: v!.version }, history, sampling);
+                  setTurns((t) => [...t, { role: "assistant", content: answer.text, ms: answer.ms, request: curlCommand(origin, body), by: `${v!.modelName} v${v!.version}` }]);
+                } else {
+                  const reply = await client.endpoint.chat.mutate({ endpointId: e!.id, messages: history, maxTokens: sampling.maxTokens, temperature: sampling.temperature, seed: sampling.seed });
+                  const body = endpointChatBody(reply.model, history, sampling);
+                  setTurns((t) => [...t, { role: "assistant", content: reply.text, ms: reply.latencyMs, request: endpointCurlCommand(reply.baseUrl, body), by: e!.name }]);
+                }
               } catch (e) {
                 setError((e as Error).message);
               } finally {
@@ -51,16 +64,41 @@ function Pane({ label, projectId, slug, turnsKey, onReady }: { label: "A" | "B";
           }
         : null,
     );
-  }, [ready, slug]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [ready, slug, source]); // eslint-disable-line react-hooks/exhaustive-deps
 
   return (
     <section className="card playground-pane" data-testid={`playground-pane-${label.toLowerCase()}`}>
       <h2>Model {label}</h2>
       <div className="row" style={{ flexWrap: "wrap" }}>
-        <ModelVersionPicker projectId={projectId} value={version} onChange={setVersion} modelLabel={`Model ${label}`} versionLabel={`Version ${label}`} />
+        <label className="field">
+          Source {label}
+          <select value={source} onChange={(e) => setSource(e.target.value as "model" | "endpoint")} aria-label={`Source ${label}`}>
+            <option value="model">a model version, in this browser</option>
+            <option value="endpoint">an endpoint of this project</option>
+          </select>
+        </label>
+        {source === "model" ? (
+          <ModelVersionPicker projectId={projectId} value={version} onChange={setVersion} modelLabel={`Model ${label}`} versionLabel={`Version ${label}`} />
+        ) : (
+          <label className="field">
+            Endpoint {label}
+            <select value={endpointId} onChange={(e) => setEndpointId(e.target.value)} aria-label={`Endpoint ${label}`}>
+              <option value="">{endpoints.data && endpoints.data.length === 0 ? "no endpoint registered" : "choose…"}</option>
+              {endpoints.data?.map((e) => (
+                <option key={e.id} value={e.id}>
+                  {e.name} ({e.model})
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
       </div>
       <p className="hint" data-testid="model-state">
-        {model.state.stage === "none"
+        {source === "endpoint"
+          ? endpoint
+            ? `${endpoint.model} at ${endpoint.baseUrl}, called by the server (top-k is not sent: OpenAI's API has none).`
+            : "Pick an endpoint the project's admins registered."
+          : model.state.stage === "none"
           ? "Pick a model version to chat with."
           : model.state.stage === "loading"
             ? "Loading the weights onto this browser's GPU…"
@@ -76,7 +114,7 @@ function Pane({ label, projectId, slug, turnsKey, onReady }: { label: "A" | "B";
       <ol className="chat" data-testid="chat">
         {turns.map((t, i) => (
           <li key={i} className={`chat-turn chat-${t.role}`}>
-            <span className="hint">{t.role === "user" ? "You" : `${version?.modelName} v${version?.version}${t.ms !== undefined ? ` · ${(t.ms / 1000).toFixed(1)} s` : ""}`}</span>
+            <span className="hint">{t.role === "user" ? "You" : `${t.by}${t.ms !== undefined ? ` · ${(t.ms / 1000).toFixed(1)} s` : ""}`}</span>
             {/* Model output is text, never markup; whitespace-only output is shown escaped. */}
             {t.role === "assistant" && t.content.trim() === "" ? (
               <code data-testid="answer">{JSON.stringify(t.content)}</code>
@@ -89,10 +127,12 @@ function Pane({ label, projectId, slug, turnsKey, onReady }: { label: "A" | "B";
               <details>
                 <summary>The request that reproduces this answer</summary>
                 <pre className="json" data-testid="reproduce">
-                  {curlCommand(origin, t.request)}
+                  {t.request}
                 </pre>
                 <p className="hint">
-                  Hearth&apos;s OpenAI-compatible API runs it on the organization&apos;s GPU nodes, with an API key that has the models:invoke scope.
+                  {source === "model"
+                    ? "Hearth's OpenAI-compatible API runs it on the organization's GPU nodes, with an API key that has the models:invoke scope."
+                    : "Sent straight to the endpoint with its own API key."}
                 </p>
               </details>
             ) : null}
