@@ -2,6 +2,7 @@
 // runs, a production version approved by a second admin and a candidate. The project dashboard and the
 // organization overview show the numbers those runs imply; screenshots go to test-results/screenshots.
 import fs from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
@@ -163,6 +164,28 @@ describe("dashboards in a browser", () => {
     await page.getByTestId("csv-compute").click();
     const csv = fs.readFileSync((await (await download).path())!, "utf8");
     expect(csv.split("\n")[0]).toContain("Total duration (ms)");
+    await context.close();
+  });
+
+  it("opens the demo project, on first sign-in, with its policy, the suite citing it and the datasets", async () => {
+    const demo = JSON.parse(fs.readFileSync(path.join(app.dataDir, "demo-sign-in.json"), "utf8")) as { email: string; password: string };
+    const demoCookie = await signInOverHttp(app.url, demo.email, demo.password);
+    const [demoOrg] = await call(demoCookie, "query", "org.list", {});
+    const [demoProject] = await call(demoCookie, "query", "project.list", { orgId: demoOrg.id });
+    const context = await contextFor(browser, demoCookie);
+    const page = await context.newPage();
+    await page.goto(`/orgs/${demoOrg.id}/projects/${demoProject.id}`);
+    await page.getByTestId("count-policies").filter({ hasText: /^1$/ }).waitFor();
+    await page.getByTestId("count-suites").filter({ hasText: /^1$/ }).waitFor();
+    await page.getByTestId("count-datasets").filter({ hasText: /^2$/ }).waitFor();
+    await page.screenshot({ path: screenshotPath("demo-project"), fullPage: true });
+    await page.getByTestId("project-nav").getByRole("link", { name: "Policies" }).click();
+    await page.getByRole("link", { name: "Support policy" }).click();
+    const clauses = page.getByTestId("clauses");
+    await clauses.waitFor();
+    expect(await clauses.locator("li").count()).toBe(6);
+    await expect(clauses.textContent()).resolves.toContain("1.1 Sale items");
+    await page.screenshot({ path: screenshotPath("demo-policy"), fullPage: true });
     await context.close();
   });
 
