@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { ChatMessageSchema } from "@/contracts/eval-case";
+import { chatOnNodes } from "@/server/serving/playground";
 import { router } from "@/server/trpc/init";
 import { idSchema, projectProcedure, resourceProcedure } from "@/server/trpc/procedures";
 import type { Prisma } from "@/server/db/generated/client";
@@ -66,4 +68,16 @@ export const modelRouter = router({
     .mutation(({ ctx, input }) => requestPromotion(ctx.db, ctx.actor, ctx.orgId, input.modelId, input)),
   approvePromotion: resourceProcedure("promotion", "ADMIN", null).mutation(({ ctx, input }) => decidePromotion(ctx.db, ctx.actor, ctx.orgId, input.promotionId, "APPROVED")),
   rejectPromotion: resourceProcedure("promotion", "ADMIN", null).mutation(({ ctx, input }) => decidePromotion(ctx.db, ctx.actor, ctx.orgId, input.promotionId, "REJECTED")),
+  /** The playground on the GPU nodes: one chat turn, built and routed as /v1/chat/completions does. */
+  chat: resourceProcedure("modelVersion", "EDITOR", "models:invoke")
+    .input(
+      z.object({
+        messages: z.array(ChatMessageSchema).min(1).max(100),
+        maxTokens: z.number().int().min(1).max(4_096),
+        temperature: z.number().min(0).max(2),
+        topK: z.number().int().min(0).max(1_000).optional(),
+        seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => chatOnNodes(ctx.db, ctx.actor, ctx.orgId, input.modelVersionId, input)),
 });

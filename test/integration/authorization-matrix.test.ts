@@ -108,6 +108,7 @@ const MATRIX: Record<string, Row> = {
   "model.requestPromotion": { input: (f) => ({ modelId: f.modelId, alias: "staging", modelVersionId: f.modelVersionId, suiteVersionId: f.suiteVersionId }), allow: WRITERS, scope: "models:write" },
   "model.approvePromotion": { input: (f) => ({ promotionId: f.promotionId }), allow: ["OWNER", "ADMIN"] },
   "model.rejectPromotion": { input: (f) => ({ promotionId: f.promotionId }), allow: ["OWNER", "ADMIN"] },
+  "model.chat": { input: (f) => ({ modelVersionId: f.modelVersionId, messages: [{ role: "user", content: "Hi" }], maxTokens: 8, temperature: 0 }), allow: WRITERS, scope: "models:invoke" },
 
   "endpoint.list": { input: project, allow: READERS, scope: "models:read" },
   "endpoint.servedModels": { input: project, allow: READERS, scope: "models:read" },

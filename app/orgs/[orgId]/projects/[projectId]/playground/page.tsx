@@ -15,39 +15,51 @@ import type { ChatMessage } from "@/gpu/eval/case";
 
 type Turn = { role: "user" | "assistant"; content: string; ms?: number; request?: string; by?: string };
 
-function Pane({ label, projectId, slug, turnsKey, onReady }: { label: "A" | "B"; projectId: string; slug: string; turnsKey: number; onReady: (pane: PaneHandle | null) => void }) {
+function Pane({ label, orgId, projectId, slug, turnsKey, onReady }: { label: "A" | "B"; orgId: string; projectId: string; slug: string; turnsKey: number; onReady: (pane: PaneHandle | null) => void }) {
   const trpc = useTRPC();
   const client = useTRPCClient();
   const [source, setSource] = useState<"model" | "endpoint">("model");
+  // On the GPU nodes when one is online, otherwise in this browser; a person may choose either.
+  const nodes = useQuery({ ...trpc.node.list.queryOptions({ orgId }), refetchInterval: 10_000 });
+  const nodeOnline = !!nodes.data?.nodes.some((n) => n.status !== "offline");
+  const [runOnChoice, setRunOn] = useState<"browser" | "nodes" | null>(null);
+  const runOn = runOnChoice ?? (nodeOnline ? "nodes" : "browser");
   const [version, setVersion] = useState<PickedModelVersion | null>(null);
   const [endpointId, setEndpointId] = useState("");
   const endpoints = useQuery({ ...trpc.endpoint.list.queryOptions({ projectId }), enabled: source === "endpoint" });
   const endpoint = endpoints.data?.find((e) => e.id === endpointId) ?? null;
-  const model = useBrowserModel(source === "model" ? version : null);
+  const model = useBrowserModel(source === "model" && runOn === "browser" ? version : null);
   const [turns, setTurns] = useState<Turn[]>([]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const origin = typeof window === "undefined" ? "" : window.location.origin;
 
   // Another model or endpoint (or "clear") starts a new conversation.
-  const target = source === "model" ? (version?.id ?? "") : endpointId;
+  const target = source === "model" ? `${version?.id ?? ""}:${runOn}` : endpointId;
   useEffect(() => setTurns([]), [target, turnsKey]);
-  const ready = source === "model" ? model.state.stage === "ready" && !!version : !!endpoint;
-  const latest = useRef({ turns, version, endpoint, source, ask: model.ask });
-  latest.current = { turns, version, endpoint, source, ask: model.ask };
+  const ready = source === "model" ? !!version && (runOn === "nodes" || model.state.stage === "ready") : !!endpoint;
+  const latest = useRef({ turns, version, endpoint, source, runOn, ask: model.ask });
+  latest.current = { turns, version, endpoint, source, runOn, ask: model.ask };
   useEffect(() => {
     onReady(
       ready
         ? {
             send: async (system, user, sampling) => {
-              const { turns: before, version: v, endpoint: e, source: from, ask } = latest.current;
+              const { turns: before, version: v, endpoint: e, source: from, runOn: where, ask } = latest.current;
               const history: ChatMessage[] = [...(system ? [{ role: "system" as const, content: system }] : []), ...before.map((t) => ({ role: t.role, content: t.content })), { role: "user", content: user }];
               setTurns((t) => [...t, { role: "user", content: user }]);
               setBusy(true);
               setError(null);
               try {
                 if (from === "model") {
-                  const answer = await ask(history, sampling);
+                  const answer =
+                    where === "browser"
+                      ? await ask(history, sampling)
+                      : await (async () => {
+                          const started = performance.now();
+                          const reply = await client.model.chat.mutate({ modelVersionId: v!.id, messages: history, maxTokens: sampling.maxTokens, temperature: sampling.temperature, topK: sampling.topK || undefined, seed: sampling.seed });
+                          return { text: reply.text, ms: Math.round(performance.now() - started) };
+                        })();
                   const body = chatCompletionBody({ projectSlug: slug, modelName: v!.modelName, version: v!.version }, history, sampling);
                   setTurns((t) => [...t, { role: "assistant", content: answer.text, ms: answer.ms, request: curlCommand(origin, body), by: `${v!.modelName} v${v!.version}` }]);
                 } else {
@@ -64,7 +76,7 @@ function Pane({ label, projectId, slug, turnsKey, onReady }: { label: "A" | "B";
           }
         : null,
     );
-  }, [ready, slug, source]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [ready, slug, source, runOn]); // eslint-disable-line react-hooks/exhaustive-deps
 
   return (
     <section className="card playground-pane" data-testid={`playground-pane-${label.toLowerCase()}`}>
@@ -78,7 +90,16 @@ function Pane({ label, projectId, slug, turnsKey, onReady }: { label: "A" | "B";
           </select>
         </label>
         {source === "model" ? (
-          <ModelVersionPicker projectId={projectId} value={version} onChange={setVersion} modelLabel={`Model ${label}`} versionLabel={`Version ${label}`} />
+          <>
+            <ModelVersionPicker projectId={projectId} value={version} onChange={setVersion} modelLabel={`Model ${label}`} versionLabel={`Version ${label}`} />
+            <label className="field">
+              Run on {label}
+              <select value={runOn} onChange={(e) => setRunOn(e.target.value as "browser" | "nodes")} aria-label={`Run on ${label}`}>
+                <option value="browser">this browser (WebGPU)</option>
+                <option value="nodes">the GPU nodes{nodeOnline ? "" : " (none online)"}</option>
+              </select>
+            </label>
+          </>
         ) : (
           <label className="field">
             Endpoint {label}
@@ -98,7 +119,13 @@ function Pane({ label, projectId, slug, turnsKey, onReady }: { label: "A" | "B";
           ? endpoint
             ? `${endpoint.model} at ${endpoint.baseUrl}, called by the server (top-k is not sent: OpenAI's API has none).`
             : "Pick an endpoint the project's admins registered."
-          : model.state.stage === "none"
+          : runOn === "nodes"
+            ? version
+              ? nodeOnline
+                ? "Answered by a GPU node of the organization, as /v1 would."
+                : "No GPU node is online: a turn sent now is refused; run it in this browser instead."
+              : "Pick a model version to chat with."
+            : model.state.stage === "none"
           ? "Pick a model version to chat with."
           : model.state.stage === "loading"
             ? "Loading the weights onto this browser's GPU…"
@@ -152,7 +179,7 @@ function Pane({ label, projectId, slug, turnsKey, onReady }: { label: "A" | "B";
 type PaneHandle = { send: (system: string, user: string, sampling: SamplingSettings) => Promise<void> };
 
 export default function PlaygroundPage() {
-  const { projectId } = useParams<{ orgId: string; projectId: string }>();
+  const { orgId, projectId } = useParams<{ orgId: string; projectId: string }>();
   const trpc = useTRPC();
   const project = useQuery(trpc.project.get.queryOptions({ projectId }));
   const panes = useRef<{ A: PaneHandle | null; B: PaneHandle | null }>({ A: null, B: null });
@@ -192,7 +219,7 @@ export default function PlaygroundPage() {
       <div className="page-header">
         <div>
           <h1>Playground</h1>
-          <p className="subtitle">Chat with a model version, or two side by side, in this browser with WebGPU. Each answer shows the exact request that reproduces it.</p>
+          <p className="subtitle">Chat with a model version or an endpoint, or two side by side: on the GPU nodes when one is online, otherwise in this browser with WebGPU. Each answer shows the exact request that reproduces it.</p>
         </div>
       </div>
       <ErrorAlert error={project.error} />
@@ -212,8 +239,8 @@ export default function PlaygroundPage() {
         </label>
       </Section>
       <div className="playground-grid">
-        <Pane label="A" projectId={projectId} slug={slug} turnsKey={turnsKey} onReady={setPane("A")} />
-        <Pane label="B" projectId={projectId} slug={slug} turnsKey={turnsKey} onReady={setPane("B")} />
+        <Pane label="A" orgId={orgId} projectId={projectId} slug={slug} turnsKey={turnsKey} onReady={setPane("A")} />
+        <Pane label="B" orgId={orgId} projectId={projectId} slug={slug} turnsKey={turnsKey} onReady={setPane("B")} />
       </div>
       <form className="card row" onSubmit={onSend} style={{ alignItems: "flex-end" }}>
         <label className="field" style={{ flex: 1 }}>
