@@ -85,7 +85,7 @@ function Pane({ label, orgId, projectId, slug, turnsKey, onReady }: { label: "A"
         <label className="field">
           Source {label}
           <select value={source} onChange={(e) => setSource(e.target.value as "model" | "endpoint")} aria-label={`Source ${label}`}>
-            <option value="model">a model version, in this browser</option>
+            <option value="model">a model version</option>
             <option value="endpoint">an endpoint of this project</option>
           </select>
         </label>
