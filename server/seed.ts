@@ -55,7 +55,7 @@ export async function seedDemoOnce(db: PrismaClient, dataDir: string, options: {
       select: { id: true, name: true, slug: true },
     });
     const project = await tx.project.create({
-      data: { orgId: org.id, name: "Support Assistant", slug: "support-assistant", description: "Evaluate and fine-tune the customer support model against the refund and privacy policies." },
+      data: { orgId: org.id, name: "Support Assistant", slug: "support-assistant", description: "Evaluate and fine-tune the customer support model against the support policy: refunds, tone, privacy, shipping and escalation." },
       select: { id: true, name: true, slug: true },
     });
     const system = { type: "system" as const };
