@@ -12,7 +12,7 @@ const nextConfig: NextConfig = {
   // `npm test` type-checks the whole project (tsc --noEmit); skipping it here keeps first start fast.
   typescript: { ignoreBuildErrors: true },
   // Native and WASM-backed server packages are loaded by Node, not bundled.
-  serverExternalPackages: ["pg", "@prisma/adapter-pg", "@electric-sql/pglite", "@electric-sql/pglite-socket", "webgpu"],
+  serverExternalPackages: ["pg", "@prisma/adapter-pg", "@electric-sql/pglite", "@electric-sql/pglite-socket", "webgpu", "yjs"],
   async headers() {
     return [{ source: "/:path*", headers: securityHeaders }];
   },

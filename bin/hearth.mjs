@@ -243,7 +243,11 @@ async function mcp(argv) {
 }
 
 const [command, ...rest] = process.argv.slice(2);
-if (command === "gate") await gate(rest).catch((error) => fail(error.message));
+// Asking for the usage is not a mistake: it goes to stdout and the command succeeds.
+if (command === "--help" || command === "-h" || command === "help") {
+  console.log(USAGE);
+  process.exit(0);
+} else if (command === "gate") await gate(rest).catch((error) => fail(error.message));
 else if (command === "node") await node(rest);
 else if (command === "backup" || command === "restore") await backupOrRestore(command, rest);
 else if (command === "model") await model(rest).catch((error) => fail(error.message));

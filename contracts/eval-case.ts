@@ -6,7 +6,7 @@ import "@/gpu/eval/zod-config";
 import { z } from "zod";
 import { EvalCaseSchema, type EvalCase } from "@/gpu/eval/case";
 
-export { EvalCaseSchema, type EvalCase } from "@/gpu/eval/case";
+export { ChatMessageSchema, EvalCaseSchema, type ChatMessage, type EvalCase } from "@/gpu/eval/case";
 
 export class StoredCasesInvalid extends Error {
   constructor(message: string) {

@@ -1,6 +1,8 @@
 // Node-only device acquisition through Dawn (the `webgpu` package). Never import from a browser module.
 
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { requestGpuContext, GpuError, type GpuContext, type GpuContextOptions } from "./device";
 
 const SWIFTSHADER_ICD = "/usr/lib/chromium/vk_swiftshader_icd.json";
@@ -17,6 +19,7 @@ export async function nodeGpu(dawnFeatures: string[] = ["disable_robustness"]): 
   if (gpuSingleton) return gpuSingleton;
   // Without a hardware driver, SwiftShader (shipped by Debian's chromium) is the Vulkan device.
   if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  giveWaylandARuntimeDir();
   let mod: typeof import("webgpu");
   try {
     mod = await import("webgpu");
@@ -27,6 +30,22 @@ export async function nodeGpu(dawnFeatures: string[] = ["disable_robustness"]): 
   const flags = dawnFeatures.length ? [`enable-dawn-features=${dawnFeatures.join(",")}`] : [];
   gpuSingleton = mod.create(flags);
   return gpuSingleton;
+}
+
+/**
+ * The Vulkan loader probes for a Wayland display, and libwayland prints "error: XDG_RUNTIME_DIR is
+ * invalid or not set" when a server, a container or CI has no login session: noise nobody can act on,
+ * since no display is needed. A private, empty runtime folder makes the probe fail quietly.
+ */
+function giveWaylandARuntimeDir() {
+  if (process.env.XDG_RUNTIME_DIR) return;
+  const dir = path.join(os.tmpdir(), `hearth-runtime-${os.userInfo().uid}`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = dir;
+  } catch {
+    // Only a message is at stake.
+  }
 }
 
 /**

@@ -2,12 +2,13 @@
 //   npx tsx scripts/train.ts --corpus file.txt --preset tiny --steps 200 --out model.safetensors
 // Or run a training job exactly as the browser and GPU nodes do (npm run train -- --config job.json):
 //   job.json = a TrainJobSpec plus "dataset" (corpus or JSON Lines pairs) and optional "parent"
-//   (a model checkpoint, or a Hugging Face folder: then --out is the folder written), paths relative to job.json. The latest training state
+//   (a model checkpoint, or a Hugging Face folder: then --out is the folder written), paths in it relative to job.json; --config, --out and --resume relative to the folder
+//   the command was typed in (npm's INIT_CWD), where the outputs go. The latest training state
 //   is kept in <out>.state; --resume <that file> continues from it.
 // Options: --vocab N (trained byte-level BPE size, default the preset's, at least 256), --batch N,
 // --seq N, --accum N, --lr X, --warmup N, --log-every N, --eval-every N, --seed N, --sample N.
 
-import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { readFolderFiles, writeFolderFiles } from "../gpu/io/folder-node";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -45,6 +46,11 @@ const { values: a } = parseArgs({
   },
 });
 
+// npm runs scripts in the package's folder; INIT_CWD is where `npm run train` was typed. Paths given on
+// the command line are read from there and outputs written there, as with any command.
+const invokedFrom = process.env.INIT_CWD ?? process.cwd();
+const fromInvocation = (p: string) => path.resolve(invokedFrom, p);
+
 function die(msg: string): never {
   console.error(`train: ${msg}`);
   process.exit(2);
@@ -67,13 +73,14 @@ async function runJobFile(file: string) {
     die(`${file}: ${(e as Error).message}`);
   }
   const near = (p: string) => path.resolve(path.dirname(file), p);
-  const out = a.out!;
+  const out = fromInvocation(a.out!);
+  mkdirSync(path.dirname(out), { recursive: true });
   const ctx = await openNodeGpu();
   const t0 = performance.now();
   const res = await runTrainJob(
     ctx,
     spec,
-    { dataset: readFileSync(near(dataset)), parent: typeof parent === "string" ? readParent(near(parent)) : undefined, resume: a.resume ? readFileSync(a.resume) : undefined },
+    { dataset: readFileSync(near(dataset)), parent: typeof parent === "string" ? readParent(near(parent)) : undefined, resume: a.resume ? readFileSync(fromInvocation(a.resume)) : undefined },
     {
       onPhase: (phase) => console.log(`${phase}...`),
       onStep: (m) => {
@@ -103,10 +110,10 @@ async function runJobFile(file: string) {
 }
 
 async function main() {
-  if (a.config) return runJobFile(a.config);
+  if (a.config) return runJobFile(fromInvocation(a.config));
   if (!a.corpus) die("--corpus <file.txt> is required");
   if (!(a.preset! in GPT_PRESETS)) die(`unknown --preset ${a.preset}; choose one of ${Object.keys(GPT_PRESETS).join(", ")}`);
-  const text = readFileSync(a.corpus, "utf8");
+  const text = readFileSync(fromInvocation(a.corpus), "utf8");
   const preset = a.preset as GPTPresetName;
   const vocab = Math.max(256, Number(a.vocab ?? GPT_PRESETS[preset].vocabSize));
   const t0 = performance.now();
@@ -149,8 +156,8 @@ async function main() {
     },
   );
   const bytes = await saveGPT(model, { tokenizer, metadata: { preset, steps: String(res.steps), corpus: a.corpus } });
-  writeFileSync(a.out!, bytes);
-  console.log(`wrote ${a.out} (${bytes.length.toLocaleString()} bytes, sha256 ${await sha256Hex(bytes)})`);
+  writeFileSync(fromInvocation(a.out!), bytes);
+  console.log(`wrote ${fromInvocation(a.out!)} (${bytes.length.toLocaleString()} bytes, sha256 ${await sha256Hex(bytes)})`);
   if (Number(a.sample) > 0) {
     const prompt = text.slice(0, 16);
     const s = await generateText(model, tokenizer, prompt, { maxNewTokens: Number(a.sample), temperature: 0.8, topK: 40, seed: 1 });

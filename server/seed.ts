@@ -4,6 +4,8 @@ import path from "node:path";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { hashPassword } from "@/server/auth/password";
 import { recordAudit } from "@/server/audit/service";
+import type { ArtifactStore } from "@/server/storage";
+import { seedDemoContent } from "@/server/demo/content";
 
 export const DEMO_EMAIL = "demo@hearth.local";
 const DEMO_FILE = "demo-sign-in.json";
@@ -41,26 +43,35 @@ export function demoBanner(demo: DemoNotice): string[] {
  * kept only in the data directory (mode 0600); later starts say where it is and how to reset it, so
  * start logs (often collected and kept) do not repeat it.
  */
-export async function seedDemoOnce(db: PrismaClient, dataDir: string): Promise<DemoNotice | null> {
+export async function seedDemoOnce(db: PrismaClient, dataDir: string, options: { store?: ArtifactStore } = {}): Promise<DemoNotice | null> {
   const password = `demo-${randomBytes(9).toString("base64url")}`;
   const passwordHash = await hashPassword(password);
   const seeded = await db.$transaction(async (tx) => {
     const marker = await tx.appSetting.createMany({ data: [{ key: "demo_seeded", value: new Date().toISOString() }], skipDuplicates: true });
-    if (marker.count === 0) return false;
+    if (marker.count === 0) return null;
     const user = await tx.user.create({ data: { email: DEMO_EMAIL, name: "Demo User", passwordHash }, select: { id: true, email: true, name: true } });
     const org = await tx.organization.create({
       data: { name: "Demo Organization", slug: "demo", memberships: { create: { userId: user.id, role: "OWNER" } } },
       select: { id: true, name: true, slug: true },
     });
     const project = await tx.project.create({
-      data: { orgId: org.id, name: "Support Assistant", slug: "support-assistant", description: "Evaluate and fine-tune the customer support model against the refund and privacy policies." },
+      data: { orgId: org.id, name: "Support Assistant", slug: "support-assistant", description: "Evaluate and fine-tune the customer support model against the support policy: refunds, tone, privacy, shipping and escalation." },
       select: { id: true, name: true, slug: true },
     });
     const system = { type: "system" as const };
     await recordAudit(tx, system, { orgId: org.id, action: "org.create", resourceType: "Organization", resourceId: org.id, after: org });
     await recordAudit(tx, system, { orgId: org.id, action: "project.create", resourceType: "Project", resourceId: project.id, after: project });
-    return true;
+    return { user, orgId: org.id, projectId: project.id };
   });
+  if (seeded) {
+    // The project's content goes in through the ordinary services (several transactions, co-edited
+    // documents, an artifact store); a failure leaves the demo organization usable and is said once.
+    try {
+      await seedDemoContent(db, { type: "user", userId: seeded.user.id, email: seeded.user.email, name: seeded.user.name }, seeded.orgId, seeded.projectId, options.store);
+    } catch (error) {
+      console.warn(`The demo project's policy, suite and datasets could not all be created (${(error as Error).message}); the demo sign-in works, and they can be added by hand.`);
+    }
+  }
   const file = demoSignInFile(dataDir);
   if (seeded) {
     await fs.mkdir(dataDir, { recursive: true });

@@ -57,41 +57,97 @@ function align(series: MetricSeries[]): uPlotType.AlignedData {
   return [xs, ...ys] as uPlotType.AlignedData;
 }
 
+/** Metrics whose values are fractions in [0, 1] by their name, drawn on a 0 to 1 axis. */
+const FRACTION_NAMES = /(^|[_./-])(acc|accuracy|acc_norm|pass_?rate|progress)$/i;
+
+/** The y range of one metric's chart: its own values with a little room, never another metric's. */
+export function yRangeFor(name: string, values: ArrayLike<number>): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (min === Infinity) return [0, 1];
+  if (FRACTION_NAMES.test(name) && min >= 0 && max <= 1) return [0, 1];
+  const span = max - min;
+  const pad = span > 0 ? span * 0.05 : Math.abs(max) * 0.05 || 0.5;
+  // A metric that stays at or above zero keeps zero as its floor when the padding would cross it.
+  const low = min >= 0 && min - pad < 0 ? 0 : min - pad;
+  return [low, max + pad];
+}
+
 /**
- * A line chart of a run's metrics, one series per name. The parent owns the data map and bumps
- * `version` when it changed; redraws are batched to one per animation frame, so a fast stream of
- * points stays cheap.
+ * A run's metrics as small multiples: one chart per metric, each on its own y axis (loss, learning
+ * rate and tokens per second differ by orders of magnitude, and on one axis the loss is a flat line).
+ * The parent owns the data map and bumps `version` when it changed; redraws are batched to one per
+ * animation frame, so a fast stream of points stays cheap.
  */
 export function MetricsChart({ series, version }: { series: Map<string, MetricSeries>; version: number }) {
-  const box = useRef<HTMLDivElement>(null);
-  const plot = useRef<uPlotType | null>(null);
   const names = useMemo(() => [...series.keys()].sort(), [series, version]); // eslint-disable-line react-hooks/exhaustive-deps
-  const namesKey = names.join("\n");
   const [showTable, setShowTable] = useState(false);
 
-  // (Re)create the chart when the set of metric names changes.
+  if (names.length === 0) return <p className="empty">No metrics logged yet.</p>;
+  const total = names.reduce((n, name) => n + series.get(name)!.steps.length, 0);
+  return (
+    <div>
+      <div className="row" style={{ justifyContent: "space-between", marginBottom: "0.5rem" }}>
+        <span className="hint" data-testid="metric-count">
+          {names.length} metric{names.length === 1 ? "" : "s"}, {total.toLocaleString()} points · one chart per metric, each on its own axis · drag to zoom, double-click to reset
+        </span>
+        <button className="btn btn-small" onClick={() => setShowTable(!showTable)} aria-pressed={showTable}>
+          {showTable ? "Show chart" : "Show as table"}
+        </button>
+      </div>
+      <div className="chart-grid" data-testid="metrics-chart" hidden={showTable}>
+        {names.map((name, i) => (
+          <MetricPanel key={name} name={name} color={COLORS[i % COLORS.length]} series={series.get(name)!} version={version} />
+        ))}
+      </div>
+      {showTable ? <MetricsTable names={names} series={series} /> : null}
+    </div>
+  );
+}
+
+const PANEL_HEIGHT = 180;
+
+/** One metric's chart. Its y range is written to data attributes, so what the axis spans can be checked. */
+function MetricPanel({ name, color, series, version }: { name: string; color: string; series: MetricSeries; version: number }) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlotType | null>(null);
+  const latest = useRef(series);
+  latest.current = series;
+
   useEffect(() => {
     let cancelled = false;
     let observer: ResizeObserver | null = null;
     const el = box.current;
-    if (!el || names.length === 0) return;
+    if (!el) return;
+    const writeRange = (u: uPlotType) => {
+      el.dataset.yMin = String(u.scales.y.min);
+      el.dataset.yMax = String(u.scales.y.max);
+    };
     void import("uplot").then(({ default: uPlot }) => {
       if (cancelled) return;
-      const width = Math.max(320, el.clientWidth);
+      const s = latest.current;
       plot.current = new uPlot(
         {
-          width,
-          height: 320,
-          scales: { x: { time: false } },
-          axes: [{ label: "step" }, { label: "value", size: 60 }],
-          series: [{ label: "step" }, ...names.map((name, i) => ({ label: name, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true, points: { show: false } }))],
+          width: Math.max(240, el.clientWidth),
+          height: PANEL_HEIGHT,
+          scales: { x: { time: false }, y: { range: (u) => yRangeFor(name, (u.data[1] ?? []) as ArrayLike<number>) } },
+          axes: [{ label: "step", size: 36 }, { size: 64 }],
+          series: [{ label: "step" }, { label: name, stroke: color, width: 1.5, spanGaps: true, points: { show: false } }],
           cursor: { drag: { x: true, y: false } },
-          legend: { live: true },
+          legend: { show: false },
+          hooks: { setScale: [(u, key) => key === "y" && writeRange(u)] },
         },
-        align(names.map((n) => series.get(n)!)),
+        [Float64Array.from(s.steps), Float64Array.from(s.values)],
         el,
       );
-      observer = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(320, el.clientWidth), height: 320 }));
+      writeRange(plot.current);
+      observer = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(240, el.clientWidth), height: PANEL_HEIGHT }));
       observer.observe(el);
     });
     return () => {
@@ -100,30 +156,29 @@ export function MetricsChart({ series, version }: { series: Map<string, MetricSe
       plot.current?.destroy();
       plot.current = null;
     };
-  }, [namesKey]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [name, color]);
 
-  // New points for known names: one setData per frame.
+  // New points: one setData per frame.
   useEffect(() => {
-    const frame = requestAnimationFrame(() => plot.current?.setData(align(names.map((n) => series.get(n)!))));
+    const frame = requestAnimationFrame(() => plot.current?.setData([Float64Array.from(latest.current.steps), Float64Array.from(latest.current.values)]));
     return () => cancelAnimationFrame(frame);
-  }, [version]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [version]);
 
-  if (names.length === 0) return <p className="empty">No metrics logged yet.</p>;
-  const total = names.reduce((n, name) => n + series.get(name)!.steps.length, 0);
+  const last = series.values[series.values.length - 1];
   return (
-    <div>
-      <div className="row" style={{ justifyContent: "space-between", marginBottom: "0.5rem" }}>
-        <span className="hint" data-testid="metric-count">
-          {names.length} metric{names.length === 1 ? "" : "s"}, {total.toLocaleString()} points · drag to zoom, double-click to reset, click a legend entry to hide it
-        </span>
-        <button className="btn btn-small" onClick={() => setShowTable(!showTable)} aria-pressed={showTable}>
-          {showTable ? "Show chart" : "Show as table"}
-        </button>
-      </div>
-      <div ref={box} className="chart-box" data-testid="metrics-chart" role="img" aria-label={`Line chart of ${names.join(", ")} by step`} hidden={showTable} />
-      {showTable ? <MetricsTable names={names} series={series} /> : null}
-    </div>
+    <figure className="chart-panel">
+      <figcaption className="row" style={{ justifyContent: "space-between" }}>
+        <b className="mono">{name}</b>
+        <span className="hint">last {formatMetric(last)}</span>
+      </figcaption>
+      <div ref={box} className="chart-box-small" data-testid={`metric-chart-${name}`} role="img" aria-label={`Line chart of ${name} by step`} />
+    </figure>
   );
+}
+
+/** Five significant digits without trailing zeros: 0.05, 2.3457, 1.2e-7. */
+export function formatMetric(x: number | null | undefined) {
+  return x === null || x === undefined ? "—" : Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(5)));
 }
 
 const TABLE_ROWS = 200;
@@ -142,7 +197,7 @@ function MetricsTable({ names, series }: { names: string[]; series: Map<string, 
     }
     return { name, count: v.length, last: v[v.length - 1], min, max };
   });
-  const fmt = (x: number | null | undefined) => (x === null || x === undefined ? "—" : Number.isInteger(x) ? String(x) : x.toPrecision(5));
+  const fmt = formatMetric;
   return (
     <div className="stack" data-testid="metrics-table">
       <table className="table">

@@ -5,6 +5,8 @@ import { orgProcedure } from "@/server/trpc/procedures";
 import type { Prisma, PrismaClient } from "@/server/db/generated/client";
 import { MCP_CALL_ACTION } from "@/server/mcp/limits";
 import { auditEvents, type AuditEvent } from "./events";
+import { listAuditEntries } from "./list";
+import { AUDIT_RESOURCE_TYPES } from "@/contracts/audit";
 
 const PAGE_SIZE_MAX = 200;
 
@@ -17,12 +19,13 @@ async function threadFilter(db: PrismaClient, orgId: string, thread: string): Pr
 }
 
 export const auditRouter = router({
+  /** Newest first; consecutive metric and result batches of one run are one entry (`group`), each with its page (`href`). */
   list: orgProcedure("ADMIN", "audit:read")
     .input(
       z.object({
         action: z.string().trim().max(100).optional(),
         actor: z.string().trim().max(200).optional(),
-        resourceType: z.string().trim().max(100).optional(),
+        resourceType: z.enum(AUDIT_RESOURCE_TYPES).optional(),
         /** An agent's session (MCP calls sent with X-Hearth-Agent-Session): its calls and the changes they made. */
         thread: z.string().trim().max(100).optional(),
         from: z.coerce.date().optional(),
@@ -41,15 +44,7 @@ export const auditRouter = router({
         ...(input.resourceType ? { resourceType: input.resourceType } : {}),
         ...(input.from || input.to ? { createdAt: { ...(input.from ? { gte: input.from } : {}), ...(input.to ? { lte: input.to } : {}) } } : {}),
       };
-      const rows = await ctx.db.auditLog.findMany({
-        where,
-        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-        take: input.limit + 1,
-        ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
-      });
-      const hasMore = rows.length > input.limit;
-      const items = hasMore ? rows.slice(0, input.limit) : rows;
-      return { items, nextCursor: hasMore ? items[items.length - 1].id : null };
+      return listAuditEntries(ctx.db, ctx.orgId, where, input.cursor, input.limit);
     }),
   /** Server-sent events: a signal per new audit entry in the organization (clients re-read the list). */
   live: orgProcedure("ADMIN", "audit:read").subscription(async function* ({ ctx, signal }) {

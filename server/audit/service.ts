@@ -2,6 +2,7 @@ import type { Prisma } from "@/server/db/generated/client";
 import { actorLabel, type Actor } from "@/contracts/actor";
 import { publishAuditEvent } from "./events";
 import { requestContext } from "./request-context";
+import type { AuditResourceType } from "@/contracts/audit";
 
 type Tx = Prisma.TransactionClient;
 
@@ -18,7 +19,7 @@ export interface NodeActor {
 export interface AuditEntry {
   orgId: string | null;
   action: string;
-  resourceType: string;
+  resourceType: AuditResourceType;
   resourceId: string;
   before?: unknown;
   after?: unknown;

@@ -144,7 +144,7 @@ export interface ClauseRow {
 }
 
 /** The clauses of each policy's latest version, in policy and document order. */
-async function policyClauses(db: Db, projectId: string): Promise<Omit<ClauseRow, "cases">[]> {
+export async function policyClauses(db: Db, projectId: string): Promise<Omit<ClauseRow, "cases">[]> {
   return db.$queryRaw<Omit<ClauseRow, "cases">[]>`
     WITH latest_policy AS (
       SELECT DISTINCT ON (pv."policyId") pv."policyId", p.title AS "policyTitle", pv.version, pv.clauses

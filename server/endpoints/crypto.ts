@@ -64,7 +64,8 @@ function keyFromDataDir(dataDir: string): Buffer {
 
 export function serverKey(): ServerKey {
   const fromEnv = process.env.HEARTH_SECRET_KEY;
-  const dataDir = path.resolve(process.env.HEARTH_DATA_DIR ?? "data"); // as server/storage does
+  // A runtime folder, not a source: telling the bundler so keeps it from tracing the whole project.
+  const dataDir = path.resolve(/*turbopackIgnore: true*/ process.env.HEARTH_DATA_DIR ?? "data"); // as server/storage does
   const source = fromEnv ? `env:${createHash("sha256").update(fromEnv).digest("hex")}` : `dir:${dataDir}`;
   if (cached?.source === source) return cached.key;
   let key: Buffer;

@@ -2,7 +2,8 @@ import { z } from "zod";
 import { router } from "@/server/trpc/init";
 import { projectProcedure, resourceProcedure } from "@/server/trpc/procedures";
 import { listServableModels } from "@/server/serving/models";
-import { checkEndpoint, createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, updateEndpoint } from "./service";
+import { ChatMessageSchema } from "@/contracts/eval-case";
+import { chatWithEndpoint, checkEndpoint, createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, updateEndpoint } from "./service";
 
 const fields = {
   name: z.string().trim().min(1, "is required").max(80, "must be at most 80 characters"),
@@ -40,4 +41,15 @@ export const endpointRouter = router({
   delete: resourceProcedure("endpoint", "ADMIN", null).mutation(({ ctx, input }) => deleteEndpoint(ctx.db, ctx.actor, ctx.orgId, input.endpointId)),
   /** Sends GET <baseUrl>/models once, to see that the endpoint answers and serves the model. */
   check: resourceProcedure("endpoint", "ADMIN", null).mutation(({ ctx, input }) => checkEndpoint(ctx.db, ctx.actor, ctx.orgId, input.endpointId)),
+  /** The playground: one chat turn to a registered endpoint (its URL was vetted when an ADMIN registered it). */
+  chat: resourceProcedure("endpoint", "EDITOR", "models:invoke")
+    .input(
+      z.object({
+        messages: z.array(ChatMessageSchema).min(1).max(100),
+        maxTokens: z.number().int().min(1).max(4_096),
+        temperature: z.number().min(0).max(2),
+        seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => chatWithEndpoint(ctx.db, ctx.actor, ctx.orgId, input.endpointId, input)),
 });

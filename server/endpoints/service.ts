@@ -9,7 +9,8 @@ import { DomainError } from "@/server/errors";
 import { actorId } from "@/contracts/actor";
 import { decryptSecret, encryptSecret, endpointKeyContext } from "./crypto";
 import { checkDestination, guardedFetch, OutboundRequestError, SsrfRefused, type GuardOptions } from "./ssrf";
-import { endpointUrl, type EndpointTarget } from "./client";
+import { callEndpoint, EndpointError, endpointUrl, type EndpointTarget } from "./client";
+import type { ChatMessage } from "@/gpu/eval/case";
 
 const columns = {
   id: true,
@@ -205,4 +206,31 @@ export async function checkEndpoint(db: PrismaClient, actor: Actor, orgId: strin
     recordAudit(tx, actor, { orgId, action: "endpoint.check", resourceType: "Endpoint", resourceId: endpointId, after: { ok: result.ok, status: result.status, servesModel: result.servesModel } }),
   );
   return result;
+}
+
+/**
+ * One chat turn sent to the endpoint for the playground, as an eval would send it (the same client,
+ * SSRF guard and timeout; one attempt, since a person is waiting). Audited like every call that
+ * spends a project's endpoint; the messages are not copied into the log.
+ */
+export async function chatWithEndpoint(
+  db: PrismaClient,
+  actor: Actor,
+  orgId: string,
+  endpointId: string,
+  input: { messages: ChatMessage[]; maxTokens: number; temperature: number; seed?: number },
+  guard?: GuardOptions,
+) {
+  const target = await endpointTarget(db, endpointId);
+  let reply;
+  try {
+    reply = await callEndpoint(target, { input: { messages: input.messages }, maxTokens: input.maxTokens, temperature: input.temperature, seed: input.seed }, { retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 }, guard });
+  } catch (error) {
+    if (error instanceof EndpointError || error instanceof SsrfRefused || error instanceof OutboundRequestError) throw new DomainError("PRECONDITION_FAILED", `${target.name} did not answer: ${error.message}`);
+    throw error;
+  }
+  await db.$transaction((tx) =>
+    recordAudit(tx, actor, { orgId, action: "endpoint.chat", resourceType: "Endpoint", resourceId: endpointId, after: { turns: input.messages.length, latencyMs: reply.latencyMs, completionTokens: reply.completionTokens } }),
+  );
+  return { text: reply.text, finishReason: reply.finishReason, latencyMs: reply.latencyMs, promptTokens: reply.promptTokens, completionTokens: reply.completionTokens, baseUrl: target.baseUrl, model: target.model };
 }

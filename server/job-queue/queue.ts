@@ -351,9 +351,8 @@ export async function clearLease(db: Pick<PrismaClient, "run" | "gpuNode">, node
 }
 
 /**
- * Why a queued node job is still waiting, when the nodes online say it plainly: no node online, or none
- * with as many GPUs (processes) as it asks for. Null when some online node could take it (it waits its
- * turn, or for memory).
+ * Why a queued node job is still waiting when nodes are online but none has as many GPUs (processes)
+ * as it asks for. Null otherwise (it waits its turn or for memory, or no node is online at all).
  */
 export async function whyQueued(db: PrismaClient, run: { projectId: string; config: unknown; status: string; target: string }): Promise<string | null> {
   if (run.status !== "QUEUED" || run.target !== "NODE") return null;
@@ -363,8 +362,8 @@ export async function whyQueued(db: PrismaClient, run: { projectId: string; conf
     where: { orgId: project.orgId, token: { revokedAt: null }, lastSeenAt: { gt: new Date(Date.now() - queueSettings().offlineAfterMs) } },
     select: { engines: true, engineInfo: true },
   });
-  if (!nodes.length) return "No GPU node of this organization is online; the job starts when one connects (`npx hearth node`).";
-  if (gpus <= 1) return null;
+  // none online at all: the run page's NoNodeWarning says so (it watches the nodes live)
+  if (!nodes.length || gpus <= 1) return null;
   const widest = Math.max(0, ...nodes.map((n) => (n.engines.includes("torch") ? Number((n.engineInfo as { torch?: { ranks?: number } }).torch?.ranks ?? 1) : 1)));
   if (widest >= gpus) return null;
   return `It asks for ${gpus} GPUs on one node; the most any online node offers is ${widest}. It stays queued until a node with ${gpus} (torch engine) connects, or cancel it and ask for fewer.`;

@@ -1,8 +1,10 @@
 import { z } from "zod";
+import { ChatMessageSchema } from "@/contracts/eval-case";
+import { chatOnNodes } from "@/server/serving/playground";
 import { router } from "@/server/trpc/init";
 import { idSchema, projectProcedure, resourceProcedure } from "@/server/trpc/procedures";
 import type { Prisma } from "@/server/db/generated/client";
-import { createModel, createModelVersion, decidePromotion, gateModelVersion, modelVersionSelect, requestPromotion, setAlias } from "./service";
+import { createModel, createModelVersion, decidePromotion, gateModelVersion, latestScoresByVersion, modelVersionSelect, requestPromotion, setAlias } from "./service";
 
 const name = z.string().trim().min(1, "is required").max(100).regex(/^[\w .:-]+$/, "may use letters, digits, spaces and . : _ -");
 const aliasName = z.string().trim().regex(/^[a-z][a-z0-9-]{0,31}$/, "must be lowercase, like production or candidate");
@@ -28,7 +30,8 @@ export const modelRouter = router({
         aliases: { select: { id: true, name: true, modelVersionId: true, protected: true, updatedAt: true } },
       },
     });
-    return { ...model, versions: model.versions.map((v) => ({ ...v, sizeBytes: v.sizeBytes === null ? null : Number(v.sizeBytes) })), role: ctx.role };
+    const scores = await latestScoresByVersion(ctx.db, model.id);
+    return { ...model, versions: model.versions.map((v) => ({ ...v, sizeBytes: v.sizeBytes === null ? null : Number(v.sizeBytes) })), scores, role: ctx.role };
   }),
   create: projectProcedure("EDITOR", "models:write")
     .input(z.object({ name }))
@@ -65,4 +68,16 @@ export const modelRouter = router({
     .mutation(({ ctx, input }) => requestPromotion(ctx.db, ctx.actor, ctx.orgId, input.modelId, input)),
   approvePromotion: resourceProcedure("promotion", "ADMIN", null).mutation(({ ctx, input }) => decidePromotion(ctx.db, ctx.actor, ctx.orgId, input.promotionId, "APPROVED")),
   rejectPromotion: resourceProcedure("promotion", "ADMIN", null).mutation(({ ctx, input }) => decidePromotion(ctx.db, ctx.actor, ctx.orgId, input.promotionId, "REJECTED")),
+  /** The playground on the GPU nodes: one chat turn, built and routed as /v1/chat/completions does. */
+  chat: resourceProcedure("modelVersion", "EDITOR", "models:invoke")
+    .input(
+      z.object({
+        messages: z.array(ChatMessageSchema).min(1).max(100),
+        maxTokens: z.number().int().min(1).max(4_096),
+        temperature: z.number().min(0).max(2),
+        topK: z.number().int().min(0).max(1_000).optional(),
+        seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => chatOnNodes(ctx.db, ctx.actor, ctx.orgId, input.modelVersionId, input)),
 });

@@ -231,3 +231,19 @@ export async function decidePromotion(db: PrismaClient, actor: Actor, orgId: str
     return { id: promotionId, status: decision, alias };
   });
 }
+
+/**
+ * Each version's latest successful eval run per suite (any version of the suite), with its pass count
+ * from the run's stats: the model page's one-glance answer to "how good is this version".
+ */
+export async function latestScoresByVersion(db: Pick<PrismaClient, "$queryRaw">, modelId: string) {
+  return db.$queryRaw<{ modelVersionId: string; suiteId: string; suiteName: string; suiteVersion: number; runId: string; cases: number; passed: number }[]>`
+    SELECT DISTINCT ON (r."modelVersionId", sv."suiteId") r."modelVersionId", sv."suiteId", s.name AS "suiteName", sv.version AS "suiteVersion", r.id AS "runId", st.cases, st.passed
+    FROM "Run" r
+    JOIN "ModelVersion" mv ON mv.id = r."modelVersionId" AND mv."modelId" = ${modelId}
+    JOIN "SuiteVersion" sv ON sv.id = r."suiteVersionId"
+    JOIN "EvalSuite" s ON s.id = sv."suiteId"
+    JOIN "EvalRunStat" st ON st."runId" = r.id AND st.scope = 'RUN'
+    WHERE r.kind = 'EVAL' AND r.status = 'SUCCEEDED'
+    ORDER BY r."modelVersionId", sv."suiteId", r."finishedAt" DESC NULLS LAST, r.id DESC`;
+}

@@ -5,7 +5,7 @@ import { idSchema, projectProcedure, resourceProcedure } from "@/server/trpc/pro
 import { caseResultSchema, metricNameSchema, metricPointSchema } from "@/contracts/zod";
 import type { Prisma } from "@/server/db/generated/client";
 import { DomainError } from "@/server/errors";
-import { assertNotServerRun, compareRuns, createRun, listResults, logMetrics, readMetrics, recordResults, runSelect, transitionRun } from "./service";
+import { assertNotServerRun, compareRuns, createRun, listResults, logMetrics, readMetrics, recordResults, retryRun, runContext, withModelVersionNames, runSelect, transitionRun } from "./service";
 import { metricEvents, type MetricPoint } from "./events";
 import { whyQueued } from "@/server/job-queue/queue";
 
@@ -30,19 +30,20 @@ export const runRouter = router({
         limit: z.number().int().min(1).max(200).default(50),
       }),
     )
-    .query(({ ctx, input }) =>
-      ctx.db.run.findMany({
+    .query(async ({ ctx, input }) => {
+      const runs = await ctx.db.run.findMany({
         where: { projectId: ctx.projectId, kind: input.kind, suiteVersionId: input.suiteVersionId, ...(input.suiteId ? { suiteVersion: { suiteId: input.suiteId } } : {}) },
         select: runSelect,
         // The id breaks ties between runs created in the same millisecond, so pages neither skip nor repeat.
         orderBy: [{ createdAt: "desc" }, { id: "desc" }],
         take: input.limit,
         ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
-      }),
-    ),
+      });
+      return withModelVersionNames(ctx.db, ctx.projectId, runs);
+    }),
   get: resourceProcedure("run", "VIEWER", "runs:read").query(async ({ ctx, input }) => {
     const run = await ctx.db.run.findUniqueOrThrow({ where: { id: input.runId }, select: { ...runSelect, suiteVersion: { select: { id: true, version: true, suiteId: true, caseCount: true, suite: { select: { name: true } } } }, endpoint: { select: { id: true, name: true } } } });
-    return { ...run, role: ctx.role, waiting: await whyQueued(ctx.db, run) };
+    return { ...run, ...(await runContext(ctx.db, run)), role: ctx.role, waiting: await whyQueued(ctx.db, run) };
   }),
   create: projectProcedure("EDITOR", "runs:write")
     .input(
@@ -64,6 +65,8 @@ export const runRouter = router({
       if (input.status !== "CANCELLED") assertNotServerRun((await ctx.db.run.findUniqueOrThrow({ where: { id: input.runId }, select: { target: true } })).target);
       return transitionRun(ctx.db, ctx.actor, ctx.orgId, input.runId, input.status, { error: input.error, summary: input.summary as Prisma.InputJsonValue | undefined });
     }),
+  /** A failed or cancelled node or endpoint run started again as a new run with the same inputs. */
+  retry: resourceProcedure("run", "EDITOR", "runs:write").mutation(({ ctx, input }) => retryRun(ctx.db, ctx.actor, ctx.orgId, input.runId)),
   logMetrics: resourceProcedure("run", "EDITOR", "runs:write")
     .input(z.object({ points: z.array(metricPointSchema).min(1).max(MAX_POINTS_PER_BATCH) }))
     .mutation(({ ctx, input }) => logMetrics(ctx.db, ctx.actor, ctx.orgId, input.runId, input.points)),

@@ -11,6 +11,7 @@ import { EndpointEvalConfigSchema } from "@/server/endpoints/eval-config";
 import { announceEndpointRun } from "@/server/endpoints/events";
 import { jsonValue } from "@/server/db/json";
 import { parseStoredCases, type EvalCase } from "@/contracts/eval-case";
+import { policyClauses } from "@/server/dashboards/service";
 
 
 export const runSelect = {
@@ -342,4 +343,61 @@ export async function compareRuns(db: PrismaClient, projectId: string, baseRunId
     },
     rows,
   };
+}
+
+/**
+ * What a run's page links to and explains: the model version it trained from or measured, its
+ * dataset version, and (eval runs that finished) its pass counts per policy clause, with each clause's
+ * policy, number and title from the project's latest policy versions where one still has it.
+ */
+export async function runContext(db: PrismaClient, run: { projectId: string; modelVersionId: string | null; datasetVersionId: string | null; id: string; kind: RunKind }) {
+  const [modelVersion, datasetVersion, clauseStats] = await Promise.all([
+    run.modelVersionId
+      ? db.modelVersion.findFirst({ where: { id: run.modelVersionId, model: { projectId: run.projectId } }, select: { id: true, version: true, modelId: true, model: { select: { name: true } } } })
+      : null,
+    run.datasetVersionId
+      ? db.datasetVersion.findFirst({ where: { id: run.datasetVersionId, dataset: { projectId: run.projectId } }, select: { id: true, version: true, datasetId: true, dataset: { select: { name: true } } } })
+      : null,
+    run.kind === "EVAL" ? db.evalRunStat.findMany({ where: { runId: run.id, scope: "CLAUSE" }, select: { clause: true, cases: true, passed: true }, orderBy: { clause: "asc" } }) : [],
+  ]);
+  const known = clauseStats.length ? new Map((await policyClauses(db, run.projectId)).map((c) => [c.clauseId, c])) : new Map();
+  return {
+    modelVersion: modelVersion ? { id: modelVersion.id, version: modelVersion.version, modelId: modelVersion.modelId, modelName: modelVersion.model.name } : null,
+    datasetVersion: datasetVersion ? { id: datasetVersion.id, version: datasetVersion.version, datasetId: datasetVersion.datasetId, datasetName: datasetVersion.dataset.name } : null,
+    clauses: clauseStats.map((s) => {
+      const c = known.get(s.clause);
+      return { clause: s.clause, cases: s.cases, passed: s.passed, policyId: c?.policyId ?? null, policyTitle: c?.policyTitle ?? null, number: c?.number ?? null, title: c?.title ?? null };
+    }),
+  };
+}
+
+/** Run kinds and targets the server can start again by itself: a browser run is restarted from its Train page. */
+const RETRYABLE_TARGETS: RunTarget[] = ["NODE", "ENDPOINT"];
+
+/**
+ * A new run with the same kind, target, inputs and config as a run that failed or was cancelled; the
+ * old run stays as it ended (runs are records). Queued for the nodes, or woken for an endpoint.
+ */
+export async function retryRun(db: PrismaClient, actor: Actor, orgId: string, runId: string) {
+  const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { ...runSelect } });
+  if (run.status !== "FAILED" && run.status !== "CANCELLED") throw new DomainError("PRECONDITION_FAILED", `A ${run.status} run cannot be retried; cancel it first, or wait until it ends.`);
+  if (!RETRYABLE_TARGETS.includes(run.target)) throw new DomainError("PRECONDITION_FAILED", "A run in the browser is started again from the project's Train page.");
+  return createRun(db, actor, orgId, {
+    projectId: run.projectId,
+    kind: run.kind,
+    target: run.target,
+    config: (run.config ?? {}) as Prisma.InputJsonValue,
+    suiteVersionId: run.suiteVersionId ?? undefined,
+    modelVersionId: run.modelVersionId ?? undefined,
+    datasetVersionId: run.datasetVersionId ?? undefined,
+    endpointId: run.endpointId ?? undefined,
+  });
+}
+
+/** Runs with the name and number of the model version each trained from or measured, in one query for the page. */
+export async function withModelVersionNames<R extends { modelVersionId: string | null }>(db: PrismaClient, projectId: string, runs: R[]) {
+  const ids = [...new Set(runs.map((r) => r.modelVersionId).filter((id): id is string => !!id))];
+  const versions = ids.length ? await db.modelVersion.findMany({ where: { id: { in: ids }, model: { projectId } }, select: { id: true, version: true, modelId: true, model: { select: { name: true } } } }) : [];
+  const byId = new Map(versions.map((v) => [v.id, { id: v.id, version: v.version, modelId: v.modelId, modelName: v.model.name }]));
+  return runs.map((r) => ({ ...r, modelVersion: r.modelVersionId ? (byId.get(r.modelVersionId) ?? null) : null }));
 }

@@ -1,6 +1,8 @@
 // The manager's dashboards in a browser: a project with a policy, a suite, three model versions with eval
 // runs, a production version approved by a second admin and a candidate. The project dashboard and the
 // organization overview show the numbers those runs imply; screenshots go to test-results/screenshots.
+import fs from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
@@ -80,7 +82,7 @@ describe("dashboards in a browser", () => {
     const context = await contextFor(browser, aliceCookie);
     const page = await context.newPage();
     await page.goto(`/orgs/${orgId}/projects/${projectId}`);
-    await page.getByRole("link", { name: /Dashboard/ }).click();
+    await page.getByTestId("project-nav").getByRole("link", { name: "Dashboard" }).click();
     await page.waitForURL(/\/dashboard/);
     await page.getByTestId("score-chart").locator("canvas").first().waitFor();
 
@@ -134,6 +136,56 @@ describe("dashboards in a browser", () => {
     await page.getByLabel("Time range").selectOption("7d");
     await page.waitForURL(/range=7d/);
     expect(page.url()).toContain("tag=tone");
+    await context.close();
+  });
+
+  it("collapses a coverage matrix longer than a screenful, and labels durations in the unit it shows", async () => {
+    const draft = ["# Handbook", ...Array.from({ length: 17 }, (_, i) => `## ${i + 1} Rule ${i + 1}\nText ${i + 1}.`)].join("\n\n");
+    const handbook = await call(aliceCookie, "mutation", "policy.create", { projectId, key: "handbook", title: "Handbook", draft });
+    await call(aliceCookie, "mutation", "policy.publish", { policyId: handbook.id, message: "first" });
+    const context = await contextFor(browser, aliceCookie);
+    const page = await context.newPage();
+    await page.goto(dashboardUrl);
+    const coverage = page.getByTestId("coverage-table");
+    await coverage.waitFor();
+    // 18 handbook clauses and the support policy's 4: the first 15 show until asked for all.
+    expect(await coverage.locator("tbody tr").count()).toBe(15);
+    const toggle = page.getByTestId("coverage-toggle");
+    await expect(toggle.textContent()).resolves.toBe("Show all 22 clauses");
+    await toggle.click();
+    await expect.poll(() => coverage.locator("tbody tr").count()).toBe(22);
+    await expect(toggle.textContent()).resolves.toBe("Show the first 15 clauses");
+
+    // The table shows "1.2 s" under "Duration"; the CSV keeps milliseconds and says so.
+    const runHeader = (await page.getByTestId("run-table").locator("thead").textContent())!;
+    expect(runHeader).toContain("Duration");
+    expect(runHeader).not.toContain("(ms)");
+    const download = page.waitForEvent("download");
+    await page.getByTestId("csv-compute").click();
+    const csv = fs.readFileSync((await (await download).path())!, "utf8");
+    expect(csv.split("\n")[0]).toContain("Total duration (ms)");
+    await context.close();
+  });
+
+  it("opens the demo project, on first sign-in, with its policy, the suite citing it and the datasets", async () => {
+    const demo = JSON.parse(fs.readFileSync(path.join(app.dataDir, "demo-sign-in.json"), "utf8")) as { email: string; password: string };
+    const demoCookie = await signInOverHttp(app.url, demo.email, demo.password);
+    const [demoOrg] = await call(demoCookie, "query", "org.list", {});
+    const [demoProject] = await call(demoCookie, "query", "project.list", { orgId: demoOrg.id });
+    const context = await contextFor(browser, demoCookie);
+    const page = await context.newPage();
+    await page.goto(`/orgs/${demoOrg.id}/projects/${demoProject.id}`);
+    await page.getByTestId("count-policies").filter({ hasText: /^1$/ }).waitFor();
+    await page.getByTestId("count-suites").filter({ hasText: /^1$/ }).waitFor();
+    await page.getByTestId("count-datasets").filter({ hasText: /^2$/ }).waitFor();
+    await page.screenshot({ path: screenshotPath("demo-project"), fullPage: true });
+    await page.getByTestId("project-nav").getByRole("link", { name: "Policies" }).click();
+    await page.getByRole("link", { name: "Support policy" }).click();
+    const clauses = page.getByTestId("clauses");
+    await clauses.waitFor();
+    expect(await clauses.locator("li").count()).toBe(6);
+    await expect(clauses.textContent()).resolves.toContain("1.1 Sale items");
+    await page.screenshot({ path: screenshotPath("demo-policy"), fullPage: true });
     await context.close();
   });
 

@@ -37,7 +37,9 @@ async function recordEvalRun(cookie: string, projectId: string, suiteVersionId: 
     runId: run.id,
     results: CASE_IDS.map((caseId) => {
       const pass = passing.has(caseId);
-      return { caseId, output: pass ? `Output of ${caseId}: yes no sorry thank tracking` : `<i>unhelpful</i> output of ${caseId}`, grades: [{ grader: "contains", score: pass ? 1 : 0, pass, reason: pass ? "found the expected text" : "the expected text is missing" }], score: pass ? 1 : 0, pass };
+      // A failed shipping answer is whitespace only, which the page shows escaped rather than as a blank cell.
+      const failed = caseId === "shipping-1" ? "  \n" : `<i>unhelpful</i> output of ${caseId}`;
+      return { caseId, output: pass ? `Output of ${caseId}: yes no sorry thank tracking` : failed, grades: [{ grader: "contains", score: pass ? 1 : 0, pass, reason: pass ? "found the expected text" : "the expected text is missing" }], score: pass ? 1 : 0, pass };
     }),
   });
   const points = [];
@@ -83,7 +85,11 @@ describe("suites, runs and models in a browser", () => {
     const page = await context.newPage();
     await page.goto(projectUrl);
     await expect(page.getByTestId("count-suites").textContent()).resolves.toBe("0");
-    await page.getByRole("link", { name: /Eval suites/ }).click();
+    // The sidebar names every section and the slug that API calls and /v1 model ids use.
+    const nav = page.getByTestId("project-nav");
+    expect(await nav.getByRole("link").allTextContents()).toEqual(["Support bot", "Overview", "Dashboard", "Policies", "Eval suites", "Datasets", "Train", "Models", "Runs", "Playground", "Endpoints"]);
+    await expect(nav.getByTestId("project-slug").textContent()).resolves.toBe("support-bot");
+    await page.getByTestId("project-nav").getByRole("link", { name: "Eval suites" }).click();
     await page.getByLabel("Name").fill("Support answers");
     await page.getByLabel("Description").fill("What the support bot must say");
     await page.getByRole("button", { name: "Create suite" }).click();
@@ -148,7 +154,7 @@ describe("suites, runs and models in a browser", () => {
     const context = await contextFor(browser, aliceCookie);
     const page = await context.newPage();
     await page.goto(`${projectUrl}/runs/${runId}`);
-    await page.getByTestId("metrics-chart").locator("canvas").waitFor();
+    await page.getByTestId("metric-chart-loss").locator("canvas").waitFor();
     await expect(page.getByTestId("metric-count").textContent()).resolves.toContain("2 metrics, 2,200 points");
     // Points logged while the page is open arrive over the live feed.
     await page.getByText("● live").waitFor();
@@ -157,6 +163,27 @@ describe("suites, runs and models in a browser", () => {
     await call(aliceCookie, "mutation", "run.transition", { runId, status: "SUCCEEDED" });
     await page.getByTestId("run-summary").waitFor();
     await expect(page.getByTestId("run-summary").textContent()).resolves.toContain("80.0%");
+    // A finished run is never shown as live: its page says the metrics are final.
+    await page.getByTestId("metrics-live").filter({ hasText: "run ended: final metrics" }).waitFor();
+    expect(await page.getByText("● live").count()).toBe(0);
+    // The run names what it measured, each a link.
+    const inputs = page.getByTestId("run-inputs");
+    await expect(inputs.getByRole("link", { name: "support-small v2" }).getAttribute("href")).resolves.toBe(`${projectUrl}/models/${modelId}`);
+    await expect(inputs.getByRole("link", { name: "Support answers v2" }).getAttribute("href")).resolves.toContain(`${projectUrl}/suites/${suiteId}`);
+    // Per clause: refunds#1 2/2, tone#2 1/2 (tone-1 failed), shipping#3 1/1; weakest first.
+    const clauseRows = page.getByTestId("clause-results").locator("tbody tr");
+    expect(await clauseRows.count()).toBe(3);
+    expect((await clauseRows.first().textContent())!.replace(/\s+/g, " ")).toMatch(/tone#2.*1\/2.*50\.0%/);
+    // One chart per metric, each on its own axis: the loss axis spans the loss (about -0.1 to 3.1), not the step count.
+    const lossChart = page.getByTestId("metric-chart-loss");
+    await lossChart.locator("canvas").waitFor();
+    const lossRange = [Number(await lossChart.getAttribute("data-y-min")), Number(await lossChart.getAttribute("data-y-max"))];
+    expect(lossRange[0]).toBeLessThanOrEqual(0.05);
+    expect(lossRange[0]).toBeGreaterThan(-0.5);
+    expect(lossRange[1]).toBeGreaterThanOrEqual(3);
+    expect(lossRange[1]).toBeLessThan(3.5);
+    const accuracyChart = page.getByTestId("metric-chart-accuracy");
+    expect([Number(await accuracyChart.getAttribute("data-y-min")), Number(await accuracyChart.getAttribute("data-y-max"))]).toEqual([0, 1]);
     await page.screenshot({ path: screenshotPath("records-run-chart"), fullPage: true });
     await page.getByRole("button", { name: "Show as table" }).click();
     await expect(page.getByTestId("metrics-table").textContent()).resolves.toContain("The last 200 of 2100 steps");
@@ -182,6 +209,8 @@ describe("suites, runs and models in a browser", () => {
     const firstRow = page.getByTestId("compare-rows").locator("tbody tr").first();
     await expect(firstRow.textContent()).resolves.toContain("tone-1");
     await expect(firstRow.textContent()).resolves.toContain("regressed");
+    // The baseline's whitespace-only answer to shipping-1 is shown escaped.
+    await expect(page.getByTestId("compare-rows").getByTestId("raw-output").textContent()).resolves.toBe(JSON.stringify("  \n"));
     await page.screenshot({ path: screenshotPath("records-run-compare"), fullPage: true });
 
     await page.goto(`${projectUrl}/runs`);
@@ -191,14 +220,76 @@ describe("suites, runs and models in a browser", () => {
     await context.close();
   });
 
+  it("cancels a queued run from the runs list, warns that no node is online, retries it, and shows a training summary as a table", async () => {
+    const suite = await call(aliceCookie, "query", "suite.get", { suiteId });
+    const v2 = suite.versions.find((v: { version: number }) => v.version === 2).id;
+    const versions = (await call(aliceCookie, "query", "model.get", { modelId })).versions as { id: string; version: number }[];
+    const m1 = versions.find((v) => v.version === 1)!.id;
+    const queued = await call(aliceCookie, "mutation", "run.create", { projectId, kind: "EVAL", target: "NODE", suiteVersionId: v2, modelVersionId: m1 });
+    const training = await call(aliceCookie, "mutation", "run.create", { projectId, kind: "PRETRAIN", target: "NODE", config: { preset: "tiny" } });
+    await call(aliceCookie, "mutation", "run.transition", { runId: training.id, status: "RUNNING" });
+    await call(aliceCookie, "mutation", "run.transition", { runId: training.id, status: "SUCCEEDED", summary: { finalLoss: 0.4213, tokens: { seen: 123456 } } });
+
+    const context = await contextFor(browser, aliceCookie);
+    const page = await context.newPage();
+    page.on("dialog", (dialog) => void dialog.accept());
+    await page.goto(`${projectUrl}/runs`);
+    const row = page.locator(`[data-testid=runs] tr[data-run-id="${queued.id}"]`);
+    await row.getByText("QUEUED").waitFor();
+    await expect(row.getByRole("link", { name: "support-small v1" }).count()).resolves.toBe(1);
+    await row.getByRole("button", { name: `Cancel run ${queued.id.slice(0, 10)}` }).click();
+    await row.getByText("CANCELLED").waitFor();
+    await expect(call(aliceCookie, "query", "run.get", { runId: queued.id }).then((r) => r.status)).resolves.toBe("CANCELLED");
+    await page.screenshot({ path: screenshotPath("runs-list-cancelled"), fullPage: true });
+
+    // Retry makes a new queued run with the same inputs and opens it; with no node online, the page says it waits.
+    await row.getByRole("button", { name: `Retry run ${queued.id.slice(0, 10)}` }).click();
+    await page.waitForURL((url) => /\/runs\/[^/]+$/.test(url.pathname) && !url.pathname.endsWith(queued.id));
+    const retriedId = new URL(page.url()).pathname.split("/").pop()!;
+    const retried = await call(aliceCookie, "query", "run.get", { runId: retriedId });
+    expect([retried.status, retried.kind, retried.target, retried.suiteVersionId, retried.modelVersionId]).toEqual(["QUEUED", "EVAL", "NODE", v2, m1]);
+    await page.getByTestId("no-node-online").waitFor();
+    await expect(page.getByTestId("no-node-online").textContent()).resolves.toContain("No GPU node is online");
+    await page.screenshot({ path: screenshotPath("run-queued-no-node"), fullPage: true });
+    // And the run page cancels it too.
+    await page.getByRole("button", { name: `Cancel run ${retriedId.slice(0, 10)}` }).click();
+    await page.getByText("CANCELLED").first().waitFor();
+    await expect(call(aliceCookie, "query", "run.get", { runId: retriedId }).then((r) => r.status)).resolves.toBe("CANCELLED");
+
+    // The audit log folds the eval run's two metric batches into one entry that links to the run.
+    await page.goto(`/orgs/${orgId}/audit?resourceType=Run`);
+    const audit = page.getByTestId("audit-table");
+    await audit.waitFor();
+    const folded = audit.locator("tbody tr", { has: page.getByTestId("audit-group") });
+    expect(await folded.count()).toBe(1);
+    await expect(folded.getByTestId("audit-group").textContent()).resolves.toMatch(/^2 batches since .*: 2,300 of 2,300 stored$/);
+    await expect(folded.getByRole("link", { name: "Run" }).getAttribute("href")).resolves.toBe(`${projectUrl}/runs/${runId}`);
+    await expect(page.getByLabel("Resource").inputValue()).resolves.toBe("Run");
+    await page.screenshot({ path: screenshotPath("audit-runs-folded"), fullPage: true });
+
+    await page.goto(`${projectUrl}/runs/${training.id}`);
+    const summary = page.getByTestId("run-summary-table");
+    await summary.waitFor();
+    const text = (await summary.textContent())!;
+    expect(text).toContain("tokens.seen");
+    expect(text).toContain("123,456");
+    expect(text).toContain("0.4213");
+    await context.close();
+  });
+
   it("requests a promotion that the requester cannot approve and a second admin approves", async () => {
     const aliceContext = await contextFor(browser, aliceCookie);
     const page = await aliceContext.newPage();
     await page.goto(projectUrl);
-    await page.getByRole("link", { name: /Models/ }).click();
+    await page.getByTestId("project-nav").getByRole("link", { name: "Models" }).click();
     await page.getByRole("link", { name: "support-small" }).click();
     await page.getByTestId("lineage").waitFor();
     expect(await page.getByTestId("lineage").locator("g.node").count()).toBe(4);
+    // Each version's latest score per suite, newest version first: v4 and v3 were never measured.
+    const versionRows = page.getByTestId("model-versions").locator("tbody tr");
+    await expect(page.getByTestId("model-versions").locator("thead").textContent()).resolves.toContain("Support answers");
+    const scores = await versionRows.evaluateAll((rows) => rows.map((row) => row.querySelector("[data-testid=version-score]")?.textContent?.trim()));
+    expect(scores).toEqual(["not run", "not run", "80.0%suite v2", "60.0%suite v2"]);
 
     const request = page.locator("section", { has: page.getByRole("heading", { name: "Request promotion" }) });
     await request.getByLabel("Candidate").selectOption({ label: "v2" });

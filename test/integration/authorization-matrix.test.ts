@@ -82,6 +82,7 @@ const MATRIX: Record<string, Row> = {
   "run.get": { input: (f) => ({ runId: f.runId }), allow: READERS, scope: "runs:read" },
   "run.create": { input: (f) => ({ ...project(f), kind: "EVAL", target: "BROWSER", suiteVersionId: f.suiteVersionId }), allow: WRITERS, scope: "runs:write" },
   "run.transition": { input: (f) => ({ runId: f.runId, status: "CANCELLED" }), allow: WRITERS, scope: "runs:write" },
+  "run.retry": { input: (f) => ({ runId: f.runId }), allow: WRITERS, scope: "runs:write" },
   "run.logMetrics": { input: (f) => ({ runId: f.runId, points: [{ name: "loss", step: 1, value: 2.5 }] }), allow: WRITERS, scope: "runs:write" },
   "run.metrics": { input: (f) => ({ runId: f.runId }), allow: READERS, scope: "runs:read" },
   "run.liveMetrics": { input: (f) => ({ runId: f.runId }), allow: READERS, scope: "runs:read" },
@@ -107,6 +108,7 @@ const MATRIX: Record<string, Row> = {
   "model.requestPromotion": { input: (f) => ({ modelId: f.modelId, alias: "staging", modelVersionId: f.modelVersionId, suiteVersionId: f.suiteVersionId }), allow: WRITERS, scope: "models:write" },
   "model.approvePromotion": { input: (f) => ({ promotionId: f.promotionId }), allow: ["OWNER", "ADMIN"] },
   "model.rejectPromotion": { input: (f) => ({ promotionId: f.promotionId }), allow: ["OWNER", "ADMIN"] },
+  "model.chat": { input: (f) => ({ modelVersionId: f.modelVersionId, messages: [{ role: "user", content: "Hi" }], maxTokens: 8, temperature: 0 }), allow: WRITERS, scope: "models:invoke" },
 
   "endpoint.list": { input: project, allow: READERS, scope: "models:read" },
   "endpoint.servedModels": { input: project, allow: READERS, scope: "models:read" },
@@ -115,6 +117,7 @@ const MATRIX: Record<string, Row> = {
   "endpoint.update": { input: (f) => ({ endpointId: f.endpointId, model: "other-model" }), allow: ["OWNER", "ADMIN"] },
   "endpoint.delete": { input: (f) => ({ endpointId: f.endpointId }), allow: ["OWNER", "ADMIN"] },
   "endpoint.check": { input: (f) => ({ endpointId: f.endpointId }), allow: ["OWNER", "ADMIN"] },
+  "endpoint.chat": { input: (f) => ({ endpointId: f.endpointId, messages: [{ role: "user", content: "Hi" }], maxTokens: 8, temperature: 0 }), allow: WRITERS, scope: "models:invoke" },
   "node.list": { input: org, allow: READERS, scope: "runs:read" },
   "node.jobs": { input: org, allow: READERS, scope: "runs:read" },
   "node.tokens": { input: org, allow: ["OWNER", "ADMIN"] },

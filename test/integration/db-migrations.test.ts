@@ -134,6 +134,32 @@ describe.each(TEST_DATABASE_KINDS)("migrations on %s", (kind) => {
     expect(await query(url, `SELECT count(*)::int AS n FROM "Note"`)).toEqual([{ n: 0 }]);
   });
 
+  it("makes project names unique per organization, renaming the later duplicates by their slug", async () => {
+    const url = await blank();
+    const unique = "20261205204729_unique_project_names";
+    const migrationsDir = copyOfMigrations();
+    const held = path.join(path.dirname(migrationsDir), unique);
+    fs.renameSync(path.join(migrationsDir, unique), held);
+    for (const later of fs.readdirSync(migrationsDir).filter((m) => m > unique)) fs.rmSync(path.join(migrationsDir, later), { recursive: true });
+    await applyMigrations(url, { migrationsDir });
+    await query(url, `INSERT INTO "Organization" (id, name, slug) VALUES ('o1', 'One', 'one'), ('o2', 'Two', 'two')`);
+    await query(
+      url,
+      `INSERT INTO "Project" (id, "orgId", name, slug, "createdAt", "updatedAt") VALUES
+        ('p1', 'o1', 'Support bot', 'support-bot', now() - interval '2 days', now()),
+        ('p2', 'o1', 'Support bot', 'support-bot-2', now() - interval '1 day', now()),
+        ('p3', 'o2', 'Support bot', 'support-bot', now(), now())`,
+    );
+    fs.renameSync(held, path.join(migrationsDir, unique));
+    await applyMigrations(url, { migrationsDir });
+    expect(await query(url, `SELECT id, name FROM "Project" ORDER BY id`)).toEqual([
+      { id: "p1", name: "Support bot" },
+      { id: "p2", name: "Support bot (support-bot-2)" },
+      { id: "p3", name: "Support bot" },
+    ]);
+    await expect(query(url, `INSERT INTO "Project" (id, "orgId", name, slug, "updatedAt") VALUES ('p4', 'o1', 'Support bot', 'support-bot-3', now())`)).rejects.toThrow(/unique/i);
+  });
+
   it("reports every migration as pending on a database never migrated", async () => {
     const url = await blank();
     expect(await migrationStatus(url)).toEqual({ applied: [], pending: committedNames, failed: [], edited: [] });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { demoBanner, seedDemoOnce } from "@/server/seed";
 import { authorizeCredentials } from "@/server/auth/credentials";
+import { FileArtifactStore } from "@/server/storage";
 import { createSession, sessionIsLive } from "@/server/auth/sessions";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
 
@@ -29,17 +30,32 @@ describe.each(TEST_DATABASE_KINDS)("the demo sign-in on %s", (kind) => {
 
   it("prints the password on the first start only, then where it is kept and how to reset it; the reset works", async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-demo-"));
-    const first = await seedDemoOnce(db, dataDir);
+    const first = await seedDemoOnce(db, dataDir, { store: new FileArtifactStore(path.join(dataDir, "artifacts")) });
     expect(first!.password).toMatch(/^demo-/);
     expect(demoBanner(first!).join("\n")).toContain(`Demo sign-in: demo@hearth.local / ${first!.password}`);
     const file = path.join(dataDir, "demo-sign-in.json");
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+
+    // The demo project holds a published policy with clauses, a published suite citing them, and datasets.
+    const project = await db.project.findFirstOrThrow({ where: { org: { slug: "demo" } }, select: { id: true } });
+    const policyVersion = await db.policyVersion.findFirstOrThrow({ where: { policy: { projectId: project.id } }, select: { clauses: true } });
+    const clauseIds = (policyVersion.clauses as { id: string }[]).map((c) => c.id);
+    expect(clauseIds).toEqual(["refunds", "refunds-sale", "tone", "privacy", "shipping", "escalation"]);
+    const suiteVersion = await db.suiteVersion.findFirstOrThrow({ where: { suite: { projectId: project.id } }, select: { caseCount: true, cases: true } });
+    expect(suiteVersion.caseCount).toBe(12);
+    const cited = new Set((suiteVersion.cases as { clauses: string[] }[]).flatMap((c) => c.clauses));
+    expect([...cited].sort()).toEqual([...clauseIds].sort());
+    const datasets = await db.dataset.findMany({ where: { projectId: project.id }, select: { name: true, versions: { select: { lines: true } } }, orderBy: { name: "asc" } });
+    expect(datasets.map((d) => [d.name, d.versions.length])).toEqual([["support-corpus", 1], ["support-pairs", 1]]);
+    expect(datasets[1].versions[0].lines).toBe(36);
 
     const later = await seedDemoOnce(db, dataDir);
     const banner = demoBanner(later!).join("\n");
     expect(banner).not.toContain(first!.password);
     expect(banner).toContain(file);
     expect(banner).toContain("npx hearth reset-password demo@hearth.local");
+    // Seeded once: a later start adds no second policy.
+    expect(await db.policy.count({ where: { projectId: project.id } })).toBe(1);
 
     const user = await db.user.findUniqueOrThrow({ where: { email: "demo@hearth.local" } });
     const sid = await createSession(db, user.id);

@@ -176,6 +176,24 @@ describe.each(TEST_DATABASE_KINDS)("endpoints on %s", (kind) => {
     expect(upstream.requests.at(-1)).toMatchObject({ path: "/v1/models", authorization: `Bearer ${UPSTREAM_KEY}` });
   });
 
+  it("answers a playground chat turn through the endpoint, audited without the messages, and names an endpoint that does not answer", async () => {
+    const created = await registerEndpoint();
+    const editor = callerFor(db, f.users.EDITOR);
+    const reply = await editor.endpoint.chat({ endpointId: created.id, messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Can I get a refund?" }], maxTokens: 32, temperature: 0, seed: 3 });
+    expect(reply).toMatchObject({ text: "No, refunds close after 30 days.", finishReason: "stop", model: "upstream-model", baseUrl: upstream.baseUrl });
+    expect(upstream.requests.at(-1)).toMatchObject({ path: "/v1/chat/completions", body: { model: "upstream-model", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Can I get a refund?" }], max_tokens: 32, temperature: 0, seed: 3 } });
+    const [entry] = await db.auditLog.findMany({ where: { action: "endpoint.chat", resourceId: created.id } });
+    expect(entry.after).toMatchObject({ turns: 2 });
+    expect(JSON.stringify(entry.after)).not.toContain("refund");
+
+    const down = await db.endpoint.create({ data: { projectId: f.projectId, name: unique("down"), baseUrl: "http://127.0.0.1:9/v1", model: "m", createdById: f.users.ADMIN.userId }, select: { id: true, name: true } });
+    const refused = await refusal(editor.endpoint.chat({ endpointId: down.id, messages: [{ role: "user", content: "Hi" }], maxTokens: 8, temperature: 0 }));
+    expect(refused.code).toBe("PRECONDITION_FAILED");
+    expect(refused.message).toContain(`${down.name} did not answer`);
+    // A VIEWER may read endpoints but not spend them.
+    expect((await refusal(callerFor(db, f.users.VIEWER).endpoint.chat({ endpointId: created.id, messages: [{ role: "user", content: "Hi" }], maxTokens: 8, temperature: 0 }))).code).toBe("FORBIDDEN");
+  });
+
   it("limits a project key to its project", async () => {
     const other = await db.project.create({ data: { orgId: f.orgId, name: "Other", slug: unique("other") }, select: { id: true } });
     const created = await callerFor(db, f.users.OWNER).apiKey.create({ orgId: f.orgId, name: "project key", scopes: ["projects:read", "runs:read"], projectId: f.projectId });

@@ -1,7 +1,7 @@
 // `hearth gate` (bin/hearth.mjs) against the real tRPC handler: a gate that cannot be evaluated (a
 // suite with no thresholds, a baseline that does not exist or has no run) exits 2 with the reason,
 // never "Gate PASSED" with exit 0.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -110,5 +110,16 @@ describe("hearth gate when the gate cannot be evaluated", () => {
     const unevaluated = await gate(records, records.versions[0], records.versions[1]);
     expect(unevaluated.status, unevaluated.out).toBe(2);
     expect(unevaluated.out).toContain("has no successful eval run on this suite version");
+  });
+});
+
+describe("hearth --help", () => {
+  it("prints the usage of every command on stdout and succeeds; no command at all is a usage error", () => {
+    const help = spawnSync(process.execPath, [path.join(root, "bin", "hearth.mjs"), "--help"], { encoding: "utf8" });
+    expect(help.status).toBe(0);
+    for (const command of ["hearth gate", "hearth node", "hearth model push", "hearth backup", "hearth reset-password"]) expect(help.stdout).toContain(command);
+    const none = spawnSync(process.execPath, [path.join(root, "bin", "hearth.mjs")], { encoding: "utf8" });
+    expect([none.status, none.stdout]).toEqual([2, ""]);
+    expect(none.stderr).toContain("Usage: hearth");
   });
 });

@@ -101,7 +101,7 @@ describe.each(TEST_DATABASE_KINDS)("the node job queue on %s", (kind) => {
     const caller = callerFor(db, f.users.EDITOR);
     // pre-training a known shape from scratch: torch runs it (and only torch runs it on several GPUs)
     const wide = await queueRun(f, { kind: "PRETRAIN", architecture: "llama-tiny", steps: 2, batchSize: 4, seqLen: 16, lr: 0.01, checkpointEvery: 2, gpus: 4, modelId: f.modelId });
-    expect((await caller.run.get({ runId: wide.id })).waiting).toMatch(/^No GPU node of this organization is online/);
+    expect((await caller.run.get({ runId: wide.id })).waiting).toBeNull(); // no node online: the page's live warning says that
     const webgpu = await registerTestNode(db, f, "webgpu");
     const { secret } = await createNodeToken(db, f.users.ADMIN, f.orgId, "torch token");
     const { nodeId } = await registerNode(db, `Bearer ${secret}`, { ...registration("torch-2"), engines: [{ engine: "torch", available: true, gpus: [], ranks: 2 }] });

@@ -144,6 +144,23 @@ describe.each(TEST_DATABASE_KINDS)("records on %s", (kind) => {
     expect(comparison.rows[0]).toMatchObject({ caseId: FIXTURE_CASE.id, change: "regressed" });
   });
 
+  it("retries a cancelled node run as a new queued run with the same inputs, and refuses to retry one still going or one that ran in a browser", async () => {
+    const editor = callerFor(db, f.users.EDITOR);
+    const queued = await editor.run.create({ projectId: f.projectId, kind: "EVAL", target: "NODE", suiteVersionId: f.suiteVersionId, modelVersionId: f.modelVersionId, config: { maxTokens: 12 } });
+    const stillQueued = await refused(editor.run.retry({ runId: queued.id }));
+    expect([stillQueued.code, stillQueued.message]).toEqual(["PRECONDITION_FAILED", "A QUEUED run cannot be retried; cancel it first, or wait until it ends."]);
+    await editor.run.transition({ runId: queued.id, status: "CANCELLED" });
+    const again = await editor.run.retry({ runId: queued.id });
+    expect(again.id).not.toBe(queued.id);
+    expect(again).toMatchObject({ status: "QUEUED", kind: "EVAL", target: "NODE", suiteVersionId: f.suiteVersionId, modelVersionId: f.modelVersionId, config: { maxTokens: 12 } });
+    // The old run stays as it ended: runs are records.
+    expect((await editor.run.get({ runId: queued.id })).status).toBe("CANCELLED");
+
+    const inBrowser = await editor.run.create({ projectId: f.projectId, kind: "EVAL", target: "BROWSER", suiteVersionId: f.suiteVersionId, modelVersionId: f.modelVersionId });
+    await editor.run.transition({ runId: inBrowser.id, status: "CANCELLED" });
+    expect((await refused(editor.run.retry({ runId: inBrowser.id }))).message).toBe("A run in the browser is started again from the project's Train page.");
+  });
+
   it("lists a suite's runs from the server, older ones past the project's newest 200 included, a page at a time", async () => {
     const editor = callerFor(db, f.users.EDITOR);
     const ownerId = f.users.OWNER.userId;

@@ -199,6 +199,22 @@ describe.each(TEST_DATABASE_KINDS)("the OpenAI-compatible API on %s", (kind) => 
     expect(whole.usage).toEqual(usage.usage);
   });
 
+  it("answers the playground's turn on the node exactly as /v1/chat/completions does, and says when no node can", async () => {
+    const { id: versionId } = await db.modelVersion.findFirstOrThrow({ where: { model: { projectId: f.projectId, name: "assistant" } }, select: { id: true } });
+    const reply = await callerFor(db, f.users.EDITOR).model.chat({ modelVersionId: versionId, messages: MESSAGES, maxTokens: 16, temperature: 0 });
+    const served = await client(keys.project).chat.completions.create({ model: `${slug}/assistant:v1`, messages: MESSAGES, max_tokens: 16, temperature: 0 });
+    expect(reply.text).toBe(served.choices[0].message.content);
+    expect(reply.text).toBe(await model.direct(promptOf(MESSAGES), 16, CHAT_TURN_STOPS));
+    expect(await db.auditLog.count({ where: { action: "model.chat", resourceId: versionId } })).toBe(1);
+    // The other organization's model has no node to run on.
+    const { id: foreignId } = await db.modelVersion.findFirstOrThrow({ where: { model: { name: "foreign-model", project: { orgId: f.otherOrgId } } }, select: { id: true } });
+    const none = await callerFor(db, f.users.outsider).model.chat({ modelVersionId: foreignId, messages: MESSAGES, maxTokens: 4, temperature: 0 }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(none?.message).toMatch(/^No GPU node is online to run this model/);
+  });
+
   it("refuses a wrong, revoked or under-scoped key", async () => {
     const wrong = await apiError(client("hth_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").models.list());
     expect([wrong.status, wrong.code, wrong.type]).toEqual([401, "invalid_api_key", "authentication_error"]);

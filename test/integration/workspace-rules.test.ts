@@ -126,6 +126,25 @@ describe.each(TEST_DATABASE_KINDS)("workspace rules on %s", (kind) => {
     expect(afterDelete.items.map((entry) => entry.action)).toEqual(["project.delete", "project.update"]);
   });
 
+  it("folds a run's consecutive metric batches into one audit entry that links to the run, and filters by any resource type", async () => {
+    const f = await createOrgFixture(db);
+    const editor = callerFor(db, f.users.EDITOR);
+    for (let batch = 0; batch < 3; batch++) await editor.run.logMetrics({ runId: f.runId, points: [{ name: "loss", step: batch, value: 1 / (batch + 1) }, { name: "loss", step: 0, value: 1 }] });
+    await editor.project.update({ projectId: f.projectId, description: "after the metrics" });
+    const admin = callerFor(db, f.users.ADMIN);
+    const { items } = await admin.audit.list({ orgId: f.orgId, limit: 2 });
+    expect(items.map((i) => i.action)).toEqual(["project.update", "run.metrics"]);
+    // Points 0, 1 and 2 were stored once each, whatever the retries sent again.
+    expect(items[1].group).toMatchObject({ count: 3, received: 6, stored: 3 });
+    expect(items[1].href).toBe(`/orgs/${f.orgId}/projects/${f.projectId}/runs/${f.runId}`);
+    expect(items[0].href).toBe(`/orgs/${f.orgId}/projects/${f.projectId}`);
+    const runs = await admin.audit.list({ orgId: f.orgId, resourceType: "Run" });
+    expect(runs.items.map((i) => i.action)).toEqual(["run.metrics"]);
+    expect(runs.nextCursor).toBeNull();
+    // A type that is not one the log records is refused, not silently matched against nothing.
+    await expect(admin.audit.list({ orgId: f.orgId, resourceType: "run" as never })).rejects.toThrow();
+  });
+
   it("pages through the audit log with a cursor", async () => {
     const f = await createOrgFixture(db);
     const editor = callerFor(db, f.users.EDITOR);
@@ -137,6 +156,20 @@ describe.each(TEST_DATABASE_KINDS)("workspace rules on %s", (kind) => {
     expect(second.items).toHaveLength(2);
     expect(second.nextCursor).toBeNull();
     expect(new Set([...first.items, ...second.items].map((e) => e.id)).size).toBe(5);
+  });
+
+  it("refuses a second project of the same name in an organization, on create and on rename, and allows it in another", async () => {
+    const f = await createOrgFixture(db);
+    const admin = callerFor(db, f.users.ADMIN);
+    const first = await admin.project.create({ orgId: f.orgId, name: "Support bot" });
+    const duplicate = await rejection(admin.project.create({ orgId: f.orgId, name: "Support bot" }));
+    expect([duplicate.code, duplicate.message]).toEqual(["CONFLICT", 'A project named "Support bot" already exists in this organization; choose another name.']);
+    const renamed = await rejection(admin.project.update({ projectId: f.projectId, name: "Support bot" }));
+    expect(renamed.code).toBe("CONFLICT");
+    // Keeping its own name is not a conflict, and another organization may use the name.
+    await expect(admin.project.update({ projectId: first.id, name: "Support bot", description: "same name" })).resolves.toMatchObject({ name: "Support bot" });
+    const otherOrg = await callerFor(db, f.users.outsider).org.create({ name: unique("Elsewhere") });
+    await expect(callerFor(db, f.users.outsider).project.create({ orgId: otherOrg.id, name: "Support bot" })).resolves.toMatchObject({ name: "Support bot" });
   });
 
   it("names the field in validation errors", async () => {

@@ -4,6 +4,8 @@ import { toCsv, type CsvCell } from "./csv";
 
 export interface Column<T> {
   label: string;
+  /** The CSV header when it differs from the label: the unit of the raw value (the table shows it formatted). */
+  csvLabel?: string;
   /** The value exported to CSV (and shown, unless `render` is given). */
   value: (row: T) => CsvCell;
   render?: (row: T) => ReactNode;
@@ -23,7 +25,7 @@ export function downloadCsv(filename: string, content: string) {
 
 export function CsvButton<T>({ filename, columns, rows }: { filename: string; columns: Column<T>[]; rows: T[] }) {
   return (
-    <button type="button" className="btn btn-small" data-testid={`csv-${filename.replace(/\.csv$/, "")}`} onClick={() => downloadCsv(filename, toCsv(columns.map((c) => c.label), rows.map((r) => columns.map((c) => c.value(r)))))}>
+    <button type="button" className="btn btn-small" data-testid={`csv-${filename.replace(/\.csv$/, "")}`} onClick={() => downloadCsv(filename, toCsv(columns.map((c) => c.csvLabel ?? c.label), rows.map((r) => columns.map((c) => c.value(r)))))}>
       Export CSV
     </button>
   );

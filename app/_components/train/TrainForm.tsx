@@ -1,6 +1,7 @@
 "use client";
 // Sets up a training job: data, model, preset and hyper-parameters, with an estimate of what it needs
 // and whether this browser's GPU allows it; then starts it here or queues it for the GPU nodes.
+import { NoNodeWarning } from "@/app/_components/runs/NoNodeWarning";
 import Link from "next/link";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState, type FormEvent } from "react";
@@ -408,6 +409,7 @@ export function TrainForm({ orgId, projectId, gpu, onStarted }: { orgId: string;
         </div>
       </Section>
 
+      {chosenWhere === "NODE" && !queued ? <NoNodeWarning orgId={orgId} what="a run sent now" /> : null}
       <ErrorAlert error={error} />
       {queued ? (
         <div className="alert alert-ok" data-testid="queued-run">

@@ -4,7 +4,9 @@ import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
 import { Suspense, type FormEvent } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
+import Link from "next/link";
 import { ErrorAlert, formatDate, Loading } from "@/app/_components/ui";
+import { AUDIT_RESOURCE_LABELS, AUDIT_RESOURCE_TYPES, type AuditResourceType } from "@/contracts/audit";
 
 /** The agent session an MCP call was made in (server/mcp records it in the entry's after). */
 function threadOf(after: unknown): string | null {
@@ -22,7 +24,7 @@ function AuditLog() {
   const filters = {
     action: params.get("action") || undefined,
     actor: params.get("actor") || undefined,
-    resourceType: params.get("resourceType") || undefined,
+    resourceType: AUDIT_RESOURCE_TYPES.find((t) => t === params.get("resourceType")),
     thread: params.get("thread") || undefined,
   };
   const input = { orgId, ...filters, limit: 50 };
@@ -70,8 +72,10 @@ function AuditLog() {
             Resource
             <select name="resourceType" defaultValue={filters.resourceType ?? ""}>
               <option value="">any</option>
-              {["Organization", "Project", "Membership", "Invite", "ApiKey"].map((type) => (
-                <option key={type}>{type}</option>
+              {AUDIT_RESOURCE_TYPES.map((type) => (
+                <option key={type} value={type}>
+                  {AUDIT_RESOURCE_LABELS[type]}
+                </option>
               ))}
             </select>
           </label>
@@ -110,16 +114,21 @@ function AuditLog() {
                     {row.actorLabel}
                     <div className="hint">{row.actorType === "API_KEY" ? "API key" : row.actorType === "SYSTEM" ? "system" : "user"}</div>
                   </td>
-                  <td className="mono">
-                    {row.action}
+                  <td>
+                    <span className="mono">{row.action}</span>
                     {threadOf(row.after) ? (
                       <div className="hint">
                         <a href={`${pathname}?thread=${encodeURIComponent(threadOf(row.after)!)}`}>agent session</a>
                       </div>
                     ) : null}
+                    {row.group ? (
+                      <div className="hint" data-testid="audit-group">
+                        {row.group.count} batches since {formatDate(row.group.firstAt)}: {row.group.stored.toLocaleString()} of {row.group.received.toLocaleString()} stored
+                      </div>
+                    ) : null}
                   </td>
                   <td>
-                    {row.resourceType}
+                    {row.href ? <Link href={row.href}>{AUDIT_RESOURCE_LABELS[row.resourceType as AuditResourceType] ?? row.resourceType}</Link> : (AUDIT_RESOURCE_LABELS[row.resourceType as AuditResourceType] ?? row.resourceType)}
                     <div className="hint mono">{row.resourceId}</div>
                   </td>
                   <td style={{ maxWidth: 340 }}>

@@ -3,7 +3,7 @@ import Link from "next/link";
 import { useParams, usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useQuery } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
-import { Suspense, useMemo } from "react";
+import { Suspense, useMemo, useState } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
 import type { AppRouter } from "@/server/trpc/root";
 import { ErrorAlert, formatDate, Loading } from "@/app/_components/ui";
@@ -26,6 +26,9 @@ type Range = (typeof RANGES)[number]["id"];
 function rate(passed: number, cases: number) {
   return cases ? passed / cases : null;
 }
+
+/** Clauses the coverage matrix shows before it is expanded: about a screenful. */
+const COVERAGE_ROWS = 15;
 
 function formatMs(ms: number | null) {
   if (ms === null) return "—";
@@ -131,6 +134,7 @@ function DashboardPage() {
 
 function ModelDashboard({ d, model, base, params, setParam, projectId }: { d: Dashboard; model: Model; base: string; params: URLSearchParams; setParam: (c: Record<string, string | undefined>) => void; projectId: string }) {
   const suites = d.suites.filter((s) => d.scores.some((sc) => sc.suiteId === s.id));
+  const [allClauses, setAllClauses] = useState(false);
   const versionIds = new Set(model.versions.map((v) => v.id));
   const scores = useMemo(() => new Map(d.scores.filter((s) => versionIds.has(s.modelVersionId)).map((s) => [`${s.modelVersionId}/${s.suiteId}`, s])), [d, model]); // eslint-disable-line react-hooks/exhaustive-deps
   const evaluated = model.versions.filter((v) => suites.some((s) => scores.has(`${v.id}/${s.id}`)));
@@ -256,7 +260,25 @@ function ModelDashboard({ d, model, base, params, setParam, projectId }: { d: Da
         <p className="hint">
           Clauses of each policy&apos;s latest version × model versions: how many cases cite each clause (latest suite versions) and their pass rate. {uncited ? <b data-testid="uncited-count">{uncited} clause{uncited === 1 ? "" : "s"} with no case.</b> : null}
         </p>
-        {d.coverage.clauses.length ? <DataTable testId="coverage-table" caption="Coverage matrix" columns={coverageColumns} rows={d.coverage.clauses} rowKey={(c) => `${c.policyId}/${c.clauseId}`} rowClass={(c) => (c.cases === 0 ? "row-fail" : undefined)} /> : <p className="empty">No published policy clauses yet.</p>}
+        {d.coverage.clauses.length ? (
+          <>
+            <DataTable
+              testId="coverage-table"
+              caption={allClauses || d.coverage.clauses.length <= COVERAGE_ROWS ? "Coverage matrix" : `Coverage matrix: the first ${COVERAGE_ROWS} of ${d.coverage.clauses.length} clauses`}
+              columns={coverageColumns}
+              rows={allClauses ? d.coverage.clauses : d.coverage.clauses.slice(0, COVERAGE_ROWS)}
+              rowKey={(c) => `${c.policyId}/${c.clauseId}`}
+              rowClass={(c) => (c.cases === 0 ? "row-fail" : undefined)}
+            />
+            {d.coverage.clauses.length > COVERAGE_ROWS ? (
+              <button type="button" className="btn btn-small" onClick={() => setAllClauses(!allClauses)} aria-expanded={allClauses} data-testid="coverage-toggle">
+                {allClauses ? `Show the first ${COVERAGE_ROWS} clauses` : `Show all ${d.coverage.clauses.length} clauses`}
+              </button>
+            ) : null}
+          </>
+        ) : (
+          <p className="empty">No published policy clauses yet.</p>
+        )}
       </section>
       <Regressions model={model} evaluated={evaluated} aliasesOf={aliasesOf} params={params} setParam={setParam} projectId={projectId} base={base} production={production} />
     </>
@@ -338,7 +360,7 @@ function RunHistory({ d, base }: { d: Dashboard; base: string }) {
     { label: "Model", value: (r) => (r.modelName ? `${r.modelName} v${r.modelVersion}` : null) },
     { label: "Suite", value: (r) => (r.suiteName ? `${r.suiteName} v${r.suiteVersion}` : null) },
     { label: "Created", value: (r) => new Date(r.createdAt).toISOString(), render: (r) => formatDate(r.createdAt) },
-    { label: "Duration (ms)", value: (r) => r.durationMs, render: (r) => formatMs(r.durationMs), numeric: true },
+    { label: "Duration", csvLabel: "Duration (ms)", value: (r) => r.durationMs, render: (r) => formatMs(r.durationMs), numeric: true },
     { label: "Tokens", value: (r) => r.tokens, render: (r) => (r.tokens === null ? "—" : r.tokens.toLocaleString()), numeric: true },
   ];
   type Compute = Dashboard["compute"][number];
@@ -346,7 +368,7 @@ function RunHistory({ d, base }: { d: Dashboard; base: string }) {
     { label: "Ran on", value: (c) => c.target.toLowerCase() },
     { label: "Kind", value: (c) => c.kind },
     { label: "Runs", value: (c) => c.runs, numeric: true },
-    { label: "Total duration (ms)", value: (c) => c.durationMs, render: (c) => formatMs(c.durationMs), numeric: true },
+    { label: "Total duration", csvLabel: "Total duration (ms)", value: (c) => c.durationMs, render: (c) => formatMs(c.durationMs), numeric: true },
     { label: "Tokens", value: (c) => c.tokens, render: (c) => (c.tokens === null ? "—" : c.tokens.toLocaleString()), numeric: true },
   ];
   return (

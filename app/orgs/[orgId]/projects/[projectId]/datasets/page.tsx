@@ -178,7 +178,7 @@ export default function DatasetsPage() {
       {datasets.isLoading ? <Loading what="datasets" /> : null}
       {datasets.data?.length === 0 ? <div className="card empty">No datasets yet.</div> : null}
       {datasets.data?.map((d) => (
-        <section key={d.id} className="card">
+        <section key={d.id} id={d.id} className="card">
           <div className="row" style={{ justifyContent: "space-between" }}>
             <div>
               <h2 style={{ marginBottom: 0 }}>{d.name}</h2>

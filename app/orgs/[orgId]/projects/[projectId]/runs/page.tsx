@@ -5,7 +5,8 @@ import { useQuery } from "@tanstack/react-query";
 import { Suspense } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
 import { ErrorAlert, formatDate, Loading } from "@/app/_components/ui";
-import { duration, percent, ProjectCrumbs } from "@/app/_components/records";
+import { duration, percent, ProjectCrumbs, useProjectAccess } from "@/app/_components/records";
+import { RunActions } from "@/app/_components/runs/RunActions";
 import { RunStatusBadge } from "@/app/_components/RunStatusBadge";
 
 const KINDS = ["PRETRAIN", "SFT", "LORA", "EVAL"] as const;
@@ -19,6 +20,7 @@ function RunsPage() {
   const trpc = useTRPC();
   const kind = KINDS.find((k) => k === params.get("kind")) as Kind | undefined;
   const runs = useQuery({ ...trpc.run.list.queryOptions({ projectId, kind, limit: 200 }), refetchInterval: 10_000 });
+  const { canEdit } = useProjectAccess(projectId);
 
   return (
     <>
@@ -51,17 +53,19 @@ function RunsPage() {
                 <th>Run</th>
                 <th>Kind</th>
                 <th>Target</th>
+                <th>Model version</th>
                 <th>Status</th>
                 <th>Created</th>
                 <th>Duration</th>
                 <th>Pass rate</th>
+                {canEdit ? <th>Actions</th> : null}
               </tr>
             </thead>
             <tbody>
               {runs.data?.map((r) => {
                 const summary = r.summary as { passRate?: number } | null;
                 return (
-                  <tr key={r.id}>
+                  <tr key={r.id} data-run-id={r.id}>
                     <td>
                       <Link className="mono" href={`/orgs/${orgId}/projects/${projectId}/runs/${r.id}`}>
                         {r.id.slice(0, 10)}
@@ -69,12 +73,18 @@ function RunsPage() {
                     </td>
                     <td>{r.kind}</td>
                     <td>{r.target}</td>
+                    <td>{r.modelVersion ? <Link href={`/orgs/${orgId}/projects/${projectId}/models/${r.modelVersion.modelId}`}>{`${r.modelVersion.modelName} v${r.modelVersion.version}`}</Link> : "—"}</td>
                     <td>
                       <RunStatusBadge status={r.status} />
                     </td>
                     <td>{formatDate(r.createdAt)}</td>
                     <td>{duration(r.startedAt, r.finishedAt)}</td>
                     <td>{r.kind === "EVAL" ? percent(summary?.passRate) : "—"}</td>
+                    {canEdit ? (
+                      <td>
+                        <RunActions run={r} orgId={orgId} projectId={projectId} onChanged={() => runs.refetch()} />
+                      </td>
+                    ) : null}
                   </tr>
                 );
               })}

@@ -39,6 +39,9 @@ export default function ModelPage() {
   const aliasesOf = (id: string) => m.aliases.filter((a) => a.modelVersionId === id).map((a) => a.name);
   const versionLabel = new Map(m.versions.map((v) => [v.id, `v${v.version}`]));
   const people = new Map((members.data ?? []).map((mm) => [mm.user.id, mm.user.name || mm.user.email]));
+  // One column per suite any version was measured on; each cell the version's latest score there.
+  const suites = [...new Map(m.scores.map((s) => [s.suiteId, s.suiteName])).entries()].sort(([, a], [, b]) => a.localeCompare(b));
+  const scoreOf = new Map(m.scores.map((s) => [`${s.modelVersionId}:${s.suiteId}`, s]));
 
   return (
     <>
@@ -66,6 +69,11 @@ export default function ModelPage() {
                 <th>Aliases</th>
                 <th>Parent</th>
                 <th>Run</th>
+                {suites.map(([id, name]) => (
+                  <th key={id} title={`The latest successful eval run of ${name}`}>
+                    {name}
+                  </th>
+                ))}
                 <th>Model</th>
                 <th>Created</th>
                 {canEdit ? <th /> : null}
@@ -94,6 +102,21 @@ export default function ModelPage() {
                       "—"
                     )}
                   </td>
+                  {suites.map(([id]) => {
+                    const score = scoreOf.get(`${v.id}:${id}`);
+                    return (
+                      <td key={id} data-testid="version-score">
+                        {score ? (
+                          <Link href={`/orgs/${orgId}/projects/${projectId}/runs/${score.runId}`} title={`${score.passed} of ${score.cases} cases passed on suite version ${score.suiteVersion}`}>
+                            {percent(score.cases ? score.passed / score.cases : null)}
+                          </Link>
+                        ) : (
+                          <span className="muted">not run</span>
+                        )}
+                        {score ? <div className="hint">suite v{score.suiteVersion}</div> : null}
+                      </td>
+                    );
+                  })}
                   <td className={isFolderDescription(v.config) ? undefined : "mono hint"}>
                     {isFolderDescription(v.config) ? (
                       <>
@@ -106,6 +129,14 @@ export default function ModelPage() {
                       <>
                         {v.artifactSha256 ? v.artifactSha256.slice(0, 12) : "—"}
                         {v.sizeBytes !== null ? ` · ${(v.sizeBytes / 1e6).toFixed(1)} MB` : ""}
+                        {v.artifactSha256 ? (
+                          <>
+                            {" "}
+                            <a className="btn btn-small" href={`/api/model-versions/${encodeURIComponent(v.id)}/artifact`} download data-testid="download-checkpoint" title="The checkpoint file (safetensors, config and tokenizer in its header)">
+                              Download .safetensors
+                            </a>
+                          </>
+                        ) : null}
                       </>
                     )}
                   </td>

@@ -1,15 +1,17 @@
 "use client";
 import Link from "next/link";
 import { useParams, usePathname, useRouter, useSearchParams } from "next/navigation";
-import { useInfiniteQuery, useMutation, useQuery } from "@tanstack/react-query";
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
-import { Suspense, useEffect, useRef, useState } from "react";
+import { Suspense, useEffect, useRef, useState, type ReactNode } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
 import { ErrorAlert, formatDate, Loading } from "@/app/_components/ui";
 import { duration, percent, ProjectCrumbs, Section, TabBar } from "@/app/_components/records";
 import { RunStatusBadge } from "@/app/_components/RunStatusBadge";
-import { appendPoints, MetricsChart, type MetricSeries } from "@/app/_components/MetricsChart";
+import { appendPoints, formatMetric, MetricsChart, type MetricSeries } from "@/app/_components/MetricsChart";
 import { roleAtLeast } from "@/contracts/roles";
+import { RunActions } from "@/app/_components/runs/RunActions";
+import { NoNodeWarning } from "@/app/_components/runs/NoNodeWarning";
 
 const TABS = [
   { id: "overview", label: "Overview" },
@@ -52,6 +54,7 @@ function RunPage() {
   const isEval = r.kind === "EVAL";
   const summary = (r.summary ?? null) as EvalSummary | null;
   const tabs = isEval ? TABS : TABS.filter((t) => t.id === "overview");
+  const live = r.status === "QUEUED" || r.status === "RUNNING";
 
   return (
     <>
@@ -63,27 +66,15 @@ function RunPage() {
           </h1>
           <p className="subtitle">
             {r.target} · created {formatDate(r.createdAt)} · {duration(r.startedAt, r.finishedAt)}
-            {r.suiteVersion ? (
-              <>
-                {" · "}
-                <Link href={`/orgs/${orgId}/projects/${projectId}/suites/${r.suiteVersion.suiteId}`}>
-                  {r.suiteVersion.suite.name} v{r.suiteVersion.version}
-                </Link>
-              </>
-            ) : null}
-            {r.endpoint ? (
-              <>
-                {" · endpoint "}
-                <Link href={`/orgs/${orgId}/projects/${projectId}/endpoints`}>{r.endpoint.name}</Link>
-              </>
-            ) : null}
           </p>
+          <RunInputs orgId={orgId} projectId={projectId} run={r} />
         </div>
         <div className="row">
-          {r.target === "ENDPOINT" && ["QUEUED", "RUNNING"].includes(r.status) && roleAtLeast(r.role, "EDITOR") ? <CancelRun runId={runId} onDone={() => run.refetch()} /> : null}
+          {roleAtLeast(r.role, "EDITOR") ? <RunActions run={r} orgId={orgId} projectId={projectId} onChanged={() => run.refetch()} /> : null}
           <RunStatusBadge status={r.status} />
         </div>
       </div>
+      {r.target === "NODE" && r.status === "QUEUED" ? <NoNodeWarning orgId={orgId} what="this run" /> : null}
       {r.error ? (
         <div className="alert alert-error" role="alert">
           {r.error}
@@ -98,39 +89,128 @@ function RunPage() {
       {tab === "overview" ? (
         <>
           {isEval ? <SummaryCard summary={summary} status={r.status} /> : null}
+          {isEval && r.clauses.length ? <ClauseResults orgId={orgId} projectId={projectId} clauses={r.clauses} /> : null}
           <Section title="Metrics">
-            <LiveMetrics runId={runId} />
+            <LiveMetrics runId={runId} live={live} />
           </Section>
           {!isEval && r.summary ? (
             <Section title="Summary">
-              <pre className="json">{JSON.stringify(r.summary, null, 2)}</pre>
+              <SummaryTable summary={r.summary} />
             </Section>
           ) : null}
         </>
       ) : null}
-      {tab === "results" && isEval ? <Results runId={runId} live={["QUEUED", "RUNNING"].includes(r.status)} /> : null}
+      {tab === "results" && isEval ? <Results runId={runId} live={live} /> : null}
       {tab === "compare" && isEval && r.suiteVersion ? <Compare runId={runId} projectId={projectId} suiteId={r.suiteVersion.suiteId} /> : null}
     </>
   );
 }
 
-/** The server runs endpoint evals; people stop them from here. */
-function CancelRun({ runId, onDone }: { runId: string; onDone: () => void }) {
-  const trpc = useTRPC();
-  const cancel = useMutation(trpc.run.transition.mutationOptions({ onSuccess: onDone }));
+type RunDetail = {
+  kind: string;
+  suiteVersion: { id: string; version: number; suiteId: string; suite: { name: string } } | null;
+  endpoint: { id: string; name: string } | null;
+  modelVersion: { id: string; version: number; modelId: string; modelName: string } | null;
+  datasetVersion: { id: string; version: number; datasetId: string; datasetName: string } | null;
+};
+
+/** What the run measured or trained from, each a link: model version, dataset version, suite version, endpoint. */
+function RunInputs({ orgId, projectId, run }: { orgId: string; projectId: string; run: RunDetail }) {
+  const base = `/orgs/${orgId}/projects/${projectId}`;
+  const items: { label: string; node: ReactNode }[] = [];
+  if (run.modelVersion) {
+    items.push({
+      label: run.kind === "EVAL" ? "Model measured" : "Parent model",
+      node: <Link href={`${base}/models/${run.modelVersion.modelId}`}>{`${run.modelVersion.modelName} v${run.modelVersion.version}`}</Link>,
+    });
+  }
+  if (run.endpoint) items.push({ label: "Endpoint measured", node: <Link href={`${base}/endpoints`}>{run.endpoint.name}</Link> });
+  if (run.suiteVersion) {
+    items.push({ label: "Suite", node: <Link href={`${base}/suites/${run.suiteVersion.suiteId}?tab=versions`}>{`${run.suiteVersion.suite.name} v${run.suiteVersion.version}`}</Link> });
+  }
+  if (run.datasetVersion) {
+    items.push({ label: "Dataset", node: <Link href={`${base}/datasets#${run.datasetVersion.datasetId}`}>{`${run.datasetVersion.datasetName} v${run.datasetVersion.version}`}</Link> });
+  }
+  if (run.kind === "EVAL" && !run.modelVersion && !run.endpoint) items.push({ label: "Model measured", node: <span className="muted">not recorded</span> });
+  if (!items.length) return null;
   return (
-    <>
-      {cancel.error ? <span className="field-error">{cancel.error.message}</span> : null}
-      <button
-        className="btn btn-small btn-danger"
-        disabled={cancel.isPending}
-        onClick={() => {
-          if (window.confirm("Cancel this run? Cases already graded keep their results.")) cancel.mutate({ runId, status: "CANCELLED" });
-        }}
-      >
-        Cancel run
-      </button>
-    </>
+    <dl className="run-inputs" data-testid="run-inputs">
+      {items.map((item) => (
+        <div key={item.label}>
+          <dt>{item.label}</dt>
+          <dd>{item.node}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+type ClauseResult = { clause: string; cases: number; passed: number; policyId: string | null; policyTitle: string | null; number: string | null; title: string | null };
+
+/** Pass counts per policy clause the suite's cases cite, weakest first: where the model falls short of the policy. */
+function ClauseResults({ orgId, projectId, clauses }: { orgId: string; projectId: string; clauses: ClauseResult[] }) {
+  const rows = [...clauses].sort((a, b) => a.passed / a.cases - b.passed / b.cases || a.clause.localeCompare(b.clause));
+  return (
+    <Section title="By policy clause">
+      <table className="table" data-testid="clause-results">
+        <thead>
+          <tr>
+            <th>Clause</th>
+            <th>Policy</th>
+            <th>Passed</th>
+            <th>Pass rate</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((c) => (
+            <tr key={c.clause} className={c.passed < c.cases ? "row-fail" : undefined}>
+              <td>
+                {c.title ? (
+                  <>
+                    {c.number ? `${c.number} ` : ""}
+                    {c.title} <span className="hint mono">{c.clause}</span>
+                  </>
+                ) : (
+                  <span className="mono">{c.clause}</span>
+                )}
+              </td>
+              <td>{c.policyId ? <Link href={`/orgs/${orgId}/projects/${projectId}/policies/${c.policyId}`}>{c.policyTitle}</Link> : <span className="muted">not in a published policy</span>}</td>
+              <td>
+                {c.passed}/{c.cases}
+              </td>
+              <td>{percent(c.cases ? c.passed / c.cases : null)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Section>
+  );
+}
+
+/** A training run's summary as rows of name and value; nested objects become dotted names. */
+function SummaryTable({ summary }: { summary: unknown }) {
+  const rows: [string, string][] = [];
+  const walk = (value: unknown, path: string) => {
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) walk(v, path ? `${path}.${k}` : k);
+      return;
+    }
+    rows.push([path || "value", typeof value === "number" ? (Number.isInteger(value) ? value.toLocaleString() : formatMetric(value)) : typeof value === "string" ? value : JSON.stringify(value)]);
+  };
+  walk(summary, "");
+  return (
+    <table className="table" data-testid="run-summary-table">
+      <tbody>
+        {rows.map(([name, value]) => (
+          <tr key={name}>
+            <th scope="row" className="mono">
+              {name}
+            </th>
+            <td>{value}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
@@ -207,7 +287,8 @@ function SummaryCard({ summary, status }: { summary: EvalSummary | null; status:
   );
 }
 
-function LiveMetrics({ runId }: { runId: string }) {
+/** The run's metrics; only a queued or running run listens for new points and says it is live. */
+function LiveMetrics({ runId, live }: { runId: string; live: boolean }) {
   const trpc = useTRPC();
   const initial = useQuery({ ...trpc.run.metrics.queryOptions({ runId }), refetchOnWindowFocus: false, staleTime: Infinity });
   const series = useRef(new Map<string, MetricSeries>());
@@ -227,10 +308,11 @@ function LiveMetrics({ runId }: { runId: string }) {
     setVersion((v) => v + 1);
   }, [initial.data]);
 
-  const live = useSubscription(
+  const feed = useSubscription(
     trpc.run.liveMetrics.subscriptionOptions(
       { runId },
       {
+        enabled: live,
         onData: (points) => {
           if (!loaded.current) {
             pending.current.push(...points);
@@ -248,9 +330,15 @@ function LiveMetrics({ runId }: { runId: string }) {
   return (
     <>
       <p className="hint">
-        <span className="badge" title="New points appear as they are logged">
-          {live.status === "pending" ? "● live" : live.status === "error" ? "live updates paused" : "connecting…"}
-        </span>
+        {live ? (
+          <span className="badge" title="New points appear as they are logged" data-testid="metrics-live">
+            {feed.status === "pending" ? "● live" : feed.status === "error" ? "live updates paused" : "connecting…"}
+          </span>
+        ) : (
+          <span className="badge" data-testid="metrics-live">
+            run ended: final metrics
+          </span>
+        )}
       </p>
       <MetricsChart series={series.current} version={version} />
     </>
@@ -485,6 +573,13 @@ export default function Page() {
 
 /** A model's output as text; an empty or whitespace-only output says so instead of showing a blank cell. */
 function OutputText({ text }: { text: string }) {
-  if (text.trim() === "") return <span className="muted">{text === "" ? "(empty output)" : "(whitespace only)"}</span>;
+  if (text === "") return <span className="muted">(empty output)</span>;
+  // Whitespace is shown escaped, so "\n\n" and "   " can be told apart (and from an empty output).
+  if (text.trim() === "")
+    return (
+      <span>
+        <span className="muted">(whitespace only)</span> <code className="mono" data-testid="raw-output">{JSON.stringify(text)}</code>
+      </span>
+    );
   return <pre className="cell-text">{text}</pre>;
 }
