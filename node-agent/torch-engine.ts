@@ -94,6 +94,14 @@ export interface TorchJobEnv {
 
 const STDERR_LINES = 20;
 
+/** HEARTH_TORCH_STALL_SECONDS: how long a loaded torch job may print nothing before it counts as hung. */
+function stallSeconds(): number {
+  const raw = process.env.HEARTH_TORCH_STALL_SECONDS;
+  const n = raw === undefined || raw === "" ? 1800 : Number(raw);
+  if (!(n > 0)) throw new Error(`HEARTH_TORCH_STALL_SECONDS must be a positive number of seconds, got "${raw}"`);
+  return n;
+}
+
 type TorchEvent =
   | { type: "start"; device: string; processes: number; dtype: string; trainable: number }
   | { type: "step"; step: number; loss: number; lr: number; tokens: number; elapsedMs: number; valLoss?: number }
@@ -230,6 +238,20 @@ async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: TrainJobSpe
   };
   active.onStop(killGroup);
 
+  // A process that stops making progress (a hung collective, a stopped process) fails the attempt: after
+  // it has loaded the model, no line for HEARTH_TORCH_STALL_SECONDS (default 30 min) kills the group.
+  const stallMs = stallSeconds() * 1000;
+  let started = false;
+  let lastLineAt = Date.now();
+  let stalled = false;
+  const watchdog = setInterval(() => {
+    if (started && !stalled && Date.now() - lastLineAt > stallMs) {
+      stalled = true;
+      env.log(`run ${job.runId}: the torch process printed nothing for ${stallMs / 1000} s; stopping it`);
+      killGroup();
+    }
+  }, Math.min(1000, stallMs));
+
   const stderr: string[] = [];
   readline.createInterface({ input: child.stderr! }).on("line", (line) => {
     stderr.push(line);
@@ -264,11 +286,13 @@ async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: TrainJobSpe
       fs.rmSync(event.path, { force: true });
       env.log(`run ${job.runId}: checkpoint of step ${event.step} stored (${bytes.length} bytes)`);
     } else if (event.type === "start") {
+      started = true;
       env.log(`run ${job.runId}: torch engine training on ${event.device}${event.processes > 1 ? ` (${event.processes} processes)` : ""}, ${event.dtype}, ${event.trainable} trainable parameters`);
     } else if (event.type === "done") done = event;
     else if (event.type === "error") reported = { message: event.message, retryable: event.retryable !== false };
   };
   readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+    lastLineAt = Date.now();
     let event: TorchEvent;
     try {
       event = JSON.parse(line);
@@ -288,6 +312,7 @@ async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: TrainJobSpe
     await handling;
     if (active.stopped) return { status: "stopped", reason: active.stopReason! };
     if (handlingError) throw handlingError;
+    if (stalled) throw new JobFailure(`The torch process made no progress for ${stallMs / 1000} s (HEARTH_TORCH_STALL_SECONDS) and was stopped.${stderr.length ? ` Its last output:\n${stderr.slice(-8).join("\n")}` : ""}`, true);
     const r = reported as { message: string; retryable: boolean } | null;
     if (r) throw new JobFailure(`${r.message}${r.retryable && stderr.length ? `\n${stderr.slice(-8).join("\n")}` : ""}`, r.retryable);
     const finished = done as Extract<TorchEvent, { type: "done" }> | null;
@@ -316,6 +341,7 @@ async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: TrainJobSpe
   } finally {
     killGroup();
     clearTimeout(killTimer);
+    clearInterval(watchdog);
     metrics.close();
   }
 }

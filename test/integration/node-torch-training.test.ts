@@ -220,4 +220,23 @@ describe.skipIf(!haveOracle)("the torch engine on a node process", () => {
     expect((await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true } })).status).toBe("CANCELLED");
     expect(await db.modelVersion.count({ where: { runId } })).toBe(0);
   }, 60_000);
+
+  it("a torch process that stops making progress (stopped with SIGSTOP) fails the attempt; the next resumes from the checkpoint and finishes once", async () => {
+    await torchNode.kill("SIGTERM");
+    const node = startNodeProcess({ serverUrl, token: await token("stall"), name: unique("stall"), args: ["--no-serve", "--engines", "torch", "--python", oraclePython()], env: { HEARTH_TORCH_STALL_SECONDS: "6" } });
+    others.push(node);
+    const runId = await loraRun(pairsVersionId, { ...SPEC, steps: 12, checkpointEvery: 3, lora: { rank: 4, alpha: 8 } });
+    const [, pid] = await node.waitFor(new RegExp(`run ${runId}: torch process (\\d+) started`));
+    await node.waitFor(new RegExp(`run ${runId}: checkpoint of step 3 stored`), 60_000);
+    process.kill(Number(pid), "SIGSTOP");
+    const failed = await node.waitFor(new RegExp(`run ${runId} failed on this attempt: [^\\n]*`), 60_000);
+    expect(failed[0]).toMatch(/The torch process made no progress for 6 s \(HEARTH_TORCH_STALL_SECONDS\) and was stopped\./);
+    await node.waitFor(new RegExp(`leased run ${runId} \\(LORA, attempt 2 of 3\\) on engine torch`));
+    await node.waitFor(new RegExp(`run ${runId} succeeded: model version \\w+`), 120_000);
+    const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, attempts: true } });
+    expect(run).toEqual({ status: "SUCCEEDED", attempts: 2 });
+    expect(await db.modelVersion.count({ where: { runId } })).toBe(1);
+    const losses = await db.runMetric.findMany({ where: { runId, name: "loss" }, orderBy: { step: "asc" }, select: { step: true } });
+    expect(losses.map((l) => l.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+  }, 180_000);
 });

@@ -46,9 +46,9 @@ export async function startServingServer(db: PrismaClient): Promise<ServingServe
   };
 }
 
-/** Polls `check` until it holds; fails with `what` (and `detail()`, e.g. a process's output) after two minutes. */
-export async function until(check: () => Promise<boolean> | boolean, what: string, detail: () => string = () => ""): Promise<void> {
-  const deadline = Date.now() + 120_000;
+/** Polls `check` until it holds; fails with `what` (and `detail()`, e.g. a process's output) after `timeoutMs` (two minutes). */
+export async function until(check: () => Promise<boolean> | boolean, what: string, detail: () => string = () => "", timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`${what} did not happen in time. ${detail()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
