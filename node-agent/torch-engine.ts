@@ -93,6 +93,8 @@ export interface TorchJobEnv {
 }
 
 const STDERR_LINES = 20;
+/** How long a torch process that reported its result may take to exit before it is stopped. */
+const DONE_EXIT_MS = 60_000;
 
 /** HEARTH_TORCH_STALL_SECONDS: how long a loaded torch job may print nothing before it counts as hung. */
 function stallSeconds(): number {
@@ -244,6 +246,8 @@ async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: TrainJobSpe
   let started = false;
   let lastLineAt = Date.now();
   let stalled = false;
+  let doneTimer: NodeJS.Timeout | undefined;
+  let endedAfterDone = false;
   const watchdog = setInterval(() => {
     if (started && !stalled && Date.now() - lastLineAt > stallMs) {
       stalled = true;
@@ -288,7 +292,16 @@ async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: TrainJobSpe
     } else if (event.type === "start") {
       started = true;
       env.log(`run ${job.runId}: torch engine training on ${event.device}${event.processes > 1 ? ` (${event.processes} processes)` : ""}, ${event.dtype}, ${event.trainable} trainable parameters`);
-    } else if (event.type === "done") done = event;
+    } else if (event.type === "done") {
+      done = event;
+      // The result is written; a process that then does not exit (a hung teardown) is ended after a minute.
+      doneTimer = setTimeout(() => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        endedAfterDone = true;
+        env.log(`run ${job.runId}: the torch process finished its work but did not exit; stopping it`);
+        killGroup();
+      }, DONE_EXIT_MS);
+    }
     else if (event.type === "error") reported = { message: event.message, retryable: event.retryable !== false };
   };
   readline.createInterface({ input: child.stdout! }).on("line", (line) => {
@@ -316,7 +329,7 @@ async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: TrainJobSpe
     const r = reported as { message: string; retryable: boolean } | null;
     if (r) throw new JobFailure(`${r.message}${r.retryable && stderr.length ? `\n${stderr.slice(-8).join("\n")}` : ""}`, r.retryable);
     const finished = done as Extract<TorchEvent, { type: "done" }> | null;
-    if (ended.code !== 0 || !finished) {
+    if ((ended.code !== 0 && !endedAfterDone) || !finished) {
       const how = ended.signal ? `was killed by ${ended.signal}` : `exited with status ${ended.code}`;
       throw new JobFailure(`The torch process ${how}${finished ? "" : " before it finished"}.${stderr.length ? ` Its last output:\n${stderr.join("\n")}` : ""}`, true);
     }
@@ -342,6 +355,7 @@ async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: TrainJobSpe
     killGroup();
     clearTimeout(killTimer);
     clearInterval(watchdog);
+    clearTimeout(doneTimer);
     metrics.close();
   }
 }

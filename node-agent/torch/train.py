@@ -425,6 +425,9 @@ def main():
         shutil.rmtree(weights)
         emit(type="done", path=out, steps=steps, parameters=parameters, finalLoss=last_loss)
     if WORLD > 1:
+        # every process leaves together: with gloo, a process that tears the group down while another is
+        # still writing the result can leave that one waiting in destroy_process_group for ever
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
 
 

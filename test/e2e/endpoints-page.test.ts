@@ -102,7 +102,9 @@ describe("the Endpoints page", () => {
     await evaluate.getByRole("button", { name: "Run eval" }).click();
     await page.waitForURL(/\/runs\/[^/?]+$/);
     await expect.poll(() => page.getByTestId("run-summary").textContent(), { timeout: 60_000 }).toContain("2/3");
-    expect(await page.textContent("body")).toContain("endpoint vendor-llm");
+    // the run names what it measured, as a link
+    expect(await page.getByTestId("run-inputs").textContent()).toContain("Endpoint measuredvendor-llm");
+    expect(await page.getByTestId("run-inputs").getByRole("link", { name: "vendor-llm" }).count()).toBe(1);
     expect(await page.getByTestId("run-summary").textContent()).toContain("latency p50 / p95");
     await page.screenshot({ path: screenshotPath("endpoint-run-overview"), fullPage: true });
     await page.getByRole("link", { name: "Results" }).click();
