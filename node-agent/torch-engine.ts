@@ -14,6 +14,7 @@ import type { EngineReport, NodeGpu } from "@/contracts/node-protocol";
 import { readFolderFiles, writeFolderFiles } from "@/gpu/io/folder-node";
 import { readTar, writeTar } from "@/gpu/io/tar";
 import { parseHFConfig } from "@/gpu/nn/hf-config";
+import { archiveFolderFiles } from "@/gpu/nn/text-model";
 import { validateTrainJobSpec } from "@/gpu/train/job";
 import type { TrainJobSpec } from "@/gpu/train/job-types";
 import { planForSpec, randomDecoderTensors, scratchFolderFiles } from "@/gpu/train/decoder-job";
@@ -92,7 +93,15 @@ export interface TorchJobEnv {
   log: (line: string) => void;
 }
 
-const STDERR_LINES = 20;
+/** The last lines a Python process wrote to stderr (what a failure quotes), kept as it writes them. */
+export function stderrTail(stream: NodeJS.ReadableStream, keep = 20): string[] {
+  const lines: string[] = [];
+  readline.createInterface({ input: stream }).on("line", (line) => {
+    lines.push(line);
+    if (lines.length > keep) lines.shift();
+  });
+  return lines;
+}
 /** How long a torch process that reported its result may take to exit before it is stopped. */
 const DONE_EXIT_MS = 60_000;
 
@@ -131,7 +140,7 @@ export async function runTorchTraining(env: TorchJobEnv, active: ActiveJob): Pro
     if (!job.modelVersionId) parentFiles = scratchParent(spec, dataset, (line) => env.log(`run ${job.runId}: ${line}`));
     else {
       try {
-        parentFiles = readTar(await fetchBytes("parent model", "model"));
+        parentFiles = archiveFolderFiles(await fetchBytes("parent model", "model"));
       } catch {
         parentFiles = new Map();
       }
@@ -256,11 +265,7 @@ async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: TrainJobSpe
     }
   }, Math.min(1000, stallMs));
 
-  const stderr: string[] = [];
-  readline.createInterface({ input: child.stderr! }).on("line", (line) => {
-    stderr.push(line);
-    if (stderr.length > STDERR_LINES) stderr.shift();
-  });
+  const stderr = stderrTail(child.stderr!);
 
   const metrics = new MetricSender(jobEnv, active);
   let previous: { elapsedMs: number; tokens: number } | null = null;

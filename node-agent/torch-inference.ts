@@ -18,11 +18,10 @@ import { memoryFolderReader } from "@/gpu/io/tar";
 import type { LogLikelihood } from "@/gpu/nn/generate";
 import { loadFolderTokenizer } from "@/gpu/nn/hf-load";
 import { archiveFolderFiles, networkTextModel, TextModelError, type TextGenerateOptions, type TextGenerateResult, type TextModel, type TextNetwork } from "@/gpu/nn/text-model";
-import type { TorchEnv } from "./torch-engine";
+import { stderrTail, type TorchEnv } from "./torch-engine";
 import type { EvalEngine } from "./run-job";
 
 const SCRIPT = path.join(import.meta.dirname, "torch", "infer.py");
-const STDERR_LINES = 20;
 
 type Reply =
   | { type: "ready"; device: string; dtype: string; contextLength: number; vocabSize: number }
@@ -40,7 +39,7 @@ interface Pending {
 /** The Python process holding one model: requests by id, replies routed back, every waiter failed if it dies. */
 class InferenceProcess {
   private readonly pending = new Map<string, Pending>();
-  private readonly stderr: string[] = [];
+  private readonly stderr: string[];
   private nextId = 1;
   private dead: Error | null = null;
   readonly ready: Promise<Extract<Reply, { type: "ready" }>>;
@@ -52,10 +51,7 @@ class InferenceProcess {
     let onReady!: (r: Extract<Reply, { type: "ready" }>) => void;
     let onFail!: (e: Error) => void;
     this.ready = new Promise((resolve, reject) => ((onReady = resolve), (onFail = reject)));
-    readline.createInterface({ input: child.stderr! }).on("line", (line) => {
-      this.stderr.push(line);
-      if (this.stderr.length > STDERR_LINES) this.stderr.shift();
-    });
+    this.stderr = stderrTail(child.stderr!);
     readline.createInterface({ input: child.stdout! }).on("line", (line) => {
       let reply: Reply;
       try {

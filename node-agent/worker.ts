@@ -179,10 +179,9 @@ export class NodeWorker {
     while (!this.stopping) {
       let job: LeasedJob | null = null;
       try {
-        const kinds = NODE_JOB_KINDS;
         let waiting: string | null | undefined;
         const ranks = this.options.torch?.env ? torchRanks(this.options.torch.env) : 1;
-        ({ job, waiting } = await this.api.call<{ job: LeasedJob | null; waiting?: string | null }>("POST", "lease", { json: { kinds, engines: this.engines(), ranks } }));
+        ({ job, waiting } = await this.api.call<{ job: LeasedJob | null; waiting?: string | null }>("POST", "lease", { json: { kinds: NODE_JOB_KINDS, engines: this.engines(), ranks } }));
         // Said once each time it changes, not at every poll.
         if (!job && (waiting ?? null) !== this.waiting && waiting) this.log(waiting);
         if (!job) this.waiting = waiting ?? null;

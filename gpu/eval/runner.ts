@@ -100,10 +100,11 @@ export async function runEval(
     const output = needsOutput ? await (chat ? chat.model.generate(chat.messages) : model.generate(prompt)) : "";
     let lls: number[] | undefined;
     if (c.choices && c.graders.some((g) => g.type === "multiple-choice")) {
-      const choices = c.choices;
       const score = (choice: string) => (chat ? chat.model.logLikelihood(chat.messages, choice) : model.logLikelihood(prompt, choice));
-      lls = width > 1 ? await Promise.all(choices.map(score)) : [];
-      if (width === 1) for (const choice of choices) lls.push(await score(choice));
+      // a batching model gets the choices at once; one that runs a request at a time gets them in turn
+      lls = [];
+      if (width > 1) lls = await Promise.all(c.choices.map(score));
+      else for (const choice of c.choices) lls.push(await score(choice));
     }
     const graded = await gradeCase(c, output, { logLikelihoods: lls, judge: o.judge });
     return { ...graded, output, logLikelihoods: lls };

@@ -157,24 +157,24 @@ export async function leaseNextJob(db: PrismaClient, node: NodeActor, capacity: 
  */
 export async function jobsOtherEnginesRun(db: PrismaClient, node: NodeActor, engines: NodeEngine[], ranks = 1): Promise<string | null> {
   const widest = engines.includes("torch") ? ranks : 1;
-  const rows = await db.$queryRaw<Array<{ count: bigint }>>`
-    SELECT count(*) AS count FROM "Run" q JOIN "Project" p ON p.id = q."projectId"
-    WHERE q.target = 'NODE' AND q.status = 'QUEUED' AND NOT q."cancelRequested" AND p."orgId" = ${node.orgId} AND NOT ${enginesCanRun(engines, ranks)}
-      AND ${RUN_GPUS} <= ${widest}::int`;
-  const tooWide = await db.$queryRaw<Array<{ count: bigint; gpus: number }>>`
-    SELECT count(*) AS count, max(${RUN_GPUS}) AS gpus FROM "Run" q JOIN "Project" p ON p.id = q."projectId"
-    WHERE q.target = 'NODE' AND q.status = 'QUEUED' AND NOT q."cancelRequested" AND p."orgId" = ${node.orgId} AND ${RUN_GPUS} > ${widest}::int`;
+  // one pass over the organization's queue (an idle node asks this at every poll)
+  const [row] = await db.$queryRaw<Array<{ other: bigint; wide: bigint; gpus: number | null }>>`
+    SELECT count(*) FILTER (WHERE ${RUN_GPUS} <= ${widest}::int AND NOT ${enginesCanRun(engines, ranks)}) AS other,
+           count(*) FILTER (WHERE ${RUN_GPUS} > ${widest}::int) AS wide,
+           max(${RUN_GPUS}) AS gpus
+    FROM "Run" q JOIN "Project" p ON p.id = q."projectId"
+    WHERE q.target = 'NODE' AND q.status = 'QUEUED' AND NOT q."cancelRequested" AND p."orgId" = ${node.orgId}`;
   const lines: string[] = [];
-  const count = Number(rows[0]?.count ?? 0);
+  const count = Number(row?.other ?? 0);
   if (count) {
     const other = engines.includes("webgpu") ? "torch" : "webgpu";
     const what = other === "webgpu" ? " (Hearth GPT checkpoints, or runs started on webgpu)" : " (runs started on torch, which only torch resumes)";
     lines.push(`${count} queued job${count === 1 ? "" : "s"} need${count === 1 ? "s" : ""} the ${other} engine${what}, which this node does not run (it runs ${engines.join(", ")}); it does not lease ${count === 1 ? "it" : "them"}.`);
   }
-  const wide = Number(tooWide[0]?.count ?? 0);
+  const wide = Number(row?.wide ?? 0);
   if (wide) {
     const has = engines.includes("torch") ? `${ranks} process${ranks === 1 ? "" : "es"} (its GPUs, or --cpu-ranks)` : "1 process (the webgpu engine; several GPUs need torch)";
-    lines.push(`${wide} queued job${wide === 1 ? "" : "s"} ask${wide === 1 ? "s" : ""} for up to ${tooWide[0].gpus} GPUs on one node; this node runs ${has}.`);
+    lines.push(`${wide} queued job${wide === 1 ? "" : "s"} ask${wide === 1 ? "s" : ""} for up to ${row.gpus} GPUs on one node; this node runs ${has}.`);
   }
   return lines.length ? lines.join(" ") : null;
 }
