@@ -37,6 +37,9 @@ const CASES = [
   { id: "choice", input: "the order is", choices: [" ready today.", " purple elephant."], answerIndex: 0, graders: [{ type: "multiple-choice" }], tags: ["mc"], clauses: [] },
 ];
 
+
+/** Selects filled by a query after a choice: a loaded CI machine answers in more than expect.poll's default 5 s. */
+const LOADED = { timeout: 30_000 };
 describe("training in the browser", () => {
   let browser: Browser;
   let cookie: string;
@@ -95,13 +98,13 @@ describe("training in the browser", () => {
     const pick = (label: string) => page.getByLabel(label, { exact: true });
     if (o.parent) {
       await pick("Dataset").selectOption({ label: "support-pairs (prompt/response pairs)" });
-      await expect.poll(() => pick("Dataset version").inputValue()).toBe(pairsVersionId);
+      await expect.poll(() => pick("Dataset version").inputValue(), LOADED).toBe(pairsVersionId);
       await page.getByLabel("Full (SFT)").check();
       await pick("Parent model").selectOption({ label: o.parent.modelName });
-      await expect.poll(() => pick("Parent version").inputValue()).toBe(o.parent.versionId);
+      await expect.poll(() => pick("Parent version").inputValue(), LOADED).toBe(o.parent.versionId);
     } else {
       await pick("Dataset").selectOption({ label: "support-corpus (corpus)" });
-      await expect.poll(() => pick("Dataset version").inputValue()).toBe(datasetVersionId);
+      await expect.poll(() => pick("Dataset version").inputValue(), LOADED).toBe(datasetVersionId);
       await pick("Train into model").selectOption({ label: "A new model…" });
       await pick("New model name").fill(o.modelName!);
       await pick("Preset").selectOption("tiny");
@@ -245,10 +248,10 @@ describe("training in the browser", () => {
       await notice.waitFor();
       expect(await notice.textContent()).toContain("found no GPU adapter");
       await page.getByLabel("Dataset", { exact: true }).selectOption({ label: "support-pairs (prompt/response pairs)" });
-      await expect.poll(() => page.getByLabel("Dataset version", { exact: true }).inputValue()).toBe(pairsVersionId);
+      await expect.poll(() => page.getByLabel("Dataset version", { exact: true }).inputValue(), LOADED).toBe(pairsVersionId);
       await page.getByLabel("LoRA adapters").check();
       await page.getByLabel("Parent model", { exact: true }).selectOption({ label: "support-tiny" });
-      await expect.poll(() => page.getByLabel("Parent version", { exact: true }).inputValue()).toBe(parent.id);
+      await expect.poll(() => page.getByLabel("Parent version", { exact: true }).inputValue(), LOADED).toBe(parent.id);
       expect(await page.getByLabel("Train into model", { exact: true }).inputValue()).toBe(parentModel.id);
       await page.getByLabel("Steps", { exact: true }).fill("50");
       expect(await page.locator("input[name=where][value=BROWSER]").isDisabled()).toBe(true);
