@@ -14,7 +14,7 @@ import { readFolderText, streamHFFolder, type FolderReader } from "../io/hf-fold
 import { toFloat32 } from "../io/safetensors";
 
 /** The default bound on a model the CPU engine takes (parameters). */
-export const CPU_MAX_PARAMETERS = 5_000_000;
+export const CPU_MAX_PARAMETERS = 1_000_000;
 
 export function cpuDecoderNetwork(config: DecoderConfig, weights: Map<string, Float32Array>): TextNetwork {
   const n = config.maxPositions;
