@@ -97,7 +97,8 @@ describe.each(TEST_DATABASE_KINDS)("the demo sign-in on %s", (kind) => {
     expect((await runs()).map((r) => [r.target, r.status])).toEqual(versions.map(() => ["SERVER", "QUEUED"]));
     const worker = startEndpointRunWorker({ db, store, pollMs: 100 });
     try {
-      await until(async () => (await runs()).every((r) => r.status !== "QUEUED" && r.status !== "RUNNING"), "the demo's eval runs to finish", async () => JSON.stringify(await runs()), 240_000);
+      let last: unknown = null;
+      await until(async () => (last = await runs()).every((r) => r.status !== "QUEUED" && r.status !== "RUNNING"), "the demo's eval runs to finish", () => JSON.stringify(last), 240_000);
     } finally {
       await worker.close();
     }
