@@ -120,6 +120,15 @@ export function documentClauses(doc: Y.Doc, textName = "content"): Clause[] {
   return headings.map((h) => ({ id: attached.get(h) ?? h.legacy?.id ?? "", number: h.number, title: h.title, level: h.level, line: h.line }));
 }
 
+/** Each clause's own text: the lines under its heading up to the next heading, whitespace folded. */
+export function clauseBodies(markdown: string, clauses: readonly Clause[]): string[] {
+  const lines = markdown.split("\n");
+  return clauses.map((c, i) => {
+    const end = i + 1 < clauses.length ? clauses[i + 1].line - 1 : lines.length;
+    return lines.slice(c.line, end).join(" ").replace(/\s+/g, " ").trim();
+  });
+}
+
 /** A new clause id: "c-" and 8 hex digits (WebCrypto: browser and Node alike). */
 export function newClauseId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(4));

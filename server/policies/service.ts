@@ -5,7 +5,7 @@ import { recordAudit } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/contracts/actor";
 import { diffLines } from "@/server/lib/line-diff";
-import { clauseProblems, documentClauses, syncClauseAnchors, type Clause } from "./clauses";
+import { clauseBodies, clauseProblems, documentClauses, syncClauseAnchors, type Clause } from "./clauses";
 import { editLiveDocument, policyDocName, readLiveDocument, replaceText } from "@/server/collab";
 import { policyText } from "@/contracts/collab-doc";
 
@@ -49,6 +49,27 @@ export async function getPolicy(db: PrismaClient, policyId: string) {
   });
   const { text: draft, clauses } = await liveClauses(db, policyId, null);
   return { ...policy, draft, clauses };
+}
+
+/** How much of a clause's text the picker shows. */
+const CLAUSE_TEXT_CHARS = 600;
+
+/**
+ * Every policy of the project with the clauses its working copy holds (ids named first, as for
+ * getPolicy) and the start of each clause's text: what a suite editor's clause picker searches.
+ */
+export async function projectClauses(db: PrismaClient, projectId: string) {
+  const policies = await db.policy.findMany({ where: { projectId }, select: { id: true, key: true, title: true }, orderBy: { title: "asc" }, take: 200 });
+  const out = [];
+  for (const policy of policies) {
+    const { text, clauses } = await liveClauses(db, policy.id, null);
+    const bodies = clauseBodies(text, clauses);
+    out.push({
+      ...policy,
+      clauses: clauses.map((c, i) => ({ id: c.id, number: c.number, title: c.title, level: c.level, text: bodies[i].length > CLAUSE_TEXT_CHARS ? `${bodies[i].slice(0, CLAUSE_TEXT_CHARS)}…` : bodies[i] })),
+    });
+  }
+  return out;
 }
 
 export async function createPolicy(db: PrismaClient, actor: Actor, orgId: string, input: { projectId: string; key: string; title: string; draft: string }) {
