@@ -358,7 +358,7 @@ describe("suites, runs and models in a browser", () => {
     await context.close();
   });
 
-  it("keeps a case's link to its clause while the heading is renamed, a clause is typed in before it and its section is moved; publishes the text as typed", async () => {
+  it("keeps a case's link (made with the clause picker) to its clause while the heading is renamed, a clause is typed in before it and its section is moved; publishes the text as typed", async () => {
     const created = await call(aliceCookie, "mutation", "policy.create", {
       projectId,
       key: "returns",
@@ -373,12 +373,21 @@ describe("suites, runs and models in a browser", () => {
     const suite = await call(aliceCookie, "mutation", "suite.create", { projectId, name: "Returns answers" });
     await call(aliceCookie, "mutation", "suite.setCases", {
       suiteId: suite.id,
-      cases: [{ id: "return-window", input: "How long can I return?", expected: "30 days", graders: [{ type: "contains", values: ["30 days"] }], tags: [], clauses: [returnsId] }],
+      cases: [{ id: "return-window", input: "How long can I return?", expected: "30 days", graders: [{ type: "contains", values: ["30 days"] }], tags: [], clauses: [] }],
     });
-    await call(aliceCookie, "mutation", "suite.publish", { suiteId: suite.id, message: "one case" });
-
     const context = await contextFor(browser, aliceCookie);
     const page = await context.newPage();
+    // linked through the suite editor's clause picker
+    await page.goto(`${projectUrl}/suites/${suite.id}`);
+    await page.getByRole("button", { name: "Show editor" }).click();
+    await page.getByRole("button", { name: "Edit return-window" }).click();
+    await page.getByLabel("Search clauses").fill("returns");
+    await page.getByRole("option").filter({ hasText: "1 Returns" }).getByRole("button").click();
+    await expect
+      .poll(async () => (await call(aliceCookie, "query", "suite.get", { suiteId: suite.id })).draft[0].clauses, { timeout: 15_000 })
+      .toEqual([returnsId]);
+    await call(aliceCookie, "mutation", "suite.publish", { suiteId: suite.id, message: "one case" });
+
     await page.goto(`${projectUrl}/policies/${created.id}`);
     const editor = page.getByTestId("policy-editor-content");
     await page.getByTestId("clauses").filter({ hasText: returnsId }).waitFor();
