@@ -16,7 +16,7 @@ import { transitionRun } from "@/server/runs/service";
 import { publishMetricPoints } from "@/server/runs/events";
 import { storeFolderReader } from "@/server/models/folders";
 import type { ArtifactStore } from "@/server/storage";
-import { failRun, holdLease, type ClaimedRun } from "@/server/endpoints/eval-runner";
+import { failRun, holdLease, type ClaimedRun } from "@/server/endpoints/run-lease";
 
 const SYSTEM = { type: "system" } as const;
 

@@ -1,0 +1,67 @@
+// The lease a server-side eval run is held by while this instance works on it (endpoint runs and server
+// runs alike): what was claimed, the renewal that notices a cancel or a takeover, and the failure record.
+import type { Prisma, PrismaClient } from "@/server/db/generated/client";
+import { transitionRun } from "@/server/runs/service";
+
+const SYSTEM = { type: "system" } as const;
+
+export interface ClaimedRun {
+  id: string;
+  target: "ENDPOINT" | "SERVER";
+  modelVersionId: string | null;
+  projectId: string;
+  orgId: string;
+  endpointId: string | null;
+  suiteVersionId: string | null;
+  config: Prisma.JsonValue;
+  leaseExpiresAt: Date;
+}
+
+/**
+ * Extends the run's lease if it is still this worker's: the lease end it last set is the fence, so a
+ * worker whose lease another instance took over (after a stall) learns it here. Null when the run is
+ * no longer this worker's to run; `why` says whether it was cancelled or taken over.
+ */
+async function renewLease(db: PrismaClient, runId: string, held: Date, leaseMs: number): Promise<{ lease: Date } | { why: "cancelled" | "lost" }> {
+  const [row] = await db.$queryRaw<{ leaseExpiresAt: Date }[]>`
+    UPDATE "Run" SET "leaseExpiresAt" = (now() AT TIME ZONE 'UTC') + make_interval(secs => ${leaseMs / 1000}::double precision)
+    WHERE id = ${runId} AND status = 'RUNNING' AND NOT "cancelRequested" AND "leaseExpiresAt" = (${held}::timestamptz AT TIME ZONE 'UTC')
+    RETURNING "leaseExpiresAt"`;
+  if (row) return { lease: row.leaseExpiresAt };
+  const now = await db.run.findUnique({ where: { id: runId }, select: { status: true, cancelRequested: true } });
+  return { why: now?.status === "RUNNING" && !now.cancelRequested ? "lost" : "cancelled" };
+}
+
+export async function failRun(db: PrismaClient, orgId: string, runId: string, error: string): Promise<void> {
+  await transitionRun(db, SYSTEM, orgId, runId, "FAILED", { error }).catch((e: unknown) => console.error(`[hearth] run ${runId}: could not record failure:`, e));
+}
+
+/**
+ * Keeps a claimed run's lease while it is worked on: renewed every third of its length; a run that
+ * stopped being RUNNING (cancelled by a person), asks to cancel, or was taken over by another instance
+ * aborts `controller`, and `cancelled()` then says whether a person cancelled it.
+ */
+export function holdLease(db: PrismaClient, run: Pick<ClaimedRun, "id" | "target" | "leaseExpiresAt">, controller: AbortController, leaseMs: number): { cancelled(): boolean; release(): void } {
+  let cancelled = false;
+  let lease = run.leaseExpiresAt;
+  // One renewal at a time: two in flight would hold the same fence, and the second would see the first's
+  // new lease as a takeover.
+  let renewing = false;
+  const what = `${run.target.toLowerCase()} run ${run.id}`;
+  const renew = setInterval(() => {
+    if (renewing || controller.signal.aborted) return;
+    renewing = true;
+    void (async () => {
+      const renewed = await renewLease(db, run.id, lease, leaseMs);
+      if ("lease" in renewed) lease = renewed.lease;
+      else {
+        cancelled = renewed.why === "cancelled";
+        if (renewed.why === "lost") console.warn(`[hearth] ${what}: another server took over its lease; this one stops working on it.`);
+        controller.abort(new Error(renewed.why));
+      }
+    })()
+      .catch((error) => console.error(`[hearth] ${what}: lease renewal failed:`, error))
+      .finally(() => (renewing = false));
+  }, Math.max(200, Math.floor(leaseMs / 3)));
+  return { cancelled: () => cancelled, release: () => clearInterval(renew) };
+}
