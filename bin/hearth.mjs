@@ -72,6 +72,8 @@ async function gate(argv) {
     for (const check of report.checks) {
       console.log(`  ${check.pass ? "ok  " : "FAIL"} ${check.name}: ${percent(check.actual)} (needs ${percent(check.required)}, ${check.cases} cases)`);
     }
+    // Is the difference from the baseline real? McNemar's exact test and a paired bootstrap interval.
+    if (report.significance) console.log(`  against the baseline: ${report.significance.summary}`);
     if (report.regressions.length) {
       console.log(`  ${report.regressions.length} case(s) regressed against the baseline:`);
       for (const r of report.regressions.slice(0, 50)) console.log(`    ${r.caseId}: ${r.baselineScore.toFixed(2)} -> ${r.candidateScore.toFixed(2)}`);

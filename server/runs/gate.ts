@@ -1,5 +1,6 @@
 // The release gate: does a candidate's eval run meet the suite's thresholds, and what regressed
-// against the baseline's run on the same cases?
+// against the baseline's run on the same cases, and is the difference likely real (significance.ts)?
+import { compareOutcomes, type Significance } from "./significance";
 
 export interface CaseOutcome {
   caseId: string;
@@ -30,6 +31,8 @@ export interface GateReport {
   baseline: { passRate: number; cases: number } | null;
   regressions: { caseId: string; baselineScore: number; candidateScore: number }[];
   improvements: { caseId: string; baselineScore: number; candidateScore: number }[];
+  /** Against the baseline (on the cases both graded): McNemar's exact test and a paired bootstrap interval. */
+  significance: Significance | null;
 }
 
 function passRate(outcomes: CaseOutcome[]): number | null {
@@ -66,5 +69,6 @@ export function gate(candidate: CaseOutcome[], baseline: CaseOutcome[] | null, t
     baseline: baseline ? { passRate: passRate(baseline) ?? 0, cases: baseline.length } : null,
     regressions,
     improvements,
+    significance: baseline ? compareOutcomes(baseline, candidate) : null,
   };
 }

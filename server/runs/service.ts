@@ -2,6 +2,7 @@ import { Prisma as PrismaNamespace, type Prisma, type PrismaClient, type RunKind
 import type { Actor } from "@/contracts/actor";
 import { recordAudit, type AuditActor } from "@/server/audit/service";
 import { assertRunQuota } from "./quota";
+import { compareOutcomes } from "./significance";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/contracts/actor";
 import { canTransition } from "./transitions";
@@ -342,6 +343,8 @@ export async function compareRuns(db: PrismaClient, projectId: string, baseRunId
       onlyInBase: before.length - rows.length,
       onlyInRun: after.length - rows.length,
     },
+    // Paired tests only where the two runs graded the same suite version (the same cases, the same graders).
+    significance: base.suiteVersionId && base.suiteVersionId === run.suiteVersionId ? compareOutcomes(before, after) : null,
     rows,
   };
 }

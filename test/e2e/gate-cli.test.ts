@@ -55,6 +55,9 @@ describe("hearth gate (CLI)", () => {
     expect(failed.status).toBe(1);
     expect(failed.stdout).toContain("FAIL overall: 50.0% (needs 100.0%, 2 cases)");
     expect(failed.stdout).toContain("receipt-required: 1.00 -> 0.00");
+    // one regression in two paired cases could be chance, and the gate says so (McNemar exact: p = 2 * 0.5 = 1)
+    expect(failed.stdout).toContain("against the baseline: pass rate -50.0 pts over 2 paired cases (0 improved, 1 regressed); McNemar exact p = 1.00");
+    expect(failed.stdout).toMatch(/95% CI \[-1\.000, 0\.000\] \(paired bootstrap, 10000 resamples\): could be chance/);
 
     const noKey = spawnSync(process.execPath, [path.join(rootDir, "bin", "hearth.mjs"), "gate", "--url", app.url, "--model", model.id, "--suite-version", suiteVersion.id, "--candidate", good.id], {
       env: { ...process.env, HEARTH_API_KEY: "hth_000000000000_" + "x".repeat(32) },

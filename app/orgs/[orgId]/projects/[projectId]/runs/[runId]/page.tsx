@@ -525,6 +525,24 @@ function Compare({ runId, projectId, suiteId }: { runId: string; projectId: stri
               </div>
             ) : null}
           </div>
+          {c.significance ? (
+            <div className={`alert ${c.significance.mcnemar.p < 0.05 ? "alert-info" : "alert-muted"}`} data-testid="compare-significance">
+              <b>{c.significance.mcnemar.p < 0.05 ? "Likely a real difference." : "Could be chance."}</b> Pass rate{" "}
+              {c.significance.passRateDifference >= 0 ? "+" : ""}
+              {(c.significance.passRateDifference * 100).toFixed(1)} pts over {c.significance.cases} paired cases; McNemar&apos;s exact test p ={" "}
+              {c.significance.mcnemar.p.toPrecision(3)}
+              {c.significance.scoreDifference ? (
+                <>
+                  ; mean score difference {c.significance.scoreDifference.mean >= 0 ? "+" : ""}
+                  {c.significance.scoreDifference.mean.toFixed(3)}, {Math.round(c.significance.scoreDifference.confidence * 100)}% interval [
+                  {c.significance.scoreDifference.low.toFixed(3)}, {c.significance.scoreDifference.high.toFixed(3)}] (paired bootstrap, {c.significance.scoreDifference.resamples.toLocaleString("en")} resamples)
+                </>
+              ) : null}
+              .
+            </div>
+          ) : (
+            <p className="hint">The two runs graded different suite versions: no significance test (it needs the same cases and graders).</p>
+          )}
           <div className="scroll-x">
             <table className="table" data-testid="compare-rows">
               <thead>
