@@ -21,6 +21,10 @@ export const AUDIT_RESOURCE_TYPES = [
   "PromotionRequest",
   "Run",
   "Endpoint",
+  "ReviewQueue",
+  "ReviewItem",
+  "ReviewLabel",
+  "ServedRequest",
   // An agent's call of an MCP tool (server/mcp): the tool's name is the resource id.
   "McpTool",
   // Co-editing sessions, recorded under the live document's kind.
@@ -51,6 +55,10 @@ export const AUDIT_RESOURCE_LABELS: Record<AuditResourceType, string> = {
   PromotionRequest: "Promotion request",
   Run: "Run",
   Endpoint: "Endpoint",
+  ReviewQueue: "Review queue",
+  ReviewItem: "Review item",
+  ReviewLabel: "Review label",
+  ServedRequest: "Served request",
   McpTool: "MCP tool (agent call)",
   policy: "Policy (co-editing session)",
   suite: "Eval suite (co-editing session)",
