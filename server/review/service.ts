@@ -286,7 +286,7 @@ export async function claimNextItem(db: PrismaClient, reviewerId: string, queueI
       WHERE id = (
         SELECT i.id FROM "ReviewItem" i
         WHERE i."queueId" = ${queueId} AND i."labelCount" < ${queue.reviewersPerItem}
-          AND (cardinality(i."assigneeIds") = 0 OR ${reviewerId} = ANY(i."assigneeIds"))
+          AND (coalesce(cardinality(i."assigneeIds"), 0) = 0 OR ${reviewerId} = ANY(i."assigneeIds"))
           AND NOT EXISTS (SELECT 1 FROM "ReviewLabel" l WHERE l."itemId" = i.id AND l."reviewerId" = ${reviewerId})
           AND (i."lockedById" IS NULL OR i."lockedById" = ${reviewerId} OR i."lockExpiresAt" <= now())
           AND (i."lockedById" = ${reviewerId} OR i.position > ${after})
@@ -388,7 +388,7 @@ export async function remainingFor(db: PrismaClient | Tx, queueId: string, revie
   const [row] = await db.$queryRaw<{ n: bigint }[]>`
     SELECT count(*) AS n FROM "ReviewItem" i
     WHERE i."queueId" = ${queueId} AND i."labelCount" < ${reviewersPerItem}
-      AND (cardinality(i."assigneeIds") = 0 OR ${reviewerId} = ANY(i."assigneeIds"))
+      AND (coalesce(cardinality(i."assigneeIds"), 0) = 0 OR ${reviewerId} = ANY(i."assigneeIds"))
       AND NOT EXISTS (SELECT 1 FROM "ReviewLabel" l WHERE l."itemId" = i.id AND l."reviewerId" = ${reviewerId})`;
   return Number(row.n);
 }
