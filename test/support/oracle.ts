@@ -93,6 +93,16 @@ export function oracleOrSkip(): boolean {
   return false;
 }
 
+/** oracleOrSkip for the agreement oracle (scikit-learn, statsmodels): the same rules, CI included. */
+export function agreementOracleOrSkip(): boolean {
+  if (!oracleOrSkip()) return false;
+  if (agreementOracleReady()) return true;
+  const why = process.env.HEARTH_ORACLE_ERROR ?? "test/oracle/requirements-agreement.txt is not installed in .venv-oracle";
+  if (process.env.CI === "true") throw new Error(`Agreement oracle tests cannot run in CI: ${why}`);
+  console.warn(`\n!!! AGREEMENT ORACLE TESTS SKIPPED: ${why}.\n`);
+  return false;
+}
+
 export interface OracleRun {
   stdout: string;
   stderr: string;
