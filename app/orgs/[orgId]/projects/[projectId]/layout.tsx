@@ -15,6 +15,7 @@ const SECTIONS = [
   { path: "train", label: "Train" },
   { path: "models", label: "Models" },
   { path: "runs", label: "Runs" },
+  { path: "review", label: "Review" },
   { path: "playground", label: "Playground" },
   { path: "endpoints", label: "Endpoints" },
 ] as const;
