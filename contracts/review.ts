@@ -1,6 +1,7 @@
 // Review queues: the score schema a queue labels by, a label's shape and its check against the schema,
 // and the keyboard shortcuts the review page derives from the schema. Shared by the server (which
 // validates every label) and the review page (which shows the same keys the tests press).
+import "@/gpu/eval/zod-config";
 import { z } from "zod";
 
 const labelName = z.string().trim().min(1, "is required").max(60, "must be at most 60 characters");
