@@ -162,10 +162,11 @@ function AddItems({ queueId, projectId }: { queueId: string; projectId: string }
   );
 }
 
-function ServedLog({ projectId, canManage }: { projectId: string; canManage: boolean }) {
+function ServedLog({ projectId, canManage, canEdit, base }: { projectId: string; canManage: boolean; canEdit: boolean; base: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const settings = useQuery(trpc.servedLog.settings.queryOptions({ projectId }));
+  const recent = useQuery(trpc.servedLog.list.queryOptions({ projectId, limit: 20 }));
   const configure = useMutation(trpc.servedLog.configure.mutationOptions({ onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.servedLog.settings.queryKey({ projectId }) }) }));
   if (!settings.data) return <ErrorAlert error={settings.error} />;
   return (
@@ -197,6 +198,36 @@ function ServedLog({ projectId, canManage }: { projectId: string; canManage: boo
           </button>
         </form>
       ) : null}
+      {recent.data?.length ? (
+        <table className="table" data-testid="served-requests">
+          <thead>
+            <tr>
+              <th>When</th>
+              <th>Model</th>
+              <th>Prompt</th>
+              <th>Output</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {recent.data.map((r) => (
+              <tr key={r.id}>
+                <td>{formatDate(r.createdAt)}</td>
+                <td>
+                  <code>{r.model}</code>
+                </td>
+                <td>
+                  <pre className="cell-text">{r.prompt}</pre>
+                </td>
+                <td>
+                  <pre className="cell-text">{r.output}</pre>
+                </td>
+                <td>{canEdit ? <Link href={`${base}/make-case?served=${r.id}`}>Make a case</Link> : null}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
     </Section>
   );
 }
@@ -216,6 +247,11 @@ export default function ReviewQueuesPage() {
           <h1>Review</h1>
           <p className="subtitle">People label outputs by a queue&apos;s score schema; labels calibrate judges and become training data.</p>
         </div>
+        {access.canEdit ? (
+          <Link className="btn" href={`${base}/make-case`}>
+            Make a case from pasted text
+          </Link>
+        ) : null}
       </div>
       {access.canApprove ? <NewQueue projectId={projectId} /> : null}
       <ErrorAlert error={queues.error} />
@@ -249,7 +285,7 @@ export default function ReviewQueuesPage() {
           {open === q.id ? <AddItems queueId={q.id} projectId={projectId} /> : null}
         </section>
       ))}
-      <ServedLog projectId={projectId} canManage={access.canApprove} />
+      <ServedLog projectId={projectId} canManage={access.canApprove} canEdit={access.canEdit} base={base} />
     </>
   );
 }

@@ -16,6 +16,8 @@ const EMPTY: Draft = { pass: null, score: null, category: null, correctedOutput:
 interface Shown {
   id: string;
   position: number;
+  source: string;
+  sourceId: string | null;
   input: string;
   output: string;
   expected: string;
@@ -201,6 +203,11 @@ export default function ReviewPage() {
           {back !== null ? " · looking back" : ""}
         </span>
         {item ? <span className="hint" data-testid="review-item-position">item {item.position}</span> : null}
+        {item && item.sourceId && item.source !== "MANUAL" ? (
+          <Link className="hint" target="_blank" href={`/orgs/${orgId}/projects/${projectId}/review/make-case?${item.source === "SERVED_REQUEST" ? "served" : "result"}=${item.sourceId}`}>
+            Make a case
+          </Link>
+        ) : null}
       </div>
       <ErrorAlert error={error} />
       {done ? (
