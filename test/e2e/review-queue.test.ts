@@ -91,4 +91,47 @@ describe("the review page in a browser", () => {
     await rae.context().close();
     await lou.context().close();
   });
+
+  it("makes a case from pasted text that an open suite editor shows at once, with its provenance", async () => {
+    const email = `${unique("ina")}@example.test`;
+    await trpcHttp(app.url, "mutation", "user.signUp", { email, name: "Ina", password: "review-password-123" });
+    const cookie = await signInOverHttp(app.url, email, "review-password-123");
+    const call = async (path: string, input: unknown) => (await trpcHttp(app.url, "mutation", path, input, { cookie })).body.result.data.json;
+    const org = await call("org.create", { name: "Incident Org" });
+    const project = await call("project.create", { orgId: org.id, name: "Incidents" });
+    const policy = await call("policy.create", { projectId: project.id, key: "refunds", title: "Refunds" });
+    await call("policy.update", { policyId: policy.id, draft: "# Refunds {#c-refunds}\n\n## 4.2 Refund window {#c-refund-window}\nThirty days." });
+    const suite = await call("suite.create", { projectId: project.id, name: "regressions" });
+    await call("suite.setCases", { suiteId: suite.id, cases: [{ id: "first", input: "hi", expected: "hello", graders: [{ type: "contains", values: ["hello"] }], tags: [], clauses: [] }] });
+
+    const context = await signedInContext(browser, app.url, cookie);
+    const editor = await context.newPage();
+    await editor.goto(`/orgs/${org.id}/projects/${project.id}/suites/${suite.id}`);
+    await editor.getByRole("button", { name: "Show editor" }).click();
+    await editor.getByTestId("collab-suite-editor").getByText("Connected").waitFor({ timeout: 30_000 });
+
+    const maker = await context.newPage();
+    await maker.goto(`/orgs/${org.id}/projects/${project.id}/review/make-case?suite=${suite.id}`);
+    await maker.getByLabel("Input").fill("My parcel never came and I waited 40 days, refund?");
+    await maker.getByLabel("Actual output").fill("Refunds are not possible.");
+    await maker.getByLabel("Expected behaviour").fill("Offer the refund: the parcel was never delivered.");
+    await maker.getByLabel("Phrases").fill("refund");
+    await maker.getByLabel("Policy").selectOption({ label: "Refunds" });
+    await maker.getByLabel("Clause").selectOption("c-refund-window");
+    await maker.getByRole("button", { name: "Add to the suite" }).click();
+    const made = maker.getByTestId("case-made");
+    await made.waitFor();
+    const caseId = (await made.locator("code").textContent())!;
+    expect(caseId).toMatch(/^incident-/);
+
+    // The open editor shows the new case without a reload, with where it came from and who made it.
+    const row = editor.locator(`[data-testid="suite-case"][data-case-id="${caseId}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    expect(await row.getByTestId("case-provenance").textContent()).toContain(`From pasted text by ${email}`);
+    expect(await row.getByLabel(`Input of ${caseId}`).inputValue()).toBe("My parcel never came and I waited 40 days, refund?");
+    await editor.screenshot({ path: screenshotPath("review-make-case"), fullPage: true });
+    const draft = (await trpcHttp(app.url, "query", "suite.get", { suiteId: suite.id }, { cookie })).body.result.data.json.draft;
+    expect(draft.at(-1)).toMatchObject({ id: caseId, clauses: ["c-refund-window"], graders: [{ type: "contains", values: ["refund"] }], metadata: { provenance: { from: "pasted-text", actualOutput: "Refunds are not possible." } } });
+    await context.close();
+  });
 });
