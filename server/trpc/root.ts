@@ -16,7 +16,7 @@ import { collabRouter } from "@/server/collab/router";
 import { endpointRouter } from "@/server/endpoints/router";
 import { nodeRouter } from "@/server/node-registry/router";
 import { reviewRouter } from "@/server/review/router";
-import { servedLogRouter } from "@/server/serving/log-router";
+import { servedLogRouter } from "@/server/serving/router";
 
 export const appRouter = router({
   user: userRouter,
