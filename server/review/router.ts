@@ -29,14 +29,24 @@ import { exportLabels } from "./export";
 const name = z.string().trim().min(1, "is required").max(120, "must be at most 120 characters");
 const settings = {
   name,
-  description: z.string().trim().max(4_000).default(""),
+  description: z.string().trim().max(4_000),
   scoreSchema: ScoreSchema,
-  assignment: z.enum(["ANYONE", "NAMED", "ROUND_ROBIN"]).default("ANYONE"),
-  assigneeIds: z.array(idSchema).max(100).default([]),
-  reviewersPerItem: z.number().int().min(1).max(10).default(1),
-  lockSeconds: z.number().int().min(30, "must be at least 30 seconds").max(86_400, "must be at most a day").default(600),
-  servedSampleRate: z.number().min(0).max(1).default(0),
+  assignment: z.enum(["ANYONE", "NAMED", "ROUND_ROBIN"]),
+  assigneeIds: z.array(idSchema).max(100),
+  reviewersPerItem: z.number().int().min(1).max(10),
+  lockSeconds: z.number().int().min(30, "must be at least 30 seconds").max(86_400, "must be at most a day"),
+  servedSampleRate: z.number().min(0).max(1),
 };
+// Defaults only when creating: an update changes exactly the fields it names.
+const newQueue = z.object({
+  ...settings,
+  description: settings.description.default(""),
+  assignment: settings.assignment.default("ANYONE"),
+  assigneeIds: settings.assigneeIds.default([]),
+  reviewersPerItem: settings.reviewersPerItem.default(1),
+  lockSeconds: settings.lockSeconds.default(600),
+  servedSampleRate: settings.servedSampleRate.default(0),
+});
 const itemText = z.string().max(MAX_ITEM_TEXT, `must be at most ${MAX_ITEM_TEXT} characters`);
 
 /** Labels are a person's judgement: API keys never get past the guards (scope null); this narrows the type. */
@@ -49,7 +59,7 @@ export const reviewRouter = router({
   list: projectProcedure("VIEWER", null).query(({ ctx }) => listQueues(ctx.db, ctx.projectId)),
   get: resourceProcedure("reviewQueue", "VIEWER", null).query(async ({ ctx, input }) => ({ ...(await getQueue(ctx.db, input.reviewQueueId)), role: ctx.role })),
   create: projectProcedure("ADMIN", null)
-    .input(z.object(settings))
+    .input(newQueue)
     .mutation(({ ctx, input }) => createQueue(ctx.db, ctx.actor, ctx.orgId, ctx.projectId, input)),
   update: resourceProcedure("reviewQueue", "ADMIN", null)
     .input(z.object(settings).partial())

@@ -170,6 +170,16 @@ describe.each(TEST_DATABASE_KINDS)("review queues on %s", (kind) => {
     expect(refused.message).toMatch(/editors \(or above\)/);
   });
 
+  it("changes only the settings an update names, and keeps the score schema once there are labels", async () => {
+    const queue = await queueWith({ reviewersPerItem: 2, lockSeconds: 120 }, 1);
+    const updated = await admin().review.update({ reviewQueueId: queue.id, description: "refunds only" });
+    expect(updated).toMatchObject({ description: "refunds only", reviewersPerItem: 2, lockSeconds: 120, assignment: "ANYONE" });
+    const { item } = await editor().review.next({ reviewQueueId: queue.id });
+    await editor().review.label({ reviewItemId: item!.id, label: { pass: true } });
+    const refused = await rejection(admin().review.update({ reviewQueueId: queue.id, scoreSchema: { pass: true, categories: ["a", "b"] } }));
+    expect(refused.code).toBe("CONFLICT");
+  });
+
   it("lists queues with their progress for a VIEWER, and refuses the VIEWER a label", async () => {
     const queue = await queueWith({}, 2);
     const { item } = await editor().review.next({ reviewQueueId: queue.id });

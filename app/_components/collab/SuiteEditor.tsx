@@ -129,6 +129,7 @@ export function SuiteEditor({
                           {p.message}
                         </span>
                       ))}
+                      {f.key === "id" ? <Provenance metadata={map.get("metadata")} /> : null}
                     </td>
                   );
                 })}
@@ -140,7 +141,6 @@ export function SuiteEditor({
                   ) : (
                     "OK"
                   )}
-                  <Provenance metadata={map.get("metadata")} />
                 </td>
                 <td>
                   <div className="collab-grid-actions">
