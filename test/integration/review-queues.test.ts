@@ -150,6 +150,9 @@ describe.each(TEST_DATABASE_KINDS)("review queues on %s", (kind) => {
     const audit = await db.auditLog.findFirstOrThrow({ where: { resourceType: "ReviewLabel", resourceId: label.id } });
     expect(audit).toMatchObject({ action: "review.label", actorId: f.users.EDITOR.userId, orgId: f.orgId });
     expect(audit.after).toMatchObject({ itemId: item!.id, caseId: "refund-40", modelVersionId: f.modelVersionId });
+    // The audit log filters by the new resource type and links the label to its queue's agreement page.
+    const listed = await admin().audit.list({ orgId: f.orgId, resourceType: "ReviewLabel" });
+    expect(listed.items.find((e) => e.resourceId === label.id)?.href).toBe(`/orgs/${f.orgId}/projects/${f.projectId}/review/${queue.id}/agreement`);
   });
 
   it("assigns items round-robin to the named reviewers, and gives each reviewer only their own", async () => {
