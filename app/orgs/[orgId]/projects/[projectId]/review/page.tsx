@@ -162,6 +162,46 @@ function AddItems({ queueId, projectId }: { queueId: string; projectId: string }
   );
 }
 
+/** A queue's labels as a new dataset version: corrected outputs (pairs) or preferences. */
+function ExportLabels({ queueId, projectId, base }: { queueId: string; projectId: string; base: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const exported = useMutation(trpc.review.exportDataset.mutationOptions({ onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.dataset.list.queryKey({ projectId }) }) }));
+  return (
+    <form
+      className="inline"
+      style={{ marginTop: "0.75rem" }}
+      onSubmit={(event) => {
+        event.preventDefault();
+        const form = new FormData(event.currentTarget);
+        exported.mutate({ reviewQueueId: queueId, format: form.get("format") as "sft" | "preference" | "kto", datasetName: String(form.get("datasetName")) });
+      }}
+    >
+      <label className="field">
+        Export labels as
+        <select name="format" defaultValue="sft">
+          <option value="sft">fine-tuning pairs (corrected outputs)</option>
+          <option value="preference">preferences (chosen/rejected)</option>
+          <option value="kto">preferences (KTO thumbs)</option>
+        </select>
+      </label>
+      <label className="field grow">
+        Dataset
+        <input name="datasetName" required maxLength={120} placeholder="reviewed-corrections" />
+      </label>
+      <button className="btn" type="submit" disabled={exported.isPending}>
+        Export
+      </button>
+      <ErrorAlert error={exported.error} />
+      {exported.data ? (
+        <span className="hint">
+          {exported.data.lines} lines as version {exported.data.version.version} of <Link href={`${base.replace(/\/review$/, "")}/datasets#${exported.data.datasetId}`}>the dataset</Link>
+        </span>
+      ) : null}
+    </form>
+  );
+}
+
 function ServedLog({ projectId, canManage, canEdit, base }: { projectId: string; canManage: boolean; canEdit: boolean; base: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -283,6 +323,7 @@ export default function ReviewQueuesPage() {
             </div>
           </div>
           {open === q.id ? <AddItems queueId={q.id} projectId={projectId} /> : null}
+          {access.canEdit ? <ExportLabels queueId={q.id} projectId={projectId} base={base} /> : null}
         </section>
       ))}
       <ServedLog projectId={projectId} canManage={access.canApprove} canEdit={access.canEdit} base={base} />
