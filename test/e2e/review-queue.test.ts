@@ -33,8 +33,15 @@ describe("the review page in a browser", () => {
       name: "refund answers",
       scoreSchema: { pass: true, categories: ["helpful", "evasive", "wrong"], correction: true, comment: true },
     });
+    const policy = await call(cookies[0], "mutation", "policy.create", { projectId: project.id, key: "refunds", title: "Refunds" });
+    await call(cookies[0], "mutation", "policy.update", { policyId: policy.id, draft: "# Refunds {#c-refunds}\n\n## 4.2 Refund window {#c-refund-window}\nRefunds within thirty days of delivery.\n\n## 4.3 Store credit {#c-credit}\nAfter that, store credit." });
     // Output that looks like markup must show as text.
-    const items = Array.from({ length: 12 }, (_, i) => ({ input: `Customer question ${i + 1}: can I get a refund?`, output: i === 0 ? "<b>Sure</b> <script>alert(1)</script>" : `Answer ${i + 1}`, expected: "No after 30 days." }));
+    const items = Array.from({ length: 12 }, (_, i) => ({
+      input: `Customer question ${i + 1}: can I get a refund?`,
+      output: i === 0 ? "<b>Sure</b> <script>alert(1)</script>" : `Answer ${i + 1}`,
+      expected: "No after 30 days.",
+      clauseIds: ["c-refund-window"],
+    }));
     await call(cookies[0], "mutation", "review.addItems", { reviewQueueId: queue.id, items });
 
     const url = `/orgs/${org.id}/projects/${project.id}/review/${queue.id}`;
@@ -47,6 +54,7 @@ describe("the review page in a browser", () => {
     const rae = await open(cookies[0]);
     expect(await rae.getByTestId("review-output").textContent()).toBe("<b>Sure</b> <script>alert(1)</script>");
     expect(await rae.locator(".review-text b").count()).toBe(0);
+    expect(await rae.getByTestId("review-clause").textContent()).toBe("## 4.2 Refund window {#c-refund-window}\nRefunds within thirty days of delivery.");
     const lou = await open(cookies[1]);
     // The locks hold: Lou gets the second item while Rae holds the first.
     expect(await rae.getByTestId("review-item-position").textContent()).toBe("item 1");
