@@ -96,6 +96,13 @@ describe("the review page in a browser", () => {
       const stored = await call(cookies[0], "query", "review.item", { reviewItemId: itemId });
       expect({ position: stored.position, pass: stored.myLabel.pass, category: stored.myLabel.category }).toEqual(e);
     }
+    // The queue's card shows its progress, and the agreement page its reviewers.
+    await rae.goto(`/orgs/${org.id}/projects/${project.id}/review`);
+    await rae.getByTestId("review-queue").getByText("10 of 12 items done").waitFor();
+    await rae.screenshot({ path: screenshotPath("review-queues"), fullPage: true });
+    await rae.getByRole("link", { name: "Agreement" }).click();
+    await rae.getByTestId("agreement").waitFor();
+    expect(await rae.getByTestId("agreement").textContent()).toContain("needs two labels per item");
     await rae.context().close();
     await lou.context().close();
   });

@@ -183,6 +183,20 @@ describe.each(TEST_DATABASE_KINDS)("review queues on %s", (kind) => {
     expect(refused.code).toBe("CONFLICT");
   });
 
+  it("starts a case from an eval result with its case's input, expected output and graders, and the output that was graded", async () => {
+    const result = await db.evalResult.findFirstOrThrow({ where: { runId: f.baseRunId }, select: { id: true } });
+    const start = await editor().suite.caseSource({ suiteId: f.suiteId, source: { kind: "result", evalResultId: result.id } });
+    expect(start).toEqual({
+      input: "Can I get a refund after 40 days?",
+      output: "No.",
+      modelVersionId: null,
+      from: { expected: "No", graders: [{ type: "contains", values: ["no"], mode: "any", caseInsensitive: true }], tags: ["refunds"], clauses: ["c-refund-window"] },
+    });
+    const other = await createOrgFixture(db);
+    const foreign = await db.evalResult.findFirstOrThrow({ where: { runId: other.baseRunId }, select: { id: true } });
+    expect((await rejection(editor().suite.caseSource({ suiteId: f.suiteId, source: { kind: "result", evalResultId: foreign.id } }))).code).toBe("NOT_FOUND");
+  });
+
   it("lists queues with their progress for a VIEWER, and refuses the VIEWER a label", async () => {
     const queue = await queueWith({}, 2);
     const { item } = await editor().review.next({ reviewQueueId: queue.id });
