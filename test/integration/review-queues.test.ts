@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TRPCError } from "@trpc/server";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { claimNextItem } from "@/server/review/service";
+import { logServedRequest } from "@/server/serving/request-log";
 import { callerFor, createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
 import { eventually } from "../support/collab";
@@ -195,6 +196,21 @@ describe.each(TEST_DATABASE_KINDS)("review queues on %s", (kind) => {
     const other = await createOrgFixture(db);
     const foreign = await db.evalResult.findFirstOrThrow({ where: { runId: other.baseRunId }, select: { id: true } });
     expect((await rejection(editor().suite.caseSource({ suiteId: f.suiteId, source: { kind: "result", evalResultId: foreign.id } }))).code).toBe("NOT_FOUND");
+  });
+
+  it("samples served requests into a queue at its rate, only while the project keeps them", async () => {
+    const queue = await queueWith({ servedSampleRate: 0.5 }, 0);
+    const entry = { projectId: f.projectId, modelVersionId: f.modelVersionId, model: "p/m:v1", kind: "completion" as const, prompt: "hi", output: "hello", apiKeyId: null, promptTokens: 1, completionTokens: 1 };
+    expect(await logServedRequest(db, entry, { random: () => 0 })).toBeNull();
+    await admin().servedLog.configure({ projectId: f.projectId, enabled: true });
+    const draws = [0.4, 0.6, 0.49];
+    for (const draw of draws) await logServedRequest(db, { ...entry, output: `drew ${draw}` }, { random: () => draw });
+    const items = await db.reviewItem.findMany({ where: { queueId: queue.id }, orderBy: { position: "asc" }, select: { output: true, source: true } });
+    expect(items).toEqual([
+      { output: "drew 0.4", source: "SERVED_REQUEST" },
+      { output: "drew 0.49", source: "SERVED_REQUEST" },
+    ]);
+    await admin().servedLog.configure({ projectId: f.projectId, enabled: false });
   });
 
   it("lists queues with their progress for a VIEWER, and refuses the VIEWER a label", async () => {
