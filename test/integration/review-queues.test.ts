@@ -77,6 +77,28 @@ describe.each(TEST_DATABASE_KINDS)("review queues on %s", (kind) => {
     expect(item!.clauses).toEqual([{ id: "c-refund-window", text: "## 4.2 Refund window {#c-refund-window}\nThirty days." }]);
   });
 
+  it("shows a clause's text by the id the policy document gives it, from the published version and from the live draft", async () => {
+    const editorCaller = editor();
+    const policy = await editorCaller.policy.create({ projectId: f.projectId, key: unique("privacy"), title: "Privacy" });
+    await editorCaller.policy.update({ policyId: policy.id, draft: "# Privacy\n\n## 1. Sharing\nNever share an address.\n\n## 2. Deletion\nDelete on request." });
+    const { clauses } = await editorCaller.policy.get({ policyId: policy.id });
+    const sharing = clauses.find((c) => c.title === "Sharing")!.id;
+    const deletion = clauses.find((c) => c.title === "Deletion")!.id;
+    await editorCaller.policy.publish({ policyId: policy.id, message: "v1" });
+    // The draft moves on: a new clause only the live document has.
+    await editorCaller.policy.update({ policyId: policy.id, draft: "# Privacy\n\n## 1. Sharing\nNever share an address.\n\n## 2. Deletion\nDelete on request.\n\n## 3. Export\nExport on request." });
+    const exporting = (await editorCaller.policy.get({ policyId: policy.id })).clauses.find((c) => c.title === "Export")!.id;
+    const queue = await queueWith({}, 0);
+    await admin().review.addItems({ reviewQueueId: queue.id, items: [{ input: "q", output: "a", clauseIds: [deletion, exporting, "c-missing"] }] });
+    const { item } = await editor().review.next({ reviewQueueId: queue.id });
+    expect(item!.clauses).toEqual([
+      { id: deletion, text: "## 2. Deletion\nDelete on request." },
+      { id: exporting, text: "## 3. Export\nExport on request." },
+      { id: "c-missing", text: "" },
+    ]);
+    expect(sharing).not.toBe(deletion);
+  });
+
   it("refuses a label that does not fit the score schema, and a schema with nothing to score", async () => {
     const queue = await queueWith({ scoreSchema: { pass: false, numeric: { min: 1, max: 5, step: 1 }, categories: ["helpful", "harmful"], correction: false, comment: true } }, 1);
     const { item } = await editor().review.next({ reviewQueueId: queue.id });
