@@ -21,6 +21,9 @@ export const AUDIT_RESOURCE_TYPES = [
   "PromotionRequest",
   "Run",
   "Endpoint",
+  "ReviewQueue",
+  "ReviewItem",
+  "ReviewLabel",
   // An agent's call of an MCP tool (server/mcp): the tool's name is the resource id.
   "McpTool",
   // Co-editing sessions, recorded under the live document's kind.
@@ -51,6 +54,9 @@ export const AUDIT_RESOURCE_LABELS: Record<AuditResourceType, string> = {
   PromotionRequest: "Promotion request",
   Run: "Run",
   Endpoint: "Endpoint",
+  ReviewQueue: "Review queue",
+  ReviewItem: "Review item",
+  ReviewLabel: "Review label",
   McpTool: "MCP tool (agent call)",
   policy: "Policy (co-editing session)",
   suite: "Eval suite (co-editing session)",

@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const SOURCES = ["app", "server", "gpu", "public", "next.config.ts", "package-lock.json", "tsconfig.json"];
+const SOURCES = ["app", "server", "gpu", "contracts", "public", "proxy.ts", "next.config.ts", "package-lock.json", "tsconfig.json"];
 const IGNORED = new Set(["node_modules", ".next", "generated"]);
 
 function newestMtime(entry: string): number {

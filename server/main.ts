@@ -15,6 +15,7 @@ import { startEndpointRunWorker } from "@/server/endpoints/eval-runner";
 import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/node-registry/http";
 import { startInferenceHub, stopInferenceHub } from "@/server/node-registry/inference";
 import { startJobSweeper } from "@/server/job-queue/sweeper";
+import { startServedLogSweeper } from "@/server/serving/request-log";
 import { routeCompletion } from "@/server/node-registry/inference";
 import { isServingPath, serveOpenAiApi } from "@/server/serving/http";
 import { isMcpPath, serveMcp } from "@/server/mcp/http";
@@ -66,6 +67,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const endpointRuns = startEndpointRunWorker({ db }); // eval runs with target ENDPOINT (server/endpoints)
   const inference = startInferenceHub(getDb); // GPU nodes' inference sockets (server/node-registry/inference.ts)
   const sweeper = startJobSweeper(getDb); // expired node job leases back to the queue
+  const servedLogSweeper = startServedLogSweeper(getDb); // served requests past their project's retention
 
   // Security headers (and HSTS over https) on every response, the APIs served before Next included.
   const server = http.createServer(withSecurityHeaders((req, res) => {
@@ -124,6 +126,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
         await collab.close();
         await endpointRuns.close();
         await sweeper.stop();
+        await servedLogSweeper.stop();
         await stopInferenceHub();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));

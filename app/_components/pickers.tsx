@@ -66,13 +66,14 @@ export function DatasetVersionPicker({ projectId, value, onChange }: { projectId
   const pick = (versionId: string) => {
     const d = dataset.data;
     const v = d?.versions.find((x) => x.id === versionId);
-    onChange(d && v ? { id: v.id, version: v.version, datasetId: d.id, name: d.name, kind: d.kind, bytes: v.bytes } : null);
+    // Preference datasets (exported review labels) are not a training input yet.
+    onChange(d && v && d.kind !== "PREFERENCE" ? { id: v.id, version: v.version, datasetId: d.id, name: d.name, kind: d.kind, bytes: v.bytes } : null);
   };
   // Preselect the latest version when a dataset is chosen.
   useEffect(() => {
     if (dataset.data && dataset.data.id === datasetId && value?.datasetId !== datasetId) pick(dataset.data.versions[0]?.id ?? "");
   }, [dataset.data, datasetId]); // eslint-disable-line react-hooks/exhaustive-deps
-  const withVersions = datasets.data?.filter((d) => d._count.versions > 0) ?? [];
+  const withVersions = datasets.data?.filter((d) => d._count.versions > 0 && d.kind !== "PREFERENCE") ?? [];
   return (
     <>
       <label className="field">

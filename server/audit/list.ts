@@ -73,7 +73,7 @@ async function auditHrefs(db: PrismaClient, orgId: string, rows: AuditRow[]): Pr
   const put = (type: AuditResourceType, id: string, href: string) => out.set(`${type}:${id}`, href);
   const none = Promise.resolve([] as never[]);
   const q = <T>(type: AuditResourceType, find: (ids: string[]) => Promise<T[]>) => (ids(type).length ? find(ids(type)) : (none as Promise<T[]>));
-  const [projects, runs, policies, policyVersions, suites, suiteVersions, datasets, datasetVersions, models, modelVersions, aliases, promotions, endpoints] = await Promise.all([
+  const [projects, runs, policies, policyVersions, suites, suiteVersions, datasets, datasetVersions, models, modelVersions, aliases, promotions, endpoints, queues, items, labels] = await Promise.all([
     q("Project", (id) => db.project.findMany({ where: { id: { in: id }, orgId }, select: { id: true } })),
     q("Run", (id) => db.run.findMany({ where: { id: { in: id }, ...inOrg }, select: { id: true, projectId: true } })),
     q("Policy", (id) => db.policy.findMany({ where: { id: { in: id }, ...inOrg }, select: { id: true, projectId: true } })),
@@ -87,6 +87,9 @@ async function auditHrefs(db: PrismaClient, orgId: string, rows: AuditRow[]): Pr
     q("ModelAlias", (id) => db.modelAlias.findMany({ where: { id: { in: id }, model: inOrg }, select: { id: true, model: { select: { id: true, projectId: true } } } })),
     q("PromotionRequest", (id) => db.promotionRequest.findMany({ where: { id: { in: id }, model: inOrg }, select: { id: true, model: { select: { id: true, projectId: true } } } })),
     q("Endpoint", (id) => db.endpoint.findMany({ where: { id: { in: id }, ...inOrg }, select: { id: true, projectId: true } })),
+    q("ReviewQueue", (id) => db.reviewQueue.findMany({ where: { id: { in: id }, ...inOrg }, select: { id: true, projectId: true } })),
+    q("ReviewItem", (id) => db.reviewItem.findMany({ where: { id: { in: id }, queue: inOrg }, select: { id: true, queue: { select: { id: true, projectId: true } } } })),
+    q("ReviewLabel", (id) => db.reviewLabel.findMany({ where: { id: { in: id }, item: { queue: inOrg } }, select: { id: true, item: { select: { queue: { select: { id: true, projectId: true } } } } } })),
   ]);
   for (const p of projects) put("Project", p.id, project(p.id));
   for (const r of runs) put("Run", r.id, `${project(r.projectId)}/runs/${r.id}`);
@@ -107,6 +110,10 @@ async function auditHrefs(db: PrismaClient, orgId: string, rows: AuditRow[]): Pr
     for (const v of list) put(type, v.id, `${project(v.model.projectId)}/models/${v.model.id}`);
   }
   for (const e of endpoints) put("Endpoint", e.id, `${project(e.projectId)}/endpoints`);
+  // Review: a queue's agreement page shows its progress, reviewers and disagreements.
+  for (const r of queues) put("ReviewQueue", r.id, `${project(r.projectId)}/review/${r.id}/agreement`);
+  for (const i of items) put("ReviewItem", i.id, `${project(i.queue.projectId)}/review/${i.queue.id}/agreement`);
+  for (const l of labels) put("ReviewLabel", l.id, `${project(l.item.queue.projectId)}/review/${l.item.queue.id}/agreement`);
   // Organization-level pages: the list is the page (entries there are few and named).
   for (const r of rows) {
     if (r.resourceType === "Organization" && r.resourceId === orgId) put("Organization", r.resourceId, org);

@@ -85,6 +85,10 @@ const RESOURCE_PROJECT = {
   promotion: (db: Db, id: string) =>
     db.promotionRequest.findUnique({ where: { id }, select: { model: { select: { projectId: true } } } }).then((v) => v && { projectId: v.model.projectId }),
   endpoint: (db: Db, id: string) => db.endpoint.findUnique({ where: { id }, select: { projectId: true } }),
+  reviewQueue: (db: Db, id: string) => db.reviewQueue.findUnique({ where: { id }, select: { projectId: true } }),
+  reviewItem: (db: Db, id: string) =>
+    db.reviewItem.findUnique({ where: { id }, select: { queue: { select: { projectId: true } } } }).then((v) => v && { projectId: v.queue.projectId }),
+  servedRequest: (db: Db, id: string) => db.servedRequest.findUnique({ where: { id }, select: { projectId: true } }),
 } as const;
 export type ResourceKind = keyof typeof RESOURCE_PROJECT;
 
@@ -99,6 +103,9 @@ const RESOURCE_LABEL: Record<ResourceKind, string> = {
   run: "Run",
   promotion: "Promotion request",
   endpoint: "Endpoint",
+  reviewQueue: "Review queue",
+  reviewItem: "Review item",
+  servedRequest: "Served request",
 };
 
 /**

@@ -1,8 +1,9 @@
 // What the rest of the server asks of live documents: their content (for publishing) and seeding.
 import type { PrismaClient } from "@/server/db/client";
 import { getDb } from "@/server/db/client";
-import { readContent, type LiveDocumentContent } from "@/contracts/collab-doc";
-import { parseDocName } from "./names";
+import { policyText, readContent, type LiveDocumentContent } from "@/contracts/collab-doc";
+import { documentClauses, type Clause } from "@/contracts/policy-clauses";
+import { parseDocName, policyDocName } from "./names";
 import { docFromState, loadStoredState, readDraft, seedIfEmpty } from "./store";
 
 /**
@@ -18,6 +19,19 @@ export async function readLiveDocument(docName: string, db: PrismaClient = getDb
   const doc = docFromState(await loadStoredState(db, docName));
   try {
     return readContent(ref.kind, doc);
+  } finally {
+    doc.destroy();
+  }
+}
+
+/** A policy's live text and its clauses with the ids the document holds, read without writing an edit. Null for an unknown policy. */
+export async function readLivePolicyClauses(policyId: string, db: PrismaClient = getDb()): Promise<{ text: string; clauses: Clause[] } | null> {
+  const docName = policyDocName(policyId);
+  if (!(await readDraft(db, { kind: "policy", id: policyId, name: docName }))) return null;
+  await seedIfEmpty(db, docName);
+  const doc = docFromState(await loadStoredState(db, docName));
+  try {
+    return { text: policyText(doc).toString(), clauses: documentClauses(doc) };
   } finally {
     doc.destroy();
   }

@@ -58,6 +58,7 @@ export async function uploadDatasetVersion(
     }
     if (received.bytes === 0) throw new DomainError("BAD_REQUEST", "The file is empty.");
     if (dataset.kind === "PAIRS" && !stats.pairs) throw new DomainError("BAD_REQUEST", "The file holds no prompt/response pairs.");
+    if (dataset.kind === "PREFERENCE" && !stats.preferences && !stats.thumbs) throw new DomainError("BAD_REQUEST", "The file holds no preferences.");
     await (options.store ?? getArtifactStore()).putFile(received.tempPath, received.sha256);
     await recordUpload(db, orgId, received.sha256);
     return await db.$transaction(async (tx) => {

@@ -1,5 +1,7 @@
 // Streaming validation of uploaded datasets: text must be UTF-8; prompt/response files must be JSON
-// Lines with string "prompt" and "response". Errors carry line numbers; a few are enough to act on.
+// Lines with string "prompt" and "response"; preference files JSON Lines with "prompt" and either
+// "chosen" and "rejected" (pairs of preferences) or "completion" and a boolean "label" (KTO's thumbs).
+// Errors carry line numbers; a few are enough to act on.
 import { StringDecoder } from "node:string_decoder";
 
 export const MAX_LINE_BYTES = 1024 * 1024;
@@ -8,6 +10,9 @@ const MAX_ERRORS = 20;
 export interface DatasetStats {
   lines: number;
   pairs?: number;
+  /** Preference files: chosen/rejected pairs and KTO's single thumbs. */
+  preferences?: number;
+  thumbs?: number;
   characters: number;
 }
 
@@ -20,8 +25,9 @@ export class DatasetValidator {
   readonly errors: { line: number; message: string }[] = [];
   private stats: DatasetStats = { lines: 0, characters: 0 };
 
-  constructor(private readonly kind: "CORPUS" | "PAIRS") {
+  constructor(private readonly kind: "CORPUS" | "PAIRS" | "PREFERENCE") {
     if (kind === "PAIRS") this.stats.pairs = 0;
+    if (kind === "PREFERENCE") Object.assign(this.stats, { preferences: 0, thumbs: 0 });
   }
 
   push(chunk: Buffer): void {
@@ -78,17 +84,36 @@ export class DatasetValidator {
     this.stats.lines++;
     this.stats.characters += text.length;
     if (text.includes("\uFFFD")) this.error(this.line, "not valid UTF-8 text");
-    if (this.kind !== "PAIRS" || !text.trim()) return;
+    if (this.kind === "CORPUS" || !text.trim()) return;
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch {
       return this.error(this.line, "not valid JSON");
     }
+    if (this.kind === "PREFERENCE") return this.preference(value);
     const pair = value as { prompt?: unknown; response?: unknown };
     if (typeof value !== "object" || value === null || Array.isArray(value)) return this.error(this.line, 'expected an object like {"prompt": "...", "response": "..."}');
     if (typeof pair.prompt !== "string") return this.error(this.line, '"prompt" must be a string');
     if (typeof pair.response !== "string") return this.error(this.line, '"response" must be a string');
     this.stats.pairs!++;
+  }
+
+  private preference(value: unknown) {
+    const line = value as { prompt?: unknown; chosen?: unknown; rejected?: unknown; completion?: unknown; label?: unknown };
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      return this.error(this.line, 'expected an object like {"prompt": "...", "chosen": "...", "rejected": "..."} or {"prompt": "...", "completion": "...", "label": true}');
+    }
+    if (typeof line.prompt !== "string") return this.error(this.line, '"prompt" must be a string');
+    if ("chosen" in line || "rejected" in line) {
+      if (typeof line.chosen !== "string") return this.error(this.line, '"chosen" must be a string');
+      if (typeof line.rejected !== "string") return this.error(this.line, '"rejected" must be a string');
+      if ("completion" in line || "label" in line) return this.error(this.line, 'a line is either a preference ("chosen", "rejected") or a thumb ("completion", "label"), not both');
+      this.stats.preferences!++;
+      return;
+    }
+    if (typeof line.completion !== "string") return this.error(this.line, 'expected "chosen" and "rejected", or "completion" and "label"');
+    if (typeof line.label !== "boolean") return this.error(this.line, '"label" must be true or false');
+    this.stats.thumbs!++;
   }
 }

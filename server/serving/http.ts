@@ -10,9 +10,11 @@ import { addressOfSocket, CLIENT_ADDRESS_HEADER } from "@/server/auth/rate-limit
 import { RateLimited } from "@/server/errors";
 import type { Actor } from "@/contracts/actor";
 import { NoNodeAvailable, type CompletionRequest, type CompletionResult, type RouteCompletion } from "@/contracts/serving";
-import { listServableModels, resolveModel } from "./models";
+import { listServableModels, resolveModel, type ServableModel } from "./models";
+import { logServedRequest } from "./request-log";
 import {
   ChatBody,
+  chatMessages,
   chatRequestOf,
   chatResponse,
   CompletionBody,
@@ -147,9 +149,12 @@ async function complete(req: IncomingMessage, res: ServerResponse, options: Serv
     if (!res.writableFinished) controller.abort(new Error("The client closed the connection."));
   });
 
+  const keep = (result: CompletionResult) => keepServed(options.db, actor, model, kind, body, result);
+
   if (!body.stream) {
     const result = await run(options, request, { signal: controller.signal });
-    return sendJson(res, 200, kind === "chat" ? chatResponse(meta, result) : completionResponse(meta, result));
+    sendJson(res, 200, kind === "chat" ? chatResponse(meta, result) : completionResponse(meta, result));
+    return keep(result);
   }
 
   // Streaming: headers go out with the first piece, so a request no node can serve still gets its 503.
@@ -174,12 +179,33 @@ async function complete(req: IncomingMessage, res: ServerResponse, options: Serv
     send(streamChunk(kind, meta, { finish: result.finishReason }));
     if (body.stream_options?.include_usage) send(usageChunk(kind, meta, result));
     res.end("data: [DONE]\n\n");
+    await keep(result);
   } catch (error) {
     if (!started) throw error;
     // Mid-stream failures arrive as an error event, which OpenAI clients raise as an APIError.
     const failure = error instanceof Refusal ? error.error : openAiError(500, "server_error", "The generation failed while streaming.");
     if (!(error instanceof Refusal)) console.error("[hearth] serving: stream failed:", error);
     if (!res.writableEnded) res.end(`data: ${JSON.stringify(errorBody(failure))}\n\n`);
+  }
+}
+
+/** The project's served-request log (when it is on); a failure to keep it never fails the answer already sent. */
+async function keepServed(db: PrismaClient, actor: Extract<Actor, { type: "apiKey" }>, model: ServableModel, kind: "completion" | "chat", body: ChatBody | CompletionBody, result: CompletionResult): Promise<void> {
+  const prompt = kind === "chat" ? JSON.stringify(chatMessages((body as ChatBody).messages)) : [(body as CompletionBody).prompt].flat().join("");
+  try {
+    await logServedRequest(db, {
+      projectId: model.projectId,
+      modelVersionId: model.modelVersionId,
+      model: model.id,
+      kind,
+      prompt,
+      output: result.text,
+      apiKeyId: actor.keyId,
+      promptTokens: result.promptTokens,
+      completionTokens: result.completionTokens,
+    });
+  } catch (error) {
+    console.error("[hearth] serving: could not keep the served request in the project's log:", error);
   }
 }
 

@@ -14,6 +14,7 @@ export interface ServableModel {
   /** The id clients send as `model`. */
   id: string;
   modelVersionId: string;
+  projectId: string;
   projectSlug: string;
   created: Date;
 }
@@ -27,6 +28,7 @@ export async function listServableModels(db: PrismaClient, scope: ModelScope): P
   const projects = await db.project.findMany({
     where: reachableProjects(scope),
     select: {
+      id: true,
       slug: true,
       models: {
         select: {
@@ -46,7 +48,7 @@ export async function listServableModels(db: PrismaClient, scope: ModelScope): P
       if (!model.versions.length) continue;
       const base = `${project.slug}/${model.name}`;
       const byId = new Map(model.versions.map((v) => [v.id, v]));
-      const entry = (tag: string, v: { id: string; createdAt: Date }) => ({ id: `${base}:${tag}`, modelVersionId: v.id, projectSlug: project.slug, created: v.createdAt });
+      const entry = (tag: string, v: { id: string; createdAt: Date }) => ({ id: `${base}:${tag}`, modelVersionId: v.id, projectId: project.id, projectSlug: project.slug, created: v.createdAt });
       out.push(entry("latest", model.versions[0]));
       for (const alias of [...model.aliases].sort((a, b) => a.name.localeCompare(b.name))) {
         const v = byId.get(alias.modelVersionId);
@@ -81,8 +83,8 @@ export async function resolveModel(db: PrismaClient, scope: ModelScope, id: stri
   for (const { name, tag } of parsed.candidates) {
     const numbered = /^v(\d{1,9})$/.exec(tag);
     const kind = tag === "latest" ? "latest" : numbered ? "version" : "alias";
-    const [row] = await db.$queryRaw<{ id: string; version: number; createdAt: Date }[]>`
-      SELECT v.id, v.version, v."createdAt"
+    const [row] = await db.$queryRaw<{ id: string; version: number; createdAt: Date; projectId: string }[]>`
+      SELECT v.id, v.version, v."createdAt", p.id AS "projectId"
       FROM "Project" p
       JOIN "Model" m ON m."projectId" = p.id AND m.name = ${name}
       JOIN "ModelVersion" v ON v."modelId" = m.id
@@ -93,7 +95,7 @@ export async function resolveModel(db: PrismaClient, scope: ModelScope, id: stri
       ORDER BY v.version DESC
       LIMIT 1`;
     // Answers name the exact version that ran, whatever tag was asked for.
-    if (row) return { id: `${parsed.projectSlug}/${name}:v${row.version}`, modelVersionId: row.id, projectSlug: parsed.projectSlug, created: row.createdAt };
+    if (row) return { id: `${parsed.projectSlug}/${name}:v${row.version}`, modelVersionId: row.id, projectId: row.projectId, projectSlug: parsed.projectSlug, created: row.createdAt };
   }
   return null;
 }

@@ -4,6 +4,9 @@ import { projectProcedure, resourceProcedure } from "@/server/trpc/procedures";
 import type { Prisma } from "@/server/db/generated/client";
 import { addCases, createSuite, diffCases, getSuite, getSuiteVersion, listSuites, publishSuiteVersion, suiteSelect, updateSuite } from "./service";
 import { importSuiteFile, SUITE_IMPORT_FORMATS } from "./import";
+import { caseStart, makeCase } from "./make-case";
+import { idSchema } from "@/contracts/zod";
+import { ChatMessageSchema, GraderSpecSchema } from "@/gpu/eval/case";
 
 const MAX_CASES = 20_000;
 const name = z.string().trim().min(1, "is required").max(120, "must be at most 120 characters");
@@ -11,6 +14,12 @@ const description = z.string().trim().max(4_000);
 const rate = z.number().min(0, "must be between 0 and 1").max(1, "must be between 0 and 1");
 const thresholds = z.object({ overall: rate.optional(), tags: z.record(z.string().max(100), rate).optional() });
 const versionNumber = z.number().int().min(1);
+const caseSource = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("served"), servedRequestId: idSchema }),
+  z.object({ kind: z.literal("result"), evalResultId: idSchema }),
+  z.object({ kind: z.literal("text") }),
+]);
+const caseText = z.string().max(100_000, "must be at most 100,000 characters");
 
 export const suiteRouter = router({
   list: projectProcedure("VIEWER", "suites:read").query(({ ctx }) => listSuites(ctx.db, ctx.projectId)),
@@ -38,6 +47,27 @@ export const suiteRouter = router({
       const suite = await addCases(ctx.db, ctx.actor, ctx.orgId, input.suiteId, parsed.cases, input.mode);
       return { imported: parsed.cases.length, caseCount: suite.draft.length, warnings: parsed.warnings };
     }),
+  /** What "Make a case" starts from: the served request's or eval result's input and actual output. */
+  caseSource: resourceProcedure("suite", "EDITOR", "suites:write")
+    .input(z.object({ source: caseSource }))
+    .query(async ({ ctx, input }) => caseStart(ctx.db, ctx.projectId, input.source)),
+  /** An incident becomes a case at the end of the live draft, with its provenance. */
+  makeCase: resourceProcedure("suite", "EDITOR", "suites:write")
+    .input(
+      z.object({
+        source: caseSource,
+        case: z.object({
+          id: z.string().max(100).optional(),
+          input: z.union([caseText.min(1, "is required"), z.array(ChatMessageSchema).min(1).max(200)]),
+          expected: caseText.optional(),
+          graders: z.array(GraderSpecSchema).min(1, "pick at least one grader").max(20),
+          tags: z.array(z.string().trim().min(1).max(100)).max(20).default([]),
+          clauses: z.array(z.string().max(100)).max(20).default([]),
+        }),
+        actualOutput: caseText.default(""),
+      }),
+    )
+    .mutation(({ ctx, input }) => makeCase(ctx.db, ctx.actor, ctx.orgId, input.suiteId, input.source, input.case, input.actualOutput)),
   publish: resourceProcedure("suite", "EDITOR", "suites:write", { agentKeys: false })
     .input(z.object({ message: z.string().trim().min(1, "describe what changed").max(500) }))
     .mutation(({ ctx, input }) => publishSuiteVersion(ctx.db, ctx.actor, ctx.orgId, input.suiteId, input.message)),

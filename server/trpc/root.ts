@@ -15,6 +15,8 @@ import { dashboardRouter } from "@/server/dashboards/router";
 import { collabRouter } from "@/server/collab/router";
 import { endpointRouter } from "@/server/endpoints/router";
 import { nodeRouter } from "@/server/node-registry/router";
+import { reviewRouter } from "@/server/review/router";
+import { servedLogRouter } from "@/server/serving/router";
 
 export const appRouter = router({
   user: userRouter,
@@ -33,6 +35,8 @@ export const appRouter = router({
   collab: collabRouter,
   endpoint: endpointRouter,
   node: nodeRouter,
+  review: reviewRouter,
+  servedLog: servedLogRouter,
 });
 
 export type AppRouter = typeof appRouter;

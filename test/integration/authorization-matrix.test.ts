@@ -23,6 +23,9 @@ const EVERYONE: ActorName[] = [...ACTOR_NAMES];
 const PEOPLE: ActorName[] = ["OWNER", "ADMIN", "EDITOR", "VIEWER", "outsider"];
 const READERS: ActorName[] = ["OWNER", "ADMIN", "EDITOR", "VIEWER", "keyWithScope"];
 const WRITERS: ActorName[] = ["OWNER", "ADMIN", "EDITOR", "keyWithScope"];
+/** Every member, no API key: reviewing is people's work. */
+const MEMBERS: ActorName[] = ["OWNER", "ADMIN", "EDITOR", "VIEWER"];
+const REVIEWERS: ActorName[] = ["OWNER", "ADMIN", "EDITOR"];
 const org = (f: OrgFixture) => ({ orgId: f.orgId });
 const project = (f: OrgFixture) => ({ projectId: f.projectId });
 
@@ -124,6 +127,33 @@ const MATRIX: Record<string, Row> = {
   "node.tokens": { input: org, allow: ["OWNER", "ADMIN"] },
   "node.createToken": { input: (f) => ({ ...org(f), name: "gpu-01" }), allow: ["OWNER", "ADMIN"] },
   "node.revokeToken": { input: (f) => ({ ...org(f), tokenId: f.nodeTokenId }), allow: ["OWNER", "ADMIN"] },
+
+  "suite.caseSource": { input: (f) => ({ suiteId: f.suiteId, source: { kind: "served", servedRequestId: f.servedRequestId } }), allow: WRITERS, scope: "suites:write" },
+  "suite.makeCase": {
+    input: (f) => ({ suiteId: f.suiteId, source: { kind: "served", servedRequestId: f.servedRequestId }, case: { id: unique("incident"), input: "Refund after 40 days?", expected: "No", graders: [{ type: "contains", values: ["no"] }] } }),
+    allow: WRITERS,
+    scope: "suites:write",
+  },
+
+  "review.list": { input: project, allow: MEMBERS },
+  "review.get": { input: (f) => ({ reviewQueueId: f.reviewQueueId }), allow: MEMBERS },
+  "review.agreement": { input: (f) => ({ reviewQueueId: f.reviewQueueId }), allow: MEMBERS },
+  "review.create": { input: (f) => ({ ...project(f), name: unique("queue"), scoreSchema: { pass: true } }), allow: ["OWNER", "ADMIN"] },
+  "review.update": { input: (f) => ({ reviewQueueId: f.reviewQueueId, description: "changed" }), allow: ["OWNER", "ADMIN"] },
+  "review.delete": { input: (f) => ({ reviewQueueId: f.reviewQueueId }), allow: ["OWNER", "ADMIN"] },
+  "review.addItems": { input: (f) => ({ reviewQueueId: f.reviewQueueId, items: [{ input: "q", output: "a" }] }), allow: ["OWNER", "ADMIN"] },
+  "review.addResults": { input: (f) => ({ reviewQueueId: f.reviewQueueId, runId: f.baseRunId }), allow: ["OWNER", "ADMIN"] },
+  "review.next": { input: (f) => ({ reviewQueueId: f.reviewQueueId }), allow: REVIEWERS },
+  "review.mine": { input: (f) => ({ reviewQueueId: f.reviewQueueId }), allow: REVIEWERS },
+  "review.item": { input: (f) => ({ reviewItemId: f.reviewItemId }), allow: REVIEWERS },
+  "review.release": { input: (f) => ({ reviewItemId: f.reviewItemId }), allow: REVIEWERS },
+  "review.label": { input: (f) => ({ reviewItemId: f.reviewItemId, label: { pass: true } }), allow: REVIEWERS },
+  "review.exportDataset": { input: (f) => ({ reviewQueueId: f.reviewQueueId, format: "sft", datasetName: unique("labels") }), allow: REVIEWERS },
+
+  "servedLog.settings": { input: project, allow: READERS, scope: "models:read" },
+  "servedLog.list": { input: project, allow: READERS, scope: "models:read" },
+  "servedLog.get": { input: (f) => ({ servedRequestId: f.servedRequestId }), allow: READERS, scope: "models:read" },
+  "servedLog.configure": { input: (f) => ({ ...project(f), enabled: true, retentionDays: 7 }), allow: ["OWNER", "ADMIN"] },
 
   "dashboard.org": { input: org, allow: READERS, scope: "runs:read" },
   "dashboard.project": { input: project, allow: READERS, scope: "runs:read" },

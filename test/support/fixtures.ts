@@ -50,6 +50,11 @@ export interface OrgFixture {
   promotionId: string;
   /** An external endpoint of the project, on a loopback URL the SSRF guard refuses (no key). */
   endpointId: string;
+  /** A pass/fail review queue (anyone may review) holding one item added by hand. */
+  reviewQueueId: string;
+  reviewItemId: string;
+  /** A request served at /v1 from the project's model version, as the served-request log keeps it. */
+  servedRequestId: string;
   /** An API key of the organization holding exactly `scopes` (all scopes by default); `agent`: an agent's key. */
   key(scopes?: readonly ApiScope[], options?: { agent?: boolean }): Promise<Actor & { type: "apiKey" }>;
 }
@@ -148,7 +153,19 @@ async function createProjectRecords(db: PrismaClient, projectId: string, ownerId
     data: { projectId, name: unique("endpoint"), baseUrl: "http://127.0.0.1:9/v1", model: "fixture-model", createdById: ownerId },
     select: { id: true },
   });
+  const reviewQueue = await db.reviewQueue.create({
+    data: { projectId, name: unique("queue"), scoreSchema: { pass: true, numeric: null, categories: [], correction: true, comment: true }, createdById: ownerId },
+    select: { id: true },
+  });
+  const reviewItem = await db.reviewItem.create({ data: { queueId: reviewQueue.id, position: 1, source: "MANUAL", input: "Can I get a refund after 40 days?", output: "Yes, any time." }, select: { id: true } });
+  const servedRequest = await db.servedRequest.create({
+    data: { projectId, modelVersionId: modelVersion.id, model: "fixture/model:v1", kind: "completion", prompt: "Can I get a refund after 40 days?", output: "Yes, any time.", promptTokens: 9, completionTokens: 4 },
+    select: { id: true },
+  });
   return {
+    reviewQueueId: reviewQueue.id,
+    reviewItemId: reviewItem.id,
+    servedRequestId: servedRequest.id,
     policyId: policy.id,
     datasetId: dataset.id,
     suiteId: suite.id,

@@ -29,6 +29,19 @@ export function requirementsHash(): string {
   return h.digest("hex");
 }
 
+const AGREEMENT_REQUIREMENTS = path.join(ORACLE_DIR, "requirements-agreement.txt");
+const AGREEMENT_STAMP = path.join(ORACLE_VENV, "hearth-agreement.sha256");
+const agreementHash = () => crypto.createHash("sha256").update(fs.readFileSync(AGREEMENT_REQUIREMENTS)).digest("hex");
+
+/** Whether scikit-learn and statsmodels (the agreement oracle) are installed in the oracle environment. */
+export function agreementOracleReady(): boolean {
+  try {
+    return oracleReady() && fs.readFileSync(AGREEMENT_STAMP, "utf8").trim() === agreementHash();
+  } catch {
+    return false;
+  }
+}
+
 export function oracleReady(): boolean {
   try {
     return fs.readFileSync(STAMP, "utf8").trim() === requirementsHash() && fs.existsSync(oraclePython());
@@ -47,7 +60,16 @@ function sh(cmd: string, args: string[], timeoutMs: number): void {
 
 /** Creates or refreshes the oracle environment. Throws with pip's own words when it cannot. */
 export function ensureOracle(log: (line: string) => void = () => {}): void {
-  if (oracleReady()) return;
+  if (!oracleReady()) makeOracle(log);
+  // Added on top, with a stamp of its own: a change here installs these packages, it does not remake torch's environment.
+  if (!agreementOracleReady()) {
+    log("oracle: installing test/oracle/requirements-agreement.txt (scikit-learn, statsmodels)");
+    sh(path.join(ORACLE_VENV, "bin", "pip"), ["install", "-q", "--retries", "0", "--timeout", "3", "--require-hashes", "--no-deps", "-r", AGREEMENT_REQUIREMENTS], 600_000);
+    fs.writeFileSync(AGREEMENT_STAMP, agreementHash() + "\n");
+  }
+}
+
+function makeOracle(log: (line: string) => void): void {
   const python = process.env.HEARTH_ORACLE_BASE_PYTHON ?? "python3";
   log(`oracle: creating ${ORACLE_VENV} from test/oracle/requirements.txt (about a minute, once)`);
   fs.rmSync(ORACLE_VENV, { recursive: true, force: true });
@@ -68,6 +90,16 @@ export function oracleOrSkip(): boolean {
   const why = process.env.HEARTH_ORACLE_ERROR ?? "the oracle environment (.venv-oracle) is missing or out of date";
   if (process.env.CI === "true") throw new Error(`Oracle tests cannot run in CI: ${why}`);
   console.warn(`\n!!! ORACLE TESTS SKIPPED: ${why}.\n!!! Run the suite with python3 and the local package index available to hold the engine to transformers.\n`);
+  return false;
+}
+
+/** oracleOrSkip for the agreement oracle (scikit-learn, statsmodels): the same rules, CI included. */
+export function agreementOracleOrSkip(): boolean {
+  if (!oracleOrSkip()) return false;
+  if (agreementOracleReady()) return true;
+  const why = process.env.HEARTH_ORACLE_ERROR ?? "test/oracle/requirements-agreement.txt is not installed in .venv-oracle";
+  if (process.env.CI === "true") throw new Error(`Agreement oracle tests cannot run in CI: ${why}`);
+  console.warn(`\n!!! AGREEMENT ORACLE TESTS SKIPPED: ${why}.\n`);
   return false;
 }
 

@@ -127,6 +127,7 @@ export function SuiteEditor({
                 <td>{index + 1}</td>
                 <td className="case-cell">
                   <span className="mono">{caseId}</span>
+                  <Provenance metadata={map.get("metadata")} />
                   <span className="case-preview">{preview(value.input) || <i className="muted">no input yet</i>}</span>
                 </td>
                 <td>
@@ -639,4 +640,20 @@ function FieldInput({ field, value, readOnly, onChange }: { field: GraderField; 
         </label>
       );
   }
+}
+
+const PROVENANCE_FROM: Record<string, string> = { "served-request": "a served request", "eval-result": "an eval result", "pasted-text": "pasted text" };
+
+/** Where a case made from an incident came from ("Make a case"), who made it and when. */
+function Provenance({ metadata }: { metadata: unknown }) {
+  const provenance = (metadata as { provenance?: { from?: unknown; by?: unknown; at?: unknown } } | undefined)?.provenance;
+  if (!provenance || typeof provenance.from !== "string") return null;
+  const at = typeof provenance.at === "string" ? new Date(provenance.at).toLocaleString() : "";
+  return (
+    <span className="hint" data-testid="case-provenance" style={{ display: "block" }}>
+      From {PROVENANCE_FROM[provenance.from] ?? provenance.from}
+      {typeof provenance.by === "string" ? ` by ${provenance.by}` : ""}
+      {at ? `, ${at}` : ""}
+    </span>
+  );
 }

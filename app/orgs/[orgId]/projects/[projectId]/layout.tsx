@@ -15,6 +15,7 @@ const SECTIONS = [
   { path: "train", label: "Train" },
   { path: "models", label: "Models" },
   { path: "runs", label: "Runs" },
+  { path: "review", label: "Review" },
   { path: "playground", label: "Playground" },
   { path: "endpoints", label: "Endpoints" },
 ] as const;
@@ -26,6 +27,8 @@ export default function ProjectLayout({ children }: { children: ReactNode }) {
   const trpc = useTRPC();
   const project = useQuery(trpc.project.get.queryOptions({ projectId }));
   const base = `/orgs/${orgId}/projects/${projectId}`;
+  // The review page is made for speed: nothing but the item beside it.
+  if (new RegExp(`^${base}/review/(?!make-case$)[^/]+$`).test(pathname)) return <div className="project-main">{children}</div>;
   const current = SECTIONS.filter((s) => (s.path ? pathname === `${base}/${s.path}` || pathname.startsWith(`${base}/${s.path}/`) : pathname === base)).pop();
   return (
     <div className="project-shell">

@@ -6,7 +6,7 @@ import { useTRPC } from "@/app/_lib/trpc";
 import { ErrorAlert, fieldError, formatDate, Loading } from "@/app/_components/ui";
 import { ProjectCrumbs, Section, useProjectAccess } from "@/app/_components/records";
 
-const KIND_LABEL = { CORPUS: "Text corpus (pre-training)", PAIRS: "Prompt/response JSONL (fine-tuning)" } as const;
+const KIND_LABEL = { CORPUS: "Text corpus (pre-training)", PAIRS: "Prompt/response JSONL (fine-tuning)", PREFERENCE: "Preferences JSONL (chosen/rejected or KTO thumbs)" } as const;
 
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -71,8 +71,8 @@ function DatasetVersions({ datasetId, canEdit }: { datasetId: string; canEdit: b
       {canEdit ? (
         <form className="inline" onSubmit={onUpload} style={{ marginBottom: "1rem" }}>
           <label className="field grow">
-            New version <span className="hint">{d.kind === "PAIRS" ? 'JSON Lines: {"prompt": "...", "response": "..."} per line' : "UTF-8 text"}</span>
-            <input name="file" type="file" required accept={d.kind === "PAIRS" ? ".jsonl,.json,application/x-ndjson" : ".txt,.md,text/plain"} />
+            New version <span className="hint">{d.kind === "PAIRS" ? 'JSON Lines: {"prompt": "...", "response": "..."} per line' : d.kind === "PREFERENCE" ? 'JSON Lines: {"prompt", "chosen", "rejected"} or {"prompt", "completion", "label": true|false}' : "UTF-8 text"}</span>
+            <input name="file" type="file" required accept={d.kind !== "CORPUS" ? ".jsonl,.json,application/x-ndjson" : ".txt,.md,text/plain"} />
           </label>
           <button className="btn btn-primary" type="submit" disabled={progress !== null}>
             {progress === null ? "Upload" : `Uploading ${Math.round(progress * 100)}%`}
