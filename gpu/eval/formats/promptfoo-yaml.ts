@@ -304,7 +304,7 @@ class PromptfooImporter {
     for (const e of extra) if (isRecord(e) && typeof e.at === "number") merged.splice(e.at, 0, e.grader);
     const { extraGraders: _extra, ...rest } = hearth;
     const candidate = EvalCaseSchema.safeParse({ ...rest, id: imported.id, input: hearth.input ?? imported.input });
-    if (!candidate.success || canonicalJson(merged) !== canonicalJson(candidate.data.graders)) {
+    if (!candidate.success || canonicalJson(merged.map(withoutDefaults)) !== canonicalJson(candidate.data.graders.map(withoutDefaults))) {
       this.note(field, "the assertions were edited after Hearth exported this test; imported from the assertions, Hearth's record kept as metadata", false);
       return { ...imported, metadata: { ...imported.metadata, hearth } };
     }
@@ -397,7 +397,7 @@ class PromptfooImporter {
     return { value: this.files.read(resolved.path) };
   }
 
-  private mapAssertion(a: unknown, at: string, vars: Record<string, unknown>, inSet: boolean): GraderSpec | undefined {
+  mapAssertion(a: unknown, at: string, vars: Record<string, unknown>, inSet: boolean): GraderSpec | undefined {
     if (!isRecord(a)) {
       this.note(at, "not a mapping; not imported", true);
       return undefined;
@@ -530,6 +530,25 @@ class PromptfooImporter {
         return drop(`"${type}" has no Hearth grader with promptfoo's meaning; not imported`);
     }
   }
+}
+
+/** How a promptfoo assertion imports on its own (no vars, no files): for the exporter's round-trip check. */
+export function mapPromptfooAssertion(a: unknown): GraderSpec | undefined {
+  const scratch: ImportResult = { cases: [], notes: [], errors: [] };
+  return new PromptfooImporter(SourceFiles.single("x.yaml", ""), "x.yaml", scratch).mapAssertion(a, "a", {}, false);
+}
+
+const GRADER_DEFAULTS: Record<string, unknown> = { caseInsensitive: false, negate: false, mode: "all", fence: true, binaryScore: false, json: false, weight: 1 };
+
+/** A grader with fields at their default values removed, so two specs that grade alike compare equal. */
+export function withoutDefaults(g: unknown): unknown {
+  if (!isRecord(g)) return g;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(g)) {
+    if (k === "graders" && Array.isArray(v)) out[k] = v.map(withoutDefaults);
+    else if (!(k in GRADER_DEFAULTS && GRADER_DEFAULTS[k] === v) && !(k === "trim" && v === true)) out[k] = v;
+  }
+  return out;
 }
 
 /** promptfoo's comma-separated list: fields are trimmed; "quoted, fields" keep their commas ("" and \" escape a quote). */
