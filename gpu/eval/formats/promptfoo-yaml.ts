@@ -26,10 +26,12 @@ const TEST_FIELDS = new Set(["description", "vars", "assert", "threshold", "meta
 const MAX_EXPANDED_CASES = 20_000;
 const HEARTH_KEY = "hearth";
 
-/** The config file in a folder: promptfooconfig.yaml at the top, else the only YAML file there. */
+/** The config file in a folder: the shallowest promptfooconfig.yaml (a zip often wraps one folder), else the only top-level YAML file. */
 export function findPromptfooConfig(files: SourceFiles): string | undefined {
   const paths = files.paths();
-  for (const name of CONFIG_NAMES) if (paths.includes(name)) return name;
+  const depth = (p: string) => p.split("/").length;
+  const configs = paths.filter((p) => CONFIG_NAMES.includes(p.split("/").pop()!)).sort((a, b) => depth(a) - depth(b));
+  if (configs.length) return configs[0];
   const top = paths.filter((p) => !p.includes("/") && /\.(ya?ml)$/i.test(p));
   return top.length === 1 ? top[0] : paths.length === 1 ? paths[0] : undefined;
 }
@@ -75,7 +77,7 @@ class PromptfooImporter {
     if (size) return { error: size };
     try {
       // maxAliasCount bounds "billion laughs" alias expansion; custom tags (`!function`) are not resolved.
-      return path.endsWith(".json") ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100, customTags: [], logLevel: "silent" });
+      return path.endsWith(".json") ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100, customTags: [], logLevel: "error" });
     } catch (e) {
       return { error: `${path} is not valid ${path.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message}` };
     }
@@ -491,7 +493,7 @@ class PromptfooImporter {
         let schema = value;
         if (typeof value === "string") {
           try {
-            schema = parseYaml(value, { maxAliasCount: 100, customTags: [], logLevel: "silent" });
+            schema = parseYaml(value, { maxAliasCount: 100, customTags: [], logLevel: "error" });
           } catch (e) {
             return drop(`the schema is not valid YAML or JSON (${(e as Error).message}); not imported`, `${at}.value`);
           }

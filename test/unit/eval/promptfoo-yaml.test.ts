@@ -221,3 +221,14 @@ describe("promptfoo's comma lists", () => {
   });
   it("refuses an unterminated quote", () => expect(parseCommaList('"open, x')).toBeUndefined());
 });
+
+describe("promptfoo YAML tags", () => {
+  it("reads a !function tag as plain data, never as code, and says so", async () => {
+    (globalThis as { pwned?: unknown }).pwned = undefined;
+    const r = parsePromptfooYaml("tests:\n  - vars: { input: a }\n    assert:\n      - type: javascript\n        value: !function \"globalThis.pwned = 1\"\n      - { type: contains, value: a }\n");
+    await gradeCase(r.cases[0], "a");
+    expect((globalThis as { pwned?: unknown }).pwned).toBeUndefined();
+    expect(r.notes[0]).toMatchObject({ field: "(file)", changesVerdict: true });
+    expect(r.cases[0].graders).toEqual([{ type: "contains", values: ["a"], caseInsensitive: false }]);
+  });
+});
