@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { router } from "@/server/trpc/init";
+import { recordAudit } from "@/server/audit/service";
 import { projectProcedure, resourceProcedure } from "@/server/trpc/procedures";
 import type { Prisma } from "@/server/db/generated/client";
 import { exportSuiteCases, SUITE_EXPORT_FORMATS } from "./export";
@@ -52,9 +53,12 @@ export const suiteRouter = router({
   /** What an import would add (cases, graders mapped, notes, cases for review), writing nothing. */
   previewImport: resourceProcedure("suite", "EDITOR", "suites:write")
     .input(importSource)
-    .mutation(({ input }) => {
-      const { suiteId: _suiteId, ...source } = input;
+    .mutation(async ({ ctx, input }) => {
+      const { suiteId, ...source } = input;
       const parsed = importSuiteSource(source);
+      // The cases are not written; the audit log still says who tried which file on this suite.
+      const { caseCount, reviewCaseIds, noteCount } = parsed.summary;
+      await recordAudit(ctx.db, ctx.actor, { orgId: ctx.orgId, action: "suite.importPreview", resourceType: "EvalSuite", resourceId: suiteId, after: { format: source.format, fileName: source.fileName, caseCount, reviewCount: reviewCaseIds.length, noteCount } });
       return { summary: parsed.summary, firstCases: parsed.cases.slice(0, 20) };
     }),
   importCases: resourceProcedure("suite", "EDITOR", "suites:write")
