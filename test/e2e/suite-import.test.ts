@@ -75,7 +75,7 @@ tests:
     vars: { question: "Hello" }
     assert:
       - { type: contains-any, value: "Hello, Hi" }
-      - { type: is-json, value: file://../outside.json }
+      - { type: is-json, value: file://../../outside.json }
 derivedMetrics:
   - { name: doubled, value: "accuracy * 2" }
 `;
