@@ -24,6 +24,7 @@ const CODE_TYPES = new Set(["javascript", "python", "ruby", "webhook"]);
 const THRESHOLDLESS = new Set(["equals", "contains", "icontains", "contains-any", "icontains-any", "contains-all", "icontains-all", "regex", "starts-with", "is-json"]);
 const TEST_FIELDS = new Set(["description", "vars", "assert", "threshold", "metadata", "options"]);
 const MAX_EXPANDED_CASES = 20_000;
+const MAX_REF_NODES = 200_000;
 const HEARTH_KEY = "hearth";
 
 /** The config file in a folder: the shallowest promptfooconfig.yaml (a zip often wraps one folder), else the only top-level YAML file. */
@@ -116,7 +117,12 @@ class PromptfooImporter {
 
     for (const { test, field } of tests) {
       this.remember(test.assert, `${field}.assert`);
-      for (const expanded of expandVarLists(mergeDefaults(defaults, test))) {
+      const expansions = expandVarLists(mergeDefaults(defaults, test));
+      if (!expansions) {
+        this.result.errors.push(`${field}: its list vars expand to more than ${MAX_EXPANDED_CASES} cases; split it`);
+        return;
+      }
+      for (const expanded of expansions) {
         for (const prompt of prompts) {
           if (this.result.cases.length >= MAX_EXPANDED_CASES) {
             this.result.errors.push(`the config expands to more than ${MAX_EXPANDED_CASES} cases (prompts x tests x var lists); split it`);
@@ -596,7 +602,13 @@ export function parseCommaList(value: string): string[] | undefined {
 /** Replaces `{$ref: "#/path"}` objects by what they point to in the same document. */
 function resolveRefs(value: unknown, root: Record<string, unknown>, depth: number, field = ""): { value: unknown; problems: { field: string; message: string }[] } {
   const problems: { field: string; message: string }[] = [];
+  // References can fan out (a template that refers twice to one that refers twice...): bound the work.
+  let budget = MAX_REF_NODES;
   const walk = (v: unknown, d: number, at: string): unknown => {
+    if (--budget < 0) {
+      if (budget === -1) problems.push({ field: at, message: `references expand to more than ${MAX_REF_NODES} values; the rest are left unresolved` });
+      return {};
+    }
     if (d > 40) {
       problems.push({ field: at, message: "references nest too deeply; left unresolved" });
       return v;
@@ -636,14 +648,15 @@ function mergeDefaults(defaults: Test, test: Test): Test {
   return merged;
 }
 
-/** promptfoo runs a test once per combination of its list-valued vars. */
-function expandVarLists(test: Test): Test[] {
+/** promptfoo runs a test once per combination of its list-valued vars; undefined past the case limit. */
+function expandVarLists(test: Test): Test[] | undefined {
   const vars = isRecord(test.vars) ? test.vars : {};
   let combos: Record<string, unknown>[] = [{}];
   for (const [name, value] of Object.entries(vars)) {
     const options = Array.isArray(value) && value.length > 0 ? value : [value];
+    // Past the case limit the caller refuses the import; stop multiplying before memory does.
+    if (combos.length * options.length > MAX_EXPANDED_CASES) return undefined;
     combos = combos.flatMap((c) => options.map((o) => ({ ...c, [name]: o })));
-    if (combos.length > MAX_EXPANDED_CASES) break;
   }
   return combos.map((vars) => ({ ...test, vars }));
 }

@@ -232,3 +232,18 @@ describe("promptfoo YAML tags", () => {
     expect(r.cases[0].graders).toEqual([{ type: "contains", values: ["a"], caseInsensitive: false }]);
   });
 });
+
+describe("promptfoo configs built to exhaust the importer", () => {
+  it("bounds $ref fan-out", () => {
+    const levels = Array.from({ length: 30 }, (_, k) => `  t${k}: [{ $ref: "#/assertionTemplates/t${k + 1}" }, { $ref: "#/assertionTemplates/t${k + 1}" }]`).join("\n");
+    const r = parsePromptfooYaml(`assertionTemplates:\n${levels}\n  t30: { type: contains, value: x }\ntests:\n  - vars: { input: a }\n    assert: [{ $ref: "#/assertionTemplates/t0" }]\n`);
+    expect(r.notes.some((n) => /more than 200000 values/.test(n.message))).toBe(true);
+  });
+
+  it("refuses list vars that multiply past the case limit", () => {
+    const list = `[${Array.from({ length: 200 }, (_, k) => k).join(", ")}]`;
+    const r = parsePromptfooYaml(`tests:\n  - vars: { a: ${list}, b: ${list}, c: ${list} }\n    assert: [{ type: is-json }]\n`);
+    expect(r.errors[0]).toMatch(/more than 20000 cases/);
+    expect(r.cases.length).toBeLessThanOrEqual(20_000);
+  });
+});
