@@ -130,4 +130,31 @@ describe("the import dialog", () => {
     await expect(page.getByTestId("publish-review-warning").textContent()).resolves.toMatch(/3 cases are tagged needs-review/);
     await context.close();
   });
+
+  it("maps a CSV's columns in the dialog and previews the cases they make", async () => {
+    const context = await signedInContext(browser, app.url, cookie);
+    const page = await context.newPage();
+    await page.goto(suiteUrl);
+    await page.getByLabel("Format").selectOption("csv");
+    const csv = 'Question,Answer,Case,Labels\n"Capital of Italy?",Rome,it-capital,geo\n"Capital of Spain?",Madrid,es-capital,geo\n';
+    await page.getByLabel("File or zip").setInputFiles({ name: "capitals.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await page.getByTestId("csv-mapping").waitFor();
+    await page.getByLabel("Input column").selectOption("Question");
+    await page.getByLabel("Expected column").selectOption("Answer");
+    await page.getByLabel("Id column").selectOption("Case");
+    await page.getByLabel("Tags column").selectOption("Labels");
+    await page.getByLabel("Grade with").selectOption("icontains");
+    await page.getByRole("button", { name: "Preview import" }).click();
+    const summary = page.getByTestId("import-summary");
+    await summary.waitFor();
+    await expect(summary.textContent()).resolves.toContain("2 cases would be added; nothing has been written yet.");
+    await expect(summary.textContent()).resolves.toContain("Graders mapped: contains 2");
+    await expect(page.getByTestId("import-notes").textContent()).resolves.toContain("icontains: the output contains the expected text");
+    await page.screenshot({ path: screenshotPath("suite-import-csv-mapping"), fullPage: true });
+    await page.getByRole("button", { name: "Import 2 cases" }).click();
+    await page.getByTestId("import-result").filter({ hasText: "Imported 2 cases; the working copy now has 5." }).waitFor();
+    const draft = (await call(cookie, "query", "suite.get", { suiteId })).draft as { id: string; expected?: string; tags: string[] }[];
+    expect(draft.slice(3).map((c) => [c.id, c.expected, c.tags])).toEqual([["it-capital", "Rome", ["geo"]], ["es-capital", "Madrid", ["geo"]]]);
+    await context.close();
+  });
 });
