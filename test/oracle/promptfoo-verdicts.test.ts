@@ -111,3 +111,19 @@ describe.skipIf(why !== null)(`imported promptfoo verdicts match promptfoo ${PRO
     expect(imported.notes.some((n) => n.field.endsWith(".metric") && !n.changesVerdict)).toBe(true);
   });
 });
+
+describe.skipIf(why !== null)(`imported promptfoo prompts render as promptfoo ${PROMPTFOO_VERSION} renders them`, () => {
+  const dir = path.resolve(import.meta.dirname, "../fixtures/import/promptfoo-oracle-prompts");
+
+  it("splits a prompt file at ---, prints an object var as nunjucks does, and renders a missing var empty", async () => {
+    const imported = importPromptfoo(folderFiles(dir));
+    expect(imported.errors).toEqual([]);
+    const rows = promptfooVerdicts(dir, ["I can help with a refund", "no"]);
+    expect(new Set(rows.map((r) => r.prompt))).toEqual(new Set(imported.cases.map((c) => c.input)));
+    expect(imported.cases.map((c) => c.input)).toEqual(["Order [object Object] for a refund", "First: a refund", "Second: a refund (3)"]);
+    for (const row of rows) {
+      const c = imported.cases.find((x) => x.input === row.prompt)!;
+      expect((await gradeCase(c, row.output)).pass).toBe(row.pass);
+    }
+  });
+});

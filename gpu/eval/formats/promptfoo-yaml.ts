@@ -165,7 +165,11 @@ class PromptfooImporter {
         }
         const resolved = this.files.resolve(this.entry, text);
         if ("error" in resolved) return this.note(field, `${resolved.error}; this prompt is not imported`, true);
-        text = this.files.read(resolved.path);
+        const content = this.files.read(resolved.path)!;
+        // promptfoo splits a text prompt file into several prompts at each "---".
+        const parts = /\.json$/i.test(resolved.path) ? [content] : content.split("---").map((p) => p.trim()).filter(Boolean);
+        parts.forEach((part, j) => out.push({ text: part, label: label || (list.length > 1 || parts.length > 1 ? `p${k + 1}${parts.length > 1 ? `-${j + 1}` : ""}` : "") }));
+        return;
       }
       if (text === undefined) return this.note(field, "not a prompt Hearth can read; not imported", true);
       out.push({ text, label: label || (list.length > 1 ? `p${k + 1}` : "") });
@@ -245,6 +249,7 @@ class PromptfooImporter {
     const hearthId = isRecord(hearthRecord) && typeof hearthRecord.id === "string" ? hearthRecord.id : undefined;
     const baseId = hearthId ?? slugify(description, `test-${this.result.cases.length + 1}`);
     this.caseId = this.unique(prompt.label && promptCount > 1 ? `${baseId}-${prompt.label}`.slice(0, 100) : baseId);
+    if (test.vars !== undefined && !isRecord(test.vars)) this.note(`${field}.vars`, "vars from a file or list are not imported; the test's prompt renders without them", true);
     const vars = this.loadVars(isRecord(test.vars) ? test.vars : {}, `${field}.vars`);
     const options = isRecord(test.options) ? test.options : {};
 
@@ -371,8 +376,8 @@ class PromptfooImporter {
       }
       let value: unknown = vars;
       for (const part of expr.split(".")) value = isRecord(value) && Object.hasOwn(value, part) ? value[part] : undefined;
-      if (value === undefined) return ""; // nunjucks renders an undefined var as empty, as promptfoo does
-      return typeof value === "string" ? value : typeof value === "number" || typeof value === "boolean" ? String(value) : JSON.stringify(value);
+      // Nunjucks prints values with JavaScript's String(): undefined and null as "", an object as "[object Object]".
+      return value === undefined || value === null ? "" : String(value);
     });
   }
 
