@@ -66,6 +66,15 @@ function onlyFile(files: SourceFiles): [string, string] {
   return [paths[0], files.read(paths[0])!];
 }
 
+/** lm-eval's scoring and prompt template live in the task's YAML, not the JSONL: say what Hearth did instead. */
+function lmEvalNotes(cases: EvalCase[], file: string): ImportResult["notes"] {
+  const kept = new Set(cases.flatMap((c) => Object.keys((c.metadata?.doc as Record<string, unknown> | undefined) ?? {})));
+  return [
+    { file, field: "(task)", message: "the task's doc_to_text template and few-shot settings are in its YAML, not this file: the question field is the whole prompt, and choices are scored by log-likelihood (acc; acc_norm on request)", changesVerdict: false },
+    ...(kept.size ? [{ file, field: [...kept].sort().join(", "), message: "not read by Hearth's grader; kept in each case's metadata.doc", changesVerdict: false }] : []),
+  ];
+}
+
 /** Parses an upload into cases and a summary, writing nothing. A problem that stops the import refuses it whole, saying where. */
 export function importSuiteSource(source: SuiteImportSource): ImportedCases {
   const files = sourceFiles(source);
@@ -78,6 +87,7 @@ export function importSuiteSource(source: SuiteImportSource): ImportedCases {
       case "lm-eval-jsonl": {
         const parsed = source.format === "hearth-jsonl" ? parseHearthJsonl(text) : parseLmEvalJsonl(text);
         result = { cases: parsed.cases, notes: [], errors: lineProblems(parsed.errors) };
+        if (source.format === "lm-eval-jsonl") result.notes.push(...lmEvalNotes(parsed.cases, name));
         break;
       }
       case "inspect-jsonl":

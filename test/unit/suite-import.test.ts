@@ -92,3 +92,10 @@ describe("suite import from uploads", () => {
     expect(exportSuiteCases(cases, "inspect-jsonl", "s-v1", "s v1").content).toContain('"target":"hello"');
   });
 });
+
+describe("lm-eval uploads", () => {
+  it("report where the task's template lives and which fields were kept, not read", () => {
+    const r = importSuiteSource({ format: "lm-eval-jsonl", content: '{"query": "2+2?", "choices": ["3", "4"], "gold": 1, "source": "arith"}\n', fileName: "arith.jsonl" });
+    expect(r.summary.notes.map((n) => [n.file, n.field])).toEqual([["arith.jsonl", "(task)"], ["arith.jsonl", "source"]]);
+  });
+});
