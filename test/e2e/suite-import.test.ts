@@ -119,6 +119,8 @@ describe("the import dialog", () => {
     await expect(notes.textContent()).resolves.toContain("points outside the imported folder");
     // Nothing was written by the preview.
     expect((await call(cookie, "query", "suite.get", { suiteId })).draft).toHaveLength(0);
+    await page.getByText("First 3 cases as they would be written").click();
+    await expect(page.getByTestId("import-first-cases").textContent()).resolves.toContain("countries-of-the-eu");
     await page.screenshot({ path: screenshotPath("suite-import-summary"), fullPage: true });
 
     await page.getByRole("button", { name: "Import 3 cases" }).click();

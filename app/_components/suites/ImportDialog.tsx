@@ -167,6 +167,31 @@ export function ImportDialog({ suiteId }: { suiteId: string }) {
               {summary.reviewCaseIds.length > 20 ? ", …" : ""}
             </div>
           ) : null}
+          {preview.data?.firstCases.length ? (
+            <details>
+              <summary className="hint">First {preview.data.firstCases.length} cases as they would be written</summary>
+              <table className="table" data-testid="import-first-cases">
+                <thead>
+                  <tr>
+                    <th>Id</th>
+                    <th>Input</th>
+                    <th>Graders</th>
+                    <th>Tags</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {preview.data.firstCases.map((c) => (
+                    <tr key={c.id}>
+                      <td className="mono">{c.id}</td>
+                      <td><pre className="cell-text">{typeof c.input === "string" ? c.input : c.input.map((m) => `${m.role}: ${m.content}`).join("\n")}</pre></td>
+                      <td className="hint">{c.graders.map((g) => `${g.negate ? "not " : ""}${g.type}`).join(", ") || "none"}</td>
+                      <td>{c.tags.map((t) => <span key={t} className="badge">{t}</span>)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          ) : null}
           {summary.notes.length ? (
             <div className="scroll-x">
               <table className="table" data-testid="import-notes">
