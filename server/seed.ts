@@ -69,7 +69,7 @@ export async function seedDemoOnce(db: PrismaClient, dataDir: string, options: {
     try {
       await seedDemoContent(db, { type: "user", userId: seeded.user.id, email: seeded.user.email, name: seeded.user.name }, seeded.orgId, seeded.projectId, options.store);
     } catch (error) {
-      console.warn(`The demo project's policy, suite and datasets could not all be created (${(error as Error).message}); the demo sign-in works, and they can be added by hand.`);
+      console.warn(`The demo project's policy, suite, datasets and models could not all be created (${(error as Error).message}); the demo sign-in works, and they can be added by hand.`);
     }
   }
   const file = demoSignInFile(dataDir);

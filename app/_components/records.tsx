@@ -87,6 +87,70 @@ export function MarkdownText({ text }: { text: string }) {
   );
 }
 
+/** Inline **bold**, *italic* and `code` as React elements (text stays text: nothing is parsed as HTML). */
+function inline(text: string): ReactNode[] {
+  const out: ReactNode[] = [];
+  const pattern = /(\*\*[^*]+\*\*|\*[^*\s][^*]*\*|`[^`]+`)/g;
+  let last = 0;
+  for (const m of text.matchAll(pattern)) {
+    if (m.index! > last) out.push(text.slice(last, m.index));
+    const t = m[0];
+    if (t.startsWith("**")) out.push(<strong key={m.index}>{t.slice(2, -2)}</strong>);
+    else if (t.startsWith("`")) out.push(<code key={m.index}>{t.slice(1, -1)}</code>);
+    else out.push(<em key={m.index}>{t.slice(1, -1)}</em>);
+    last = m.index! + t.length;
+  }
+  if (last < text.length) out.push(text.slice(last));
+  return out;
+}
+
+/**
+ * Markdown as a reader sees it (headings, paragraphs, lists, code blocks, emphasis), built as React
+ * elements from the text: a policy's content is data, never HTML.
+ */
+export function RenderedMarkdown({ text, testId }: { text: string; testId?: string }) {
+  const blocks: ReactNode[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; ) {
+    const line = lines[i];
+    const key = i; // each block keyed by its first line
+    if (/^\s*(```|~~~)/.test(line)) {
+      const body: string[] = [];
+      for (i++; i < lines.length && !/^\s*(```|~~~)/.test(lines[i]); i++) body.push(lines[i]);
+      i++;
+      blocks.push(<pre key={key} className="md-code">{body.join("\n")}</pre>);
+      continue;
+    }
+    const heading = /^(#{1,6})\s+(.*)$/.exec(line);
+    if (heading) {
+      const level = heading[1].length;
+      blocks.push(<div key={key} role="heading" aria-level={level} className={`md-h md-h${level}`}>{inline(heading[2])}</div>);
+      i++;
+      continue;
+    }
+    const item = /^\s*([-*+]|\d+[.)])\s+/;
+    if (item.test(line)) {
+      const ordered = /^\s*\d/.test(line);
+      const items: ReactNode[] = [];
+      for (; i < lines.length && item.test(lines[i]); i++) items.push(<li key={i}>{inline(lines[i].replace(item, ""))}</li>);
+      blocks.push(ordered ? <ol key={key}>{items}</ol> : <ul key={key}>{items}</ul>);
+      continue;
+    }
+    if (!line.trim()) {
+      i++;
+      continue;
+    }
+    const para: string[] = [];
+    for (; i < lines.length && lines[i].trim() && !/^(#{1,6})\s/.test(lines[i]) && !item.test(lines[i]) && !/^\s*(```|~~~)/.test(lines[i]); i++) para.push(lines[i]);
+    blocks.push(<p key={key}>{inline(para.join(" "))}</p>);
+  }
+  return (
+    <div className="rendered-markdown" data-testid={testId}>
+      {blocks.length ? blocks : <p className="muted">Nothing written yet.</p>}
+    </div>
+  );
+}
+
 export function Section({ title, children, actions }: { title: string; children: ReactNode; actions?: ReactNode }) {
   return (
     <section className="card">

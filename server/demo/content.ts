@@ -1,7 +1,13 @@
 // What the demo project holds from the first sign-in: a written support policy with clauses, an eval
-// suite whose cases cite those clauses (published, with release thresholds), and the datasets a
-// newcomer trains on: prompt/response pairs and a corpus drawn from the same policy. Created through
-// the same services a person uses, so every record (versions, hashes, audit entries) is the real thing.
+// suite whose cases cite those clauses (published, with release thresholds), the datasets a newcomer
+// trains on (prompt/response pairs and a corpus drawn from the same policy), and three small models
+// trained on those pairs (server/demo/models, Hugging Face folders made by scripts/demo-models/) with an
+// eval run each that the server runs on its CPU at first start (server/runs/server-eval.ts), so the
+// dashboard, model table, compare view and gate show measured scores. Created through the same services
+// a person uses, so every record (versions, hashes, lineage, audit entries, results) is the real thing.
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import { Readable } from "node:stream";
 import type { PrismaClient } from "@/server/db/generated/client";
 import type { Actor } from "@/contracts/actor";
@@ -10,6 +16,15 @@ import { createPolicy, publishPolicyVersion } from "@/server/policies/service";
 import { addCases, createSuite, publishSuiteVersion, updateSuite } from "@/server/suites/service";
 import { createDataset, uploadDatasetVersion } from "@/server/datasets/service";
 import type { ArtifactStore } from "@/server/storage";
+import { createModel } from "@/server/models/service";
+import { commitFolderUpload, receiveFolderFile, startFolderUpload } from "@/server/models/folders";
+import { createRun } from "@/server/runs/service";
+
+/** The demo's models, oldest first: each fine-tuned from the one before on the demo's pairs (see scripts/demo-models/train.py). */
+export const DEMO_MODEL_DIR = path.join(import.meta.dirname, "models");
+export const DEMO_MODEL_VERSIONS = ["support-v1", "support-v2", "support-v3"] as const;
+/** How the demo's eval runs generate (the training script grades its stages with the same bound). */
+export const DEMO_EVAL_CONFIG = { maxTokens: 32, temperature: 0, runner: "server" };
 
 /** The policy, in the markdown Hearth co-edits: each heading is a clause with a stable id. */
 export const DEMO_POLICY = `# 1. Refunds {#refunds}
@@ -78,12 +93,42 @@ export async function seedDemoContent(db: PrismaClient, actor: Actor, orgId: str
   const suite = await createSuite(db, actor, orgId, { projectId, name: "Support answers", description: "What the support assistant must say, case by case, each citing the clause it tests." });
   await addCases(db, actor, orgId, suite.id, DEMO_CASES, "replace");
   await updateSuite(db, actor, orgId, suite.id, { thresholds: { overall: 0.5 } });
-  await publishSuiteVersion(db, actor, orgId, suite.id, "Twelve cases over the five clauses");
+  const suiteVersion = await publishSuiteVersion(db, actor, orgId, suite.id, "Twelve cases over the five clauses");
 
   const pairs = await createDataset(db, actor, orgId, projectId, { name: "support-pairs", kind: "PAIRS" });
-  await uploadDatasetVersion(db, actor, orgId, pairs.id, asBody(demoPairs().map((p) => JSON.stringify(p)).join("\n") + "\n"), { store });
+  const pairsVersion = await uploadDatasetVersion(db, actor, orgId, pairs.id, asBody(demoPairs().map((p) => JSON.stringify(p)).join("\n") + "\n"), { store });
   const corpus = await createDataset(db, actor, orgId, projectId, { name: "support-corpus", kind: "CORPUS" });
   const text = [DEMO_POLICY, ...demoPairs().map((p) => `Customer: ${p.prompt}\nAgent: ${p.response}\n`)].join("\n");
   await uploadDatasetVersion(db, actor, orgId, corpus.id, asBody(text), { store });
-  return { policyId: policy.id, suiteId: suite.id, datasetIds: [pairs.id, corpus.id] };
+  const models = await seedDemoModels(db, actor, orgId, projectId, { datasetVersionId: pairsVersion.id, suiteVersionId: suiteVersion.id }, store);
+  return { policyId: policy.id, suiteId: suite.id, datasetIds: [pairs.id, corpus.id], ...models };
+}
+
+/**
+ * The demo's model versions, imported as folders the way a person uploads one (with their lineage: the
+ * pairs they were trained on, the version each was fine-tuned from), and an eval run of the suite on each,
+ * queued for the server to run on its CPU in the background.
+ */
+async function seedDemoModels(db: PrismaClient, actor: Actor, orgId: string, projectId: string, on: { datasetVersionId: string; suiteVersionId: string }, store?: ArtifactStore) {
+  const model = await createModel(db, actor, orgId, projectId, "support-assistant");
+  const versionIds: string[] = [];
+  const runIds: string[] = [];
+  for (const name of DEMO_MODEL_VERSIONS) {
+    const dir = path.join(DEMO_MODEL_DIR, name);
+    const files = fs
+      .readdirSync(dir)
+      .sort()
+      .map((file) => {
+        const bytes = fs.readFileSync(path.join(dir, file));
+        return { path: file, sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
+      });
+    const lineage = { datasetVersionId: on.datasetVersionId, ...(versionIds.length ? { parentVersionId: versionIds.at(-1) } : {}) };
+    const upload = await startFolderUpload(db, actor, orgId, model.id, { files, lineage }, store);
+    for (const file of upload.missing) await receiveFolderFile(db, orgId, model.id, upload.uploadId, file, fs.createReadStream(path.join(dir, file)), store);
+    const version = await commitFolderUpload(db, actor, orgId, model.id, upload.uploadId, store);
+    versionIds.push(version.id);
+    const run = await createRun(db, actor, orgId, { projectId, kind: "EVAL", target: "SERVER", config: DEMO_EVAL_CONFIG, suiteVersionId: on.suiteVersionId, modelVersionId: version.id });
+    runIds.push(run.id);
+  }
+  return { modelId: model.id, modelVersionIds: versionIds, evalRunIds: runIds };
 }

@@ -1,9 +1,10 @@
-// Eval runs with target ENDPOINT run in the web server: the work is waiting on HTTP, not compute.
-// A worker claims QUEUED endpoint runs (and RUNNING ones whose lease expired: their server stopped)
-// with a conditional update, so several instances sharing a database never run one twice. It keeps
-// a lease while working, calls the endpoint for each case not yet graded (so a resumed run skips
-// what is done) with the endpoint's concurrency limit, grades with the shared graders, stores each
-// result with its latency and tokens as it arrives, logs progress metrics, and honours cancel.
+// Eval runs the web server runs itself: target ENDPOINT (the work is waiting on HTTP, not compute) and
+// target SERVER (a small model version on the server's CPU engine, server/runs/server-eval.ts: the demo's).
+// A worker claims QUEUED runs (and RUNNING ones whose lease expired: their server stopped) with a
+// conditional update, so several instances sharing a database never run one twice. It keeps a lease
+// while working, runs each case not yet graded (so a resumed run skips what is done), grades with the
+// shared graders, stores each result as it arrives, logs progress metrics, and honours cancel. An
+// endpoint run calls the endpoint with its concurrency limit; a server run takes one case at a time.
 import type { Prisma, PrismaClient } from "@/server/db/generated/client";
 import { gradeCase, type ChatMessage, type EvalCase, type Judge } from "@/gpu/eval";
 import { promptOf } from "@/gpu/eval/runner";
@@ -18,6 +19,8 @@ import { OutboundRequestError, type GuardOptions } from "./ssrf";
 import { SecretKeyMismatch } from "./crypto";
 import { jsonValue } from "@/server/db/json";
 import { parseStoredCases } from "@/contracts/eval-case";
+import { executeServerModelRun } from "@/server/runs/server-eval";
+import { getArtifactStore, type ArtifactStore } from "@/server/storage";
 
 const SYSTEM = { type: "system" } as const;
 
@@ -31,6 +34,8 @@ export interface EndpointRunWorkerOptions {
   maxRuns?: number;
   retry?: RetryPolicy;
   guard?: GuardOptions;
+  /** Where server runs read model folders from (default: the configured artifact store). */
+  store?: ArtifactStore;
 }
 
 export interface EndpointRunWorker {
@@ -40,8 +45,10 @@ export interface EndpointRunWorker {
   close(): Promise<void>;
 }
 
-interface ClaimedRun {
+export interface ClaimedRun {
   id: string;
+  target: "ENDPOINT" | "SERVER";
+  modelVersionId: string | null;
   projectId: string;
   orgId: string;
   endpointId: string | null;
@@ -55,7 +62,7 @@ export function startEndpointRunWorker(options: EndpointRunWorkerOptions): Endpo
   const pollMs = options.pollMs ?? 5_000;
   const leaseMs = options.leaseMs ?? 30_000;
   const maxRuns = options.maxRuns ?? 4;
-  const active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  const active = new Map<string, { controller: AbortController; done: Promise<void>; target: ClaimedRun["target"] }>();
   let closed = false;
   let wakeUp: (() => void) | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -70,21 +77,25 @@ export function startEndpointRunWorker(options: EndpointRunWorkerOptions): Endpo
       let claimed: ClaimedRun | null = null;
       if (active.size < maxRuns) {
         try {
-          claimed = await claimNext(db, leaseMs);
+          claimed = await claimNext(db, leaseMs, [...active.values()].some((a) => a.target === "SERVER"));
         } catch (error) {
-          if (!closed) console.error("[hearth] endpoint runs: could not claim a run:", error);
+          if (!closed) console.error("[hearth] server-side eval runs: could not claim a run:", error);
         }
       }
       if (claimed) {
         const controller = new AbortController();
         const run = claimed;
-        const done = executeRun(db, run, controller, { leaseMs, retry: options.retry ?? DEFAULT_RETRY, guard: options.guard })
-          .catch((error) => console.error(`[hearth] endpoint run ${run.id} stopped:`, error))
+        const done = (
+          run.target === "SERVER"
+            ? executeServerModelRun(db, run, controller, leaseMs, options.store ?? getArtifactStore())
+            : executeRun(db, run, controller, { leaseMs, retry: options.retry ?? DEFAULT_RETRY, guard: options.guard })
+        )
+          .catch((error) => console.error(`[hearth] ${run.target.toLowerCase()} run ${run.id} stopped:`, error))
           .finally(() => {
             active.delete(run.id);
             wake();
           });
-        active.set(run.id, { controller, done });
+        active.set(run.id, { controller, done, target: run.target });
         continue;
       }
       await new Promise<void>((resolve) => {
@@ -115,17 +126,33 @@ export function startEndpointRunWorker(options: EndpointRunWorkerOptions): Endpo
   };
 }
 
-/** Claims the oldest queued endpoint run, or a running one whose server stopped renewing its lease. */
-async function claimNext(db: PrismaClient, leaseMs: number): Promise<ClaimedRun | null> {
+/**
+ * Claims the oldest queued endpoint or server run, or a running one whose server stopped renewing its
+ * lease. A server run (CPU-bound) is claimed only while this instance runs no other.
+ */
+async function claimNext(db: PrismaClient, leaseMs: number, serverRunActive: boolean): Promise<ClaimedRun | null> {
   // The database's clock, not this instance's: instances sharing a database agree on when a lease ends.
   const now = await databaseNow(db);
   const candidates = await db.run.findMany({
     where: {
-      target: "ENDPOINT",
+      target: serverRunActive ? "ENDPOINT" : { in: ["ENDPOINT", "SERVER"] },
       kind: "EVAL",
       OR: [{ status: "QUEUED" }, { status: "RUNNING", OR: [{ leaseExpiresAt: null }, { leaseExpiresAt: { lt: now } }] }],
     },
-    select: { id: true, status: true, leaseExpiresAt: true, attempts: true, maxAttempts: true, projectId: true, endpointId: true, suiteVersionId: true, config: true, project: { select: { orgId: true } } },
+    select: {
+      id: true,
+      target: true,
+      status: true,
+      leaseExpiresAt: true,
+      attempts: true,
+      maxAttempts: true,
+      projectId: true,
+      endpointId: true,
+      modelVersionId: true,
+      suiteVersionId: true,
+      config: true,
+      project: { select: { orgId: true } },
+    },
     orderBy: { createdAt: "asc" },
     take: 5,
   });
@@ -154,7 +181,8 @@ async function claimNext(db: PrismaClient, leaseMs: number): Promise<ClaimedRun 
       await failRun(db, c.project.orgId, c.id, `The server stopped ${c.attempts} times while this eval was running; giving up after ${c.maxAttempts} attempts.`);
       continue;
     }
-    return { id: c.id, projectId: c.projectId, orgId: c.project.orgId, endpointId: c.endpointId, suiteVersionId: c.suiteVersionId, config: c.config, leaseExpiresAt };
+    const target = c.target === "SERVER" ? "SERVER" : "ENDPOINT";
+    return { id: c.id, target, projectId: c.projectId, orgId: c.project.orgId, endpointId: c.endpointId, modelVersionId: c.modelVersionId, suiteVersionId: c.suiteVersionId, config: c.config, leaseExpiresAt };
   }
   return null;
 }
@@ -179,8 +207,8 @@ async function renewLease(db: PrismaClient, runId: string, held: Date, leaseMs: 
   return { why: now?.status === "RUNNING" && !now.cancelRequested ? "lost" : "cancelled" };
 }
 
-async function failRun(db: PrismaClient, orgId: string, runId: string, error: string): Promise<void> {
-  await transitionRun(db, SYSTEM, orgId, runId, "FAILED", { error }).catch((e: unknown) => console.error(`[hearth] endpoint run ${runId}: could not record failure:`, e));
+export async function failRun(db: PrismaClient, orgId: string, runId: string, error: string): Promise<void> {
+  await transitionRun(db, SYSTEM, orgId, runId, "FAILED", { error }).catch((e: unknown) => console.error(`[hearth] run ${runId}: could not record failure:`, e));
 }
 
 /** The request for one case: the endpoint API and input the run's config asks for. */
@@ -196,28 +224,7 @@ async function executeRun(
   controller: AbortController,
   o: { leaseMs: number; retry: RetryPolicy; guard?: GuardOptions },
 ): Promise<void> {
-  let cancelled = false;
-  let lease = run.leaseExpiresAt;
-  // Renews the lease; a run that stopped being RUNNING (cancelled by a person), asks to cancel, or was
-  // taken over by another instance stops here.
-  // One renewal at a time: two in flight would hold the same fence, and the second would see the first's
-  // new lease as a takeover.
-  let renewing = false;
-  const renew = setInterval(() => {
-    if (renewing || controller.signal.aborted) return;
-    renewing = true;
-    void (async () => {
-      const renewed = await renewLease(db, run.id, lease, o.leaseMs);
-      if ("lease" in renewed) lease = renewed.lease;
-      else {
-        cancelled = renewed.why === "cancelled";
-        if (renewed.why === "lost") console.warn(`[hearth] endpoint run ${run.id}: another server took over its lease; this one stops working on it.`);
-        controller.abort(new Error(renewed.why));
-      }
-    })()
-      .catch((error) => console.error(`[hearth] endpoint run ${run.id}: lease renewal failed:`, error))
-      .finally(() => (renewing = false));
-  }, Math.max(200, Math.floor(o.leaseMs / 3)));
+  const lease = holdLease(db, run, controller, o.leaseMs);
   try {
     if (!run.endpointId) return await failRun(db, run.orgId, run.id, "The run's endpoint was deleted.");
     if (!run.suiteVersionId) return await failRun(db, run.orgId, run.id, "An eval run needs a suite version.");
@@ -297,7 +304,7 @@ async function executeRun(
     if (stop.fatal) return await failRun(db, run.orgId, run.id, `The endpoint "${target.name}" could not be used: ${stop.fatal.message}`);
     if (controller.signal.aborted) {
       // A person cancelled (status already CANCELLED), a cancel was requested, or the server is stopping (lease handed back).
-      if (cancelled) await transitionRun(db, SYSTEM, run.orgId, run.id, "CANCELLED", {}).catch(() => undefined);
+      if (lease.cancelled()) await transitionRun(db, SYSTEM, run.orgId, run.id, "CANCELLED", {}).catch(() => undefined);
       return;
     }
     await transitionRun(db, SYSTEM, run.orgId, run.id, "SUCCEEDED", {});
@@ -307,8 +314,38 @@ async function executeRun(
     console.error(`[hearth] endpoint run ${run.id} internal error ${id}:`, error);
     await failRun(db, run.orgId, run.id, `Internal error while running the eval (error id ${id}).`);
   } finally {
-    clearInterval(renew);
+    lease.release();
   }
+}
+
+/**
+ * Keeps a claimed run's lease while it is worked on: renewed every third of its length; a run that
+ * stopped being RUNNING (cancelled by a person), asks to cancel, or was taken over by another instance
+ * aborts `controller`, and `cancelled()` then says whether a person cancelled it.
+ */
+export function holdLease(db: PrismaClient, run: Pick<ClaimedRun, "id" | "target" | "leaseExpiresAt">, controller: AbortController, leaseMs: number): { cancelled(): boolean; release(): void } {
+  let cancelled = false;
+  let lease = run.leaseExpiresAt;
+  // One renewal at a time: two in flight would hold the same fence, and the second would see the first's
+  // new lease as a takeover.
+  let renewing = false;
+  const what = `${run.target.toLowerCase()} run ${run.id}`;
+  const renew = setInterval(() => {
+    if (renewing || controller.signal.aborted) return;
+    renewing = true;
+    void (async () => {
+      const renewed = await renewLease(db, run.id, lease, leaseMs);
+      if ("lease" in renewed) lease = renewed.lease;
+      else {
+        cancelled = renewed.why === "cancelled";
+        if (renewed.why === "lost") console.warn(`[hearth] ${what}: another server took over its lease; this one stops working on it.`);
+        controller.abort(new Error(renewed.why));
+      }
+    })()
+      .catch((error) => console.error(`[hearth] ${what}: lease renewal failed:`, error))
+      .finally(() => (renewing = false));
+  }, Math.max(200, Math.floor(leaseMs / 3)));
+  return { cancelled: () => cancelled, release: () => clearInterval(renew) };
 }
 
 /** Runs `fn` over `items`, at most `limit` at a time, starting no new item once `signal` aborts. */

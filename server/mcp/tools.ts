@@ -105,7 +105,7 @@ export const MCP_TOOLS: readonly ToolDefinition[] = [
   tool({
     name: "get_policy",
     title: "Read a policy",
-    description: "Reads a policy: its live draft text (markdown; clauses are headings ending in {#clause-id}) and its published versions.",
+    description: "Reads a policy: its live draft text (markdown; every heading is a clause; the clauses with their stable ids are listed beside the text) and its published versions.",
     procedures: ["policy.get"],
     readOnly: true,
     input: { policyId: ID("policy") },

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { router } from "@/server/trpc/init";
 import { projectProcedure, resourceProcedure } from "@/server/trpc/procedures";
-import { createPolicy, diffPolicyVersions, getPolicy, getPolicyVersion, listPolicies, publishPolicyVersion, updatePolicyDraft } from "./service";
+import { createPolicy, diffPolicyVersions, getPolicy, getPolicyVersion, listPolicies, projectClauses, publishPolicyVersion, updatePolicyDraft } from "./service";
 
 const MAX_POLICY_BYTES = 1_000_000;
 const title = z.string().trim().min(1, "is required").max(200, "must be at most 200 characters");
@@ -11,6 +11,8 @@ const versionNumber = z.number().int().min(1);
 export const policyRouter = router({
   list: projectProcedure("VIEWER", "policies:read").query(({ ctx }) => listPolicies(ctx.db, ctx.projectId)),
   get: resourceProcedure("policy", "VIEWER", "policies:read").query(({ ctx, input }) => getPolicy(ctx.db, input.policyId)),
+  /** The project's clauses with their text, for the suite editor's clause picker. */
+  clauses: projectProcedure("VIEWER", "policies:read").query(({ ctx }) => projectClauses(ctx.db, ctx.projectId)),
   create: projectProcedure("EDITOR", "policies:write")
     .input(
       z.object({

@@ -5,7 +5,7 @@ import { recordAudit } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/contracts/actor";
 import { diffLines } from "@/server/lib/line-diff";
-import { assignClauseIds, clauseProblems, parseClauses } from "./clauses";
+import { clauseBodies, clauseProblems, documentClauses, syncClauseAnchors, type Clause } from "./clauses";
 import { editLiveDocument, policyDocName, readLiveDocument, replaceText } from "@/server/collab";
 import { policyText } from "@/contracts/collab-doc";
 
@@ -17,31 +17,17 @@ export async function currentPolicyText(db: PrismaClient, policyId: string): Pro
 }
 
 /**
- * Gives every heading of the live document a clause id, written into the document itself (so editors
- * see it and the next version cites the same clauses), and returns the text as it now stands.
+ * The live document's text and clauses, every heading with its id: ids the document lacks (a new
+ * heading, an old policy's in-text `{#id}`) are written into the document first, as an edit everyone
+ * connected receives, so the clauses panel, the picker and the next version agree on them.
  */
-async function liveTextWithClauseIds(db: PrismaClient, policyId: string, userId: string | null): Promise<string> {
-  let source = "";
+async function liveClauses(db: PrismaClient, policyId: string, userId: string | null): Promise<{ text: string; clauses: Clause[] }> {
+  let out = { text: "", clauses: [] as Clause[] };
   await editLiveDocument(db, policyDocName(policyId), userId, (doc) => {
-    const text = policyText(doc);
-    const current = text.toString();
-    source = assignClauseIds(current);
-    if (source === current) return;
-    const before = current.split("\n");
-    const after = source.split("\n");
-    const inserts: [number, string][] = [];
-    let offset = 0;
-    before.forEach((line, i) => {
-      if (line !== after[i]) {
-        const kept = line.replace(/\s+$/, "");
-        inserts.push([offset + kept.length, after[i].slice(kept.length)]);
-      }
-      offset += line.length + 1;
-    });
-    // From the end, so earlier offsets stay valid.
-    for (const [at, anchor] of inserts.reverse()) text.insert(at, anchor);
+    syncClauseAnchors(doc);
+    out = { text: policyText(doc).toString(), clauses: documentClauses(doc) };
   });
-  return source;
+  return out;
 }
 
 export const policySelect = { id: true, projectId: true, key: true, title: true, createdAt: true, updatedAt: true } as const;
@@ -61,8 +47,29 @@ export async function getPolicy(db: PrismaClient, policyId: string) {
     where: { id: policyId },
     select: { ...policySelect, versions: { select: versionSummary, orderBy: { version: "desc" } } },
   });
-  const draft = await currentPolicyText(db, policyId);
-  return { ...policy, draft, clauses: parseClauses(draft) };
+  const { text: draft, clauses } = await liveClauses(db, policyId, null);
+  return { ...policy, draft, clauses };
+}
+
+/** How much of a clause's text the picker shows. */
+const CLAUSE_TEXT_CHARS = 600;
+
+/**
+ * Every policy of the project with the clauses its working copy holds (ids named first, as for
+ * getPolicy) and the start of each clause's text: what a suite editor's clause picker searches.
+ */
+export async function projectClauses(db: PrismaClient, projectId: string) {
+  const policies = await db.policy.findMany({ where: { projectId }, select: { id: true, key: true, title: true }, orderBy: { title: "asc" }, take: 200 });
+  const out = [];
+  for (const policy of policies) {
+    const { text, clauses } = await liveClauses(db, policy.id, null);
+    const bodies = clauseBodies(text, clauses);
+    out.push({
+      ...policy,
+      clauses: clauses.map((c, i) => ({ id: c.id, number: c.number, title: c.title, level: c.level, text: bodies[i].length > CLAUSE_TEXT_CHARS ? `${bodies[i].slice(0, CLAUSE_TEXT_CHARS)}…` : bodies[i] })),
+    });
+  }
+  return out;
 }
 
 export async function createPolicy(db: PrismaClient, actor: Actor, orgId: string, input: { projectId: string; key: string; title: string; draft: string }) {
@@ -71,7 +78,7 @@ export async function createPolicy(db: PrismaClient, actor: Actor, orgId: string
       throw new DomainError("CONFLICT", `A policy with the key "${input.key}" already exists in this project.`);
     }
     const policy = await tx.policy.create({
-      data: { ...input, draft: assignClauseIds(input.draft), createdById: actorId(actor) },
+      data: { ...input, createdById: actorId(actor) },
       select: policySelect,
     });
     await recordAudit(tx, actor, { orgId, action: "policy.create", resourceType: "Policy", resourceId: policy.id, after: policy });
@@ -80,9 +87,16 @@ export async function createPolicy(db: PrismaClient, actor: Actor, orgId: string
 }
 
 export async function updatePolicyDraft(db: PrismaClient, actor: Actor, orgId: string, policyId: string, changes: { title?: string; draft?: string }) {
-  const draft = changes.draft === undefined ? undefined : assignClauseIds(changes.draft);
+  const draft = changes.draft;
   // The working copy is the live document: an API edit goes in as an edit everyone connected sees.
-  if (draft !== undefined) await editLiveDocument(db, policyDocName(policyId), actorId(actor), (doc) => replaceText(doc, draft));
+  // Only the changed middle is replaced: headings outside it keep their ids; one inside it that comes
+  // back with the same title gets its id back (see contracts/policy-clauses.ts).
+  if (draft !== undefined) {
+    await editLiveDocument(db, policyDocName(policyId), actorId(actor), (doc) => {
+      replaceText(doc, draft);
+      syncClauseAnchors(doc);
+    });
+  }
   return db.$transaction(async (tx) => {
     const before = await tx.policy.findUniqueOrThrow({ where: { id: policyId }, select: { ...policySelect, draft: true } });
     const after = await tx.policy.update({ where: { id: policyId }, data: { title: changes.title, draft }, select: { ...policySelect, draft: true } });
@@ -92,12 +106,12 @@ export async function updatePolicyDraft(db: PrismaClient, actor: Actor, orgId: s
 }
 
 /**
- * Publishes the current content as the next immutable version. Headings without a clause id get one,
- * and the working copy keeps those ids so the next version cites the same clauses.
+ * Publishes the current content as the next immutable version: the text exactly as written, and the
+ * clauses with the document's ids (headings without one get one first, kept by the working copy so
+ * the next version cites the same clauses).
  */
 export async function publishPolicyVersion(db: PrismaClient, actor: Actor, orgId: string, policyId: string, message: string) {
-  const source = await liveTextWithClauseIds(db, policyId, actorId(actor));
-  const clauses = parseClauses(source);
+  const { text: source, clauses } = await liveClauses(db, policyId, actorId(actor));
   const problems = clauseProblems(clauses);
   if (!source.trim()) problems.unshift("The policy is empty.");
   if (problems.length) throw new DomainError("BAD_REQUEST", `This policy cannot be published: ${problems.join(" ")}`);

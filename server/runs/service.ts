@@ -57,14 +57,15 @@ export async function createRun(
   }
   if (input.kind === "EVAL" && !input.suiteVersionId) throw new DomainError("BAD_REQUEST", "An eval run needs a published suite version (suiteVersionId).");
   if (input.target === "ENDPOINT") input = { ...input, config: await endpointRunConfig(db, input) };
+  else if (input.target === "SERVER" && (input.kind !== "EVAL" || !input.modelVersionId)) throw new DomainError("BAD_REQUEST", "target: the server runs only eval runs of a model version.");
   else if (input.endpointId) throw new DomainError("BAD_REQUEST", "endpointId: only runs with target ENDPOINT call an endpoint.");
   const created = await db.$transaction(async (tx) => {
     const run = await tx.run.create({ data: { ...input, createdById: actorId(actor) }, select: runSelect });
     await recordAudit(tx, actor, { orgId, action: "run.create", resourceType: "Run", resourceId: run.id, after: run });
     return run;
   });
-  // The server runs endpoint evals itself (server/endpoints/eval-runner.ts): wake it now.
-  if (created.target === "ENDPOINT") announceEndpointRun(created.id);
+  // The server runs endpoint and server evals itself (server/endpoints/eval-runner.ts): wake it now.
+  if (created.target === "ENDPOINT" || created.target === "SERVER") announceEndpointRun(created.id);
   return created;
 }
 
@@ -122,9 +123,9 @@ function assertAcceptsData(status: RunStatus) {
   if (status !== "RUNNING") throw new DomainError("PRECONDITION_FAILED", `The run is ${status}; only a RUNNING run accepts metrics and results.`);
 }
 
-/** Endpoint evals are run and recorded by the server itself; clients may only cancel them. */
+/** Endpoint and server evals are run and recorded by the server itself; clients may only cancel them. */
 export function assertNotServerRun(target: RunTarget) {
-  if (target === "ENDPOINT") throw new DomainError("PRECONDITION_FAILED", "The server runs endpoint evals and records their results; you can only cancel them.");
+  if (target === "ENDPOINT" || target === "SERVER") throw new DomainError("PRECONDITION_FAILED", "The server runs this eval and records its results itself; you can only cancel it.");
 }
 
 /** Appends metric points; a point already stored (same run, name and step) is skipped, so retries are safe. */
@@ -372,7 +373,7 @@ export async function runContext(db: PrismaClient, run: { projectId: string; mod
 }
 
 /** Run kinds and targets the server can start again by itself: a browser run is restarted from its Train page. */
-const RETRYABLE_TARGETS: RunTarget[] = ["NODE", "ENDPOINT"];
+const RETRYABLE_TARGETS: RunTarget[] = ["NODE", "ENDPOINT", "SERVER"];
 
 /**
  * A new run with the same kind, target, inputs and config as a run that failed or was cancelled; the

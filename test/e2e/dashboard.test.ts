@@ -186,6 +186,21 @@ describe("dashboards in a browser", () => {
     expect(await clauses.locator("li").count()).toBe(6);
     await expect(clauses.textContent()).resolves.toContain("1.1 Sale items");
     await page.screenshot({ path: screenshotPath("demo-policy"), fullPage: true });
+
+    // Three small models trained on the demo's pairs, each evaluated by the server on its CPU in the
+    // background since the first start: the dashboard shows their measured, differing pass rates.
+    const runs = async () => (await call(demoCookie, "query", "run.list", { projectId: demoProject.id })) as { status: string; kind: string }[];
+    await expect.poll(async () => (await runs()).filter((r) => r.kind === "EVAL").map((r) => r.status), { timeout: 240_000, interval: 1_000 }).toEqual(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
+    await page.getByTestId("project-nav").getByRole("link", { name: "Dashboard" }).click();
+    await page.waitForURL(/\/dashboard/);
+    await page.getByTestId("score-chart").locator("canvas").first().waitFor();
+    await page.screenshot({ path: screenshotPath("demo-dashboard"), fullPage: true });
+    await page.getByTestId("score-chart").getByRole("button", { name: "Show as table" }).click();
+    const rows = await page.getByTestId("score-table").locator("tbody tr").allTextContents();
+    expect(rows).toHaveLength(3);
+    const rates = rows.map((row) => Number(/(\d+\.\d)%/.exec(row)![1]));
+    expect(rates.every((r) => r > 0)).toBe(true);
+    expect(new Set(rates).size).toBe(3);
     await context.close();
   });
 

@@ -357,6 +357,69 @@ describe("suites, runs and models in a browser", () => {
     await page.locator(".markdown-text .md-heading", { hasText: "1.1 Exceptions" }).waitFor();
     await context.close();
   });
+
+  it("keeps a case's link to its clause while the heading is renamed, a clause is typed in before it and its section is moved; publishes the text as typed", async () => {
+    const created = await call(aliceCookie, "mutation", "policy.create", {
+      projectId,
+      key: "returns",
+      title: "Returns policy",
+      draft: "# 1. Returns\nWithin 30 days.\n\n# 2. Shipping\nTwo days.",
+    });
+    // The clause's id comes from the document (the server names the headings it is asked about).
+    const before = await call(aliceCookie, "query", "policy.get", { policyId: created.id });
+    const returnsId = before.clauses.find((c: { title: string }) => c.title === "Returns").id as string;
+    expect(returnsId).toMatch(/^c-[0-9a-f]{8}$/);
+    expect(before.draft).toBe("# 1. Returns\nWithin 30 days.\n\n# 2. Shipping\nTwo days.");
+    const suite = await call(aliceCookie, "mutation", "suite.create", { projectId, name: "Returns answers" });
+    await call(aliceCookie, "mutation", "suite.setCases", {
+      suiteId: suite.id,
+      cases: [{ id: "return-window", input: "How long can I return?", expected: "30 days", graders: [{ type: "contains", values: ["30 days"] }], tags: [], clauses: [returnsId] }],
+    });
+    await call(aliceCookie, "mutation", "suite.publish", { suiteId: suite.id, message: "one case" });
+
+    const context = await contextFor(browser, aliceCookie);
+    const page = await context.newPage();
+    await page.goto(`${projectUrl}/policies/${created.id}`);
+    const editor = page.getByTestId("policy-editor-content");
+    await page.getByTestId("clauses").filter({ hasText: returnsId }).waitFor();
+    const line = (n: number) => editor.locator(".cm-line").nth(n);
+    // rename: the word after the number, typed over
+    await line(0).click();
+    await page.keyboard.press("End");
+    for (let i = 0; i < "Returns".length; i++) await page.keyboard.press("Backspace");
+    await page.keyboard.type("Returns and refunds");
+    // a clause typed in before it
+    await page.keyboard.press("Home");
+    await page.keyboard.type("# 0. Scope\nEvery order.\n\n");
+    await page.getByTestId("clauses").filter({ hasText: "Returns and refunds" }).waitFor();
+    // its section moved below Shipping (CodeMirror's Alt+ArrowDown deletes the lines and inserts them again)
+    await line(3).click();
+    await page.keyboard.down("Shift");
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.up("Shift");
+    for (let i = 0; i < 3; i++) await page.keyboard.press("Alt+ArrowDown");
+    const typed = "# 0. Scope\nEvery order.\n\n\n# 2. Shipping\nTwo days.\n# 1. Returns and refunds\nWithin 30 days.";
+    await expect.poll(async () => (await editor.locator(".cm-line").allTextContents()).join("\n"), { timeout: 15_000 }).toBe(typed);
+    // the panel shows what the next version will publish, ids included, before publishing
+    const clauses = page.getByTestId("clauses");
+    await expect
+      .poll(async () => (await clauses.locator("li").allTextContents()).map((t) => t.trim()), { timeout: 15_000 })
+      .toEqual([expect.stringMatching(/^c-[0-9a-f]{8} 0 Scope$/), expect.stringMatching(/^c-[0-9a-f]{8} 2 Shipping$/), `${returnsId} 1 Returns and refunds`]);
+    // the rendered view beside the editor reads as the text does, block by block
+    await expect
+      .poll(() => page.getByTestId("policy-rendered").locator(":scope > *").allTextContents(), { timeout: 15_000 })
+      .toEqual(["0. Scope", "Every order.", "2. Shipping", "Two days.", "1. Returns and refunds", "Within 30 days."]);
+    await page.screenshot({ path: screenshotPath("policy-clause-ids"), fullPage: true });
+    await publishPolicyWhenDraftShows(page, "Every order.", "Scope first, returns last", 1);
+    await context.close();
+
+    const version = await call(aliceCookie, "query", "policy.version", { policyId: created.id, version: 1 });
+    expect(version.content).toBe(typed);
+    expect(version.clauses.find((c: { id: string }) => c.id === returnsId)).toMatchObject({ number: "1", title: "Returns and refunds" });
+    // the coverage matrix still counts the case against the renamed, moved clause
+    const dashboard = await call(aliceCookie, "query", "dashboard.project", { projectId, range: "all" });
+    expect(dashboard.coverage.clauses.find((c: { clauseId: string }) => c.clauseId === returnsId)).toMatchObject({ cases: 1 });
+  });
 });
 
 /** Opens the publish preview until the draft's diff shows `line` (live edits reach the draft within seconds), then publishes. */

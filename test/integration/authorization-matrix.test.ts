@@ -58,6 +58,7 @@ const MATRIX: Record<string, Row> = {
 
   "policy.list": { input: project, allow: READERS, scope: "policies:read" },
   "policy.get": { input: (f) => ({ policyId: f.policyId }), allow: READERS, scope: "policies:read" },
+  "policy.clauses": { input: project, allow: READERS, scope: "policies:read" },
   "policy.create": { input: (f) => ({ ...project(f), key: unique("p"), title: "Privacy" }), allow: WRITERS, scope: "policies:write" },
   "policy.update": { input: (f) => ({ policyId: f.policyId, draft: "# Changed {#c-x}" }), allow: WRITERS, scope: "policies:write" },
   "policy.publish": { input: (f) => ({ policyId: f.policyId, message: "v2" }), allow: WRITERS, scope: "policies:write" },

@@ -10,7 +10,10 @@ import { demoBanner, seedDemoOnce } from "@/server/seed";
 import { authorizeCredentials } from "@/server/auth/credentials";
 import { FileArtifactStore } from "@/server/storage";
 import { createSession, sessionIsLive } from "@/server/auth/sessions";
+import { startEndpointRunWorker } from "@/server/endpoints/eval-runner";
+import { DEMO_MODEL_VERSIONS } from "@/server/demo/content";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
+import { until } from "../support/serving";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -18,6 +21,8 @@ describe.each(TEST_DATABASE_KINDS)("the demo sign-in on %s", (kind) => {
   let db: PrismaClient;
   let close: () => Promise<void>;
   let url: string;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-demo-"));
+  const store = new FileArtifactStore(path.join(dataDir, "artifacts"));
 
   beforeAll(async () => {
     ({ db, close, url } = await openTestDatabase(kind));
@@ -29,8 +34,7 @@ describe.each(TEST_DATABASE_KINDS)("the demo sign-in on %s", (kind) => {
   afterAll(async () => close?.());
 
   it("prints the password on the first start only, then where it is kept and how to reset it; the reset works", async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-demo-"));
-    const first = await seedDemoOnce(db, dataDir, { store: new FileArtifactStore(path.join(dataDir, "artifacts")) });
+    const first = await seedDemoOnce(db, dataDir, { store });
     expect(first!.password).toMatch(/^demo-/);
     expect(demoBanner(first!).join("\n")).toContain(`Demo sign-in: demo@hearth.local / ${first!.password}`);
     const file = path.join(dataDir, "demo-sign-in.json");
@@ -74,4 +78,41 @@ describe.each(TEST_DATABASE_KINDS)("the demo sign-in on %s", (kind) => {
     expect(JSON.parse(fs.readFileSync(file, "utf8"))).toEqual({ email: "demo@hearth.local", password });
     expect(spawnSync(process.execPath, [path.join(root, "bin/hearth.mjs"), "reset-password", "nobody@example.com"], { cwd: root, env: { ...process.env, DATABASE_URL: url }, encoding: "utf8" }).status).toBe(1);
   });
+
+  it("holds three model versions trained on the demo's pairs, each with an eval run the server runs on its CPU, scoring differently and above zero", async () => {
+    const project = await db.project.findFirstOrThrow({ where: { org: { slug: "demo" } }, select: { id: true, orgId: true } });
+    const pairs = await db.datasetVersion.findFirstOrThrow({ where: { dataset: { projectId: project.id, name: "support-pairs" } }, select: { id: true } });
+    const versions = await db.modelVersion.findMany({
+      where: { model: { projectId: project.id } },
+      orderBy: { version: "asc" },
+      select: { id: true, parentId: true, datasetVersionId: true, files: { select: { path: true } } },
+    });
+    expect(versions).toHaveLength(DEMO_MODEL_VERSIONS.length);
+    // Folders with their lineage: each fine-tuned from the one before, all on the demo's pairs.
+    expect(versions.map((v) => v.parentId)).toEqual([null, versions[0].id, versions[1].id]);
+    expect(versions.every((v) => v.datasetVersionId === pairs.id)).toBe(true);
+    expect(versions[0].files.map((f) => f.path)).toEqual(expect.arrayContaining(["config.json", "model.safetensors", "tokenizer.json"]));
+
+    const runs = () => db.run.findMany({ where: { projectId: project.id, kind: "EVAL" }, select: { id: true, target: true, status: true, error: true, modelVersionId: true, summary: true } });
+    expect((await runs()).map((r) => [r.target, r.status])).toEqual(versions.map(() => ["SERVER", "QUEUED"]));
+    const worker = startEndpointRunWorker({ db, store, pollMs: 100 });
+    try {
+      let last: unknown = null;
+      await until(async () => (last = await runs()).every((r) => r.status !== "QUEUED" && r.status !== "RUNNING"), "the demo's eval runs to finish", () => JSON.stringify(last), 240_000);
+    } finally {
+      await worker.close();
+    }
+    const finished = await runs();
+    expect(finished.map((r) => [r.status, r.error])).toEqual(versions.map(() => ["SUCCEEDED", null]));
+    const rate = (versionId: string) => (finished.find((r) => r.modelVersionId === versionId)!.summary as { passRate: number }).passRate;
+    const rates = versions.map((v) => rate(v.id));
+    // Every case graded; each version better than the one it was fine-tuned from; the first below the
+    // suite's 0.5 release threshold and the last above it, so the gate has a refusal and a pass to show.
+    expect(await db.evalResult.count({ where: { runId: { in: finished.map((r) => r.id) } } })).toBe(12 * versions.length);
+    expect(rates[0]).toBeGreaterThan(0);
+    expect(rates[1]).toBeGreaterThan(rates[0]);
+    expect(rates[2]).toBeGreaterThan(rates[1]);
+    expect(rates[0]).toBeLessThan(0.5);
+    expect(rates[2]).toBeGreaterThanOrEqual(0.5);
+  }, 300_000);
 });

@@ -13,6 +13,8 @@ import { completeText, loadTextModel, type TextModel } from "../../gpu/nn/text-m
 import { gpuContext } from "../gpu/helpers";
 import { copyTinyLlamaFolder, oracleOrSkip, oraclePython, runOracle } from "../support/oracle";
 import { loadTorchTextModel } from "../../node-agent/torch-inference";
+import { loadCpuTextModel } from "../../gpu/nn/cpu-network";
+import { nodeFolderReader } from "../../gpu/io/folder-node";
 
 const oracle = oracleOrSkip();
 const MESSAGES = [
@@ -102,6 +104,39 @@ describe.skipIf(!oracle)("TextModel vs transformers on a llama folder", () => {
       const got = await model.logLikelihood(context, continuation);
       expect(Math.abs(got.logprob - want.scores[i].logprob), `${JSON.stringify(s)}: ${got.logprob} vs ${want.scores[i].logprob}`).toBeLessThan(1e-3);
     }
+  });
+});
+
+// The server's CPU engine (gpu/nn/cpu-network.ts, which evaluates the demo's models): the float64
+// reference forward behind the same text side, held to the same oracle; too large a model is refused.
+describe.skipIf(!oracle)("the CPU engine's TextModel vs transformers", () => {
+  let root = "";
+  let dir = "";
+  let model: TextModel;
+  let want: OracleOut;
+
+  beforeAll(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-cpu-text-model-"));
+    dir = path.join(root, "tiny-llama");
+    copyTinyLlamaFolder(dir);
+    want = transformers(dir);
+    model = await loadCpuTextModel(nodeFolderReader(dir));
+  }, 300_000);
+
+  afterAll(() => {
+    model?.release();
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it("generates greedily token for token and scores within 1e-3; refuses a model past its size bound before reading weights", async () => {
+    expect(model.chatPromptIds(MESSAGES)).toEqual(want.prompt);
+    const got = await completeText(model, model.chatPromptIds(MESSAGES), { maxNewTokens: MAX_NEW_TOKENS, temperature: 0 });
+    expect(got.tokens).toEqual(want.generated);
+    for (const [i, s] of SCORES.entries()) {
+      const score = await model.logLikelihood("messages" in s ? model.chatPromptIds(s.messages!) : model.promptIds(s.text!), model.encode(s.continuation));
+      expect(Math.abs(score.logprob - want.scores[i].logprob), JSON.stringify(s)).toBeLessThan(1e-3);
+    }
+    await expect(loadCpuTextModel(nodeFolderReader(dir), { maxParameters: 1000 })).rejects.toThrow(/parameters; the server's CPU engine takes at most 0.0M \(run it on a GPU node or in the browser\)/);
   });
 });
 

@@ -1,7 +1,11 @@
 "use client";
 // The live policy editor: markdown in CodeMirror 6 bound to the shared Y.Text with
 // y-codemirror.next, remote cursors and selections with names and colours, who-is-here avatars.
+// Clause ids live in the document beside the text (contracts/policy-clauses.ts): a person who can edit
+// names new headings as they type (a moment after the last keystroke), and `onContent` hands the page
+// the live text and clauses for its clauses panel and rendered view.
 import { useEffect, useRef } from "react";
+import { documentClauses, syncClauseAnchors, type Clause } from "@/contracts/policy-clauses";
 import { basicSetup } from "codemirror";
 import { EditorState } from "@codemirror/state";
 import { EditorView } from "@codemirror/view";
@@ -11,10 +15,35 @@ import { yCollab } from "y-codemirror.next";
 import { CollabStatus } from "./CollabStatus";
 import { useCollabDoc, type CollabUser } from "./useCollabDoc";
 
-export function PolicyEditor({ policyId, canEdit, user }: { policyId: string; canEdit: boolean; user: CollabUser }) {
+export interface PolicyContent {
+  text: string;
+  clauses: Clause[];
+}
+
+export function PolicyEditor({ policyId, canEdit, user, onContent }: { policyId: string; canEdit: boolean; user: CollabUser; onContent?: (content: PolicyContent) => void }) {
   const session = useCollabDoc(`policy:${policyId}`, user, canEdit);
   const host = useRef<HTMLDivElement>(null);
   const readOnly = session?.readOnly ?? !canEdit;
+  const report = useRef(onContent);
+  report.current = onContent;
+
+  useEffect(() => {
+    if (!session) return;
+    const doc = session.doc;
+    let naming: ReturnType<typeof setTimeout> | null = null;
+    const changed = (_update: Uint8Array, _origin: unknown, _doc: Y.Doc, tr: Y.Transaction) => {
+      report.current?.({ text: doc.getText("content").toString(), clauses: documentClauses(doc) });
+      if (readOnly || !tr.local) return;
+      if (naming) clearTimeout(naming);
+      naming = setTimeout(() => syncClauseAnchors(doc), 400);
+    };
+    doc.on("update", changed);
+    report.current?.({ text: doc.getText("content").toString(), clauses: documentClauses(doc) });
+    return () => {
+      doc.off("update", changed);
+      if (naming) clearTimeout(naming);
+    };
+  }, [session?.doc, readOnly]);
 
   useEffect(() => {
     if (!session || !host.current) return;

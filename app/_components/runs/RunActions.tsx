@@ -6,7 +6,7 @@ import { useTRPC } from "@/app/_lib/trpc";
 type RunLike = { id: string; status: string; target: string };
 
 /** Whether the server can start this run again by itself (a browser run restarts from the Train page). */
-export const canRetry = (run: RunLike) => (run.status === "FAILED" || run.status === "CANCELLED") && (run.target === "NODE" || run.target === "ENDPOINT");
+export const canRetry = (run: RunLike) => (run.status === "FAILED" || run.status === "CANCELLED") && (run.target === "NODE" || run.target === "ENDPOINT" || run.target === "SERVER");
 export const canCancel = (run: RunLike) => run.status === "QUEUED" || run.status === "RUNNING";
 
 /**

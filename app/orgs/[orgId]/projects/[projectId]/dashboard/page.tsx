@@ -356,7 +356,7 @@ function RunHistory({ d, base }: { d: Dashboard; base: string }) {
     { label: "Run", value: (r) => r.id, render: (r) => <Link href={`${base}/runs/${r.id}`} className="mono">{r.id.slice(0, 10)}</Link> },
     { label: "Kind", value: (r) => r.kind },
     { label: "Status", value: (r) => r.status },
-    { label: "Ran on", value: (r) => (r.target === "BROWSER" ? "browser" : r.target === "NODE" ? "node" : "endpoint") },
+    { label: "Ran on", value: (r) => (r.target === "BROWSER" ? "browser" : r.target === "NODE" ? "node" : r.target === "SERVER" ? "server (CPU)" : "endpoint") },
     { label: "Model", value: (r) => (r.modelName ? `${r.modelName} v${r.modelVersion}` : null) },
     { label: "Suite", value: (r) => (r.suiteName ? `${r.suiteName} v${r.suiteVersion}` : null) },
     { label: "Created", value: (r) => new Date(r.createdAt).toISOString(), render: (r) => formatDate(r.createdAt) },

@@ -5,8 +5,8 @@ import { useSession } from "next-auth/react";
 import { Suspense, useState, type FormEvent } from "react";
 import { useTRPC } from "@/app/_lib/trpc";
 import { ErrorAlert, fieldError, formatDate, Loading } from "@/app/_components/ui";
-import { DiffView, MarkdownText, ProjectCrumbs, Section, TabBar, useProjectAccess } from "@/app/_components/records";
-import { PolicyEditor } from "@/app/_components/collab/PolicyEditor";
+import { DiffView, MarkdownText, ProjectCrumbs, RenderedMarkdown, Section, TabBar, useProjectAccess } from "@/app/_components/records";
+import { PolicyEditor, type PolicyContent } from "@/app/_components/collab/PolicyEditor";
 import { DocumentHistory } from "@/app/_components/collab/DocumentHistory";
 
 // The draft editor: live co-editing (API clients use policy.update, which edits the same live document).
@@ -28,6 +28,8 @@ function PolicyPage() {
   const access = useProjectAccess(projectId);
   const session = useSession();
   const policy = useQuery(trpc.policy.get.queryOptions({ policyId }));
+  // the live document as the editor holds it: the clauses the draft will publish, before publishing
+  const [live, setLive] = useState<PolicyContent | null>(null);
   const tab = (TABS.find((t) => t.id === params.get("tab"))?.id ?? "edit") as Tab;
   const hrefFor = (id: Tab, extra: Record<string, string> = {}) => `${pathname}?${new URLSearchParams({ tab: id, ...extra }).toString()}`;
 
@@ -53,24 +55,30 @@ function PolicyPage() {
         <div className="split">
           <div>
             <Section title="Draft">
-              <DraftEditor policyId={policyId} canEdit={access.canEdit} user={user} />
+              <DraftEditor policyId={policyId} canEdit={access.canEdit} user={user} onContent={setLive} />
             </Section>
             {access.canEdit ? <PublishPolicy policyId={policyId} latest={latest?.version ?? null} /> : null}
           </div>
-          <Section title="Clauses">
-            {p.clauses.length === 0 ? (
-              <p className="muted">No clauses yet: every markdown heading becomes a clause that cases can cite.</p>
-            ) : (
-              <ul className="clause-list" data-testid="clauses">
-                {p.clauses.map((c) => (
-                  <li key={`${c.id}-${c.line}`} style={{ paddingLeft: `${(c.level - 1) * 0.9}rem` }}>
-                    <span className="mono clause-id">{c.id || "(id on save)"}</span> {c.number ? `${c.number} ` : ""}
-                    {c.title}
-                  </li>
-                ))}
-              </ul>
-            )}
-          </Section>
+          <div>
+            <Section title="Clauses">
+              <p className="hint">What the next version will publish. Ids are kept beside the text: renaming, renumbering or moving a heading keeps the cases that cite it.</p>
+              {(live?.clauses ?? p.clauses).length === 0 ? (
+                <p className="muted">No clauses yet: every markdown heading becomes a clause that cases can cite.</p>
+              ) : (
+                <ul className="clause-list" data-testid="clauses">
+                  {(live?.clauses ?? p.clauses).map((c) => (
+                    <li key={`${c.id}-${c.line}`} style={{ paddingLeft: `${(c.level - 1) * 0.9}rem` }}>
+                      <span className="mono clause-id">{c.id || "(naming…)"}</span> {c.number ? `${c.number} ` : ""}
+                      {c.title}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </Section>
+            <Section title="Rendered">
+              <RenderedMarkdown text={live?.text ?? p.draft} testId="policy-rendered" />
+            </Section>
+          </div>
         </div>
       ) : null}
       {tab === "versions" ? <PolicyVersions policyId={policyId} versions={p.versions} selected={params.get("v")} hrefFor={hrefFor} /> : null}

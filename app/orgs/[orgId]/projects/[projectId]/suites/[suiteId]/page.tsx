@@ -7,7 +7,8 @@ import { Suspense, useMemo, useState, type FormEvent } from "react";
 import { useTRPC, useTRPCClient } from "@/app/_lib/trpc";
 import { ErrorAlert, fieldError, formatDate, Loading } from "@/app/_components/ui";
 import { downloadText, duration, percent, ProjectCrumbs, Section, TabBar, useProjectAccess } from "@/app/_components/records";
-import { SuiteEditor } from "@/app/_components/collab/SuiteEditor";
+import { SuiteEditor, useLiveCases } from "@/app/_components/collab/SuiteEditor";
+import { useCollabDoc, type CollabSession } from "@/app/_components/collab/useCollabDoc";
 import { DocumentHistory } from "@/app/_components/collab/DocumentHistory";
 import { ImportDialog } from "@/app/_components/suites/ImportDialog";
 import { NEEDS_REVIEW_TAG } from "@/gpu/eval/formats/report";
@@ -42,16 +43,34 @@ function SuitePage() {
   const { orgId, projectId, suiteId } = useParams<{ orgId: string; projectId: string; suiteId: string }>();
   const params = useSearchParams();
   const pathname = usePathname();
-  const trpc = useTRPC();
   const access = useProjectAccess(projectId);
-  const suite = useQuery(trpc.suite.get.queryOptions({ suiteId }));
+  const suite = useSuiteQuery(suiteId);
   const tab = (TABS.find((t) => t.id === params.get("tab"))?.id ?? "cases") as Tab;
 
   if (suite.isLoading) return <Loading what="suite" />;
   if (suite.error) return <ErrorAlert error={suite.error} />;
-  const s = suite.data!;
+  return <LiveSuite suite={suite.data!} tab={tab} orgId={orgId} projectId={projectId} suiteId={suiteId} pathname={pathname} readOnlyNotice={!access.canEdit && !!access.role} />;
+}
+
+type SuiteData = NonNullable<ReturnType<typeof useSuiteQuery>["data"]>;
+function useSuiteQuery(suiteId: string) {
+  const trpc = useTRPC();
+  return useQuery(trpc.suite.get.queryOptions({ suiteId }));
+}
+
+/**
+ * The suite with its working copy read live from the co-edited document: the case list, its count and
+ * its problems follow every editor's changes as they happen (the query's copy shows until it loads).
+ */
+function LiveSuite({ suite: s, tab, orgId, projectId, suiteId, pathname, readOnlyNotice }: { suite: SuiteData; tab: Tab; orgId: string; projectId: string; suiteId: string; pathname: string; readOnlyNotice: boolean }) {
   const canEdit = roleAtLeast(s.role, "EDITOR");
   const latest = s.versions[0] ?? null;
+  const session = useSession();
+  const user = { name: session.data?.user?.name ?? "", email: session.data?.user?.email ?? "" };
+  const collab = useCollabDoc(`suite:${suiteId}`, user, canEdit);
+  const live = useLiveCases(collab);
+  const cases = (live ?? s.draft) as DraftCase[];
+  const problems = live ? (validateLiveCases(live) as Problem[]) : (s.problems as Problem[]);
 
   return (
     <>
@@ -60,23 +79,26 @@ function SuitePage() {
         <div>
           <h1 data-testid="suite-name">{s.name}</h1>
           <p className="subtitle">
-            {s.draft.length} case{s.draft.length === 1 ? "" : "s"} in the working copy · {latest ? `latest version ${latest.version}` : "not published yet"}
+            <span data-testid="suite-case-count">
+              {cases.length} case{cases.length === 1 ? "" : "s"}
+            </span>{" "}
+            in the working copy · {latest ? `latest version ${latest.version}` : "not published yet"}
           </p>
         </div>
       </div>
-      {!access.canEdit && access.role ? <div className="alert alert-info">You have read-only access to this suite.</div> : null}
+      {readOnlyNotice ? <div className="alert alert-info">You have read-only access to this suite.</div> : null}
       <TabBar label="Suite" tabs={TABS} current={tab} hrefFor={(id) => `${pathname}?tab=${id}`} />
       {tab === "cases" ? (
         <>
-          <CasesTable cases={s.draft as DraftCase[]} problems={s.problems as Problem[]} />
+          <CasesTable cases={cases} problems={problems} />
           {canEdit ? <ImportDialog suiteId={suiteId} /> : null}
-          {canEdit ? <PublishSuite suiteId={suiteId} latest={latest?.version ?? null} problemCount={s.problems.length} reviewIds={(s.draft as DraftCase[]).filter((c) => strings(c.tags).includes(NEEDS_REVIEW_TAG)).map((c) => String(c.id))} /> : null}
-          <EditCases suiteId={suiteId} canEdit={canEdit} />
+          {canEdit ? <PublishSuite suiteId={suiteId} latest={latest?.version ?? null} problemCount={problems.length} reviewIds={cases.filter((c) => strings(c.tags).includes(NEEDS_REVIEW_TAG)).map((c) => String(c.id))} /> : null}
+          <EditCases session={collab} projectId={projectId} canEdit={canEdit} />
         </>
       ) : null}
       {tab === "versions" ? <SuiteVersions versions={s.versions} suiteName={s.name} /> : null}
       {tab === "runs" ? <SuiteRuns projectId={projectId} orgId={orgId} suiteId={suiteId} versions={s.versions} /> : null}
-      {tab === "settings" ? <SuiteSettings suiteId={suiteId} canEdit={canEdit} thresholds={s.thresholds as Thresholds} cases={s.draft as DraftCase[]} /> : null}
+      {tab === "settings" ? <SuiteSettings suiteId={suiteId} canEdit={canEdit} thresholds={s.thresholds as Thresholds} cases={cases} /> : null}
       {tab === "history" ? <DocumentHistory suiteId={suiteId} /> : null}
     </>
   );
@@ -292,10 +314,8 @@ function PublishSuite({ suiteId, latest, problemCount, reviewIds }: { suiteId: s
 /** The live editor's problems, from the same validation publishing applies. */
 const validateLiveCases = (cases: readonly unknown[]) => validateSuiteCases(cases).map((p) => ({ ...p, caseId: p.caseId ?? `#${p.index + 1}` }));
 
-function EditCases({ suiteId, canEdit }: { suiteId: string; canEdit: boolean }) {
-  const session = useSession();
+function EditCases({ session, projectId, canEdit }: { session: CollabSession | null; projectId: string; canEdit: boolean }) {
   const [open, setOpen] = useState(false);
-  const user = { name: session.data?.user?.name ?? "", email: session.data?.user?.email ?? "" };
   return (
     <Section
       title={canEdit ? "Edit cases" : "Cases source"}
@@ -305,7 +325,7 @@ function EditCases({ suiteId, canEdit }: { suiteId: string; canEdit: boolean }) 
         </button>
       }
     >
-      {open ? <CasesEditor suiteId={suiteId} canEdit={canEdit} user={user} validate={validateLiveCases} /> : <p className="hint">The working copy, case by case.</p>}
+      {open ? <CasesEditor session={session} projectId={projectId} validate={validateLiveCases} /> : <p className="hint">The working copy, case by case.</p>}
     </Section>
   );
 }

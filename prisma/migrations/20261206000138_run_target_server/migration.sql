@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "RunTarget" ADD VALUE 'SERVER';
