@@ -18,6 +18,10 @@ const common = {
   weight: z.number().finite().min(0).optional(),
   /** The score this grader must reach to pass. Default: see DEFAULT_GRADER_THRESHOLD. */
   threshold: z.number().min(0).max(1).optional(),
+  /** Inverts the grader: pass becomes fail and the score becomes 1 - score (promptfoo's `not-` prefix). */
+  negate: z.boolean().optional(),
+  /** A name this grader's score is reported under (promptfoo's `metric`). */
+  metricName: z.string().min(1).max(100).optional(),
 };
 
 export const EqualsSpec = z.strictObject({
@@ -27,6 +31,8 @@ export const EqualsSpec = z.strictObject({
   /** Trim both sides before comparing. Default true. */
   trim: z.boolean().optional(),
   caseInsensitive: z.boolean().optional(),
+  /** Compare as JSON: the output parsed as JSON must deep-equal `value` parsed as JSON (key order ignored). */
+  json: z.boolean().optional(),
   ...common,
 });
 export const ContainsSpec = z.strictObject({
@@ -42,12 +48,12 @@ export const RegexSpec = z.strictObject({
   pattern: z.string(),
   /** Only i, m, s, u. g and y are refused because they make matching stateful. */
   flags: z.string().optional(),
-  /** Pass when the pattern does NOT match. */
-  negate: z.boolean().optional(),
   ...common,
 });
-export const IsJsonSpec = z.strictObject({ type: z.literal("is-json"), ...common });
-export const JsonSchemaSpec = z.strictObject({ type: z.literal("json-schema"), schema: z.unknown(), ...common });
+/** Accept JSON inside one surrounding ``` fence. Default true; promptfoo's is-json does not (false). */
+const fence = z.boolean().optional();
+export const IsJsonSpec = z.strictObject({ type: z.literal("is-json"), fence, ...common });
+export const JsonSchemaSpec = z.strictObject({ type: z.literal("json-schema"), schema: z.unknown(), fence, ...common });
 export const NumericSpec = z.strictObject({
   type: z.literal("numeric"),
   /** Defaults to the number in the case's `expected`. */
@@ -63,8 +69,12 @@ export const SimilaritySpec = z.strictObject({
   /** Defaults to the case's `expected`. */
   expected: z.string().optional(),
   caseInsensitive: z.boolean().optional(),
+  /** Trim both texts before comparing. Default true. */
+  trim: z.boolean().optional(),
   /** Pass when the edit distance is at most this, instead of comparing the score to `threshold`. */
   maxDistance: z.number().int().min(0).optional(),
+  /** With maxDistance: score 1 when within it and 0 when not, as promptfoo's levenshtein scores. */
+  binaryScore: z.boolean().optional(),
   ...common,
 });
 export const MultipleChoiceSpec = z.strictObject({
@@ -86,7 +96,7 @@ export const RubricSpec = z.strictObject({
   ...common,
 });
 
-export const GraderSpecSchema = z.discriminatedUnion("type", [
+const LEAF_GRADERS = [
   EqualsSpec,
   ContainsSpec,
   RegexSpec,
@@ -97,7 +107,18 @@ export const GraderSpecSchema = z.discriminatedUnion("type", [
   MultipleChoiceSpec,
   ForbiddenSpec,
   RubricSpec,
-]);
+] as const;
+export const LeafGraderSpecSchema = z.discriminatedUnion("type", [...LEAF_GRADERS]);
+/**
+ * Several graders judged as one (promptfoo's `assert-set`): the score is the weighted mean of the
+ * children's scores; it passes when every child passes, or, with a threshold, when the score reaches it.
+ */
+export const GroupSpec = z.strictObject({
+  type: z.literal("group"),
+  graders: z.array(LeafGraderSpecSchema).min(1),
+  ...common,
+});
+export const GraderSpecSchema = z.discriminatedUnion("type", [...LEAF_GRADERS, GroupSpec]);
 export type GraderSpec = z.infer<typeof GraderSpecSchema>;
 export type GraderType = GraderSpec["type"];
 export type GraderSpecOf<T extends GraderType> = Extract<GraderSpec, { type: T }>;
@@ -117,6 +138,12 @@ export const EvalCaseSchema = z.strictObject({
    * with a non-zero weight must pass.
    */
   threshold: z.number().min(0).max(1).optional(),
+  /**
+   * How graders decide the case. "passed-share" (default): the weighted share of passing graders must
+   * reach `threshold`. "mean-score" (promptfoo's rule): without a threshold every grader must pass,
+   * whatever its weight; with one, the weighted mean score must reach it.
+   */
+  scoring: z.enum(["passed-share", "mean-score"]).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 export type EvalCase = z.infer<typeof EvalCaseSchema>;
@@ -135,4 +162,5 @@ export const DEFAULT_GRADER_THRESHOLD: Record<GraderType, number> = {
   "multiple-choice": 1,
   forbidden: 1,
   rubric: 0.5,
+  group: 1,
 };

@@ -20,6 +20,12 @@ export async function gradeCase(evalCase: EvalCase, output: string, context: Gra
   for (const spec of evalCase.graders) results.push(await runGrader(spec, { ...context, output, case: evalCase }));
   const weights = evalCase.graders.map((g) => g.weight ?? DEFAULT_GRADER_WEIGHT);
   const total = weights.reduce((a, b) => a + b, 0);
+  if (evalCase.scoring === "mean-score") {
+    // promptfoo's rule: the weighted mean score against the threshold, else every grader passes.
+    const score = total > 0 ? results.reduce((sum, r, k) => sum + r.score * weights[k], 0) / total : 0;
+    const pass = evalCase.graders.length > 0 && (evalCase.threshold === undefined ? results.every((r) => r.pass) : score >= evalCase.threshold);
+    return { caseId: evalCase.id, score, pass, graders: results };
+  }
   if (total <= 0) return { caseId: evalCase.id, score: 0, pass: false, graders: results };
   const score = results.reduce((sum, r, k) => sum + r.score * weights[k], 0) / total;
   const passedShare = results.reduce((sum, r, k) => sum + (r.pass ? weights[k] : 0), 0) / total;

@@ -1,4 +1,4 @@
-import { EvalCaseSchema, type EvalCase } from "./case";
+import { EvalCaseSchema, type EvalCase, type GraderSpec } from "./case";
 import { extractNumber } from "./graders/numeric";
 import { checkJsonSchema } from "./json-schema";
 import { checkRegexSafety } from "./regex-safety";
@@ -49,8 +49,7 @@ function caseProblems(c: EvalCase): { field: string; message: string }[] {
   if (c.choices && c.answerIndex !== undefined && c.answerIndex >= c.choices.length) {
     add("answerIndex", `answerIndex ${c.answerIndex} is out of range for ${c.choices.length} choices`);
   }
-  c.graders.forEach((g, k) => {
-    const at = `graders.${k}`;
+  const check = (g: GraderSpec, at: string): void => {
     switch (g.type) {
       case "multiple-choice":
         if (!c.choices) add("choices", "a multiple-choice case needs choices");
@@ -75,7 +74,11 @@ function caseProblems(c: EvalCase): { field: string; message: string }[] {
           add(`${at}.expected`, "set expected or make the case's expected output a number");
         }
         break;
+      case "group":
+        g.graders.forEach((child, j) => check(child, `${at}.graders.${j}`));
+        break;
     }
-  });
+  };
+  c.graders.forEach((g, k) => check(g, `graders.${k}`));
   return out;
 }

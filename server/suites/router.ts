@@ -1,12 +1,16 @@
 import { z } from "zod";
 import { router } from "@/server/trpc/init";
+import { recordAudit } from "@/server/audit/service";
 import { projectProcedure, resourceProcedure } from "@/server/trpc/procedures";
 import type { Prisma } from "@/server/db/generated/client";
+import { exportSuiteCases, SUITE_EXPORT_FORMATS } from "./export";
 import { addCases, createSuite, diffCases, getSuite, getSuiteVersion, listSuites, publishSuiteVersion, suiteSelect, updateSuite } from "./service";
-import { importSuiteFile, SUITE_IMPORT_FORMATS } from "./import";
+import { importSuiteSource, SUITE_IMPORT_FORMATS } from "./import";
 import { caseStart, makeCase } from "./make-case";
 import { idSchema } from "@/contracts/zod";
 import { ChatMessageSchema, GraderSpecSchema } from "@/gpu/eval/case";
+import { GRADER_CHOICES } from "@/gpu/eval/formats/grader-choice";
+import { MAX_SOURCE_FILES } from "@/gpu/eval/formats/source-files";
 
 const MAX_CASES = 20_000;
 const name = z.string().trim().min(1, "is required").max(120, "must be at most 120 characters");
@@ -20,6 +24,21 @@ const caseSource = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("text") }),
 ]);
 const caseText = z.string().max(100_000, "must be at most 100,000 characters");
+const MAX_UPLOAD = 50_000_000;
+const column = z.string().min(1).max(200);
+/** One upload: a file's text, a folder's files or a zip (base64), with the choices the import dialog offers. */
+const importSource = z
+  .object({
+    format: z.enum(SUITE_IMPORT_FORMATS),
+    content: z.string().min(1, "the file is empty").max(MAX_UPLOAD, "must be at most 50 MB").optional(),
+    fileName: z.string().max(300).optional(),
+    files: z.array(z.object({ path: z.string().min(1).max(500), content: z.string().max(MAX_UPLOAD) })).min(1).max(MAX_SOURCE_FILES).optional(),
+    zipBase64: z.string().min(1).max(Math.ceil((MAX_UPLOAD * 4) / 3) + 4, "the zip must be at most 50 MB").optional(),
+    grader: z.enum(GRADER_CHOICES).optional(),
+    csv: z.object({ input: column, expected: column.optional(), id: column.optional(), tags: column.optional() }).optional(),
+  })
+  .refine((s) => [s.content, s.files, s.zipBase64].filter((x) => x !== undefined).length === 1, { message: "send exactly one of content, files or zipBase64" })
+  .refine((s) => !s.files || s.files.reduce((n, f) => n + f.content.length, 0) <= MAX_UPLOAD, { message: "the files must hold at most 50 MB together", path: ["files"] });
 
 export const suiteRouter = router({
   list: projectProcedure("VIEWER", "suites:read").query(({ ctx }) => listSuites(ctx.db, ctx.projectId)),
@@ -40,12 +59,24 @@ export const suiteRouter = router({
       const suite = await updateSuite(ctx.db, ctx.actor, ctx.orgId, input.suiteId, { cases: input.cases });
       return { caseCount: suite.draft.length };
     }),
-  importCases: resourceProcedure("suite", "EDITOR", "suites:write")
-    .input(z.object({ format: z.enum(SUITE_IMPORT_FORMATS), content: z.string().min(1, "the file is empty").max(50_000_000, "must be at most 50 MB"), mode: z.enum(["append", "replace"]).default("append") }))
+  /** What an import would add (cases, graders mapped, notes, cases for review), writing nothing. */
+  previewImport: resourceProcedure("suite", "EDITOR", "suites:write")
+    .input(importSource)
     .mutation(async ({ ctx, input }) => {
-      const parsed = importSuiteFile(input.format, input.content);
-      const suite = await addCases(ctx.db, ctx.actor, ctx.orgId, input.suiteId, parsed.cases, input.mode);
-      return { imported: parsed.cases.length, caseCount: suite.draft.length, warnings: parsed.warnings };
+      const { suiteId, ...source } = input;
+      const parsed = importSuiteSource(source);
+      // The cases are not written; the audit log still says who tried which file on this suite.
+      const { caseCount, reviewCaseIds, noteCount } = parsed.summary;
+      await recordAudit(ctx.db, ctx.actor, { orgId: ctx.orgId, action: "suite.importPreview", resourceType: "EvalSuite", resourceId: suiteId, after: { format: source.format, fileName: source.fileName, caseCount, reviewCount: reviewCaseIds.length, noteCount } });
+      return { summary: parsed.summary, firstCases: parsed.cases.slice(0, 20) };
+    }),
+  importCases: resourceProcedure("suite", "EDITOR", "suites:write")
+    .input(importSource.and(z.object({ mode: z.enum(["append", "replace"]).default("append") })))
+    .mutation(async ({ ctx, input }) => {
+      const { suiteId: _suiteId, mode, ...source } = input;
+      const parsed = importSuiteSource(source);
+      const suite = await addCases(ctx.db, ctx.actor, ctx.orgId, input.suiteId, parsed.cases, mode);
+      return { imported: parsed.cases.length, caseCount: suite.draft.length, summary: parsed.summary, warnings: parsed.warnings };
     }),
   /** What "Make a case" starts from: the served request's or eval result's input and actual output. */
   caseSource: resourceProcedure("suite", "EDITOR", "suites:write")
@@ -81,10 +112,11 @@ export const suiteRouter = router({
       const after = input.to === "draft" ? (await getSuite(ctx.db, input.suiteId)).draft : (await getSuiteVersion(ctx.db, input.suiteId, input.to)).cases;
       return diffCases(before as { id?: unknown }[], after as { id?: unknown }[]);
     }),
-  exportVersion: resourceProcedure("suiteVersion", "VIEWER", "suites:read").query(async ({ ctx, input }) => {
-    const version = await ctx.db.suiteVersion.findUniqueOrThrow({ where: { id: input.suiteVersionId }, select: { version: true, suite: { select: suiteSelect } } });
-    const { cases } = await getSuiteVersion(ctx.db, version.suite.id, version.version);
-    const { toHearthJsonl } = await import("@/gpu/eval/formats/hearth-jsonl");
-    return { filename: `${version.suite.name.replace(/[^\w.-]+/g, "_")}-v${version.version}.jsonl`, content: toHearthJsonl(cases) };
-  }),
+  exportVersion: resourceProcedure("suiteVersion", "VIEWER", "suites:read")
+    .input(z.object({ format: z.enum(SUITE_EXPORT_FORMATS).optional() }))
+    .query(async ({ ctx, input }) => {
+      const version = await ctx.db.suiteVersion.findUniqueOrThrow({ where: { id: input.suiteVersionId }, select: { version: true, suite: { select: suiteSelect } } });
+      const { cases } = await getSuiteVersion(ctx.db, version.suite.id, version.version);
+      return exportSuiteCases(cases, input.format ?? "hearth-jsonl", `${version.suite.name.replace(/[^\w.-]+/g, "_")}-v${version.version}`, `${version.suite.name} v${version.version}`);
+    }),
 });

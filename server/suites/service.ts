@@ -9,6 +9,7 @@ import { validateSuiteCases } from "@/gpu/eval/validate";
 import { appendCases, editLiveDocument, readLiveDocument, replaceCases, suiteDocName } from "@/server/collab";
 import { jsonValue } from "@/server/db/json";
 import { parseStoredCases } from "@/contracts/eval-case";
+import { NEEDS_REVIEW_TAG } from "@/gpu/eval/formats/report";
 
 /** The suite's current cases: the live co-edited document (seeded from the draft on first use). */
 export async function currentSuiteCases(db: PrismaClient, suiteId: string): Promise<Record<string, unknown>[]> {
@@ -84,7 +85,11 @@ export async function addCases(db: PrismaClient, actor: Actor, orgId: string, su
   return updateSuite(db, actor, orgId, suiteId, { cases, append: mode === "append" });
 }
 
-/** Publishes the working copy as the next immutable version, after validating every case. */
+/**
+ * Publishes the working copy as the next immutable version, after validating every case. Cases an
+ * import tagged needs-review are published (the people publishing decide) but named in the result and
+ * the audit entry, so the page can warn that their verdicts may differ from the source tool's.
+ */
 export async function publishSuiteVersion(db: PrismaClient, actor: Actor, orgId: string, suiteId: string, message: string) {
   // Built from the server's own copy of the live document, never from what a client sends.
   const raw = await currentSuiteCases(db, suiteId);
@@ -103,8 +108,9 @@ export async function publishSuiteVersion(db: PrismaClient, actor: Actor, orgId:
       data: { suiteId, version: (latest?.version ?? 0) + 1, cases: jsonValue(cases), caseCount: cases.length, sha256, message, authorId: actorId(actor) },
       select: versionSummary,
     });
-    await recordAudit(tx, actor, { orgId, action: "suite.publish", resourceType: "SuiteVersion", resourceId: version.id, after: { suiteId, ...version } });
-    return version;
+    const needsReview = cases.filter((c) => c.tags.includes(NEEDS_REVIEW_TAG)).map((c) => c.id);
+    await recordAudit(tx, actor, { orgId, action: "suite.publish", resourceType: "SuiteVersion", resourceId: version.id, after: { suiteId, ...version, ...(needsReview.length ? { needsReviewCount: needsReview.length } : {}) } });
+    return { ...version, needsReview };
   });
 }
 

@@ -449,9 +449,11 @@ async function publishPolicyWhenDraftShows(page: Page, line: string, message: st
 }
 
 async function importFile(page: Page, name: string, content: string, result: string) {
-  await page.getByLabel("File").setInputFiles({ name, mimeType: "application/jsonl", buffer: Buffer.from(content) });
   await page.getByLabel("Format").selectOption("hearth-jsonl");
-  await page.getByRole("button", { name: "Import", exact: true }).click();
+  await page.getByLabel("File or zip").setInputFiles({ name, mimeType: "application/jsonl", buffer: Buffer.from(content) });
+  await page.getByRole("button", { name: "Preview import" }).click();
+  await page.getByTestId("import-summary").waitFor();
+  await page.getByRole("button", { name: /^Import \d+ cases?$/ }).click();
   await page.getByTestId("import-result").filter({ hasText: result }).waitFor();
 }
 

@@ -77,6 +77,7 @@ const MATRIX: Record<string, Row> = {
   "suite.publish": { input: (f) => ({ suiteId: f.suiteId, message: "v2" }), allow: WRITERS, scope: "suites:write" },
   "suite.version": { input: (f) => ({ suiteId: f.suiteId, version: 1 }), allow: READERS, scope: "suites:read" },
   "suite.diff": { input: (f) => ({ suiteId: f.suiteId, from: 1, to: "draft" }), allow: READERS, scope: "suites:read" },
+  "suite.previewImport": { input: (f) => ({ suiteId: f.suiteId, format: "hearth-jsonl", content: JSON.stringify({ ...FIXTURE_CASE, id: unique("previewed") }) }), allow: WRITERS, scope: "suites:write" },
   "suite.exportVersion": { input: (f) => ({ suiteVersionId: f.suiteVersionId }), allow: READERS, scope: "suites:read" },
 
   "collab.history": { input: (f) => ({ policyId: f.policyId }), allow: READERS, scope: "policies:read" },

@@ -84,8 +84,9 @@ describe.each(TEST_DATABASE_KINDS)("records on %s", (kind) => {
     const fromPromptfoo = await editor.suite.importCases({ suiteId: suite.id, format: "promptfoo-yaml", content: PROMPTFOO });
     expect(fromPromptfoo.imported).toBe(2);
     expect(fromPromptfoo.warnings.join("\n")).toContain("javascript");
+    expect(fromPromptfoo.summary.reviewCaseIds).toEqual(["refund-after-40-days"]);
     const v1 = await editor.suite.publish({ suiteId: suite.id, message: "from promptfoo" });
-    expect(v1).toMatchObject({ version: 1, caseCount: 2 });
+    expect(v1).toMatchObject({ version: 1, caseCount: 2, needsReview: ["refund-after-40-days"] });
 
     const fromLmEval = await editor.suite.importCases({ suiteId: suite.id, format: "lm-eval-jsonl", content: LM_EVAL });
     expect(fromLmEval.caseCount).toBe(4);
@@ -101,6 +102,17 @@ describe.each(TEST_DATABASE_KINDS)("records on %s", (kind) => {
     expect(copied.sha256).toBe(v2.sha256);
     const reexported = await editor.suite.exportVersion({ suiteVersionId: copied.id });
     expect(reexported.content).toBe(exported.content);
+
+    // Leaving and coming back: promptfoo YAML and inspect JSONL give the same version again.
+    for (const [exportFormat, importFormat] of [["promptfoo-yaml", "promptfoo-yaml"], ["inspect-jsonl", "inspect-jsonl"]] as const) {
+      const file = await editor.suite.exportVersion({ suiteVersionId: v2.id, format: exportFormat });
+      const again = await editor.suite.create({ projectId: f.projectId, name: unique(exportFormat) });
+      const preview = await editor.suite.previewImport({ suiteId: again.id, format: importFormat, content: file.content, fileName: file.filename });
+      expect(preview.summary.caseCount).toBe(4);
+      expect((await editor.suite.get({ suiteId: again.id })).draft).toHaveLength(0); // a preview writes nothing
+      await editor.suite.importCases({ suiteId: again.id, format: importFormat, content: file.content, fileName: file.filename });
+      expect((await editor.suite.publish({ suiteId: again.id, message: "back" })).sha256).toBe(v2.sha256);
+    }
   });
 
   it("refuses a broken import whole, naming the lines, and refuses to publish invalid cases", async () => {

@@ -1,8 +1,15 @@
 // vitest global setup of the oracle project: makes the Python environment once, before any test
 // file is collected, so that collection can decide synchronously whether oracle tests run.
 import { ensureOracle } from "./oracle";
+import { ensurePromptfoo } from "./promptfoo-oracle";
 
 export default function setup(): void {
+  // promptfoo (npm, pinned, installed once into a cache outside the repository): see promptfoo-oracle.ts.
+  const promptfooProblem = ensurePromptfoo((line) => console.log(line));
+  if (promptfooProblem) {
+    if (process.env.CI === "true") throw new Error(promptfooProblem);
+    process.env.HEARTH_PROMPTFOO_ERROR = promptfooProblem;
+  }
   try {
     ensureOracle((line) => console.log(line));
   } catch (e) {

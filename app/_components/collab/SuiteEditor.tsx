@@ -390,7 +390,7 @@ function ClausePicker({ values, readOnly, data, onChange }: { values: string[]; 
 }
 
 type GraderDraft = Record<string, unknown>;
-const COMMON_KEYS = new Set(["weight", "threshold"]);
+const COMMON_KEYS = new Set(["weight", "threshold", "metricName"]);
 
 /** The case's graders as forms, one per grader, each with its documentation and a "try it" box; or the raw JSON when it cannot be read as a list. */
 function GraderBuilder({ raw, caseValue, readOnly, onChange }: { raw: string; caseValue: DraftCase; readOnly: boolean; onChange: (text: string) => void }) {

@@ -23,6 +23,8 @@ export interface GraderForm {
 }
 
 const COMMON: GraderField[] = [
+  { key: "negate", label: "Pass when it fails", kind: "bool", help: "Turns the check around: pass becomes fail and the score becomes 1 - score (promptfoo's not- prefix)." },
+  { key: "metricName", label: "Report as", kind: "text", help: "A metric name this grader's score is reported under (promptfoo's metric)." },
   { key: "weight", label: "Weight", kind: "number", help: "Its share of the case score, relative to the other graders (default 1; 0 makes it informational)." },
   { key: "threshold", label: "Pass at", kind: "number", help: "The score (0 to 1) this grader must reach to pass (default: a full score)." },
 ];
@@ -47,6 +49,7 @@ export const GRADER_FORMS: GraderForm[] = [
       { key: "value", label: "Value", kind: "textarea", help: "Leave empty to compare with the case's expected answer." },
       { key: "trim", label: "Trim spaces", kind: "bool", help: "Ignore spaces and newlines at both ends (default on)." },
       { key: "caseInsensitive", label: "Ignore case", kind: "bool", help: "Compare without regard to upper and lower case." },
+      { key: "json", label: "Compare as JSON", kind: "bool", help: "The answer and the value must parse as JSON and hold the same data, key order aside (promptfoo's equals with an object)." },
     ],
     initial: { type: "equals" },
   },
@@ -64,7 +67,6 @@ export const GRADER_FORMS: GraderForm[] = [
     fields: [
       { key: "pattern", label: "Pattern", kind: "text", help: "A JavaScript regular expression, without slashes.", required: true },
       { key: "flags", label: "Flags", kind: "text", help: "Any of i (ignore case), m, s, u." },
-      { key: "negate", label: "Pass when it does not match", kind: "bool", help: "Turns the check around." },
     ],
     initial: { type: "regex", pattern: "" },
   },
@@ -88,6 +90,8 @@ export const GRADER_FORMS: GraderForm[] = [
       { key: "expected", label: "Expected text", kind: "textarea", help: "Leave empty to use the case's expected answer." },
       { key: "caseInsensitive", label: "Ignore case", kind: "bool", help: "Compare without regard to upper and lower case." },
       { key: "maxDistance", label: "Maximum distance", kind: "number", help: "Pass when at most this many characters differ." },
+      { key: "trim", label: "Trim spaces", kind: "bool", help: "Ignore spaces and newlines at both ends (default on; promptfoo's levenshtein does not)." },
+      { key: "binaryScore", label: "Score 0 or 1", kind: "bool", help: "With a maximum distance: score 1 within it and 0 beyond (promptfoo's levenshtein)." },
     ],
     initial: { type: "similarity" },
   },
@@ -95,14 +99,17 @@ export const GRADER_FORMS: GraderForm[] = [
     type: "is-json",
     label: "Is JSON",
     doc: "Passes when the answer is valid JSON.",
-    fields: [],
+    fields: [{ key: "fence", label: "Accept a ``` fence", kind: "bool", help: "Accept JSON inside one surrounding ``` code fence (default on; promptfoo's is-json does not)." }],
     initial: { type: "is-json" },
   },
   {
     type: "json-schema",
     label: "JSON with a shape",
     doc: "Passes when the answer is JSON that a JSON Schema accepts.",
-    fields: [{ key: "schema", label: "Schema (JSON)", kind: "json", help: 'A JSON Schema, e.g. {"type": "object", "required": ["order"]}.', required: true }],
+    fields: [
+      { key: "schema", label: "Schema (JSON)", kind: "json", help: 'A JSON Schema, e.g. {"type": "object", "required": ["order"]}.', required: true },
+      { key: "fence", label: "Accept a ``` fence", kind: "bool", help: "Accept JSON inside one surrounding ``` code fence (default on; promptfoo's is-json does not)." },
+    ],
     initial: { type: "json-schema", schema: { type: "object" } },
   },
   {
@@ -121,6 +128,13 @@ export const GRADER_FORMS: GraderForm[] = [
       { key: "scale", label: "Scale", kind: "enum", options: ["0-1", "1-5"], help: "The judge's score scale, normalised to 0-1." },
     ],
     initial: { type: "rubric", rubric: "" },
+  },
+  {
+    type: "group",
+    label: "All of a group",
+    doc: "Several graders judged as one (promptfoo's assert-set): passes when every one passes, or, with a pass-at score, when their weighted mean score reaches it.",
+    fields: [{ key: "graders", label: "Graders (JSON)", kind: "json", help: 'A list of graders, e.g. [{"type": "contains", "values": ["refund"]}].', required: true }],
+    initial: { type: "group", graders: [{ type: "contains", values: ["phrase"] }] },
   },
 ].map((form) => ({ ...form, fields: [...form.fields, ...COMMON] })) as GraderForm[];
 

@@ -1,4 +1,5 @@
 import type { Grader } from "./types";
+import { canonicalJson } from "../hash";
 import { failed, quote, scored } from "./util";
 
 export const gradeEquals: Grader<"equals"> = (spec, { output, case: c }) => {
@@ -8,6 +9,16 @@ export const gradeEquals: Grader<"equals"> = (spec, { output, case: c }) => {
     const t = spec.trim === false ? s : s.trim();
     return spec.caseInsensitive ? t.toLowerCase() : t;
   };
+  if (spec.json) return scored(spec, jsonEqual(output, expected) ? 1 : 0, `${jsonEqual(output, expected) ? "equals" : "does not equal"} the JSON ${quote(expected)}`);
   const equal = normalize(output) === normalize(expected);
   return scored(spec, equal ? 1 : 0, equal ? `equals ${quote(expected)}` : `expected ${quote(expected)}, got ${quote(output)}`);
 };
+
+/** Both texts parse as JSON and hold the same value, object key order aside (promptfoo's object `equals`). */
+function jsonEqual(output: string, expected: string): boolean {
+  try {
+    return canonicalJson(JSON.parse(output)) === canonicalJson(JSON.parse(expected));
+  } catch {
+    return false;
+  }
+}

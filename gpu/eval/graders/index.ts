@@ -2,6 +2,7 @@ import type { GraderSpec, GraderType } from "../case";
 import { gradeContains } from "./contains";
 import { gradeEquals } from "./equals";
 import { gradeForbidden } from "./forbidden";
+import { makeGroupGrader } from "./group";
 import { gradeIsJson } from "./is-json";
 import { gradeJsonSchema } from "./json-schema";
 import { gradeMultipleChoice } from "./multiple-choice";
@@ -22,6 +23,7 @@ export const GRADERS: { [T in GraderType]: Grader<T> } = {
   "multiple-choice": gradeMultipleChoice,
   forbidden: gradeForbidden,
   rubric: gradeRubric,
+  group: makeGroupGrader((spec, input) => runGrader(spec, input)),
 };
 
 /** Runs one grader; a grader that throws yields a failing result carrying the error message. */
@@ -29,7 +31,9 @@ export async function runGrader(spec: GraderSpec, input: GraderInput): Promise<G
   try {
     const grader = GRADERS[spec.type] as Grader<GraderType> | undefined;
     if (!grader) return { grader: String(spec.type), score: 0, pass: false, reason: `unknown grader type "${String(spec.type)}"` };
-    return await grader(spec, input);
+    const result = await grader(spec, input);
+    // promptfoo's rule for `not-` assertions: pass flips and the score becomes 1 - score.
+    return spec.negate ? { ...result, pass: !result.pass, score: 1 - result.score, reason: `negated: ${result.reason}` } : result;
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     return { grader: String(spec.type), score: 0, pass: false, reason: `grader error: ${message}` };

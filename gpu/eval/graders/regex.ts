@@ -9,6 +9,5 @@ export const gradeRegex: Grader<"regex"> = (spec, { output }) => {
     return failed(spec, `output is ${output.length} characters; regex graders match at most ${MAX_REGEX_INPUT}`);
   }
   const matched = compileSafeRegex(spec.pattern, spec.flags ?? "").test(output);
-  const pass = spec.negate ? !matched : matched;
-  return scored(spec, pass ? 1 : 0, `${matched ? "matches" : "does not match"} /${spec.pattern}/${spec.flags ?? ""}`);
+  return scored(spec, matched ? 1 : 0, `${matched ? "matches" : "does not match"} /${spec.pattern}/${spec.flags ?? ""}`);
 };

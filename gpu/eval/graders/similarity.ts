@@ -30,7 +30,10 @@ function levenshteinArrays(s: string[], t: string[]): number {
 export const gradeSimilarity: Grader<"similarity"> = (spec, { output, case: c }) => {
   const expected = spec.expected ?? c.expected;
   if (expected === undefined) return failed(spec, "no text to compare with: set the grader's expected or the case's expected");
-  const fold = (s: string) => (spec.caseInsensitive ? s.trim().toLowerCase() : s.trim());
+  const fold = (s: string) => {
+    const t = spec.trim === false ? s : s.trim();
+    return spec.caseInsensitive ? t.toLowerCase() : t;
+  };
   // Cheap bound before splitting into code points: more than 2n UTF-16 units means more than n code points.
   const a = fold(output);
   const b = fold(expected);
@@ -45,6 +48,7 @@ export const gradeSimilarity: Grader<"similarity"> = (spec, { output, case: c })
   const result = scored(spec, score, `similarity ${score.toFixed(3)} (edit distance ${distance})`);
   if (spec.maxDistance !== undefined) {
     result.pass = distance <= spec.maxDistance;
+    if (spec.binaryScore) result.score = result.pass ? 1 : 0;
     result.reason += result.pass ? ` within ${spec.maxDistance}` : ` exceeds ${spec.maxDistance}`;
   }
   return result;

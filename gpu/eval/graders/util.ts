@@ -18,9 +18,9 @@ export function quote(text: string, max = 80): string {
 }
 
 /** Parses a model output as JSON, accepting one surrounding ```json fence. */
-export function parseJsonOutput(output: string): { ok: true; value: unknown } | { ok: false; error: string } {
-  let text = output.trim();
-  const fence = /^```[A-Za-z]*\n([\s\S]*)\n```$/.exec(text);
+export function parseJsonOutput(output: string, acceptFence = true): { ok: true; value: unknown } | { ok: false; error: string } {
+  let text = acceptFence ? output.trim() : output;
+  const fence = acceptFence ? /^```[A-Za-z]*\n([\s\S]*)\n```$/.exec(text) : null;
   if (fence) text = fence[1];
   try {
     return { ok: true, value: JSON.parse(text) };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkRegexSafety, compileSafeRegex, MAX_PATTERN_LENGTH, MAX_REGEX_INPUT } from "@/gpu/eval/regex-safety";
-import { gradeRegex } from "@/gpu/eval/graders/regex";
+import { runGrader } from "@/gpu/eval/graders";
 import { makeCase } from "./helpers";
 
 describe("regex safety check", () => {
@@ -99,7 +99,8 @@ describe("linear-time matcher", () => {
 describe("regex grader", () => {
   const grade = (pattern: string, output: string, extra: { flags?: string; negate?: boolean } = {}) => {
     const spec = { type: "regex" as const, pattern, ...extra };
-    return gradeRegex(spec, { output, case: makeCase({ graders: [spec] }) }) as ReturnType<typeof gradeRegex> & { pass: boolean; reason: string };
+    // negate is applied by runGrader for every grader type, as promptfoo's `not-` prefix is.
+    return runGrader(spec, { output, case: makeCase({ graders: [spec] }) });
   };
 
   it.each([
@@ -108,18 +109,18 @@ describe("regex grader", () => {
     ["refund", "REFUND ok", { flags: "i" }, true],
     ["refund", "no money back", { negate: true }, true],
     ["refund", "refund given", { negate: true }, false],
-  ] as const)("/%s/ on %j passes=%s", (pattern, output, extra, pass) => {
-    expect(grade(pattern, output, extra).pass).toBe(pass);
+  ] as const)("/%s/ on %j passes=%s", async (pattern, output, extra, pass) => {
+    expect((await grade(pattern, output, extra)).pass).toBe(pass);
   });
 
-  it("refuses a classic ReDoS pattern instead of matching it against its attack string", () => {
-    const r = grade("^(a+)+$", `${"a".repeat(40)}!`);
+  it("refuses a classic ReDoS pattern instead of matching it against its attack string", async () => {
+    const r = await grade("^(a+)+$", `${"a".repeat(40)}!`);
     expect(r.pass).toBe(false);
     expect(r.reason).toMatch(/regex refused: nested quantifier/);
   });
 
-  it("fails an output longer than the bound with the reason, without matching", () => {
-    const r = grade("x$", "a".repeat(MAX_REGEX_INPUT + 1));
+  it("fails an output longer than the bound with the reason, without matching", async () => {
+    const r = await grade("x$", "a".repeat(MAX_REGEX_INPUT + 1));
     expect(r.pass).toBe(false);
     expect(r.reason).toMatch(/regex graders match at most/);
   });

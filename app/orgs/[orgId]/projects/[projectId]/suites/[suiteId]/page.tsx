@@ -10,6 +10,8 @@ import { downloadText, duration, percent, ProjectCrumbs, Section, TabBar, usePro
 import { SuiteEditor, useLiveCases } from "@/app/_components/collab/SuiteEditor";
 import { useCollabDoc, type CollabSession } from "@/app/_components/collab/useCollabDoc";
 import { DocumentHistory } from "@/app/_components/collab/DocumentHistory";
+import { ImportDialog } from "@/app/_components/suites/ImportDialog";
+import { NEEDS_REVIEW_TAG } from "@/gpu/eval/formats/report";
 import { validateSuiteCases } from "@/gpu/eval/validate";
 import { RunStatusBadge } from "@/app/_components/RunStatusBadge";
 import type { DraftCase } from "@/contracts/collab-doc";
@@ -89,8 +91,8 @@ function LiveSuite({ suite: s, tab, orgId, projectId, suiteId, pathname, readOnl
       {tab === "cases" ? (
         <>
           <CasesTable cases={cases} problems={problems} />
-          {canEdit ? <ImportCases suiteId={suiteId} /> : null}
-          {canEdit ? <PublishSuite suiteId={suiteId} latest={latest?.version ?? null} problemCount={problems.length} /> : null}
+          {canEdit ? <ImportDialog suiteId={suiteId} /> : null}
+          {canEdit ? <PublishSuite suiteId={suiteId} latest={latest?.version ?? null} problemCount={problems.length} reviewIds={cases.filter((c) => strings(c.tags).includes(NEEDS_REVIEW_TAG)).map((c) => String(c.id))} /> : null}
           <EditCases session={collab} projectId={projectId} canEdit={canEdit} />
         </>
       ) : null}
@@ -216,76 +218,7 @@ function CasesTable({ cases, problems }: { cases: DraftCase[]; problems: Problem
   );
 }
 
-function ImportCases({ suiteId }: { suiteId: string }) {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  const [fileError, setFileError] = useState<string | null>(null);
-  const importCases = useMutation(trpc.suite.importCases.mutationOptions({ onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.suite.pathKey() }) }));
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    const file = form.get("file");
-    if (!(file instanceof File) || file.size === 0) return setFileError("Choose a file to import.");
-    if (file.size > 50_000_000) return setFileError("The file is larger than 50 MB.");
-    setFileError(null);
-    importCases.reset();
-    const content = await file.text();
-    importCases.mutate({
-      suiteId,
-      content,
-      format: String(form.get("format")) as "hearth-jsonl" | "promptfoo-yaml" | "lm-eval-jsonl",
-      mode: String(form.get("mode")) as "append" | "replace",
-    });
-  }
-  return (
-    <Section title="Import cases">
-      {fileError ? (
-        <div className="alert alert-error" role="alert">
-          {fileError}
-        </div>
-      ) : null}
-      <ErrorAlert error={importCases.error} />
-      {importCases.data ? (
-        <div className="alert alert-ok" data-testid="import-result">
-          Imported {importCases.data.imported} case{importCases.data.imported === 1 ? "" : "s"}; the working copy now has {importCases.data.caseCount}.
-          {importCases.data.warnings.length ? (
-            <ul>
-              {importCases.data.warnings.map((w, i) => (
-                <li key={i}>{w}</li>
-              ))}
-            </ul>
-          ) : null}
-        </div>
-      ) : null}
-      <form className="inline" onSubmit={onSubmit}>
-        <label className="field">
-          File
-          <input type="file" name="file" accept=".jsonl,.json,.yaml,.yml,.txt" />
-        </label>
-        <label className="field">
-          Format
-          <select name="format" defaultValue="hearth-jsonl">
-            <option value="hearth-jsonl">Hearth JSONL</option>
-            <option value="promptfoo-yaml">promptfoo YAML</option>
-            <option value="lm-eval-jsonl">lm-eval JSONL (multiple choice)</option>
-          </select>
-        </label>
-        <label className="field">
-          Mode
-          <select name="mode" defaultValue="append">
-            <option value="append">add to the cases</option>
-            <option value="replace">replace all cases</option>
-          </select>
-        </label>
-        <button className="btn btn-primary" type="submit" disabled={importCases.isPending}>
-          {importCases.isPending ? "Importing…" : "Import"}
-        </button>
-      </form>
-    </Section>
-  );
-}
-
-function PublishSuite({ suiteId, latest, problemCount }: { suiteId: string; latest: number | null; problemCount: number }) {
+function PublishSuite({ suiteId, latest, problemCount, reviewIds }: { suiteId: string; latest: number | null; problemCount: number; reviewIds: string[] }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [preview, setPreview] = useState(false);
@@ -305,7 +238,12 @@ function PublishSuite({ suiteId, latest, problemCount }: { suiteId: string; late
   const changes = diff.data ?? [];
   return (
     <Section title="Publish">
-      {publish.isSuccess ? <div className="alert alert-ok" data-testid="publish-result">Published version {publish.data.version} with {publish.data.caseCount} cases.</div> : null}
+      {publish.isSuccess ? (
+        <div className="alert alert-ok" data-testid="publish-result">
+          Published version {publish.data.version} with {publish.data.caseCount} cases.
+          {publish.data.needsReview.length ? ` ${publish.data.needsReview.length} of them are tagged needs-review: their verdicts may differ from the tool they were imported from.` : ""}
+        </div>
+      ) : null}
       {!preview ? (
         <button
           className="btn"
@@ -347,6 +285,11 @@ function PublishSuite({ suiteId, latest, problemCount }: { suiteId: string; late
             </table>
           )}
           {changes.length > 200 ? <p className="hint">…and {changes.length - 200} more.</p> : null}
+          {reviewIds.length ? (
+            <div className="alert alert-warn" data-testid="publish-review-warning">
+              {reviewIds.length} case{reviewIds.length === 1 ? " is" : "s are"} tagged needs-review: an import could not honour a field of {reviewIds.length === 1 ? "it" : "them"}, so the verdict may differ from the source tool&apos;s ({reviewIds.slice(0, 10).join(", ")}{reviewIds.length > 10 ? ", …" : ""}). Review them, remove the tag, or publish knowing this.
+            </div>
+          ) : null}
           {problemCount ? <div className="alert alert-error">Fix the {problemCount} problem(s) shown in the cases table first.</div> : null}
           <ErrorAlert error={publish.error && !fieldError(publish.error, "message") ? publish.error : null} />
           <form className="inline" onSubmit={onSubmit}>
@@ -392,11 +335,11 @@ type VersionRow = { id: string; version: number; caseCount: number; sha256: stri
 function SuiteVersions({ versions, suiteName }: { versions: VersionRow[]; suiteName: string }) {
   const client = useTRPCClient();
   const [error, setError] = useState<unknown>(null);
-  async function exportVersion(v: VersionRow) {
+  async function exportVersion(v: VersionRow, format: "hearth-jsonl" | "promptfoo-yaml" | "inspect-jsonl") {
     setError(null);
     try {
-      const file = await client.suite.exportVersion.query({ suiteVersionId: v.id });
-      downloadText(file.filename, file.content);
+      const file = await client.suite.exportVersion.query({ suiteVersionId: v.id, format });
+      downloadText(file.filename, file.content, format === "promptfoo-yaml" ? "application/yaml" : "application/jsonl");
     } catch (e) {
       setError(e);
     }
@@ -429,8 +372,14 @@ function SuiteVersions({ versions, suiteName }: { versions: VersionRow[]; suiteN
                   {v.sha256.slice(0, 12)}
                 </td>
                 <td>
-                  <button className="btn btn-small" onClick={() => exportVersion(v)} title={`Download ${suiteName} v${v.version} as Hearth JSONL`}>
+                  <button className="btn btn-small" onClick={() => exportVersion(v, "hearth-jsonl")} title={`Download ${suiteName} v${v.version} as Hearth JSONL`}>
                     Export .jsonl
+                  </button>{" "}
+                  <button className="btn btn-small" onClick={() => exportVersion(v, "promptfoo-yaml")} title={`Download ${suiteName} v${v.version} as a promptfoo config`}>
+                    promptfoo YAML
+                  </button>{" "}
+                  <button className="btn btn-small" onClick={() => exportVersion(v, "inspect-jsonl")} title={`Download ${suiteName} v${v.version} as inspect_ai samples`}>
+                    inspect JSONL
                   </button>
                 </td>
               </tr>
