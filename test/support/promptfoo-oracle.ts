@@ -4,13 +4,15 @@
 // takes about 2 minutes (about 720 packages, 175 MB, install scripts off); later runs reuse it.
 // Tests feed it fixed outputs through a file provider and read its verdicts back. Telemetry, update
 // checks and its result database are off or kept in a temporary directory.
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 
-export const PROMPTFOO_VERSION = "0.121.20"; // the newest release that supports Node 20
+// The version and the install live in scripts/install-promptfoo.mjs (plain Node, so CI can start it first).
+const pinned = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "../oracle/promptfoo.json"), "utf8")) as { version: string };
+export const PROMPTFOO_VERSION = pinned.version;
 export const PROMPTFOO_DIR = process.env.HEARTH_PROMPTFOO_DIR ?? path.join(os.homedir(), ".cache", "hearth-oracle", `promptfoo-${PROMPTFOO_VERSION}`);
 const MAIN = path.join(PROMPTFOO_DIR, "node_modules", "promptfoo", "dist", "src", "main.js");
 
@@ -23,28 +25,11 @@ const quietEnv = (home: string): NodeJS.ProcessEnv => ({
   PROMPTFOO_CACHE_ENABLED: "false",
 });
 
-function installedVersion(): string | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(PROMPTFOO_DIR, "node_modules", "promptfoo", "package.json"), "utf8")).version;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Installs the pinned promptfoo into the cache when missing; returns why it cannot run, or null. */
+/** Installs the pinned promptfoo into the cache when missing (scripts/install-promptfoo.mjs); returns why it cannot run, or null. */
 export function ensurePromptfoo(log: (line: string) => void = () => {}): string | null {
-  if (installedVersion() === PROMPTFOO_VERSION) return null;
-  try {
-    fs.mkdirSync(PROMPTFOO_DIR, { recursive: true });
-    fs.writeFileSync(path.join(PROMPTFOO_DIR, "package.json"), JSON.stringify({ name: "hearth-promptfoo-oracle", private: true }));
-    log(`installing promptfoo@${PROMPTFOO_VERSION} into ${PROMPTFOO_DIR} (once)`);
-    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--omit=dev", `promptfoo@${PROMPTFOO_VERSION}`], {
-      cwd: PROMPTFOO_DIR, env: quietEnv(os.tmpdir()), stdio: "pipe", timeout: 15 * 60_000,
-    });
-  } catch (e) {
-    return `npm could not install promptfoo@${PROMPTFOO_VERSION}: ${(e as Error).message.split("\n")[0]}`;
-  }
-  return installedVersion() === PROMPTFOO_VERSION ? null : "promptfoo installed but its package.json is missing";
+  const r = spawnSync(process.execPath, [path.join(import.meta.dirname, "../../scripts/install-promptfoo.mjs")], { encoding: "utf8", timeout: 16 * 60_000 });
+  for (const line of r.stdout.split("\n")) if (line.trim()) log(line);
+  return r.status === 0 ? null : (r.stderr.trim() || `the promptfoo install stopped (${r.error?.message ?? `exit ${r.status}`})`);
 }
 
 export interface PromptfooRow {
