@@ -1,7 +1,7 @@
 // The import dialog in a browser: a zipped promptfoo folder shows its summary (cases, graders mapped,
 // fields not honoured, cases tagged for review) before anything is written, then imports on request,
 // and the publish preview warns about the cases tagged needs-review.
-import { crc32, deflateRawSync } from "node:zlib";
+import { zip } from "../support/zip";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
@@ -16,43 +16,6 @@ async function call(cookie: string, kind: "query" | "mutation", path: string, in
   return response.body.result.data.json;
 }
 
-/** A stored-and-deflated zip of text files, as a person's zip tool would make. */
-function zip(files: Record<string, string>): Buffer {
-  const parts: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const [name, text] of Object.entries(files)) {
-    const data = Buffer.from(text);
-    const packed = deflateRawSync(data);
-    const n = Buffer.from(name);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(crc32(data), 14);
-    local.writeUInt32LE(packed.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(n.length, 26);
-    const entry = Buffer.alloc(46);
-    entry.writeUInt32LE(0x02014b50, 0);
-    entry.writeUInt16LE(8, 10);
-    entry.writeUInt32LE(crc32(data), 16);
-    entry.writeUInt32LE(packed.length, 20);
-    entry.writeUInt32LE(data.length, 24);
-    entry.writeUInt16LE(n.length, 28);
-    entry.writeUInt32LE(offset, 42);
-    parts.push(local, n, packed);
-    central.push(entry, n);
-    offset += 30 + n.length + packed.length;
-  }
-  const dir = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(Object.keys(files).length, 8);
-  end.writeUInt16LE(Object.keys(files).length, 10);
-  end.writeUInt32LE(dir.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...parts, dir, end]);
-}
 
 const CONFIG = `
 prompts: ["Customer asks: {{question}}"]
