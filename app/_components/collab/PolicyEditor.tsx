@@ -28,7 +28,8 @@ export function PolicyEditor({ policyId, canEdit, user, onContent }: { policyId:
   report.current = onContent;
 
   useEffect(() => {
-    if (!session) return;
+    // Only once the server's copy is in: an empty document is not a policy with no clauses.
+    if (!session?.loaded) return;
     const doc = session.doc;
     let naming: ReturnType<typeof setTimeout> | null = null;
     const changed = (_update: Uint8Array, _origin: unknown, _doc: Y.Doc, tr: Y.Transaction) => {
@@ -43,7 +44,7 @@ export function PolicyEditor({ policyId, canEdit, user, onContent }: { policyId:
       doc.off("update", changed);
       if (naming) clearTimeout(naming);
     };
-  }, [session?.doc, readOnly]);
+  }, [session?.doc, session?.loaded, readOnly]);
 
   useEffect(() => {
     if (!session || !host.current) return;
