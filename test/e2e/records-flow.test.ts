@@ -392,6 +392,8 @@ describe("suites, runs and models in a browser", () => {
     const editor = page.getByTestId("policy-editor-content");
     await page.getByTestId("clauses").filter({ hasText: returnsId }).waitFor();
     const line = (n: number) => editor.locator(".cm-line").nth(n);
+    // the editor holds the server's copy before anyone types into it (the panel shows the server's list sooner)
+    await expect.poll(() => line(0).textContent(), { timeout: 30_000 }).toBe("# 1. Returns");
     // rename: the word after the number, typed over
     await line(0).click();
     await page.keyboard.press("End");
