@@ -5,11 +5,10 @@
 // while working, runs each case not yet graded (so a resumed run skips what is done), grades with the
 // shared graders, stores each result as it arrives, logs progress metrics, and honours cancel. An
 // endpoint run calls the endpoint with its concurrency limit; a server run takes one case at a time.
-import type { Prisma, PrismaClient } from "@/server/db/generated/client";
+import type { PrismaClient } from "@/server/db/generated/client";
 import { gradeCase, type ChatMessage, type EvalCase, type Judge } from "@/gpu/eval";
 import { promptOf } from "@/gpu/eval/runner";
 import { recordAudit } from "@/server/audit/service";
-import { transitionRun } from "@/server/runs/service";
 import { publishMetricPoints, type MetricPoint } from "@/server/runs/events";
 import { callEndpoint, DEFAULT_RETRY, EndpointError, type EndpointPrompt, type RetryPolicy } from "./client";
 import { EndpointEvalConfigSchema, type EndpointEvalConfig } from "./eval-config";
@@ -20,7 +19,7 @@ import { SecretKeyMismatch } from "./crypto";
 import { jsonValue } from "@/server/db/json";
 import { parseStoredCases } from "@/contracts/eval-case";
 import { executeServerModelRun } from "@/server/runs/server-eval";
-import { failRun, holdLease, type ClaimedRun } from "./run-lease";
+import { failRun, failWithInternalError, finishClaimedRun, holdLease, type ClaimedRun } from "./run-lease";
 import { getArtifactStore, type ArtifactStore } from "@/server/storage";
 
 const SYSTEM = { type: "system" } as const;
@@ -275,17 +274,9 @@ async function executeRun(
     await forEachLimited(rest, target.maxConcurrency, runCase, controller.signal);
 
     if (stop.fatal) return await failRun(db, run.orgId, run.id, `The endpoint "${target.name}" could not be used: ${stop.fatal.message}`);
-    if (controller.signal.aborted) {
-      // A person cancelled (status already CANCELLED), a cancel was requested, or the server is stopping (lease handed back).
-      if (lease.cancelled()) await transitionRun(db, SYSTEM, run.orgId, run.id, "CANCELLED", {}).catch(() => undefined);
-      return;
-    }
-    await transitionRun(db, SYSTEM, run.orgId, run.id, "SUCCEEDED", {});
+    await finishClaimedRun(db, run, controller, lease);
   } catch (error) {
-    if (controller.signal.aborted) return;
-    const id = Math.random().toString(16).slice(2, 10);
-    console.error(`[hearth] endpoint run ${run.id} internal error ${id}:`, error);
-    await failRun(db, run.orgId, run.id, `Internal error while running the eval (error id ${id}).`);
+    if (!controller.signal.aborted) await failWithInternalError(db, run, error);
   } finally {
     lease.release();
   }

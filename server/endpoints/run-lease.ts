@@ -65,3 +65,22 @@ export function holdLease(db: PrismaClient, run: Pick<ClaimedRun, "id" | "target
   }, Math.max(200, Math.floor(leaseMs / 3)));
   return { cancelled: () => cancelled, release: () => clearInterval(renew) };
 }
+
+/**
+ * Ends a claimed run once its work stopped: CANCELLED when a person cancelled it; nothing when the
+ * server is stopping or another instance took it over (the lease goes back or is theirs); else SUCCEEDED.
+ */
+export async function finishClaimedRun(db: PrismaClient, run: Pick<ClaimedRun, "id" | "orgId">, controller: AbortController, lease: { cancelled(): boolean }): Promise<void> {
+  if (controller.signal.aborted) {
+    if (lease.cancelled()) await transitionRun(db, SYSTEM, run.orgId, run.id, "CANCELLED", {}).catch(() => undefined);
+    return;
+  }
+  await transitionRun(db, SYSTEM, run.orgId, run.id, "SUCCEEDED", {});
+}
+
+/** An unexpected error: logged with an id, and the run failed with that id only (the details stay in the server's log). */
+export async function failWithInternalError(db: PrismaClient, run: Pick<ClaimedRun, "id" | "orgId" | "target">, error: unknown): Promise<void> {
+  const id = Math.random().toString(16).slice(2, 10);
+  console.error(`[hearth] ${run.target.toLowerCase()} run ${run.id} internal error ${id}:`, error);
+  await failRun(db, run.orgId, run.id, `Internal error while running the eval (error id ${id}).`);
+}

@@ -12,13 +12,10 @@ import { TextModelError } from "@/gpu/nn/text-model";
 import { HFConfigError } from "@/gpu/nn/hf-config";
 import { HfTokenizerError } from "@/gpu/tokenizer";
 import { jsonValue } from "@/server/db/json";
-import { transitionRun } from "@/server/runs/service";
 import { publishMetricPoints } from "@/server/runs/events";
 import { storeFolderReader } from "@/server/models/folders";
 import type { ArtifactStore } from "@/server/storage";
-import { failRun, holdLease, type ClaimedRun } from "@/server/endpoints/run-lease";
-
-const SYSTEM = { type: "system" } as const;
+import { failRun, failWithInternalError, finishClaimedRun, holdLease, type ClaimedRun } from "@/server/endpoints/run-lease";
 
 /** The largest model (parameters) the server evaluates on its CPU (HEARTH_SERVER_EVAL_MAX_PARAMETERS). */
 export const SERVER_EVAL_MAX_PARAMETERS = Number(process.env.HEARTH_SERVER_EVAL_MAX_PARAMETERS ?? CPU_MAX_PARAMETERS);
@@ -47,17 +44,11 @@ export async function executeServerModelRun(db: PrismaClient, run: ClaimedRun, c
     } finally {
       model.release();
     }
-    if (controller.signal.aborted) {
-      if (lease.cancelled()) await transitionRun(db, SYSTEM, run.orgId, run.id, "CANCELLED", {}).catch(() => undefined);
-      return;
-    }
-    await transitionRun(db, SYSTEM, run.orgId, run.id, "SUCCEEDED", {});
+    await finishClaimedRun(db, run, controller, lease);
   } catch (error) {
     if (controller.signal.aborted) return;
     if (error instanceof TextModelError) return await failRun(db, run.orgId, run.id, `The model could not answer a case: ${error.message}.`);
-    const id = Math.random().toString(16).slice(2, 10);
-    console.error(`[hearth] server run ${run.id} internal error ${id}:`, error);
-    await failRun(db, run.orgId, run.id, `Internal error while running the eval (error id ${id}).`);
+    await failWithInternalError(db, run, error);
   } finally {
     lease.release();
   }
