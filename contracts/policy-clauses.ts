@@ -120,13 +120,17 @@ export function documentClauses(doc: Y.Doc, textName = "content"): Clause[] {
   return headings.map((h) => ({ id: attached.get(h) ?? h.legacy?.id ?? "", number: h.number, title: h.title, level: h.level, line: h.line }));
 }
 
-/** Each clause's own text: the lines under its heading up to the next heading, whitespace folded. */
-export function clauseBodies(markdown: string, clauses: readonly Clause[]): string[] {
-  const lines = markdown.split("\n");
-  return clauses.map((c, i) => {
-    const end = i + 1 < clauses.length ? clauses[i + 1].line - 1 : lines.length;
-    return lines.slice(c.line, end).join(" ").replace(/\s+/g, " ").trim();
-  });
+/** A clause's heading and body: its lines up to the next heading of the same or a higher level (sub-clauses included); null when no clause has that id. */
+export function clauseSection(markdown: string, clauses: readonly Clause[], id: string): string | null {
+  const at = clauses.findIndex((c) => c.id === id);
+  if (at < 0) return null;
+  const clause = clauses[at];
+  const end = clauses.slice(at + 1).find((c) => c.level <= clause.level);
+  return markdown
+    .split("\n")
+    .slice(clause.line - 1, end ? end.line - 1 : undefined)
+    .join("\n")
+    .trim();
 }
 
 /** A new clause id: "c-" and 8 hex digits (WebCrypto: browser and Node alike). */

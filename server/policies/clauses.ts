@@ -1,2 +1,2 @@
 // A policy's clauses and their ids: see contracts/policy-clauses.ts (shared with the editor).
-export { clauseBodies, clauseProblems, documentClauses, parseClauses, syncClauseAnchors, type Clause } from "@/contracts/policy-clauses";
+export { clauseProblems, clauseSection, documentClauses, parseClauses, syncClauseAnchors, type Clause } from "@/contracts/policy-clauses";

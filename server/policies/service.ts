@@ -5,7 +5,7 @@ import { recordAudit } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/contracts/actor";
 import { diffLines } from "@/server/lib/line-diff";
-import { clauseBodies, clauseProblems, documentClauses, syncClauseAnchors, type Clause } from "./clauses";
+import { clauseProblems, clauseSection, documentClauses, syncClauseAnchors, type Clause } from "./clauses";
 import { editLiveDocument, policyDocName, readLiveDocument, replaceText } from "@/server/collab";
 import { policyText } from "@/contracts/collab-doc";
 
@@ -63,10 +63,14 @@ export async function projectClauses(db: PrismaClient, projectId: string) {
   const out = [];
   for (const policy of policies) {
     const { text, clauses } = await liveClauses(db, policy.id, null);
-    const bodies = clauseBodies(text, clauses);
+    // the section without its heading line (the picker shows the title), whitespace folded
+    const body = (id: string) => (clauseSection(text, clauses, id) ?? "").split("\n").slice(1).join(" ").replace(/\s+/g, " ").trim();
     out.push({
       ...policy,
-      clauses: clauses.map((c, i) => ({ id: c.id, number: c.number, title: c.title, level: c.level, text: bodies[i].length > CLAUSE_TEXT_CHARS ? `${bodies[i].slice(0, CLAUSE_TEXT_CHARS)}…` : bodies[i] })),
+      clauses: clauses.map((c) => {
+        const t = c.id ? body(c.id) : "";
+        return { id: c.id, number: c.number, title: c.title, level: c.level, text: t.length > CLAUSE_TEXT_CHARS ? `${t.slice(0, CLAUSE_TEXT_CHARS)}…` : t };
+      }),
     });
   }
   return out;

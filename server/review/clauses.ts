@@ -2,7 +2,7 @@
 // A clause's id lives beside the policy's text (contracts/policy-clauses.ts): a published version
 // records its headings' ids in order, the live document holds the draft's.
 import type { PrismaClient } from "@/server/db/generated/client";
-import { parseClauses, type Clause } from "@/contracts/policy-clauses";
+import { clauseSection, parseClauses, type Clause } from "@/contracts/policy-clauses";
 import { readLivePolicyClauses } from "@/server/collab";
 
 export interface ClauseText {
@@ -12,16 +12,6 @@ export interface ClauseText {
 }
 
 const MAX_CLAUSE_CHARS = 8_000;
-
-/** A clause's heading and body in a policy's markdown, or null when none of its clauses has that id. */
-export function clauseSection(markdown: string, clauses: readonly Clause[], id: string): string | null {
-  const at = clauses.findIndex((c) => c.id === id);
-  if (at < 0) return null;
-  const clause = clauses[at];
-  const end = clauses.slice(at + 1).find((c) => c.level <= clause.level);
-  const lines = markdown.split("\n").slice(clause.line - 1, end ? end.line - 1 : undefined);
-  return lines.join("\n").trim().slice(0, MAX_CLAUSE_CHARS);
-}
 
 /** A published version's clauses: its headings in text order with the ids recorded when it was published (old versions: in-text anchors). */
 export function versionClauses(content: string, recorded: unknown): Clause[] {
@@ -42,7 +32,7 @@ export async function clauseTexts(db: PrismaClient, projectId: string, ids: read
     for (const id of wanted) {
       if (found.has(id)) continue;
       const text = clauseSection(markdown, clauses, id);
-      if (text !== null) found.set(id, { id, text });
+      if (text !== null) found.set(id, { id, text: text.slice(0, MAX_CLAUSE_CHARS) });
     }
   };
   for (const policy of policies) {
