@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { demoBanner, seedDemoOnce } from "@/server/seed";
 import { authorizeCredentials } from "@/server/auth/credentials";
-import { FileArtifactStore } from "@/server/storage";
+import { getArtifactStore } from "@/server/storage";
 import { createSession, sessionIsLive } from "@/server/auth/sessions";
 import { startEndpointRunWorker } from "@/server/endpoints/eval-runner";
 import { DEMO_MODEL_VERSIONS } from "@/server/demo/content";
@@ -22,7 +22,9 @@ describe.each(TEST_DATABASE_KINDS)("the demo sign-in on %s", (kind) => {
   let close: () => Promise<void>;
   let url: string;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-demo-"));
-  const store = new FileArtifactStore(path.join(dataDir, "artifacts"));
+  // The configured store, as the server uses: any process's eval-run worker (another test file's, on
+  // the same database) may pick up the demo's SERVER runs and must be able to read their models.
+  const store = getArtifactStore();
 
   beforeAll(async () => {
     ({ db, close, url } = await openTestDatabase(kind));
@@ -94,7 +96,7 @@ describe.each(TEST_DATABASE_KINDS)("the demo sign-in on %s", (kind) => {
     expect(versions[0].files.map((f) => f.path)).toEqual(expect.arrayContaining(["config.json", "model.safetensors", "tokenizer.json"]));
 
     const runs = () => db.run.findMany({ where: { projectId: project.id, kind: "EVAL" }, select: { id: true, target: true, status: true, error: true, modelVersionId: true, summary: true } });
-    expect((await runs()).map((r) => [r.target, r.status])).toEqual(versions.map(() => ["SERVER", "QUEUED"]));
+    expect((await runs()).map((r) => [r.target, r.status, r.error])).toEqual(versions.map(() => ["SERVER", "QUEUED", null]));
     const worker = startEndpointRunWorker({ db, store, pollMs: 100 });
     try {
       let last: unknown = null;
