@@ -74,6 +74,10 @@ async function gate(argv) {
     }
     // Is the difference from the baseline real? McNemar's exact test and a paired bootstrap interval.
     if (report.significance) console.log(`  against the baseline: ${report.significance.summary}`);
+    // The judges whose verdicts were counted: calibrated against people, or counted by the suite's choice.
+    for (const j of report.judges ?? []) {
+      console.log(`  judge "${j.name}" (${j.cases} ${j.run} cases): ${j.calibrated ? "calibrated against people" : `NOT calibrated (${j.reason}), counted because the suite's gate counts uncalibrated judges`}`);
+    }
     if (report.regressions.length) {
       console.log(`  ${report.regressions.length} case(s) regressed against the baseline:`);
       for (const r of report.regressions.slice(0, 50)) console.log(`    ${r.caseId}: ${r.baselineScore.toFixed(2)} -> ${r.candidateScore.toFixed(2)}`);

@@ -1,7 +1,7 @@
 // Calls an OpenAI-compatible endpoint from the server, through the SSRF guard: one completion or
 // chat completion, with a per-request timeout and retries with exponential backoff (and jitter)
 // on 429, 5xx, timeouts and network errors. Everything else is an error the caller reports.
-import type { ChatMessage } from "@/gpu/eval";
+import type { ChatMessage, Judge } from "@/gpu/eval";
 import { guardedFetch, OutboundRequestError, SsrfRefused, type GuardOptions, type GuardedResponse } from "./ssrf";
 
 export interface EndpointTarget {
@@ -191,4 +191,9 @@ export async function callEndpoint(target: EndpointTarget, call: EndpointCall, o
     latencyMs,
     attempts,
   };
+}
+
+/** A judge for rubric graders: the endpoint asked the judge prompt as one user message, at temperature 0. */
+export function endpointJudge(target: EndpointTarget, options: CallOptions): Judge {
+  return async (prompt) => (await callEndpoint(target, { input: { messages: [{ role: "user", content: prompt }] }, maxTokens: 256, temperature: 0 }, options)).text;
 }

@@ -10,7 +10,7 @@ import { gradeCase, type ChatMessage, type EvalCase, type Judge } from "@/gpu/ev
 import { promptOf } from "@/gpu/eval/runner";
 import { recordAudit } from "@/server/audit/service";
 import { publishMetricPoints, type MetricPoint } from "@/server/runs/events";
-import { callEndpoint, DEFAULT_RETRY, EndpointError, type EndpointPrompt, type RetryPolicy } from "./client";
+import { callEndpoint, DEFAULT_RETRY, endpointJudge, EndpointError, type EndpointPrompt, type RetryPolicy } from "./client";
 import { EndpointEvalConfigSchema, type EndpointEvalConfig } from "./eval-config";
 import { endpointTarget } from "./service";
 import { endpointRunEvents } from "./events";
@@ -76,7 +76,7 @@ export function startEndpointRunWorker(options: EndpointRunWorkerOptions): Endpo
         const run = claimed;
         const done = (
           run.target === "SERVER"
-            ? executeServerModelRun(db, run, controller, leaseMs, options.store ?? getArtifactStore())
+            ? executeServerModelRun(db, run, controller, { leaseMs, store: options.store ?? getArtifactStore(), retry: options.retry ?? DEFAULT_RETRY, guard: options.guard })
             : executeRun(db, run, controller, { leaseMs, retry: options.retry ?? DEFAULT_RETRY, guard: options.guard })
         )
           .catch((error) => console.error(`[hearth] ${run.target.toLowerCase()} run ${run.id} stopped:`, error))
@@ -220,9 +220,7 @@ async function executeRun(
     let completed = done.size;
     let answered = 0;
     const stop: { fatal: EndpointError | null } = { fatal: null };
-    const judge: Judge | undefined = judgeTarget
-      ? async (prompt) => (await callEndpoint(judgeTarget, { input: { messages: [{ role: "user", content: prompt }] }, maxTokens: 256, temperature: 0 }, { signal: controller.signal, retry: o.retry, guard: o.guard })).text
-      : undefined;
+    const judge: Judge | undefined = judgeTarget ? endpointJudge(judgeTarget, { signal: controller.signal, retry: o.retry, guard: o.guard }) : undefined;
 
     async function runCase(c: EvalCase): Promise<void> {
       // Endpoints report no log-likelihoods: a case with only multiple-choice graders needs no call.

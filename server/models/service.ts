@@ -4,6 +4,7 @@ import { recordAudit, type AuditActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/contracts/actor";
 import { caseOutcomes } from "@/server/runs/service";
+import { judgeOfConfig, judgeStanding, rubricVerdicts } from "@/server/review/calibration";
 import { gate, type GateReport, type Thresholds } from "@/server/runs/gate";
 import { jsonValue } from "@/server/db/json";
 import { uploadedBy } from "@/server/storage/uploads";
@@ -121,8 +122,34 @@ async function latestEvalRun(db: Pick<PrismaClient, "run">, modelVersionId: stri
   return db.run.findFirst({
     where: { modelVersionId, suiteVersionId, kind: "EVAL", status: "SUCCEEDED" },
     orderBy: { finishedAt: "desc" },
-    select: { id: true },
+    select: { id: true, config: true },
   });
+}
+
+export interface GateJudge {
+  run: "candidate" | "baseline";
+  judgeEndpointId: string;
+  name: string;
+  calibrated: boolean;
+  /** Why it is not calibrated, when it is not. */
+  reason: string | null;
+  /** The run's cases with a verdict of this judge. */
+  cases: number;
+}
+
+/** The judges whose rubric verdicts a gate's runs hold, and whether each is calibrated. */
+async function gateJudges(db: PrismaClient, projectId: string, runs: { role: GateJudge["run"]; run: { id: string; config: unknown } | null }[]): Promise<GateJudge[]> {
+  const judges: GateJudge[] = [];
+  for (const { role, run } of runs) {
+    const judgeEndpointId = run ? judgeOfConfig(run.config) : null;
+    if (!run || !judgeEndpointId) continue;
+    const results = await db.evalResult.findMany({ where: { runId: run.id }, select: { grades: true } });
+    const cases = results.filter((r) => rubricVerdicts(r.grades).length > 0).length;
+    if (!cases) continue;
+    const standing = await judgeStanding(db, projectId, judgeEndpointId);
+    judges.push({ run: role, judgeEndpointId, name: standing.name, calibrated: standing.calibrated, reason: standing.reason, cases });
+  }
+  return judges;
 }
 
 /** Whether thresholds hold at least one check (an overall rate or a tag's). */
@@ -136,7 +163,9 @@ function hasThresholds(thresholds: Thresholds | null | undefined): boolean {
  * `strict` (the gate as CI asks for it): a gate that cannot be evaluated is refused with
  * PRECONDITION_FAILED and the reason, rather than reported as passed: a suite with no thresholds
  * (nothing to fail), a candidate run with no results, a named baseline that is neither an alias nor a
- * version of the model, or a baseline with no successful run on the suite version. Without it (a
+ * version of the model, or a baseline with no successful run on the suite version. In either mode, a
+ * run whose rubric verdicts come from a judge people have not calibrated is not evaluable, unless the
+ * suite's thresholds set `countUncalibratedJudges`. Without strict (a
  * promotion to an alias that may not exist yet) a missing baseline is simply none.
  */
 export async function gateModelVersion(
@@ -144,7 +173,7 @@ export async function gateModelVersion(
   modelId: string,
   input: { candidateVersionId: string; baseline?: string; suiteVersionId: string },
   options: { strict?: boolean } = {},
-): Promise<GateReport & { candidateRunId: string; baselineRunId: string | null; baselineVersionId: string | null }> {
+): Promise<GateReport & { judges: GateJudge[]; candidateRunId: string; baselineRunId: string | null; baselineVersionId: string | null }> {
   await ensureVersionOfModel(db, modelId, input.candidateVersionId);
   const model = await db.model.findUniqueOrThrow({ where: { id: modelId }, select: { projectId: true } });
   const suiteVersion = await db.suiteVersion.findFirst({
@@ -179,8 +208,22 @@ export async function gateModelVersion(
   if (options.strict && candidate.length === 0) {
     throw new DomainError("PRECONDITION_FAILED", "The candidate's eval run has no results on this suite version's cases.");
   }
+  // A judge's verdicts count only once people have calibrated it (server/review/calibration.ts), unless the
+  // suite's gate settings say to count them anyway: otherwise the gate cannot be evaluated, in CI or for a promotion.
+  const judges = await gateJudges(db, model.projectId, [
+    { role: "candidate", run: candidateRun },
+    { role: "baseline", run: baselineRun },
+  ]);
+  const uncalibrated = judges.filter((j) => !j.calibrated);
+  if (uncalibrated.length && !thresholds?.countUncalibratedJudges) {
+    const which = uncalibrated.map((j) => `the judge "${j.name}" graded ${j.cases} of the ${j.run}'s cases and is not calibrated: ${j.reason}`).join("; ");
+    throw new DomainError(
+      "PRECONDITION_FAILED",
+      `The verdicts of an uncalibrated judge do not count: ${which}. Label its verdicts in a review queue until it meets the project's bar, or set the suite's gate to count uncalibrated judges.`,
+    );
+  }
   const report = gate(candidate, baselineRun ? await caseOutcomes(db, baselineRun.id, input.suiteVersionId) : null, thresholds ?? {});
-  return { ...report, candidateRunId: candidateRun.id, baselineRunId: baselineRun?.id ?? null, baselineVersionId };
+  return { ...report, judges, candidateRunId: candidateRun.id, baselineRunId: baselineRun?.id ?? null, baselineVersionId };
 }
 
 export async function requestPromotion(

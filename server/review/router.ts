@@ -25,6 +25,7 @@ import {
   updateQueue,
 } from "./service";
 import { exportLabels } from "./export";
+import { judgeCalibrations, setCalibrationBar } from "./calibration";
 
 const name = z.string().trim().min(1, "is required").max(120, "must be at most 120 characters");
 const settings = {
@@ -116,6 +117,12 @@ export const reviewRouter = router({
     .input(z.object({ label: LabelInput }))
     .mutation(({ ctx, input }) => submitLabel(ctx.db, person(ctx.actor), ctx.orgId, input.reviewItemId, input.label)),
   agreement: resourceProcedure("reviewQueue", "VIEWER", null).query(({ ctx, input }) => queueAgreement(ctx.db, input.reviewQueueId)),
+  /** Every judge (the endpoint grading rubric cases) with its agreement with people's labels, and the project's bar. */
+  judges: projectProcedure("VIEWER", null).query(({ ctx }) => judgeCalibrations(ctx.db, ctx.projectId)),
+  /** The bar a judge must reach before the release gate counts its verdicts. */
+  setJudgeBar: projectProcedure("ADMIN", null)
+    .input(z.object({ minKappa: z.number().min(-1).max(1).optional(), minLabels: z.number().int().min(1).max(100_000).optional() }))
+    .mutation(({ ctx, input }) => setCalibrationBar(ctx.db, ctx.actor, ctx.orgId, ctx.projectId, input)),
   /** The queue's labels as a dataset version: corrected outputs (supervised pairs) or preferences. */
   exportDataset: resourceProcedure("reviewQueue", "EDITOR", null)
     .input(z.object({ format: z.enum(["sft", "preference", "kto"]), datasetName: name }))

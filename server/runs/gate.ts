@@ -14,6 +14,8 @@ export interface Thresholds {
   overall?: number;
   /** Minimum pass rate per tag. */
   tags?: Record<string, number>;
+  /** Count the verdicts of judges people have not calibrated (server/review/calibration.ts); off unless set. */
+  countUncalibratedJudges?: boolean;
 }
 
 export interface ThresholdCheck {

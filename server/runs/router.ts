@@ -49,7 +49,7 @@ export const runRouter = router({
     .input(
       z.object({
         kind: z.enum(["PRETRAIN", "SFT", "LORA", "EVAL"]),
-        target: z.enum(["BROWSER", "NODE", "ENDPOINT"]),
+        target: z.enum(["BROWSER", "NODE", "ENDPOINT", "SERVER"]),
         config: jsonObject.default({}),
         suiteVersionId: idSchema.optional(),
         modelVersionId: idSchema.optional(),

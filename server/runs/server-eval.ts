@@ -16,14 +16,30 @@ import { publishMetricPoints } from "@/server/runs/events";
 import { storeFolderReader } from "@/server/models/folders";
 import type { ArtifactStore } from "@/server/storage";
 import { failRun, failWithInternalError, finishClaimedRun, holdLease, type ClaimedRun } from "@/server/endpoints/run-lease";
+import { endpointJudge, type RetryPolicy } from "@/server/endpoints/client";
+import { endpointTarget } from "@/server/endpoints/service";
+import { SecretKeyMismatch } from "@/server/endpoints/crypto";
+import type { GuardOptions } from "@/server/endpoints/ssrf";
+import type { Judge } from "@/gpu/eval";
+import { judgeOfConfig } from "@/server/review/calibration";
 
 /** The largest model (parameters) the server evaluates on its CPU (HEARTH_SERVER_EVAL_MAX_PARAMETERS). */
 export const SERVER_EVAL_MAX_PARAMETERS = Number(process.env.HEARTH_SERVER_EVAL_MAX_PARAMETERS ?? CPU_MAX_PARAMETERS);
 
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 
-export async function executeServerModelRun(db: PrismaClient, run: ClaimedRun, controller: AbortController, leaseMs: number, store: ArtifactStore): Promise<void> {
-  const lease = holdLease(db, run, controller, leaseMs);
+export interface ServerRunOptions {
+  leaseMs: number;
+  /** Where the model folders are read from. */
+  store: ArtifactStore;
+  /** For the judge endpoint's calls (rubric graders). */
+  retry?: RetryPolicy;
+  guard?: GuardOptions;
+}
+
+export async function executeServerModelRun(db: PrismaClient, run: ClaimedRun, controller: AbortController, o: ServerRunOptions): Promise<void> {
+  const { store } = o;
+  const lease = holdLease(db, run, controller, o.leaseMs);
   try {
     if (!run.modelVersionId) return await failRun(db, run.orgId, run.id, "The run names no model version to evaluate.");
     if (!run.suiteVersionId) return await failRun(db, run.orgId, run.id, "An eval run needs a suite version.");
@@ -39,8 +55,21 @@ export async function executeServerModelRun(db: PrismaClient, run: ClaimedRun, c
       }
       throw error;
     }
+    // Rubric graders are graded by the run's judge endpoint, when it names one (as endpoint runs are).
+    let judge: Judge | undefined;
+    const judgeEndpointId = judgeOfConfig(run.config);
+    if (judgeEndpointId) {
+      const found = await db.endpoint.findFirst({ where: { id: judgeEndpointId, projectId: run.projectId }, select: { id: true } });
+      if (!found) return await failRun(db, run.orgId, run.id, "The run's judge endpoint was deleted.");
+      try {
+        judge = endpointJudge(await endpointTarget(db, judgeEndpointId), { signal: controller.signal, retry: o.retry, guard: o.guard });
+      } catch (error) {
+        if (error instanceof SecretKeyMismatch) return await failRun(db, run.orgId, run.id, error.message);
+        throw error;
+      }
+    }
     try {
-      await evaluate(db, run, model, controller);
+      await evaluate(db, run, model, controller, judge);
     } finally {
       model.release();
     }
@@ -56,7 +85,7 @@ export async function executeServerModelRun(db: PrismaClient, run: ClaimedRun, c
 
 
 /** Runs the cases the run has no result for yet, storing each result and a progress point as it comes. */
-async function evaluate(db: PrismaClient, run: ClaimedRun, model: Awaited<ReturnType<typeof loadCpuTextModel>>, controller: AbortController): Promise<void> {
+async function evaluate(db: PrismaClient, run: ClaimedRun, model: Awaited<ReturnType<typeof loadCpuTextModel>>, controller: AbortController, judge: Judge | undefined): Promise<void> {
   const config = (run.config ?? {}) as { maxTokens?: unknown; temperature?: unknown; topK?: unknown; seed?: unknown; stop?: unknown };
   const evalModel = textEvalModel(model, {
     maxNewTokens: Math.max(1, Math.min(num(config.maxTokens) ?? 64, 512)),
@@ -77,6 +106,7 @@ async function evaluate(db: PrismaClient, run: ClaimedRun, model: Awaited<Return
     evalModel,
     {
       signal: controller.signal,
+      judge,
       onCase: (r) => {
         const step = ++completed;
         writing = writing.then(async () => {

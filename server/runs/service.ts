@@ -8,7 +8,7 @@ import { actorId } from "@/contracts/actor";
 import { canTransition } from "./transitions";
 import { publishMetricPoints } from "./events";
 import type { CaseOutcome } from "./gate";
-import { EndpointEvalConfigSchema } from "@/server/endpoints/eval-config";
+import { EndpointEvalConfigSchema, ServerEvalConfigSchema } from "@/server/endpoints/eval-config";
 import { announceEndpointRun } from "@/server/endpoints/events";
 import { jsonValue } from "@/server/db/json";
 import { parseStoredCases, type EvalCase } from "@/contracts/eval-case";
@@ -58,7 +58,7 @@ export async function createRun(
   }
   if (input.kind === "EVAL" && !input.suiteVersionId) throw new DomainError("BAD_REQUEST", "An eval run needs a published suite version (suiteVersionId).");
   if (input.target === "ENDPOINT") input = { ...input, config: await endpointRunConfig(db, input) };
-  else if (input.target === "SERVER" && (input.kind !== "EVAL" || !input.modelVersionId)) throw new DomainError("BAD_REQUEST", "target: the server runs only eval runs of a model version.");
+  else if (input.target === "SERVER") input = { ...input, config: await serverRunConfig(db, input) };
   else if (input.endpointId) throw new DomainError("BAD_REQUEST", "endpointId: only runs with target ENDPOINT call an endpoint.");
   const created = await db.$transaction(async (tx) => {
     const run = await tx.run.create({ data: { ...input, createdById: actorId(actor) }, select: runSelect });
@@ -79,6 +79,19 @@ async function endpointRunConfig(db: PrismaClient, input: { projectId: string; k
   for (const id of [input.endpointId, parsed.data.judgeEndpointId]) {
     if (!id) continue;
     const found = await db.endpoint.findFirst({ where: { id, projectId: input.projectId }, select: { id: true } });
+    if (!found) throw new DomainError("NOT_FOUND", "Endpoint not found.");
+  }
+  return parsed.data as Prisma.InputJsonValue;
+}
+
+/** Checks a SERVER run: an eval of a model version, its judge (if any) in the project; returns its config with defaults applied. */
+async function serverRunConfig(db: PrismaClient, input: { projectId: string; kind: RunKind; config: Prisma.InputJsonValue; modelVersionId?: string; endpointId?: string }) {
+  if (input.kind !== "EVAL" || !input.modelVersionId) throw new DomainError("BAD_REQUEST", "target: the server runs only eval runs of a model version.");
+  if (input.endpointId) throw new DomainError("BAD_REQUEST", "endpointId: only runs with target ENDPOINT call an endpoint; a server run's judge is config.judgeEndpointId.");
+  const parsed = ServerEvalConfigSchema.safeParse(input.config);
+  if (!parsed.success) throw new DomainError("BAD_REQUEST", `config: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(config)"}: ${i.message}`).join("; ")}`);
+  if (parsed.data.judgeEndpointId) {
+    const found = await db.endpoint.findFirst({ where: { id: parsed.data.judgeEndpointId, projectId: input.projectId }, select: { id: true } });
     if (!found) throw new DomainError("NOT_FOUND", "Endpoint not found.");
   }
   return parsed.data as Prisma.InputJsonValue;

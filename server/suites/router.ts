@@ -8,6 +8,8 @@ import { addCases, createSuite, diffCases, getSuite, getSuiteVersion, listSuites
 import { importSuiteSource, SUITE_IMPORT_FORMATS } from "./import";
 import { caseStart, makeCase } from "./make-case";
 import { idSchema } from "@/contracts/zod";
+import { roleAtLeast } from "@/contracts/roles";
+import { deny } from "@/server/auth/access";
 import { ChatMessageSchema, GraderSpecSchema } from "@/gpu/eval/case";
 import { GRADER_CHOICES } from "@/gpu/eval/formats/grader-choice";
 import { MAX_SOURCE_FILES } from "@/gpu/eval/formats/source-files";
@@ -16,7 +18,7 @@ const MAX_CASES = 20_000;
 const name = z.string().trim().min(1, "is required").max(120, "must be at most 120 characters");
 const description = z.string().trim().max(4_000);
 const rate = z.number().min(0, "must be between 0 and 1").max(1, "must be between 0 and 1");
-const thresholds = z.object({ overall: rate.optional(), tags: z.record(z.string().max(100), rate).optional() });
+const thresholds = z.object({ overall: rate.optional(), tags: z.record(z.string().max(100), rate).optional(), countUncalibratedJudges: z.boolean().optional() });
 const versionNumber = z.number().int().min(1);
 const caseSource = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("served"), servedRequestId: idSchema }),
@@ -49,6 +51,12 @@ export const suiteRouter = router({
   update: resourceProcedure("suite", "EDITOR", "suites:write")
     .input(z.object({ name: name.optional(), description: description.optional(), thresholds: thresholds.optional() }))
     .mutation(async ({ ctx, input }) => {
+      // Counting an uncalibrated judge's verdicts overrides the bar an ADMIN set: only an ADMIN changes it.
+      if (input.thresholds && !roleAtLeast(ctx.role, "ADMIN")) {
+        const stored = await ctx.db.evalSuite.findUniqueOrThrow({ where: { id: input.suiteId }, select: { thresholds: true } });
+        const was = (stored.thresholds as { countUncalibratedJudges?: boolean } | null)?.countUncalibratedJudges === true;
+        if ((input.thresholds.countUncalibratedJudges === true) !== was) deny("FORBIDDEN", "Only an admin can change whether the gate counts uncalibrated judges.");
+      }
       const { draft: _draft, ...suite } = await updateSuite(ctx.db, ctx.actor, ctx.orgId, input.suiteId, { ...input, thresholds: input.thresholds as Prisma.InputJsonValue | undefined });
       return suite;
     }),

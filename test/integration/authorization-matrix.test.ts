@@ -149,6 +149,8 @@ const MATRIX: Record<string, Row> = {
   "review.item": { input: (f) => ({ reviewItemId: f.reviewItemId }), allow: REVIEWERS },
   "review.release": { input: (f) => ({ reviewItemId: f.reviewItemId }), allow: REVIEWERS },
   "review.label": { input: (f) => ({ reviewItemId: f.reviewItemId, label: { pass: true } }), allow: REVIEWERS },
+  "review.judges": { input: project, allow: MEMBERS },
+  "review.setJudgeBar": { input: (f) => ({ ...project(f), minLabels: 20 }), allow: ["OWNER", "ADMIN"] },
   "review.exportDataset": { input: (f) => ({ reviewQueueId: f.reviewQueueId, format: "sft", datasetName: unique("labels") }), allow: REVIEWERS },
 
   "servedLog.settings": { input: project, allow: READERS, scope: "models:read" },

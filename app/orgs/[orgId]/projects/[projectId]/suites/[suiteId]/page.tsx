@@ -30,7 +30,7 @@ const TABS = [
 type Tab = (typeof TABS)[number]["id"];
 
 type Problem = { index: number; caseId?: string; field: string; message: string };
-type Thresholds = { overall?: number; tags?: Record<string, number> } | null;
+type Thresholds = { overall?: number; tags?: Record<string, number>; countUncalibratedJudges?: boolean } | null;
 
 function inputText(input: unknown): string {
   if (typeof input === "string") return input;
@@ -481,7 +481,8 @@ function SuiteSettings({ suiteId, canEdit, thresholds, cases }: { suiteId: strin
     }
     if (overall === null) return setLocalError("The overall threshold must be a percentage between 0 and 100.");
     setLocalError(null);
-    update.mutate({ suiteId, thresholds: { ...(overall !== undefined ? { overall } : {}), tags: perTag } });
+    const countUncalibratedJudges = form.get("countUncalibratedJudges") === "on";
+    update.mutate({ suiteId, thresholds: { ...(overall !== undefined ? { overall } : {}), tags: perTag, ...(countUncalibratedJudges ? { countUncalibratedJudges } : {}) } });
   }
   const asPercent = (v: number | undefined) => (v === undefined ? "" : String(Math.round(v * 1000) / 10));
   return (
@@ -506,6 +507,10 @@ function SuiteSettings({ suiteId, canEdit, thresholds, cases }: { suiteId: strin
             <input name={`tag:${tag}`} type="number" min={0} max={100} step={0.1} defaultValue={asPercent(thresholds?.tags?.[tag])} disabled={!canEdit} />
           </label>
         ))}
+        <label className="field-inline">
+          <input name="countUncalibratedJudges" type="checkbox" defaultChecked={thresholds?.countUncalibratedJudges === true} disabled={!canEdit} />
+          Count the verdicts of judges people have not calibrated (an admin's choice; off, the gate reports such a run as not evaluable)
+        </label>
         {canEdit ? (
           <div>
             <button className="btn btn-primary" type="submit" disabled={update.isPending}>

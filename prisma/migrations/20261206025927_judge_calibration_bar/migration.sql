@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Project" ADD COLUMN     "judgeMinKappa" DOUBLE PRECISION NOT NULL DEFAULT 0.6,
+ADD COLUMN     "judgeMinLabels" INTEGER NOT NULL DEFAULT 20;
