@@ -4,7 +4,7 @@ import { recordAudit, type AuditActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/contracts/actor";
 import { caseOutcomes } from "@/server/runs/service";
-import { judgeOfConfig, judgeStanding, rubricVerdicts } from "@/server/review/calibration";
+import { judgeOfRun, judgeStanding, rubricVerdicts } from "@/server/review/calibration";
 import { gate, type GateReport, type Thresholds } from "@/server/runs/gate";
 import { jsonValue } from "@/server/db/json";
 import { uploadedBy } from "@/server/storage/uploads";
@@ -122,7 +122,7 @@ async function latestEvalRun(db: Pick<PrismaClient, "run">, modelVersionId: stri
   return db.run.findFirst({
     where: { modelVersionId, suiteVersionId, kind: "EVAL", status: "SUCCEEDED" },
     orderBy: { finishedAt: "desc" },
-    select: { id: true, config: true },
+    select: { id: true, target: true, config: true },
   });
 }
 
@@ -138,10 +138,10 @@ export interface GateJudge {
 }
 
 /** The judges whose rubric verdicts a gate's runs hold, and whether each is calibrated. */
-async function gateJudges(db: PrismaClient, projectId: string, runs: { role: GateJudge["run"]; run: { id: string; config: unknown } | null }[]): Promise<GateJudge[]> {
+async function gateJudges(db: PrismaClient, projectId: string, runs: { role: GateJudge["run"]; run: { id: string; target: string; config: unknown } | null }[]): Promise<GateJudge[]> {
   const judges: GateJudge[] = [];
   for (const { role, run } of runs) {
-    const judgeEndpointId = run ? judgeOfConfig(run.config) : null;
+    const judgeEndpointId = run ? judgeOfRun(run) : null;
     if (!run || !judgeEndpointId) continue;
     const results = await db.evalResult.findMany({ where: { runId: run.id }, select: { grades: true } });
     const cases = results.filter((r) => rubricVerdicts(r.grades).length > 0).length;

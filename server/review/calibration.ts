@@ -27,6 +27,9 @@ export interface Disagreement {
   peoplePass: boolean;
   /** The judge's one-sentence reason. */
   judgeReason: string;
+  /** The item's input and output, cut to DISAGREEMENT_TEXT characters. */
+  input: string;
+  output: string;
 }
 
 export interface JudgeCalibration {
@@ -49,6 +52,8 @@ export interface JudgeCalibration {
 
 /** The most disagreements listed per judge (the counts are always whole). */
 const MAX_DISAGREEMENTS = 200;
+const DISAGREEMENT_TEXT = 2_000;
+const cut = (text: string) => (text.length > DISAGREEMENT_TEXT ? `${text.slice(0, DISAGREEMENT_TEXT)}…` : text);
 
 interface Pair {
   judge: boolean;
@@ -59,13 +64,19 @@ interface Pair {
   caseId: string | null;
   runId: string;
   judgeReason: string;
+  input: string;
+  output: string;
 }
 
 type StoredGrade = { grader?: unknown; pass?: unknown; reason?: unknown };
 
-/** The run's judge, when its config names one. */
-export function judgeOfConfig(config: unknown): string | null {
-  const id = (config as { judgeEndpointId?: unknown } | null)?.judgeEndpointId;
+/**
+ * The run's judge, when its config names one and the server ran the run (endpoint and server evals):
+ * a browser or node reports its own grades, so no verdict of theirs is a judge's.
+ */
+export function judgeOfRun(run: { target: string; config: unknown }): string | null {
+  if (run.target !== "ENDPOINT" && run.target !== "SERVER") return null;
+  const id = (run.config as { judgeEndpointId?: unknown } | null)?.judgeEndpointId;
   return typeof id === "string" && id ? id : null;
 }
 
@@ -87,31 +98,31 @@ export async function judgeCalibrations(db: PrismaClient, projectId: string): Pr
   const bar = await calibrationBar(db, projectId);
   const items = await db.reviewItem.findMany({
     where: { source: "EVAL_RESULT", sourceId: { not: null }, queue: { projectId }, labels: { some: { pass: { not: null } } } },
-    select: { id: true, queueId: true, caseId: true, sourceId: true, queue: { select: { name: true } }, labels: { where: { pass: { not: null } }, select: { pass: true } } },
+    select: { id: true, queueId: true, caseId: true, sourceId: true, input: true, output: true, queue: { select: { name: true } }, labels: { where: { pass: { not: null } }, select: { pass: true } } },
   });
   const results = await db.evalResult.findMany({
     where: { id: { in: items.map((i) => i.sourceId!) }, run: { projectId } },
-    select: { id: true, runId: true, grades: true, run: { select: { config: true } } },
+    select: { id: true, runId: true, grades: true, run: { select: { target: true, config: true } } },
   });
   const resultById = new Map(results.map((r) => [r.id, r]));
   const pairs = new Map<string, Pair[]>();
   for (const item of items) {
     const result = resultById.get(item.sourceId!);
-    const judgeEndpointId = result ? judgeOfConfig(result.run.config) : null;
+    const judgeEndpointId = result ? judgeOfRun(result.run) : null;
     if (!result || !judgeEndpointId) continue;
     const passes = item.labels.filter((l) => l.pass).length;
     if (passes * 2 === item.labels.length) continue; // a tie: the people did not decide
     const people = passes * 2 > item.labels.length;
     for (const verdict of rubricVerdicts(result.grades)) {
       const list = pairs.get(judgeEndpointId) ?? [];
-      list.push({ judge: verdict.pass, people, itemId: item.id, queueId: item.queueId, queueName: item.queue.name, caseId: item.caseId, runId: result.runId, judgeReason: verdict.reason });
+      list.push({ judge: verdict.pass, people, itemId: item.id, queueId: item.queueId, queueName: item.queue.name, caseId: item.caseId, runId: result.runId, judgeReason: verdict.reason, input: item.input, output: item.output });
       pairs.set(judgeEndpointId, list);
     }
   }
   // Judges whose runs have rubric verdicts but whose verdicts nobody labelled yet are listed too (0 labels).
   const judged = await db.$queryRaw<{ id: string }[]>`
     SELECT DISTINCT config->>'judgeEndpointId' AS id FROM "Run"
-    WHERE "projectId" = ${projectId} AND kind = 'EVAL' AND status = 'SUCCEEDED' AND config->>'judgeEndpointId' IS NOT NULL`;
+    WHERE "projectId" = ${projectId} AND kind = 'EVAL' AND status = 'SUCCEEDED' AND target IN ('ENDPOINT', 'SERVER') AND config->>'judgeEndpointId' IS NOT NULL`;
   for (const { id } of judged) if (!pairs.has(id)) pairs.set(id, []);
   const names = new Map((await db.endpoint.findMany({ where: { id: { in: [...pairs.keys()] } }, select: { id: true, name: true } })).map((e) => [e.id, e.name]));
   const judges = [...pairs.entries()].map(([id, list]) => calibrationOf(id, names.get(id) ?? "(deleted endpoint)", list, bar));
@@ -153,7 +164,7 @@ export function calibrationOf(judgeEndpointId: string, judgeName: string, list: 
     disagreements: list
       .filter((p) => p.judge !== p.people)
       .slice(0, MAX_DISAGREEMENTS)
-      .map(({ itemId, queueId, queueName, caseId, runId, judge, people, judgeReason }) => ({ itemId, queueId, queueName, caseId, runId, judgePass: judge, peoplePass: people, judgeReason })),
+      .map(({ itemId, queueId, queueName, caseId, runId, judge, people, judgeReason, input, output }) => ({ itemId, queueId, queueName, caseId, runId, judgePass: judge, peoplePass: people, judgeReason, input: cut(input), output: cut(output) })),
   };
 }
 

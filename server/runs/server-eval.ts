@@ -21,7 +21,7 @@ import { endpointTarget } from "@/server/endpoints/service";
 import { SecretKeyMismatch } from "@/server/endpoints/crypto";
 import type { GuardOptions } from "@/server/endpoints/ssrf";
 import type { Judge } from "@/gpu/eval";
-import { judgeOfConfig } from "@/server/review/calibration";
+import { judgeOfRun } from "@/server/review/calibration";
 
 /** The largest model (parameters) the server evaluates on its CPU (HEARTH_SERVER_EVAL_MAX_PARAMETERS). */
 export const SERVER_EVAL_MAX_PARAMETERS = Number(process.env.HEARTH_SERVER_EVAL_MAX_PARAMETERS ?? CPU_MAX_PARAMETERS);
@@ -57,7 +57,7 @@ export async function executeServerModelRun(db: PrismaClient, run: ClaimedRun, c
     }
     // Rubric graders are graded by the run's judge endpoint, when it names one (as endpoint runs are).
     let judge: Judge | undefined;
-    const judgeEndpointId = judgeOfConfig(run.config);
+    const judgeEndpointId = judgeOfRun(run);
     if (judgeEndpointId) {
       const found = await db.endpoint.findFirst({ where: { id: judgeEndpointId, projectId: run.projectId }, select: { id: true } });
       if (!found) return await failRun(db, run.orgId, run.id, "The run's judge endpoint was deleted.");

@@ -116,6 +116,68 @@ describe("the Endpoints page", () => {
     await context.close();
   });
 
+  it("grades rubric cases with a judge endpoint, and shows the judge against people's labels on the Judges page", async () => {
+    const projectId = pageUrl.split("/")[4];
+    const [vendor] = await call(adminCookie, "query", "endpoint.list", { projectId });
+    // Three questions the endpoint answers with the 30-day window, three it does not; a rubric grades each.
+    const rubric = [{ type: "rubric", rubric: "The answer states the 30-day refund window." }];
+    const questions = ["Refund after 40 days?", "Is a refund possible after 35 days?", "Refund for a late parcel?", "What is the capital of Mars?", "Who won the cup?", "How tall is the tower?"];
+    const suite = await call(adminCookie, "mutation", "suite.create", { projectId, name: "Judged" });
+    await call(adminCookie, "mutation", "suite.setCases", { suiteId: suite.id, cases: questions.map((input, i) => ({ id: `q${i + 1}`, input, graders: rubric, tags: [], clauses: [] })) });
+    const { id: suiteVersionId } = await call(adminCookie, "mutation", "suite.publish", { suiteId: suite.id, message: "first" });
+
+    const context = await signedInContext(browser, app.url, adminCookie);
+    const page = await context.newPage();
+    await page.goto(pageUrl);
+    const evaluate = page.getByTestId("evaluate-endpoint");
+    await evaluate.getByLabel("Suite", { exact: true }).selectOption({ label: "Judged" });
+    await expect.poll(() => evaluate.getByLabel("Suite version").inputValue(), POLL).toBe(suiteVersionId);
+    await evaluate.getByLabel("Judge for rubric cases").selectOption({ label: "vendor-llm" });
+    await evaluate.getByRole("button", { name: "Run eval" }).click();
+    await page.waitForURL(/\/runs\/[^/?]+$/);
+    const runId = page.url().split("/").at(-1)!;
+    await expect.poll(() => page.getByTestId("run-summary").textContent(), { timeout: 60_000 }).toContain("3/6");
+
+    // People label the outputs: they agree with the judge on five, and fail one it passed.
+    const queue = await call(adminCookie, "mutation", "review.create", { projectId, name: "judge check", scoreSchema: { pass: true } });
+    expect(await call(adminCookie, "mutation", "review.addResults", { reviewQueueId: queue.id, runId })).toEqual({ added: 6 });
+    let overruled = false;
+    for (let i = 0; i < 6; i++) {
+      const { item } = await call(adminCookie, "mutation", "review.next", { reviewQueueId: queue.id });
+      const judgePassed = item.output.includes("30 days");
+      const pass = judgePassed && !overruled ? ((overruled = true), false) : judgePassed;
+      await call(adminCookie, "mutation", "review.label", { reviewItemId: item.id, label: { pass } });
+    }
+
+    await page.goto(`${pageUrl.replace(/\/endpoints$/, "")}/review`);
+    await page.getByRole("link", { name: "Judges" }).click();
+    const judge = page.getByTestId("judge");
+    await expect.poll(() => judge.textContent(), POLL).toContain("vendor-llm");
+    // Six labels of the twenty the default bar asks for: uncalibrated, with the reason.
+    expect(await judge.textContent()).toContain("uncalibrated");
+    expect(await judge.textContent()).toContain("people labelled 6 of its verdicts; 20 are needed");
+    // Judge against people: 3 passes of which people failed one; kappa (5/6 - 1/2) / (1/2) = 0.667.
+    expect(await judge.getByLabel("both pass").textContent()).toBe("2");
+    expect(await judge.getByLabel("judge passes what people fail").textContent()).toBe("1");
+    expect(await judge.getByLabel("judge fails what people pass").textContent()).toBe("0");
+    expect(await judge.getByLabel("both fail").textContent()).toBe("3");
+    expect(await judge.textContent()).toContain("0.667");
+    // The disagreement is one click away, the output shown as text.
+    await judge.getByText("1 disagreement").click();
+    const disagreement = judge.getByTestId("judge-disagreement");
+    expect(await disagreement.textContent()).toContain("judge: pass");
+    expect(await disagreement.textContent()).toContain("people: fail");
+    expect(await disagreement.textContent()).toContain("No, refunds close after 30 days.");
+
+    // The ADMIN lowers the bar to six labels and a kappa of 0.6: the judge is calibrated.
+    await page.getByLabel("Minimum labels").fill("6");
+    await page.getByLabel("Minimum kappa").fill("0.6");
+    await page.getByRole("button", { name: "Save the bar" }).click();
+    await expect.poll(() => judge.locator(".badge").textContent(), POLL).toBe("calibrated");
+    await page.screenshot({ path: screenshotPath("judges-calibration"), fullPage: true });
+    await context.close();
+  });
+
   it("edits an endpoint, and cancels a run that waits on it", async () => {
     const context = await signedInContext(browser, app.url, adminCookie);
     const page = await context.newPage();

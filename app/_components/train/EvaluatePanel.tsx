@@ -1,9 +1,11 @@
 "use client";
 // "Evaluate": runs a published suite version against a model version in this browser (a Web Worker
-// with the shared eval runner) and records an EVAL run with every case's output and grades.
+// with the shared eval runner) and records an EVAL run with every case's output and grades; or asks the
+// server to run it (target SERVER: small folder models on its CPU, with a judge endpoint for rubric cases).
 import Link from "next/link";
 import { useEffect, useRef, useState, type FormEvent } from "react";
-import { useTRPCClient } from "@/app/_lib/trpc";
+import { useQuery } from "@tanstack/react-query";
+import { useTRPC, useTRPCClient } from "@/app/_lib/trpc";
 import { ErrorAlert } from "@/app/_components/ui";
 import { percent, Section } from "@/app/_components/records";
 import { ModelVersionPicker, SuiteVersionPicker, type PickedModelVersion } from "@/app/_components/pickers";
@@ -133,8 +135,31 @@ class BrowserEval {
   }
 }
 
-export function EvaluatePanel({ orgId, projectId, modelVersionId, title = "Evaluate in this browser" }: { orgId: string; projectId: string; modelVersionId?: string; title?: string }) {
+/** The server evaluates the run itself (small folder models on its CPU, rubric cases graded by the judge endpoint picked). */
+function ServerEvalFields({ projectId, judgeId, onJudge }: { projectId: string; judgeId: string; onJudge: (id: string) => void }) {
+  const trpc = useTRPC();
+  const endpoints = useQuery(trpc.endpoint.list.queryOptions({ projectId }));
+  return (
+    <label className="field">
+      Judge for rubric cases
+      <select value={judgeId} onChange={(e) => onJudge(e.target.value)} aria-label="Judge for rubric cases">
+        <option value="">none (rubric cases fail)</option>
+        {endpoints.data?.map((e) => (
+          <option key={e.id} value={e.id}>
+            {e.name} ({e.model})
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+export function EvaluatePanel({ orgId, projectId, modelVersionId, title = "Evaluate" }: { orgId: string; projectId: string; modelVersionId?: string; title?: string }) {
   const client = useTRPCClient();
+  const [where, setWhere] = useState<"browser" | "server">("browser");
+  const [judgeId, setJudgeId] = useState("");
+  const [serverRun, setServerRun] = useState<{ id: string } | null>(null);
+  const [starting, setStarting] = useState(false);
   const [picked, setPicked] = useState<PickedModelVersion | null>(null);
   const [suiteVersionId, setSuiteVersionId] = useState("");
   const [maxNewTokens, setMaxNewTokens] = useState(32);
@@ -148,8 +173,17 @@ export function EvaluatePanel({ orgId, projectId, modelVersionId, title = "Evalu
 
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    if (!versionId || !suiteVersionId || running) return;
+    if (!versionId || !suiteVersionId || running || starting) return;
     setError(null);
+    if (where === "server") {
+      setStarting(true);
+      setServerRun(null);
+      void client.run.create
+        .mutate({ projectId, kind: "EVAL", target: "SERVER", config: { maxTokens: Math.min(512, maxNewTokens), temperature: 0, ...(judgeId ? { judgeEndpointId: judgeId } : {}) }, suiteVersionId, modelVersionId: versionId })
+        .then(setServerRun, setError)
+        .finally(() => setStarting(false));
+      return;
+    }
     const evaluation = new BrowserEval(client, setProgress);
     current.current = evaluation;
     void evaluation.run(projectId, versionId, suiteVersionId, maxNewTokens).catch(setError);
@@ -158,16 +192,27 @@ export function EvaluatePanel({ orgId, projectId, modelVersionId, title = "Evalu
   const runHref = progress?.runId ? `/orgs/${orgId}/projects/${projectId}/runs/${progress.runId}?tab=results` : null;
   return (
     <Section title={title}>
-      <p className="hint">Runs every case of a published suite version against the model on this device's GPU and records the outputs and grades as an eval run.</p>
+      <p className="hint">
+        Runs every case of a published suite version against the model and records the outputs and grades as an eval run: on this device&apos;s GPU, or on the Hearth server&apos;s CPU (folder models of
+        up to a million parameters), where a judge endpoint can grade rubric cases.
+      </p>
       <form className="inline" onSubmit={onSubmit} data-testid="evaluate-form">
         {modelVersionId ? null : <ModelVersionPicker projectId={projectId} value={picked} onChange={setPicked} />}
         <SuiteVersionPicker projectId={projectId} value={suiteVersionId} onChange={setSuiteVersionId} />
         <label className="field">
+          Where
+          <select value={where} onChange={(e) => setWhere(e.target.value as "browser" | "server")} aria-label="Where to evaluate">
+            <option value="browser">this browser (GPU)</option>
+            <option value="server">the server (CPU, small models)</option>
+          </select>
+        </label>
+        {where === "server" ? <ServerEvalFields projectId={projectId} judgeId={judgeId} onJudge={setJudgeId} /> : null}
+        <label className="field">
           Max new tokens
           <input type="number" min={1} max={1024} value={maxNewTokens} onChange={(e) => setMaxNewTokens(Math.min(1024, Math.max(1, Math.floor(Number(e.target.value) || 1))))} aria-label="Max new tokens" />
         </label>
-        <button className="btn btn-primary" type="submit" disabled={!versionId || !suiteVersionId || running}>
-          {running ? "Evaluating…" : "Run eval"}
+        <button className="btn btn-primary" type="submit" disabled={!versionId || !suiteVersionId || running || starting}>
+          {running ? "Evaluating…" : starting ? "Starting…" : "Run eval"}
         </button>
         {running ? (
           <button className="btn btn-danger" type="button" onClick={() => current.current?.cancel()}>
@@ -176,6 +221,11 @@ export function EvaluatePanel({ orgId, projectId, modelVersionId, title = "Evalu
         ) : null}
       </form>
       <ErrorAlert error={error} />
+      {serverRun ? (
+        <p className="hint" data-testid="server-eval-started">
+          The server is evaluating it: <Link href={`/orgs/${orgId}/projects/${projectId}/runs/${serverRun.id}?tab=results`}>follow the run</Link>.
+        </p>
+      ) : null}
       {progress ? (
         <div className="stack" data-testid="eval-progress">
           {progress.total ? <progress max={progress.total} value={progress.done} style={{ width: "100%" }} aria-label="Eval progress" /> : null}

@@ -285,7 +285,12 @@ function EvaluateCard({ orgId, projectId, endpoints }: { orgId: string; projectI
       target: "ENDPOINT",
       endpointId: String(data.get("endpointId")),
       suiteVersionId,
-      config: { maxTokens: Number(data.get("maxTokens")), temperature: Number(data.get("temperature")), api: String(data.get("api")) },
+      config: {
+        maxTokens: Number(data.get("maxTokens")),
+        temperature: Number(data.get("temperature")),
+        api: String(data.get("api")),
+        ...(data.get("judgeEndpointId") ? { judgeEndpointId: String(data.get("judgeEndpointId")) } : {}),
+      },
     });
   }
 
@@ -324,6 +329,17 @@ function EvaluateCard({ orgId, projectId, endpoints }: { orgId: string; projectI
               <option value="auto">by case input</option>
               <option value="chat">always chat</option>
               <option value="completions">always completions</option>
+            </select>
+          </label>
+          <label className="field">
+            Judge for rubric cases
+            <select name="judgeEndpointId" defaultValue="">
+              <option value="">none (rubric cases fail)</option>
+              {endpoints.map((e) => (
+                <option key={e.id} value={e.id}>
+                  {e.name}
+                </option>
+              ))}
             </select>
           </label>
           <button className="btn btn-primary" type="submit" disabled={create.isPending || !suiteVersionId}>

@@ -287,11 +287,16 @@ export default function ReviewQueuesPage() {
           <h1>Review</h1>
           <p className="subtitle">People label outputs by a queue&apos;s score schema; labels calibrate judges and become training data.</p>
         </div>
-        {access.canEdit ? (
-          <Link className="btn" href={`${base}/make-case`}>
-            Make a case from pasted text
+        <div className="inline">
+          <Link className="btn" href={`${base}/judges`}>
+            Judges
           </Link>
-        ) : null}
+          {access.canEdit ? (
+            <Link className="btn" href={`${base}/make-case`}>
+              Make a case from pasted text
+            </Link>
+          ) : null}
+        </div>
       </div>
       {access.canApprove ? <NewQueue projectId={projectId} /> : null}
       <ErrorAlert error={queues.error} />

@@ -84,7 +84,7 @@ export default function TrainPage() {
             <TrainForm orgId={orgId} projectId={projectId} gpu={gpu} onStarted={start} />
           )}
           <div ref={evaluateRef}>
-            <EvaluatePanel key={evalVersionId ?? "any"} orgId={orgId} projectId={projectId} modelVersionId={evalVersionId} title={evalVersionId ? "Evaluate the new model version" : "Evaluate a model version in this browser"} />
+            <EvaluatePanel key={evalVersionId ?? "any"} orgId={orgId} projectId={projectId} modelVersionId={evalVersionId} title={evalVersionId ? "Evaluate the new model version" : "Evaluate a model version"} />
           </div>
         </>
       )}

@@ -156,7 +156,7 @@ export default function ModelPage() {
           </table>
         )}
       </Section>
-      {evaluating ? <EvaluatePanel key={evaluating} orgId={orgId} projectId={projectId} modelVersionId={evaluating} title={`Evaluate ${versionLabel.get(evaluating) ?? "the version"} in this browser`} /> : null}
+      {evaluating ? <EvaluatePanel key={evaluating} orgId={orgId} projectId={projectId} modelVersionId={evaluating} title={`Evaluate ${versionLabel.get(evaluating) ?? "the version"}`} /> : null}
       <Promotions modelId={modelId} canApprove={canApprove} versionLabel={versionLabel} people={people} />
       {canEdit ? <RequestPromotion modelId={modelId} projectId={projectId} versions={m.versions} /> : null}
       <GateCheck modelId={modelId} projectId={projectId} versions={m.versions} aliases={m.aliases.map((a) => a.name)} />
