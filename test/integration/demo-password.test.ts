@@ -1,6 +1,6 @@
 // The demo password is printed on the first start only (start logs are often collected and kept);
 // later starts say where it is kept and how to reset it, and `hearth reset-password <email>` does.
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -17,21 +17,28 @@ import { until } from "../support/serving";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, "bin/hearth.mjs"), ...args], { cwd: root, env, timeout: 120_000 });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 describe.each(TEST_DATABASE_KINDS)("the demo sign-in on %s", (kind) => {
   let db: PrismaClient;
   let close: () => Promise<void>;
   let url: string;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-demo-"));
-  // The configured store, as the server uses: any process's eval-run worker (another test file's, on
-  // the same database) may pick up the demo's SERVER runs and must be able to read their models.
+  // The configured store, as the server uses.
   const store = getArtifactStore();
 
   beforeAll(async () => {
-    ({ db, close, url } = await openTestDatabase(kind));
-    // This file owns the demo rows of the shared database.
-    await db.appSetting.deleteMany({ where: { key: "demo_seeded" } });
-    await db.organization.deleteMany({ where: { slug: "demo" } });
-    await db.user.deleteMany({ where: { email: "demo@hearth.local" } });
+    ({ db, close, url } = await openTestDatabase(kind, { own: true }));
   });
   afterAll(async () => close?.());
 
@@ -65,12 +72,8 @@ describe.each(TEST_DATABASE_KINDS)("the demo sign-in on %s", (kind) => {
 
     const user = await db.user.findUniqueOrThrow({ where: { email: "demo@hearth.local" } });
     const sid = await createSession(db, user.id);
-    const cli = spawnSync(process.execPath, [path.join(root, "bin/hearth.mjs"), "reset-password", "demo@hearth.local"], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: url, HEARTH_DATA_DIR: dataDir },
-      encoding: "utf8",
-      timeout: 120_000,
-    });
+    // Not spawnSync: the file's own embedded database is served from this process, which must keep answering.
+    const cli = await runCli(["reset-password", "demo@hearth.local"], { ...process.env, DATABASE_URL: url, HEARTH_DATA_DIR: dataDir });
     expect(cli.stderr).toBe("");
     expect(cli.status).toBe(0);
     const password = /New password for demo@hearth\.local: (\S+)/.exec(cli.stdout)![1];
@@ -78,7 +81,7 @@ describe.each(TEST_DATABASE_KINDS)("the demo sign-in on %s", (kind) => {
     expect(await authorizeCredentials(db, { email: "demo@hearth.local", password: first!.password! }, null)).toBeNull();
     expect(await sessionIsLive(db, sid, user.id)).toBe(false);
     expect(JSON.parse(fs.readFileSync(file, "utf8"))).toEqual({ email: "demo@hearth.local", password });
-    expect(spawnSync(process.execPath, [path.join(root, "bin/hearth.mjs"), "reset-password", "nobody@example.com"], { cwd: root, env: { ...process.env, DATABASE_URL: url }, encoding: "utf8" }).status).toBe(1);
+    expect((await runCli(["reset-password", "nobody@example.com"], { ...process.env, DATABASE_URL: url })).status).toBe(1);
   });
 
   it("holds three model versions trained on the demo's pairs, each with an eval run the server runs on its CPU, scoring differently and above zero", async () => {

@@ -65,7 +65,7 @@ describe.each(TEST_DATABASE_KINDS)("endpoints on %s", (kind) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-endpoints-"));
 
   beforeAll(async () => {
-    ({ db, close } = await openTestDatabase(kind));
+    ({ db, close } = await openTestDatabase(kind, { own: true }));
     process.env.HEARTH_DATA_DIR = dataDir;
     delete process.env.HEARTH_SECRET_KEY;
     upstream = await startUpstream();

@@ -50,7 +50,7 @@ describe.each(TEST_DATABASE_KINDS)("judge calibration on %s", (kind) => {
   const gate = () => as("VIEWER").model.gate({ modelId, candidateVersionId: versionId, suiteVersionId });
 
   beforeAll(async () => {
-    ({ db, close } = await openTestDatabase(kind));
+    ({ db, close } = await openTestDatabase(kind, { own: true }));
     process.env.HEARTH_DATA_DIR = dataDir;
     delete process.env.HEARTH_SECRET_KEY;
     upstream = await startUpstream();

@@ -80,7 +80,7 @@ describe("the MCP server", () => {
   }
 
   beforeAll(async () => {
-    const opened = await openTestDatabase("embedded");
+    const opened = await openTestDatabase("embedded", { own: true });
     ({ db, close: closeDb } = opened);
     setDatabaseUrl(opened.url); // the co-editing server reads the database the app would
     process.env.HEARTH_DATA_DIR = dataDir;

@@ -95,7 +95,7 @@ describe.each(TEST_DATABASE_KINDS)("the OpenAI-compatible API on %s", (kind) => 
 
   beforeAll(async () => {
     model = await trainOnce();
-    ({ db, close } = await openTestDatabase(kind));
+    ({ db, close } = await openTestDatabase(kind, { own: true }));
     f = await createOrgFixture(db);
     const project = await db.project.findUniqueOrThrow({ where: { id: f.projectId }, select: { slug: true } });
     slug = project.slug;

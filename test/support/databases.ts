@@ -30,6 +30,8 @@ export interface ProvidedDatabases {
     url: string;
     /** A closed, initialized, never-migrated PGlite data directory to copy for blank databases. */
     blankTemplateDir: string;
+    /** A closed, migrated PGlite data directory to copy for a test file's own database. */
+    migratedTemplateDir: string;
   };
   postgres:
     | {
@@ -37,6 +39,8 @@ export interface ProvidedDatabases {
         url: string;
         /** The cluster's `postgres` database, to create blank databases from. */
         adminUrl: string;
+        /** A migrated database nobody connects to, the template of a test file's own database. */
+        template: string;
         version: number;
       }
     | { unavailable: string };
@@ -86,7 +90,12 @@ async function startSharedEmbedded(tempDir: string): Promise<ProvidedDatabases["
   fs.cpSync(blankTemplateDir, sharedDir, { recursive: true });
   running.embedded = await startEmbeddedDatabase({ dataDir: sharedDir, maxConnections: 50 });
   await applyMigrations(running.embedded.url);
-  return { url: running.embedded.url, blankTemplateDir };
+  // The shared database, migrated and idle, copied once: test files that need a database of their own copy it.
+  const migratedTemplateDir = path.join(tempDir, "migrated-template");
+  await running.embedded.stop();
+  fs.cpSync(sharedDir, migratedTemplateDir, { recursive: true });
+  running.embedded = await startEmbeddedDatabase({ dataDir: sharedDir, maxConnections: 50 });
+  return { url: running.embedded.url, blankTemplateDir, migratedTemplateDir };
 }
 
 async function startSharedPostgres(): Promise<ProvidedDatabases["postgres"]> {
@@ -100,7 +109,9 @@ async function startSharedPostgres(): Promise<ProvidedDatabases["postgres"]> {
   running.postgres = cluster;
   const url = await createDatabase(cluster.url, "hearth_test");
   await applyMigrations(url);
-  return { url, adminUrl: cluster.url, version: cluster.version };
+  const template = "hearth_test_template";
+  await withClient(cluster.url, (c) => c.query(`CREATE DATABASE "${template}" TEMPLATE "hearth_test"`));
+  return { url, adminUrl: cluster.url, template, version: cluster.version };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,11 +125,59 @@ export interface TestDatabase {
   close(): Promise<void>;
 }
 
-/** The shared, migrated database of this kind, with a Prisma client of the test file's own. */
-export async function openTestDatabase(kind: TestDatabaseKind): Promise<TestDatabase> {
+/**
+ * The shared, migrated database of this kind, with a Prisma client of the test file's own.
+ * `own`: a migrated database of the file's own instead (a copy of the migrated template, dropped on
+ * close), for files that start background workers: the server's eval-run worker claims any queued
+ * run in its database, and another file's worker (its own data directory, its own server key) must
+ * not take this file's runs.
+ */
+export async function openTestDatabase(kind: TestDatabaseKind, options: { own?: boolean } = {}): Promise<TestDatabase> {
+  if (options.own) {
+    const own = await createOwnDatabase(kind);
+    const db = createPrismaClient(own.url);
+    return { kind, url: own.url, db, close: () => db.$disconnect().finally(() => own.drop()) };
+  }
   const url = testDatabaseUrl(kind);
   const db = createPrismaClient(url);
   return { kind, url, db, close: () => db.$disconnect() };
+}
+
+async function createOwnDatabase(kind: TestDatabaseKind): Promise<BlankDatabase> {
+  const provided = inject("databases");
+  if (kind === "embedded") {
+    const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hearth-owndb-")), "pglite");
+    fs.cpSync(provided.embedded.migratedTemplateDir, dataDir, { recursive: true });
+    const embedded = await startEmbeddedDatabase({ dataDir, maxConnections: 20 });
+    return {
+      kind,
+      url: embedded.url,
+      async drop() {
+        await embedded.stop();
+        fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
+      },
+    };
+  }
+  if ("unavailable" in provided.postgres) throw new Error(provided.postgres.unavailable);
+  const { adminUrl, template } = provided.postgres;
+  const name = `hearth_own_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  // Two files copying the template at the same moment: PostgreSQL refuses the second while the first copies.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await withClient(adminUrl, (c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
+      break;
+    } catch (error) {
+      if (attempt >= 20 || !/being accessed by other users/.test(String(error))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    kind,
+    url: url.toString(),
+    drop: () => withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
+  };
 }
 
 /** The URL of the shared, migrated database of this kind. */

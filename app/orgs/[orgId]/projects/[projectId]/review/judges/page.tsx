@@ -141,7 +141,7 @@ export default function JudgesPage() {
             {j.disagreements.map((d) => (
               <div key={d.itemId} className="review-disagreement" data-testid="judge-disagreement">
                 <p className="hint">
-                  case <code>{d.caseId ?? "—"}</code> · judge: {d.judgePass ? "pass" : "fail"} ({d.judgeReason || "no reason"}) · people: {d.peoplePass ? "pass" : "fail"} ·{" "}
+                  case <code>{d.caseId ?? "—"}</code> · judge: {d.judgePass ? "pass" : "fail"} ({d.judgeReason.replace(/^judge: /, "") || "no reason"}) · people: {d.peoplePass ? "pass" : "fail"} ·{" "}
                   <Link href={`${base}/review/${d.queueId}/agreement`}>{d.queueName}</Link> · <Link href={`${base}/runs/${d.runId}`}>run</Link>
                 </p>
                 <div className="review-grid">
