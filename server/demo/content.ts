@@ -5,8 +5,6 @@
 // eval run each that the server runs on its CPU at first start (server/runs/server-eval.ts), so the
 // dashboard, model table, compare view and gate show measured scores. Created through the same services
 // a person uses, so every record (versions, hashes, lineage, audit entries, results) is the real thing.
-import { createHash } from "node:crypto";
-import fs from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
 import type { PrismaClient } from "@/server/db/generated/client";
@@ -17,7 +15,7 @@ import { addCases, createSuite, publishSuiteVersion, updateSuite } from "@/serve
 import { createDataset, uploadDatasetVersion } from "@/server/datasets/service";
 import type { ArtifactStore } from "@/server/storage";
 import { createModel } from "@/server/models/service";
-import { commitFolderUpload, receiveFolderFile, startFolderUpload } from "@/server/models/folders";
+import { uploadFolderFromDisk } from "@/server/models/folders";
 import { createRun } from "@/server/runs/service";
 
 /** The demo's models, oldest first: each fine-tuned from the one before on the demo's pairs (see scripts/demo-models/train.py). */
@@ -114,18 +112,8 @@ async function seedDemoModels(db: PrismaClient, actor: Actor, orgId: string, pro
   const versionIds: string[] = [];
   const runIds: string[] = [];
   for (const name of DEMO_MODEL_VERSIONS) {
-    const dir = path.join(DEMO_MODEL_DIR, name);
-    const files = fs
-      .readdirSync(dir)
-      .sort()
-      .map((file) => {
-        const bytes = fs.readFileSync(path.join(dir, file));
-        return { path: file, sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
-      });
     const lineage = { datasetVersionId: on.datasetVersionId, ...(versionIds.length ? { parentVersionId: versionIds.at(-1) } : {}) };
-    const upload = await startFolderUpload(db, actor, orgId, model.id, { files, lineage }, store);
-    for (const file of upload.missing) await receiveFolderFile(db, orgId, model.id, upload.uploadId, file, fs.createReadStream(path.join(dir, file)), store);
-    const version = await commitFolderUpload(db, actor, orgId, model.id, upload.uploadId, store);
+    const version = await uploadFolderFromDisk(db, actor, orgId, model.id, path.join(DEMO_MODEL_DIR, name), lineage, store);
     versionIds.push(version.id);
     const run = await createRun(db, actor, orgId, { projectId, kind: "EVAL", target: "SERVER", config: DEMO_EVAL_CONFIG, suiteVersionId: on.suiteVersionId, modelVersionId: version.id });
     runIds.push(run.id);

@@ -4,6 +4,7 @@
 // upload resumes where it stopped (the same manifest finds the same upload); a refused or expired one
 // leaves nothing behind.
 import { createHash } from "node:crypto";
+import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -400,4 +401,18 @@ export async function versionFile(db: PrismaClient, modelVersionId: string, file
   const row = await db.modelVersionFile.findUnique({ where: { modelVersionId_path: { modelVersionId, path: filePath } }, select: { sha256: true, sizeBytes: true } });
   if (!row) throw new DomainError("NOT_FOUND", `This model version has no file "${filePath}".`);
   return { sha256: row.sha256, size: Number(row.sizeBytes) };
+}
+
+/**
+ * A folder on this machine's disk uploaded as a new version, through the same upload a person's browser
+ * makes (manifest, missing files, commit): the demo's models at first start.
+ */
+export async function uploadFolderFromDisk(db: PrismaClient, actor: Actor, orgId: string, modelId: string, dir: string, lineage: FolderLineage, store: ArtifactStore = getArtifactStore()) {
+  const files = (await fsp.readdir(dir)).sort().map((file) => {
+    const bytes = fs.readFileSync(path.join(dir, file));
+    return { path: file, sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
+  });
+  const upload = await startFolderUpload(db, actor, orgId, modelId, { files, lineage }, store);
+  for (const file of upload.missing) await receiveFolderFile(db, orgId, modelId, upload.uploadId, file, fs.createReadStream(path.join(dir, file)), store);
+  return commitFolderUpload(db, actor, orgId, modelId, upload.uploadId, store);
 }

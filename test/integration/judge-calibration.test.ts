@@ -7,13 +7,12 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TRPCError } from "@trpc/server";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { startEndpointRunWorker, type EndpointRunWorker } from "@/server/endpoints/eval-runner";
 import { parseAllowlist } from "@/server/endpoints/ssrf";
-import { commitFolderUpload, receiveFolderFile, startFolderUpload } from "@/server/models/folders";
+import { uploadFolderFromDisk } from "@/server/models/folders";
 import { DEMO_CASES, DEMO_MODEL_DIR } from "@/server/demo/content";
 import { getArtifactStore } from "@/server/storage";
 import { callerFor, createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
@@ -62,17 +61,7 @@ describe.each(TEST_DATABASE_KINDS)("judge calibration on %s", (kind) => {
     // A real model: the demo's support-v3 llama folder, uploaded as a person uploads one.
     const owner = f.users.OWNER;
     modelId = (await as("EDITOR").model.create({ projectId: f.projectId, name: unique("judged") })).id;
-    const dir = path.join(DEMO_MODEL_DIR, "support-v3");
-    const files = fs
-      .readdirSync(dir)
-      .sort()
-      .map((file) => {
-        const bytes = fs.readFileSync(path.join(dir, file));
-        return { path: file, sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
-      });
-    const upload = await startFolderUpload(db, owner, f.orgId, modelId, { files, lineage: {} }, store);
-    for (const file of upload.missing) await receiveFolderFile(db, f.orgId, modelId, upload.uploadId, file, fs.createReadStream(path.join(dir, file)), store);
-    versionId = (await commitFolderUpload(db, owner, f.orgId, modelId, upload.uploadId, store)).id;
+    versionId = (await uploadFolderFromDisk(db, owner, f.orgId, modelId, path.join(DEMO_MODEL_DIR, "support-v3"), {}, store)).id;
 
     // Eight support questions, graded only by the rubric; the gate needs half of them to pass.
     const cases = [...DEMO_CASES.slice(0, 7), DEMO_CASES.find((c) => c.id === "refund-late")!].map((c) => ({ ...c, graders: [{ type: "rubric", rubric: RUBRIC }] }));

@@ -134,50 +134,13 @@ export interface TestDatabase {
  */
 export async function openTestDatabase(kind: TestDatabaseKind, options: { own?: boolean } = {}): Promise<TestDatabase> {
   if (options.own) {
-    const own = await createOwnDatabase(kind);
+    const own = await copiedDatabase(kind, "migrated");
     const db = createPrismaClient(own.url);
     return { kind, url: own.url, db, close: () => db.$disconnect().finally(() => own.drop()) };
   }
   const url = testDatabaseUrl(kind);
   const db = createPrismaClient(url);
   return { kind, url, db, close: () => db.$disconnect() };
-}
-
-async function createOwnDatabase(kind: TestDatabaseKind): Promise<BlankDatabase> {
-  const provided = inject("databases");
-  if (kind === "embedded") {
-    const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hearth-owndb-")), "pglite");
-    fs.cpSync(provided.embedded.migratedTemplateDir, dataDir, { recursive: true });
-    const embedded = await startEmbeddedDatabase({ dataDir, maxConnections: 20 });
-    return {
-      kind,
-      url: embedded.url,
-      async drop() {
-        await embedded.stop();
-        fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
-      },
-    };
-  }
-  if ("unavailable" in provided.postgres) throw new Error(provided.postgres.unavailable);
-  const { adminUrl, template } = provided.postgres;
-  const name = `hearth_own_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  // Two files copying the template at the same moment: PostgreSQL refuses the second while the first copies.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await withClient(adminUrl, (c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
-      break;
-    } catch (error) {
-      if (attempt >= 20 || !/being accessed by other users/.test(String(error))) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-    }
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    kind,
-    url: url.toString(),
-    drop: () => withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
-  };
 }
 
 /** The URL of the shared, migrated database of this kind. */
@@ -201,10 +164,16 @@ export interface BlankDatabase {
  * PGlite in this test process, copied from the initialized template (about 1 s instead of 10).
  */
 export async function createBlankDatabase(kind: TestDatabaseKind): Promise<BlankDatabase> {
+  return copiedDatabase(kind, "blank");
+}
+
+/** A copy of the blank (initialized) or the migrated template, as a PGlite in this process or a PostgreSQL database. */
+async function copiedDatabase(kind: TestDatabaseKind, from: "blank" | "migrated"): Promise<BlankDatabase> {
   const provided = inject("databases");
   if (kind === "embedded") {
-    const dataDir = blankEmbeddedDataDir();
-    const embedded = await startEmbeddedDatabase({ dataDir });
+    const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), `hearth-${from}db-`)), "pglite");
+    fs.cpSync(from === "blank" ? provided.embedded.blankTemplateDir : provided.embedded.migratedTemplateDir, dataDir, { recursive: true });
+    const embedded = await startEmbeddedDatabase({ dataDir, maxConnections: 20 });
     return {
       kind,
       url: embedded.url,
@@ -215,12 +184,23 @@ export async function createBlankDatabase(kind: TestDatabaseKind): Promise<Blank
     };
   }
   if ("unavailable" in provided.postgres) throw new Error(provided.postgres.unavailable);
-  const { adminUrl } = provided.postgres;
-  const name = `hearth_blank_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const url = await createDatabase(adminUrl, name);
+  const { adminUrl, template } = provided.postgres;
+  const name = `hearth_${from}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  // Two files copying the template at the same moment: PostgreSQL refuses the second while the first copies.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await withClient(adminUrl, (c) => c.query(`CREATE DATABASE "${name}"${from === "migrated" ? ` TEMPLATE "${template}"` : ""}`));
+      break;
+    } catch (error) {
+      if (attempt >= 20 || !/being accessed by other users/.test(String(error))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
   return {
     kind,
-    url,
+    url: url.toString(),
     drop: () => withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
   };
 }
