@@ -163,6 +163,7 @@ export function SuiteEditor({
                 <td className="case-cell">
                   <span className="mono">{caseId}</span>
                   <Provenance metadata={map.get("metadata")} />
+                  <NeedsReviewBadge flags={flags.get(caseId)} />
                   <span className="case-preview">{preview(value.input) || <i className="muted">no input yet</i>}</span>
                 </td>
                 <td>
@@ -180,12 +181,11 @@ export function SuiteEditor({
                   </div>
                 </td>
                 <td data-testid="case-status">
-                  <NeedsReviewBadge flags={flags.get(caseId)} />
                   {rowProblems.length ? (
                     <span className="field-error" title={rowProblems.map((p) => `${p.field}: ${p.message}`).join("\n")}>
                       Will not publish: {rowProblems[0].field}: {rowProblems[0].message}
                     </span>
-                  ) : flags.has(caseId) ? null : (
+                  ) : (
                     "OK"
                   )}
                 </td>
