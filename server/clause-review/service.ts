@@ -77,23 +77,35 @@ async function casesCiting(db: PrismaClient, projectId: string, policyKey: strin
   return hits;
 }
 
-/** The project's "Policy changes" queue, made on first need. */
-async function policyChangesQueue(tx: Tx, actor: Actor, orgId: string, projectId: string): Promise<string> {
-  const found = await tx.reviewQueue.findUnique({ where: { projectId_name: { projectId, name: POLICY_CHANGES_QUEUE } }, select: { id: true } });
+/**
+ * The project's "Policy changes" queue, made on first need in a transaction of its own: two policies
+ * published at once may both find it missing, and the one whose insert loses takes the winner's queue.
+ */
+async function policyChangesQueue(db: PrismaClient, actor: Actor, orgId: string, projectId: string): Promise<string> {
+  const find = () => db.reviewQueue.findUnique({ where: { projectId_name: { projectId, name: POLICY_CHANGES_QUEUE } }, select: { id: true } });
+  const found = await find();
   if (found) return found.id;
-  const queue = await tx.reviewQueue.create({
-    data: {
-      projectId,
-      name: POLICY_CHANGES_QUEUE,
-      description: "Cases citing a policy clause that a new policy version changed or removed. Pass: the case still holds under the new text (its flag is cleared). Fail: the case needs an edit in its suite.",
-      scoreSchema: jsonValue(POLICY_CHANGES_SCHEMA),
-      source: jsonValue({ kind: "policy-changes" }),
-      createdById: actorId(actor),
-    },
-    select: { id: true, name: true, projectId: true },
-  });
-  await recordAudit(tx, actor, { orgId, action: "review.queue.create", resourceType: "ReviewQueue", resourceId: queue.id, after: queue });
-  return queue.id;
+  try {
+    return await db.$transaction(async (tx) => {
+      const queue = await tx.reviewQueue.create({
+        data: {
+          projectId,
+          name: POLICY_CHANGES_QUEUE,
+          description: "Cases citing a policy clause that a new policy version changed or removed. Pass: the case still holds under the new text (its flag is cleared). Fail: the case needs an edit in its suite.",
+          scoreSchema: jsonValue(POLICY_CHANGES_SCHEMA),
+          source: jsonValue({ kind: "policy-changes" }),
+          createdById: actorId(actor),
+        },
+        select: { id: true, name: true, projectId: true },
+      });
+      await recordAudit(tx, actor, { orgId, action: "review.queue.create", resourceType: "ReviewQueue", resourceId: queue.id, after: queue });
+      return queue.id;
+    });
+  } catch (error) {
+    const winner = await find();
+    if (winner) return winner.id;
+    throw error;
+  }
 }
 
 function queueItem(hit: Hit, flagId: string, policy: { title: string }, version: number): NewItem {
@@ -146,8 +158,8 @@ export async function flagCasesForPolicyVersion(db: PrismaClient, actor: Actor, 
   const { projectId, key, title } = version.policy;
   const hits = await casesCiting(db, projectId, key, changes);
   if (!hits.length) return { ...none, clauses: changes.length };
+  const queueId = await policyChangesQueue(db, actor, orgId, projectId);
   return db.$transaction(async (tx) => {
-    const queueId = await policyChangesQueue(tx, actor, orgId, projectId);
     let flagged = 0;
     for (const hit of hits) {
       const where = { suiteId: hit.suite.id, caseId: hit.caseId, clauseId: hit.change.id };

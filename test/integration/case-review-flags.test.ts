@@ -144,6 +144,22 @@ describe.each(TEST_DATABASE_KINDS)("cases flagged for review by policy changes o
     expect((again as TRPCError).code).toBe("CONFLICT");
   });
 
+  it("puts the cases of two policies published at once into one queue", async () => {
+    const p = await project();
+    const e = editor();
+    const second = await e.policy.create({ projectId: p.projectId, key: unique("shipping"), title: "Shipping", draft: "# Shipping\n\n## 1. Speed\nTwo days." });
+    const speed = (await e.policy.get({ policyId: second.id })).clauses.find((c) => c.title === "Speed")!.id;
+    const other = await e.suite.create({ projectId: p.projectId, name: unique("suite") });
+    await e.suite.setCases({ suiteId: other.id, cases: [testCase("cites-speed", [speed])] });
+    await e.policy.publish({ policyId: second.id, message: "v1" });
+    await e.policy.update({ policyId: p.policyId, draft: POLICY("Receipts: paper.", EXCEPTIONS) });
+    await e.policy.update({ policyId: second.id, draft: "# Shipping\n\n## 1. Speed\nThree days." });
+    const [a, b] = await Promise.all([e.policy.publish({ policyId: p.policyId, message: "v2" }), e.policy.publish({ policyId: second.id, message: "v2" })]);
+    expect([a.review.cases, b.review.cases]).toEqual([2, 1]);
+    expect(a.review.queueId).toBe(b.review.queueId);
+    expect(await db.reviewItem.count({ where: { queueId: a.review.queueId! } })).toBe(3);
+  });
+
   it("clears a flag when a reviewer passes its queue item, and keeps it when they fail it", async () => {
     const p = await project();
     await editor().policy.update({ policyId: p.policyId, draft: POLICY("A receipt or a bank statement is needed.", EXCEPTIONS) });
