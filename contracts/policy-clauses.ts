@@ -120,12 +120,16 @@ export function documentClauses(doc: Y.Doc, textName = "content"): Clause[] {
   return headings.map((h) => ({ id: attached.get(h) ?? h.legacy?.id ?? "", number: h.number, title: h.title, level: h.level, line: h.line }));
 }
 
-/** A clause's heading and body: its lines up to the next heading of the same or a higher level (sub-clauses included); null when no clause has that id. */
-export function clauseSection(markdown: string, clauses: readonly Clause[], id: string): string | null {
+/**
+ * A clause's heading and body: its lines up to the next heading of the same or a higher level (sub-clauses
+ * included), or with `own`, up to the next heading of any level (its own words only); null when no clause
+ * has that id.
+ */
+export function clauseSection(markdown: string, clauses: readonly Clause[], id: string, options: { own?: boolean } = {}): string | null {
   const at = clauses.findIndex((c) => c.id === id);
   if (at < 0) return null;
   const clause = clauses[at];
-  const end = clauses.slice(at + 1).find((c) => c.level <= clause.level);
+  const end = options.own ? clauses[at + 1] : clauses.slice(at + 1).find((c) => c.level <= clause.level);
   return markdown
     .split("\n")
     .slice(clause.line - 1, end ? end.line - 1 : undefined)
@@ -218,4 +222,41 @@ export function clauseProblems(clauses: Clause[]): string[] {
     if (clause.id) seen.set(clause.id, clause.line);
   }
   return problems;
+}
+
+export interface ClauseChange {
+  id: string;
+  kind: "CHANGED" | "REMOVED";
+  /** The clause as it was (number and title from the earlier version). */
+  number: string | null;
+  title: string;
+  /** Its own text (heading and body, sub-clauses apart) before and after; after is null when removed. */
+  before: string;
+  after: string | null;
+}
+
+/** What a clause says, for comparing two versions: its title and body, whitespace folded; its number and heading level are not its words. */
+function clauseWords(markdown: string, clauses: readonly Clause[], clause: Clause): string {
+  const own = clauseSection(markdown, clauses, clause.id, { own: true }) ?? "";
+  return [clause.title, ...own.split("\n").slice(1)].join("\n").replace(/\s+/g, " ").trim();
+}
+
+/**
+ * The clauses of `before` that `after` changed (its own words differ) or removed, matched by id: a clause
+ * renumbered, moved or re-levelled with the same words is unchanged, and so is a clause whose sub-clause
+ * changed (the sub-clause is a clause of its own). Clauses without an id are not citable and are skipped.
+ */
+export function changedClauses(before: { content: string; clauses: readonly Clause[] }, after: { content: string; clauses: readonly Clause[] }): ClauseChange[] {
+  const now = new Map(after.clauses.filter((c) => c.id).map((c) => [c.id, c]));
+  const out: ClauseChange[] = [];
+  for (const clause of before.clauses) {
+    if (!clause.id) continue;
+    const old = clauseSection(before.content, before.clauses, clause.id, { own: true }) ?? "";
+    const next = now.get(clause.id);
+    if (!next) out.push({ id: clause.id, kind: "REMOVED", number: clause.number, title: clause.title, before: old, after: null });
+    else if (clauseWords(before.content, before.clauses, clause) !== clauseWords(after.content, after.clauses, next)) {
+      out.push({ id: clause.id, kind: "CHANGED", number: clause.number, title: clause.title, before: old, after: clauseSection(after.content, after.clauses, clause.id, { own: true }) ?? "" });
+    }
+  }
+  return out;
 }

@@ -8,6 +8,7 @@ import { diffLines } from "@/server/lib/line-diff";
 import { clauseProblems, clauseSection, documentClauses, syncClauseAnchors, type Clause } from "./clauses";
 import { editLiveDocument, policyDocName, readLiveDocument, replaceText } from "@/server/collab";
 import { policyText } from "@/contracts/collab-doc";
+import { flagCasesForPolicyVersion } from "@/server/clause-review/service";
 
 /** The policy's current text: the live co-edited document (seeded from the draft on first use). */
 export async function currentPolicyText(db: PrismaClient, policyId: string): Promise<string> {
@@ -120,7 +121,7 @@ export async function publishPolicyVersion(db: PrismaClient, actor: Actor, orgId
   if (!source.trim()) problems.unshift("The policy is empty.");
   if (problems.length) throw new DomainError("BAD_REQUEST", `This policy cannot be published: ${problems.join(" ")}`);
   const sha256 = createHash("sha256").update(source).digest("hex");
-  return db.$transaction(async (tx) => {
+  const version = await db.$transaction(async (tx) => {
     const latest = await tx.policyVersion.findFirst({ where: { policyId }, orderBy: { version: "desc" }, select: { version: true, sha256: true } });
     if (latest?.sha256 === sha256) throw new DomainError("CONFLICT", `Nothing changed since version ${latest.version}.`);
     await tx.policy.update({ where: { id: policyId }, data: { draft: source } });
@@ -131,6 +132,9 @@ export async function publishPolicyVersion(db: PrismaClient, actor: Actor, orgId
     await recordAudit(tx, actor, { orgId, action: "policy.publish", resourceType: "PolicyVersion", resourceId: version.id, after: { policyId, version: version.version, sha256, message } });
     return version;
   });
+  // Right after, not inside: finding the citing cases reads every suite's live document. It is idempotent.
+  const review = await flagCasesForPolicyVersion(db, actor, orgId, version.id);
+  return { ...version, review };
 }
 
 export async function getPolicyVersion(db: PrismaClient, policyId: string, version: number) {

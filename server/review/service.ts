@@ -326,8 +326,13 @@ export async function submitLabel(db: PrismaClient, actor: Actor & { type: "user
   return db.$transaction(async (tx) => {
     const item = await tx.reviewItem.findUniqueOrThrow({
       where: { id: itemId },
-      select: { queueId: true, caseId: true, modelVersionId: true, assigneeIds: true, queue: { select: { scoreSchema: true, reviewersPerItem: true } } },
+      select: { queueId: true, caseId: true, modelVersionId: true, assigneeIds: true, source: true, sourceId: true, queue: { select: { scoreSchema: true, reviewersPerItem: true } } },
     });
+    // A policy-change item passed: the case still holds under the new clause, so its flag is cleared.
+    const clearFlag = async () => {
+      if (item.source !== "POLICY_CHANGE" || !item.sourceId || label.pass !== true) return;
+      await tx.caseReviewFlag.updateMany({ where: { id: item.sourceId, resolvedAt: null }, data: { resolvedAt: new Date(), resolvedById: reviewerId } });
+    };
     const problems = labelProblems(parseSchema(item.queue.scoreSchema), label);
     if (problems.length) throw new DomainError("BAD_REQUEST", `The label was not saved: ${problems.join("; ")}.`);
     const existing = await tx.reviewLabel.findUnique({ where: { itemId_reviewerId: { itemId, reviewerId } }, select: labelSelect });
@@ -335,6 +340,7 @@ export async function submitLabel(db: PrismaClient, actor: Actor & { type: "user
     if (existing) {
       const updated = await tx.reviewLabel.update({ where: { id: existing.id }, data: values, select: labelSelect });
       await tx.reviewItem.updateMany({ where: { id: itemId, lockedById: reviewerId }, data: { lockedById: null, lockExpiresAt: null } });
+      await clearFlag();
       await recordAudit(tx, actor, { orgId, action: "review.label.update", resourceType: "ReviewLabel", resourceId: existing.id, before: existing, after: { itemId, ...updated } });
       return updated;
     }
@@ -348,6 +354,7 @@ export async function submitLabel(db: PrismaClient, actor: Actor & { type: "user
       data: { itemId, queueId: item.queueId, reviewerId, ...values, modelVersionId: item.modelVersionId, caseId: item.caseId },
       select: labelSelect,
     });
+    await clearFlag();
     await recordAudit(tx, actor, { orgId, action: "review.label", resourceType: "ReviewLabel", resourceId: created.id, after: { itemId, queueId: item.queueId, ...created } });
     return created;
   });

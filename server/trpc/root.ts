@@ -17,6 +17,7 @@ import { endpointRouter } from "@/server/endpoints/router";
 import { nodeRouter } from "@/server/node-registry/router";
 import { reviewRouter } from "@/server/review/router";
 import { servedLogRouter } from "@/server/serving/router";
+import { caseReviewRouter } from "@/server/clause-review/router";
 
 export const appRouter = router({
   user: userRouter,
@@ -37,6 +38,7 @@ export const appRouter = router({
   node: nodeRouter,
   review: reviewRouter,
   servedLog: servedLogRouter,
+  caseReview: caseReviewRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -153,6 +153,10 @@ const MATRIX: Record<string, Row> = {
   "review.setJudgeBar": { input: (f) => ({ ...project(f), minLabels: 20 }), allow: ["OWNER", "ADMIN"] },
   "review.exportDataset": { input: (f) => ({ reviewQueueId: f.reviewQueueId, format: "sft", datasetName: unique("labels") }), allow: REVIEWERS },
 
+  "caseReview.suite": { input: (f) => ({ suiteId: f.suiteId }), allow: READERS, scope: "suites:read" },
+  "caseReview.project": { input: project, allow: READERS, scope: "suites:read" },
+  "caseReview.resolve": { input: (f) => ({ caseReviewFlagId: f.caseReviewFlagId }), allow: REVIEWERS },
+
   "servedLog.settings": { input: project, allow: READERS, scope: "models:read" },
   "servedLog.list": { input: project, allow: READERS, scope: "models:read" },
   "servedLog.get": { input: (f) => ({ servedRequestId: f.servedRequestId }), allow: READERS, scope: "models:read" },

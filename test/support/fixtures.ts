@@ -55,6 +55,8 @@ export interface OrgFixture {
   reviewItemId: string;
   /** A request served at /v1 from the project's model version, as the served-request log keeps it. */
   servedRequestId: string;
+  /** An open "needs review" flag on the suite's case: version 2 of the policy changed the clause it cites. */
+  caseReviewFlagId: string;
   /** An API key of the organization holding exactly `scopes` (all scopes by default); `agent`: an agent's key. */
   key(scopes?: readonly ApiScope[], options?: { agent?: boolean }): Promise<Actor & { type: "apiKey" }>;
 }
@@ -162,7 +164,25 @@ async function createProjectRecords(db: PrismaClient, projectId: string, ownerId
     data: { projectId, modelVersionId: modelVersion.id, model: "fixture/model:v1", kind: "completion", prompt: "Can I get a refund after 40 days?", output: "Yes, any time.", promptTokens: 9, completionTokens: 4 },
     select: { id: true },
   });
+  const caseReviewFlag = await db.caseReviewFlag.create({
+    data: {
+      projectId,
+      suiteId: suite.id,
+      caseId: FIXTURE_CASE.id,
+      policyId: policy.id,
+      policyVersionId: "fixture-policy-version-2",
+      policyVersion: 2,
+      clauseId: "c-refund-window",
+      clauseNumber: "4.2",
+      clauseTitle: "Refund window",
+      change: "CHANGED",
+      beforeText: "## 4.2 Refund window\nThirty days.",
+      afterText: "## 4.2 Refund window\nForty days.",
+    },
+    select: { id: true },
+  });
   return {
+    caseReviewFlagId: caseReviewFlag.id,
     reviewQueueId: reviewQueue.id,
     reviewItemId: reviewItem.id,
     servedRequestId: servedRequest.id,

@@ -3,7 +3,7 @@
 // in-text ids are migrated once with the same ids, and the text stays exactly what was typed.
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { clauseAnchors, documentClauses, parseClauses, syncClauseAnchors } from "@/contracts/policy-clauses";
+import { changedClauses, clauseAnchors, documentClauses, parseClauses, syncClauseAnchors } from "@/contracts/policy-clauses";
 
 const POLICY = `# 1. Refunds
 Thirty days.
@@ -136,5 +136,27 @@ describe("clause ids in the document", () => {
     const doc = docWith("# Real\n```\n# not a clause\n```\n");
     syncClauseAnchors(doc, ids);
     expect(documentClauses(doc).map((c) => c.title)).toEqual(["Real"]);
+  });
+});
+
+describe("changedClauses", () => {
+  const version = (content: string) => ({ content, clauses: parseClauses(content) });
+
+  it("names a clause whose own words changed, with its own text before and after, and not its parent", () => {
+    const before = version("# 1. Refunds {#c-r}\nThirty days.\n\n## 1.1 Sale items {#c-s}\nStore credit.\n");
+    const after = version("# 1. Refunds {#c-r}\nThirty days.\n\n## 1.1 Sale items {#c-s}\nNo refunds at all.\n");
+    expect(changedClauses(before, after)).toEqual([
+      { id: "c-s", kind: "CHANGED", number: "1.1", title: "Sale items", before: "## 1.1 Sale items {#c-s}\nStore credit.", after: "## 1.1 Sale items {#c-s}\nNo refunds at all." },
+    ]);
+  });
+
+  it("names a removed clause, and nothing for a renumbered, re-levelled or reflowed one", () => {
+    const before = version("# 1. Refunds {#c-r}\nThirty  days,\nno questions.\n\n## 1.1 Sale items {#c-s}\nStore credit.\n");
+    const after = version("## 2 Refunds {#c-r}\nThirty days, no questions.\n");
+    expect(changedClauses(before, after)).toEqual([{ id: "c-s", kind: "REMOVED", number: "1.1", title: "Sale items", before: "## 1.1 Sale items {#c-s}\nStore credit.", after: null }]);
+  });
+
+  it("names a clause whose title changed", () => {
+    expect(changedClauses(version("# Refunds {#c-r}\nThirty days."), version("# Returns {#c-r}\nThirty days.")).map((c) => c.id)).toEqual(["c-r"]);
   });
 });

@@ -5,7 +5,7 @@
 // documentation and a "try it" box. Each field writes one key of its case's map, so two people editing
 // different fields of one case both keep their edit.
 import { useEffect, useMemo, useReducer, useState, type KeyboardEvent } from "react";
-import { useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import * as Y from "yjs";
 import { CollabStatus } from "./CollabStatus";
 import type { CollabSession } from "./useCollabDoc";
@@ -14,6 +14,9 @@ import { caseFromMap, movedPosition, orderedCaseMaps, POSITION_KEY, positionAfte
 import { GraderSpecSchema, type EvalCase } from "@/gpu/eval/case";
 import { runGrader, type GradeResult } from "@/gpu/eval/graders";
 import { useTRPC } from "@/app/_lib/trpc";
+import type { inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "@/server/trpc/root";
+import { ErrorAlert } from "@/app/_components/ui";
 
 export type SuiteCaseValue = Record<string, unknown>;
 export interface CaseProblem {
@@ -46,13 +49,44 @@ export function useLiveCases(session: CollabSession | null): DraftCase[] | null 
   return orderedCaseMaps(cases).map(caseFromMap);
 }
 
+/** A case flagged "needs review": a policy version changed or removed a clause it cites. */
+export type CaseReviewFlag = inferRouterOutputs<AppRouter>["caseReview"]["suite"][number];
+
+/** The suite's open "needs review" flags by case id (none without a suite id). */
+export function useCaseReviewFlags(suiteId: string | undefined): Map<string, CaseReviewFlag[]> {
+  const trpc = useTRPC();
+  const flags = useQuery({ ...trpc.caseReview.suite.queryOptions({ suiteId: suiteId ?? "" }), enabled: !!suiteId });
+  return useMemo(() => {
+    const byCase = new Map<string, CaseReviewFlag[]>();
+    for (const flag of flags.data ?? []) byCase.set(flag.caseId, [...(byCase.get(flag.caseId) ?? []), flag]);
+    return byCase;
+  }, [flags.data]);
+}
+
+const clauseName = (flag: CaseReviewFlag) => `${flag.clauseNumber ? `${flag.clauseNumber} ` : ""}${flag.clauseTitle}`;
+const changeVerb = (flag: CaseReviewFlag) => (flag.change === "REMOVED" ? "removed" : "changed");
+
+/** The badge a flagged case carries in a list: the clauses whose change it waits on. */
+export function NeedsReviewBadge({ flags }: { flags: CaseReviewFlag[] | undefined }) {
+  if (!flags?.length) return null;
+  const summary = flags.map((f) => `§ ${clauseName(f)} ${changeVerb(f)} in policy version ${f.policyVersion}`).join("; ");
+  return (
+    <span className="badge badge-warn" data-testid="needs-review" title={summary}>
+      Needs review: {summary}
+    </span>
+  );
+}
+
 export function SuiteEditor({
   session,
   projectId,
+  suiteId,
   validate,
 }: {
   session: CollabSession | null;
   projectId: string;
+  /** Shows the cases a policy change flagged for review (and lets editors mark them reviewed). */
+  suiteId?: string;
   validate?: (cases: SuiteCaseValue[]) => CaseProblem[];
 }) {
   const [open, setOpen] = useState<Y.Map<unknown> | null>(null);
@@ -64,6 +98,7 @@ export function SuiteEditor({
     for (const p of clauses.data ?? []) for (const c of p.clauses) if (c.id) m.set(c.id, `${c.number ? `${c.number} ` : ""}${c.title}`);
     return m;
   }, [clauses.data]);
+  const flags = useCaseReviewFlags(suiteId);
 
   if (!session) return null;
   const cases = session.doc.getArray<Y.Map<unknown>>("cases");
@@ -128,6 +163,7 @@ export function SuiteEditor({
                 <td className="case-cell">
                   <span className="mono">{caseId}</span>
                   <Provenance metadata={map.get("metadata")} />
+                  <NeedsReviewBadge flags={flags.get(caseId)} />
                   <span className="case-preview">{preview(value.input) || <i className="muted">no input yet</i>}</span>
                 </td>
                 <td>
@@ -193,6 +229,7 @@ export function SuiteEditor({
           readOnly={readOnly}
           problems={(field) => problemFor(String(open.get("id") ?? ""), field)}
           clauseData={clauses.data ?? []}
+          flags={flags.get(String(open.get("id") ?? "")) ?? []}
           onClose={() => setOpen(null)}
         />
       ) : null}
@@ -209,6 +246,7 @@ function CasePanel({
   readOnly,
   problems,
   clauseData,
+  flags,
   onClose,
 }: {
   map: Y.Map<unknown>;
@@ -216,6 +254,7 @@ function CasePanel({
   readOnly: boolean;
   problems: (field: string) => CaseProblem[];
   clauseData: ProjectClauses;
+  flags: CaseReviewFlag[];
   onClose: () => void;
 }) {
   const caseId = String(map.get("id") ?? "");
@@ -240,6 +279,9 @@ function CasePanel({
           Close
         </button>
       </div>
+      {flags.map((flag) => (
+        <ClauseChangeNotice key={flag.id} flag={flag} readOnly={readOnly} />
+      ))}
       <form className="stack" onSubmit={(e) => e.preventDefault()}>
         <label className="field">
           Id
@@ -282,6 +324,35 @@ function CasePanel({
         </details>
       </form>
     </aside>
+  );
+}
+
+/** What changed in a clause the case cites (old and new text, as text), and "Mark reviewed" for editors. */
+function ClauseChangeNotice({ flag, readOnly }: { flag: CaseReviewFlag; readOnly: boolean }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const resolve = useMutation(trpc.caseReview.resolve.mutationOptions({ onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.caseReview.pathKey() }) }));
+  return (
+    <div className="alert alert-warn clause-change" data-testid="clause-change">
+      <strong>Needs review:</strong> version {flag.policyVersion} of the policy {changeVerb(flag)} clause § {clauseName(flag)}, which this case tests. Check that the case still holds.
+      <div className="clause-change-texts">
+        <div>
+          <span className="hint">Before</span>
+          <pre className="review-text" data-testid="clause-before">{flag.beforeText}</pre>
+        </div>
+        <span aria-hidden="true">→</span>
+        <div>
+          <span className="hint">Version {flag.policyVersion}</span>
+          <pre className="review-text" data-testid="clause-after">{flag.afterText ?? "(removed)"}</pre>
+        </div>
+      </div>
+      <ErrorAlert error={resolve.error} />
+      {!readOnly ? (
+        <button className="btn btn-small" type="button" disabled={resolve.isPending} onClick={() => resolve.mutate({ caseReviewFlagId: flag.id })}>
+          Mark reviewed
+        </button>
+      ) : null}
+    </div>
   );
 }
 

@@ -1,4 +1,5 @@
 "use client";
+import Link from "next/link";
 import { useParams, usePathname, useSearchParams } from "next/navigation";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSession } from "next-auth/react";
@@ -89,6 +90,7 @@ function PolicyPage() {
 }
 
 function PublishPolicy({ policyId, latest }: { policyId: string; latest: number | null }) {
+  const { orgId, projectId } = useParams<{ orgId: string; projectId: string }>();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [preview, setPreview] = useState(false);
@@ -108,7 +110,26 @@ function PublishPolicy({ policyId, latest }: { policyId: string; latest: number 
   }
   return (
     <Section title="Publish">
-      {publish.isSuccess ? <div className="alert alert-ok">Published version {publish.data.version}.</div> : null}
+      {publish.isSuccess ? (
+        <div className="alert alert-ok" data-testid="published">
+          Published version {publish.data.version}.{" "}
+          {publish.data.version === 1 ? null : publish.data.review.cases ? (
+            <>
+              {publish.data.review.cases} case{publish.data.review.cases === 1 ? "" : "s"} citing the {publish.data.review.clauses} changed or removed clause{publish.data.review.clauses === 1 ? "" : "s"} {publish.data.review.cases === 1 ? "was" : "were"} marked &ldquo;needs review&rdquo;
+              {publish.data.review.queueId ? (
+                <>
+                  {" "}and added to the <Link href={`/orgs/${orgId}/projects/${projectId}/review/${publish.data.review.queueId}`}>Policy changes</Link> review queue
+                </>
+              ) : null}
+              .
+            </>
+          ) : publish.data.review.clauses ? (
+            `${publish.data.review.clauses} clause${publish.data.review.clauses === 1 ? "" : "s"} changed or removed; no case cites ${publish.data.review.clauses === 1 ? "it" : "them"}.`
+          ) : (
+            "No clause's words changed: no case needs review."
+          )}
+        </div>
+      ) : null}
       {!preview ? (
         <button className="btn" onClick={() => { publish.reset(); setPreview(true); }}>
           Review changes and publish

@@ -203,7 +203,7 @@ export default function ReviewPage() {
           {back !== null ? " · looking back" : ""}
         </span>
         {item ? <span className="hint" data-testid="review-item-position">item {item.position}</span> : null}
-        {item && item.sourceId && item.source !== "MANUAL" ? (
+        {item && item.sourceId && (item.source === "EVAL_RESULT" || item.source === "SERVED_REQUEST") ? (
           <Link className="hint" target="_blank" href={`/orgs/${orgId}/projects/${projectId}/review/make-case?${item.source === "SERVED_REQUEST" ? "served" : "result"}=${item.sourceId}`}>
             Make a case
           </Link>
@@ -219,7 +219,7 @@ export default function ReviewPage() {
         <>
           <div className="review-grid">
             <Pane title="Input" text={item.input} testId="review-input" />
-            <Pane title="Output" text={item.output} testId="review-output" />
+            <Pane title={item.source === "POLICY_CHANGE" ? "What changed" : "Output"} text={item.output} testId="review-output" />
             <Pane title="Expected behaviour" text={item.expected} testId="review-expected" />
             <div className="review-pane">
               <h3>Policy clause</h3>

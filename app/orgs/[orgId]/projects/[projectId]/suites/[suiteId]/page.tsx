@@ -7,7 +7,7 @@ import { Suspense, useMemo, useState, type FormEvent } from "react";
 import { useTRPC, useTRPCClient } from "@/app/_lib/trpc";
 import { ErrorAlert, fieldError, formatDate, Loading } from "@/app/_components/ui";
 import { downloadText, duration, percent, ProjectCrumbs, Section, TabBar, useProjectAccess } from "@/app/_components/records";
-import { SuiteEditor, useLiveCases } from "@/app/_components/collab/SuiteEditor";
+import { NeedsReviewBadge, SuiteEditor, useCaseReviewFlags, useLiveCases, type CaseReviewFlag } from "@/app/_components/collab/SuiteEditor";
 import { useCollabDoc, type CollabSession } from "@/app/_components/collab/useCollabDoc";
 import { DocumentHistory } from "@/app/_components/collab/DocumentHistory";
 import { ImportDialog } from "@/app/_components/suites/ImportDialog";
@@ -71,6 +71,7 @@ function LiveSuite({ suite: s, tab, orgId, projectId, suiteId, pathname, readOnl
   const live = useLiveCases(collab);
   const cases = (live ?? s.draft) as DraftCase[];
   const problems = live ? (validateLiveCases(live) as Problem[]) : (s.problems as Problem[]);
+  const flags = useCaseReviewFlags(suiteId);
 
   return (
     <>
@@ -90,10 +91,10 @@ function LiveSuite({ suite: s, tab, orgId, projectId, suiteId, pathname, readOnl
       <TabBar label="Suite" tabs={TABS} current={tab} hrefFor={(id) => `${pathname}?tab=${id}`} />
       {tab === "cases" ? (
         <>
-          <CasesTable cases={cases} problems={problems} />
+          <CasesTable cases={cases} problems={problems} flags={flags} />
           {canEdit ? <ImportDialog suiteId={suiteId} /> : null}
           {canEdit ? <PublishSuite suiteId={suiteId} latest={latest?.version ?? null} problemCount={problems.length} reviewIds={cases.filter((c) => strings(c.tags).includes(NEEDS_REVIEW_TAG)).map((c) => String(c.id))} /> : null}
-          <EditCases session={collab} projectId={projectId} canEdit={canEdit} />
+          <EditCases session={collab} projectId={projectId} suiteId={suiteId} canEdit={canEdit} />
         </>
       ) : null}
       {tab === "versions" ? <SuiteVersions versions={s.versions} suiteName={s.name} /> : null}
@@ -104,7 +105,7 @@ function LiveSuite({ suite: s, tab, orgId, projectId, suiteId, pathname, readOnl
   );
 }
 
-function CasesTable({ cases, problems }: { cases: DraftCase[]; problems: Problem[] }) {
+function CasesTable({ cases, problems, flags }: { cases: DraftCase[]; problems: Problem[]; flags: Map<string, CaseReviewFlag[]> }) {
   const params = useSearchParams();
   const router = useRouter();
   const pathname = usePathname();
@@ -137,6 +138,11 @@ function CasesTable({ cases, problems }: { cases: DraftCase[]; problems: Problem
       {problems.length ? (
         <div className="alert alert-error" role="alert" data-testid="case-problems">
           {problems.length} problem{problems.length === 1 ? "" : "s"} to fix before publishing; they are shown on each case below.
+        </div>
+      ) : null}
+      {flags.size ? (
+        <div className="alert alert-warn" data-testid="cases-need-review">
+          {flags.size} case{flags.size === 1 ? " needs" : "s need"} review: a policy version changed or removed a clause {flags.size === 1 ? "it cites" : "they cite"}. Open the editor to see the change and mark each one reviewed.
         </div>
       ) : null}
       <div className="inline">
@@ -186,6 +192,9 @@ function CasesTable({ cases, problems }: { cases: DraftCase[]; problems: Problem
                 <tr key={index}>
                   <td className="mono">
                     {String(c.id ?? `#${index + 1}`)}
+                    <div>
+                      <NeedsReviewBadge flags={flags.get(String(c.id))} />
+                    </div>
                     {problemsByIndex.get(index)?.map((p, i) => (
                       <div key={i} className="problem">
                         {p.field}: {p.message}
@@ -314,7 +323,7 @@ function PublishSuite({ suiteId, latest, problemCount, reviewIds }: { suiteId: s
 /** The live editor's problems, from the same validation publishing applies. */
 const validateLiveCases = (cases: readonly unknown[]) => validateSuiteCases(cases).map((p) => ({ ...p, caseId: p.caseId ?? `#${p.index + 1}` }));
 
-function EditCases({ session, projectId, canEdit }: { session: CollabSession | null; projectId: string; canEdit: boolean }) {
+function EditCases({ session, projectId, suiteId, canEdit }: { session: CollabSession | null; projectId: string; suiteId: string; canEdit: boolean }) {
   const [open, setOpen] = useState(false);
   return (
     <Section
@@ -325,7 +334,7 @@ function EditCases({ session, projectId, canEdit }: { session: CollabSession | n
         </button>
       }
     >
-      {open ? <CasesEditor session={session} projectId={projectId} validate={validateLiveCases} /> : <p className="hint">The working copy, case by case.</p>}
+      {open ? <CasesEditor session={session} projectId={projectId} suiteId={suiteId} validate={validateLiveCases} /> : <p className="hint">The working copy, case by case.</p>}
     </Section>
   );
 }
