@@ -201,8 +201,23 @@ describe("dashboards in a browser", () => {
     const rates = rows.map((row) => Number(/(\d+\.\d)%/.exec(row)![1]));
     expect(rates.every((r) => r > 0)).toBe(true);
     expect(new Set(rates).size).toBe(3);
+
+    // A person evaluates v1 again from the model's page, on the server: the run scores as at first start (3 of 12).
+    await page.getByTestId("project-nav").getByRole("link", { name: "Models" }).click();
+    await page.getByRole("link", { name: "support-assistant" }).click();
+    await page.getByRole("button", { name: "Evaluate" }).last().click();
+    await page.getByRole("heading", { name: "Evaluate v1" }).waitFor();
+    const form = page.getByTestId("evaluate-form");
+    await form.getByLabel("Suite", { exact: true }).selectOption({ index: 1 });
+    await expect.poll(() => form.getByLabel("Suite version").inputValue()).not.toBe("");
+    await form.getByLabel("Where to evaluate").selectOption("server");
+    await form.getByLabel("Judge for rubric cases").waitFor();
+    await form.getByRole("button", { name: "Run eval" }).click();
+    await page.getByTestId("server-eval-started").getByRole("link", { name: "follow the run" }).click();
+    await page.waitForURL(/\/runs\//);
+    await expect.poll(() => page.getByTestId("run-summary").textContent(), { timeout: 120_000, interval: 1_000 }).toContain("3/12");
     await context.close();
-  });
+  }, 360_000);
 
   it("shows the organization overview: production scores with the change, runs this week, gates and nodes", async () => {
     const context = await contextFor(browser, aliceCookie);

@@ -223,7 +223,7 @@ export function EvaluatePanel({ orgId, projectId, modelVersionId, title = "Evalu
       <ErrorAlert error={error} />
       {serverRun ? (
         <p className="hint" data-testid="server-eval-started">
-          The server is evaluating it: <Link href={`/orgs/${orgId}/projects/${projectId}/runs/${serverRun.id}?tab=results`}>follow the run</Link>.
+          The server is evaluating it: <Link href={`/orgs/${orgId}/projects/${projectId}/runs/${serverRun.id}`}>follow the run</Link>.
         </p>
       ) : null}
       {progress ? (
