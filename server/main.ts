@@ -16,6 +16,7 @@ import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/node-re
 import { startInferenceHub, stopInferenceHub } from "@/server/node-registry/inference";
 import { startJobSweeper } from "@/server/job-queue/sweeper";
 import { startServedLogSweeper } from "@/server/serving/request-log";
+import { startLiveEventSweeper } from "@/server/live/bus";
 import { routeCompletion } from "@/server/node-registry/inference";
 import { isServingPath, serveOpenAiApi } from "@/server/serving/http";
 import { isMcpPath, serveMcp } from "@/server/mcp/http";
@@ -68,6 +69,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const inference = startInferenceHub(getDb); // GPU nodes' inference sockets (server/node-registry/inference.ts)
   const sweeper = startJobSweeper(getDb); // expired node job leases back to the queue
   const servedLogSweeper = startServedLogSweeper(getDb); // served requests past their project's retention
+  const liveEventSweeper = startLiveEventSweeper(getDb); // live-view events past their retention (server/live)
 
   // Security headers (and HSTS over https) on every response, the APIs served before Next included.
   const server = http.createServer(withSecurityHeaders((req, res) => {
@@ -127,6 +129,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
         await endpointRuns.close();
         await sweeper.stop();
         await servedLogSweeper.stop();
+        await liveEventSweeper.stop();
         await stopInferenceHub();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));

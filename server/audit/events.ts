@@ -1,21 +1,10 @@
-import { EventEmitter } from "node:events";
-import { processSingleton } from "@/server/lib/process-singleton";
-
+/** What the live audit feed carries per entry; clients re-read the list for the rest. */
 export interface AuditEvent {
   id: string;
-  orgId: string | null;
   action: string;
   actorLabel: string;
-  resourceType: string;
-  resourceId: string;
-  createdAt: Date;
+  createdAt: string;
 }
 
-// In-process fan-out for the live audit feed, one per process (see processSingleton): the custom
-// server and Next's separately bundled route handlers share it.
-export const auditEvents: EventEmitter = processSingleton("hearth.auditEvents", () => new EventEmitter().setMaxListeners(1000));
-
-export function publishAuditEvent(row: AuditEvent): void {
-  // Emitted before the surrounding transaction commits; subscribers re-read from the database.
-  queueMicrotask(() => auditEvents.emit("entry", row));
-}
+/** The live channel of an organization's audit entries (server/live/bus.ts); "-" for entries of no organization. */
+export const auditChannel = (orgId: string | null) => `audit:${orgId ?? "-"}`;

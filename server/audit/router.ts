@@ -1,10 +1,11 @@
 import { z } from "zod";
-import { on } from "node:events";
 import { router } from "@/server/trpc/init";
 import { orgProcedure } from "@/server/trpc/procedures";
 import type { Prisma, PrismaClient } from "@/server/db/generated/client";
 import { MCP_CALL_ACTION } from "@/server/mcp/limits";
-import { auditEvents, type AuditEvent } from "./events";
+import { auditChannel, type AuditEvent } from "./events";
+import { liveBus } from "@/server/live/bus";
+import { tracked } from "@trpc/server";
 import { listAuditEntries } from "./list";
 import { AUDIT_RESOURCE_TYPES } from "@/contracts/audit";
 
@@ -47,9 +48,10 @@ export const auditRouter = router({
       return listAuditEntries(ctx.db, ctx.orgId, where, input.cursor, input.limit);
     }),
   /** Server-sent events: a signal per new audit entry in the organization (clients re-read the list). */
-  live: orgProcedure("ADMIN", "audit:read").subscription(async function* ({ ctx, signal }) {
-    for await (const [event] of on(auditEvents, "entry", { signal }) as AsyncIterable<[AuditEvent]>) {
-      if (event.orgId === ctx.orgId) yield { id: event.id, action: event.action, actorLabel: event.actorLabel, createdAt: event.createdAt };
-    }
-  }),
+  live: orgProcedure("ADMIN", "audit:read")
+    .input(z.object({ lastEventId: z.string().max(20).nullish() }))
+    .subscription(async function* ({ ctx, input, signal }) {
+      // Entries recorded through any instance; a reconnecting client (Last-Event-ID) gets what it missed.
+      for await (const message of liveBus(ctx.db).stream<AuditEvent>(auditChannel(ctx.orgId), signal, input.lastEventId)) yield tracked(message.id, message.payload);
+    }),
 });

@@ -1,6 +1,7 @@
 import type { Prisma } from "@/server/db/generated/client";
 import { actorLabel, type Actor } from "@/contracts/actor";
-import { publishAuditEvent } from "./events";
+import { auditChannel, type AuditEvent } from "./events";
+import { publishLive } from "@/server/live/bus";
 import { requestContext } from "./request-context";
 import type { AuditResourceType } from "@/contracts/audit";
 
@@ -56,7 +57,8 @@ export async function recordAudit(
       requestId: requestContext.getStore()?.requestId,
     },
   });
-  publishAuditEvent(row);
+  // Every instance's live audit feed hears of it once this transaction commits (server/live/bus.ts).
+  await publishLive(tx, auditChannel(row.orgId), { id: row.id, action: row.action, actorLabel: row.actorLabel, createdAt: row.createdAt.toISOString() } satisfies AuditEvent);
 }
 
 /**

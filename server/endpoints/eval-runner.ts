@@ -263,7 +263,7 @@ async function executeRun(
       if (usage.latencyMs !== null) points.push({ name: "latency_ms", step, value: usage.latencyMs });
       if (usage.completionTokens !== null) points.push({ name: "completion_tokens", step, value: usage.completionTokens });
       await db.runMetric.createMany({ data: points.map((p) => ({ runId: run.id, ...p })), skipDuplicates: true });
-      publishMetricPoints(run.id, points);
+      await publishMetricPoints(db, run.id, points);
     }
 
     // The first case runs alone: an endpoint that does not answer at all fails the run after one case's retries.

@@ -1,5 +1,5 @@
-import { EventEmitter } from "node:events";
-import { processSingleton } from "@/server/lib/process-singleton";
+import type { PrismaClient } from "@/server/db/generated/client";
+import { publishLive } from "@/server/live/bus";
 
 export interface MetricPoint {
   name: string;
@@ -7,9 +7,10 @@ export interface MetricPoint {
   value: number;
 }
 
-// Live metric points for run pages, one emitter per process (see processSingleton) for the custom server and Next's bundles.
-export const metricEvents: EventEmitter = processSingleton("hearth.metricEvents", () => new EventEmitter().setMaxListeners(1000));
+/** The live channel of a run's metric points (server/live/bus.ts). */
+export const metricsChannel = (runId: string) => `run:${runId}:metrics`;
 
-export function publishMetricPoints(runId: string, points: MetricPoint[]): void {
-  metricEvents.emit(runId, points);
+/** Live metric points for the run's page, on every instance: call it in (or right after) the transaction that stored them. */
+export function publishMetricPoints(db: Pick<PrismaClient, "$executeRaw">, runId: string, points: MetricPoint[]): Promise<void> {
+  return publishLive(db, metricsChannel(runId), points);
 }

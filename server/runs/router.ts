@@ -1,12 +1,13 @@
 import { z } from "zod";
-import { on } from "node:events";
 import { router } from "@/server/trpc/init";
 import { idSchema, projectProcedure, resourceProcedure } from "@/server/trpc/procedures";
 import { caseResultSchema, metricNameSchema, metricPointSchema } from "@/contracts/zod";
 import type { Prisma } from "@/server/db/generated/client";
 import { DomainError } from "@/server/errors";
 import { assertNotServerRun, compareRuns, createRun, listResults, logMetrics, readMetrics, recordResults, retryRun, runContext, withModelVersionNames, runSelect, transitionRun } from "./service";
-import { metricEvents, type MetricPoint } from "./events";
+import { metricsChannel, type MetricPoint } from "./events";
+import { liveBus } from "@/server/live/bus";
+import { tracked } from "@trpc/server";
 import { whyQueued } from "@/server/job-queue/queue";
 
 const MAX_POINTS_PER_BATCH = 10_000;
@@ -74,9 +75,12 @@ export const runRouter = router({
     .input(z.object({ names: z.array(metricNameSchema).max(50).optional() }))
     .query(({ ctx, input }) => readMetrics(ctx.db, input.runId, input.names)),
   /** Server-sent events: metric points as they are logged. */
-  liveMetrics: resourceProcedure("run", "VIEWER", "runs:read").subscription(async function* ({ input, signal }) {
-    for await (const [points] of on(metricEvents, input.runId, { signal }) as AsyncIterable<[MetricPoint[]]>) yield points;
-  }),
+  /** Server-sent events: metric points as they are logged, through any instance; a reconnecting client gets what it missed. */
+  liveMetrics: resourceProcedure("run", "VIEWER", "runs:read")
+    .input(z.object({ lastEventId: z.string().max(20).nullish() }))
+    .subscription(async function* ({ ctx, input, signal }) {
+      for await (const message of liveBus(ctx.db).stream<MetricPoint[]>(metricsChannel(input.runId), signal, input.lastEventId)) yield tracked(message.id, message.payload);
+    }),
   recordResults: resourceProcedure("run", "EDITOR", "runs:write")
     .input(
       z.object({

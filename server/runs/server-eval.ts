@@ -113,7 +113,7 @@ async function evaluate(db: PrismaClient, run: ClaimedRun, model: Awaited<Return
             await db.evalResult.createMany({ data: [{ runId: run.id, caseId: r.caseId, output: r.output, grades: jsonValue(r.graders), score: r.score, pass: r.pass }], skipDuplicates: true });
             const points = [{ name: "cases_done", step, value: step }];
             await db.runMetric.createMany({ data: points.map((p) => ({ runId: run.id, ...p })), skipDuplicates: true });
-            publishMetricPoints(run.id, points);
+            await publishMetricPoints(db, run.id, points);
         }).catch((error: unknown) => {
           writeError ??= error;
           controller.abort(error);

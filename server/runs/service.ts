@@ -156,7 +156,7 @@ export async function logMetrics(db: PrismaClient, actor: AuditActor, orgId: str
     await recordAudit(tx, actor, { orgId, action: "run.metrics", resourceType: "Run", resourceId: runId, after: { received: points.length, stored } });
     return { received: points.length, stored };
   });
-  publishMetricPoints(runId, points);
+  await publishMetricPoints(db, runId, points);
   return result;
 }
 

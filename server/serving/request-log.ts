@@ -5,6 +5,7 @@ import type { PrismaClient } from "@/server/db/generated/client";
 import type { Actor } from "@/contracts/actor";
 import { recordAudit } from "@/server/audit/service";
 import { insertItems } from "@/server/review/service";
+import { runPeriodically } from "@/server/lib/periodic";
 
 export const MAX_RETENTION_DAYS = 3_650;
 const MAX_LOGGED_CHARS = 200_000;
@@ -79,18 +80,5 @@ export async function getServedRequest(db: PrismaClient, id: string) {
 
 /** The periodic sweep (hourly by default): every instance may run it; deleting twice deletes nothing. */
 export function startServedLogSweeper(db: () => PrismaClient, everyMs = Number(process.env.HEARTH_SERVED_LOG_SWEEP_MS || 3_600_000)): { stop(): Promise<void> } {
-  let running: Promise<unknown> | null = null;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = sweepServedRequests(db())
-      .catch((error: unknown) => console.error("[hearth] served-request log sweep failed:", error))
-      .finally(() => (running = null));
-  }, everyMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return runPeriodically("served-request log sweep", everyMs, () => sweepServedRequests(db()));
 }

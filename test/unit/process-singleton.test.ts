@@ -14,14 +14,13 @@ describe("processSingleton", () => {
   });
 
   it("gives a second copy of a module (another bundle, a dev reload) the first copy's instance", async () => {
-    const copyA = await import("@/server/runs/events");
+    const copyA = await import("@/server/live/bus");
     vi.resetModules();
-    const copyB = await import("@/server/runs/events");
+    const copyB = await import("@/server/live/bus");
     expect(copyB).not.toBe(copyA);
-    expect(copyB.metricEvents).toBe(copyA.metricEvents);
-    const seen: unknown[] = [];
-    copyA.metricEvents.on("run-1", (points) => seen.push(points));
-    copyB.publishMetricPoints("run-1", [{ name: "loss", step: 1, value: 2 }]);
-    expect(seen).toEqual([[{ name: "loss", step: 1, value: 2 }]]);
+    // One live bus per database client, whichever copy of the module asks.
+    const db = {} as Parameters<typeof copyA.liveBus>[0];
+    expect(copyB.liveBus(db)).toBe(copyA.liveBus(db));
+    expect(copyB.liveBus({} as typeof db)).not.toBe(copyA.liveBus(db));
   });
 });

@@ -313,7 +313,7 @@ function LiveMetrics({ runId, live }: { runId: string; live: boolean }) {
       { runId },
       {
         enabled: live,
-        onData: (points) => {
+        onData: ({ data: points }) => {
           if (!loaded.current) {
             pending.current.push(...points);
             return;
