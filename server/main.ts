@@ -71,9 +71,17 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const servedLogSweeper = startServedLogSweeper(getDb); // served requests past their project's retention
   const liveEventSweeper = startLiveEventSweeper(getDb); // live-view events past their retention (server/live)
 
+  // Requests in flight, for a stop that drains them (close, below).
+  let inFlight = 0;
+  let drained: (() => void) | null = null;
   // Security headers (and HSTS over https) on every response, the APIs served before Next included.
   const server = http.createServer(withSecurityHeaders((req, res) => {
     stampClientAddress(req);
+    inFlight++;
+    res.once("close", () => {
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    });
     // The GPU nodes' API (token-authenticated, raw artifact bodies) and the OpenAI-compatible API
     // (streamed straight to the socket) are served before Next, as is the MCP server for agents.
     const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
@@ -125,6 +133,19 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
     url: publicUrl,
     close() {
       closing ??= (async () => {
+        // Drain: take no new connections, let open requests and streams (a /v1 completion, an upload)
+        // finish for up to HEARTH_DRAIN_SECONDS (default 10), then cut what is left: a load balancer
+        // sends new requests to the other instances meanwhile.
+        server.close();
+        server.closeIdleConnections();
+        const graceMs = 1000 * Number(process.env.HEARTH_DRAIN_SECONDS ?? 10);
+        if (inFlight > 0) {
+          console.log(`[hearth] draining ${inFlight} open request(s) for up to ${graceMs / 1000} s`);
+          await new Promise<void>((resolve) => {
+            drained = resolve;
+            setTimeout(resolve, graceMs).unref();
+          });
+        }
         await collab.close();
         await endpointRuns.close();
         await sweeper.stop();
@@ -132,7 +153,6 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
         await liveEventSweeper.stop();
         await stopInferenceHub();
         server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
         await app.close?.();
         await database.stop();
       })();
