@@ -12,6 +12,7 @@ import { CollabServer } from "@/server/collab";
 import { serverKey } from "@/server/endpoints/crypto";
 import { allowlistFromEnvironment } from "@/server/endpoints/ssrf";
 import { startEndpointRunWorker } from "@/server/endpoints/eval-runner";
+import { startDriftWatch } from "@/server/schedules/scheduler";
 import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/node-registry/http";
 import { startInferenceHub, stopInferenceHub } from "@/server/node-registry/inference";
 import { startJobSweeper } from "@/server/job-queue/sweeper";
@@ -68,6 +69,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const inference = startInferenceHub(getDb); // GPU nodes' inference sockets (server/node-registry/inference.ts)
   const sweeper = startJobSweeper(getDb); // expired node job leases back to the queue
   const servedLogSweeper = startServedLogSweeper(getDb); // served requests past their project's retention
+  const driftWatch = startDriftWatch({ db, publicUrl }); // schedules, their alerts and webhooks (server/schedules)
 
   // Security headers (and HSTS over https) on every response, the APIs served before Next included.
   const server = http.createServer(withSecurityHeaders((req, res) => {
@@ -125,6 +127,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
       closing ??= (async () => {
         await collab.close();
         await endpointRuns.close();
+        await driftWatch.close();
         await sweeper.stop();
         await servedLogSweeper.stop();
         await stopInferenceHub();

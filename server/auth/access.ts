@@ -89,6 +89,7 @@ const RESOURCE_PROJECT = {
   reviewItem: (db: Db, id: string) =>
     db.reviewItem.findUnique({ where: { id }, select: { queue: { select: { projectId: true } } } }).then((v) => v && { projectId: v.queue.projectId }),
   servedRequest: (db: Db, id: string) => db.servedRequest.findUnique({ where: { id }, select: { projectId: true } }),
+  schedule: (db: Db, id: string) => db.evalSchedule.findUnique({ where: { id }, select: { projectId: true } }),
 } as const;
 export type ResourceKind = keyof typeof RESOURCE_PROJECT;
 
@@ -106,6 +107,7 @@ const RESOURCE_LABEL: Record<ResourceKind, string> = {
   reviewQueue: "Review queue",
   reviewItem: "Review item",
   servedRequest: "Served request",
+  schedule: "Schedule",
 };
 
 /**

@@ -17,6 +17,8 @@ import { endpointRouter } from "@/server/endpoints/router";
 import { nodeRouter } from "@/server/node-registry/router";
 import { reviewRouter } from "@/server/review/router";
 import { servedLogRouter } from "@/server/serving/router";
+import { scheduleRouter } from "@/server/schedules/router";
+import { notificationRouter } from "@/server/notifications/router";
 
 export const appRouter = router({
   user: userRouter,
@@ -37,6 +39,8 @@ export const appRouter = router({
   node: nodeRouter,
   review: reviewRouter,
   servedLog: servedLogRouter,
+  schedule: scheduleRouter,
+  notification: notificationRouter,
 });
 
 export type AppRouter = typeof appRouter;

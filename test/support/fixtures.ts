@@ -55,6 +55,8 @@ export interface OrgFixture {
   reviewItemId: string;
   /** A request served at /v1 from the project's model version, as the served-request log keeps it. */
   servedRequestId: string;
+  /** A daily drift-watch schedule of the suite version against the model's "production" alias (unset), not due before 2999, no webhook. */
+  scheduleId: string;
   /** An API key of the organization holding exactly `scopes` (all scopes by default); `agent`: an agent's key. */
   key(scopes?: readonly ApiScope[], options?: { agent?: boolean }): Promise<Actor & { type: "apiKey" }>;
 }
@@ -162,7 +164,12 @@ async function createProjectRecords(db: PrismaClient, projectId: string, ownerId
     data: { projectId, modelVersionId: modelVersion.id, model: "fixture/model:v1", kind: "completion", prompt: "Can I get a refund after 40 days?", output: "Yes, any time.", promptTokens: 9, completionTokens: 4 },
     select: { id: true },
   });
+  const schedule = await db.evalSchedule.create({
+    data: { projectId, name: unique("watch"), suiteVersionIds: [suiteVersion.id], modelId: model.id, alias: "production", interval: "DAILY", nextRunAt: new Date("2999-01-01T00:00:00Z"), createdById: ownerId },
+    select: { id: true },
+  });
   return {
+    scheduleId: schedule.id,
     reviewQueueId: reviewQueue.id,
     reviewItemId: reviewItem.id,
     servedRequestId: servedRequest.id,
