@@ -101,8 +101,27 @@ function newWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString("base64url")}`;
 }
 
+/** The names a page shows for what a schedule runs and against what. */
+async function scheduleLabels(db: PrismaClient, rows: Row[]) {
+  const versionIds = [...new Set(rows.flatMap((r) => r.suiteVersionIds))];
+  const [versions, models, endpoints] = await Promise.all([
+    db.suiteVersion.findMany({ where: { id: { in: versionIds } }, select: { id: true, version: true, suiteId: true, suite: { select: { name: true } } } }),
+    db.model.findMany({ where: { id: { in: rows.flatMap((r) => (r.modelId ? [r.modelId] : [])) } }, select: { id: true, name: true } }),
+    db.endpoint.findMany({ where: { id: { in: rows.flatMap((r) => (r.endpointId ? [r.endpointId] : [])) } }, select: { id: true, name: true } }),
+  ]);
+  const version = new Map(versions.map((v) => [v.id, { id: v.id, version: v.version, suiteId: v.suiteId, suiteName: v.suite.name }]));
+  const model = new Map(models.map((m) => [m.id, m.name]));
+  const endpoint = new Map(endpoints.map((e) => [e.id, e.name]));
+  return (r: Row) => ({
+    suiteVersions: r.suiteVersionIds.map((id) => version.get(id) ?? { id, version: null, suiteId: null, suiteName: null }),
+    modelName: r.modelId ? (model.get(r.modelId) ?? null) : null,
+    endpointName: r.endpointId ? (endpoint.get(r.endpointId) ?? null) : null,
+  });
+}
+
 export async function listSchedules(db: PrismaClient, projectId: string) {
   const rows = await db.evalSchedule.findMany({ where: { projectId }, select: columns, orderBy: { name: "asc" } });
+  const labels = await scheduleLabels(db, rows);
   const latest = rows.length
     ? await db.scheduleFiring.findMany({
         where: { scheduleId: { in: rows.map((r) => r.id) } },
@@ -112,7 +131,7 @@ export async function listSchedules(db: PrismaClient, projectId: string) {
       })
     : [];
   const byId = new Map(latest.map((f) => [f.scheduleId, f]));
-  return rows.map((r) => ({ ...toPublic(r), lastFiring: byId.get(r.id) ?? null }));
+  return rows.map((r) => ({ ...toPublic(r), ...labels(r), lastFiring: byId.get(r.id) ?? null }));
 }
 
 /** A schedule with its latest firings (each with its runs, scores and alerts) and its webhook deliveries. */
@@ -143,7 +162,7 @@ export async function getSchedule(db: PrismaClient, scheduleId: string) {
       select: { id: true, status: true, attempts: true, maxAttempts: true, nextAttemptAt: true, lastStatus: true, lastError: true, deliveredAt: true, createdAt: true },
     }),
   ]);
-  return { ...toPublic(row), firings, deliveries };
+  return { ...toPublic(row), ...(await scheduleLabels(db, [row]))(row), firings, deliveries };
 }
 
 export async function createSchedule(
