@@ -275,6 +275,33 @@ describe.each(TEST_DATABASE_KINDS)("drift watch on %s", (kind) => {
     expect(receiver.received.length - before).toBe(3);
   });
 
+  it("runs the alias's version on the server when it is a small folder, and on a GPU node otherwise", async () => {
+    const version = await suiteVersion();
+    const model = await db.model.create({ data: { projectId: f.projectId, name: unique("folder-model"), createdById: f.users.OWNER.userId }, select: { id: true } });
+    const folderVersion = async (n: number, parameters: number) => {
+      const v = await db.modelVersion.create({ data: { modelId: model.id, version: n, config: { format: "hf-folder", parameters }, createdById: f.users.OWNER.userId }, select: { id: true } });
+      await db.modelVersionFile.create({ data: { modelVersionId: v.id, path: "config.json", sha256: "e".repeat(64), sizeBytes: 10n } });
+      return v.id;
+    };
+    const small = await folderVersion(1, 50_000);
+    const large = await folderVersion(2, 70_000_000_000);
+    const admin = callerFor(db, f.users.ADMIN);
+    await admin.model.setAlias({ modelId: model.id, alias: "nightly", modelVersionId: small });
+    const { schedule } = await admin.schedule.create({ projectId: f.projectId, name: unique("folder-watch"), suiteVersionIds: [version], target: { kind: "alias", modelId: model.id, alias: "nightly" }, interval: "DAILY" });
+    const editor = callerFor(db, f.users.EDITOR);
+    const onServer = (await editor.schedule.runNow({ scheduleId: schedule.id })).runIds[0];
+    // Not left for another test file's server worker to pick up: only where it would run matters here.
+    await editor.run.transition({ runId: onServer, status: "CANCELLED" }).catch(() => undefined); // already claimed and ended elsewhere
+    await admin.model.setAlias({ modelId: model.id, alias: "nightly", modelVersionId: large });
+    const onNode = (await editor.schedule.runNow({ scheduleId: schedule.id })).runIds[0];
+    expect(await db.run.findUniqueOrThrow({ where: { id: onServer }, select: { target: true, modelVersionId: true } })).toEqual({ target: "SERVER", modelVersionId: small });
+    expect(await db.run.findUniqueOrThrow({ where: { id: onNode }, select: { target: true, modelVersionId: true } })).toEqual({ target: "NODE", modelVersionId: large });
+
+    // An alias that is not set is a firing with a reason, and no run.
+    await db.modelAlias.deleteMany({ where: { modelId: model.id } });
+    expect(await editor.schedule.runNow({ scheduleId: schedule.id })).toMatchObject({ runIds: [], error: 'The model has no "nightly" alias; set it on the model\'s page.' });
+  });
+
   it("refuses a webhook URL on a private, loopback or metadata address", async () => {
     const version = await suiteVersion();
     const admin = callerFor(db, f.users.ADMIN);
