@@ -275,6 +275,27 @@ describe.each(TEST_DATABASE_KINDS)("drift watch on %s", (kind) => {
     expect(receiver.received.length - before).toBe(3);
   });
 
+  it("gives a delivery up after its last attempt, and keeps why", async () => {
+    const version = await suiteVersion();
+    const created = await createWatch({ suiteVersionIds: [version], webhook: true });
+    const t0 = new Date();
+    const clock = { now: t0 };
+    const watch = instance(clock);
+    await finishRun(await runNow(created.schedule.id), ["refund-40", "refund-10", "shipping", "warranty"]);
+    await watch.tick();
+    await finishRun(await runNow(created.schedule.id), ["refund-40"]);
+    receiver.failNext(100);
+    const before = receiver.received.length;
+    // Waits of 1, 2, 4, 8 and 16 minutes (base 60 s) between the six attempts.
+    for (const minutes of [0, 1, 3, 7, 15, 31, 63, 127]) {
+      clock.now = new Date(t0.getTime() + minutes * 60_000);
+      await watch.tick();
+    }
+    receiver.failNext(0);
+    expect(receiver.received.length - before).toBe(6);
+    expect(await db.webhookDelivery.findFirstOrThrow({ where: { scheduleId: created.schedule.id } })).toMatchObject({ status: "FAILED", attempts: 6, lastStatus: 503, lastError: "HTTP 503: busy", deliveredAt: null });
+  });
+
   it("runs the alias's version on the server when it is a small folder, and on a GPU node otherwise", async () => {
     const version = await suiteVersion();
     const model = await db.model.create({ data: { projectId: f.projectId, name: unique("folder-model"), createdById: f.users.OWNER.userId }, select: { id: true } });
