@@ -39,7 +39,7 @@ export interface FiringResult {
  */
 async function scheduleOwner(db: PrismaClient, orgId: string, userId: string): Promise<Actor | string> {
   const member = await db.membership.findUnique({ where: { orgId_userId: { orgId, userId } }, select: { role: true, user: { select: { email: true, name: true } } } });
-  if (!member || !roleAtLeast(member.role, "EDITOR")) return "The schedule's maker is no longer an EDITOR or above in this organization; an ADMIN should edit the schedule (and so become its maker) or delete it.";
+  if (!member || !roleAtLeast(member.role, "EDITOR")) return "The person who made this schedule is no longer an EDITOR or above in this organization, so it no longer runs on its own; an ADMIN can make it again, or start it with Run now.";
   return { type: "user", userId, email: member.user.email, name: member.user.name };
 }
 

@@ -323,6 +323,26 @@ describe.each(TEST_DATABASE_KINDS)("drift watch on %s", (kind) => {
     expect(await editor.schedule.runNow({ scheduleId: schedule.id })).toMatchObject({ runIds: [], error: 'The model has no "nightly" alias; set it on the model\'s page.' });
   });
 
+  it("runs an endpoint schedule against the endpoint, and stops firing on its own once its maker is no longer an EDITOR", async () => {
+    const version = await suiteVersion();
+    const { schedule } = await callerFor(db, f.users.ADMIN).schedule.create({ projectId: f.projectId, name: unique("endpoint-watch"), suiteVersionIds: [version], target: { kind: "endpoint", endpointId: f.endpointId }, interval: "HOURLY", offsetMinutes: 30 });
+    expect(schedule.nextRunAt.getUTCMinutes()).toBe(30);
+    const fired = await callerFor(db, f.users.EDITOR).schedule.runNow({ scheduleId: schedule.id });
+    const run = await db.run.findUniqueOrThrow({ where: { id: fired.runIds[0] }, select: { target: true, endpointId: true, modelVersionId: true, config: true } });
+    expect(run).toMatchObject({ target: "ENDPOINT", endpointId: f.endpointId, modelVersionId: null, config: { maxTokens: 64, temperature: 0, api: "auto" } });
+
+    await db.membership.update({ where: { id: f.memberships.ADMIN }, data: { role: "VIEWER" } });
+    try {
+      const clock = { now: new Date(schedule.nextRunAt.getTime() + 1_000) };
+      await instance(clock).tick();
+      const [firing] = await db.scheduleFiring.findMany({ where: { scheduleId: schedule.id, manual: false } });
+      expect(firing).toMatchObject({ slot: schedule.nextRunAt, error: expect.stringContaining("no longer an EDITOR") });
+      expect(await db.scheduleRun.count({ where: { firingId: firing.id } })).toBe(0);
+    } finally {
+      await db.membership.update({ where: { id: f.memberships.ADMIN }, data: { role: "ADMIN" } });
+    }
+  });
+
   it("refuses a webhook URL on a private, loopback or metadata address", async () => {
     const version = await suiteVersion();
     const admin = callerFor(db, f.users.ADMIN);
