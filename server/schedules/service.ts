@@ -122,11 +122,15 @@ async function scheduleLabels(db: PrismaClient, rows: Row[]) {
 export async function listSchedules(db: PrismaClient, projectId: string) {
   const rows = await db.evalSchedule.findMany({ where: { projectId }, select: columns, orderBy: { name: "asc" } });
   const labels = await scheduleLabels(db, rows);
-  const latest = rows.length
+  // Each schedule's latest firing by index (DISTINCT ON), not every firing of a year of hourly slots.
+  const latestIds = rows.length
+    ? await db.$queryRaw<{ id: string }[]>`
+        SELECT DISTINCT ON ("scheduleId") id FROM "ScheduleFiring"
+        WHERE "scheduleId" = ANY(${rows.map((r) => r.id)}::text[]) ORDER BY "scheduleId", "createdAt" DESC`
+    : [];
+  const latest = latestIds.length
     ? await db.scheduleFiring.findMany({
-        where: { scheduleId: { in: rows.map((r) => r.id) } },
-        distinct: ["scheduleId"],
-        orderBy: [{ scheduleId: "asc" }, { createdAt: "desc" }],
+        where: { id: { in: latestIds.map((r) => r.id) } },
         select: { scheduleId: true, id: true, slot: true, error: true, createdAt: true, runs: { select: { runId: true, suiteVersionId: true, score: true, previousScore: true, alerted: true, regressions: true, run: { select: { status: true } } } } },
       })
     : [];

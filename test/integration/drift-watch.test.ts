@@ -233,6 +233,12 @@ describe.each(TEST_DATABASE_KINDS)("drift watch on %s", (kind) => {
     expect(evaluated).toMatchObject({ score: 50, previousScore: 50, regressions: 1, alerted: true });
     const mine = await callerFor(db, f.users.VIEWER).notification.list({});
     expect(mine.items.find((n) => n.link.endsWith(`/runs/${swapped}`))).toMatchObject({ title: expect.stringContaining("1 case regressed"), body: expect.stringContaining("refund-10") });
+    // The list shows each schedule's latest firing; the schedule's page all of them, newest first.
+    const listed = (await callerFor(db, f.users.VIEWER).schedule.list({ projectId: f.projectId })).find((s) => s.id === schedule.id)!;
+    expect(listed.suiteVersions).toEqual([{ id: version, version: expect.any(Number), suiteId: f.suiteId, suiteName: expect.any(String) }]);
+    expect(listed).toMatchObject({ modelName: expect.any(String), alias: "nightly", lastFiring: { runs: [{ runId: swapped, score: 50, previousScore: 50, alerted: true, regressions: 1, run: { status: "SUCCEEDED" } }] } });
+    const detail = await callerFor(db, f.users.VIEWER).schedule.get({ scheduleId: schedule.id });
+    expect(detail.firings.map((x) => x.runs[0].runId)).toEqual([swapped, expect.any(String)]);
   });
 
   it("retries a failed delivery with exponential backoff until it is delivered, recording each attempt", async () => {
