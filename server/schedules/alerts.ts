@@ -45,7 +45,14 @@ export async function evaluateFinishedRuns(db: PrismaClient, options: { now: Dat
     select: { id: true, scheduleId: true, suiteVersionId: true, runId: true, createdAt: true, run: { select: { status: true, modelVersionId: true, endpointId: true, error: true } } },
   });
   let alerted = 0;
-  for (const sr of pending) if (await evaluateRun(db, sr, options)) alerted++;
+  for (const sr of pending) {
+    try {
+      if (await evaluateRun(db, sr, options)) alerted++;
+    } catch (error) {
+      // Left unevaluated, so the next tick tries again; the others go on.
+      console.error(`[hearth] scheduled run ${sr.runId}: evaluation failed:`, error);
+    }
+  }
   return alerted;
 }
 

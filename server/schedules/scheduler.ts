@@ -72,10 +72,19 @@ export function startDriftWatch(options: DriftWatchOptions): DriftWatch {
   let closed = false;
   let running: Promise<unknown> = Promise.resolve();
 
+  // Each phase on its own: a failure to fire (say) does not hold back the alerts and deliveries.
+  const phase = async (what: string, run: () => Promise<number>) => {
+    try {
+      return await run();
+    } catch (error) {
+      console.error(`[hearth] drift watch: ${what} failed:`, error);
+      return 0;
+    }
+  };
   async function tick() {
-    const fired = await fireDueSchedules(db, { now: now(), holder, leaseMs });
-    const alerted = await evaluateFinishedRuns(db, { now: now(), publicUrl });
-    const delivered = await deliverDueWebhooks(db, { now: now(), policy: options.delivery, guard: options.guard });
+    const fired = await phase("firing due schedules", () => fireDueSchedules(db, { now: now(), holder, leaseMs }));
+    const alerted = await phase("evaluating scheduled runs", () => evaluateFinishedRuns(db, { now: now(), publicUrl }));
+    const delivered = await phase("delivering webhooks", () => deliverDueWebhooks(db, { now: now(), policy: options.delivery, guard: options.guard }));
     return { fired, alerted, delivered };
   }
 
