@@ -153,6 +153,26 @@ describe("the Schedules page", () => {
     await context.close();
   });
 
+  it("edits a schedule's timetable and margin, keeping its webhook secret", async () => {
+    const context = await signedInContext(browser, app.url, adminCookie);
+    const page = await context.newPage();
+    await page.goto(pageUrl);
+    const table = page.getByTestId("schedules");
+    await expect.poll(() => table.textContent(), POLL).toContain("nightly watch");
+    await table.getByRole("button", { name: "Edit" }).click();
+    const form = page.getByTestId("schedule-edit-form");
+    expect(await form.getByLabel("Name").inputValue()).toBe("nightly watch");
+    expect(await form.getByRole("checkbox", { name: /Refunds v1/ }).isChecked()).toBe(true);
+    await form.getByLabel("Interval").selectOption("HOURLY");
+    await form.getByLabel("Minute past the hour").fill("15");
+    await form.getByLabel("Alert margin (points)").fill("60");
+    await form.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => table.textContent(), POLL).toContain("every hour at :15");
+    expect(await table.textContent()).toContain("drop > 60 points");
+    expect(await page.getByTestId("webhook-secret").count()).toBe(0); // kept, so not shown
+    await context.close();
+  });
+
   it("shows a VIEWER the schedules without the controls, and their own copy of the alert", async () => {
     const context = await signedInContext(browser, app.url, viewerCookie);
     const page = await context.newPage();

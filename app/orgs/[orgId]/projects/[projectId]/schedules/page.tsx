@@ -60,6 +60,16 @@ export default function SchedulesPage() {
       onSuccess: (_r, input) => (refresh(), queryClient.invalidateQueries({ queryKey: trpc.schedule.get.queryKey({ scheduleId: input.scheduleId }) })),
     }),
   );
+  const [editing, setEditing] = useState<string | null>(null);
+  const update = useMutation(
+    trpc.schedule.update.mutationOptions({
+      onSuccess: (r) => {
+        setEditing(null);
+        if (r.webhookSecret) setSecret({ name: r.schedule.name, secret: r.webhookSecret });
+        return refresh();
+      },
+    }),
+  );
   const rotate = useMutation(trpc.schedule.update.mutationOptions({ onSuccess: (r) => (r.webhookSecret ? setSecret({ name: r.schedule.name, secret: r.webhookSecret }) : null, refresh()) }));
 
   return (
@@ -116,6 +126,20 @@ export default function SchedulesPage() {
                     schedule={s}
                     open={open === s.id}
                     onToggle={() => setOpen(open === s.id ? null : s.id)}
+                    editor={
+                      editing === s.id ? (
+                        <ScheduleForm
+                          projectId={projectId}
+                          initial={s}
+                          error={update.error}
+                          pending={update.isPending}
+                          submitLabel="Save"
+                          testId="schedule-edit-form"
+                          onSubmit={(input) => update.mutate({ scheduleId: s.id, ...input })}
+                          onCancel={() => setEditing(null)}
+                        />
+                      ) : null
+                    }
                     actions={
                       <div className="row" style={{ justifyContent: "flex-end", gap: "0.4rem" }}>
                         {access.canEdit ? (
@@ -125,6 +149,9 @@ export default function SchedulesPage() {
                         ) : null}
                         {canManage ? (
                           <>
+                            <button className="btn btn-small" onClick={() => (update.reset(), setEditing(editing === s.id ? null : s.id))}>
+                              Edit
+                            </button>
                             <button className="btn btn-small" onClick={() => setEnabled.mutate({ scheduleId: s.id, enabled: !s.enabled })}>
                               {s.enabled ? "Pause" : "Resume"}
                             </button>
@@ -171,6 +198,8 @@ type ListedSchedule = {
   offsetMinutes: number;
   marginPoints: number;
   alias: string | null;
+  modelId: string | null;
+  endpointId: string | null;
   modelName: string | null;
   endpointName: string | null;
   webhookUrl: string | null;
@@ -179,7 +208,7 @@ type ListedSchedule = {
   lastFiring: { slot: Date; error: string | null; runs: FiringRun[] } | null;
 };
 
-function ScheduleRows({ base, schedule: s, open, onToggle, actions }: { base: string; schedule: ListedSchedule; open: boolean; onToggle: () => void; actions: ReactNode }) {
+function ScheduleRows({ base, schedule: s, open, onToggle, actions, editor }: { base: string; schedule: ListedSchedule; open: boolean; onToggle: () => void; actions: ReactNode; editor: ReactNode }) {
   return (
     <>
       <tr data-testid="schedule-row">
@@ -216,6 +245,11 @@ function ScheduleRows({ base, schedule: s, open, onToggle, actions }: { base: st
         </td>
         <td>{actions}</td>
       </tr>
+      {editor ? (
+        <tr>
+          <td colSpan={7}>{editor}</td>
+        </tr>
+      ) : null}
       {open ? (
         <tr>
           <td colSpan={7}>
@@ -300,28 +334,85 @@ function ScheduleHistory({ base, scheduleId }: { base: string; scheduleId: strin
   );
 }
 
+type ScheduleInput = {
+  name: string;
+  suiteVersionIds: string[];
+  target: { kind: "alias"; modelId: string; alias: string } | { kind: "endpoint"; endpointId: string };
+  interval: "HOURLY" | "DAILY";
+  offsetMinutes: number;
+  marginPoints: number;
+  webhookUrl: string | null;
+  webhookSecret?: string;
+};
+
 function CreateSchedule({ projectId, onCreated }: { projectId: string; onCreated: (name: string, secret: string | null) => void }) {
+  const trpc = useTRPC();
+  const create = useMutation(trpc.schedule.create.mutationOptions());
+  return (
+    <Section title="Make a schedule">
+      <ScheduleForm
+        projectId={projectId}
+        error={create.error}
+        pending={create.isPending}
+        submitLabel="Make schedule"
+        onSubmit={(input, form) =>
+          create.mutate(
+            { projectId, ...input },
+            {
+              onSuccess: (r) => {
+                form.reset();
+                onCreated(r.schedule.name, r.webhookSecret);
+              },
+            },
+          )
+        }
+      />
+    </Section>
+  );
+}
+
+/** What a schedule's form edits: the same fields for a new schedule and for a change to one. */
+function ScheduleForm(props: {
+  projectId: string;
+  initial?: ListedSchedule;
+  error: unknown;
+  pending: boolean;
+  submitLabel: string;
+  onSubmit: (input: ScheduleInput, form: HTMLFormElement) => void;
+  onCancel?: () => void;
+  testId?: string;
+}) {
+  const { projectId, initial, error } = props;
   const trpc = useTRPC();
   const suites = useQuery(trpc.suite.list.queryOptions({ projectId }));
   const models = useQuery(trpc.model.list.queryOptions({ projectId }));
   const endpoints = useQuery(trpc.endpoint.list.queryOptions({ projectId }));
-  const [targetKind, setTargetKind] = useState<"alias" | "endpoint">("alias");
-  const [interval, setIntervalKind] = useState<"HOURLY" | "DAILY">("DAILY");
-  const create = useMutation(trpc.schedule.create.mutationOptions());
-  const published = suites.data?.filter((s) => s.latest) ?? [];
+  const [targetKind, setTargetKind] = useState<"alias" | "endpoint">(initial?.endpointId ? "endpoint" : "alias");
+  const [interval, setIntervalKind] = useState<"HOURLY" | "DAILY">((initial?.interval as "HOURLY" | "DAILY" | undefined) ?? "DAILY");
+  // Each suite's latest version, and whatever older versions the schedule already runs.
+  const choices = [
+    ...(suites.data?.flatMap((s) => (s.latest ? [{ id: s.latest.id, label: `${s.name} v${s.latest.version} · ${s.latest.caseCount} cases` }] : [])) ?? []),
+    ...(initial?.suiteVersions.filter((v) => !suites.data?.some((s) => s.latest?.id === v.id)).map((v) => ({ id: v.id, label: `${v.suiteName ?? "deleted suite"} v${v.version ?? "?"}` })) ?? []),
+  ];
+  const offset = initial?.offsetMinutes ?? (interval === "DAILY" ? 360 : 0);
+
+  // Drawn once the choices are in: a select's default is applied when it first renders, and a form
+  // shown before its options would quietly save the first model instead of the schedule's own.
+  if (!suites.data || !models.data || !endpoints.data) {
+    const failed = suites.error ?? models.error ?? endpoints.error;
+    return failed ? <ErrorAlert error={failed} /> : <Loading what="the form's choices" />;
+  }
 
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = event.currentTarget;
     const data = new FormData(form);
-    const name = String(data.get("name"));
     const [hours, minutes] = String(data.get("at") ?? "0:0").split(":").map(Number);
     const webhookUrl = String(data.get("webhookUrl") ?? "").trim();
     const webhookSecret = String(data.get("webhookSecret") ?? "");
-    create.mutate(
+    props.onSubmit(
       {
-        projectId,
-        name,
+        name: String(data.get("name")),
         suiteVersionIds: data.getAll("suiteVersionId").map(String),
         target: targetKind === "alias" ? { kind: "alias", modelId: String(data.get("modelId")), alias: String(data.get("alias")) } : { kind: "endpoint", endpointId: String(data.get("endpointId")) },
         interval,
@@ -330,124 +421,121 @@ function CreateSchedule({ projectId, onCreated }: { projectId: string; onCreated
         webhookUrl: webhookUrl || null,
         ...(webhookSecret ? { webhookSecret } : {}),
       },
-      {
-        onSuccess: (r) => {
-          form.reset();
-          onCreated(r.schedule.name, r.webhookSecret);
-        },
-      },
+      form,
     );
   }
 
-  const error = create.error;
   return (
-    <Section title="Make a schedule">
-      <form className="stack" onSubmit={onSubmit} data-testid="schedule-form">
-        <ErrorAlert error={error && !error.data?.fieldErrors ? error : null} />
-        <label className="field">
-          Name
-          <input name="name" required maxLength={120} placeholder="production nightly" />
-          <span className="field-error">{fieldError(error, "name")}</span>
-        </label>
-        <fieldset className="field">
-          <legend>Suite versions (each suite&apos;s latest published version)</legend>
-          {suites.isLoading ? <Loading what="suites" /> : null}
-          {suites.data && published.length === 0 ? <p className="muted">No suite has a published version yet: publish one on its page.</p> : null}
-          {published.map((s) => (
-            <label key={s.id} className="field-inline">
-              <input type="checkbox" name="suiteVersionId" value={s.latest!.id} /> {s.name} v{s.latest!.version} · {s.latest!.caseCount} cases
-            </label>
-          ))}
-          <span className="field-error">{fieldError(error, "suiteVersionIds")}</span>
-        </fieldset>
-        <fieldset className="field">
-          <legend>Against</legend>
-          <div className="row">
-            <label className="field-inline">
-              <input type="radio" name="targetKind" checked={targetKind === "alias"} onChange={() => setTargetKind("alias")} /> a model alias
-            </label>
-            <label className="field-inline">
-              <input type="radio" name="targetKind" checked={targetKind === "endpoint"} onChange={() => setTargetKind("endpoint")} /> an endpoint
-            </label>
-          </div>
-          {targetKind === "alias" ? (
-            <div className="inline">
-              <label className="field grow">
-                Model
-                <select name="modelId" required aria-label="Model">
-                  {models.data?.map((m) => (
-                    <option key={m.id} value={m.id}>
-                      {m.name}
-                      {m.aliases.length ? ` (${m.aliases.map((a) => a.name).join(", ")})` : ""}
-                    </option>
-                  ))}
-                </select>
-              </label>
-              <label className="field">
-                Alias
-                <input name="alias" required maxLength={64} defaultValue="production" aria-label="Alias" />
-              </label>
-            </div>
-          ) : (
-            <label className="field">
-              Endpoint
-              <select name="endpointId" required aria-label="Endpoint">
-                {endpoints.data?.map((e) => (
-                  <option key={e.id} value={e.id}>
-                    {e.name} · {e.model}
+    <form className="stack" onSubmit={onSubmit} data-testid={props.testId ?? "schedule-form"}>
+      <ErrorAlert error={error && !(error as { data?: { fieldErrors?: unknown } }).data?.fieldErrors ? error : null} />
+      <label className="field">
+        Name
+        <input name="name" required maxLength={120} defaultValue={initial?.name} placeholder="production nightly" />
+        <span className="field-error">{fieldError(error, "name")}</span>
+      </label>
+      <fieldset className="field">
+        <legend>Suite versions (each suite&apos;s latest published version)</legend>
+        {choices.length === 0 ? <p className="muted">No suite has a published version yet: publish one on its page.</p> : null}
+        {choices.map((c) => (
+          <label key={c.id} className="field-inline">
+            <input type="checkbox" name="suiteVersionId" value={c.id} defaultChecked={initial?.suiteVersions.some((v) => v.id === c.id)} /> {c.label}
+          </label>
+        ))}
+        <span className="field-error">{fieldError(error, "suiteVersionIds")}</span>
+      </fieldset>
+      <fieldset className="field">
+        <legend>Against</legend>
+        <div className="row">
+          <label className="field-inline">
+            <input type="radio" name="targetKind" checked={targetKind === "alias"} onChange={() => setTargetKind("alias")} /> a model alias
+          </label>
+          <label className="field-inline">
+            <input type="radio" name="targetKind" checked={targetKind === "endpoint"} onChange={() => setTargetKind("endpoint")} /> an endpoint
+          </label>
+        </div>
+        {targetKind === "alias" ? (
+          <div className="inline">
+            <label className="field grow">
+              Model
+              <select name="modelId" required aria-label="Model" defaultValue={initial?.modelId ?? undefined}>
+                {models.data?.map((m) => (
+                  <option key={m.id} value={m.id}>
+                    {m.name}
+                    {m.aliases.length ? ` (${m.aliases.map((a) => a.name).join(", ")})` : ""}
                   </option>
                 ))}
               </select>
             </label>
-          )}
-          <p className="hint">An alias is read when the schedule fires: small Hugging Face folder versions run on the server, others on a GPU node.</p>
-        </fieldset>
-        <div className="inline">
+            <label className="field">
+              Alias
+              <input name="alias" required maxLength={64} defaultValue={initial?.alias ?? "production"} aria-label="Alias" />
+              <span className="field-error">{fieldError(error, "target.alias")}</span>
+            </label>
+          </div>
+        ) : (
           <label className="field">
-            Every
-            <select name="interval" value={interval} onChange={(e) => setIntervalKind(e.target.value as "HOURLY" | "DAILY")} aria-label="Interval">
-              <option value="DAILY">day</option>
-              <option value="HOURLY">hour</option>
+            Endpoint
+            <select name="endpointId" required aria-label="Endpoint" defaultValue={initial?.endpointId ?? undefined}>
+              {endpoints.data?.map((e) => (
+                <option key={e.id} value={e.id}>
+                  {e.name} · {e.model}
+                </option>
+              ))}
             </select>
           </label>
-          {interval === "DAILY" ? (
-            <label className="field">
-              At (UTC)
-              <input name="at" type="time" defaultValue="06:00" required aria-label="At (UTC)" />
-            </label>
-          ) : (
-            <label className="field">
-              Minute past the hour
-              <input name="minute" type="number" min={0} max={59} defaultValue={0} required aria-label="Minute past the hour" />
-            </label>
-          )}
+        )}
+        <p className="hint">An alias is read when the schedule fires: small Hugging Face folder versions run on the server, others on a GPU node.</p>
+      </fieldset>
+      <div className="inline">
+        <label className="field">
+          Every
+          <select name="interval" value={interval} onChange={(e) => setIntervalKind(e.target.value as "HOURLY" | "DAILY")} aria-label="Interval">
+            <option value="DAILY">day</option>
+            <option value="HOURLY">hour</option>
+          </select>
+        </label>
+        {interval === "DAILY" ? (
           <label className="field">
-            Alert margin (points)
-            <input name="marginPoints" type="number" min={0} max={100} step={0.5} defaultValue={5} required aria-label="Alert margin (points)" />
-            <span className="field-error">{fieldError(error, "marginPoints")}</span>
+            At (UTC)
+            <input name="at" type="time" defaultValue={`${pad(Math.floor(offset / 60) % 24)}:${pad(offset % 60)}`} required aria-label="At (UTC)" />
           </label>
-        </div>
-        <div className="inline">
-          <label className="field grow">
-            Webhook URL (optional)
-            <input name="webhookUrl" maxLength={2000} placeholder="https://hooks.example.com/hearth" aria-label="Webhook URL" />
-            <span className="field-error">{fieldError(error, "webhookUrl")}</span>
-          </label>
+        ) : (
           <label className="field">
-            Secret (optional)
-            <input name="webhookSecret" type="password" autoComplete="off" minLength={16} maxLength={200} placeholder="Hearth makes one" aria-label="Webhook secret" />
-            <span className="field-error">{fieldError(error, "webhookSecret")}</span>
+            Minute past the hour
+            <input name="minute" type="number" min={0} max={59} defaultValue={offset % 60} required aria-label="Minute past the hour" />
           </label>
-        </div>
-        <p className="hint">
-          Addresses inside your network (loopback, private ranges, cloud metadata) are refused unless the operator lists them in <code>HEARTH_ENDPOINT_ALLOWLIST</code>.
-        </p>
-        <div>
-          <button className="btn btn-primary" disabled={create.isPending}>
-            Make schedule
+        )}
+        <label className="field">
+          Alert margin (points)
+          <input name="marginPoints" type="number" min={0} max={100} step={0.5} defaultValue={initial?.marginPoints ?? 5} required aria-label="Alert margin (points)" />
+          <span className="field-error">{fieldError(error, "marginPoints")}</span>
+        </label>
+      </div>
+      <div className="inline">
+        <label className="field grow">
+          Webhook URL (optional)
+          <input name="webhookUrl" maxLength={2000} defaultValue={initial?.webhookUrl ?? ""} placeholder="https://hooks.example.com/hearth" aria-label="Webhook URL" />
+          <span className="field-error">{fieldError(error, "webhookUrl")}</span>
+        </label>
+        <label className="field">
+          Secret (optional)
+          <input name="webhookSecret" type="password" autoComplete="off" minLength={16} maxLength={200} placeholder={initial?.webhookUrl ? "leave empty to keep it" : "Hearth makes one"} aria-label="Webhook secret" />
+          <span className="field-error">{fieldError(error, "webhookSecret")}</span>
+        </label>
+      </div>
+      <p className="hint">
+        Addresses inside your network (loopback, private ranges, cloud metadata) are refused unless the operator lists them in <code>HEARTH_ENDPOINT_ALLOWLIST</code>.
+      </p>
+      <div className="row">
+        <button className="btn btn-primary" disabled={props.pending}>
+          {props.submitLabel}
+        </button>
+        {props.onCancel ? (
+          <button type="button" className="btn" onClick={props.onCancel}>
+            Cancel
           </button>
-        </div>
-      </form>
-    </Section>
+        ) : null}
+      </div>
+    </form>
   );
 }
