@@ -24,6 +24,8 @@ export const AUDIT_RESOURCE_TYPES = [
   "ReviewQueue",
   "ReviewItem",
   "ReviewLabel",
+  "EvalSchedule",
+  "Notification",
   // An agent's call of an MCP tool (server/mcp): the tool's name is the resource id.
   "McpTool",
   // Co-editing sessions, recorded under the live document's kind.
@@ -57,6 +59,8 @@ export const AUDIT_RESOURCE_LABELS: Record<AuditResourceType, string> = {
   ReviewQueue: "Review queue",
   ReviewItem: "Review item",
   ReviewLabel: "Review label",
+  EvalSchedule: "Schedule (drift watch)",
+  Notification: "Notification",
   McpTool: "MCP tool (agent call)",
   policy: "Policy (co-editing session)",
   suite: "Eval suite (co-editing session)",

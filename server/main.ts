@@ -12,6 +12,7 @@ import { CollabServer } from "@/server/collab";
 import { serverKey } from "@/server/endpoints/crypto";
 import { allowlistFromEnvironment } from "@/server/endpoints/ssrf";
 import { startEndpointRunWorker } from "@/server/endpoints/eval-runner";
+import { startDriftWatch } from "@/server/schedules/scheduler";
 import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/node-registry/http";
 import { startInferenceHub, stopInferenceHub } from "@/server/node-registry/inference";
 import { startJobSweeper } from "@/server/job-queue/sweeper";
@@ -70,6 +71,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const sweeper = startJobSweeper(getDb); // expired node job leases back to the queue
   const servedLogSweeper = startServedLogSweeper(getDb); // served requests past their project's retention
   const liveEventSweeper = startLiveEventSweeper(getDb); // live-view events past their retention (server/live)
+  const driftWatch = startDriftWatch({ db, publicUrl }); // schedules, their alerts and webhooks (server/schedules)
 
   // Requests in flight, for a stop that drains them (close, below).
   let inFlight = 0;
@@ -148,6 +150,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
         }
         await collab.close();
         await endpointRuns.close();
+        await driftWatch.close();
         await sweeper.stop();
         await servedLogSweeper.stop();
         await liveEventSweeper.stop();

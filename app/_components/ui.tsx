@@ -3,6 +3,7 @@ import Link from "next/link";
 import { signOut, useSession } from "next-auth/react";
 import { useRouter } from "next/navigation";
 import { useEffect, type ReactNode } from "react";
+import { NotificationBell } from "./NotificationBell";
 
 /** The message a person can act on; tRPC errors already carry a safe message from the server. */
 export function errorMessage(error: unknown): string {
@@ -57,6 +58,7 @@ export function TopBar({ children }: { children?: ReactNode }) {
       <span className="spacer" />
       {session.data?.user ? (
         <div className="row">
+          <NotificationBell />
           <Link className="muted" data-testid="signed-in-as" href="/account/sessions" title="Your sessions and password">
             {session.data.user.email}
           </Link>

@@ -73,7 +73,7 @@ async function auditHrefs(db: PrismaClient, orgId: string, rows: AuditRow[]): Pr
   const put = (type: AuditResourceType, id: string, href: string) => out.set(`${type}:${id}`, href);
   const none = Promise.resolve([] as never[]);
   const q = <T>(type: AuditResourceType, find: (ids: string[]) => Promise<T[]>) => (ids(type).length ? find(ids(type)) : (none as Promise<T[]>));
-  const [projects, runs, policies, policyVersions, suites, suiteVersions, datasets, datasetVersions, models, modelVersions, aliases, promotions, endpoints, queues, items, labels] = await Promise.all([
+  const [projects, runs, policies, policyVersions, suites, suiteVersions, datasets, datasetVersions, models, modelVersions, aliases, promotions, endpoints, queues, items, labels, schedules] = await Promise.all([
     q("Project", (id) => db.project.findMany({ where: { id: { in: id }, orgId }, select: { id: true } })),
     q("Run", (id) => db.run.findMany({ where: { id: { in: id }, ...inOrg }, select: { id: true, projectId: true } })),
     q("Policy", (id) => db.policy.findMany({ where: { id: { in: id }, ...inOrg }, select: { id: true, projectId: true } })),
@@ -90,6 +90,7 @@ async function auditHrefs(db: PrismaClient, orgId: string, rows: AuditRow[]): Pr
     q("ReviewQueue", (id) => db.reviewQueue.findMany({ where: { id: { in: id }, ...inOrg }, select: { id: true, projectId: true } })),
     q("ReviewItem", (id) => db.reviewItem.findMany({ where: { id: { in: id }, queue: inOrg }, select: { id: true, queue: { select: { id: true, projectId: true } } } })),
     q("ReviewLabel", (id) => db.reviewLabel.findMany({ where: { id: { in: id }, item: { queue: inOrg } }, select: { id: true, item: { select: { queue: { select: { id: true, projectId: true } } } } } })),
+    q("EvalSchedule", (id) => db.evalSchedule.findMany({ where: { id: { in: id }, ...inOrg }, select: { id: true, projectId: true } })),
   ]);
   for (const p of projects) put("Project", p.id, project(p.id));
   for (const r of runs) put("Run", r.id, `${project(r.projectId)}/runs/${r.id}`);
@@ -114,6 +115,7 @@ async function auditHrefs(db: PrismaClient, orgId: string, rows: AuditRow[]): Pr
   for (const r of queues) put("ReviewQueue", r.id, `${project(r.projectId)}/review/${r.id}/agreement`);
   for (const i of items) put("ReviewItem", i.id, `${project(i.queue.projectId)}/review/${i.queue.id}/agreement`);
   for (const l of labels) put("ReviewLabel", l.id, `${project(l.item.queue.projectId)}/review/${l.item.queue.id}/agreement`);
+  for (const s of schedules) put("EvalSchedule", s.id, `${project(s.projectId)}/schedules#${s.id}`);
   // Organization-level pages: the list is the page (entries there are few and named).
   for (const r of rows) {
     if (r.resourceType === "Organization" && r.resourceId === orgId) put("Organization", r.resourceId, org);

@@ -90,6 +90,7 @@ const RESOURCE_PROJECT = {
     db.reviewItem.findUnique({ where: { id }, select: { queue: { select: { projectId: true } } } }).then((v) => v && { projectId: v.queue.projectId }),
   servedRequest: (db: Db, id: string) => db.servedRequest.findUnique({ where: { id }, select: { projectId: true } }),
   caseReviewFlag: (db: Db, id: string) => db.caseReviewFlag.findUnique({ where: { id }, select: { projectId: true } }),
+  schedule: (db: Db, id: string) => db.evalSchedule.findUnique({ where: { id }, select: { projectId: true } }),
 } as const;
 export type ResourceKind = keyof typeof RESOURCE_PROJECT;
 
@@ -108,6 +109,7 @@ const RESOURCE_LABEL: Record<ResourceKind, string> = {
   reviewItem: "Review item",
   servedRequest: "Served request",
   caseReviewFlag: "Case review flag",
+  schedule: "Schedule",
 };
 
 /**

@@ -26,6 +26,19 @@ import { judgeOfRun } from "@/server/review/calibration";
 /** The largest model (parameters) the server evaluates on its CPU (HEARTH_SERVER_EVAL_MAX_PARAMETERS). */
 export const SERVER_EVAL_MAX_PARAMETERS = Number(process.env.HEARTH_SERVER_EVAL_MAX_PARAMETERS ?? CPU_MAX_PARAMETERS);
 
+/**
+ * Where an eval of this model version runs when no person picks: on the server (SERVER) when it is a
+ * Hugging Face folder version small enough for the server's CPU engine, else on a GPU node (NODE).
+ */
+export async function evalTargetForModelVersion(db: Pick<PrismaClient, "modelVersion" | "modelVersionFile">, modelVersionId: string): Promise<"SERVER" | "NODE"> {
+  const [version, files] = await Promise.all([
+    db.modelVersion.findUnique({ where: { id: modelVersionId }, select: { config: true } }),
+    db.modelVersionFile.count({ where: { modelVersionId } }),
+  ]);
+  const parameters = (version?.config as { parameters?: unknown } | null)?.parameters;
+  return files > 0 && typeof parameters === "number" && parameters <= SERVER_EVAL_MAX_PARAMETERS ? "SERVER" : "NODE";
+}
+
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 
 export interface ServerRunOptions {

@@ -18,6 +18,8 @@ import { nodeRouter } from "@/server/node-registry/router";
 import { reviewRouter } from "@/server/review/router";
 import { servedLogRouter } from "@/server/serving/router";
 import { caseReviewRouter } from "@/server/clause-review/router";
+import { scheduleRouter } from "@/server/schedules/router";
+import { notificationRouter } from "@/server/notifications/router";
 
 export const appRouter = router({
   user: userRouter,
@@ -39,6 +41,8 @@ export const appRouter = router({
   review: reviewRouter,
   servedLog: servedLogRouter,
   caseReview: caseReviewRouter,
+  schedule: scheduleRouter,
+  notification: notificationRouter,
 });
 
 export type AppRouter = typeof appRouter;

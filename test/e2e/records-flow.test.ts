@@ -87,7 +87,7 @@ describe("suites, runs and models in a browser", () => {
     await expect(page.getByTestId("count-suites").textContent()).resolves.toBe("0");
     // The sidebar names every section and the slug that API calls and /v1 model ids use.
     const nav = page.getByTestId("project-nav");
-    expect(await nav.getByRole("link").allTextContents()).toEqual(["Support bot", "Overview", "Dashboard", "Policies", "Eval suites", "Datasets", "Train", "Models", "Runs", "Review", "Playground", "Endpoints"]);
+    expect(await nav.getByRole("link").allTextContents()).toEqual(["Support bot", "Overview", "Dashboard", "Policies", "Eval suites", "Datasets", "Train", "Models", "Runs", "Review", "Schedules", "Playground", "Endpoints"]);
     await expect(nav.getByTestId("project-slug").textContent()).resolves.toBe("support-bot");
     await page.getByTestId("project-nav").getByRole("link", { name: "Eval suites" }).click();
     await page.getByLabel("Name").fill("Support answers");

@@ -162,6 +162,19 @@ const MATRIX: Record<string, Row> = {
   "servedLog.get": { input: (f) => ({ servedRequestId: f.servedRequestId }), allow: READERS, scope: "models:read" },
   "servedLog.configure": { input: (f) => ({ ...project(f), enabled: true, retentionDays: 7 }), allow: ["OWNER", "ADMIN"] },
 
+  "schedule.list": { input: project, allow: READERS, scope: "runs:read" },
+  "schedule.get": { input: (f) => ({ scheduleId: f.scheduleId }), allow: READERS, scope: "runs:read" },
+  "schedule.create": {
+    input: (f) => ({ ...project(f), name: unique("watch"), suiteVersionIds: [f.suiteVersionId], target: { kind: "alias", modelId: f.modelId, alias: "production" }, interval: "HOURLY", webhookUrl: "https://93.184.216.34/hook" }),
+    allow: ["OWNER", "ADMIN"],
+  },
+  "schedule.update": { input: (f) => ({ scheduleId: f.scheduleId, marginPoints: 2 }), allow: ["OWNER", "ADMIN"] },
+  "schedule.setEnabled": { input: (f) => ({ scheduleId: f.scheduleId, enabled: false }), allow: ["OWNER", "ADMIN"] },
+  "schedule.delete": { input: (f) => ({ scheduleId: f.scheduleId }), allow: ["OWNER", "ADMIN"] },
+  "schedule.runNow": { input: (f) => ({ scheduleId: f.scheduleId }), allow: WRITERS, scope: "runs:write" },
+  "notification.list": { input: () => ({}), allow: PEOPLE },
+  "notification.markRead": { input: () => ({ all: true }), allow: PEOPLE },
+
   "dashboard.org": { input: org, allow: READERS, scope: "runs:read" },
   "dashboard.project": { input: project, allow: READERS, scope: "runs:read" },
   "dashboard.regressions": { input: (f) => ({ ...project(f), baseVersionId: f.modelVersionId, candidateVersionId: f.modelVersionId }), allow: READERS, scope: "runs:read" },

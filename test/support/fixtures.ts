@@ -57,6 +57,8 @@ export interface OrgFixture {
   servedRequestId: string;
   /** An open "needs review" flag on the suite's case: version 2 of the policy changed the clause it cites. */
   caseReviewFlagId: string;
+  /** A daily drift-watch schedule of the suite version against the model's "production" alias (unset), not due before 2999, no webhook. */
+  scheduleId: string;
   /** An API key of the organization holding exactly `scopes` (all scopes by default); `agent`: an agent's key. */
   key(scopes?: readonly ApiScope[], options?: { agent?: boolean }): Promise<Actor & { type: "apiKey" }>;
 }
@@ -181,8 +183,13 @@ async function createProjectRecords(db: PrismaClient, projectId: string, ownerId
     },
     select: { id: true },
   });
+  const schedule = await db.evalSchedule.create({
+    data: { projectId, name: unique("watch"), suiteVersionIds: [suiteVersion.id], modelId: model.id, alias: "production", interval: "DAILY", nextRunAt: new Date("2999-01-01T00:00:00Z"), createdById: ownerId },
+    select: { id: true },
+  });
   return {
     caseReviewFlagId: caseReviewFlag.id,
+    scheduleId: schedule.id,
     reviewQueueId: reviewQueue.id,
     reviewItemId: reviewItem.id,
     servedRequestId: servedRequest.id,

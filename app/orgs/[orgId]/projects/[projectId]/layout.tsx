@@ -16,6 +16,7 @@ const SECTIONS = [
   { path: "models", label: "Models" },
   { path: "runs", label: "Runs" },
   { path: "review", label: "Review" },
+  { path: "schedules", label: "Schedules" },
   { path: "playground", label: "Playground" },
   { path: "endpoints", label: "Endpoints" },
 ] as const;
