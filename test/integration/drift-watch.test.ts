@@ -11,12 +11,12 @@ import os from "node:os";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TRPCError } from "@trpc/server";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { startDriftWatch, type DriftWatch } from "@/server/schedules/scheduler";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from "@/server/schedules/webhooks";
 import { callerFor, createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
+import { trpcRefusal } from "../support/refusal";
 
 const CASES = ["refund-40", "refund-10", "shipping", "warranty"].map((id) => ({ id, input: `Question ${id}?`, expected: "yes", graders: [{ type: "contains", values: ["yes"] }], tags: [], clauses: [] }));
 
@@ -52,15 +52,6 @@ async function startReceiver() {
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<TRPCError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  return error as TRPCError;
 }
 
 describe.each(TEST_DATABASE_KINDS)("drift watch on %s", (kind) => {
@@ -354,12 +345,12 @@ describe.each(TEST_DATABASE_KINDS)("drift watch on %s", (kind) => {
     const admin = callerFor(db, f.users.ADMIN);
     const count = await db.evalSchedule.count({ where: { projectId: f.projectId } });
     for (const webhookUrl of ["http://10.0.0.7/hook", "http://192.168.1.20:8080/hook", "http://127.0.0.1:1/hook", "http://169.254.169.254/latest/meta-data", "http://[::1]/hook"]) {
-      const error = await refusal(admin.schedule.create({ projectId: f.projectId, name: unique("private"), suiteVersionIds: [version], target: { kind: "alias", modelId: f.modelId, alias: "nightly" }, interval: "DAILY", webhookUrl }));
+      const error = await trpcRefusal(admin.schedule.create({ projectId: f.projectId, name: unique("private"), suiteVersionIds: [version], target: { kind: "alias", modelId: f.modelId, alias: "nightly" }, interval: "DAILY", webhookUrl }));
       expect(error.code, webhookUrl).toBe("BAD_REQUEST");
       expect(error.message, webhookUrl).toMatch(/^webhookUrl: .*(private|loopback|link-local|metadata)/);
     }
     const { schedule } = await createWatch({ suiteVersionIds: [version] });
-    const changed = await refusal(admin.schedule.update({ scheduleId: schedule.id, webhookUrl: "http://172.16.0.1/hook" }));
+    const changed = await trpcRefusal(admin.schedule.update({ scheduleId: schedule.id, webhookUrl: "http://172.16.0.1/hook" }));
     expect(changed.code).toBe("BAD_REQUEST");
     expect(await db.evalSchedule.count({ where: { projectId: f.projectId } })).toBe(count + 1);
     expect((await db.evalSchedule.findUniqueOrThrow({ where: { id: schedule.id } })).webhookUrl).toBeNull();

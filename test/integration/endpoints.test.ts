@@ -8,7 +8,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TRPCError } from "@trpc/server";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { startEndpointRunWorker, type EndpointRunWorker } from "@/server/endpoints/eval-runner";
 import { endpointTarget } from "@/server/endpoints/service";
@@ -16,6 +15,7 @@ import { decryptSecret, encryptSecret, SecretKeyMismatch, serverKey } from "@/se
 import { parseAllowlist } from "@/server/endpoints/ssrf";
 import { callerFor, createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
+import { trpcRefusal } from "../support/refusal";
 import { startUpstream, UPSTREAM_KEY } from "../support/openai-upstream";
 
 const caseOf = (id: string, input: unknown, values = ["30 days"]) => ({ id, input, graders: [{ type: "contains", values }], tags: ["refunds"], clauses: [] });
@@ -45,15 +45,6 @@ async function until(check: () => Promise<boolean> | boolean) {
     if (Date.now() > deadline) throw new Error("condition not reached in time");
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-async function refusal(promise: Promise<unknown>): Promise<TRPCError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  return error as TRPCError;
 }
 
 describe.each(TEST_DATABASE_KINDS)("endpoints on %s", (kind) => {
@@ -156,17 +147,17 @@ describe.each(TEST_DATABASE_KINDS)("endpoints on %s", (kind) => {
   it("refuses to register a private, metadata or unresolvable address unless the operator allowlists it", async () => {
     const admin = callerFor(db, f.users.ADMIN);
     const register = (baseUrl: string) => admin.endpoint.create({ projectId: f.projectId, name: unique("bad"), baseUrl, model: "m" });
-    expect((await refusal(register("http://169.254.169.254/latest"))).message).toContain("cloud metadata");
-    expect((await refusal(register("http://10.1.2.3:8000/v1"))).message).toContain("private");
-    expect((await refusal(register("http://127.0.0.1:9/v1"))).message).toContain("loopback");
-    expect((await refusal(register("http://[::ffff:127.0.0.1]/v1"))).message).toContain("loopback");
-    expect((await refusal(register("ftp://example.com/v1"))).message).toContain("http");
-    expect((await refusal(register("http://user:pw@example.com/v1"))).message).toContain("user name or password");
-    const editor = await refusal(callerFor(db, f.users.EDITOR).endpoint.create({ projectId: f.projectId, name: unique("x"), baseUrl: upstream.baseUrl, model: "m" }));
+    expect((await trpcRefusal(register("http://169.254.169.254/latest"))).message).toContain("cloud metadata");
+    expect((await trpcRefusal(register("http://10.1.2.3:8000/v1"))).message).toContain("private");
+    expect((await trpcRefusal(register("http://127.0.0.1:9/v1"))).message).toContain("loopback");
+    expect((await trpcRefusal(register("http://[::ffff:127.0.0.1]/v1"))).message).toContain("loopback");
+    expect((await trpcRefusal(register("ftp://example.com/v1"))).message).toContain("http");
+    expect((await trpcRefusal(register("http://user:pw@example.com/v1"))).message).toContain("user name or password");
+    const editor = await trpcRefusal(callerFor(db, f.users.EDITOR).endpoint.create({ projectId: f.projectId, name: unique("x"), baseUrl: upstream.baseUrl, model: "m" }));
     expect(editor.code).toBe("FORBIDDEN");
     // Edits are checked as well.
     const ok = await registerEndpoint();
-    expect((await refusal(admin.endpoint.update({ endpointId: ok.id, baseUrl: "http://192.168.0.10/v1" }))).message).toContain("private");
+    expect((await trpcRefusal(admin.endpoint.update({ endpointId: ok.id, baseUrl: "http://192.168.0.10/v1" }))).message).toContain("private");
   });
 
   it("checks an endpoint: it answers and serves the model", async () => {
@@ -187,11 +178,11 @@ describe.each(TEST_DATABASE_KINDS)("endpoints on %s", (kind) => {
     expect(JSON.stringify(entry.after)).not.toContain("refund");
 
     const down = await db.endpoint.create({ data: { projectId: f.projectId, name: unique("down"), baseUrl: "http://127.0.0.1:9/v1", model: "m", createdById: f.users.ADMIN.userId }, select: { id: true, name: true } });
-    const refused = await refusal(editor.endpoint.chat({ endpointId: down.id, messages: [{ role: "user", content: "Hi" }], maxTokens: 8, temperature: 0 }));
+    const refused = await trpcRefusal(editor.endpoint.chat({ endpointId: down.id, messages: [{ role: "user", content: "Hi" }], maxTokens: 8, temperature: 0 }));
     expect(refused.code).toBe("PRECONDITION_FAILED");
     expect(refused.message).toContain(`${down.name} did not answer`);
     // A VIEWER may read endpoints but not spend them.
-    expect((await refusal(callerFor(db, f.users.VIEWER).endpoint.chat({ endpointId: created.id, messages: [{ role: "user", content: "Hi" }], maxTokens: 8, temperature: 0 }))).code).toBe("FORBIDDEN");
+    expect((await trpcRefusal(callerFor(db, f.users.VIEWER).endpoint.chat({ endpointId: created.id, messages: [{ role: "user", content: "Hi" }], maxTokens: 8, temperature: 0 }))).code).toBe("FORBIDDEN");
   });
 
   it("limits a project key to its project", async () => {
@@ -204,12 +195,12 @@ describe.each(TEST_DATABASE_KINDS)("endpoints on %s", (kind) => {
     const caller = callerFor(db, actor);
     expect((await caller.project.get({ projectId: f.projectId })).id).toBe(f.projectId);
     expect((await caller.run.get({ runId: f.runId })).id).toBe(f.runId);
-    expect((await refusal(caller.project.get({ projectId: other.id }))).code).toBe("NOT_FOUND");
-    expect((await refusal(caller.run.list({ projectId: other.id }))).code).toBe("NOT_FOUND");
-    expect((await refusal(caller.project.list({ orgId: f.orgId }))).code).toBe("FORBIDDEN");
+    expect((await trpcRefusal(caller.project.get({ projectId: other.id }))).code).toBe("NOT_FOUND");
+    expect((await trpcRefusal(caller.run.list({ projectId: other.id }))).code).toBe("NOT_FOUND");
+    expect((await trpcRefusal(caller.project.list({ orgId: f.orgId }))).code).toBe("FORBIDDEN");
     // A project of another organization cannot be named at all.
     const foreign = await db.project.create({ data: { orgId: f.otherOrgId, name: "Foreign", slug: unique("foreign") }, select: { id: true } });
-    expect((await refusal(callerFor(db, f.users.OWNER).apiKey.create({ orgId: f.orgId, name: "k", scopes: ["projects:read"], projectId: foreign.id }))).code).toBe("NOT_FOUND");
+    expect((await trpcRefusal(callerFor(db, f.users.OWNER).apiKey.create({ orgId: f.orgId, name: "k", scopes: ["projects:read"], projectId: foreign.id }))).code).toBe("NOT_FOUND");
   });
 
   it("runs an eval against the endpoint: chat and text inputs, retries, concurrency, latency and tokens per case", async () => {
@@ -274,7 +265,7 @@ describe.each(TEST_DATABASE_KINDS)("endpoints on %s", (kind) => {
       { action: "run.succeeded", actorType: "SYSTEM" },
     ]);
     // Clients cannot write into a run the server executes.
-    expect((await refusal(callerFor(db, f.users.EDITOR).run.transition({ runId: run.id, status: "FAILED" }))).code).toBe("PRECONDITION_FAILED");
+    expect((await trpcRefusal(callerFor(db, f.users.EDITOR).run.transition({ runId: run.id, status: "FAILED" }))).code).toBe("PRECONDITION_FAILED");
   });
 
   it("grades rubric cases with another endpoint of the project as the judge", async () => {
@@ -314,13 +305,13 @@ describe.each(TEST_DATABASE_KINDS)("endpoints on %s", (kind) => {
     const editor = callerFor(db, f.users.EDITOR);
     const suiteVersionId = await suiteVersionWith(db, f, [caseOf("a", "refund")]);
     const base = { projectId: f.projectId, kind: "EVAL" as const, target: "ENDPOINT" as const, suiteVersionId };
-    expect((await refusal(editor.run.create(base))).message).toContain("endpointId");
+    expect((await trpcRefusal(editor.run.create(base))).message).toContain("endpointId");
     const other = await createOrgFixture(db);
-    expect((await refusal(editor.run.create({ ...base, endpointId: other.endpointId }))).code).toBe("NOT_FOUND");
-    expect((await refusal(editor.run.create({ ...base, endpointId: f.endpointId, config: { judgeEndpointId: other.endpointId } }))).code).toBe("NOT_FOUND");
-    expect((await refusal(editor.run.create({ ...base, endpointId: f.endpointId, config: { maxTokens: 0 } }))).message).toContain("maxTokens");
-    expect((await refusal(editor.run.create({ ...base, endpointId: f.endpointId, config: { temprature: 0 } }))).message).toContain("temprature");
-    expect((await refusal(editor.run.create({ ...base, target: "BROWSER", endpointId: f.endpointId }))).message).toContain("only runs with target ENDPOINT");
+    expect((await trpcRefusal(editor.run.create({ ...base, endpointId: other.endpointId }))).code).toBe("NOT_FOUND");
+    expect((await trpcRefusal(editor.run.create({ ...base, endpointId: f.endpointId, config: { judgeEndpointId: other.endpointId } }))).code).toBe("NOT_FOUND");
+    expect((await trpcRefusal(editor.run.create({ ...base, endpointId: f.endpointId, config: { maxTokens: 0 } }))).message).toContain("maxTokens");
+    expect((await trpcRefusal(editor.run.create({ ...base, endpointId: f.endpointId, config: { temprature: 0 } }))).message).toContain("temprature");
+    expect((await trpcRefusal(editor.run.create({ ...base, target: "BROWSER", endpointId: f.endpointId }))).message).toContain("only runs with target ENDPOINT");
   });
 
   it("stops at once when a person cancels, closing the requests in flight", async () => {

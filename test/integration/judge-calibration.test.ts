@@ -8,7 +8,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TRPCError } from "@trpc/server";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { startEndpointRunWorker, type EndpointRunWorker } from "@/server/endpoints/eval-runner";
 import { parseAllowlist } from "@/server/endpoints/ssrf";
@@ -17,19 +16,11 @@ import { DEMO_CASES, DEMO_MODEL_DIR } from "@/server/demo/content";
 import { getArtifactStore } from "@/server/storage";
 import { callerFor, createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
+import { trpcRefusal } from "../support/refusal";
 import { startUpstream, UPSTREAM_KEY } from "../support/openai-upstream";
 import { until } from "../support/serving";
 
 const RUBRIC = "The answer states the return window of 30 days.";
-
-async function refusal(promise: Promise<unknown>): Promise<TRPCError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  return error as TRPCError;
-}
 
 describe.each(TEST_DATABASE_KINDS)("judge calibration on %s", (kind) => {
   let db: PrismaClient;
@@ -83,7 +74,7 @@ describe.each(TEST_DATABASE_KINDS)("judge calibration on %s", (kind) => {
   });
 
   it("runs a model version on the server with a judge for its rubric cases", async () => {
-    const bad = await refusal(as("EDITOR").run.create({ projectId: f.projectId, kind: "EVAL", target: "SERVER", config: { judgeEndpointId: f.endpointId + "x" }, suiteVersionId, modelVersionId: versionId }));
+    const bad = await trpcRefusal(as("EDITOR").run.create({ projectId: f.projectId, kind: "EVAL", target: "SERVER", config: { judgeEndpointId: f.endpointId + "x" }, suiteVersionId, modelVersionId: versionId }));
     expect(bad.code).toBe("NOT_FOUND");
     const run = await as("EDITOR").run.create({ projectId: f.projectId, kind: "EVAL", target: "SERVER", config: { maxTokens: 32, judgeEndpointId: judgeId }, suiteVersionId, modelVersionId: versionId });
     runId = run.id;
@@ -106,11 +97,11 @@ describe.each(TEST_DATABASE_KINDS)("judge calibration on %s", (kind) => {
 
   it("reports the gate as not evaluable while the judge is uncalibrated, and counts it once people agree with it", async () => {
     // Only an ADMIN sets the bar.
-    expect((await refusal(as("EDITOR").review.setJudgeBar({ projectId: f.projectId, minKappa: 0.1 }))).code).toBe("FORBIDDEN");
+    expect((await trpcRefusal(as("EDITOR").review.setJudgeBar({ projectId: f.projectId, minKappa: 0.1 }))).code).toBe("FORBIDDEN");
     expect(await as("ADMIN").review.setJudgeBar({ projectId: f.projectId, minKappa: 0.8, minLabels: 8 })).toEqual({ minKappa: 0.8, minLabels: 8 });
 
     // No label yet: the judge's verdicts do not count, and the gate says why (the CLI's exit 2).
-    let refused = await refusal(gate());
+    let refused = await trpcRefusal(gate());
     expect(refused.code).toBe("PRECONDITION_FAILED");
     expect(refused.message).toMatch(/uncalibrated judge/);
     expect(refused.message).toContain("graded 8 of the candidate's cases");
@@ -129,7 +120,7 @@ describe.each(TEST_DATABASE_KINDS)("judge calibration on %s", (kind) => {
       await as("EDITOR").review.label({ reviewItemId: item!.id, label: { pass } });
       if (i === 6) {
         // Seven of the eight labels needed: still not counted.
-        refused = await refusal(gate());
+        refused = await trpcRefusal(gate());
         expect(refused.message).toContain("people labelled 7 of its verdicts; 8 are needed");
       }
     }
@@ -145,19 +136,19 @@ describe.each(TEST_DATABASE_KINDS)("judge calibration on %s", (kind) => {
     expect(judge.disagreements).toEqual([expect.objectContaining({ caseId: flipped, queueId: queue.id, runId, judgePass: false, peoplePass: true })]);
     expect(judge.disagreements[0].judgeReason).toBe("judge: does not state the window");
     expect(judge.calibrated).toBe(false);
-    refused = await refusal(gate());
+    refused = await trpcRefusal(gate());
     expect(refused.message).toContain("its kappa with people, 0.71, is below the bar of 0.80");
 
     // The suite can choose to count uncalibrated judges; only an ADMIN may make that choice.
-    expect((await refusal(as("EDITOR").suite.update({ suiteId, thresholds: { overall: 0.5, countUncalibratedJudges: true } }))).code).toBe("FORBIDDEN");
+    expect((await trpcRefusal(as("EDITOR").suite.update({ suiteId, thresholds: { overall: 0.5, countUncalibratedJudges: true } }))).code).toBe("FORBIDDEN");
     await as("ADMIN").suite.update({ suiteId, thresholds: { overall: 0.5, countUncalibratedJudges: true } });
     let report = await gate();
     expect(report.judges).toEqual([expect.objectContaining({ judgeEndpointId: judgeId, run: "candidate", cases: 8, calibrated: false })]);
     // An EDITOR saving other thresholds keeps the ADMIN's choice (and may not undo it).
     await as("EDITOR").suite.update({ suiteId, thresholds: { overall: 0.5, countUncalibratedJudges: true } });
-    expect((await refusal(as("EDITOR").suite.update({ suiteId, thresholds: { overall: 0.5 } }))).code).toBe("FORBIDDEN");
+    expect((await trpcRefusal(as("EDITOR").suite.update({ suiteId, thresholds: { overall: 0.5 } }))).code).toBe("FORBIDDEN");
     await as("ADMIN").suite.update({ suiteId, thresholds: { overall: 0.5 } });
-    expect((await refusal(gate())).code).toBe("PRECONDITION_FAILED");
+    expect((await trpcRefusal(gate())).code).toBe("PRECONDITION_FAILED");
 
     // The ADMIN lowers the bar below the judge's kappa: its verdicts now count, and the candidate fails on them.
     await as("ADMIN").review.setJudgeBar({ projectId: f.projectId, minKappa: 0.7 });
