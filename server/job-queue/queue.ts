@@ -138,6 +138,7 @@ const LEASED_COLUMNS = Prisma.sql`r.id, r."projectId", r.kind::text AS kind, r.e
 export async function leaseNextJob(db: PrismaClient, node: NodeActor, capacity: NodeCapacity): Promise<LeasedJob | null> {
   const { leaseMs } = queueSettings();
   await admitQueuedJobs(db, node.orgId);
+  await dropEndedGangs(db);
   const part = await claimGangPart(db, node);
   if (part) return describeJob(db, part);
   const kinds = capacity.kinds.length ? capacity.kinds : NODE_JOB_KINDS;
@@ -218,6 +219,15 @@ async function formGang(tx: Tx, node: NodeActor, address: string, candidate: { i
   }
   await recordAudit(tx, node, { orgId: node.orgId, action: "run.lease", resourceType: "Run", resourceId: candidate.id, after: { nodeId: node.nodeId, attempt: rows[0].attempts, engine: "torch", gang: members, rendezvous: `${address}:${port}` } });
   return { ...rows[0], nodeRank: 0 };
+}
+
+/**
+ * Gang rows of runs that are no longer running: a run ended by the run page (cancelled, failed by
+ * hand) keeps them until here, and they would keep its nodes out of every other job. They are written
+ * with the run's RUNNING status, so once it has another status they are stale.
+ */
+async function dropEndedGangs(db: Pick<PrismaClient, "$executeRaw">) {
+  await db.$executeRaw`DELETE FROM "RunLease" l USING "Run" r WHERE r.id = l."runId" AND r.status <> 'RUNNING'`;
 }
 
 /** This node's part of a gang another node formed, not yet picked up (its next poll does). */
@@ -426,6 +436,7 @@ export async function reapExpiredLeases(db: PrismaClient): Promise<Array<{ runId
       await recordAudit(tx, { type: "system" }, { orgId: await orgOfProject(tx, run.projectId), action: "run.leaseExpired", resourceType: "Run", resourceId: run.id, before: { nodeId: run.leaseNodeId, attempt: run.attempts }, after: ended });
       out.push({ runId: run.id, status: ended.status });
     }
+    await dropEndedGangs(tx);
     // Cancelled while waiting in the queue: nobody will lease it, so it ends here.
     const cancelled = await tx.$queryRaw<{ id: string; projectId: string }[]>`
       UPDATE "Run" SET status = 'CANCELLED', "finishedAt" = ${DB_NOW}
@@ -486,7 +497,8 @@ export async function releaseCancelledJob(db: PrismaClient, node: NodeActor, run
         ${cancel ? Prisma.sql`, status = 'CANCELLED', "finishedAt" = ${DB_NOW}` : Prisma.empty}
       WHERE id = ${runId}`;
     await tx.gpuNode.updateMany({ where: { id: node.nodeId, currentRunId: runId }, data: { currentRunId: null } });
-    if (cancel) await endGang(tx, runId);
+    // cancelled while running (the run page ends it at once) or being cancelled: the gang goes with it
+    if (cancel || run.status !== "RUNNING") await endGang(tx, runId);
     if (cancel) await recordAudit(tx, node, { orgId: node.orgId, action: "run.cancelled", resourceType: "Run", resourceId: runId, after: { status: "CANCELLED" } });
     return { status: cancel ? "CANCELLED" : run.status };
   });

@@ -8,7 +8,7 @@ import { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { FileArtifactStore } from "@/server/storage";
-import { failJob, jobsOtherEnginesRun, leaseNextJob, reapExpiredLeases, renewLease, NODE_JOB_KINDS } from "@/server/job-queue/queue";
+import { failJob, jobsOtherEnginesRun, leaseNextJob, reapExpiredLeases, releaseCancelledJob, renewLease, NODE_JOB_KINDS } from "@/server/job-queue/queue";
 import { createNodeToken } from "@/server/node-registry/tokens";
 import { authenticateNode, registerNode } from "@/server/node-registry/service";
 import { completeTrainingJob, storeRunArtifact, storeRunCheckpoint } from "@/server/job-queue/reports";
@@ -189,6 +189,27 @@ describe.each(TEST_DATABASE_KINDS)("the node job queue on %s", (kind) => {
       await expect(failJob(db, b, run.id, "late", true)).rejects.toThrow(/does not hold the job/);
       const again = await leaseNextJob(db, b, torchCapacity(b));
       expect(again).toMatchObject({ runId: run.id, attempt: 2, gang: { nodeRank: 0, address: "10.0.0.2" } });
+    });
+
+    it("a cancel reaches every node of the gang; rank 0 frees it and the run ends CANCELLED", async () => {
+      const f = await createOrgFixture(db);
+      const run = await queueRun(f, { ...GANG, modelId: f.modelId });
+      const a = await torchNode(f, "a", "10.0.0.1");
+      const b = await torchNode(f, "b", "10.0.0.2");
+      await leaseNextJob(db, a, torchCapacity(a));
+      await leaseNextJob(db, b, torchCapacity(b));
+      await callerFor(db, f.users.EDITOR).run.transition({ runId: run.id, status: "CANCELLED" });
+      for (const node of [a, b]) expect(await renewLease(db, node, run.id)).toMatchObject({ state: "cancelled" });
+      expect(await releaseCancelledJob(db, b, run.id)).toEqual({ status: null });
+      expect(await releaseCancelledJob(db, a, run.id)).toEqual({ status: "CANCELLED" });
+      expect(await db.runLease.count({ where: { runId: run.id } })).toBe(0);
+      expect((await db.run.findUniqueOrThrow({ where: { id: run.id }, select: { status: true } })).status).toBe("CANCELLED");
+      // both are free for the next job, even when rank 0 never came back to free the gang
+      const next = await queueRun(f, { ...GANG, modelId: f.modelId });
+      expect(await leaseNextJob(db, b, torchCapacity(b))).toMatchObject({ runId: next.id, gang: { nodeRank: 0 } });
+      await callerFor(db, f.users.EDITOR).run.transition({ runId: next.id, status: "CANCELLED" });
+      const third = await queueRun(f, { ...GANG, modelId: f.modelId });
+      expect(await leaseNextJob(db, a, torchCapacity(a))).toMatchObject({ runId: third.id, gang: { nodeRank: 0 } });
     });
 
     it("a node of the gang that stops renewing its part fails the attempt at the sweep", async () => {
