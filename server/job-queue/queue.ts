@@ -185,15 +185,16 @@ export async function leaseNextJob(db: PrismaClient, node: NodeActor, capacity: 
 
 /**
  * A gang lease of the locked queued run `candidate` with this node as rank 0, if enough idle peers
- * (torch, as many processes as the job's gpus, enough memory, heard from lately, started with
+ * (torch, as many processes as the job's gpus, enough memory, heard from within three heartbeats, so
+ * a node that just died is not named and left to expire an attempt, started with
  * --rendezvous-address, in no job or gang) can be locked now; else null and nothing is written.
  */
 async function formGang(tx: Tx, node: NodeActor, address: string, candidate: { id: string; nodes: number; gpus: number; requiredMemory: bigint }): Promise<LeasedRow | null> {
-  const { leaseMs, offlineAfterMs, rendezvousPorts } = queueSettings();
+  const { leaseMs, heartbeatMs, rendezvousPorts } = queueSettings();
   const peers = await tx.$queryRaw<{ id: string }[]>`
     SELECT g.id FROM "GpuNode" g JOIN "NodeToken" t ON t.id = g."tokenId"
     WHERE g."orgId" = ${node.orgId} AND g.id <> ${node.nodeId} AND t."revokedAt" IS NULL
-      AND g."lastSeenAt" > ${new Date(Date.now() - offlineAfterMs)} AND g."currentRunId" IS NULL AND g."rendezvousAddress" IS NOT NULL
+      AND g."lastSeenAt" > ${new Date(Date.now() - 3 * heartbeatMs)} AND g."currentRunId" IS NULL AND g."rendezvousAddress" IS NOT NULL
       AND 'torch' = ANY(g.engines) AND COALESCE((g."engineInfo"->'torch'->>'ranks')::int, 1) >= ${candidate.gpus}::int
       AND (g."memoryBytes" IS NULL OR g."memoryBytes" >= ${candidate.requiredMemory}::bigint)
       AND NOT EXISTS (SELECT 1 FROM "RunLease" l WHERE l."nodeId" = g.id)

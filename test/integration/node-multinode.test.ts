@@ -5,7 +5,9 @@
 // port its lease hands out. Only rank 0 reports: metrics once per step, checkpoints, one model version.
 // kill -9 of the other node's torch process stops both, fails the attempt, and the next gang lease
 // resumes from the checkpoint and finishes once. A job asking for more nodes than are online stays
-// queued, and the run page says why.
+// queued, and the run page says why. A node that dies whole (its agent and processes killed): the other
+// node stops, the job waits, and resumes on the next gang with a new node. (A node that goes silent
+// while its processes hang is the sweep's, tested in job-queue.test.ts.)
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
@@ -19,6 +21,7 @@ import { setDatabaseUrl } from "@/server/db/client";
 import { uploadDatasetVersion } from "@/server/datasets/service";
 import { commitFolderUpload, receiveFolderFile, startFolderUpload } from "@/server/models/folders";
 import { serveNodeApi } from "@/server/node-registry/http";
+import { startJobSweeper, type JobSweeper } from "@/server/job-queue/sweeper";
 import { createNodeToken } from "@/server/node-registry/tokens";
 import { callerFor, createOrgFixture, unique, type OrgFixture } from "../support/fixtures";
 import { openTestDatabase } from "../support/databases";
@@ -29,6 +32,9 @@ process.env.HEARTH_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-node
 // The server hands out rendezvous ports from this range; a range of this file's own, away from other runs.
 const PORT_BASE = 31000 + Math.floor(Math.random() * 2000) * 10;
 process.env.HEARTH_RENDEZVOUS_PORTS = `${PORT_BASE}-${PORT_BASE + 9}`;
+// A silent node's part expires after 8 s (the nodes heartbeat every second; a node is offline after 5 s).
+process.env.HEARTH_NODE_LEASE_SECONDS = "8";
+process.env.HEARTH_NODE_SWEEP_SECONDS = "0.5";
 const haveOracle = oracleOrSkip();
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
@@ -43,6 +49,8 @@ describe.skipIf(!haveOracle)("one job across two nodes", () => {
   let parentId: string;
   let pairsVersionId: string;
   const nodes: NodeProcess[] = [];
+  let sweeper: JobSweeper;
+  const orphanGroups: number[] = [];
 
   async function loraRun(spec: Record<string, unknown> = SPEC) {
     return (await callerFor(db, f.users.EDITOR).run.create({ projectId: f.projectId, kind: "LORA", target: "NODE", config: { ...spec, modelId: f.modelId }, datasetVersionId: pairsVersionId, modelVersionId: parentId })).id;
@@ -50,13 +58,28 @@ describe.skipIf(!haveOracle)("one job across two nodes", () => {
   const leased = (node: NodeProcess, runId: string, attempt: number) =>
     node.waitFor(new RegExp(`leased run ${runId} \\(LORA, attempt ${attempt} of 3\\) on engine torch as node rank (\\d) of 2 \\(rendezvous 127\\.0\\.0\\.1:(\\d+)\\)`), 60_000);
   /** Both nodes' leases of one attempt, in rank order. */
-  async function gangOf(runId: string, attempt: number) {
-    const [a, b] = await Promise.all(nodes.map((n) => leased(n, runId, attempt)));
+  async function gangOf(runId: string, attempt: number, pair = nodes) {
+    const [a, b] = await Promise.all(pair.map((n) => leased(n, runId, attempt)));
     expect(new Set([a[1], b[1]])).toEqual(new Set(["0", "1"]));
     expect(a[2]).toBe(b[2]);
     expect(Number(a[2])).toBeGreaterThanOrEqual(PORT_BASE);
-    return a[1] === "0" ? { primary: nodes[0], secondary: nodes[1] } : { primary: nodes[1], secondary: nodes[0] };
+    return a[1] === "0" ? { primary: pair[0], secondary: pair[1] } : { primary: pair[1], secondary: pair[0] };
   }
+  async function torchNodeProcess(name: string) {
+    const token = (await createNodeToken(db, f.users.ADMIN, f.orgId, unique(name))).secret;
+    // one thread each: the two nodes share this machine's cores
+    const node = startNodeProcess({ serverUrl, token, name: unique(name), args: ["--no-serve", "--engines", "torch", "--python", oraclePython(), "--rendezvous-address", "127.0.0.1"], env: { OMP_NUM_THREADS: "1" } });
+    nodes.push(node);
+    return node;
+  }
+  const alive = (pid: string | number) => {
+    try {
+      process.kill(Number(pid), 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   async function lossSteps(runId: string) {
     return (await db.runMetric.findMany({ where: { runId, name: "loss" }, orderBy: { step: "asc" }, select: { step: true } })).map((l) => l.step);
   }
@@ -79,15 +102,18 @@ describe.skipIf(!haveOracle)("one job across two nodes", () => {
     server = http.createServer((req, res) => void serveNodeApi(db, req, res).catch(() => res.destroy()));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    for (const name of ["gang-a", "gang-b"]) {
-      const token = (await createNodeToken(db, f.users.ADMIN, f.orgId, unique(name))).secret;
-      // one thread each: the two nodes share this machine's cores
-      nodes.push(startNodeProcess({ serverUrl, token, name: unique(name), args: ["--no-serve", "--engines", "torch", "--python", oraclePython(), "--rendezvous-address", "127.0.0.1"], env: { OMP_NUM_THREADS: "1" } }));
-    }
+    sweeper = startJobSweeper(() => db);
+    for (const name of ["gang-a", "gang-b"]) await torchNodeProcess(name);
     await Promise.all(nodes.map((n) => n.waitFor(/engine torch: available/)));
   }, 120_000);
   afterAll(async () => {
+    await sweeper?.stop();
     for (const n of nodes) await n.kill("SIGTERM");
+    for (const group of orphanGroups) {
+      try {
+        process.kill(-group, "SIGKILL");
+      } catch {}
+    }
     server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
     await close?.();
@@ -118,14 +144,6 @@ describe.skipIf(!haveOracle)("one job across two nodes", () => {
     process.kill(Number(pid), "SIGKILL");
     // One attempt failure, reported by whichever node saw it first; the other stops its processes.
     await Promise.all(nodes.map((n) => n.waitFor(new RegExp(`run ${runId} (failed on this attempt|stopped: this attempt ended on another node of its gang)`), 60_000)));
-    const alive = (p: string) => {
-      try {
-        process.kill(Number(p), 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     await expect.poll(() => alive(primaryPid) || alive(pid), { timeout: 30_000 }).toBe(false);
     const again = await gangOf(runId, 2);
     const [, resumedFrom] = await again.primary.waitFor(new RegExp(`run ${runId}: resuming from the checkpoint of step (\\d+)`));
@@ -153,4 +171,35 @@ describe.skipIf(!haveOracle)("one job across two nodes", () => {
     expect(await db.runLease.count({ where: { runId } })).toBe(0);
     await callerFor(db, f.users.EDITOR).run.transition({ runId, status: "CANCELLED" });
   }, 60_000);
+
+  it("a node that dies whole (kill -9 of its agent and its processes): the other node stops, the job waits with the reason, and the next gang resumes it and finishes once", async () => {
+    const [first, second] = nodes;
+    const runId = await loraRun({ ...SPEC, steps: 24, checkpointEvery: 4 });
+    const { primary, secondary } = await gangOf(runId, 1, [first, second]);
+    const [, primaryPid] = await primary.waitFor(new RegExp(`run ${runId}: torch process (\\d+) started`));
+    const [, secondaryPid] = await secondary.waitFor(new RegExp(`run ${runId}: torch process (\\d+) started`));
+    orphanGroups.push(Number(secondaryPid));
+    const [, step] = await primary.waitFor(new RegExp(`run ${runId}: checkpoint of step (\\d+) stored`), 120_000);
+    // the machine goes: the agent and its processes at once (killed alone, the agent's processes would
+    // finish their part of the job without it)
+    await secondary.kill("SIGKILL");
+    process.kill(-Number(secondaryPid), "SIGKILL");
+    // rank 0's processes lose their peer and fail (or, were they to hang, the dead node's part expires at the sweep)
+    await primary.waitFor(new RegExp(`run ${runId} (failed on this attempt|stopped: this attempt ended on another node of its gang)`), 60_000);
+    const failed = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, error: true } });
+    expect(failed.status).toBe("QUEUED");
+    expect(failed.error).toMatch(/^Attempt 1 of 3 failed: /);
+    await expect.poll(() => alive(primaryPid), { timeout: 30_000 }).toBe(false);
+    // one suitable node left (the killed one goes offline): the run page says why the job waits
+    await expect.poll(async () => (await callerFor(db, f.users.EDITOR).run.get({ runId })).waiting, { timeout: 30_000 }).toMatch(/^It asks for 2 nodes with 1 GPU each; 1 suitable node online/);
+    const replacement = await torchNodeProcess("gang-c");
+    const again = await gangOf(runId, 2, [primary, replacement]);
+    const [, resumedFrom] = await again.primary.waitFor(new RegExp(`run ${runId}: resuming from the checkpoint of step (\\d+)`));
+    expect(Number(resumedFrom)).toBeGreaterThanOrEqual(Number(step));
+    await again.primary.waitFor(new RegExp(`run ${runId} succeeded: model version \\w+`), 180_000);
+    const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, attempts: true, summary: true } });
+    expect(run).toMatchObject({ status: "SUCCEEDED", attempts: 2, summary: { steps: 24, resumedFromStep: Number(resumedFrom), attempt: 2 } });
+    expect(await db.modelVersion.count({ where: { runId } })).toBe(1);
+    expect(await lossSteps(runId)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+  }, 420_000);
 });
