@@ -74,6 +74,20 @@ export interface LeasedJob {
   checkpoint: JobCheckpoint | null;
   /** Eval cases that already have results (from an earlier attempt): skip them. */
   doneCaseIds: string[];
+  /** A job on several nodes: this node's part of the attempt's gang lease (absent for a one-node job). */
+  gang?: JobGang;
+}
+
+/**
+ * One node's part of a multi-node job: torchrun's static rendezvous (`--nnodes`, `--node-rank`,
+ * `--master-addr`, `--master-port`). Node rank 0 hosts the rendezvous (its --rendezvous-address and a
+ * port the server chose) and alone reports metrics, checkpoints and the result.
+ */
+export interface JobGang {
+  nodes: number;
+  nodeRank: number;
+  address: string;
+  port: number;
 }
 
 

@@ -10,6 +10,7 @@ import { defaultTorchDir, probeTorch, setupTorch } from "./torch-engine";
 
 export const NODE_USAGE = `Usage: hearth node --server <Hearth URL> --token <node token> [--name <name>] [--memory-gb <GiB>] [--no-serve]
                    [--python <path> | --setup-torch cpu [--torch-dir <dir>]] [--engines webgpu,torch] [--cpu-ranks <n>]
+                   [--rendezvous-address <address>]
 
   --server     the Hearth server (or HEARTH_URL)
   --token      a node token from the Nodes page (or HEARTH_NODE_TOKEN, which keeps it out of 'ps')
@@ -23,6 +24,12 @@ export const NODE_USAGE = `Usage: hearth node --server <Hearth URL> --token <nod
                from the hash-pinned node-agent/torch/requirements.txt with pip, then use it
   --cpu-ranks  on a machine without CUDA GPUs, the processes one torch job may run as (gloo; default 1):
                a job asking for gpus: N runs as N processes sharing the CPU. With GPUs, one per GPU
+  --rendezvous-address
+               take part in jobs on several nodes (torch): the address of this machine its peers
+               connect to when it hosts a job's rendezvous (torchrun's c10d store, on a port from the
+               server's HEARTH_RENDEZVOUS_PORTS). The store has no authentication and torch listens on
+               every interface: firewall that port range to the nodes' private network. Without it,
+               the node takes no multi-node jobs
   --engines    the engines to offer (default: every one that runs here); torch-only nodes never lease
                Hearth GPT checkpoints, which run on webgpu only
 
@@ -44,6 +51,7 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
         "torch-dir": { type: "string" },
         engines: { type: "string" },
         "cpu-ranks": { type: "string" },
+        "rendezvous-address": { type: "string" },
         help: { type: "boolean", default: false },
       },
       strict: true,
@@ -107,8 +115,13 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
     console.error(`[hearth node] --engines torch, but the torch engine cannot run: ${torch?.report.reason ?? "give --python or --setup-torch"}`);
     return 2;
   }
+  const rendezvousAddress = values["rendezvous-address"];
+  if (rendezvousAddress !== undefined && !/^[A-Za-z0-9.:-]{1,253}$/.test(rendezvousAddress)) {
+    console.error(`--rendezvous-address must be a host name or IP address, got "${rendezvousAddress}"`);
+    return 2;
+  }
   const tuningStore = fileTuningStore(defaultTuningFile());
-  const worker = new NodeWorker({ serverUrl, token, name: values.name ?? os.hostname(), memoryBytes, serve: !values["no-serve"], openGpu: () => openNodeGpu({ tuningStore }), webgpu: engines.includes("webgpu"), torch });
+  const worker = new NodeWorker({ serverUrl, token, name: values.name ?? os.hostname(), memoryBytes, serve: !values["no-serve"], openGpu: () => openNodeGpu({ tuningStore }), webgpu: engines.includes("webgpu"), torch, rendezvousAddress });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
       console.log(`[hearth node] stopping (${signal})...`);

@@ -165,7 +165,8 @@ export async function runTorchTraining(env: TorchJobEnv, active: ActiveJob): Pro
       }
     }
     const ranks = spec.gpus ?? 1;
-    if (ranks > 1 && !spec.strategy) spec = { ...spec, strategy: chooseStrategy(spec, parentFiles, resumed, env.torch) };
+    // A gang's nodes choose alike when they have alike GPUs (or a checkpoint records it); name it in mixed gangs.
+    if ((ranks > 1 || job.gang) && !spec.strategy) spec = { ...spec, strategy: chooseStrategy(spec, parentFiles, resumed, env.torch) };
     fs.writeFileSync(path.join(work, "spec.json"), JSON.stringify(spec));
     return await runProcess(env, active, spec, work, args);
   } finally {
@@ -223,7 +224,13 @@ async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: TrainJobSpe
   // on a node without GPUs, that many processes on the CPU (gloo), sharing its cores.
   const ranks = spec.gpus ?? 1;
   const gpus = env.torch.gpus.length;
-  const argv = ranks > 1 ? ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", String(ranks), script, ...args] : [script, ...args];
+  // A job on several nodes: torchrun's static rendezvous at node rank 0 (the address and port its lease gave).
+  const { gang } = job;
+  const secondary = !!gang && gang.nodeRank > 0;
+  const launch = gang
+    ? ["--nnodes", String(gang.nodes), "--node-rank", String(gang.nodeRank), "--master-addr", gang.address, "--master-port", String(gang.port)]
+    : ["--standalone"];
+  const argv = ranks > 1 || gang ? ["-m", "torch.distributed.run", ...launch, "--nproc_per_node", String(ranks), script, ...args] : [script, ...args];
   const threads = gpus === 0 && ranks > 1 ? { OMP_NUM_THREADS: String(Math.max(1, Math.floor(os.cpus().length / ranks))) } : {};
   const child = spawn(env.torch.python, argv, {
     cwd: work,
@@ -232,7 +239,12 @@ async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: TrainJobSpe
     env: { ...process.env, PYTHONUNBUFFERED: "1", HF_HUB_OFFLINE: "1", HF_HUB_DISABLE_PROGRESS_BARS: "1", TRANSFORMERS_VERBOSITY: "error", TOKENIZERS_PARALLELISM: "false", ...threads },
   });
   const where = gpus > 0 ? `${ranks} of ${gpus} GPU${gpus === 1 ? "" : "s"}` : "the CPU";
-  env.log(`run ${job.runId}: torch process ${child.pid} started (${ranks > 1 ? `torchrun, ${ranks} processes with ${spec.strategy}, on ${where}` : `one process, on ${gpus > 0 ? "GPU 0" : "the CPU"}`})`);
+  const shape = gang
+    ? `torchrun, node rank ${gang.nodeRank} of ${gang.nodes}, ${ranks} process${ranks === 1 ? "" : "es"} here with ${spec.strategy ?? "ddp"}, on ${where}`
+    : ranks > 1
+      ? `torchrun, ${ranks} processes with ${spec.strategy}, on ${where}`
+      : `one process, on ${gpus > 0 ? "GPU 0" : "the CPU"}`;
+  env.log(`run ${job.runId}: torch process ${child.pid} started (${shape})`);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
   const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
   let killTimer: NodeJS.Timeout | undefined;
@@ -334,6 +346,8 @@ async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: TrainJobSpe
     const r = reported as { message: string; retryable: boolean } | null;
     if (r) throw new JobFailure(`${r.message}${r.retryable && stderr.length ? `\n${stderr.slice(-8).join("\n")}` : ""}`, r.retryable);
     const finished = done as Extract<TorchEvent, { type: "done" }> | null;
+    // Another node of a gang: its processes print nothing (rank 0 reports); a clean exit is its part done.
+    if (secondary && ended.code === 0) return { status: "succeeded", detail: `node rank ${gang.nodeRank} of ${gang.nodes}` };
     if ((ended.code !== 0 && !endedAfterDone) || !finished) {
       const how = ended.signal ? `was killed by ${ended.signal}` : `exited with status ${ended.code}`;
       throw new JobFailure(`The torch process ${how}${finished ? "" : " before it finished"}.${stderr.length ? ` Its last output:\n${stderr.join("\n")}` : ""}`, true);
@@ -358,6 +372,12 @@ async function runProcess(env: TorchJobEnv, active: ActiveJob, spec: TrainJobSpe
     throw error;
   } finally {
     killGroup();
+    // torchrun killed alone (kill -9) leaves its workers in the group: they go too.
+    if (child.pid) {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {}
+    }
     clearTimeout(killTimer);
     clearInterval(watchdog);
     clearTimeout(doneTimer);

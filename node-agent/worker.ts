@@ -27,6 +27,8 @@ export interface NodeWorkerOptions {
   webgpu?: boolean;
   /** The torch engine: its Python environment when it runs, and what the node reports about it. */
   torch?: { env: TorchEnv | null; report: EngineReport };
+  /** Where peers reach this node when it hosts a multi-node job's rendezvous; absent: no multi-node jobs. */
+  rendezvousAddress?: string;
   log?: (line: string) => void;
 }
 
@@ -118,7 +120,7 @@ export class NodeWorker {
     const registration = await withRetry(
       () =>
         this.api.call<{ nodeId: string; heartbeatMs: number; leaseMs: number }>("POST", "register", {
-          json: { name: this.options.name, adapter: report.adapter, features, limits: Object.fromEntries(Object.entries({ ...report.limits, subgroupMinSize: report.features.subgroupMinSize, subgroupMaxSize: report.features.subgroupMaxSize }).filter(([, v]) => typeof v === "number")), memoryBytes, version: VERSION, engines },
+          json: { name: this.options.name, adapter: report.adapter, features, limits: Object.fromEntries(Object.entries({ ...report.limits, subgroupMinSize: report.features.subgroupMinSize, subgroupMaxSize: report.features.subgroupMaxSize }).filter(([, v]) => typeof v === "number")), memoryBytes, version: VERSION, engines, rendezvousAddress: this.options.rendezvousAddress ?? null },
         }),
       { stopped: () => this.stopping, onRetry: (error, delay) => this.log(`registering: ${error.message}; retrying in ${(delay / 1000).toFixed(1)} s`) },
     );
@@ -205,7 +207,8 @@ export class NodeWorker {
     const active = new ActiveJob(job);
     this.active = active;
     const engine = job.engine ?? "webgpu";
-    this.log(`leased run ${job.runId} (${job.kind}, attempt ${job.attempt} of ${job.maxAttempts}) on engine ${engine}`);
+    const gang = job.gang ? ` as node rank ${job.gang.nodeRank} of ${job.gang.nodes} (rendezvous ${job.gang.address}:${job.gang.port})` : "";
+    this.log(`leased run ${job.runId} (${job.kind}, attempt ${job.attempt} of ${job.maxAttempts}) on engine ${engine}${gang}`);
     if (job.kind !== "EVAL") this.evalModel.release(); // training needs the device's memory
     const path = `runs/${encodeURIComponent(job.runId)}`;
     try {
@@ -222,7 +225,9 @@ export class NodeWorker {
         const env: JobEnv = { api: this.api, ctx: this.ctx, log: this.log, evalModel: this.evalModel };
         outcome = job.kind === "EVAL" ? await runEvaluation(env, active, webgpuEvalEngine(this.ctx)) : await runTraining(env, active);
       }
-      if (outcome.status === "succeeded") this.log(`run ${job.runId} succeeded: ${outcome.detail}`);
+      // Node rank 0 of a gang reports the job's result; the others only finished their part.
+      if (outcome.status === "succeeded" && job.gang?.nodeRank) this.log(`run ${job.runId}: this node's part finished (${outcome.detail})`);
+      else if (outcome.status === "succeeded") this.log(`run ${job.runId} succeeded: ${outcome.detail}`);
       else await this.afterStop(active, outcome.reason);
     } catch (error) {
       if (active.stopped) {
@@ -250,6 +255,8 @@ export class NodeWorker {
       // Hand the job back now rather than making the queue wait for the lease to expire.
       await this.api.call("POST", `${path}/fail`, { json: { error: `The node "${this.options.name}" was stopped while running this job.`, retryable: true } }).catch(() => {});
       this.log(`run ${active.job.runId} handed back (the node is stopping)`);
+    } else if (active.job.gang) {
+      this.log(`run ${active.job.runId} stopped: this attempt ended on another node of its gang`);
     } else {
       this.log(`run ${active.job.runId} dropped: another node holds it now`);
     }

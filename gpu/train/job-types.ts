@@ -47,6 +47,11 @@ export interface TrainJobSpec {
    * engine; default 1). batchSize is the global batch and must be a multiple of it.
    */
   gpus?: number;
+  /**
+   * Nodes the job runs on at once (the torch engine; default 1), each with `gpus` processes: one gang
+   * lease, torchrun's static rendezvous at the first node. batchSize must be a multiple of nodes x gpus.
+   */
+  nodes?: number;
   /** How several processes share the model: "ddp" (a full copy each) or "fsdp" (sharded). Default: ddp when it fits one GPU. */
   strategy?: "ddp" | "fsdp";
 }

@@ -92,6 +92,12 @@ export function validateTrainJobSpec(raw: unknown): TrainJobSpec {
     if (spec.batchSize % spec.gpus !== 0) throw new SpecError(`batchSize ${spec.batchSize} must be a multiple of gpus ${spec.gpus}: each process takes an equal share of every batch`);
     if (spec.gpus === 1) delete spec.gpus;
   }
+  if (r.nodes !== undefined && r.nodes !== null) {
+    spec.nodes = int(r.nodes, "nodes", 1, 64);
+    const world = spec.nodes * (spec.gpus ?? 1);
+    if (spec.batchSize % world !== 0) throw new SpecError(`batchSize ${spec.batchSize} must be a multiple of nodes x gpus (${world}): each process takes an equal share of every batch`);
+    if (spec.nodes === 1) delete spec.nodes;
+  }
   if (r.strategy !== undefined && r.strategy !== null) {
     if (r.strategy !== "ddp" && r.strategy !== "fsdp") throw new SpecError(`strategy must be "ddp" or "fsdp", got ${JSON.stringify(r.strategy)}`);
     spec.strategy = r.strategy;

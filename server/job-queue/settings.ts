@@ -18,6 +18,17 @@ export interface QueueSettings {
   offlineAfterMs: number;
   /** How often the server looks for expired leases (HEARTH_NODE_SWEEP_SECONDS, default 2). */
   sweepMs: number;
+  /** Ports the rendezvous of a multi-node job may use on its first node (HEARTH_RENDEZVOUS_PORTS, default 29500-29599). */
+  rendezvousPorts: [number, number];
+}
+
+function portRange(): [number, number] {
+  const raw = process.env.HEARTH_RENDEZVOUS_PORTS || "29500-29599";
+  const m = /^(\d+)(?:-(\d+))?$/.exec(raw.trim());
+  const from = Number(m?.[1]);
+  const to = Number(m?.[2] ?? m?.[1]);
+  if (!m || from < 1024 || to > 65535 || to < from) throw new Error(`HEARTH_RENDEZVOUS_PORTS must be a port or a range FROM-TO within 1024-65535, got "${raw}"`);
+  return [from, to];
 }
 
 export function queueSettings(): QueueSettings {
@@ -28,5 +39,6 @@ export function queueSettings(): QueueSettings {
     heartbeatMs,
     offlineAfterMs: Math.max(5000, 5 * heartbeatMs),
     sweepMs: seconds("HEARTH_NODE_SWEEP_SECONDS", 2, 0.1) * 1000,
+    rendezvousPorts: portRange(),
   };
 }

@@ -44,6 +44,8 @@ const schemas = {
       )
       .max(2)
       .default([{ engine: "webgpu", available: true }]),
+    /** Where peers reach this node as a multi-node job's rendezvous host (--rendezvous-address); absent: no multi-node jobs. */
+    rendezvousAddress: z.string().regex(/^[A-Za-z0-9.:\-]{1,253}$/, "a host name or IP address").nullable().default(null),
   }),
   heartbeat: z.object({ runId: id.nullable(), loadedModelVersionIds: z.array(id).max(100) }),
   lease: z.object({
@@ -116,23 +118,23 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
     return ok(job ? { job } : { job, waiting: await jobsOtherEnginesRun(db, node, engines, ranks) });
   }],
   ["GET", /^runs\/([^/]+)\/dataset$/, async ({ db, node, params, store }) => {
-    const run = await assertLeaseHeld(db, node, params[0]);
+    const run = await assertLeaseHeld(db, node, params[0], { anyGangMember: true });
     const version = run.datasetVersionId ? await db.datasetVersion.findUnique({ where: { id: run.datasetVersionId }, select: { sha256: true } }) : null;
     return streamArtifact(store, version?.sha256, "The run's dataset version");
   }],
   ["GET", /^runs\/([^/]+)\/model$/, async ({ db, node, params, store }) => {
-    const run = await assertLeaseHeld(db, node, params[0]);
+    const run = await assertLeaseHeld(db, node, params[0], { anyGangMember: true });
     const version = run.modelVersionId ? await db.modelVersion.findUnique({ where: { id: run.modelVersionId }, select: { id: true, artifactSha256: true } }) : null;
     return streamModelVersion(db, store, version, "The run's model version");
   }],
   ["GET", /^runs\/([^/]+)\/cases$/, async ({ db, node, params }) => {
-    const run = await assertLeaseHeld(db, node, params[0]);
+    const run = await assertLeaseHeld(db, node, params[0], { anyGangMember: true });
     if (!run.suiteVersionId) return ok({ error: { code: "NOT_FOUND", message: "The run has no suite version." } }, 404);
     const version = await db.suiteVersion.findUniqueOrThrow({ where: { id: run.suiteVersionId }, select: { cases: true } });
     return ok({ cases: version.cases });
   }],
   ["GET", /^runs\/([^/]+)\/checkpoints\/(\d+)$/, async ({ db, node, params, store }) => {
-    await assertLeaseHeld(db, node, params[0]);
+    await assertLeaseHeld(db, node, params[0], { anyGangMember: true });
     const checkpoint = await db.runCheckpoint.findUnique({ where: { runId_step: { runId: params[0], step: Number(params[1]) } }, select: { sha256: true } });
     return streamArtifact(store, checkpoint?.sha256, `Checkpoint ${params[1]}`);
   }],

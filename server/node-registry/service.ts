@@ -32,6 +32,8 @@ export interface NodeRegistration {
   version: string;
   /** Default: webgpu only (agents from before engines were reported). */
   engines?: EngineReport[];
+  /** Where peers reach it as a multi-node job's rendezvous host; null or absent: it takes no multi-node jobs. */
+  rendezvousAddress?: string | null;
 }
 
 /** The engines a node runs, torch first: a node with both trains Hugging Face folders on torch. */
@@ -74,6 +76,7 @@ export async function registerNode(db: PrismaClient, authorization: string | nul
         memoryBytes: input.memoryBytes === null ? null : BigInt(input.memoryBytes),
         loadedModelVersionIds: [],
         engines: availableEngines(input.engines),
+        rendezvousAddress: input.rendezvousAddress ?? null,
         engineInfo: Object.fromEntries((input.engines ?? [{ engine: "webgpu", available: true }]).map(({ engine, ...rest }) => [engine, rest])) as unknown as Prisma.InputJsonValue,
       },
       select: { id: true, orgId: true },

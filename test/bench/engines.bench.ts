@@ -14,6 +14,8 @@
 // With BENCH_ENGINES_PROCESSES=2 the torch engine also runs the job as 2 processes (torchrun, DDP, gloo on
 // the CPU here: they share the cores, so this shows the overhead, not a speed-up) and prints the scaling
 // efficiency, tokens/s of N processes / (N x tokens/s of one); the GPU check does it across GPUs.
+// With BENCH_ENGINES_NODES=2 it also runs the job as 2 nodes of 1 process each (two torchrun launchers
+// joined by the static rendezvous on 127.0.0.1, as `hearth node` runs a job with nodes: 2), beside it.
 //
 //   BENCH_ENGINES_LAYERS=2  BENCH_ENGINES_SEQ=128  BENCH_ENGINES_STEPS=4  BENCH_ENGINES_THREADS=2  BENCH_ENGINES_PROCESSES=1
 import fs from "node:fs";
@@ -85,6 +87,12 @@ export async function runEnginesBench(): Promise<void> {
   console.log(row(webgpu));
   console.log(`torch engine loaded in ${torch.loadSeconds.toFixed(1)} s (imports, folder, peft) with ${threads} threads`);
   console.log(`ratio torch / webgpu: ${(torch.tokensPerSec / webgpu.tokensPerSec).toFixed(1)}x; first-step loss ${torch.losses[0]?.toFixed(5)} vs ${webgpu.losses[0]?.toFixed(5)} (the same job: same batches, same initial adapter)`);
+  const nodes = num("BENCH_ENGINES_NODES", 1);
+  if (nodes > 1) {
+    const gang = await runTorchEngineJob({ python, parentDir, spec: { ...spec, batchSize: nodes }, dataset, nodes, threads: Math.max(1, Math.floor(threads / nodes)), log: (l) => console.log(`  ${l}`) });
+    const single = await runTorchEngineJob({ python, parentDir, spec: { ...spec, batchSize: nodes }, dataset, threads, log: (l) => console.log(`  ${l}`) });
+    console.log(`torch engine, batch ${nodes} x ${seqLen}: 1 process ${single.tokensPerSec.toFixed(1)} tokens/s, ${nodes} nodes x 1 process (rendezvous on 127.0.0.1, on the same CPU) ${gang.tokensPerSec.toFixed(1)} tokens/s; scaling efficiency ${((100 * gang.tokensPerSec) / (nodes * single.tokensPerSec)).toFixed(0)}%; losses ${gang.losses.map((l) => l.toFixed(5)).join(", ")} vs ${single.losses.map((l) => l.toFixed(5)).join(", ")}`);
+  }
   if (wide) {
     const single = await runTorchEngineJob({ python, parentDir, spec: { ...spec, batchSize: processes }, dataset, threads, log: (l) => console.log(`  ${l}`) });
     console.log(`torch engine, batch ${processes} x ${seqLen}: 1 process ${single.tokensPerSec.toFixed(1)} tokens/s, ${processes} processes (DDP, on the same CPU) ${wide.tokensPerSec.toFixed(1)} tokens/s; scaling efficiency ${((100 * wide.tokensPerSec) / (processes * single.tokensPerSec)).toFixed(0)}% (the processes share this machine's cores)`);

@@ -130,7 +130,7 @@ async function main(): Promise<void> {
   );
 
   let engine: (EngineFigures & { loadSeconds: number }) | null = null;
-  const scaling: Array<{ processes: number; tokensPerSec: number; efficiency: number }> = [];
+  const scaling: Array<{ processes: number; nodes?: number; tokensPerSec: number; efficiency: number }> = [];
   const engineSteps = num("GPU_CHECK_ENGINE_STEPS", cpuPeer ? 3 : 12);
   if (engineSteps > 1) {
     console.log(`\n## the torch engine of hearth node (node-agent/torch/train.py), ${engineSteps} steps of a LoRA job`);
@@ -165,6 +165,23 @@ async function main(): Promise<void> {
         scaling.push({ processes: n, tokensPerSec: wide.tokensPerSec, efficiency });
         console.log(`torch engine on ${n} GPUs (DDP): ${wide.tokensPerSec.toFixed(1)} tokens/s, scaling efficiency ${(100 * efficiency).toFixed(0)}%`);
       }
+      // The multi-node path on one machine: 2 torchrun launchers of 1 GPU each, joined by the static rendezvous.
+      if (gpuCount >= 2) {
+        const gang = await runTorchEngineJob({
+          python,
+          script: path.join(repo, "node-agent/torch/train.py"),
+          parentDir: dir,
+          spec: { ...enginesSpec(spec.seqLen, engineSteps), batchSize: 2 },
+          dataset: enginesDataset(),
+          nodes: 2,
+          gpus: gpuCount,
+          threads: 4,
+          log: (l) => console.log(`  ${l}`),
+        });
+        const efficiency = gang.tokensPerSec / (2 * engine.tokensPerSec);
+        scaling.push({ processes: 2, nodes: 2, tokensPerSec: gang.tokensPerSec, efficiency });
+        console.log(`torch engine on 2 nodes x 1 GPU (rendezvous on 127.0.0.1): ${gang.tokensPerSec.toFixed(1)} tokens/s, scaling efficiency ${(100 * efficiency).toFixed(0)}%`);
+      }
     } catch (e) {
       console.log(`the torch engine's job failed: ${(e as Error).message}`);
     } finally {
@@ -178,7 +195,7 @@ async function main(): Promise<void> {
   console.log(`transformers + peft (PyTorch on ${peer.device}): ${peer.tokensPerSec.toFixed(1)} tokens/s, ${peer.msPerStep.toFixed(1)} ms/step, peak ${mib(peer.peakBytes)}`);
   console.log(`ratio Hearth / PyTorch: ${ratio.toFixed(3)}x${allowCpu && (cpuPeer || /swiftshader|llvmpipe|lavapipe/i.test(adapterText)) ? "  (GPU_CHECK_ALLOW_CPU: not a GPU figure)" : ""}`);
   if (engine) console.log(`torch engine of hearth node (${engine.device}): ${engine.tokensPerSec.toFixed(1)} tokens/s, ${engine.msPerStep.toFixed(1)} ms/step (batch 1 x ${spec.seqLen}, its data's examples padded to the window)`);
-  for (const s of scaling) console.log(`torch engine on ${s.processes} GPUs: ${s.tokensPerSec.toFixed(1)} tokens/s, scaling efficiency ${(100 * s.efficiency).toFixed(0)}%`);
+  for (const s of scaling) console.log(`torch engine on ${s.processes} GPUs${s.nodes ? ` as ${s.nodes} nodes` : ""}: ${s.tokensPerSec.toFixed(1)} tokens/s, scaling efficiency ${(100 * s.efficiency).toFixed(0)}%`);
   writeJson({ ok: true, spec, adapter: adapterText, hearth, peer, ratio, torchEngine: engine, scaling });
   if (env.OUT) console.log(`written: ${path.join(env.OUT, "gpu-check.json")}`);
 }

@@ -57,25 +57,48 @@ export async function runTorchEngineJob(o: {
   dataset: string;
   /** Processes (through torchrun, as a node runs a job with gpus > 1); default 1. */
   processes?: number;
+  /**
+   * Nodes (default 1): that many torchrun launchers on this machine joined by the static rendezvous at
+   * 127.0.0.1 (as `hearth node` runs a job with `nodes` > 1), `processes` each; with GPUs, node i gets
+   * GPUs i*processes... (CUDA_VISIBLE_DEVICES).
+   */
+  nodes?: number;
+  gpus?: number;
   threads?: number;
   log?: (line: string) => void;
   timeoutMs?: number;
 }): Promise<EngineFigures & { loadSeconds: number }> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-bench-torch-"));
   const script = o.script ?? path.join(import.meta.dirname, "../../node-agent/torch/train.py");
-  fs.writeFileSync(path.join(work, "spec.json"), JSON.stringify({ ...o.spec, ...((o.processes ?? 1) > 1 ? { gpus: o.processes } : {}) }));
+  const nodes = o.nodes ?? 1;
+  fs.writeFileSync(path.join(work, "spec.json"), JSON.stringify({ ...o.spec, ...((o.processes ?? 1) > 1 ? { gpus: o.processes } : {}), ...(nodes > 1 ? { nodes } : {}) }));
   fs.writeFileSync(path.join(work, "dataset"), o.dataset);
   const threads = String(o.threads ?? os.cpus().length);
   const started = performance.now();
   const processes = o.processes ?? 1;
   const jobArgs = [script, "--spec", path.join(work, "spec.json"), "--dataset", path.join(work, "dataset"), "--parent", o.parentDir, "--work", work];
-  const argv = processes > 1 ? ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", String(processes), ...jobArgs] : jobArgs;
-  const child = spawn(o.python, argv, {
-    cwd: work,
-    env: { ...process.env, PYTHONUNBUFFERED: "1", HF_HUB_OFFLINE: "1", TOKENIZERS_PARALLELISM: "false", TRANSFORMERS_VERBOSITY: "error", OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 30 * 60_000);
+  const port = 29600 + Math.floor(Math.random() * 300);
+  const launch = (rank: number) =>
+    nodes > 1
+      ? ["-m", "torch.distributed.run", "--nnodes", String(nodes), "--node-rank", String(rank), "--master-addr", "127.0.0.1", "--master-port", String(port), "--nproc_per_node", String(processes), ...jobArgs]
+      : processes > 1
+        ? ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", String(processes), ...jobArgs]
+        : jobArgs;
+  const spawnNode = (rank: number) => {
+    const devices = o.gpus && nodes > 1 ? { CUDA_VISIBLE_DEVICES: Array.from({ length: processes }, (_, i) => rank * processes + i).join(",") } : {};
+    return spawn(o.python, launch(rank), {
+      cwd: work,
+      env: { ...process.env, PYTHONUNBUFFERED: "1", HF_HUB_OFFLINE: "1", TOKENIZERS_PARALLELISM: "false", TRANSFORMERS_VERBOSITY: "error", OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads, ...devices },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  };
+  const child = spawnNode(0);
+  // the other nodes print nothing (rank 0 reports); they end with rank 0's job
+  const others = Array.from({ length: nodes - 1 }, (_, i) => spawnNode(i + 1));
+  for (const other of others) other.stdout.resume();
+  const othersErr: string[] = [];
+  for (const other of others) other.stderr.on("data", (d: Buffer) => othersErr.push(d.toString()));
+  const timer = setTimeout(() => [child, ...others].forEach((c) => c.kill("SIGKILL")), o.timeoutMs ?? 30 * 60_000);
   const points: StepPoint[] = [];
   let error: string | null = null;
   let stderr = "";
@@ -97,10 +120,12 @@ export async function runTorchEngineJob(o: {
     } else if (e.type === "error") error = e.message ?? "unknown";
   });
   const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+  const otherCodes = await Promise.all(others.map((other) => (other.exitCode !== null ? other.exitCode : new Promise<number | null>((resolve) => other.once("close", resolve)))));
   clearTimeout(timer);
+  if (otherCodes.some((c) => c !== 0)) throw new Error(`a node of the bench's torch job failed (exit ${otherCodes.join(", ")}): ${othersErr.join("").trim().split("\n").slice(-5).join("\n")}`);
   fs.rmSync(work, { recursive: true, force: true });
   if (code !== 0 || error) throw new Error(`the torch engine's job failed (exit ${code}): ${error ?? stderr.trim().split("\n").slice(-5).join("\n")}`);
-  const figures = { ...figuresFromSteps("torch", device, points), processes };
+  const figures = { ...figuresFromSteps("torch", device, points), processes: processes * nodes };
   // train.py's clock starts when its loop does: loading (imports, the folder, peft) is what came before
   const loadSeconds = (firstAt - started) / 1000 - figures.firstStepSeconds;
   return { ...figures, loadSeconds };

@@ -8,7 +8,7 @@ import { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { FileArtifactStore } from "@/server/storage";
-import { failJob, jobsOtherEnginesRun, leaseNextJob, reapExpiredLeases, renewLease, NODE_JOB_KINDS } from "@/server/job-queue/queue";
+import { failJob, jobsOtherEnginesRun, leaseNextJob, reapExpiredLeases, releaseCancelledJob, renewLease, NODE_JOB_KINDS } from "@/server/job-queue/queue";
 import { createNodeToken } from "@/server/node-registry/tokens";
 import { authenticateNode, registerNode } from "@/server/node-registry/service";
 import { completeTrainingJob, storeRunArtifact, storeRunCheckpoint } from "@/server/job-queue/reports";
@@ -111,6 +111,123 @@ describe.each(TEST_DATABASE_KINDS)("the node job queue on %s", (kind) => {
     expect((await caller.run.get({ runId: wide.id })).waiting).toBe("It asks for 4 GPUs on one node; the most any online node offers is 2. It stays queued until a node with 4 (torch engine) connects, or cancel it and ask for fewer.");
     expect(await jobsOtherEnginesRun(db, torch, ["torch"], 2)).toMatch(/1 queued job asks for up to 4 GPUs on one node; this node runs 2 processes/);
     expect(await leaseNextJob(db, torch, { ...capacity(webgpu), engines: ["torch"], ranks: 4 })).toMatchObject({ runId: wide.id, engine: "torch" });
+  });
+
+  describe("jobs on several nodes (gang leases)", () => {
+    const GANG = { kind: "PRETRAIN", architecture: "llama-tiny", steps: 2, batchSize: 2, seqLen: 16, lr: 0.01, checkpointEvery: 2, nodes: 2 };
+    /** A torch node (1 process) under a token of its own; with a rendezvous address unless null. */
+    async function torchNode(f: OrgFixture, name: string, rendezvousAddress: string | null) {
+      const { secret } = await createNodeToken(db, f.users.ADMIN, f.orgId, `${name} token`);
+      const { nodeId } = await registerNode(db, `Bearer ${secret}`, { ...registration(name), engines: [{ engine: "torch", available: true, gpus: [], ranks: 1 }], rendezvousAddress });
+      return authenticateNode(db, new Headers({ authorization: `Bearer ${secret}`, "x-hearth-node": nodeId }));
+    }
+    const torchCapacity = (node: { memoryBytes: bigint | null }) => ({ ...capacity(node), engines: ["torch" as const], ranks: 1 });
+
+    it("leases a 2-node job to two idle nodes at once: the poller is rank 0 and the rendezvous host, the other picks its part up at its next poll", async () => {
+      const f = await createOrgFixture(db);
+      const run = await queueRun(f, { ...GANG, modelId: f.modelId });
+      const a = await torchNode(f, "a", "10.0.0.1");
+      const b = await torchNode(f, "b", "10.0.0.2");
+      const first = await leaseNextJob(db, a, torchCapacity(a));
+      expect(first).toMatchObject({ runId: run.id, engine: "torch", attempt: 1, gang: { nodes: 2, nodeRank: 0, address: "10.0.0.1", port: expect.any(Number) } });
+      expect(first!.gang!.port).toBeGreaterThanOrEqual(29500);
+      expect(first!.gang!.port).toBeLessThanOrEqual(29599);
+      expect(await db.runLease.findMany({ where: { runId: run.id }, orderBy: { nodeRank: "asc" }, select: { nodeId: true, nodeRank: true } })).toEqual([
+        { nodeId: a.nodeId, nodeRank: 0 },
+        { nodeId: b.nodeId, nodeRank: 1 },
+      ]);
+      // b is in the gang: a job of its own it does not lease, and its poll hands it its part
+      const single = await queueRun(f, { kind: "PRETRAIN", architecture: "llama-tiny", steps: 2, batchSize: 2, seqLen: 16, lr: 0.01, checkpointEvery: 2, modelId: f.modelId });
+      expect(await leaseNextJob(db, b, torchCapacity(b))).toMatchObject({ runId: run.id, attempt: 1, gang: { nodes: 2, nodeRank: 1, address: "10.0.0.1", port: first!.gang!.port } });
+      expect(await leaseNextJob(db, b, torchCapacity(b))).toBeNull();
+      expect(await renewLease(db, b, run.id)).toEqual({ state: "held", reclaimed: false });
+      expect(await renewLease(db, a, run.id)).toEqual({ state: "held", reclaimed: false });
+      expect((await db.run.findUniqueOrThrow({ where: { id: single.id }, select: { status: true } })).status).toBe("QUEUED");
+      // every process of every node takes an equal share of the batch
+      const odd = await queueRun(f, { ...GANG, batchSize: 3, modelId: f.modelId });
+      expect(await leaseNextJob(db, a, torchCapacity(a))).toBeNull();
+      expect(await db.run.findUniqueOrThrow({ where: { id: odd.id }, select: { status: true, error: true } })).toEqual({
+        status: "FAILED",
+        error: "Invalid training config: batchSize 3 must be a multiple of nodes x gpus (2): each process takes an equal share of every batch",
+      });
+    });
+
+    it("never forms a gang with a node that has no rendezvous address, and the run page says how many suitable nodes are online", async () => {
+      const f = await createOrgFixture(db);
+      const run = await queueRun(f, { ...GANG, modelId: f.modelId });
+      const a = await torchNode(f, "a", "10.0.0.1");
+      const plain = await torchNode(f, "plain", null);
+      expect(await leaseNextJob(db, a, torchCapacity(a))).toBeNull();
+      expect(await leaseNextJob(db, plain, torchCapacity(plain))).toBeNull();
+      expect(await jobsOtherEnginesRun(db, plain, ["torch"], 1)).toBe("1 queued job runs on several nodes; this node takes no part in such jobs (start it with --rendezvous-address, see the README).");
+      expect(await jobsOtherEnginesRun(db, a, ["torch"], 1)).toBeNull();
+      const page = await callerFor(db, f.users.EDITOR).run.get({ runId: run.id });
+      expect(page.status).toBe("QUEUED");
+      expect(page.waiting).toBe("It asks for 2 nodes with 1 GPU each; 1 suitable node online (torch engine, 1 GPU each, started with --rendezvous-address). It stays queued until 2 such nodes are online and idle, or cancel it and ask for fewer.");
+      // a node that is busy with a job of its own is not a peer either
+      const b = await torchNode(f, "b", "10.0.0.2");
+      const busy = await queueRun(f, { ...GANG, nodes: 1, modelId: f.modelId });
+      await db.run.update({ where: { id: run.id }, data: { createdAt: new Date(Date.now() + 60_000) } }); // the one-node job is now the oldest
+      expect(await leaseNextJob(db, b, torchCapacity(b))).toMatchObject({ runId: busy.id });
+      expect(await leaseNextJob(db, a, torchCapacity(a))).toBeNull();
+      expect(await db.runLease.count({ where: { runId: run.id } })).toBe(0);
+    });
+
+    it("a failure on any node ends the attempt of the whole gang: every node is told it lost the job, none takes it back alone, the next gang starts attempt 2", async () => {
+      const f = await createOrgFixture(db);
+      const run = await queueRun(f, { ...GANG, modelId: f.modelId });
+      const a = await torchNode(f, "a", "10.0.0.1");
+      const b = await torchNode(f, "b", "10.0.0.2");
+      await leaseNextJob(db, a, torchCapacity(a));
+      await leaseNextJob(db, b, torchCapacity(b));
+      expect(await failJob(db, b, run.id, "The torch process was killed by SIGKILL before it finished.", true)).toMatchObject({ status: "QUEUED" });
+      const after = await db.run.findUniqueOrThrow({ where: { id: run.id }, select: { status: true, error: true, leaseNodeId: true } });
+      expect(after).toMatchObject({ status: "QUEUED", leaseNodeId: null, error: expect.stringMatching(/^Attempt 1 of 3 failed: node rank 1 \(node "b" .*\): The torch process was killed by SIGKILL/) });
+      expect(await db.runLease.count({ where: { runId: run.id } })).toBe(0);
+      for (const node of [a, b]) expect(await renewLease(db, node, run.id)).toMatchObject({ state: "lost", message: expect.stringMatching(/ended \(a node of its gang failed or stopped\)/) });
+      expect((await db.run.findUniqueOrThrow({ where: { id: run.id }, select: { status: true } })).status).toBe("QUEUED");
+      await expect(failJob(db, b, run.id, "late", true)).rejects.toThrow(/does not hold the job/);
+      const again = await leaseNextJob(db, b, torchCapacity(b));
+      expect(again).toMatchObject({ runId: run.id, attempt: 2, gang: { nodeRank: 0, address: "10.0.0.2" } });
+    });
+
+    it("a cancel reaches every node of the gang; rank 0 frees it and the run ends CANCELLED", async () => {
+      const f = await createOrgFixture(db);
+      const run = await queueRun(f, { ...GANG, modelId: f.modelId });
+      const a = await torchNode(f, "a", "10.0.0.1");
+      const b = await torchNode(f, "b", "10.0.0.2");
+      await leaseNextJob(db, a, torchCapacity(a));
+      await leaseNextJob(db, b, torchCapacity(b));
+      await callerFor(db, f.users.EDITOR).run.transition({ runId: run.id, status: "CANCELLED" });
+      for (const node of [a, b]) expect(await renewLease(db, node, run.id)).toMatchObject({ state: "cancelled" });
+      expect(await releaseCancelledJob(db, b, run.id)).toEqual({ status: null });
+      expect(await releaseCancelledJob(db, a, run.id)).toEqual({ status: "CANCELLED" });
+      expect(await db.runLease.count({ where: { runId: run.id } })).toBe(0);
+      expect((await db.run.findUniqueOrThrow({ where: { id: run.id }, select: { status: true } })).status).toBe("CANCELLED");
+      // both are free for the next job, even when rank 0 never came back to free the gang
+      const next = await queueRun(f, { ...GANG, modelId: f.modelId });
+      expect(await leaseNextJob(db, b, torchCapacity(b))).toMatchObject({ runId: next.id, gang: { nodeRank: 0 } });
+      await callerFor(db, f.users.EDITOR).run.transition({ runId: next.id, status: "CANCELLED" });
+      const third = await queueRun(f, { ...GANG, modelId: f.modelId });
+      expect(await leaseNextJob(db, a, torchCapacity(a))).toMatchObject({ runId: third.id, gang: { nodeRank: 0 } });
+    });
+
+    it("a node of the gang that stops renewing its part fails the attempt at the sweep", async () => {
+      process.env.HEARTH_NODE_LEASE_SECONDS = "1";
+      const f = await createOrgFixture(db);
+      const run = await queueRun(f, { ...GANG, modelId: f.modelId });
+      const a = await torchNode(f, "a", "10.0.0.1");
+      const b = await torchNode(f, "b", "10.0.0.2");
+      await leaseNextJob(db, a, torchCapacity(a));
+      await leaseNextJob(db, b, torchCapacity(b));
+      await new Promise((resolve) => setTimeout(resolve, 1300));
+      expect(await renewLease(db, a, run.id)).toEqual({ state: "held", reclaimed: false }); // rank 0 is alive; b went silent
+      const swept = await reapExpiredLeases(db);
+      expect(swept).toContainEqual({ runId: run.id, status: "QUEUED" });
+      const after = await db.run.findUniqueOrThrow({ where: { id: run.id }, select: { status: true, error: true } });
+      expect(after.error).toMatch(/^Attempt 1 of 3 failed: node rank 1 of the gang stopped renewing its part/);
+      expect(await renewLease(db, a, run.id)).toMatchObject({ state: "lost" });
+    });
   });
 
   it("fails a run whose training config cannot be valid instead of leasing it", async () => {
