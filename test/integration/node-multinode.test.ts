@@ -172,7 +172,9 @@ describe.skipIf(!haveOracle)("one job across two nodes", () => {
     await callerFor(db, f.users.EDITOR).run.transition({ runId, status: "CANCELLED" });
   }, 60_000);
 
-  it("a node that dies whole (kill -9 of its agent and its processes): the other node stops, the job waits with the reason, and the next gang resumes it and finishes once", async () => {
+  // A minute of CPU on a 2-core CI machine: run with HEARTH_SLOW_TESTS=1 (the same gang failure is ended by
+  // the sweep in job-queue.test.ts, and by a member's failure report in the kill -9 test above).
+  it.runIf(process.env.HEARTH_SLOW_TESTS === "1")("a node that dies whole (kill -9 of its agent and its processes): the other node stops, the job waits with the reason, and the next gang resumes it and finishes once", async () => {
     const [first, second] = nodes;
     const runId = await loraRun({ ...SPEC, steps: 24, checkpointEvery: 4 });
     const { primary, secondary } = await gangOf(runId, 1, [first, second]);
