@@ -141,7 +141,9 @@ describe.skipIf(!haveOracle)("one job across two nodes", () => {
     const [, primaryPid] = await primary.waitFor(new RegExp(`run ${runId}: torch process (\\d+) started`));
     const [, pid] = await secondary.waitFor(new RegExp(`run ${runId}: torch process (\\d+) started`));
     const [, step] = await primary.waitFor(new RegExp(`run ${runId}: checkpoint of step (\\d+) stored`), 120_000);
-    process.kill(Number(pid), "SIGKILL");
+    // The node's torch processes: torchrun and its worker (its process group). Killing torchrun alone left
+    // its worker training in step with rank 0 until the agent noticed, and a short job could finish first.
+    process.kill(-Number(pid), "SIGKILL");
     // One attempt failure, reported by whichever node saw it first; the other stops its processes.
     await Promise.all(nodes.map((n) => n.waitFor(new RegExp(`run ${runId} (failed on this attempt|stopped: this attempt ended on another node of its gang)`), 60_000)));
     await expect.poll(() => alive(primaryPid) || alive(pid), { timeout: 30_000 }).toBe(false);
