@@ -4,7 +4,7 @@ import { recordAudit, type AuditActor } from "@/server/audit/service";
 import { DomainError } from "@/server/errors";
 import { actorId } from "@/contracts/actor";
 import { caseOutcomes } from "@/server/runs/service";
-import { judgeOfRun, judgeStanding, rubricVerdicts } from "@/server/review/calibration";
+import { judgeOfRun, judgeStandings } from "@/server/review/calibration";
 import { gate, type GateReport, type Thresholds } from "@/server/runs/gate";
 import { jsonValue } from "@/server/db/json";
 import { uploadedBy } from "@/server/storage/uploads";
@@ -137,19 +137,21 @@ export interface GateJudge {
   cases: number;
 }
 
-/** The judges whose rubric verdicts a gate's runs hold, and whether each is calibrated. */
+/** The judges whose rubric verdicts a gate's runs hold, and whether each is calibrated (the project's calibrations read once). */
 async function gateJudges(db: PrismaClient, projectId: string, runs: { role: GateJudge["run"]; run: { id: string; target: string; config: unknown } | null }[]): Promise<GateJudge[]> {
-  const judges: GateJudge[] = [];
+  const judged: { role: GateJudge["run"]; judgeEndpointId: string; cases: number }[] = [];
   for (const { role, run } of runs) {
     const judgeEndpointId = run ? judgeOfRun(run) : null;
     if (!run || !judgeEndpointId) continue;
-    const results = await db.evalResult.findMany({ where: { runId: run.id }, select: { grades: true } });
-    const cases = results.filter((r) => rubricVerdicts(r.grades).length > 0).length;
-    if (!cases) continue;
-    const standing = await judgeStanding(db, projectId, judgeEndpointId);
-    judges.push({ run: role, judgeEndpointId, name: standing.name, calibrated: standing.calibrated, reason: standing.reason, cases });
+    // Counted in the database: the grades themselves are not needed here.
+    const [{ cases }] = await db.$queryRaw<{ cases: number }[]>`
+      SELECT count(*)::int AS cases FROM "EvalResult"
+      WHERE "runId" = ${run.id} AND jsonb_path_exists(grades, '$[*] ? (@.grader == "rubric")')`;
+    if (cases) judged.push({ role, judgeEndpointId, cases });
   }
-  return judges;
+  if (!judged.length) return [];
+  const standings = await judgeStandings(db, projectId, [...new Set(judged.map((j) => j.judgeEndpointId))]);
+  return judged.map(({ role, judgeEndpointId, cases }) => ({ run: role, judgeEndpointId, ...standings.get(judgeEndpointId)!, cases }));
 }
 
 /** Whether thresholds hold at least one check (an overall rate or a tag's). */

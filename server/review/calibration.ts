@@ -81,7 +81,7 @@ export function judgeOfRun(run: { target: string; config: unknown }): string | n
 }
 
 /** The rubric verdicts among a result's stored grades. */
-export function rubricVerdicts(grades: unknown): { pass: boolean; reason: string }[] {
+function rubricVerdicts(grades: unknown): { pass: boolean; reason: string }[] {
   if (!Array.isArray(grades)) return [];
   return (grades as StoredGrade[])
     .filter((g) => g?.grader === "rubric" && typeof g.pass === "boolean")
@@ -168,14 +168,20 @@ export function calibrationOf(judgeEndpointId: string, judgeName: string, list: 
   };
 }
 
-/** Whether a judge's verdicts count, and why not: for the gate. */
-export async function judgeStanding(db: PrismaClient, projectId: string, judgeEndpointId: string): Promise<{ calibrated: boolean; reason: string | null; name: string }> {
-  const { judges } = await judgeCalibrations(db, projectId);
-  const found = judges.find((j) => j.judgeEndpointId === judgeEndpointId);
-  if (found) return { calibrated: found.calibrated, reason: found.reason, name: found.judgeName };
-  const bar = await calibrationBar(db, projectId);
-  const endpoint = await db.endpoint.findUnique({ where: { id: judgeEndpointId }, select: { name: true } });
-  return { calibrated: false, reason: `people labelled none of its verdicts; ${bar.minLabels} are needed`, name: endpoint?.name ?? "(deleted endpoint)" };
+/** Whether each judge's verdicts count, and why not: for the gate (the project's calibrations computed once). */
+export async function judgeStandings(db: PrismaClient, projectId: string, judgeEndpointIds: string[]): Promise<Map<string, { calibrated: boolean; reason: string | null; name: string }>> {
+  const { bar, judges } = await judgeCalibrations(db, projectId);
+  const standings = new Map<string, { calibrated: boolean; reason: string | null; name: string }>();
+  for (const id of judgeEndpointIds) {
+    const found = judges.find((j) => j.judgeEndpointId === id);
+    if (found) {
+      standings.set(id, { calibrated: found.calibrated, reason: found.reason, name: found.judgeName });
+      continue;
+    }
+    const endpoint = await db.endpoint.findUnique({ where: { id }, select: { name: true } });
+    standings.set(id, { calibrated: false, reason: `people labelled none of its verdicts; ${bar.minLabels} are needed`, name: endpoint?.name ?? "(deleted endpoint)" });
+  }
+  return standings;
 }
 
 export async function setCalibrationBar(db: PrismaClient, actor: Actor, orgId: string, projectId: string, bar: Partial<CalibrationBar>): Promise<CalibrationBar> {
