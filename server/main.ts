@@ -11,7 +11,7 @@ import { demoBanner, seedDemoOnce } from "@/server/seed";
 import { CollabServer } from "@/server/collab";
 import { serverKey } from "@/server/endpoints/crypto";
 import { allowlistFromEnvironment } from "@/server/endpoints/ssrf";
-import { startEndpointRunWorker } from "@/server/endpoints/eval-runner";
+import { startEndpointRunWorker } from "@/server/runs/eval-runner";
 import { startDriftWatch } from "@/server/schedules/scheduler";
 import { isNodeApiPath, serveNodeApi, upgradeNodeSocket } from "@/server/node-registry/http";
 import { startInferenceHub, stopInferenceHub } from "@/server/node-registry/inference";

@@ -2,7 +2,7 @@
 // SERVER_EVAL_MAX_PARAMETERS) evaluated by the web server itself on the CPU engine
 // (gpu/nn/cpu-network.ts), so a Hearth without GPU nodes or a browser tab open still measures the models
 // it ships: the demo project's are evaluated this way at first start. Claimed, leased, resumed and
-// cancelled like endpoint runs (server/endpoints/eval-runner.ts, which calls this); one case at a time,
+// cancelled like endpoint runs (server/runs/eval-runner.ts, which calls this); one case at a time,
 // yielding between tokens, one such run per instance.
 import type { PrismaClient } from "@/server/db/generated/client";
 import { parseStoredCases } from "@/contracts/eval-case";
@@ -15,7 +15,7 @@ import { jsonValue } from "@/server/db/json";
 import { publishMetricPoints } from "@/server/runs/events";
 import { storeFolderReader } from "@/server/models/folders";
 import type { ArtifactStore } from "@/server/storage";
-import { failRun, failWithInternalError, finishClaimedRun, holdLease, type ClaimedRun } from "@/server/endpoints/run-lease";
+import { failRun, failWithInternalError, finishClaimedRun, holdLease, type ClaimedRun } from "./run-lease";
 import { endpointJudge, type RetryPolicy } from "@/server/endpoints/client";
 import { endpointTarget } from "@/server/endpoints/service";
 import { SecretKeyMismatch } from "@/server/endpoints/crypto";

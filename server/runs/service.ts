@@ -65,7 +65,7 @@ export async function createRun(
     await recordAudit(tx, actor, { orgId, action: "run.create", resourceType: "Run", resourceId: run.id, after: run });
     return run;
   });
-  // The server runs endpoint and server evals itself (server/endpoints/eval-runner.ts): wake it now.
+  // The server runs endpoint and server evals itself (server/runs/eval-runner.ts): wake it now.
   if (created.target === "ENDPOINT" || created.target === "SERVER") announceEndpointRun(created.id);
   return created;
 }

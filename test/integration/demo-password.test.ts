@@ -10,7 +10,7 @@ import { demoBanner, seedDemoOnce } from "@/server/seed";
 import { authorizeCredentials } from "@/server/auth/credentials";
 import { getArtifactStore } from "@/server/storage";
 import { createSession, sessionIsLive } from "@/server/auth/sessions";
-import { startEndpointRunWorker } from "@/server/endpoints/eval-runner";
+import { startEndpointRunWorker } from "@/server/runs/eval-runner";
 import { DEMO_MODEL_VERSIONS } from "@/server/demo/content";
 import { openTestDatabase, TEST_DATABASE_KINDS } from "../support/databases";
 import { until } from "../support/serving";

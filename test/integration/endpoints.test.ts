@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "@/server/db/generated/client";
-import { startEndpointRunWorker, type EndpointRunWorker } from "@/server/endpoints/eval-runner";
+import { startEndpointRunWorker, type EndpointRunWorker } from "@/server/runs/eval-runner";
 import { endpointTarget } from "@/server/endpoints/service";
 import { decryptSecret, encryptSecret, SecretKeyMismatch, serverKey } from "@/server/endpoints/crypto";
 import { parseAllowlist } from "@/server/endpoints/ssrf";

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "@/server/db/generated/client";
-import { startEndpointRunWorker, type EndpointRunWorker } from "@/server/endpoints/eval-runner";
+import { startEndpointRunWorker, type EndpointRunWorker } from "@/server/runs/eval-runner";
 import { parseAllowlist } from "@/server/endpoints/ssrf";
 import { uploadFolderFromDisk } from "@/server/models/folders";
 import { DEMO_CASES, DEMO_MODEL_DIR } from "@/server/demo/content";

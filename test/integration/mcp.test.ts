@@ -21,7 +21,7 @@ import { authenticateApiKey, createApiKey } from "@/server/apikeys/service";
 import { isMcpPath, serveMcp } from "@/server/mcp/http";
 import { MCP_TOOLS } from "@/server/mcp/tools";
 import { toolScopes } from "@/server/mcp/server";
-import { startEndpointRunWorker, type EndpointRunWorker } from "@/server/endpoints/eval-runner";
+import { startEndpointRunWorker, type EndpointRunWorker } from "@/server/runs/eval-runner";
 import { parseAllowlist } from "@/server/endpoints/ssrf";
 import { CollabServer } from "@/server/collab";
 import { suiteDocName } from "@/server/collab/names";

@@ -26,7 +26,7 @@ import { commitFolderUpload, receiveFolderFile, startFolderUpload } from "@/serv
 import { createNodeToken } from "@/server/node-registry/tokens";
 import { CHAT_TURN_STOPS } from "@/server/serving/openai";
 import { resolveModel } from "@/server/serving/models";
-import { startEndpointRunWorker, type EndpointRunWorker } from "@/server/endpoints/eval-runner";
+import { startEndpointRunWorker, type EndpointRunWorker } from "@/server/runs/eval-runner";
 import { startServingServer, until, type ServingServer } from "../support/serving";
 import { startNodeProcess, type NodeProcess } from "../support/nodes";
 import { callerFor, createOrgFixture, unique, type OrgFixture } from "../support/fixtures";

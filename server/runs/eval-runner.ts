@@ -10,12 +10,12 @@ import { gradeCase, type ChatMessage, type EvalCase, type Judge } from "@/gpu/ev
 import { promptOf } from "@/gpu/eval/runner";
 import { recordAudit } from "@/server/audit/service";
 import { publishMetricPoints, type MetricPoint } from "@/server/runs/events";
-import { callEndpoint, DEFAULT_RETRY, endpointJudge, EndpointError, type EndpointPrompt, type RetryPolicy } from "./client";
-import { EndpointEvalConfigSchema, type EndpointEvalConfig } from "./eval-config";
-import { endpointTarget } from "./service";
-import { endpointRunEvents } from "./events";
-import { OutboundRequestError, type GuardOptions } from "./ssrf";
-import { SecretKeyMismatch } from "./crypto";
+import { callEndpoint, DEFAULT_RETRY, endpointJudge, EndpointError, type EndpointPrompt, type RetryPolicy } from "@/server/endpoints/client";
+import { EndpointEvalConfigSchema, type EndpointEvalConfig } from "@/server/endpoints/eval-config";
+import { endpointTarget } from "@/server/endpoints/service";
+import { endpointRunEvents } from "@/server/endpoints/events";
+import { OutboundRequestError, type GuardOptions } from "@/server/endpoints/ssrf";
+import { SecretKeyMismatch } from "@/server/endpoints/crypto";
 import { jsonValue } from "@/server/db/json";
 import { parseStoredCases } from "@/contracts/eval-case";
 import { executeServerModelRun } from "@/server/runs/server-eval";
