@@ -98,7 +98,10 @@ export function useCollabDoc(docName: string, user: CollabUser, canEdit: boolean
       publish();
     });
     local.whenSynced.then(() => {
-      if (doc.share.size > 0) loaded = true;
+      // Loaded from this browser's copy only when it held something: `doc.share` is no test, since an
+      // editor asking for its Y.Text creates the (empty) type before anything has arrived, and an empty
+      // document taken as loaded showed a policy with no clauses until the server's copy came in.
+      if (doc.store.clients.size > 0) loaded = true;
       publish();
     });
     provider.awareness.on("change", publish);
