@@ -138,7 +138,8 @@ export class NodeServing {
         },
         cancelled: () => this.cancelled.has(id) || this.stopped,
       });
-      this.send({ type: "done", id, result });
+      if (this.cancelled.has(id)) this.log(`completion ${id} cancelled after ${result.completionTokens} of ${request.maxTokens} tokens`);
+      else this.send({ type: "done", id, result });
     } catch (error) {
       this.send({ type: "error", id, message: `The GPU node could not run the model: ${(error as Error).message}`, beforeOutput: !streamed });
     } finally {

@@ -19,6 +19,9 @@ import { startJobSweeper } from "@/server/job-queue/sweeper";
 import { startServedLogSweeper } from "@/server/serving/request-log";
 import { startLiveEventSweeper } from "@/server/live/bus";
 import { routeCompletion } from "@/server/node-registry/inference";
+import { RELAY_PATH, serveRelay } from "@/server/node-registry/relay";
+import { RelayVerifier } from "@/server/instances/relay-auth";
+import { registerInstance, relayUrlFor } from "@/server/instances/registry";
 import { isServingPath, serveOpenAiApi } from "@/server/serving/http";
 import { isMcpPath, serveMcp } from "@/server/mcp/http";
 import { checkMcpSettings } from "@/server/mcp/limits";
@@ -67,7 +70,11 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
   const nextUpgrade = app.getUpgradeHandler();
   const collab = new CollabServer(); // live co-editing: /yjs/<document> (server/collab/README.md)
   const endpointRuns = startEndpointRunWorker({ db }); // eval runs with target ENDPOINT (server/endpoints)
-  const inference = startInferenceHub(getDb); // GPU nodes' inference sockets (server/node-registry/inference.ts)
+  // This instance among the others on the database (server/instances): where they relay /v1 requests for
+  // the GPU nodes connected here, and where this one relays requests for theirs.
+  const instance = await registerInstance(getDb, relayUrlFor(options.port, options.hostname));
+  const relayVerifier = new RelayVerifier();
+  const inference = startInferenceHub(getDb, instance); // GPU nodes' inference sockets (server/node-registry/inference.ts)
   const sweeper = startJobSweeper(getDb); // expired node job leases back to the queue
   const servedLogSweeper = startServedLogSweeper(getDb); // served requests past their project's retention
   const liveEventSweeper = startLiveEventSweeper(getDb); // live-view events past their retention (server/live)
@@ -89,6 +96,8 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
     const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
     const served = isNodeApiPath(pathname)
       ? serveNodeApi(getDb(), req, res)
+      : pathname === RELAY_PATH
+        ? serveRelay(inference, relayVerifier, req, res) // another instance's /v1 request for a node connected here
       : isServingPath(pathname)
         ? serveOpenAiApi(req, res, { db: getDb(), routeCompletion })
         : isMcpPath(pathname)
@@ -155,6 +164,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
         await servedLogSweeper.stop();
         await liveEventSweeper.stop();
         await stopInferenceHub();
+        await instance.stop();
         server.closeAllConnections();
         await app.close?.();
         await database.stop();

@@ -2,6 +2,9 @@
 // request goes to an online node of the organization, preferring one that already holds the model
 // version (any node loads it on demand), and the node's text is relayed as it arrives. If a node
 // fails before it produced any text, the next candidate gets the request.
+// With several web instances (#26), each records in GpuNode.servingInstanceId which nodes' sockets it
+// holds (and what they have loaded); a request whose best node is connected to another live instance is
+// relayed there (./relay.ts).
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -11,6 +14,7 @@ import { NoNodeAvailable, type CompletionOptions, type CompletionRequest, type C
 import { queueSettings } from "@/server/job-queue/settings";
 import { authenticateNode, NodeAuthError, NodeUnknown } from "./service";
 import type { NodeToServer, ServerToNode } from "@/contracts/node-protocol";
+import { NodeUnavailable, relayCompletion, type LocalNodes, type RemoteNode } from "./relay";
 
 interface Pending {
   onText?: (delta: string) => void;
@@ -28,17 +32,25 @@ interface ConnectedNode {
   alive: boolean;
 }
 
-/** The node went away or failed before it produced any text: another node may take the request. */
-class NodeUnavailable extends Error {}
-
 const PING_MS = 10_000;
 
-export class InferenceHub {
+/** This web instance, when there may be others: its id and when a peer's heartbeat counts as gone. */
+export interface HubInstance {
+  id: string;
+  aliveSince(): Date;
+}
+
+type Candidate = { local: ConnectedNode; score: number } | { remote: RemoteNode; score: number };
+
+export class InferenceHub implements LocalNodes {
   private readonly nodes = new Map<string, ConnectedNode>();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   private readonly pinger: NodeJS.Timeout;
 
-  constructor(private readonly db: () => PrismaClient) {
+  constructor(
+    private readonly db: () => PrismaClient,
+    private readonly instance?: HubInstance,
+  ) {
     // A node that stops answering pings (killed, network gone) is dropped and its requests fail over.
     this.pinger = setInterval(() => {
       for (const node of this.nodes.values()) {
@@ -70,6 +82,7 @@ export class InferenceHub {
     this.nodes.get(nodeId)?.socket.close(4000, "replaced by a newer connection");
     const node: ConnectedNode = { nodeId, orgId, socket, loaded: new Set(), pending: new Map(), alive: true };
     this.nodes.set(nodeId, node);
+    this.record(nodeId, { servingInstanceId: this.instance?.id ?? null, loadedModelVersionIds: [] });
     socket.on("pong", () => (node.alive = true));
     socket.on("message", (data) => {
       node.alive = true;
@@ -82,7 +95,15 @@ export class InferenceHub {
       this.receive(node, message);
     });
     socket.on("close", () => {
-      if (this.nodes.get(nodeId) === node) this.nodes.delete(nodeId);
+      if (this.nodes.get(nodeId) === node) {
+        this.nodes.delete(nodeId);
+        // Unless the node has connected to another instance meanwhile, which then holds it.
+        if (this.instance) {
+          this.db()
+            .gpuNode.updateMany({ where: { id: nodeId, servingInstanceId: this.instance.id }, data: { servingInstanceId: null } })
+            .catch((error: unknown) => console.error("[hearth] could not record a node's disconnect:", error));
+        }
+      }
       for (const [, p] of node.pending) p.reject(p.streamed ? new Error("The GPU node disconnected while generating.") : new NodeUnavailable("The GPU node disconnected."));
       node.pending.clear();
     });
@@ -92,6 +113,7 @@ export class InferenceHub {
   private receive(node: ConnectedNode, message: NodeToServer): void {
     if (message.type === "models") {
       node.loaded = new Set(message.loaded);
+      if (this.nodes.get(node.nodeId) === node) this.record(node.nodeId, { loadedModelVersionIds: [...node.loaded].slice(0, 64) });
       return;
     }
     const pending = node.pending.get(message.id);
@@ -108,32 +130,70 @@ export class InferenceHub {
     }
   }
 
-  /** Connected nodes of the organization that are still valid, best first for this model version. */
-  private async candidates(orgId: string, modelVersionId: string): Promise<ConnectedNode[]> {
+  /** What other instances need to know of a node connected here; a failure is logged (the socket still serves). */
+  private record(nodeId: string, data: { servingInstanceId?: string | null; loadedModelVersionIds?: string[] }): void {
+    if (!this.instance) return;
+    this.db()
+      .gpuNode.updateMany({ where: { id: nodeId }, data })
+      .catch((error: unknown) => console.error("[hearth] could not record a node's serving state:", error));
+  }
+
+  /**
+   * Nodes of the organization that can take the request, best first: one that holds the model version,
+   * then an idle one, then one with fewer requests; a node on another instance counts one hop worse.
+   */
+  private async candidates(orgId: string, modelVersionId: string): Promise<Candidate[]> {
     const connected = [...this.nodes.values()].filter((n) => n.orgId === orgId);
-    if (!connected.length) return [];
-    const rows = await this.db().gpuNode.findMany({
-      where: { id: { in: connected.map((n) => n.nodeId) }, token: { revokedAt: null }, lastSeenAt: { gt: new Date(Date.now() - queueSettings().offlineAfterMs) } },
-      select: { id: true, currentRunId: true },
-    });
-    const busy = new Map(rows.map((r) => [r.id, r.currentRunId !== null]));
-    const score = (n: ConnectedNode) => (n.loaded.has(modelVersionId) ? 0 : 4) + (busy.get(n.nodeId) ? 2 : 0) + Math.min(n.pending.size, 1);
-    return connected.filter((n) => busy.has(n.nodeId)).sort((a, b) => score(a) - score(b) || a.pending.size - b.pending.size);
+    const fresh = new Date(Date.now() - queueSettings().offlineAfterMs);
+    const here = connected.length
+      ? await this.db().gpuNode.findMany({ where: { id: { in: connected.map((n) => n.nodeId) }, token: { revokedAt: null }, lastSeenAt: { gt: fresh } }, select: { id: true, currentRunId: true } })
+      : [];
+    const busy = new Map(here.map((r) => [r.id, r.currentRunId !== null]));
+    const candidates: Candidate[] = connected
+      .filter((n) => busy.has(n.nodeId))
+      .map((n) => ({ local: n, score: (n.loaded.has(modelVersionId) ? 0 : 4) + (busy.get(n.nodeId) ? 2 : 0) + Math.min(n.pending.size, 1) + n.pending.size / 1000 }));
+    if (this.instance) {
+      const elsewhere = await this.db().gpuNode.findMany({
+        where: {
+          orgId,
+          servingInstanceId: { not: this.instance.id },
+          servingInstance: { lastSeenAt: { gt: this.instance.aliveSince() } },
+          token: { revokedAt: null },
+          lastSeenAt: { gt: fresh },
+        },
+        select: { id: true, currentRunId: true, loadedModelVersionIds: true, servingInstance: { select: { relayUrl: true } } },
+      });
+      for (const n of elsewhere) {
+        if (!n.servingInstance || this.nodes.has(n.id)) continue;
+        const score = (n.loadedModelVersionIds.includes(modelVersionId) ? 0 : 4) + (n.currentRunId ? 2 : 0) + 1;
+        candidates.push({ remote: { nodeId: n.id, relayUrl: n.servingInstance.relayUrl }, score });
+      }
+    }
+    // Stable: among equals, nodes connected here first.
+    return candidates.sort((a, b) => a.score - b.score);
   }
 
   async route(request: CompletionRequest, options: CompletionOptions = {}): Promise<CompletionResult> {
-    const nodes = await this.candidates(request.orgId, request.modelVersionId);
-    if (!nodes.length) throw new NoNodeAvailable();
+    const candidates = await this.candidates(request.orgId, request.modelVersionId);
+    if (!candidates.length) throw new NoNodeAvailable();
     let lastError: Error | null = null;
-    for (const node of nodes) {
+    for (const candidate of candidates) {
       try {
-        return await this.send(node, request, options);
+        if ("local" in candidate) return await this.send(candidate.local, request, options);
+        return await relayCompletion(this.instance!.id, candidate.remote, request, options);
       } catch (error) {
         if (!(error instanceof NodeUnavailable)) throw error;
         lastError = error;
       }
     }
     throw new NoNodeAvailable(`No GPU node could serve this model: ${lastError?.message ?? "all nodes failed"}`);
+  }
+
+  /** Runs a request relayed by another instance on one node connected here (of the request's organization). */
+  routeTo(nodeId: string, request: CompletionRequest, options: CompletionOptions): Promise<CompletionResult> {
+    const node = this.nodes.get(nodeId);
+    if (!node || node.orgId !== request.orgId) return Promise.reject(new NodeUnavailable("The GPU node is no longer connected to that instance."));
+    return this.send(node, request, options);
   }
 
   private send(node: ConnectedNode, request: CompletionRequest, options: CompletionOptions): Promise<CompletionResult> {
@@ -183,6 +243,11 @@ export class InferenceHub {
     clearInterval(this.pinger);
     for (const node of this.nodes.values()) node.socket.terminate();
     this.nodes.clear();
+    if (this.instance) {
+      await this.db()
+        .gpuNode.updateMany({ where: { servingInstanceId: this.instance.id }, data: { servingInstanceId: null } })
+        .catch((error: unknown) => console.error("[hearth] could not record the nodes' disconnect:", error));
+    }
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 }

@@ -5,7 +5,7 @@
 import { NoNodeAvailable, type RouteCompletion } from "@/contracts/serving";
 import { processSingleton } from "@/server/lib/process-singleton";
 import type { PrismaClient } from "@/server/db/generated/client";
-import { InferenceHub } from "./hub";
+import { InferenceHub, type HubInstance } from "./hub";
 
 const slot = processSingleton("hearth.inferenceHubSlot", (): { hub?: InferenceHub } => ({}));
 
@@ -23,9 +23,9 @@ export const routeCompletion: RouteCompletion = (request, options) => {
   return hub.route(request, options);
 };
 
-/** Creates this process's hub (server/main.ts does, once). */
-export function startInferenceHub(db: () => PrismaClient): InferenceHub {
-  const hub = hubSlot.get() ?? new InferenceHub(db);
+/** Creates this process's hub (server/main.ts does, once); with `instance`, it relays to nodes connected to other instances. */
+export function startInferenceHub(db: () => PrismaClient, instance?: HubInstance): InferenceHub {
+  const hub = hubSlot.get() ?? new InferenceHub(db, instance);
   hubSlot.set(hub);
   return hub;
 }

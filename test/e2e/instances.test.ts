@@ -1,17 +1,26 @@
-// Two Hearth instances on one PostgreSQL, as a deployment behind a load balancer runs them (#26): a change
-// made through instance 1 reaches a live subscription (server-sent events) on instance 2; a subscriber of a
-// restarted instance 2 resumes from the last event id it saw and gets what it missed; signing out through
-// instance 1 ends the session on instance 2; failed sign-ins count across both.
+// Two Hearth instances on one PostgreSQL and one object store (S3-compatible), as a deployment behind a
+// load balancer runs them (#26): a change made through instance 1 reaches a live subscription (server-sent
+// events) on instance 2; a subscriber of a restarted instance 2 resumes from the last event id it saw and
+// gets what it missed; signing out through instance 1 ends the session on instance 2; failed sign-ins count
+// across both. A /v1 request sent to instance 1 is answered by a GPU node (a real `hearth node` process)
+// connected only to instance 2, streamed back, and a client that hangs up stops the node's generation;
+// killing instance 1 mid-stream fails the client's stream, stops the node, records nothing, and the next
+// request through the round-robin proxy is answered by instance 2.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import OpenAI from "openai";
+import S3rver from "s3rver";
+import { createPrismaClient, type PrismaClient } from "@/server/db/client";
 import { applyMigrations } from "@/server/db/migrate";
 import { startAppProcess, type AppProcess } from "../support/app-server";
 import { signInOverHttp, trpcHttp } from "../support/http";
 import { freePort, startPostgresCluster, type PostgresCluster } from "../support/postgres";
 import { unique } from "../support/fixtures";
+import { startNodeProcess, tinyCheckpoint, type NodeProcess } from "../support/nodes";
+import { startRoundRobinProxy, type RoundRobinProxy } from "../support/round-robin-proxy";
 
 interface SseEvent {
   id: string | null;
@@ -76,8 +85,13 @@ async function signOutOverHttp(baseUrl: string, sessionCookie: string) {
 describe("two instances on one PostgreSQL", () => {
   let cluster: PostgresCluster | null = null;
   const dataDirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), "hearth-instance-")));
-  const shared = { NEXTAUTH_SECRET: randomBytes(32).toString("hex"), HEARTH_SECRET_KEY: randomBytes(32).toString("base64"), HEARTH_SEED_DEMO: "0" };
+  const s3Dir = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-instances-s3-"));
+  let s3: S3rver | null = null;
+  const shared: Record<string, string> = { NEXTAUTH_SECRET: randomBytes(32).toString("hex"), HEARTH_SECRET_KEY: randomBytes(32).toString("base64"), HEARTH_SEED_DEMO: "0" };
   const ports: number[] = [];
+  let proxy: RoundRobinProxy | null = null;
+  let db: PrismaClient | null = null;
+  let node: NodeProcess | null = null;
   const apps: (AppProcess | null)[] = [null, null];
   const person = { name: "Ines Instance", email: `${unique("ines")}@example.test`, password: "instance-password-123" };
   let cookie = "";
@@ -94,16 +108,28 @@ describe("two instances on one PostgreSQL", () => {
     cluster = await startPostgresCluster();
     if (!cluster) throw new Error("PostgreSQL binaries are needed for this test");
     await applyMigrations(cluster.url);
+    db = createPrismaClient(cluster.url);
+    // One object store for both, as one S3 bucket serves a deployment: a model uploaded through one
+    // instance is downloaded by a node through the other.
+    const s3Port = await freePort();
+    s3 = new S3rver({ port: s3Port, address: "127.0.0.1", directory: s3Dir, silent: true, configureBuckets: [{ name: "hearth" }] });
+    await s3.run();
+    Object.assign(shared, { HEARTH_S3_BUCKET: "hearth", HEARTH_S3_ENDPOINT: `http://127.0.0.1:${s3Port}`, HEARTH_S3_ACCESS_KEY_ID: "S3RVER", HEARTH_S3_SECRET_ACCESS_KEY: "S3RVER" });
     ports.push(await freePort(), await freePort());
     await Promise.all([start(0), start(1)]);
+    proxy = await startRoundRobinProxy(ports.map((port) => ({ host: "127.0.0.1", port })));
     await trpcHttp(apps[0]!.url, "mutation", "user.signUp", person);
     cookie = await signInOverHttp(apps[1]!.url, person.email, person.password);
     orgId = (await call(0, "mutation", "org.create", { name: unique("Instances") })).id;
   }, 300_000);
   afterAll(async () => {
+    await node?.kill("SIGKILL");
+    await proxy?.close();
     await Promise.allSettled(apps.map((app) => app?.stop()));
+    await db?.$disconnect();
+    await s3?.close();
     await cluster?.stop();
-    for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
+    for (const dir of [...dataDirs, s3Dir]) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("delivers a change made through instance 1 to a live feed on instance 2, and resumes a feed across a restart", async () => {
@@ -151,5 +177,83 @@ describe("two instances on one PostgreSQL", () => {
     // Once the block has passed, the right password works again (on either instance).
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     await expect(signInOverHttp(apps[1]!.url, victim.email, victim.password)).resolves.toContain("session-token=");
+  });
+
+  describe("serving across instances", () => {
+    let key = "";
+    let projectId = "";
+    let modelName = "";
+    const via = (baseUrl: string) => new OpenAI({ apiKey: key, baseURL: `${baseUrl}/v1`, maxRetries: 0 });
+    const cancellations = () => node!.output().match(/completion \S+ cancelled after \d+ of \d+ tokens/g) ?? [];
+
+    beforeAll(async () => {
+      const project = await call(0, "mutation", "project.create", { orgId, name: unique("serving") });
+      projectId = project.id;
+      const model = await call(0, "mutation", "model.create", { projectId, name: "assistant" });
+      modelName = `${project.slug}/assistant`;
+      key = (await call(0, "mutation", "apiKey.create", { orgId, name: "relay", scopes: ["models:invoke", "models:write"] })).secret;
+      const upload = await fetch(`${apps[0]!.url}/api/models/${model.id}/versions`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: Buffer.from(tinyCheckpoint(7)) });
+      expect(upload.status).toBe(201);
+      const { secret } = await call(0, "mutation", "node.createToken", { orgId, name: "relay node" });
+      node = startNodeProcess({ serverUrl: apps[1]!.url, token: secret, name: "relay-node" });
+      // Instance 2 holds the node's inference socket, and says so in the database for instance 1.
+      await until(async () => (await db!.gpuNode.findFirst({ where: { orgId }, select: { servingInstance: { select: { relayUrl: true } } } }))?.servingInstance?.relayUrl === `http://127.0.0.1:${ports[1]}`, "the node connecting to instance 2", 120_000);
+    }, 180_000);
+
+    it("answers a chat completion sent to instance 1 with the node connected only to instance 2, streamed; hanging up stops the node's generation", async () => {
+      const messages = [{ role: "user" as const, content: "can i get a refund after forty days?" }];
+      const stream = await via(apps[0]!.url).chat.completions.create({ model: modelName, messages, max_tokens: 24, temperature: 0, stream: true, stream_options: { include_usage: true } });
+      const chunks: OpenAI.Chat.ChatCompletionChunk[] = [];
+      for await (const chunk of stream) chunks.push(chunk);
+      const pieces = chunks.flatMap((c) => (c.choices[0]?.delta?.content ? [c.choices[0].delta.content] : []));
+      expect(pieces.length).toBeGreaterThan(1);
+      expect(chunks[0].model).toBe(`${modelName}:v1`);
+      // What the node answers instance 2 directly, for the same greedy request.
+      const direct = await via(apps[1]!.url).chat.completions.create({ model: modelName, messages, max_tokens: 24, temperature: 0 });
+      expect(pieces.join("")).toBe(direct.choices[0].message.content);
+      expect(chunks.at(-1)!.usage).toEqual(direct.usage);
+
+      // A long generation through instance 1, hung up after three pieces: the node stops early.
+      const long = await via(apps[0]!.url).completions.create({ model: modelName, prompt: "the refund window", max_tokens: 4000, temperature: 0, stream: true });
+      let received = 0;
+      for await (const chunk of long) if (chunk.choices[0]?.text && ++received === 3) long.controller.abort();
+      expect(received).toBe(3);
+      await until(() => cancellations().length === 1, "the node cancelling the generation", 30_000);
+      expect(Number(/cancelled after (\d+) of 4000/.exec(cancellations()[0]!)![1])).toBeLessThan(4000);
+    }, 120_000);
+
+    it("killing instance 1 mid-stream fails the stream and stops the node; nothing is recorded; the next request through the proxy reaches instance 2; a node's disconnect is in the database at once", async () => {
+      await call(1, "mutation", "servedLog.configure", { projectId, enabled: true, retentionDays: 1 });
+      const stream = await via(apps[0]!.url).completions.create({ model: modelName, prompt: "a refund after forty days", max_tokens: 4000, temperature: 0, stream: true });
+      let received = 0;
+      const failure = await (async () => {
+        try {
+          for await (const chunk of stream) if (chunk.choices[0]?.text && ++received === 3) void apps[0]!.kill("SIGKILL");
+          return null;
+        } catch (error) {
+          return error as Error;
+        }
+      })();
+      expect(received).toBeGreaterThanOrEqual(3);
+      expect(failure).toBeInstanceOf(Error); // the connection is gone: never a stream that just ends early
+      await until(() => cancellations().length === 2, "the node cancelling the orphaned generation", 30_000);
+
+      // The proxy skips the dead instance; instance 2 answers with its own node.
+      const answer = await via(proxy!.url).completions.create({ model: modelName, prompt: "a refund after forty days", max_tokens: 8, temperature: 0 });
+      expect(answer.choices[0].text.length).toBeGreaterThan(0);
+      expect(proxy!.served.at(-1)).toBe(1);
+      await until(async () => (await db!.servedRequest.count({ where: { projectId } })) > 0, "the served request being kept", 10_000);
+      const kept = await db!.servedRequest.findMany({ where: { projectId }, select: { output: true } });
+      expect(kept).toEqual([{ output: answer.choices[0].text }]);
+
+      // The node dies: its row no longer names an instance, so no instance relays to it.
+      await node!.kill("SIGKILL");
+      await until(async () => (await db!.gpuNode.findFirstOrThrow({ where: { orgId } })).servingInstanceId === null, "the node's disconnect recorded", 10_000);
+      const refused = await via(apps[1]!.url).completions.create({ model: modelName, prompt: "hello", max_tokens: 4 }).then(
+        () => null,
+        (error: unknown) => error as InstanceType<typeof OpenAI.APIError>,
+      );
+      expect(refused?.status).toBe(503);
+    }, 120_000);
   });
 });
