@@ -6,7 +6,8 @@ import { useTRPC } from "@/app/_lib/trpc";
 /** The signed-in person's unread notifications (drift alerts), as a count beside a link to the list. */
 export function NotificationBell() {
   const trpc = useTRPC();
-  const list = useQuery({ ...trpc.notification.list.queryOptions({ unreadOnly: true, limit: 1 }), refetchInterval: 30_000 });
+  // A new notification shows at once (LiveUpdates); the refresh is for a dropped connection.
+  const list = useQuery({ ...trpc.notification.list.queryOptions({ unreadOnly: true, limit: 1 }), refetchInterval: 120_000 });
   const unread = list.data?.unread ?? 0;
   return (
     <Link href="/notifications" className="btn btn-small row" style={{ gap: "0.3rem", textDecoration: "none" }} data-testid="notification-bell" aria-label={`Notifications: ${unread} unread`} title="Notifications">

@@ -4,6 +4,7 @@ import { signOut, useSession } from "next-auth/react";
 import { useRouter } from "next/navigation";
 import { useEffect, type ReactNode } from "react";
 import { NotificationBell } from "./NotificationBell";
+import { LiveUpdates } from "./LiveUpdates";
 
 /** The message a person can act on; tRPC errors already carry a safe message from the server. */
 export function errorMessage(error: unknown): string {
@@ -59,6 +60,7 @@ export function TopBar({ children }: { children?: ReactNode }) {
       {session.data?.user ? (
         <div className="row">
           <NotificationBell />
+          <LiveUpdates />
           <Link className="muted" data-testid="signed-in-as" href="/account/sessions" title="Your sessions and password">
             {session.data.user.email}
           </Link>

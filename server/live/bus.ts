@@ -34,11 +34,11 @@ export async function publishLive(tx: Pick<PrismaClient, "$executeRaw">, channel
   await tx.$executeRaw`INSERT INTO "LiveEvent" ("channel", "payload") VALUES (${channel}, ${JSON.stringify(payload)}::jsonb)`;
 }
 
-/** A channel's events after `afterId`, oldest first: what a reconnecting client missed (within the retention). */
-export async function liveEventsAfter<T>(db: Db, channel: string, afterId: string): Promise<LiveMessage<T>[]> {
+/** The channels' events after `afterId`, oldest first: what a reconnecting client missed (within the retention). */
+export async function liveEventsAfter<T>(db: Db, channels: string | string[], afterId: string): Promise<LiveMessage<T>[]> {
   if (!/^\d{1,19}$/.test(afterId)) return [];
   const rows = await db.$queryRaw<{ id: bigint; payload: T }[]>`
-    SELECT "id", "payload" FROM "LiveEvent" WHERE "channel" = ${channel} AND "id" > ${afterId}::bigint ORDER BY "id" LIMIT ${MAX_CATCH_UP}`;
+    SELECT "id", "payload" FROM "LiveEvent" WHERE "channel" = ANY(${[channels].flat()}::text[]) AND "id" > ${afterId}::bigint ORDER BY "id" LIMIT ${MAX_CATCH_UP}`;
   return rows.map((r) => ({ id: String(r.id), payload: r.payload }));
 }
 
@@ -82,23 +82,26 @@ export class LiveBus {
   }
 
   /**
-   * A channel's events as they come, for a subscription: those after `lastEventId` first (a client
-   * reconnecting), then the live ones, each once, until `signal` aborts.
+   * The events of a channel (or several, merged in id order) as they come, for a subscription: those
+   * after `lastEventId` first (a client reconnecting), then the live ones, each once, until `signal` aborts.
    */
-  async *stream<T>(channel: string, signal: AbortSignal | undefined, lastEventId?: string | null): AsyncGenerator<LiveMessage<T>> {
+  async *stream<T>(channels: string | string[], signal: AbortSignal | undefined, lastEventId?: string | null): AsyncGenerator<LiveMessage<T>> {
     const queue: LiveMessage<T>[] = [];
     let notify: (() => void) | null = null;
     // Subscribed before the catch-up is read, so nothing falls between the two.
-    const unsubscribe = this.subscribe<T>(channel, (message) => {
-      queue.push(message);
-      notify?.();
-    });
+    const unsubscribes = [channels].flat().map((channel) =>
+      this.subscribe<T>(channel, (message) => {
+        queue.push(message);
+        notify?.();
+      }),
+    );
+    const unsubscribe = () => unsubscribes.forEach((u) => u());
     const onAbort = () => notify?.();
     signal?.addEventListener("abort", onAbort);
     const sent = new Set<string>();
     try {
       if (lastEventId) {
-        for (const message of await liveEventsAfter<T>(this.db, channel, lastEventId)) {
+        for (const message of await liveEventsAfter<T>(this.db, channels, lastEventId)) {
           sent.add(message.id);
           yield message;
         }

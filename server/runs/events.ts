@@ -14,3 +14,15 @@ export const metricsChannel = (runId: string) => `run:${runId}:metrics`;
 export function publishMetricPoints(db: Pick<PrismaClient, "$executeRaw">, runId: string, points: MetricPoint[]): Promise<void> {
   return publishLive(db, metricsChannel(runId), points);
 }
+
+/** A run's new status, as the database announces it (a trigger on "Run", migration live_run_status_and_notifications). */
+export interface RunStatusEvent {
+  type: "run";
+  runId: string;
+  status: "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
+  kind: string;
+  target: string;
+}
+
+/** The live channel of every run's status changes in a project (written by the database's trigger). */
+export const runStatusChannel = (projectId: string) => `runs:${projectId}`;

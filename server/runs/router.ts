@@ -5,7 +5,7 @@ import { caseResultSchema, metricNameSchema, metricPointSchema } from "@/contrac
 import type { Prisma } from "@/server/db/generated/client";
 import { DomainError } from "@/server/errors";
 import { assertNotServerRun, compareRuns, createRun, listResults, logMetrics, readMetrics, recordResults, retryRun, runContext, withModelVersionNames, runSelect, transitionRun } from "./service";
-import { metricsChannel, type MetricPoint } from "./events";
+import { metricsChannel, runStatusChannel, type MetricPoint, type RunStatusEvent } from "./events";
 import { liveBus } from "@/server/live/bus";
 import { tracked } from "@trpc/server";
 import { whyQueued } from "@/server/job-queue/queue";
@@ -74,7 +74,12 @@ export const runRouter = router({
   metrics: resourceProcedure("run", "VIEWER", "runs:read")
     .input(z.object({ names: z.array(metricNameSchema).max(50).optional() }))
     .query(({ ctx, input }) => readMetrics(ctx.db, input.runId, input.names)),
-  /** Server-sent events: metric points as they are logged. */
+  /** Server-sent events: every run of the project that is created or changes status (queued, running, ended), through any instance. */
+  liveStatus: projectProcedure("VIEWER", "runs:read")
+    .input(z.object({ lastEventId: z.string().max(20).nullish() }))
+    .subscription(async function* ({ ctx, input, signal }) {
+      for await (const message of liveBus(ctx.db).stream<RunStatusEvent>(runStatusChannel(ctx.projectId), signal, input.lastEventId)) yield tracked(message.id, message.payload);
+    }),
   /** Server-sent events: metric points as they are logged, through any instance; a reconnecting client gets what it missed. */
   liveMetrics: resourceProcedure("run", "VIEWER", "runs:read")
     .input(z.object({ lastEventId: z.string().max(20).nullish() }))

@@ -20,6 +20,7 @@ import { servedLogRouter } from "@/server/serving/router";
 import { caseReviewRouter } from "@/server/clause-review/router";
 import { scheduleRouter } from "@/server/schedules/router";
 import { notificationRouter } from "@/server/notifications/router";
+import { liveRouter } from "@/server/live/router";
 
 export const appRouter = router({
   user: userRouter,
@@ -43,6 +44,7 @@ export const appRouter = router({
   caseReview: caseReviewRouter,
   schedule: scheduleRouter,
   notification: notificationRouter,
+  live: liveRouter,
 });
 
 export type AppRouter = typeof appRouter;

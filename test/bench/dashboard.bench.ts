@@ -80,7 +80,10 @@ async function measurePageWeight() {
       tab.on("response", async (response) => {
         if (response.request().resourceType() === "script") bodies.push(await response.body().catch(() => Buffer.alloc(0)));
       });
-      await tab.goto(`${app.url}${page}`, { waitUntil: "networkidle" });
+      // Not "networkidle": a signed-in page holds its live feed (server-sent events) open for good.
+      await tab.goto(`${app.url}${page}`, { waitUntil: "load" });
+      await tab.getByTestId("project-nav").or(tab.getByRole("heading", { level: 1 })).first().waitFor();
+      await tab.waitForTimeout(1_000); // chunks loaded after the first paint
       const raw = bodies.reduce((sum, b) => sum + b.length, 0);
       const gzip = bodies.reduce((sum, b) => sum + zlib.gzipSync(b, { level: 6 }).length, 0);
       console.log(`${page.includes("/projects/") ? "project dashboard" : "org overview     "} first-load JS: ${bodies.length} scripts, ${(raw / 1024).toFixed(1)} kB raw, ${(gzip / 1024).toFixed(1)} kB gzip`);

@@ -161,6 +161,26 @@ describe("two instances on one PostgreSQL", () => {
     expect(ids.every((id, i) => id > BigInt(first.id!) && (i === 0 || id > ids[i - 1]))).toBe(true);
   });
 
+  it("delivers a run's metric points and status changes made through instance 1 to live subscriptions on instance 2", async () => {
+    const project = await call(0, "mutation", "project.create", { orgId, name: unique("runs") });
+    const user = await db!.user.findUniqueOrThrow({ where: { email: person.email }, select: { id: true } });
+    // A run in the browser, as the training page starts one: it reports its own points and status.
+    const run = await db!.run.create({ data: { projectId: project.id, kind: "PRETRAIN", target: "BROWSER", status: "RUNNING", createdById: user.id }, select: { id: true } });
+    const metrics = subscribe(apps[1]!.url, "run.liveMetrics", { runId: run.id }, cookie);
+    const shell = subscribe(apps[1]!.url, "live.watch", { projectId: project.id }, cookie);
+    let step = 0;
+    await until(async () => {
+      await call(0, "mutation", "run.logMetrics", { runId: run.id, points: [{ name: "loss", step: ++step, value: 3 / step }] });
+      return metrics.events.length > 0;
+    }, "a metric point from instance 1 on instance 2");
+    await call(0, "mutation", "run.transition", { runId: run.id, status: "SUCCEEDED" });
+    await until(() => shell.events.some((e) => (e.data as { status?: string }).status === "SUCCEEDED"), "the run's end on instance 2");
+    await Promise.all([metrics.close(), shell.close()]);
+    const points = metrics.events.flatMap((e) => e.data as { step: number }[]);
+    expect(points.map((p) => p.step)).toEqual(Array.from({ length: points.length }, (_, i) => points[0].step + i));
+    expect(shell.events.at(-1)!.data).toEqual({ type: "run", runId: run.id, status: "SUCCEEDED", kind: "PRETRAIN", target: "BROWSER" });
+  });
+
   it("ends a session on both instances when it signs out through one, and counts failed sign-ins across both", async () => {
     const other = await signInOverHttp(apps[0]!.url, person.email, person.password);
     expect((await trpcHttp(apps[1]!.url, "query", "org.list", {}, { cookie: other })).status).toBe(200);

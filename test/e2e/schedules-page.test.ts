@@ -135,8 +135,9 @@ describe("the Schedules page", () => {
     expect(request.headers["x-hearth-signature"]).toBe(`sha256=${createHmac("sha256", secret).update(`${timestamp}.${request.body}`).digest("hex")}`);
     expect(JSON.parse(request.body)).toMatchObject({ reason: "drop", score: 50, previousScore: 100, regressedCases: ["refund-damaged"] });
 
-    await page.reload();
+    // No reload: the alert reaches the open page through its live feed (the bell's own refresh is 2 minutes).
     await expect.poll(() => page.getByTestId("notification-unread").textContent(), POLL).toBe("1");
+    await page.reload();
     await expect.poll(() => table.textContent(), POLL).toContain("alert · 1 regressed");
     await table.getByRole("button", { name: "▸" }).click();
     await expect.poll(() => page.getByTestId("webhook-deliveries").textContent(), POLL).toContain("DELIVERED");

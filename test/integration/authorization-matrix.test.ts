@@ -91,6 +91,7 @@ const MATRIX: Record<string, Row> = {
   "run.logMetrics": { input: (f) => ({ runId: f.runId, points: [{ name: "loss", step: 1, value: 2.5 }] }), allow: WRITERS, scope: "runs:write" },
   "run.metrics": { input: (f) => ({ runId: f.runId }), allow: READERS, scope: "runs:read" },
   "run.liveMetrics": { input: (f) => ({ runId: f.runId }), allow: READERS, scope: "runs:read" },
+  "run.liveStatus": { input: project, allow: READERS, scope: "runs:read" },
   "run.recordResults": {
     input: (f) => ({ runId: f.runId, results: [{ caseId: FIXTURE_CASE.id, output: "No", grades: [{ grader: "contains", score: 1, pass: true, reason: "ok" }], score: 1, pass: true }] }),
     allow: WRITERS,
@@ -174,6 +175,7 @@ const MATRIX: Record<string, Row> = {
   "schedule.runNow": { input: (f) => ({ scheduleId: f.scheduleId }), allow: WRITERS, scope: "runs:write" },
   "notification.list": { input: () => ({}), allow: PEOPLE },
   "notification.markRead": { input: () => ({ all: true }), allow: PEOPLE },
+  "live.watch": { input: () => ({}), allow: PEOPLE },
 
   "dashboard.org": { input: org, allow: READERS, scope: "runs:read" },
   "dashboard.project": { input: project, allow: READERS, scope: "runs:read" },

@@ -4,6 +4,8 @@
 // through instance 1 reach subscribers on instance 2, in order, each once; a transaction that commits after
 // a later one is still delivered; a subscriber reconnecting to a restarted instance with the last id it
 // saw gets what it missed, then the live ones; a subscription through the tRPC API yields tracked ids.
+// The database itself announces every change of a run's status and every new notification (triggers),
+// whatever code path makes them: the browser's one feed (live.watch) carries both.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "@/server/db/generated/client";
 import { createPrismaClient } from "@/server/db/client";
@@ -171,5 +173,43 @@ describe.each(TEST_DATABASE_KINDS)("live events across instances on %s", (kind) 
     controller.abort();
     expect(got[0].id).toMatch(/^\d+$/);
     expect(got[0].data[0].step).toBeGreaterThanOrEqual(100);
+  });
+
+  it("announces a project's run status changes and the person's new notifications on live.watch, whatever wrote them; refuses a project the person cannot read", async () => {
+    const controller = new AbortController();
+    const iterable = await callerFor(two, f.users.VIEWER, { signal: controller.signal }).live.watch({ projectId: f.projectId });
+    type Event = { type: "run"; runId: string; status: string } | { type: "notification"; id: string; title: string };
+    const got: { id: string; data: Event }[] = [];
+    const reading = (async () => {
+      for await (const event of iterable as AsyncIterable<[string, Event]>) {
+        got.push({ id: event[0], data: event[1] });
+        if (got.at(-1)!.data.type === "run" && (got.at(-1)!.data as { status: string }).status === "SUCCEEDED") break;
+      }
+    })();
+    // Plain UPDATEs, as a node's report or the lease sweeper make them: the trigger announces each.
+    let status: "QUEUED" | "RUNNING" = "QUEUED";
+    await until(async () => {
+      if (!got.length) await one.run.update({ where: { id: f.runId }, data: { status: (status = status === "QUEUED" ? "RUNNING" : "QUEUED") } });
+      return got.length > 0;
+    }, "a run's status change on the feed");
+    const first = got.length;
+    await one.notification.create({ data: { userId: f.users.ADMIN.userId, projectId: f.projectId, kind: "drift", title: "not yours", body: "", link: "/" } });
+    await one.notification.create({ data: { userId: f.users.VIEWER.userId, projectId: f.projectId, kind: "drift", title: "Pass rate dropped", body: "", link: "/" } });
+    await one.run.update({ where: { id: f.runId }, data: { summary: { note: "not a status change" } } });
+    await one.run.update({ where: { id: f.runId }, data: { status: "SUCCEEDED" } });
+    await reading;
+    controller.abort();
+    expect(got.slice(first).map((e) => e.data)).toEqual([
+      expect.objectContaining({ type: "notification", title: "Pass rate dropped" }),
+      expect.objectContaining({ type: "run", runId: f.runId, status: "SUCCEEDED", kind: "EVAL" }),
+    ]);
+    const ids = got.map((e) => BigInt(e.id));
+    expect(ids.every((id, i) => i === 0 || id > ids[i - 1])).toBe(true);
+    await one.run.update({ where: { id: f.runId }, data: { status: "RUNNING", summary: {} } });
+
+    const refused = (async () => {
+      for await (const _ of (await callerFor(two, f.users.outsider).live.watch({ projectId: f.projectId })) as AsyncIterable<unknown>) break;
+    })();
+    await expect(refused).rejects.toThrow(/not found|not allowed|access/i);
   });
 });

@@ -268,7 +268,7 @@ function EvaluateCard({ orgId, projectId, endpoints }: { orgId: string; projectI
   const trpc = useTRPC();
   const router = useRouter();
   const suites = useQuery(trpc.suite.list.queryOptions({ projectId }));
-  const runs = useQuery({ ...trpc.run.list.queryOptions({ projectId, kind: "EVAL", limit: 50 }), refetchInterval: 5_000 });
+  const runs = useQuery({ ...trpc.run.list.queryOptions({ projectId, kind: "EVAL", limit: 50 }), refetchInterval: 30_000 }); // a change of status arrives at once (LiveUpdates)
   const create = useMutation(trpc.run.create.mutationOptions({ onSuccess: (run) => router.push(`/orgs/${orgId}/projects/${projectId}/runs/${run.id}`) }));
   const published = suites.data?.filter((s) => s.latest) ?? [];
   const [suiteVersionId, setSuiteVersionId] = useState("");

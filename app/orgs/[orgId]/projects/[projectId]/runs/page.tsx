@@ -19,7 +19,7 @@ function RunsPage() {
   const pathname = usePathname();
   const trpc = useTRPC();
   const kind = KINDS.find((k) => k === params.get("kind")) as Kind | undefined;
-  const runs = useQuery({ ...trpc.run.list.queryOptions({ projectId, kind, limit: 200 }), refetchInterval: 10_000 });
+  const runs = useQuery({ ...trpc.run.list.queryOptions({ projectId, kind, limit: 200 }), refetchInterval: 60_000 }); // a change of status arrives at once (LiveUpdates)
   const { canEdit } = useProjectAccess(projectId);
 
   return (

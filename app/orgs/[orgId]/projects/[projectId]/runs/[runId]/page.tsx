@@ -44,6 +44,7 @@ function RunPage() {
   const trpc = useTRPC();
   const run = useQuery({
     ...trpc.run.get.queryOptions({ runId }),
+    // Progress (steps, cases done) while it runs; a change of status arrives at once (LiveUpdates).
     refetchInterval: (query) => (query.state.data && ["QUEUED", "RUNNING"].includes(query.state.data.status) ? 3000 : false),
   });
   const tab = (TABS.find((t) => t.id === params.get("tab"))?.id ?? "overview") as Tab;
