@@ -14,6 +14,7 @@ import { runDecoderBench } from "./decoder.bench";
 import { runTokenizerBench } from "./tokenizer.bench";
 import { runLoraFinetuneBench } from "./lora-finetune.bench";
 import { runEnginesBench } from "./engines.bench";
+import { runInstancesBench } from "./instances.bench";
 
 const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "gpu-matmul", run: runGpuMatmulBench },
@@ -29,6 +30,7 @@ const benches: Array<{ name: string; run: () => Promise<void> }> = [
   { name: "tokenizer", run: runTokenizerBench },
   { name: "lora-finetune", run: runLoraFinetuneBench },
   { name: "engines", run: runEnginesBench },
+  { name: "instances", run: runInstancesBench },
 ];
 
 for (const b of benches) {

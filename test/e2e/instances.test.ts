@@ -17,49 +17,11 @@ import { createPrismaClient, type PrismaClient } from "@/server/db/client";
 import { applyMigrations } from "@/server/db/migrate";
 import { startAppProcess, type AppProcess } from "../support/app-server";
 import { signInOverHttp, trpcHttp } from "../support/http";
+import { subscribe } from "../support/sse";
 import { freePort, startPostgresCluster, type PostgresCluster } from "../support/postgres";
 import { unique } from "../support/fixtures";
 import { startNodeProcess, tinyCheckpoint, type NodeProcess } from "../support/nodes";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../support/round-robin-proxy";
-
-interface SseEvent {
-  id: string | null;
-  data: unknown;
-}
-
-/** A live subscription over HTTP as the browser holds one: the tRPC procedure's server-sent events, parsed. */
-function subscribe(baseUrl: string, procedure: string, input: unknown, cookie: string) {
-  const controller = new AbortController();
-  const events: SseEvent[] = [];
-  const done = (async () => {
-    const response = await fetch(`${baseUrl}/api/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`, {
-      headers: { cookie, accept: "text/event-stream" },
-      signal: controller.signal,
-    });
-    if (!response.ok || !response.body) throw new Error(`${procedure}: HTTP ${response.status}`);
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const fields = new Map<string, string>();
-        for (const line of block.split("\n")) {
-          const colon = line.indexOf(":");
-          if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trimStart());
-        }
-        // tRPC's own events (connected, ping) carry an event name; data events have none.
-        if (fields.has("event") || !fields.has("data")) continue;
-        events.push({ id: fields.get("id") ?? null, data: (JSON.parse(fields.get("data")!) as { json: unknown }).json });
-      }
-    }
-  })().catch((error: unknown) => {
-    if (!controller.signal.aborted) throw error;
-  });
-  return { events, close: () => (controller.abort(), done) };
-}
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;

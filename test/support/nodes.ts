@@ -8,7 +8,7 @@ import { createNodeToken } from "@/server/node-registry/tokens";
 import { authenticateNode, registerNode, type NodeRegistration } from "@/server/node-registry/service";
 import { CHECKPOINT_FORMAT } from "@/gpu/io/checkpoint";
 import { encodeSafetensors, type TensorToWrite } from "@/gpu/io/safetensors";
-import { gptPreset, initParameters, parameterShapes } from "@/gpu/nn/config";
+import { gptPreset, initParameters, parameterShapes, type GPTPresetName } from "@/gpu/nn/config";
 import { trainBpe } from "@/gpu/tokenizer";
 import { rootDir } from "../../scripts/build";
 import type { OrgFixture } from "./fixtures";
@@ -16,10 +16,10 @@ import type { OrgFixture } from "./fixtures";
 /** A tiny pre-training job: a few seconds on SwiftShader. */
 export const TINY_SPEC = { kind: "PRETRAIN", preset: "tiny", steps: 4, batchSize: 2, lr: 0.01, checkpointEvery: 2, seqLen: 16 };
 
-/** A tiny Hearth GPT checkpoint with its tokenizer (seeded weights), built without a GPU. */
-export function tinyCheckpoint(seed = 1): Uint8Array {
+/** A tiny Hearth GPT checkpoint (or another preset's) with its tokenizer (seeded weights), built without a GPU. */
+export function tinyCheckpoint(seed = 1, preset: GPTPresetName = "tiny"): Uint8Array {
   const tokenizer = trainBpe("the refund window is thirty days; a refund after forty days is refused. ".repeat(20), 300);
-  const config = gptPreset("tiny", { vocabSize: tokenizer.vocabSize });
+  const config = gptPreset(preset, { vocabSize: tokenizer.vocabSize });
   const weights = initParameters(config, seed);
   const tensors = new Map<string, TensorToWrite>(parameterShapes(config).map(([name, shape]) => [name, { shape, data: weights.get(name)! }]));
   return encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, config: JSON.stringify(config), tokenizer: JSON.stringify(tokenizer.toJSON()) });
