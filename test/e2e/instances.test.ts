@@ -4,7 +4,7 @@
 // gets what it missed; signing out through instance 1 ends the session on instance 2; failed sign-ins count
 // across both. A /v1 request sent to instance 1 is answered by a GPU node (a real `hearth node` process)
 // connected only to instance 2, streamed back, and a client that hangs up stops the node's generation;
-// killing instance 1 mid-stream fails the client's stream, stops the node, records nothing, and the next
+// stopping instance 1 (SIGTERM) mid-stream lets the answer finish; killing instance 1 mid-stream fails the client's stream, stops the node, records nothing, and the next
 // request through the round-robin proxy is answered by instance 2.
 import fs from "node:fs";
 import os from "node:os";
@@ -202,6 +202,24 @@ describe("two instances on one PostgreSQL", () => {
       expect(received).toBe(3);
       await until(() => cancellations().length === 1, "the node cancelling the generation", 30_000);
       expect(Number(/cancelled after (\d+) of 4000/.exec(cancellations()[0]!)![1])).toBeLessThan(4000);
+    }, 120_000);
+
+    it("drains a stream relayed through instance 1 when it is stopped (SIGTERM): the answer completes, then instance 1 exits cleanly", async () => {
+      const request = { model: modelName, prompt: "a parcel that never arrived", max_tokens: 300, temperature: 0 } as const;
+      const stream = await via(apps[0]!.url).completions.create({ ...request, stream: true });
+      let text = "";
+      let finish: string | null = null;
+      let stopping: Promise<number | null> | null = null;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.text ?? "";
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+        if (text && !stopping) stopping = apps[0]!.stop();
+      }
+      expect(await stopping).toBe(0);
+      expect(finish).toBe("length");
+      // The whole answer: what the node gives instance 2 directly for the same greedy request.
+      expect(text).toBe((await via(apps[1]!.url).completions.create(request)).choices[0].text);
+      await start(0);
     }, 120_000);
 
     it("killing instance 1 mid-stream fails the stream and stops the node; nothing is recorded; the next request through the proxy reaches instance 2; a node's disconnect is in the database at once", async () => {
