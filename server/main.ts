@@ -97,7 +97,7 @@ export async function startHearth(options: HearthOptions): Promise<RunningHearth
     const served = isNodeApiPath(pathname)
       ? serveNodeApi(getDb(), req, res)
       : pathname === RELAY_PATH
-        ? serveRelay(inference, relayVerifier, req, res) // another instance's /v1 request for a node connected here
+        ? serveRelay(getDb(), inference, relayVerifier, req, res) // another instance's /v1 request for a node connected here
       : isServingPath(pathname)
         ? serveOpenAiApi(req, res, { db: getDb(), routeCompletion })
         : isMcpPath(pathname)

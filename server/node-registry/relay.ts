@@ -7,7 +7,10 @@
 // silent truncation.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CompletionOptions, CompletionRequest, CompletionResult } from "@/contracts/serving";
+import type { PrismaClient } from "@/server/db/generated/client";
 import { RelayAuthError, RelayVerifier, signRelay } from "@/server/instances/relay-auth";
+import { assertNotBlocked, CLIENT_ADDRESS_HEADER, recordFailure } from "@/server/auth/rate-limit";
+import { RateLimited } from "@/server/errors";
 
 export const RELAY_PATH = "/api/internal/relay/complete";
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -115,17 +118,29 @@ function parseRelayed(value: unknown): { nodeId: string; request: CompletionRequ
   return { nodeId: v.nodeId, request: r as unknown as CompletionRequest };
 }
 
-/** POST /api/internal/relay/complete: a peer instance's request for one of the nodes connected here. */
-export async function serveRelay(nodes: LocalNodes, verifier: RelayVerifier, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const refuse = (status: number, message: string) => void res.writeHead(status, { "content-type": "text/plain; charset=utf-8" }).end(message);
+/**
+ * POST /api/internal/relay/complete: a peer instance's request for one of the nodes connected here. A
+ * request that fails the signature counts as a wrong token from its address (the limits of
+ * server/auth/rate-limit.ts: blocked addresses are answered 429 before their body is read).
+ */
+export async function serveRelay(db: PrismaClient, nodes: LocalNodes, verifier: RelayVerifier, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const refuse = (status: number, message: string, headers: Record<string, string> = {}) => void res.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...headers }).end(message);
   if (req.method !== "POST") return refuse(405, "POST only");
+  const address = String(req.headers[CLIENT_ADDRESS_HEADER] ?? "");
+  try {
+    await assertNotBlocked(db, [["token:address", address]]);
+  } catch (error) {
+    if (error instanceof RateLimited) return refuse(429, error.message, { "retry-after": String(error.retryAfterSeconds) });
+    throw error;
+  }
   const body = await readBody(req);
   if (!body) return refuse(413, "relay body too large");
   try {
     verifier.verify("POST", RELAY_PATH, req.headers, body);
   } catch (error) {
-    if (error instanceof RelayAuthError) return refuse(401, error.message);
-    throw error;
+    if (!(error instanceof RelayAuthError)) throw error;
+    await recordFailure(db, [["token:address", address]]);
+    return refuse(401, error.message);
   }
   let relayed: ReturnType<typeof parseRelayed>;
   try {

@@ -9,7 +9,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import OpenAI from "openai";
 import S3rver from "s3rver";
@@ -183,6 +183,16 @@ describe("two instances on one PostgreSQL", () => {
     }, 180_000);
 
     it("answers a chat completion sent to instance 1 with the node connected only to instance 2, streamed; hanging up stops the node's generation", async () => {
+      // The relay path answers only a peer instance holding the deployment's key.
+      const nodeId = (await db!.gpuNode.findFirstOrThrow({ where: { orgId } })).id;
+      const forged = await fetch(`${apps[1]!.url}/api/internal/relay/complete`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-hearth-relay-time": String(Date.now()), "x-hearth-relay-nonce": randomUUID(), "x-hearth-relay-signature": "0".repeat(64) },
+        body: JSON.stringify({ nodeId, request: { modelVersionId: "x", orgId, prompt: "hi", maxTokens: 4, temperature: 0, stop: [] } }),
+      });
+      expect(forged.status).toBe(401);
+      expect(await forged.text()).toMatch(/same HEARTH_SECRET_KEY/);
+
       const messages = [{ role: "user" as const, content: "can i get a refund after forty days?" }];
       const stream = await via(apps[0]!.url).chat.completions.create({ model: modelName, messages, max_tokens: 24, temperature: 0, stream: true, stream_options: { include_usage: true } });
       const chunks: OpenAI.Chat.ChatCompletionChunk[] = [];

@@ -15,7 +15,10 @@ export async function startAppProcess(options: { port: number; dataDir: string; 
   const url = `http://localhost:${options.port}`;
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.DATABASE_URL; // the embedded database in dataDir
-  const child: ChildProcess = spawn(process.execPath, [path.join(rootDir, "node_modules", "tsx", "dist", "cli.mjs"), "server/main.ts"], {
+  // As `npm start` runs it: TypeScript through tsx's loader in this one process, so SIGTERM reaches the
+  // server's own handler (tsx's CLI wrapper SIGKILLs a child that does not acknowledge a signal within
+  // 30 ms, which a busy server may not: no drain, and an embedded database stopped uncleanly).
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
     cwd: rootDir,
     env: {
       ...env,
@@ -53,7 +56,7 @@ export async function startAppProcess(options: { port: number; dataDir: string; 
       return code;
     },
     async kill(signal) {
-      // tsx runs the server in a child of its own: signal that process tree, not just the wrapper.
+      // The server and whatever it started (a model evaluated on the CPU in a child process, for one): signal the whole tree.
       if (child.exitCode === null && child.signalCode === null && child.pid) {
         for (const pid of [...descendantsOf(child.pid), child.pid]) {
           try {
