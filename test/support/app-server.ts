@@ -1,4 +1,4 @@
-// Runs Hearth as a person would (`tsx server/main.ts`, production build) in a child process.
+// Runs Hearth as a person would (`node --import tsx server/main.ts`, production build) in a child process.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { rootDir } from "../../scripts/build";
