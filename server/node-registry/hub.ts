@@ -82,7 +82,7 @@ export class InferenceHub implements LocalNodes {
     this.nodes.get(nodeId)?.socket.close(4000, "replaced by a newer connection");
     const node: ConnectedNode = { nodeId, orgId, socket, loaded: new Set(), pending: new Map(), alive: true };
     this.nodes.set(nodeId, node);
-    this.record(nodeId, { servingInstanceId: this.instance?.id ?? null, loadedModelVersionIds: [] });
+    this.record(nodeId, { servingInstanceId: this.instance?.id ?? null });
     socket.on("pong", () => (node.alive = true));
     socket.on("message", (data) => {
       node.alive = true;

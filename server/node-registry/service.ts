@@ -1,4 +1,5 @@
 // GPU nodes: registration, heartbeats, who is online, and the node actor behind a request.
+import { instanceSettings } from "@/server/instances/registry";
 import type { Prisma, PrismaClient } from "@/server/db/generated/client";
 import type { NodeActor } from "@/server/audit/service";
 import type { EngineReport, NodeEngine } from "@/contracts/node-protocol";
@@ -116,7 +117,7 @@ export function nodeStatus(node: { lastSeenAt: Date; currentRunId: string | null
 export async function listNodes(db: PrismaClient, orgId: string) {
   const nodes = await db.gpuNode.findMany({
     where: { orgId },
-    select: { id: true, name: true, adapter: true, limits: true, features: true, memoryBytes: true, engines: true, engineInfo: true, currentRunId: true, loadedModelVersionIds: true, startedAt: true, lastSeenAt: true, token: { select: { name: true, revokedAt: true } } },
+    select: { id: true, name: true, adapter: true, limits: true, features: true, memoryBytes: true, engines: true, engineInfo: true, currentRunId: true, loadedModelVersionIds: true, startedAt: true, lastSeenAt: true, token: { select: { name: true, revokedAt: true } }, servingInstance: { select: { relayUrl: true, lastSeenAt: true } } },
     orderBy: { lastSeenAt: "desc" },
   });
   const runIds = nodes.map((n) => n.currentRunId).filter((id): id is string => !!id);
@@ -140,6 +141,8 @@ export async function listNodes(db: PrismaClient, orgId: string) {
         engineInfo: n.engineInfo as Partial<Record<NodeEngine, Omit<EngineReport, "engine">>>,
         memoryBytes: n.memoryBytes === null ? null : Number(n.memoryBytes),
         loadedModelVersionIds: status === "offline" ? [] : n.loadedModelVersionIds,
+        /** The web instance holding the node's inference socket (host:port), while that instance is alive. */
+        servingVia: status !== "offline" && n.servingInstance && n.servingInstance.lastSeenAt.getTime() > now - instanceSettings().staleAfterMs ? new URL(n.servingInstance.relayUrl).host : null,
         startedAt: n.startedAt,
         lastSeenAt: n.lastSeenAt,
         tokenName: n.token.name,

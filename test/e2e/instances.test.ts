@@ -180,6 +180,8 @@ describe("two instances on one PostgreSQL", () => {
       node = startNodeProcess({ serverUrl: apps[1]!.url, token: secret, name: "relay-node" });
       // Instance 2 holds the node's inference socket, and says so in the database for instance 1.
       await until(async () => (await db!.gpuNode.findFirst({ where: { orgId }, select: { servingInstance: { select: { relayUrl: true } } } }))?.servingInstance?.relayUrl === `http://127.0.0.1:${ports[1]}`, "the node connecting to instance 2", 120_000);
+      // The Nodes page, through either instance, says which instance holds it.
+      expect((await call(0, "query", "node.list", { orgId })).nodes.map((n: { servingVia: string | null }) => n.servingVia)).toEqual([`127.0.0.1:${ports[1]}`]);
     }, 180_000);
 
     it("answers a chat completion sent to instance 1 with the node connected only to instance 2, streamed; hanging up stops the node's generation", async () => {

@@ -159,6 +159,7 @@ describe("GPU nodes against a real server", () => {
       await page.goto(`/orgs/${f.orgId}/nodes`);
       const row = page.getByTestId("nodes-table").locator("tbody tr", { hasText: holder.name });
       await row.getByText("busy").waitFor();
+      await row.getByText(`serving through localhost:${port}`).or(row.getByText(`serving through 127.0.0.1:${port}`)).waitFor();
       expect(await row.getByRole("link").getAttribute("href")).toBe(`/orgs/${f.orgId}/projects/${f.projectId}/runs/${run.id}`);
       await page.getByTestId("node-jobs-table").locator("tbody tr", { hasText: run.id.slice(-8) }).getByText("RUNNING").waitFor();
       await page.getByTestId("node-tokens-table").getByText("node gpu-a").waitFor();

@@ -125,7 +125,10 @@ export default function NodesPage() {
                       <span className="muted">{node.status === "offline" ? "—" : "idle"}</span>
                     )}
                   </td>
-                  <td>{node.loadedModelVersionIds.length || <span className="muted">none</span>}</td>
+                  <td>
+                    {node.loadedModelVersionIds.length || <span className="muted">none</span>}
+                    {node.status === "offline" ? null : <div className="hint">{node.servingVia ? `serving through ${node.servingVia}` : "no serving connection"}</div>}
+                  </td>
                   <td title={formatDate(node.lastSeenAt)}>{ago(node.lastSeenAt, now)}</td>
                 </tr>
               ))}
