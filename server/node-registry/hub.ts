@@ -3,8 +3,7 @@
 // version (any node loads it on demand), and the node's text is relayed as it arrives. If a node
 // fails before it produced any text, the next candidate gets the request.
 // With several web instances (#26), each records in GpuNode.servingInstanceId which nodes' sockets it
-// holds (and what they have loaded); a request whose best node is connected to another live instance is
-// relayed there (./relay.ts).
+// holds; a request whose best node is connected to another live instance is relayed there (./relay.ts).
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -82,7 +81,11 @@ export class InferenceHub implements LocalNodes {
     this.nodes.get(nodeId)?.socket.close(4000, "replaced by a newer connection");
     const node: ConnectedNode = { nodeId, orgId, socket, loaded: new Set(), pending: new Map(), alive: true };
     this.nodes.set(nodeId, node);
-    this.record(nodeId, { servingInstanceId: this.instance?.id ?? null });
+    if (this.instance) {
+      this.db()
+        .gpuNode.updateMany({ where: { id: nodeId }, data: { servingInstanceId: this.instance.id } })
+        .catch((error: unknown) => console.error("[hearth] could not record a node's connection:", error));
+    }
     socket.on("pong", () => (node.alive = true));
     socket.on("message", (data) => {
       node.alive = true;
@@ -112,8 +115,7 @@ export class InferenceHub implements LocalNodes {
 
   private receive(node: ConnectedNode, message: NodeToServer): void {
     if (message.type === "models") {
-      node.loaded = new Set(message.loaded);
-      if (this.nodes.get(node.nodeId) === node) this.record(node.nodeId, { loadedModelVersionIds: [...node.loaded].slice(0, 64) });
+      node.loaded = new Set(message.loaded); // other instances read the same list from the node's heartbeats
       return;
     }
     const pending = node.pending.get(message.id);
@@ -130,46 +132,30 @@ export class InferenceHub implements LocalNodes {
     }
   }
 
-  /** What other instances need to know of a node connected here; a failure is logged (the socket still serves). */
-  private record(nodeId: string, data: { servingInstanceId?: string | null; loadedModelVersionIds?: string[] }): void {
-    if (!this.instance) return;
-    this.db()
-      .gpuNode.updateMany({ where: { id: nodeId }, data })
-      .catch((error: unknown) => console.error("[hearth] could not record a node's serving state:", error));
-  }
-
   /**
    * Nodes of the organization that can take the request, best first: one that holds the model version,
-   * then an idle one, then one with fewer requests; a node on another instance counts one hop worse.
+   * then an idle one, then one with fewer requests; a node held by another live instance counts one hop
+   * worse. One query for both: what the nodes have loaded and whether they train comes from their
+   * heartbeats; which instance holds each socket, from the instances themselves.
    */
   private async candidates(orgId: string, modelVersionId: string): Promise<Candidate[]> {
-    const connected = [...this.nodes.values()].filter((n) => n.orgId === orgId);
-    const fresh = new Date(Date.now() - queueSettings().offlineAfterMs);
-    const here = connected.length
-      ? await this.db().gpuNode.findMany({ where: { id: { in: connected.map((n) => n.nodeId) }, token: { revokedAt: null }, lastSeenAt: { gt: fresh } }, select: { id: true, currentRunId: true } })
-      : [];
-    const busy = new Map(here.map((r) => [r.id, r.currentRunId !== null]));
-    const candidates: Candidate[] = connected
-      .filter((n) => busy.has(n.nodeId))
-      .map((n) => ({ local: n, score: (n.loaded.has(modelVersionId) ? 0 : 4) + (busy.get(n.nodeId) ? 2 : 0) + Math.min(n.pending.size, 1) + n.pending.size / 1000 }));
-    if (this.instance) {
-      const elsewhere = await this.db().gpuNode.findMany({
-        where: {
-          orgId,
-          servingInstanceId: { not: this.instance.id },
-          servingInstance: { lastSeenAt: { gt: this.instance.aliveSince() } },
-          token: { revokedAt: null },
-          lastSeenAt: { gt: fresh },
-        },
-        select: { id: true, currentRunId: true, loadedModelVersionIds: true, servingInstance: { select: { relayUrl: true } } },
-      });
-      for (const n of elsewhere) {
-        if (!n.servingInstance || this.nodes.has(n.id)) continue;
-        const score = (n.loadedModelVersionIds.includes(modelVersionId) ? 0 : 4) + (n.currentRunId ? 2 : 0) + 1;
-        candidates.push({ remote: { nodeId: n.id, relayUrl: n.servingInstance.relayUrl }, score });
+    if (!this.instance && ![...this.nodes.values()].some((n) => n.orgId === orgId)) return [];
+    const rows = await this.db().gpuNode.findMany({
+      where: { orgId, token: { revokedAt: null }, lastSeenAt: { gt: new Date(Date.now() - queueSettings().offlineAfterMs) } },
+      select: { id: true, currentRunId: true, loadedModelVersionIds: true, servingInstanceId: true, servingInstance: { select: { relayUrl: true, lastSeenAt: true } } },
+    });
+    const alive = this.instance?.aliveSince();
+    const candidates: Candidate[] = [];
+    for (const row of rows) {
+      const busy = row.currentRunId ? 2 : 0;
+      const local = this.nodes.get(row.id);
+      if (local && local.orgId === orgId) {
+        candidates.push({ local, score: (local.loaded.has(modelVersionId) ? 0 : 4) + busy + Math.min(local.pending.size, 1) + local.pending.size / 1000 });
+      } else if (alive && row.servingInstance && row.servingInstanceId !== this.instance!.id && row.servingInstance.lastSeenAt > alive) {
+        candidates.push({ remote: { nodeId: row.id, relayUrl: row.servingInstance.relayUrl }, score: (row.loadedModelVersionIds.includes(modelVersionId) ? 0 : 4) + busy + 1 });
       }
     }
-    // Stable: among equals, nodes connected here first.
+    // Stable: among equals, the order of the rows (no preference between here and elsewhere beyond the hop).
     return candidates.sort((a, b) => a.score - b.score);
   }
 
