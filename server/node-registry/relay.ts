@@ -7,7 +7,9 @@
 // silent truncation.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CompletionOptions, CompletionRequest, CompletionResult } from "@/contracts/serving";
+import { z } from "zod";
 import type { PrismaClient } from "@/server/db/generated/client";
+import { ChatMessageSchema } from "@/gpu/eval/case";
 import { RelayAuthError, RelayVerifier, signRelay } from "@/server/instances/relay-auth";
 import { assertNotBlocked, CLIENT_ADDRESS_HEADER, recordFailure } from "@/server/auth/rate-limit";
 import { RateLimited } from "@/server/errors";
@@ -105,18 +107,21 @@ function readBody(req: IncomingMessage): Promise<Buffer | null> {
   });
 }
 
-const isString = (v: unknown, max: number): v is string => typeof v === "string" && v.length <= max;
-
-/** The relayed request's shape (it is signed by a peer instance, and still checked before use). */
-function parseRelayed(value: unknown): { nodeId: string; request: CompletionRequest } | null {
-  const v = value as { nodeId?: unknown; request?: Record<string, unknown> } | null;
-  const r = v?.request;
-  if (!v || !r || !isString(v.nodeId, 64) || !isString(r.modelVersionId, 64) || !isString(r.orgId, 64) || !isString(r.prompt, 1 << 20)) return null;
-  if (!Number.isInteger(r.maxTokens) || (r.maxTokens as number) < 0 || (r.maxTokens as number) > 4096 || typeof r.temperature !== "number") return null;
-  if (!Array.isArray(r.stop) || r.stop.length > 4 || !r.stop.every((s) => isString(s, 1000))) return null;
-  if (r.messages !== undefined && !Array.isArray(r.messages)) return null;
-  return { nodeId: v.nodeId, request: r as unknown as CompletionRequest };
-}
+/** The relayed request's shape: signed by a peer instance, and still checked before use. */
+const RelayedCompletion = z.object({
+  nodeId: z.string().max(64),
+  request: z.object({
+    modelVersionId: z.string().max(64),
+    orgId: z.string().max(64),
+    prompt: z.string().max(1 << 20),
+    messages: z.array(ChatMessageSchema).max(1_000).optional(),
+    maxTokens: z.number().int().min(0).max(4096),
+    temperature: z.number().finite().min(0),
+    topK: z.number().int().min(1).optional(),
+    seed: z.number().int().optional(),
+    stop: z.array(z.string().max(1_000)).max(4),
+  }),
+});
 
 /**
  * POST /api/internal/relay/complete: a peer instance's request for one of the nodes connected here. A
@@ -142,13 +147,15 @@ export async function serveRelay(db: PrismaClient, nodes: LocalNodes, verifier: 
     await recordFailure(db, [["token:address", address]]);
     return refuse(401, error.message);
   }
-  let relayed: ReturnType<typeof parseRelayed>;
+  let json: unknown;
   try {
-    relayed = parseRelayed(JSON.parse(body.toString("utf8")));
+    json = JSON.parse(body.toString("utf8"));
   } catch {
-    relayed = null;
+    return refuse(400, "not a relayed completion: unreadable JSON");
   }
-  if (!relayed) return refuse(400, "not a relayed completion");
+  const parsed = RelayedCompletion.safeParse(json);
+  if (!parsed.success) return refuse(400, `not a relayed completion: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+  const relayed = parsed.data;
 
   // The peer hanging up (its client went away, or it died) cancels the node's generation.
   const controller = new AbortController();
