@@ -46,11 +46,12 @@ export interface WebInstanceHandle {
 export async function registerInstance(db: () => PrismaClient, relayUrl: string, settings = instanceSettings()): Promise<WebInstanceHandle> {
   const id = randomUUID();
   await db().webInstance.create({ data: { id, relayUrl } });
+  let beats = 0;
   const heartbeat = runPeriodically("instance heartbeat", settings.heartbeatMs, async () => {
     // Re-created if a peer's sweep removed it (this instance was cut off from the database for a while).
     await db().webInstance.upsert({ where: { id }, update: { lastSeenAt: new Date() }, create: { id, relayUrl } });
-    // Instances gone for long are swept by whoever sees them; their nodes' rows point nowhere (SET NULL).
-    await db().webInstance.deleteMany({ where: { lastSeenAt: { lt: new Date(Date.now() - 30 * settings.staleAfterMs) } } });
+    // Now and then (not every beat), instances gone for long are swept; their nodes' rows point nowhere (SET NULL).
+    if (beats++ % 30 === 0) await db().webInstance.deleteMany({ where: { lastSeenAt: { lt: new Date(Date.now() - 30 * settings.staleAfterMs) } } });
   });
   return {
     id,
