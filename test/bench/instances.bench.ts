@@ -16,7 +16,7 @@ import { applyMigrations } from "../../server/db/migrate";
 import { createPrismaClient } from "../../server/db/client";
 import type { GPTPresetName } from "../../gpu/nn/config";
 import { startAppProcess, type AppProcess } from "../support/app-server";
-import { signInOverHttp, trpcHttp } from "../support/http";
+import { signInOverHttp, trpcHttp, trpcData } from "../support/http";
 import { freePort, startPostgresCluster } from "../support/postgres";
 import { startNodeProcess, tinyCheckpoint, type NodeProcess } from "../support/nodes";
 import { until } from "../support/serving";
@@ -64,11 +64,7 @@ export async function runInstancesBench(): Promise<void> {
     const person = { name: "Bench", email: `bench-${Date.now()}@example.test`, password: "bench-password-123" };
     await trpcHttp(apps[0].url, "mutation", "user.signUp", person);
     const cookie = await signInOverHttp(apps[0].url, person.email, person.password);
-    const call = async (i: number, kind: "query" | "mutation", procedure: string, input: unknown) => {
-      const response = await trpcHttp(apps[i].url, kind, procedure, input, { cookie });
-      if (response.status !== 200) throw new Error(`${procedure}: HTTP ${response.status} ${JSON.stringify(response.body?.error?.json?.message)}`);
-      return response.body.result.data.json;
-    };
+    const call = (i: number, kind: "query" | "mutation", procedure: string, input: unknown) => trpcData(apps[i].url, kind, procedure, input, { cookie });
     const org = await call(0, "mutation", "org.create", { name: "Bench" });
     const project = await call(0, "mutation", "project.create", { orgId: org.id, name: "Bench" });
     const key = (await call(0, "mutation", "apiKey.create", { orgId: org.id, name: "bench", scopes: ["models:invoke", "models:write"] })).secret as string;

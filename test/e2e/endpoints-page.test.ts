@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { startAppProcess, type AppProcess } from "../support/app-server";
 import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
-import { signInOverHttp, trpcHttp } from "../support/http";
+import { signInOverHttp, trpcHttp, trpcData } from "../support/http";
 import { unique } from "../support/fixtures";
 import { freePort } from "../support/postgres";
 import { startUpstream, UPSTREAM_KEY } from "../support/openai-upstream";
@@ -27,11 +27,7 @@ describe("the Endpoints page", () => {
   let viewerCookie = "";
   let pageUrl = "";
 
-  async function call(cookie: string, kind: "query" | "mutation", procedure: string, input: unknown) {
-    const response = await trpcHttp(app.url, kind, procedure, input, { cookie });
-    if (response.status !== 200) throw new Error(`${procedure} failed (${response.status}): ${JSON.stringify(response.body.error?.json?.message)}`);
-    return response.body.result.data.json;
-  }
+  const call = (cookie: string, kind: "query" | "mutation", procedure: string, input: unknown) => trpcData(app.url, kind, procedure, input, { cookie });
 
   beforeAll(async () => {
     upstream = await startUpstream();

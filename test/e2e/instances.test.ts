@@ -16,7 +16,7 @@ import S3rver from "s3rver";
 import { createPrismaClient, type PrismaClient } from "@/server/db/client";
 import { applyMigrations } from "@/server/db/migrate";
 import { startAppProcess, type AppProcess } from "../support/app-server";
-import { signInOverHttp, trpcHttp } from "../support/http";
+import { signInOverHttp, trpcHttp, trpcData } from "../support/http";
 import { subscribe } from "../support/sse";
 import { freePort, startPostgresCluster, type PostgresCluster } from "../support/postgres";
 import { unique } from "../support/fixtures";
@@ -60,11 +60,7 @@ describe("two instances on one PostgreSQL", () => {
   let orgId = "";
 
   const start = async (i: number) => (apps[i] = await startAppProcess({ port: ports[i], dataDir: dataDirs[i], env: { ...shared, DATABASE_URL: cluster!.url } }));
-  const call = async (i: number, kind: "query" | "mutation", procedure: string, input: unknown, as = cookie) => {
-    const response = await trpcHttp(apps[i]!.url, kind, procedure, input, { cookie: as });
-    if (response.status !== 200) throw new Error(`${procedure} on instance ${i + 1}: HTTP ${response.status} ${JSON.stringify(response.body?.error?.json?.message)}`);
-    return response.body.result.data.json;
-  };
+  const call = (i: number, kind: "query" | "mutation", procedure: string, input: unknown, as = cookie) => trpcData(apps[i]!.url, kind, procedure, input, { cookie: as });
 
   beforeAll(async () => {
     cluster = await startPostgresCluster();

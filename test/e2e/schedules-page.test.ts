@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { startAppProcess, type AppProcess } from "../support/app-server";
 import { launchBrowser, screenshotPath, signedInContext } from "../support/browser";
-import { signInOverHttp, trpcHttp } from "../support/http";
+import { signInOverHttp, trpcData } from "../support/http";
 import { unique } from "../support/fixtures";
 import { freePort } from "../support/postgres";
 
@@ -35,11 +35,7 @@ describe("the Schedules page", () => {
   let viewerCookie = "";
   let pageUrl = "";
 
-  async function call(cookie: string, kind: "query" | "mutation", procedure: string, input: unknown) {
-    const response = await trpcHttp(app.url, kind, procedure, input, { cookie });
-    if (response.status !== 200) throw new Error(`${procedure} failed (${response.status}): ${JSON.stringify(response.body.error?.json?.message)}`);
-    return response.body.result.data.json;
-  }
+  const call = (cookie: string, kind: "query" | "mutation", procedure: string, input: unknown) => trpcData(app.url, kind, procedure, input, { cookie });
 
   /** What a GPU node would report: the run starts, grades each case, and succeeds. */
   async function finishRun(runId: string, passing: string[]) {

@@ -29,3 +29,10 @@ export async function trpcHttp(
       : await fetch(`${baseUrl}/api/trpc/${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(encoded) });
   return { status: response.status, body: await response.json() };
 }
+
+/** A tRPC call over HTTP that must succeed: its data, or an error naming the procedure, status and message. */
+export async function trpcData(baseUrl: string, kind: "query" | "mutation", path: string, input: unknown, headers: Record<string, string> = {}): Promise<any> {
+  const response = await trpcHttp(baseUrl, kind, path, input, headers);
+  if (response.status !== 200) throw new Error(`${path} failed (${response.status}): ${JSON.stringify(response.body?.error?.json?.message)}`);
+  return response.body.result.data.json;
+}
